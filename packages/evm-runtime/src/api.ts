@@ -1,0 +1,158 @@
+/**
+ * Public API of evm-runtime: what packages/node builds on. The implementation lives in the
+ * sibling modules (genesis.ts, config.ts, state/, block/, call/, precompiles/); this file is the
+ * contract and must stay stable. Amounts and gas are bigint, bytes are Uint8Array.
+ */
+import type { Block, BlockHeader } from '@ethereumjs/block'
+import type { Common } from '@ethereumjs/common'
+import type { TypedTransaction } from '@ethereumjs/tx'
+
+export type Address = Uint8Array // 20 bytes
+export type Hash = Uint8Array // 32 bytes
+
+/** A log as stored in receipts: [address, topics, data]. */
+export interface LogEntry {
+  address: Address
+  topics: Hash[]
+  data: Uint8Array
+}
+
+/** The receipt fields that consensus covers (receiptsRoot) plus what JSON-RPC needs. */
+export interface ExecutedTx {
+  tx: TypedTransaction
+  hash: Hash
+  sender: Address
+  /** 1 success, 0 failure (post-Byzantium). */
+  status: 0 | 1
+  gasUsed: bigint
+  cumulativeGasUsed: bigint
+  effectiveGasPrice: bigint
+  logs: LogEntry[]
+  logsBloom: Uint8Array // 256 bytes
+  contractAddress?: Address
+  /** Revert data or EVM error message of a failed tx, for logs and traces (not consensus). */
+  error?: { message: string; returnData: Uint8Array }
+}
+
+export interface BuildBlockOptions {
+  /** State root to build on: normally parent.stateRoot; in dev mode the working root after cheats. */
+  parentStateRoot?: Hash
+  timestamp: bigint
+  coinbase: Address
+  extraData?: Uint8Array
+  gasLimit?: bigint
+  mixHash?: Hash
+  /** Override the EIP-1559 base fee for this block (dev: hardhat_setNextBlockBaseFeePerGas). */
+  baseFeePerGas?: bigint
+  /** Stop adding transactions once this many ms have been spent (interval mining). */
+  deadlineMs?: number
+}
+
+export interface BuildBlockResult {
+  block: Block
+  executed: ExecutedTx[]
+  /** Transactions that could not be included (invalid nonce, fee below base fee, too much gas …). */
+  rejected: Array<{ tx: TypedTransaction; reason: string; /** true: may become valid later (e.g. block full) */ retry: boolean }>
+  /** Milliseconds spent in each phase, for logs and the benchmark's "where the time goes". */
+  timings: { execution: number; roots: number; total: number }
+}
+
+export interface CallParams {
+  from?: Address
+  to?: Address
+  gas?: bigint
+  gasPrice?: bigint
+  maxFeePerGas?: bigint
+  maxPriorityFeePerGas?: bigint
+  value?: bigint
+  data?: Uint8Array
+  accessList?: Array<{ address: Address; storageKeys: Hash[] }>
+  nonce?: bigint
+}
+
+/** eth_call / eth_estimateGas state overrides (geth's "stateOverride" object). */
+export type StateOverrides = Map<
+  string /* lowercase 0x address */,
+  { balance?: bigint; nonce?: bigint; code?: Uint8Array; state?: Map<string, Hash>; stateDiff?: Map<string, Hash> }
+>
+
+export interface CallResult {
+  returnData: Uint8Array
+  gasUsed: bigint
+  logs: LogEntry[]
+  /** Set when execution failed; `reverted` means REVERT (returnData is the revert payload). */
+  error?: { reverted: boolean; message: string }
+}
+
+export interface AccountState {
+  nonce: bigint
+  balance: bigint
+  codeHash: Hash
+  storageRoot: Hash
+}
+
+/** EIP-1186 proof (eth_getProof), all byte fields raw. */
+export interface AccountProof {
+  address: Address
+  accountProof: Uint8Array[]
+  balance: bigint
+  codeHash: Hash
+  nonce: bigint
+  storageHash: Hash
+  storageProof: Array<{ key: Hash; value: bigint; proof: Uint8Array[] }>
+}
+
+export interface TraceOptions {
+  tracer?: 'callTracer' | 'structLogger'
+  /** struct logger: geth's disableStorage / disableStack / enableMemory / enableReturnData */
+  disableStorage?: boolean
+  disableStack?: boolean
+  enableMemory?: boolean
+  enableReturnData?: boolean
+  /** callTracer: { onlyTopCall, withLog } */
+  onlyTopCall?: boolean
+  withLog?: boolean
+}
+
+/** The execution engine over one state database. Serialises state-mutating work internally. */
+export interface ExecutionRuntime {
+  readonly common: Common
+  readonly chainId: bigint
+  /** The genesis block (state root from the genesis alloc). Its state is written on first open. */
+  readonly genesisBlock: Block
+
+  /** Proposer path: execute `txs` in the given order on the parent state, skipping invalid ones,
+   * and return a complete block (roots, bloom, gasUsed, baseFee). State is persisted. */
+  buildBlock(parent: BlockHeader, txs: Iterable<TypedTransaction>, opts: BuildBlockOptions): Promise<BuildBlockResult>
+  /** Import/validator path: re-execute `block` on `parent`'s state and check stateRoot,
+   * receiptsRoot, bloom and gasUsed; throws BlockValidationError naming the mismatch. */
+  executeBlock(block: Block, parent: BlockHeader): Promise<ExecutedTx[]>
+
+  /** Read-only execution at a state root (eth_call). Never persists. */
+  call(params: CallParams, header: BlockHeader, opts?: { stateRoot?: Hash; overrides?: StateOverrides }): Promise<CallResult>
+  /** Binary search for the lowest gas that succeeds (eth_estimateGas). Throws ExecutionError with
+   * the revert data when the call fails even at the cap. */
+  estimateGas(params: CallParams, header: BlockHeader, opts?: { stateRoot?: Hash; overrides?: StateOverrides }): Promise<bigint>
+
+  hasState(stateRoot: Hash): Promise<boolean>
+  getAccount(stateRoot: Hash, address: Address): Promise<AccountState | undefined>
+  getCode(stateRoot: Hash, address: Address): Promise<Uint8Array>
+  getStorage(stateRoot: Hash, address: Address, slot: Hash): Promise<Hash>
+  getProof(stateRoot: Hash, address: Address, slots: Hash[]): Promise<AccountProof>
+
+  /** Re-execute block up to tx `txIndex` and trace that tx. */
+  traceTransaction(block: Block, parent: BlockHeader, txIndex: number, opts: TraceOptions): Promise<unknown>
+
+  /** Dev-mode state edits applied on top of `stateRoot`; returns the new root (persisted). */
+  editState(
+    stateRoot: Hash,
+    edits: Array<
+      | { kind: 'balance'; address: Address; value: bigint }
+      | { kind: 'nonce'; address: Address; value: bigint }
+      | { kind: 'code'; address: Address; value: Uint8Array }
+      | { kind: 'storage'; address: Address; slot: Hash; value: Hash }
+    >,
+  ): Promise<Hash>
+
+  close(): Promise<void>
+}

@@ -1,0 +1,191 @@
+/**
+ * What the JSON-RPC server needs from a node. packages/node implements it; this package owns the
+ * wire format (hex quantities, block/tx/receipt JSON), validation, errors, filters and subscriptions.
+ * Blocks and transactions are EthereumJS objects so their canonical encodings stay available.
+ */
+import type { Block } from '@ethereumjs/block'
+import type { TypedTransaction } from '@ethereumjs/tx'
+
+export type Address = Uint8Array
+export type Hash = Uint8Array
+
+/** A resolved block selector. 'pending' is answered from the head (no pending block is kept). */
+export type BlockRef =
+  | { tag: 'latest' | 'pending' | 'safe' | 'finalized' | 'earliest' }
+  | { number: bigint }
+  | { hash: Hash; requireCanonical?: boolean }
+
+export interface RpcLog {
+  address: Address
+  topics: Hash[]
+  data: Uint8Array
+  blockNumber: bigint
+  blockHash: Hash
+  transactionHash: Hash
+  transactionIndex: number
+  logIndex: number
+  removed: boolean
+}
+
+export interface RpcReceipt {
+  transactionHash: Hash
+  transactionIndex: number
+  blockHash: Hash
+  blockNumber: bigint
+  from: Address
+  to: Address | null
+  cumulativeGasUsed: bigint
+  gasUsed: bigint
+  effectiveGasPrice: bigint
+  contractAddress: Address | null
+  logs: RpcLog[]
+  logsBloom: Uint8Array
+  type: number
+  status: 0 | 1
+}
+
+export interface TxLocation {
+  tx: TypedTransaction
+  sender: Address
+  /** Absent for a transaction still in the mempool. */
+  block?: { hash: Hash; number: bigint; index: number; baseFeePerGas?: bigint }
+}
+
+export interface LogQuery {
+  fromBlock: bigint
+  toBlock: bigint
+  /** Empty: any address. */
+  addresses: Address[]
+  /** Per position: null = wildcard, array = any of. */
+  topics: Array<Hash[] | null>
+  /** Stop after this many logs and throw a limit error (the backend enforces it). */
+  limit: number
+}
+
+export interface CallRequest {
+  from?: Address
+  to?: Address
+  gas?: bigint
+  gasPrice?: bigint
+  maxFeePerGas?: bigint
+  maxPriorityFeePerGas?: bigint
+  value?: bigint
+  data?: Uint8Array
+  nonce?: bigint
+  accessList?: Array<{ address: Address; storageKeys: Hash[] }>
+  type?: number
+  chainId?: bigint
+}
+
+export type StateOverride = Map<
+  string,
+  { balance?: bigint; nonce?: bigint; code?: Uint8Array; state?: Map<string, Hash>; stateDiff?: Map<string, Hash> }
+>
+
+export interface CallOutcome {
+  returnData: Uint8Array
+  gasUsed: bigint
+  error?: { reverted: boolean; message: string }
+}
+
+export interface FeeHistory {
+  oldestBlock: bigint
+  baseFeePerGas: bigint[] // count + 1 entries
+  gasUsedRatio: number[]
+  reward?: bigint[][]
+}
+
+export interface ProofResult {
+  address: Address
+  accountProof: Uint8Array[]
+  balance: bigint
+  codeHash: Hash
+  nonce: bigint
+  storageHash: Hash
+  storageProof: Array<{ key: Hash; value: bigint; proof: Uint8Array[] }>
+}
+
+export interface TxPoolSnapshot {
+  pending: Map<string /* 0x sender */, TypedTransaction[]>
+  queued: Map<string, TypedTransaction[]>
+}
+
+export interface SyncStatus {
+  startingBlock: bigint
+  currentBlock: bigint
+  highestBlock: bigint
+}
+
+/** Events the node emits after a block is committed / a tx enters the pool. */
+export interface BackendEvents {
+  on(event: 'block', listener: (block: Block, logs: RpcLog[]) => void): void
+  on(event: 'pendingTransaction', listener: (hash: Hash) => void): void
+  off(event: 'block', listener: (block: Block, logs: RpcLog[]) => void): void
+  off(event: 'pendingTransaction', listener: (hash: Hash) => void): void
+}
+
+/** Dev-mode controls (anvil / Hardhat Network cheats). Present only in single-node dev mode. */
+export interface DevBackend {
+  snapshot(): Promise<bigint>
+  revert(id: bigint): Promise<boolean>
+  /** Mine `blocks` blocks, `interval` seconds apart (hardhat_mine); returns the last block. */
+  mine(blocks?: bigint, interval?: bigint, timestamp?: bigint): Promise<void>
+  increaseTime(seconds: bigint): bigint
+  setNextBlockTimestamp(timestamp: bigint): void
+  setAutomine(enabled: boolean): void
+  getAutomine(): boolean
+  setIntervalMining(ms: number): void
+  setBalance(address: Address, value: bigint): Promise<void>
+  setCode(address: Address, code: Uint8Array): Promise<void>
+  setNonce(address: Address, nonce: bigint): Promise<void>
+  setStorageAt(address: Address, slot: Hash, value: Hash): Promise<void>
+  impersonate(address: Address): void
+  stopImpersonating(address: Address): void
+  dropTransaction(hash: Hash): boolean
+  setNextBlockBaseFee(fee: bigint): void
+  setCoinbase(address: Address): void
+  setMinGasPrice(price: bigint): void
+}
+
+export interface RpcBackend {
+  readonly chainId: bigint
+  readonly clientVersion: string
+  readonly events: BackendEvents
+  /** undefined outside single-node dev mode: dev methods then answer "method not available". */
+  readonly dev?: DevBackend
+
+  headNumber(): bigint
+  /** Resolve a selector to a block; undefined if unknown. */
+  getBlock(ref: BlockRef): Promise<Block | undefined>
+  getReceipts(blockHash: Hash): Promise<RpcReceipt[] | undefined>
+  getTransaction(hash: Hash): Promise<TxLocation | undefined>
+  getReceipt(hash: Hash): Promise<RpcReceipt | undefined>
+  getLogs(query: LogQuery): Promise<RpcLog[]>
+  /** Total difficulty is always 0 on a BFT chain; block size in bytes is computed by rpc. */
+
+  getBalance(address: Address, ref: BlockRef): Promise<bigint>
+  getNonce(address: Address, ref: BlockRef): Promise<bigint>
+  getCode(address: Address, ref: BlockRef): Promise<Uint8Array>
+  getStorageAt(address: Address, slot: Hash, ref: BlockRef): Promise<Hash>
+  getProof(address: Address, slots: Hash[], ref: BlockRef): Promise<ProofResult>
+  call(req: CallRequest, ref: BlockRef, overrides?: StateOverride): Promise<CallOutcome>
+  estimateGas(req: CallRequest, ref: BlockRef, overrides?: StateOverride): Promise<bigint>
+
+  gasPrice(): Promise<bigint>
+  maxPriorityFeePerGas(): Promise<bigint>
+  feeHistory(blockCount: number, newest: BlockRef, percentiles: number[]): Promise<FeeHistory>
+
+  /** Validates and adds to the pool; throws RpcError (Geth-style messages) on rejection. */
+  sendRawTransaction(raw: Uint8Array): Promise<Hash>
+  /** Fills missing fields (nonce, gas, fees, chainId), signs with an unlocked/impersonated account. */
+  sendTransaction(req: CallRequest): Promise<Hash>
+  /** Unlocked dev accounts (empty outside dev mode unless keys were given). */
+  accounts(): Address[]
+  /** Private key of an unlocked account, for eth_sign / personal_sign / eth_signTypedData_v4. */
+  signingKey(address: Address): Uint8Array | undefined
+
+  txpool(): TxPoolSnapshot
+  syncing(): SyncStatus | false
+  peerCount(): number
+  traceTransaction(hash: Hash, options: Record<string, unknown>): Promise<unknown>
+}
