@@ -3,7 +3,7 @@
  * sibling modules (genesis.ts, config.ts, state/, block/, call/, precompiles/); this file is the
  * contract and must stay stable. Amounts and gas are bigint, bytes are Uint8Array.
  */
-import type { Block, BlockHeader } from '@ethereumjs/block'
+import type { Block, BlockHeader, BlockOptions } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
 import type { TypedTransaction } from '@ethereumjs/tx'
 
@@ -54,7 +54,7 @@ export interface BuildBlockResult {
   /** Transactions that could not be included (invalid nonce, fee below base fee, too much gas …). */
   rejected: Array<{ tx: TypedTransaction; reason: string; /** true: may become valid later (e.g. block full) */ retry: boolean }>
   /** Milliseconds spent in each phase, for logs and the benchmark's "where the time goes". */
-  timings: { execution: number; roots: number; total: number }
+  timings: { execution: number; roots: number; total: number; /** sender recovery (signature checks), ms */ senderRecovery?: number }
 }
 
 export interface CallParams {
@@ -120,6 +120,10 @@ export interface ExecutionRuntime {
   readonly chainId: bigint
   /** The genesis block (state root from the genesis alloc). Its state is written on first open. */
   readonly genesisBlock: Block
+  /** Options for createBlock / createBlockFromRLP / createBlockHeader on this chain: keeps the
+   * genesis EIP-1559 parameters and allows QBFT extraData (> 32 bytes). Always set by
+   * createExecutionRuntime. */
+  readonly blockOptions?: BlockOptions
 
   /** Proposer path: execute `txs` in the given order on the parent state, skipping invalid ones,
    * and return a complete block (roots, bloom, gasUsed, baseFee). State is persisted. */

@@ -42,6 +42,9 @@ export interface RpcReceipt {
   logsBloom: Uint8Array
   type: number
   status: 0 | 1
+  /** EIP-4844 transactions only (geth adds these receipt fields for blob transactions). */
+  blobGasUsed?: bigint
+  blobGasPrice?: bigint
 }
 
 export interface TxLocation {
@@ -79,7 +82,13 @@ export interface CallRequest {
 
 export type StateOverride = Map<
   string,
-  { balance?: bigint; nonce?: bigint; code?: Uint8Array; state?: Map<string, Hash>; stateDiff?: Map<string, Hash> }
+  {
+    balance?: bigint
+    nonce?: bigint
+    code?: Uint8Array
+    state?: Map<string, Hash>
+    stateDiff?: Map<string, Hash>
+  }
 >
 
 export interface CallOutcome {
@@ -183,6 +192,9 @@ export interface RpcBackend {
   accounts(): Address[]
   /** Private key of an unlocked account, for eth_sign / personal_sign / eth_signTypedData_v4. */
   signingKey(address: Address): Uint8Array | undefined
+
+  /** Optional: the address credited for blocks this node proposes (eth_coinbase); else the head's miner. */
+  coinbase?(): Address
 
   txpool(): TxPoolSnapshot
   syncing(): SyncStatus | false

@@ -1,0 +1,8 @@
+export * from './attribute.ts'
+export { UINT256_MAX } from './encoding.ts'
+export * from './errors.ts'
+export * from './fixed.ts'
+export * from './span-index.ts'
+export * from './suffix-array.ts'
+export * from './tokenizer.ts'
+export * from './verify.ts'

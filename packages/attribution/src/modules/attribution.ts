@@ -1,0 +1,399 @@
+/**
+ * The Attribution module (0x4f50454e…0003): settles provider-signed inference receipts, splits
+ * the fee and keeps pull-based reward balances.
+ *
+ * Split of a fee F (all integer divisions floor):
+ *   protocol = F·protocolBps/10⁴, stakers = F·stakersBps/10⁴, owner = F·ownerShareBps/10⁴ (model's),
+ *   contributors = F·(10⁴ − protocolBps − stakersBps − ownerShareBps)/10⁴;
+ *   parentRoyalty = owner·parentRoyaltyBps/10⁴ to the direct parent's owner (derivatives only);
+ *   entry i gets contributors·wᵢ/10⁶; named contribution j of it gets entry·cwⱼ/10⁶, else the
+ *   datanet's rewardPerShare grows by ⌊entry/totalShares⌋.
+ * Dust rule: every remainder of these divisions is credited to the treasury with the protocol part,
+ * so the credits of a settlement sum to F exactly.
+ */
+import { attributionAbi } from '../sol/abi.ts'
+import { equalBytes, fromHex, isZero, toHex, u256 } from './bytes.ts'
+import { type Receipt, receiptDigest, receiptHashWords, recoverSigner } from './eip712.ts'
+import type { CallEnv, DefinedModule } from './framework.ts'
+import { type AbiTools, abiTools, defineModule } from './framework.ts'
+import { GAS, keccakGas } from './gas.ts'
+import {
+  ATTRIBUTION_ADDRESS,
+  ATTRIBUTION_SLOTS,
+  accruedSlot,
+  DATANET_FIELDS,
+  DATANETS_ADDRESS,
+  datanetSlot,
+  MODELS_ADDRESS,
+  rewardPerShareSlot,
+  trainedOnSlot,
+  usedNonceSlot,
+} from './layout.ts'
+import { BPS_DENOMINATOR, type ModuleParams, WEIGHT_DENOMINATOR } from './params.ts'
+import { readIsNonceUsed, readReceipt, readRewardPerShare, readRewards } from './read.ts'
+import {
+  ContributionStatus,
+  loadContributionCore,
+  loadModel,
+  loadModelOwner,
+  loadVersionCount,
+  receiptExists,
+  storeReceipt,
+} from './records.ts'
+import { credit, heldList, readU, settleHolder } from './rewards.ts'
+
+export const ATTRIBUTION_LIMITS = {
+  maxEntries: 16,
+  maxContributionsPerEntry: 64,
+  maxContributionsPerReceipt: 256,
+} as const
+
+const t: AbiTools = abiTools(attributionAbi)
+const BPS = BigInt(BPS_DENOMINATOR)
+const WEIGHTS = BigInt(WEIGHT_DENOMINATOR)
+
+interface ReceiptArg {
+  modelId: bigint
+  modelVersion: number
+  inputHash: string
+  outputHash: string
+  entries: readonly {
+    datanetId: bigint
+    datanetVersion: bigint
+    weight: number
+    contributionIds: readonly bigint[]
+    contributionWeights: readonly number[]
+  }[]
+  nonce: bigint
+  deadline: bigint
+  payer: string
+  fee: bigint
+  attributionCommitment: string
+}
+
+export function receiptFromArg(a: ReceiptArg): Receipt {
+  return {
+    modelId: a.modelId,
+    modelVersion: a.modelVersion,
+    inputHash: fromHex(a.inputHash),
+    outputHash: fromHex(a.outputHash),
+    entries: a.entries,
+    nonce: a.nonce,
+    deadline: a.deadline,
+    payer: fromHex(a.payer),
+    fee: a.fee,
+    attributionCommitment: fromHex(a.attributionCommitment),
+  }
+}
+
+/** Shape checks that need no state: bounds, lengths, weight sums. */
+function checkShape(r: Receipt): void {
+  if (r.entries.length === 0) t.fail('NoEntries')
+  if (r.entries.length > ATTRIBUTION_LIMITS.maxEntries) {
+    t.fail('TooManyItems', BigInt(r.entries.length), BigInt(ATTRIBUTION_LIMITS.maxEntries))
+  }
+  let named = 0
+  let sum = 0n
+  r.entries.forEach((e, i) => {
+    if (e.contributionIds.length !== e.contributionWeights.length) {
+      t.fail(
+        'LengthMismatch',
+        BigInt(i),
+        BigInt(e.contributionIds.length),
+        BigInt(e.contributionWeights.length),
+      )
+    }
+    if (e.contributionIds.length > ATTRIBUTION_LIMITS.maxContributionsPerEntry) {
+      t.fail(
+        'TooManyItems',
+        BigInt(e.contributionIds.length),
+        BigInt(ATTRIBUTION_LIMITS.maxContributionsPerEntry),
+      )
+    }
+    named += e.contributionIds.length
+    sum += BigInt(e.weight)
+    if (e.contributionIds.length > 0) {
+      const inner = e.contributionWeights.reduce((a, w) => a + BigInt(w), 0n)
+      if (inner !== WEIGHTS) t.fail('ContributionWeightsDoNotSumToTotal', BigInt(i), inner, WEIGHTS)
+    }
+  })
+  if (named > ATTRIBUTION_LIMITS.maxContributionsPerReceipt) {
+    t.fail('TooManyItems', BigInt(named), BigInt(ATTRIBUTION_LIMITS.maxContributionsPerReceipt))
+  }
+  if (sum !== WEIGHTS) t.fail('WeightsDoNotSumToTotal', sum, WEIGHTS)
+}
+
+class Credits {
+  private readonly m = new Map<string, { account: Uint8Array; amount: bigint }>()
+  add(account: Uint8Array, amount: bigint): void {
+    if (amount === 0n) return
+    const k = toHex(account)
+    const e = this.m.get(k)
+    if (e === undefined) this.m.set(k, { account, amount })
+    else e.amount += amount
+  }
+  entries() {
+    return this.m.values()
+  }
+}
+
+async function settle(
+  env: CallEnv,
+  params: ModuleParams,
+  a: ReceiptArg,
+  signatureHex: string,
+): Promise<string> {
+  const { x, ctx } = env
+  const r = receiptFromArg(a)
+  checkShape(r)
+  if (ctx.value !== r.fee) t.fail('WrongValue', ctx.value, r.fee)
+  if (!isZero(r.payer) && !equalBytes(r.payer, env.caller)) t.fail('WrongPayer', a.payer, toHex(env.caller))
+  if (ctx.block.timestamp > r.deadline) t.fail('ReceiptExpired', r.deadline, ctx.block.timestamp)
+
+  const model = await loadModel(x, r.modelId)
+  if (model === undefined) return t.fail('ModelNotFound', r.modelId)
+  if (r.modelVersion < 1 || BigInt(r.modelVersion) > model.versionCount) {
+    t.fail('ModelVersionNotFound', r.modelId, r.modelVersion)
+  }
+  if (r.fee < model.minFee) t.fail('FeeBelowMinimum', r.fee, model.minFee)
+
+  const digest = receiptDigest(r, ctx.chainId, ATTRIBUTION_ADDRESS)
+  const sig = recoverSigner(digest, fromHex(signatureHex))
+  if (!sig.ok) t.fail(sig.reason === 'malleable' ? 'MalleableSignature' : 'InvalidSignature')
+  if (!equalBytes(sig.signer, model.provider))
+    t.fail('InvalidSigner', toHex(model.provider), toHex(sig.signer))
+  if (await receiptExists(x, digest)) t.fail('ReceiptAlreadySettled', toHex(digest))
+  if ((await readU(x, ATTRIBUTION_ADDRESS, usedNonceSlot(r.modelId, r.nonce))) !== 0n) {
+    t.fail('NonceAlreadyUsed', r.modelId, r.nonce)
+  }
+
+  // Validate every entry against state before computing anything.
+  const mv = BigInt(r.modelVersion)
+  const plans: { totalShares: bigint; contributors: Uint8Array[] }[] = []
+  for (const e of r.entries) {
+    if (
+      (await readU(x, MODELS_ADDRESS, trainedOnSlot(r.modelId, mv, e.datanetId, e.datanetVersion))) === 0n
+    ) {
+      t.fail('DatanetVersionNotDeclared', r.modelId, r.modelVersion, e.datanetId, e.datanetVersion)
+    }
+    if (e.contributionIds.length > 0) {
+      const count = await loadVersionCount(x, e.datanetId, e.datanetVersion)
+      const contributors: Uint8Array[] = []
+      for (const cid of e.contributionIds) {
+        const c = await loadContributionCore(x, e.datanetId, cid)
+        if (c === undefined || c.status !== ContributionStatus.Approved || c.approvalIndex >= count) {
+          t.fail('ContributionNotInVersion', e.datanetId, e.datanetVersion, cid)
+        }
+        contributors.push(c.contributor)
+      }
+      plans.push({ totalShares: 0n, contributors })
+    } else {
+      const totalShares = await readU(
+        x,
+        DATANETS_ADDRESS,
+        datanetSlot(e.datanetId, DATANET_FIELDS.totalShares),
+      )
+      plans.push({ totalShares, contributors: [] })
+    }
+  }
+
+  // Split.
+  const fee = r.fee
+  const contributorsBps = BPS - BigInt(params.protocolBps + params.stakersBps + model.ownerShareBps)
+  const protocol = (fee * BigInt(params.protocolBps)) / BPS
+  const stakers = (fee * BigInt(params.stakersBps)) / BPS
+  const ownerBucket = (fee * BigInt(model.ownerShareBps)) / BPS
+  const contributorsBucket = (fee * contributorsBps) / BPS
+  let dust = fee - protocol - stakers - ownerBucket - contributorsBucket
+  let royalty = 0n
+  const credits = new Credits()
+  if (model.parentId !== 0n) {
+    const parentOwner = await loadModelOwner(x, model.parentId)
+    if (parentOwner !== undefined) {
+      royalty = (ownerBucket * BigInt(params.parentRoyaltyBps)) / BPS
+      credits.add(parentOwner, royalty)
+    }
+  }
+  credits.add(model.owner, ownerBucket - royalty)
+  credits.add(params.stakersPool, stakers)
+
+  const receiptId = toHex(digest)
+  const entryLogs = []
+  let paidToContributors = 0n
+  for (let i = 0; i < r.entries.length; i++) {
+    const e = r.entries[i] as Receipt['entries'][number]
+    const plan = plans[i] as (typeof plans)[number]
+    const entryAmount = (contributorsBucket * BigInt(e.weight)) / WEIGHTS
+    let paid = 0n
+    if (plan.contributors.length > 0) {
+      for (let j = 0; j < plan.contributors.length; j++) {
+        const amount = (entryAmount * BigInt(e.contributionWeights[j] as number)) / WEIGHTS
+        const contributor = plan.contributors[j] as Uint8Array
+        credits.add(contributor, amount)
+        paid += amount
+        entryLogs.push(
+          t.log('ContributionPaid', {
+            receiptId,
+            datanetId: e.datanetId,
+            contributionId: e.contributionIds[j],
+            contributor: toHex(contributor),
+            amount,
+          }),
+        )
+      }
+    } else if (plan.totalShares > 0n) {
+      const perShare = entryAmount / plan.totalShares
+      if (perShare > 0n) {
+        const slot = rewardPerShareSlot(e.datanetId)
+        x.write(ATTRIBUTION_ADDRESS, slot, u256((await readU(x, ATTRIBUTION_ADDRESS, slot)) + perShare))
+      }
+      paid = perShare * plan.totalShares
+    }
+    dust += entryAmount - paid
+    paidToContributors += paid
+    entryLogs.push(
+      t.log('AttributionPaid', {
+        receiptId,
+        datanetId: e.datanetId,
+        datanetVersion: e.datanetVersion,
+        amount: paid,
+      }),
+    )
+  }
+  dust +=
+    contributorsBucket - r.entries.reduce((s, e) => s + (contributorsBucket * BigInt(e.weight)) / WEIGHTS, 0n)
+  credits.add(params.treasury, protocol + dust)
+  for (const c of credits.entries()) await credit(x, c.account, c.amount)
+
+  storeReceipt(x, digest, {
+    modelId: r.modelId,
+    modelVersion: r.modelVersion,
+    payer: env.caller,
+    settledAtBlock: ctx.block.number,
+    fee,
+    inputHash: r.inputHash,
+    outputHash: r.outputHash,
+    attributionCommitment: r.attributionCommitment,
+    nonce: r.nonce,
+  })
+  x.write(ATTRIBUTION_ADDRESS, usedNonceSlot(r.modelId, r.nonce), u256(1n))
+  const countSlot = u256(ATTRIBUTION_SLOTS.receiptCount)
+  x.write(ATTRIBUTION_ADDRESS, countSlot, u256((await readU(x, ATTRIBUTION_ADDRESS, countSlot)) + 1n))
+
+  x.emit(
+    t.log('InferenceSettled', {
+      receiptId,
+      modelId: r.modelId,
+      payer: toHex(env.caller),
+      modelVersion: r.modelVersion,
+      fee,
+      inputHash: a.inputHash,
+      outputHash: a.outputHash,
+      attributionCommitment: a.attributionCommitment,
+      nonce: r.nonce,
+    }),
+  )
+  x.emit(
+    t.log('FeeSplit', {
+      receiptId,
+      protocol,
+      stakers,
+      owner: ownerBucket - royalty,
+      parentRoyalty: royalty,
+      contributors: paidToContributors,
+      dust,
+    }),
+  )
+  for (const l of entryLogs) x.emit(l)
+  return receiptId
+}
+
+export function createAttributionModule(params: ModuleParams): DefinedModule {
+  return defineModule({
+    name: 'Attribution',
+    address: ATTRIBUTION_ADDRESS,
+    abi: attributionAbi,
+    handlers: {
+      settle: {
+        mutating: true,
+        payable: true,
+        intrinsic(args) {
+          const r = receiptFromArg(args[0] as ReceiptArg)
+          return GAS.ECRECOVER + keccakGas(Number(receiptHashWords(r)) * 32)
+        },
+        async run(env, args) {
+          const [receipt, signature] = args as [ReceiptArg, string]
+          return settle(env, params, receipt, signature)
+        },
+      },
+
+      claim: {
+        mutating: true,
+        async run(env) {
+          const { x } = env
+          for (const id of await heldList(x, env.caller)) await settleHolder(x, id, env.caller)
+          const slot = accruedSlot(env.caller)
+          const amount = await readU(x, ATTRIBUTION_ADDRESS, slot)
+          if (amount === 0n) t.fail('NothingToClaim', toHex(env.caller))
+          x.write(ATTRIBUTION_ADDRESS, slot, u256(0n))
+          x.pay(ATTRIBUTION_ADDRESS, env.caller, amount)
+          x.emit(t.log('RewardsClaimed', { account: toHex(env.caller), amount }))
+          return amount
+        },
+      },
+
+      claimable: {
+        mutating: false,
+        async run(env, args) {
+          return (await readRewards(env.x, fromHex(args[0] as string))).claimable
+        },
+      },
+      getReceipt: {
+        mutating: false,
+        async run(env, args) {
+          const id = args[0] as string
+          return (await readReceipt(env.x, fromHex(id))) ?? t.fail('ReceiptNotFound', id)
+        },
+      },
+      receiptDigest: {
+        mutating: false,
+        intrinsic(args) {
+          return keccakGas(Number(receiptHashWords(receiptFromArg(args[0] as ReceiptArg))) * 32)
+        },
+        async run(env, args) {
+          return toHex(
+            receiptDigest(receiptFromArg(args[0] as ReceiptArg), env.ctx.chainId, ATTRIBUTION_ADDRESS),
+          )
+        },
+      },
+      isNonceUsed: {
+        mutating: false,
+        async run(env, args) {
+          const [modelId, nonce] = args as [bigint, bigint]
+          return readIsNonceUsed(env.x, modelId, nonce)
+        },
+      },
+      rewardPerShare: {
+        mutating: false,
+        async run(env, args) {
+          return readRewardPerShare(env.x, args[0] as bigint)
+        },
+      },
+      splitParams: {
+        mutating: false,
+        async run() {
+          return {
+            treasury: toHex(params.treasury),
+            stakersPool: toHex(params.stakersPool),
+            protocolBps: params.protocolBps,
+            stakersBps: params.stakersBps,
+            minOwnerBps: params.minOwnerBps,
+            maxOwnerBps: params.maxOwnerBps,
+            parentRoyaltyBps: params.parentRoyaltyBps,
+            weightDenominator: WEIGHT_DENOMINATOR,
+          }
+        },
+      },
+    },
+  })
+}

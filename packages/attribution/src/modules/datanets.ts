@@ -1,0 +1,477 @@
+/** The Datanets module (0x4f50454e…0001): datasets, curation, versions and datanet shares. */
+import { datanetsAbi } from '../sol/abi.ts'
+import { equalBytes, fromHex, keccak, toBigInt, toHex, u256, ZERO_ADDRESS } from './bytes.ts'
+import type { CallEnv, DefinedModule } from './framework.ts'
+import { type AbiTools, abiTools, defineModule } from './framework.ts'
+import { GAS, keccakGas } from './gas.ts'
+import {
+  allowListSlot,
+  approvalOrderSlot,
+  CONTRIBUTION_FIELDS,
+  contributionSlot,
+  curatorSlot,
+  DATANET_FIELDS,
+  DATANETS_ADDRESS,
+  DATANETS_SLOTS,
+  datanetSlot,
+  operatorApprovalSlot,
+  shareBalanceSlot,
+  writeString,
+} from './layout.ts'
+import { branchRoot, contributionLeaf, insertLeaf } from './merkle.ts'
+import {
+  readApprovedContributionAt,
+  readContribution,
+  readDatanet,
+  readDatanetVersion,
+  readHeldDatanets,
+} from './read.ts'
+import {
+  ContributionStatus,
+  type DatanetHeader,
+  loadContributionCore,
+  loadDatanet,
+  loadVersionCount,
+  storeContributionCore,
+  storeDatanet,
+  storeVersion,
+} from './records.ts'
+import { mintShares, moveShares, readU } from './rewards.ts'
+
+export const DATANET_LIMITS = {
+  maxNameBytes: 64,
+  maxURIBytes: 256,
+  maxCurators: 16,
+  /** Inline content is kept by the chain as calldata; bigger files are referenced by hash + URI. */
+  maxInlineBytes: 96 * 1024,
+  maxWeight: 1_000_000n,
+} as const
+
+const t: AbiTools = abiTools(datanetsAbi)
+const enc = new TextEncoder()
+
+function checkString(s: string, max: number): Uint8Array {
+  const b = enc.encode(s)
+  if (b.length > max) t.fail('StringTooLong', BigInt(b.length), BigInt(max))
+  return b
+}
+
+function addr(hex: unknown): Uint8Array {
+  return fromHex(hex as string)
+}
+
+async function requireDatanet(env: CallEnv, id: bigint): Promise<DatanetHeader> {
+  const d = await loadDatanet(env.x, id)
+  if (d === undefined) return t.fail('DatanetNotFound', id)
+  return d
+}
+
+function requireOwner(env: CallEnv, id: bigint, d: DatanetHeader): void {
+  if (!equalBytes(d.owner, env.caller)) t.fail('NotDatanetOwner', id, toHex(env.caller))
+}
+
+async function isCuratorOrOwner(env: CallEnv, id: bigint, d: DatanetHeader): Promise<boolean> {
+  if (equalBytes(d.owner, env.caller)) return true
+  return (await readU(env.x, DATANETS_ADDRESS, curatorSlot(id, env.caller))) !== 0n
+}
+
+async function requireCurator(env: CallEnv, id: bigint, d: DatanetHeader): Promise<void> {
+  if (!(await isCuratorOrOwner(env, id, d))) t.fail('NotCurator', id, toHex(env.caller))
+}
+
+function bool(v: boolean): Uint8Array {
+  return u256(v ? 1n : 0n)
+}
+
+export function createDatanetsModule(): DefinedModule {
+  return defineModule({
+    name: 'Datanets',
+    address: DATANETS_ADDRESS,
+    abi: datanetsAbi,
+    handlers: {
+      createDatanet: {
+        mutating: true,
+        async run(env, args) {
+          const [name, uri, open, curators] = args as [string, string, boolean, readonly string[]]
+          const nameBytes = checkString(name, DATANET_LIMITS.maxNameBytes)
+          const uriBytes = checkString(uri, DATANET_LIMITS.maxURIBytes)
+          if (curators.length > DATANET_LIMITS.maxCurators) {
+            t.fail('TooManyItems', BigInt(curators.length), BigInt(DATANET_LIMITS.maxCurators))
+          }
+          const curatorAddrs = curators.map(addr)
+          if (curatorAddrs.some((c) => equalBytes(c, ZERO_ADDRESS))) t.fail('ZeroAddress')
+          const { x, ctx } = env
+          const countSlot = u256(DATANETS_SLOTS.datanetCount)
+          const id = (await readU(x, DATANETS_ADDRESS, countSlot)) + 1n
+          x.write(DATANETS_ADDRESS, countSlot, u256(id))
+          storeDatanet(x, id, {
+            owner: env.caller,
+            open,
+            contributionCount: 0n,
+            approvedCount: 0n,
+            versionCount: 0n,
+            createdAtBlock: ctx.block.number,
+            totalShares: 0n,
+          })
+          writeString(x, DATANETS_ADDRESS, datanetSlot(id, DATANET_FIELDS.name), nameBytes)
+          writeString(x, DATANETS_ADDRESS, datanetSlot(id, DATANET_FIELDS.metadataURI), uriBytes)
+          x.emit(
+            t.log('DatanetCreated', {
+              datanetId: id,
+              owner: toHex(env.caller),
+              name,
+              metadataURI: uri,
+              open,
+            }),
+          )
+          for (const c of curatorAddrs) {
+            x.write(DATANETS_ADDRESS, curatorSlot(id, c), bool(true))
+            x.emit(t.log('CuratorSet', { datanetId: id, curator: toHex(c), enabled: true }))
+          }
+          return id
+        },
+      },
+
+      transferDatanetOwnership: {
+        mutating: true,
+        async run(env, args) {
+          const [id, newOwnerHex] = args as [bigint, string]
+          const newOwner = addr(newOwnerHex)
+          if (equalBytes(newOwner, ZERO_ADDRESS)) t.fail('ZeroAddress')
+          const d = await requireDatanet(env, id)
+          requireOwner(env, id, d)
+          storeDatanet(env.x, id, { ...d, owner: newOwner })
+          env.x.emit(
+            t.log('DatanetOwnershipTransferred', {
+              datanetId: id,
+              previousOwner: toHex(d.owner),
+              newOwner: toHex(newOwner),
+            }),
+          )
+        },
+      },
+
+      setContributionPolicy: {
+        mutating: true,
+        async run(env, args) {
+          const [id, open] = args as [bigint, boolean]
+          const d = await requireDatanet(env, id)
+          requireOwner(env, id, d)
+          storeDatanet(env.x, id, { ...d, open })
+          env.x.emit(t.log('ContributionPolicySet', { datanetId: id, open }))
+        },
+      },
+
+      setCurator: {
+        mutating: true,
+        async run(env, args) {
+          const [id, curatorHex, enabled] = args as [bigint, string, boolean]
+          const curator = addr(curatorHex)
+          if (equalBytes(curator, ZERO_ADDRESS)) t.fail('ZeroAddress')
+          const d = await requireDatanet(env, id)
+          requireOwner(env, id, d)
+          env.x.write(DATANETS_ADDRESS, curatorSlot(id, curator), bool(enabled))
+          env.x.emit(t.log('CuratorSet', { datanetId: id, curator: toHex(curator), enabled }))
+        },
+      },
+
+      setAllowListed: {
+        mutating: true,
+        async run(env, args) {
+          const [id, accountHex, allowed] = args as [bigint, string, boolean]
+          const account = addr(accountHex)
+          if (equalBytes(account, ZERO_ADDRESS)) t.fail('ZeroAddress')
+          const d = await requireDatanet(env, id)
+          await requireCurator(env, id, d)
+          env.x.write(DATANETS_ADDRESS, allowListSlot(id, account), bool(allowed))
+          env.x.emit(t.log('AllowListSet', { datanetId: id, account: toHex(account), allowed }))
+        },
+      },
+
+      contribute: {
+        mutating: true,
+        intrinsic(args) {
+          const content = args[4] as string
+          const len = (content.length - 2) / 2
+          return len === 0 ? 0n : GAS.INLINE_BYTE * BigInt(len) + keccakGas(len)
+        },
+        async run(env, args) {
+          const [id, contentHashHex, size, uri, contentHex] = args as [bigint, string, bigint, string, string]
+          const uriBytes = checkString(uri, DATANET_LIMITS.maxURIBytes)
+          const contentHash = fromHex(contentHashHex)
+          if (size === 0n) t.fail('InvalidContentSize', size)
+          const content = fromHex(contentHex)
+          const inlined = content.length > 0
+          if (inlined) {
+            if (content.length > DATANET_LIMITS.maxInlineBytes) {
+              t.fail('InlineContentTooLarge', BigInt(content.length), BigInt(DATANET_LIMITS.maxInlineBytes))
+            }
+            const actual = keccak(content)
+            if (!equalBytes(actual, contentHash) || BigInt(content.length) !== size) {
+              t.fail('InlineContentMismatch', contentHashHex, size, toHex(actual), BigInt(content.length))
+            }
+          }
+          const { x, ctx } = env
+          const d = await requireDatanet(env, id)
+          if (!d.open && !(await isCuratorOrOwner(env, id, d))) {
+            if ((await readU(x, DATANETS_ADDRESS, allowListSlot(id, env.caller))) === 0n) {
+              t.fail('NotAllowListed', id, toHex(env.caller))
+            }
+          }
+          const cid = d.contributionCount + 1n
+          storeDatanet(x, id, { ...d, contributionCount: cid })
+          storeContributionCore(x, id, cid, {
+            contributor: env.caller,
+            status: ContributionStatus.Pending,
+            inlined,
+            size,
+            weight: 0n,
+            approvalIndex: 0n,
+            submittedAtBlock: ctx.block.number,
+          })
+          x.write(DATANETS_ADDRESS, contributionSlot(id, cid, CONTRIBUTION_FIELDS.contentHash), contentHash)
+          writeString(
+            x,
+            DATANETS_ADDRESS,
+            contributionSlot(id, cid, CONTRIBUTION_FIELDS.metadataURI),
+            uriBytes,
+          )
+          x.emit(
+            t.log('ContributionSubmitted', {
+              datanetId: id,
+              contributionId: cid,
+              contributor: toHex(env.caller),
+              contentHash: contentHashHex,
+              size,
+              metadataURI: uri,
+              inlined,
+            }),
+          )
+          return cid
+        },
+      },
+
+      approveContribution: {
+        mutating: true,
+        async run(env, args) {
+          const [id, cid, weight] = args as [bigint, bigint, bigint]
+          if (weight === 0n || weight > DATANET_LIMITS.maxWeight)
+            t.fail('InvalidWeight', weight, DATANET_LIMITS.maxWeight)
+          const { x } = env
+          const d = await requireDatanet(env, id)
+          await requireCurator(env, id, d)
+          const c = await loadContributionCore(x, id, cid)
+          if (c === undefined) return t.fail('ContributionNotFound', id, cid)
+          if (c.status !== ContributionStatus.Pending) t.fail('ContributionNotPending', id, cid, c.status)
+          const contentHash = await x.read(
+            DATANETS_ADDRESS,
+            contributionSlot(id, cid, CONTRIBUTION_FIELDS.contentHash),
+          )
+          const approvalIndex = d.approvedCount
+          await insertLeaf(
+            x,
+            id,
+            approvalIndex,
+            contributionLeaf({
+              datanetId: id,
+              contributionId: cid,
+              contributor: c.contributor,
+              contentHash,
+              size: c.size,
+              weight,
+            }),
+          )
+          x.write(DATANETS_ADDRESS, approvalOrderSlot(id, approvalIndex), u256(cid))
+          storeContributionCore(x, id, cid, {
+            ...c,
+            status: ContributionStatus.Approved,
+            weight,
+            approvalIndex,
+          })
+          storeDatanet(x, id, {
+            ...d,
+            approvedCount: approvalIndex + 1n,
+            totalShares: d.totalShares + weight,
+          })
+          await mintShares(x, id, c.contributor, weight)
+          x.emit(
+            t.log('ContributionApproved', {
+              datanetId: id,
+              contributionId: cid,
+              curator: toHex(env.caller),
+              weight,
+              approvalIndex,
+            }),
+          )
+          x.emit(
+            t.log('TransferSingle', {
+              operator: toHex(env.caller),
+              from: toHex(ZERO_ADDRESS),
+              to: toHex(c.contributor),
+              id,
+              value: weight,
+            }),
+          )
+        },
+      },
+
+      rejectContribution: {
+        mutating: true,
+        async run(env, args) {
+          const [id, cid] = args as [bigint, bigint]
+          const d = await requireDatanet(env, id)
+          await requireCurator(env, id, d)
+          const c = await loadContributionCore(env.x, id, cid)
+          if (c === undefined) return t.fail('ContributionNotFound', id, cid)
+          if (c.status !== ContributionStatus.Pending) t.fail('ContributionNotPending', id, cid, c.status)
+          storeContributionCore(env.x, id, cid, { ...c, status: ContributionStatus.Rejected })
+          env.x.emit(
+            t.log('ContributionRejected', { datanetId: id, contributionId: cid, curator: toHex(env.caller) }),
+          )
+        },
+      },
+
+      publishVersion: {
+        mutating: true,
+        async run(env, args) {
+          const [id] = args as [bigint]
+          const { x, ctx } = env
+          const d = await requireDatanet(env, id)
+          await requireCurator(env, id, d)
+          const previous = d.versionCount === 0n ? 0n : await loadVersionCount(x, id, d.versionCount)
+          if (d.approvedCount === previous) t.fail('NothingToPublish', id, d.approvedCount)
+          const root = await branchRoot(x, id, d.approvedCount)
+          const version = d.versionCount + 1n
+          storeVersion(x, id, version, { root, count: d.approvedCount, publishedAtBlock: ctx.block.number })
+          storeDatanet(x, id, { ...d, versionCount: version })
+          x.emit(
+            t.log('VersionPublished', { datanetId: id, version, root: toHex(root), count: d.approvedCount }),
+          )
+          return [version, toHex(root), d.approvedCount]
+        },
+      },
+
+      transferShares: {
+        mutating: true,
+        async run(env, args) {
+          const [fromHexS, toHexS, id, amount] = args as [string, string, bigint, bigint]
+          const from = addr(fromHexS)
+          const to = addr(toHexS)
+          if (equalBytes(to, ZERO_ADDRESS)) t.fail('ZeroAddress')
+          const { x } = env
+          if (!equalBytes(from, env.caller)) {
+            if ((await readU(x, DATANETS_ADDRESS, operatorApprovalSlot(from, env.caller))) === 0n) {
+              t.fail('NotOwnerNorApproved', toHex(from), toHex(env.caller))
+            }
+          }
+          const balance = await readU(x, DATANETS_ADDRESS, shareBalanceSlot(id, from))
+          if (balance < amount) t.fail('InsufficientShares', toHex(from), id, balance, amount)
+          await moveShares(x, id, from, to, amount, balance)
+          x.emit(
+            t.log('TransferSingle', {
+              operator: toHex(env.caller),
+              from: toHex(from),
+              to: toHex(to),
+              id,
+              value: amount,
+            }),
+          )
+        },
+      },
+
+      setApprovalForAll: {
+        mutating: true,
+        async run(env, args) {
+          const [operatorHex, approved] = args as [string, boolean]
+          const operator = addr(operatorHex)
+          if (equalBytes(operator, ZERO_ADDRESS)) t.fail('ZeroAddress')
+          env.x.write(DATANETS_ADDRESS, operatorApprovalSlot(env.caller, operator), bool(approved))
+          env.x.emit(
+            t.log('ApprovalForAll', { account: toHex(env.caller), operator: toHex(operator), approved }),
+          )
+        },
+      },
+
+      datanetCount: {
+        mutating: false,
+        async run(env) {
+          return readU(env.x, DATANETS_ADDRESS, u256(DATANETS_SLOTS.datanetCount))
+        },
+      },
+      getDatanet: {
+        mutating: false,
+        async run(env, args) {
+          const [id] = args as [bigint]
+          return (await readDatanet(env.x, id)) ?? t.fail('DatanetNotFound', id)
+        },
+      },
+      getContribution: {
+        mutating: false,
+        async run(env, args) {
+          const [id, cid] = args as [bigint, bigint]
+          return (await readContribution(env.x, id, cid)) ?? t.fail('ContributionNotFound', id, cid)
+        },
+      },
+      getVersion: {
+        mutating: false,
+        async run(env, args) {
+          const [id, version] = args as [bigint, bigint]
+          return (await readDatanetVersion(env.x, id, version)) ?? t.fail('VersionNotFound', id, version)
+        },
+      },
+      approvedContributionAt: {
+        mutating: false,
+        async run(env, args) {
+          const [id, index] = args as [bigint, bigint]
+          return (
+            (await readApprovedContributionAt(env.x, id, index)) ?? t.fail('ContributionNotFound', id, index)
+          )
+        },
+      },
+      isCurator: {
+        mutating: false,
+        async run(env, args) {
+          const [id, account] = args as [bigint, string]
+          return (await readU(env.x, DATANETS_ADDRESS, curatorSlot(id, addr(account)))) !== 0n
+        },
+      },
+      isAllowListed: {
+        mutating: false,
+        async run(env, args) {
+          const [id, account] = args as [bigint, string]
+          return (await readU(env.x, DATANETS_ADDRESS, allowListSlot(id, addr(account)))) !== 0n
+        },
+      },
+      balanceOf: {
+        mutating: false,
+        async run(env, args) {
+          const [account, id] = args as [string, bigint]
+          return readU(env.x, DATANETS_ADDRESS, shareBalanceSlot(id, addr(account)))
+        },
+      },
+      totalSupply: {
+        mutating: false,
+        async run(env, args) {
+          const [id] = args as [bigint]
+          return toBigInt(await env.x.read(DATANETS_ADDRESS, datanetSlot(id, DATANET_FIELDS.totalShares)))
+        },
+      },
+      isApprovedForAll: {
+        mutating: false,
+        async run(env, args) {
+          const [account, operator] = args as [string, string]
+          return (
+            (await readU(env.x, DATANETS_ADDRESS, operatorApprovalSlot(addr(account), addr(operator)))) !== 0n
+          )
+        },
+      },
+      heldDatanets: {
+        mutating: false,
+        async run(env, args) {
+          const [account] = args as [string]
+          return readHeldDatanets(env.x, addr(account))
+        },
+      },
+    },
+  })
+}

@@ -1,0 +1,151 @@
+/**
+ * Selector dispatch shared by the three modules: decodes calldata with the interface ABI, enforces
+ * write protection (STATICCALL / DELEGATECALL) and non-payability, charges the intrinsic gas, runs
+ * the handler against a metered overlay and commits it. Typed custom errors from the module's
+ * own interface are the only revert reasons.
+ */
+import type { Abi, AbiEvent, AbiFunction, AbiParameter } from 'viem'
+import {
+  decodeFunctionData,
+  encodeAbiParameters,
+  encodeErrorResult,
+  encodeFunctionResult,
+  toEventSelector,
+  toFunctionSelector,
+} from 'viem'
+import type { ModuleCallContext, ModuleLog, ModuleResult, SystemModule } from '../host.ts'
+import { fromHex, toHex } from './bytes.ts'
+import { Exec, ModuleRevert, OutOfGas } from './exec.ts'
+import { GAS, words } from './gas.ts'
+
+export interface CallEnv {
+  x: Exec
+  ctx: ModuleCallContext
+  caller: Uint8Array
+}
+
+export interface Handler {
+  /** Refused under STATICCALL / DELEGATECALL. */
+  mutating: boolean
+  payable?: boolean
+  /** Gas computed from the decoded arguments alone, charged before any state access. */
+  intrinsic?(args: readonly unknown[]): bigint
+  run(env: CallEnv, args: readonly unknown[]): Promise<unknown>
+}
+
+export interface AbiTools {
+  /** Throws a revert carrying the ABI-encoded custom error. */
+  fail(errorName: string, ...args: unknown[]): never
+  /** ABI-encodes an event (named args) as a ModuleLog; indexed parameters are all static types. */
+  log(eventName: string, args: Record<string, unknown>): ModuleLog
+}
+
+/** Builds typed revert/event helpers for one interface ABI. */
+export function abiTools(abi: Abi): AbiTools {
+  const events = new Map<string, { selector: Uint8Array; indexed: AbiParameter[]; data: AbiParameter[] }>()
+  for (const item of abi) {
+    if (item.type !== 'event') continue
+    const ev = item as AbiEvent
+    events.set(ev.name, {
+      selector: fromHex(toEventSelector(ev)),
+      indexed: ev.inputs.filter((i) => i.indexed),
+      data: ev.inputs.filter((i) => !i.indexed),
+    })
+  }
+  return {
+    /** Throws a revert carrying the ABI-encoded custom error. */
+    fail(errorName: string, ...args: unknown[]): never {
+      const data = encodeErrorResult({ abi, errorName, args } as Parameters<typeof encodeErrorResult>[0])
+      throw new ModuleRevert(fromHex(data), errorName)
+    },
+    /** ABI-encodes an event (named args) as a ModuleLog; indexed parameters are all static types. */
+    log(eventName: string, args: Record<string, unknown>): ModuleLog {
+      const ev = events.get(eventName)
+      if (ev === undefined) throw new Error(`unknown event ${eventName}`)
+      const topics = [ev.selector]
+      for (const p of ev.indexed) topics.push(fromHex(encodeAbiParameters([p], [args[p.name as string]])))
+      const data = fromHex(
+        encodeAbiParameters(
+          ev.data,
+          ev.data.map((p) => args[p.name as string]),
+        ),
+      )
+      return { topics, data }
+    },
+  }
+}
+
+export interface ModuleDefinition {
+  name: string
+  address: Uint8Array
+  abi: Abi
+  handlers: Record<string, Handler>
+}
+
+export interface DefinedModule extends SystemModule {
+  /** Function names with a handler (every function of the interface; checked by tests). */
+  readonly implemented: readonly string[]
+}
+
+export function defineModule(def: ModuleDefinition): DefinedModule {
+  const tools: AbiTools = abiTools(def.abi)
+  const bySelector = new Map<string, { fn: AbiFunction; handler: Handler }>()
+  for (const item of def.abi) {
+    if (item.type !== 'function') continue
+    const handler = def.handlers[item.name]
+    if (handler === undefined) throw new Error(`${def.name}: no handler for ${item.name}`)
+    bySelector.set(toFunctionSelector(item), { fn: item, handler })
+  }
+  for (const name of Object.keys(def.handlers)) {
+    if (!def.abi.some((i) => i.type === 'function' && i.name === name)) {
+      throw new Error(`${def.name}: handler ${name} is not in the interface`)
+    }
+  }
+
+  async function call(ctx: ModuleCallContext): Promise<ModuleResult> {
+    const x = new Exec(ctx.state, ctx.gasLimit)
+    try {
+      x.charge(GAS.BASE + GAS.CALLDATA_WORD * words(ctx.data.length))
+      if (ctx.data.length < 4) tools.fail('MalformedCalldata')
+      const selector = toHex(ctx.data.subarray(0, 4))
+      const entry = bySelector.get(selector)
+      if (entry === undefined) return tools.fail('UnknownSelector', selector)
+      const { fn, handler } = entry
+      if (handler.mutating && (ctx.isStatic || ctx.isDelegateCall)) tools.fail('WriteProtection')
+      if (!handler.payable && ctx.value > 0n) tools.fail('NonPayable', ctx.value)
+      let args: readonly unknown[]
+      try {
+        args = (decodeFunctionData({ abi: [fn], data: toHex(ctx.data) }).args ?? []) as readonly unknown[]
+      } catch {
+        return tools.fail('MalformedCalldata')
+      }
+      if (handler.intrinsic !== undefined) x.charge(handler.intrinsic(args))
+      const result = await handler.run({ x, ctx, caller: ctx.caller }, args)
+      await x.commit()
+      const returnData =
+        fn.outputs.length === 0
+          ? new Uint8Array()
+          : fromHex(
+              encodeFunctionResult({ abi: [fn], functionName: fn.name, result } as Parameters<
+                typeof encodeFunctionResult
+              >[0]),
+            )
+      return { status: 'success', gasUsed: x.gasUsed, returnData, logs: x.logs }
+    } catch (e) {
+      if (e instanceof ModuleRevert)
+        return { status: 'revert', gasUsed: x.gasUsed, returnData: e.data, logs: [] }
+      if (e instanceof OutOfGas)
+        return { status: 'outOfGas', gasUsed: ctx.gasLimit, returnData: new Uint8Array(), logs: [] }
+      // Anything else is a state-access failure or a bug: surface it to the host rather than turn
+      // it into a revert that other nodes (whose storage works) would not reproduce.
+      throw e
+    }
+  }
+
+  return {
+    name: def.name,
+    address: def.address,
+    implemented: Object.keys(def.handlers),
+    call,
+  }
+}

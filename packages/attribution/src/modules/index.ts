@@ -1,0 +1,59 @@
+/** Public API of the on-chain attribution modules. */
+import type { SystemModule } from '../host.ts'
+import { createAttributionModule } from './attribution.ts'
+import { createDatanetsModule } from './datanets.ts'
+import { createModelsModule } from './models.ts'
+import { type ModuleParams, parseModuleParams } from './params.ts'
+
+export { ATTRIBUTION_LIMITS, createAttributionModule } from './attribution.ts'
+export { createDatanetsModule, DATANET_LIMITS } from './datanets.ts'
+export {
+  domainSeparator,
+  EIP712_DOMAIN_NAME,
+  EIP712_DOMAIN_VERSION,
+  ENTRY_TYPE,
+  RECEIPT_EIP712_TYPES,
+  RECEIPT_TYPE,
+  type Receipt,
+  type ReceiptEntry,
+  receiptDigest,
+  receiptStructHash,
+  recoverSigner,
+} from './eip712.ts'
+export { ModuleRevert, OutOfGas, type StorageReader, stateReader } from './exec.ts'
+export type { DefinedModule, Handler } from './framework.ts'
+export { GAS, keccakGas, logGas } from './gas.ts'
+export * from './layout.ts'
+export { type HarnessCall, type HarnessResult, ModuleHarness } from './harness.ts'
+export { MemoryState } from './memory-state.ts'
+export {
+  computeContributionsRoot,
+  contributionLeaf,
+  contributionProof,
+  type LeafInput,
+  TREE_DEPTH,
+  verifyContributionProof,
+  ZERO_HASHES,
+} from './merkle.ts'
+export { createModelsModule, MODEL_LIMITS } from './models.ts'
+export {
+  BPS_DENOMINATOR,
+  DEFAULT_MODULE_PARAMS,
+  type ModuleParams,
+  ModuleParamsError,
+  parseModuleParams,
+  WEIGHT_DENOMINATOR,
+} from './params.ts'
+export * from './read.ts'
+export { ContributionStatus } from './records.ts'
+
+/** The three modules with the given genesis params, in address order, ready for the host to
+ * register. Accounts at their addresses must exist from genesis (nonce 1, non-empty code). */
+export function createSystemModules(params: ModuleParams | unknown = undefined): SystemModule[] {
+  const p = isParams(params) ? params : parseModuleParams(params)
+  return [createDatanetsModule(), createModelsModule(p), createAttributionModule(p)]
+}
+
+function isParams(v: unknown): v is ModuleParams {
+  return typeof v === 'object' && v !== null && (v as ModuleParams).treasury instanceof Uint8Array
+}

@@ -1,0 +1,240 @@
+/**
+ * Storage layout of the three modules, derived exactly like Solidity's: a mapping entry of
+ * `mapping(K => V)` at base slot p lives at keccak256(pad32(key) . pad32(p)); nested mappings
+ * apply this repeatedly (outer key first); a struct occupies consecutive slots from its base;
+ * strings use Solidity's short/long encoding; dynamic arrays keep their length at p and
+ * element i at keccak256(p) + i * elementSlots. Every function here is pure so a light client can
+ * compute the slot to pass to eth_getProof. See docs/attribution-modules.md for the full table.
+ */
+import { concat, fromHex, keccak, MAX_U256, pad32, toBigInt, u256 } from './bytes.ts'
+import type { StorageReader, StorageWriter } from './exec.ts'
+
+export const DATANETS_ADDRESS = fromHex('0x4f50454e00000000000000000000000000000001')
+export const MODELS_ADDRESS = fromHex('0x4f50454e00000000000000000000000000000002')
+export const ATTRIBUTION_ADDRESS = fromHex('0x4f50454e00000000000000000000000000000003')
+/** Future modules; also the default stakers pool and treasury (see params.ts). */
+export const STAKING_ADDRESS = fromHex('0x4f50454e00000000000000000000000000000004')
+export const GOVERNANCE_ADDRESS = fromHex('0x4f50454e00000000000000000000000000000005')
+
+export type Key = bigint | Uint8Array
+
+function keyWord(k: Key): Uint8Array {
+  return typeof k === 'bigint' ? u256(k) : pad32(k)
+}
+
+/** Slot of `mapping[key]` for a mapping at `base`. */
+export function mapSlot(key: Key, base: Key): Uint8Array {
+  return keccak(concat(keyWord(key), keyWord(base)))
+}
+
+/** Slot of `mapping[k0][k1]...` for nested mappings at `base`. */
+export function nestedSlot(base: Key, ...keys: Key[]): Uint8Array {
+  let slot = keyWord(base)
+  for (const k of keys) slot = mapSlot(k, slot)
+  return slot
+}
+
+/** Slot `offset` words after `slot` (struct field or array element), mod 2^256 as in the EVM. */
+export function addSlot(slot: Uint8Array, offset: bigint): Uint8Array {
+  return u256((toBigInt(slot) + offset) & MAX_U256)
+}
+
+/** Slot of element `index` of a dynamic array whose length lives at `slot`. */
+export function arrayElementSlot(slot: Uint8Array, index: bigint, elementSlots = 1n): Uint8Array {
+  return addSlot(keccak(slot), index * elementSlots)
+}
+
+// ---- Datanets (0x…01) ----------------------------------------------------------------------
+export const DATANETS_SLOTS = {
+  datanetCount: 0n,
+  datanets: 1n,
+  contributions: 2n,
+  curators: 3n,
+  allowList: 4n,
+  versions: 5n,
+  merkleBranch: 6n,
+  balances: 7n,
+  operatorApprovals: 8n,
+  approvalOrder: 9n,
+  held: 10n,
+  heldIndex: 11n,
+} as const
+
+/** Datanet struct fields: 0 owner|open<<160; 1 contributionCount|approvedCount<<64|versionCount<<128|
+ * createdAtBlock<<192; 2 totalShares; 3 name (string); 4 metadataURI (string). */
+export const DATANET_FIELDS = {
+  ownerOpen: 0n,
+  counters: 1n,
+  totalShares: 2n,
+  name: 3n,
+  metadataURI: 4n,
+} as const
+export function datanetSlot(datanetId: bigint, field: bigint): Uint8Array {
+  return addSlot(nestedSlot(DATANETS_SLOTS.datanets, datanetId), field)
+}
+/** Contribution struct fields: 0 contributor|status<<160|inlined<<168; 1 contentHash;
+ * 2 size|weight<<64|approvalIndex<<128|submittedAtBlock<<192; 3 metadataURI (string). */
+export const CONTRIBUTION_FIELDS = {
+  contributorStatus: 0n,
+  contentHash: 1n,
+  sizes: 2n,
+  metadataURI: 3n,
+} as const
+export function contributionSlot(datanetId: bigint, contributionId: bigint, field: bigint): Uint8Array {
+  return addSlot(nestedSlot(DATANETS_SLOTS.contributions, datanetId, contributionId), field)
+}
+export function curatorSlot(datanetId: bigint, account: Uint8Array): Uint8Array {
+  return nestedSlot(DATANETS_SLOTS.curators, datanetId, account)
+}
+export function allowListSlot(datanetId: bigint, account: Uint8Array): Uint8Array {
+  return nestedSlot(DATANETS_SLOTS.allowList, datanetId, account)
+}
+/** Version struct fields: 0 root; 1 count|publishedAtBlock<<64. */
+export function versionSlot(datanetId: bigint, version: bigint, field: bigint): Uint8Array {
+  return addSlot(nestedSlot(DATANETS_SLOTS.versions, datanetId, version), field)
+}
+/** bytes32[32] incremental Merkle branch of a datanet. */
+export function merkleBranchSlot(datanetId: bigint, height: number): Uint8Array {
+  return addSlot(nestedSlot(DATANETS_SLOTS.merkleBranch, datanetId), BigInt(height))
+}
+/** ERC-1155 order: balances[id][account]. */
+export function shareBalanceSlot(datanetId: bigint, account: Uint8Array): Uint8Array {
+  return nestedSlot(DATANETS_SLOTS.balances, datanetId, account)
+}
+export function operatorApprovalSlot(account: Uint8Array, operator: Uint8Array): Uint8Array {
+  return nestedSlot(DATANETS_SLOTS.operatorApprovals, account, operator)
+}
+export function approvalOrderSlot(datanetId: bigint, approvalIndex: bigint): Uint8Array {
+  return nestedSlot(DATANETS_SLOTS.approvalOrder, datanetId, approvalIndex)
+}
+/** held[account] is a uint256[] of datanet ids with a non-zero share balance. */
+export function heldLengthSlot(account: Uint8Array): Uint8Array {
+  return nestedSlot(DATANETS_SLOTS.held, account)
+}
+export function heldElementSlot(account: Uint8Array, index: bigint): Uint8Array {
+  return arrayElementSlot(heldLengthSlot(account), index)
+}
+/** heldIndex[account][id] = position in held[account] + 1 (0: not held). */
+export function heldIndexSlot(account: Uint8Array, datanetId: bigint): Uint8Array {
+  return nestedSlot(DATANETS_SLOTS.heldIndex, account, datanetId)
+}
+
+// ---- Models (0x…02) -------------------------------------------------------------------------
+export const MODELS_SLOTS = { modelCount: 0n, models: 1n, versions: 2n, trainedOn: 3n } as const
+/** Model struct fields: 0 owner|ownerShareBps<<160|depth<<176; 1 provider; 2 minFeePerInference;
+ * 3 parentId; 4 versionCount|createdAtBlock<<32; 5 name (string); 6 baseModel (string). */
+export const MODEL_FIELDS = {
+  ownerShareDepth: 0n,
+  provider: 1n,
+  minFee: 2n,
+  parentId: 3n,
+  counters: 4n,
+  name: 5n,
+  baseModel: 6n,
+} as const
+export function modelSlot(modelId: bigint, field: bigint): Uint8Array {
+  return addSlot(nestedSlot(MODELS_SLOTS.models, modelId), field)
+}
+/** ModelVersion struct fields: 0 trainingConfigHash; 1 trainingLogHash; 2 artifactHash;
+ * 3 publishedAtBlock; 4 artifactURI (string); 5 DatanetRef[] (2 slots per element: id, version). */
+export const MODEL_VERSION_FIELDS = {
+  trainingConfigHash: 0n,
+  trainingLogHash: 1n,
+  artifactHash: 2n,
+  publishedAtBlock: 3n,
+  artifactURI: 4n,
+  datanets: 5n,
+} as const
+export function modelVersionSlot(modelId: bigint, version: bigint, field: bigint): Uint8Array {
+  return addSlot(nestedSlot(MODELS_SLOTS.versions, modelId, version), field)
+}
+/** trainedOn[modelId][modelVersion][datanetId][datanetVersion] = true. */
+export function trainedOnSlot(
+  modelId: bigint,
+  modelVersion: bigint,
+  datanetId: bigint,
+  version: bigint,
+): Uint8Array {
+  return nestedSlot(MODELS_SLOTS.trainedOn, modelId, modelVersion, datanetId, version)
+}
+
+// ---- Attribution (0x…03) --------------------------------------------------------------------
+export const ATTRIBUTION_SLOTS = {
+  receiptCount: 0n,
+  receipts: 1n,
+  usedNonces: 2n,
+  accrued: 3n,
+  rewardPerShare: 4n,
+  rewardSnapshot: 5n,
+} as const
+/** Receipt struct fields: 0 modelId; 1 payer|modelVersion<<160|settledAtBlock<<192; 2 fee;
+ * 3 inputHash; 4 outputHash; 5 attributionCommitment; 6 nonce. Slot 1 is never zero for a
+ * settled receipt (settledAtBlock ≥ 1 … or modelVersion ≥ 1), which is what a proof checks. */
+export const RECEIPT_FIELDS = {
+  modelId: 0n,
+  payerVersionBlock: 1n,
+  fee: 2n,
+  inputHash: 3n,
+  outputHash: 4n,
+  attributionCommitment: 5n,
+  nonce: 6n,
+} as const
+export function receiptSlot(receiptId: Uint8Array, field: bigint): Uint8Array {
+  return addSlot(nestedSlot(ATTRIBUTION_SLOTS.receipts, receiptId), field)
+}
+export function usedNonceSlot(modelId: bigint, nonce: bigint): Uint8Array {
+  return nestedSlot(ATTRIBUTION_SLOTS.usedNonces, modelId, nonce)
+}
+/** Settled, claimable OPEN (wei) of an account. */
+export function accruedSlot(account: Uint8Array): Uint8Array {
+  return nestedSlot(ATTRIBUTION_SLOTS.accrued, account)
+}
+/** Cumulative wei paid per share of a datanet. */
+export function rewardPerShareSlot(datanetId: bigint): Uint8Array {
+  return nestedSlot(ATTRIBUTION_SLOTS.rewardPerShare, datanetId)
+}
+/** rewardPerShare value at which the account's holding of the datanet was last settled. */
+export function rewardSnapshotSlot(datanetId: bigint, account: Uint8Array): Uint8Array {
+  return nestedSlot(ATTRIBUTION_SLOTS.rewardSnapshot, datanetId, account)
+}
+
+// ---- Solidity string encoding -----------------------------------------------------------------
+
+/** Reads a string stored with Solidity's layout at `slot`. */
+export async function readString(r: StorageReader, account: Uint8Array, slot: Uint8Array): Promise<string> {
+  const head = await r.read(account, slot)
+  const last = head[31] as number
+  if ((last & 1) === 0) {
+    const len = last >> 1
+    return new TextDecoder().decode(head.slice(0, len))
+  }
+  const len = Number((toBigInt(head) - 1n) >> 1n)
+  const out = new Uint8Array(Math.ceil(len / 32) * 32)
+  const base = keccak(slot)
+  for (let i = 0; i * 32 < len; i++) out.set(await r.read(account, addSlot(base, BigInt(i))), i * 32)
+  return new TextDecoder().decode(out.slice(0, len))
+}
+
+/** Writes `bytes` as a Solidity string at `slot`. Used for write-once fields only (a shorter
+ * rewrite would leave stale tail slots). */
+export function writeString(
+  w: StorageWriter,
+  account: Uint8Array,
+  slot: Uint8Array,
+  bytes: Uint8Array,
+): void {
+  if (bytes.length < 32) {
+    const head = new Uint8Array(32)
+    head.set(bytes)
+    head[31] = bytes.length * 2
+    w.write(account, slot, head)
+    return
+  }
+  w.write(account, slot, u256(BigInt(bytes.length) * 2n + 1n))
+  const base = keccak(slot)
+  for (let i = 0; i * 32 < bytes.length; i++) {
+    const chunk = new Uint8Array(32)
+    chunk.set(bytes.subarray(i * 32, i * 32 + 32))
+    w.write(account, addSlot(base, BigInt(i)), chunk)
+  }
+}

@@ -1,0 +1,384 @@
+/**
+ * Read API over a read-only ModuleState: the same decoded records the modules' view functions
+ * return (field names as in the Solidity structs; bytes and addresses as 0x hex, integers as
+ * bigint). Used by the module views (metered) and by the ol_* JSON-RPC methods (unmetered).
+ */
+import type { ModuleState } from '../host.ts'
+import { addressFromWord, toBigInt, toHex, u256 } from './bytes.ts'
+import { type StorageReader, stateReader } from './exec.ts'
+import {
+  ATTRIBUTION_ADDRESS,
+  accruedSlot,
+  allowListSlot,
+  approvalOrderSlot,
+  arrayElementSlot,
+  CONTRIBUTION_FIELDS,
+  contributionSlot,
+  curatorSlot,
+  DATANET_FIELDS,
+  DATANETS_ADDRESS,
+  DATANETS_SLOTS,
+  datanetSlot,
+  MODEL_FIELDS,
+  MODEL_VERSION_FIELDS,
+  MODELS_ADDRESS,
+  MODELS_SLOTS,
+  modelSlot,
+  modelVersionSlot,
+  operatorApprovalSlot,
+  readString,
+  rewardPerShareSlot,
+  shareBalanceSlot,
+  trainedOnSlot,
+  usedNonceSlot,
+} from './layout.ts'
+import {
+  loadContributionCore,
+  loadDatanet,
+  loadModel,
+  loadModelVersionHashes,
+  loadReceipt,
+  loadVersion,
+} from './records.ts'
+import { heldList, pendingReward, readU } from './rewards.ts'
+
+export type Hex = `0x${string}`
+
+export interface DatanetInfo {
+  id: bigint
+  owner: Hex
+  open: boolean
+  name: string
+  metadataURI: string
+  contributionCount: bigint
+  approvedCount: bigint
+  versionCount: bigint
+  createdAtBlock: bigint
+  totalShares: bigint
+}
+
+export interface ContributionInfo {
+  datanetId: bigint
+  contributionId: bigint
+  contributor: Hex
+  contentHash: Hex
+  size: bigint
+  metadataURI: string
+  inlined: boolean
+  /** 1 pending, 2 approved, 3 rejected. */
+  status: number
+  weight: bigint
+  approvalIndex: bigint
+  submittedAtBlock: bigint
+}
+
+export interface VersionInfo {
+  datanetId: bigint
+  version: bigint
+  root: Hex
+  count: bigint
+  publishedAtBlock: bigint
+}
+
+export interface DatanetRef {
+  datanetId: bigint
+  version: bigint
+}
+
+export interface ModelInfo {
+  id: bigint
+  owner: Hex
+  name: string
+  baseModel: string
+  parentId: bigint
+  depth: number
+  provider: Hex
+  minFeePerInference: bigint
+  ownerShareBps: number
+  versionCount: number
+  createdAtBlock: bigint
+}
+
+export interface ModelVersionInfo {
+  modelId: bigint
+  version: number
+  trainingConfigHash: Hex
+  trainingLogHash: Hex
+  artifactHash: Hex
+  artifactURI: string
+  datanets: DatanetRef[]
+  publishedAtBlock: bigint
+}
+
+export interface ReceiptInfo {
+  receiptId: Hex
+  modelId: bigint
+  modelVersion: number
+  payer: Hex
+  fee: bigint
+  inputHash: Hex
+  outputHash: Hex
+  attributionCommitment: Hex
+  nonce: bigint
+  settledAtBlock: bigint
+}
+
+export interface RewardsInfo {
+  account: Hex
+  /** Settled, claimable now. */
+  accrued: bigint
+  /** Per held datanet: shares and reward not yet moved into accrued (also claimable). */
+  datanets: { datanetId: bigint; shares: bigint; pending: bigint }[]
+  /** accrued + all pending: what claim() would pay. */
+  claimable: bigint
+}
+
+type Readable = StorageReader | Pick<ModuleState, 'getStorage'>
+function reader(s: Readable): StorageReader {
+  return 'read' in s ? s : stateReader(s)
+}
+
+export async function readDatanetCount(s: Readable): Promise<bigint> {
+  return readU(reader(s), DATANETS_ADDRESS, u256(DATANETS_SLOTS.datanetCount))
+}
+
+export async function readDatanet(s: Readable, id: bigint): Promise<DatanetInfo | undefined> {
+  const r = reader(s)
+  const d = await loadDatanet(r, id)
+  if (d === undefined) return undefined
+  return {
+    id,
+    owner: toHex(d.owner),
+    open: d.open,
+    name: await readString(r, DATANETS_ADDRESS, datanetSlot(id, DATANET_FIELDS.name)),
+    metadataURI: await readString(r, DATANETS_ADDRESS, datanetSlot(id, DATANET_FIELDS.metadataURI)),
+    contributionCount: d.contributionCount,
+    approvedCount: d.approvedCount,
+    versionCount: d.versionCount,
+    createdAtBlock: d.createdAtBlock,
+    totalShares: d.totalShares,
+  }
+}
+
+/** Datanets with ids offset+1 … offset+limit that exist (ids are dense, from 1). */
+export async function listDatanets(s: Readable, offset: bigint, limit: number): Promise<DatanetInfo[]> {
+  if (offset < 0n || !Number.isInteger(limit) || limit < 0)
+    throw new RangeError('offset must be ≥ 0, limit an integer ≥ 0')
+  const count = await readDatanetCount(s)
+  const out: DatanetInfo[] = []
+  for (let id = offset + 1n; id <= count && out.length < limit; id++) {
+    const d = await readDatanet(s, id)
+    if (d !== undefined) out.push(d)
+  }
+  return out
+}
+
+export async function readContribution(
+  s: Readable,
+  datanetId: bigint,
+  contributionId: bigint,
+): Promise<ContributionInfo | undefined> {
+  const r = reader(s)
+  const c = await loadContributionCore(r, datanetId, contributionId)
+  if (c === undefined) return undefined
+  return {
+    datanetId,
+    contributionId,
+    contributor: toHex(c.contributor),
+    contentHash: toHex(
+      await r.read(
+        DATANETS_ADDRESS,
+        contributionSlot(datanetId, contributionId, CONTRIBUTION_FIELDS.contentHash),
+      ),
+    ),
+    size: c.size,
+    metadataURI: await readString(
+      r,
+      DATANETS_ADDRESS,
+      contributionSlot(datanetId, contributionId, CONTRIBUTION_FIELDS.metadataURI),
+    ),
+    inlined: c.inlined,
+    status: c.status,
+    weight: c.weight,
+    approvalIndex: c.approvalIndex,
+    submittedAtBlock: c.submittedAtBlock,
+  }
+}
+
+export async function readDatanetVersion(
+  s: Readable,
+  datanetId: bigint,
+  version: bigint,
+): Promise<VersionInfo | undefined> {
+  const v = await loadVersion(reader(s), datanetId, version)
+  if (v === undefined) return undefined
+  return { datanetId, version, root: toHex(v.root), count: v.count, publishedAtBlock: v.publishedAtBlock }
+}
+
+/** Contribution id approved at position `approvalIndex` (0-based), or undefined. */
+export async function readApprovedContributionAt(
+  s: Readable,
+  datanetId: bigint,
+  approvalIndex: bigint,
+): Promise<bigint | undefined> {
+  const id = await readU(reader(s), DATANETS_ADDRESS, approvalOrderSlot(datanetId, approvalIndex))
+  return id === 0n ? undefined : id
+}
+
+export async function readIsCurator(s: Readable, datanetId: bigint, account: Uint8Array): Promise<boolean> {
+  return (await readU(reader(s), DATANETS_ADDRESS, curatorSlot(datanetId, account))) !== 0n
+}
+
+export async function readIsAllowListed(
+  s: Readable,
+  datanetId: bigint,
+  account: Uint8Array,
+): Promise<boolean> {
+  return (await readU(reader(s), DATANETS_ADDRESS, allowListSlot(datanetId, account))) !== 0n
+}
+
+export async function readShareBalance(s: Readable, datanetId: bigint, account: Uint8Array): Promise<bigint> {
+  return readU(reader(s), DATANETS_ADDRESS, shareBalanceSlot(datanetId, account))
+}
+
+export async function readIsApprovedForAll(
+  s: Readable,
+  account: Uint8Array,
+  operator: Uint8Array,
+): Promise<boolean> {
+  return (await readU(reader(s), DATANETS_ADDRESS, operatorApprovalSlot(account, operator))) !== 0n
+}
+
+export async function readHeldDatanets(s: Readable, account: Uint8Array): Promise<bigint[]> {
+  return heldList(reader(s), account)
+}
+
+export async function readModelCount(s: Readable): Promise<bigint> {
+  return readU(reader(s), MODELS_ADDRESS, u256(MODELS_SLOTS.modelCount))
+}
+
+export async function readModel(s: Readable, id: bigint): Promise<ModelInfo | undefined> {
+  const r = reader(s)
+  const m = await loadModel(r, id)
+  if (m === undefined) return undefined
+  return {
+    id,
+    owner: toHex(m.owner),
+    name: await readString(r, MODELS_ADDRESS, modelSlot(id, MODEL_FIELDS.name)),
+    baseModel: await readString(r, MODELS_ADDRESS, modelSlot(id, MODEL_FIELDS.baseModel)),
+    parentId: m.parentId,
+    depth: m.depth,
+    provider: toHex(m.provider),
+    minFeePerInference: m.minFee,
+    ownerShareBps: m.ownerShareBps,
+    versionCount: Number(m.versionCount),
+    createdAtBlock: m.createdAtBlock,
+  }
+}
+
+export async function listModels(s: Readable, offset: bigint, limit: number): Promise<ModelInfo[]> {
+  if (offset < 0n || !Number.isInteger(limit) || limit < 0)
+    throw new RangeError('offset must be ≥ 0, limit an integer ≥ 0')
+  const count = await readModelCount(s)
+  const out: ModelInfo[] = []
+  for (let id = offset + 1n; id <= count && out.length < limit; id++) {
+    const m = await readModel(s, id)
+    if (m !== undefined) out.push(m)
+  }
+  return out
+}
+
+export async function readModelVersion(
+  s: Readable,
+  modelId: bigint,
+  version: number,
+): Promise<ModelVersionInfo | undefined> {
+  const r = reader(s)
+  const m = await loadModel(r, modelId)
+  if (m === undefined || version < 1 || BigInt(version) > m.versionCount) return undefined
+  const v = BigInt(version)
+  const h = await loadModelVersionHashes(r, modelId, v)
+  const listSlot = modelVersionSlot(modelId, v, MODEL_VERSION_FIELDS.datanets)
+  const len = await readU(r, MODELS_ADDRESS, listSlot)
+  const datanets: DatanetRef[] = []
+  for (let i = 0n; i < len; i++) {
+    datanets.push({
+      datanetId: await readU(r, MODELS_ADDRESS, arrayElementSlot(listSlot, i, 2n)),
+      version: await readU(r, MODELS_ADDRESS, arrayElementSlot(listSlot, i * 2n + 1n)),
+    })
+  }
+  return {
+    modelId,
+    version,
+    trainingConfigHash: toHex(h.trainingConfigHash),
+    trainingLogHash: toHex(h.trainingLogHash),
+    artifactHash: toHex(h.artifactHash),
+    artifactURI: await readString(
+      r,
+      MODELS_ADDRESS,
+      modelVersionSlot(modelId, v, MODEL_VERSION_FIELDS.artifactURI),
+    ),
+    datanets,
+    publishedAtBlock: h.publishedAtBlock,
+  }
+}
+
+export async function readIsTrainedOn(
+  s: Readable,
+  modelId: bigint,
+  modelVersion: bigint,
+  datanetId: bigint,
+  datanetVersion: bigint,
+): Promise<boolean> {
+  return (
+    (await readU(
+      reader(s),
+      MODELS_ADDRESS,
+      trainedOnSlot(modelId, modelVersion, datanetId, datanetVersion),
+    )) !== 0n
+  )
+}
+
+export async function readReceipt(s: Readable, receiptId: Uint8Array): Promise<ReceiptInfo | undefined> {
+  const rec = await loadReceipt(reader(s), receiptId)
+  if (rec === undefined) return undefined
+  return {
+    receiptId: toHex(receiptId),
+    modelId: rec.modelId,
+    modelVersion: rec.modelVersion,
+    payer: toHex(rec.payer),
+    fee: rec.fee,
+    inputHash: toHex(rec.inputHash),
+    outputHash: toHex(rec.outputHash),
+    attributionCommitment: toHex(rec.attributionCommitment),
+    nonce: rec.nonce,
+    settledAtBlock: rec.settledAtBlock,
+  }
+}
+
+export async function readIsNonceUsed(s: Readable, modelId: bigint, nonce: bigint): Promise<boolean> {
+  return (await readU(reader(s), ATTRIBUTION_ADDRESS, usedNonceSlot(modelId, nonce))) !== 0n
+}
+
+export async function readRewardPerShare(s: Readable, datanetId: bigint): Promise<bigint> {
+  return readU(reader(s), ATTRIBUTION_ADDRESS, rewardPerShareSlot(datanetId))
+}
+
+export async function readRewards(s: Readable, account: Uint8Array): Promise<RewardsInfo> {
+  const r = reader(s)
+  const accrued = await readU(r, ATTRIBUTION_ADDRESS, accruedSlot(account))
+  const datanets: RewardsInfo['datanets'] = []
+  let claimable = accrued
+  for (const datanetId of await heldList(r, account)) {
+    const shares = await readU(r, DATANETS_ADDRESS, shareBalanceSlot(datanetId, account))
+    const pending = await pendingReward(r, datanetId, account)
+    datanets.push({ datanetId, shares, pending })
+    claimable += pending
+  }
+  return { account: toHex(account), accrued, datanets, claimable }
+}
+
+/** Helper for callers holding 0x addresses. */
+export function addressBytes(a: Hex | Uint8Array): Uint8Array {
+  return typeof a === 'string' ? addressFromWord(toBigInt(Buffer.from(a.slice(2), 'hex'))) : a
+}

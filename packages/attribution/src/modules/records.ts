@@ -1,0 +1,293 @@
+/** Typed records over the storage layout (layout.ts), shared by the modules and the read API. */
+import { addressFromWord, addressToBigInt, field, isZero, pack, toBigInt, u256 } from './bytes.ts'
+import type { StorageReader, StorageWriter } from './exec.ts'
+import {
+  ATTRIBUTION_ADDRESS,
+  CONTRIBUTION_FIELDS,
+  contributionSlot,
+  DATANET_FIELDS,
+  DATANETS_ADDRESS,
+  datanetSlot,
+  MODEL_FIELDS,
+  MODEL_VERSION_FIELDS,
+  MODELS_ADDRESS,
+  modelSlot,
+  modelVersionSlot,
+  RECEIPT_FIELDS,
+  receiptSlot,
+  versionSlot,
+} from './layout.ts'
+
+export const ContributionStatus = { None: 0, Pending: 1, Approved: 2, Rejected: 3 } as const
+
+export interface DatanetHeader {
+  owner: Uint8Array
+  open: boolean
+  contributionCount: bigint
+  approvedCount: bigint
+  versionCount: bigint
+  createdAtBlock: bigint
+  totalShares: bigint
+}
+
+export async function loadDatanet(r: StorageReader, id: bigint): Promise<DatanetHeader | undefined> {
+  const w0 = toBigInt(await r.read(DATANETS_ADDRESS, datanetSlot(id, DATANET_FIELDS.ownerOpen)))
+  if (w0 === 0n) return undefined // owners are never the zero address
+  const w1 = toBigInt(await r.read(DATANETS_ADDRESS, datanetSlot(id, DATANET_FIELDS.counters)))
+  const totalShares = toBigInt(await r.read(DATANETS_ADDRESS, datanetSlot(id, DATANET_FIELDS.totalShares)))
+  return {
+    owner: addressFromWord(w0),
+    open: field(w0, 160, 8) === 1n,
+    contributionCount: field(w1, 0, 64),
+    approvedCount: field(w1, 64, 64),
+    versionCount: field(w1, 128, 64),
+    createdAtBlock: field(w1, 192, 64),
+    totalShares,
+  }
+}
+
+export function storeDatanet(w: StorageWriter, id: bigint, d: DatanetHeader): void {
+  w.write(
+    DATANETS_ADDRESS,
+    datanetSlot(id, DATANET_FIELDS.ownerOpen),
+    u256(pack([addressToBigInt(d.owner), 0, 160], [d.open ? 1n : 0n, 160, 8])),
+  )
+  w.write(
+    DATANETS_ADDRESS,
+    datanetSlot(id, DATANET_FIELDS.counters),
+    u256(
+      pack(
+        [d.contributionCount, 0, 64],
+        [d.approvedCount, 64, 64],
+        [d.versionCount, 128, 64],
+        [d.createdAtBlock, 192, 64],
+      ),
+    ),
+  )
+  w.write(DATANETS_ADDRESS, datanetSlot(id, DATANET_FIELDS.totalShares), u256(d.totalShares))
+}
+
+export interface ContributionCore {
+  contributor: Uint8Array
+  status: number
+  inlined: boolean
+  size: bigint
+  weight: bigint
+  approvalIndex: bigint
+  submittedAtBlock: bigint
+}
+
+/** Reads the two packed slots (not the content hash or URI). */
+export async function loadContributionCore(
+  r: StorageReader,
+  id: bigint,
+  cid: bigint,
+): Promise<ContributionCore | undefined> {
+  const w0 = toBigInt(
+    await r.read(DATANETS_ADDRESS, contributionSlot(id, cid, CONTRIBUTION_FIELDS.contributorStatus)),
+  )
+  if (w0 === 0n) return undefined
+  const w2 = toBigInt(await r.read(DATANETS_ADDRESS, contributionSlot(id, cid, CONTRIBUTION_FIELDS.sizes)))
+  return {
+    contributor: addressFromWord(w0),
+    status: Number(field(w0, 160, 8)),
+    inlined: field(w0, 168, 8) === 1n,
+    size: field(w2, 0, 64),
+    weight: field(w2, 64, 64),
+    approvalIndex: field(w2, 128, 64),
+    submittedAtBlock: field(w2, 192, 64),
+  }
+}
+
+export function storeContributionCore(w: StorageWriter, id: bigint, cid: bigint, c: ContributionCore): void {
+  w.write(
+    DATANETS_ADDRESS,
+    contributionSlot(id, cid, CONTRIBUTION_FIELDS.contributorStatus),
+    u256(
+      pack(
+        [addressToBigInt(c.contributor), 0, 160],
+        [BigInt(c.status), 160, 8],
+        [c.inlined ? 1n : 0n, 168, 8],
+      ),
+    ),
+  )
+  w.write(
+    DATANETS_ADDRESS,
+    contributionSlot(id, cid, CONTRIBUTION_FIELDS.sizes),
+    u256(
+      pack([c.size, 0, 64], [c.weight, 64, 64], [c.approvalIndex, 128, 64], [c.submittedAtBlock, 192, 64]),
+    ),
+  )
+}
+
+export interface VersionRecord {
+  root: Uint8Array
+  count: bigint
+  publishedAtBlock: bigint
+}
+
+export async function loadVersion(
+  r: StorageReader,
+  id: bigint,
+  version: bigint,
+): Promise<VersionRecord | undefined> {
+  const w1 = toBigInt(await r.read(DATANETS_ADDRESS, versionSlot(id, version, 1n)))
+  if (w1 === 0n) return undefined // published versions have count ≥ 1
+  const root = await r.read(DATANETS_ADDRESS, versionSlot(id, version, 0n))
+  return { root, count: field(w1, 0, 64), publishedAtBlock: field(w1, 64, 64) }
+}
+
+export function storeVersion(w: StorageWriter, id: bigint, version: bigint, v: VersionRecord): void {
+  w.write(DATANETS_ADDRESS, versionSlot(id, version, 0n), v.root)
+  w.write(
+    DATANETS_ADDRESS,
+    versionSlot(id, version, 1n),
+    u256(pack([v.count, 0, 64], [v.publishedAtBlock, 64, 64])),
+  )
+}
+
+/** Only the count of a version (one read): settle needs nothing else. */
+export async function loadVersionCount(r: StorageReader, id: bigint, version: bigint): Promise<bigint> {
+  return field(toBigInt(await r.read(DATANETS_ADDRESS, versionSlot(id, version, 1n))), 0, 64)
+}
+
+export interface ModelHeader {
+  owner: Uint8Array
+  ownerShareBps: number
+  depth: number
+  provider: Uint8Array
+  minFee: bigint
+  parentId: bigint
+  versionCount: bigint
+  createdAtBlock: bigint
+}
+
+export async function loadModel(r: StorageReader, id: bigint): Promise<ModelHeader | undefined> {
+  const w0 = toBigInt(await r.read(MODELS_ADDRESS, modelSlot(id, MODEL_FIELDS.ownerShareDepth)))
+  if (w0 === 0n) return undefined
+  const provider = addressFromWord(
+    toBigInt(await r.read(MODELS_ADDRESS, modelSlot(id, MODEL_FIELDS.provider))),
+  )
+  const minFee = toBigInt(await r.read(MODELS_ADDRESS, modelSlot(id, MODEL_FIELDS.minFee)))
+  const parentId = toBigInt(await r.read(MODELS_ADDRESS, modelSlot(id, MODEL_FIELDS.parentId)))
+  const w4 = toBigInt(await r.read(MODELS_ADDRESS, modelSlot(id, MODEL_FIELDS.counters)))
+  return {
+    owner: addressFromWord(w0),
+    ownerShareBps: Number(field(w0, 160, 16)),
+    depth: Number(field(w0, 176, 8)),
+    provider,
+    minFee,
+    parentId,
+    versionCount: field(w4, 0, 32),
+    createdAtBlock: field(w4, 32, 64),
+  }
+}
+
+export function storeModel(w: StorageWriter, id: bigint, m: ModelHeader): void {
+  w.write(
+    MODELS_ADDRESS,
+    modelSlot(id, MODEL_FIELDS.ownerShareDepth),
+    u256(
+      pack([addressToBigInt(m.owner), 0, 160], [BigInt(m.ownerShareBps), 160, 16], [BigInt(m.depth), 176, 8]),
+    ),
+  )
+  w.write(MODELS_ADDRESS, modelSlot(id, MODEL_FIELDS.provider), u256(addressToBigInt(m.provider)))
+  w.write(MODELS_ADDRESS, modelSlot(id, MODEL_FIELDS.minFee), u256(m.minFee))
+  w.write(MODELS_ADDRESS, modelSlot(id, MODEL_FIELDS.parentId), u256(m.parentId))
+  w.write(
+    MODELS_ADDRESS,
+    modelSlot(id, MODEL_FIELDS.counters),
+    u256(pack([m.versionCount, 0, 32], [m.createdAtBlock, 32, 64])),
+  )
+}
+
+export async function loadModelOwner(r: StorageReader, id: bigint): Promise<Uint8Array | undefined> {
+  const w0 = toBigInt(await r.read(MODELS_ADDRESS, modelSlot(id, MODEL_FIELDS.ownerShareDepth)))
+  return w0 === 0n ? undefined : addressFromWord(w0)
+}
+
+export interface ModelVersionHashes {
+  trainingConfigHash: Uint8Array
+  trainingLogHash: Uint8Array
+  artifactHash: Uint8Array
+  publishedAtBlock: bigint
+}
+
+export async function loadModelVersionHashes(
+  r: StorageReader,
+  id: bigint,
+  v: bigint,
+): Promise<ModelVersionHashes> {
+  return {
+    trainingConfigHash: await r.read(
+      MODELS_ADDRESS,
+      modelVersionSlot(id, v, MODEL_VERSION_FIELDS.trainingConfigHash),
+    ),
+    trainingLogHash: await r.read(
+      MODELS_ADDRESS,
+      modelVersionSlot(id, v, MODEL_VERSION_FIELDS.trainingLogHash),
+    ),
+    artifactHash: await r.read(MODELS_ADDRESS, modelVersionSlot(id, v, MODEL_VERSION_FIELDS.artifactHash)),
+    publishedAtBlock: toBigInt(
+      await r.read(MODELS_ADDRESS, modelVersionSlot(id, v, MODEL_VERSION_FIELDS.publishedAtBlock)),
+    ),
+  }
+}
+
+export interface ReceiptRecord {
+  modelId: bigint
+  modelVersion: number
+  payer: Uint8Array
+  settledAtBlock: bigint
+  fee: bigint
+  inputHash: Uint8Array
+  outputHash: Uint8Array
+  attributionCommitment: Uint8Array
+  nonce: bigint
+}
+
+export async function receiptExists(r: StorageReader, receiptId: Uint8Array): Promise<boolean> {
+  return !isZero(await r.read(ATTRIBUTION_ADDRESS, receiptSlot(receiptId, RECEIPT_FIELDS.payerVersionBlock)))
+}
+
+export async function loadReceipt(
+  r: StorageReader,
+  receiptId: Uint8Array,
+): Promise<ReceiptRecord | undefined> {
+  const w1 = toBigInt(
+    await r.read(ATTRIBUTION_ADDRESS, receiptSlot(receiptId, RECEIPT_FIELDS.payerVersionBlock)),
+  )
+  if (w1 === 0n) return undefined
+  const rd = (f: bigint) => r.read(ATTRIBUTION_ADDRESS, receiptSlot(receiptId, f))
+  return {
+    modelId: toBigInt(await rd(RECEIPT_FIELDS.modelId)),
+    payer: addressFromWord(w1),
+    modelVersion: Number(field(w1, 160, 32)),
+    settledAtBlock: field(w1, 192, 64),
+    fee: toBigInt(await rd(RECEIPT_FIELDS.fee)),
+    inputHash: await rd(RECEIPT_FIELDS.inputHash),
+    outputHash: await rd(RECEIPT_FIELDS.outputHash),
+    attributionCommitment: await rd(RECEIPT_FIELDS.attributionCommitment),
+    nonce: toBigInt(await rd(RECEIPT_FIELDS.nonce)),
+  }
+}
+
+export function storeReceipt(w: StorageWriter, receiptId: Uint8Array, rec: ReceiptRecord): void {
+  const wr = (f: bigint, v: Uint8Array) => w.write(ATTRIBUTION_ADDRESS, receiptSlot(receiptId, f), v)
+  wr(RECEIPT_FIELDS.modelId, u256(rec.modelId))
+  wr(
+    RECEIPT_FIELDS.payerVersionBlock,
+    u256(
+      pack(
+        [addressToBigInt(rec.payer), 0, 160],
+        [BigInt(rec.modelVersion), 160, 32],
+        [rec.settledAtBlock, 192, 64],
+      ),
+    ),
+  )
+  wr(RECEIPT_FIELDS.fee, u256(rec.fee))
+  wr(RECEIPT_FIELDS.inputHash, rec.inputHash)
+  wr(RECEIPT_FIELDS.outputHash, rec.outputHash)
+  wr(RECEIPT_FIELDS.attributionCommitment, rec.attributionCommitment)
+  wr(RECEIPT_FIELDS.nonce, u256(rec.nonce))
+}

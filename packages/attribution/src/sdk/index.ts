@@ -1,0 +1,5 @@
+/** Typed TypeScript SDK for the OpenLedger system modules (viem-style actions). */
+export * from './actions.ts'
+export * from './events.ts'
+export * from './receipts.ts'
+export { attributionAbi, datanetsAbi, modelsAbi } from '../sol/abi.ts'

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+/// @dev The Attribution (Proof-of-Attribution) system module (native precompile) of OpenLedger.
+address constant ATTRIBUTION_ADDRESS = 0x4F50454e00000000000000000000000000000003;
+
+/// @title IAttribution
+/// @notice Settles paid inferences: verifies the provider-signed EIP-712 receipt, splits the fee
+/// among protocol treasury, stakers pool, model owner (and parent royalty) and data contributors,
+/// and keeps pull-based reward balances.
+/// @custom:address 0x4f50454e00000000000000000000000000000003
+interface IAttribution {
+    /// @notice Credit for one datanet version. `weight` is in millionths of the contributors' part
+    /// (all entries sum to 1,000,000). With named contributions, their weights also sum to
+    /// 1,000,000 and the entry's amount goes to those contributions' contributors; without, it goes
+    /// to all current shareholders of the datanet.
+    struct Entry {
+        uint256 datanetId;
+        uint64 datanetVersion;
+        uint32 weight;
+        uint64[] contributionIds;
+        uint32[] contributionWeights;
+    }
+
+    /// @notice EIP-712 typed data signed by the model's provider. Domain: name "OpenLedger Attribution",
+    /// version "1", chainId, verifyingContract = ATTRIBUTION_ADDRESS.
+    struct InferenceReceipt {
+        uint256 modelId;
+        uint32 modelVersion;
+        bytes32 inputHash;
+        bytes32 outputHash;
+        Entry[] entries;
+        uint256 nonce;
+        uint64 deadline;
+        /// @notice address(0): anyone may settle; else only this account.
+        address payer;
+        uint256 fee;
+        bytes32 attributionCommitment;
+    }
+
+    struct ReceiptInfo {
+        bytes32 receiptId;
+        uint256 modelId;
+        uint32 modelVersion;
+        address payer;
+        uint256 fee;
+        bytes32 inputHash;
+        bytes32 outputHash;
+        bytes32 attributionCommitment;
+        uint256 nonce;
+        uint64 settledAtBlock;
+    }
+
+    struct SplitParams {
+        address treasury;
+        address stakersPool;
+        uint16 protocolBps;
+        uint16 stakersBps;
+        uint16 minOwnerBps;
+        uint16 maxOwnerBps;
+        uint16 parentRoyaltyBps;
+        uint32 weightDenominator;
+    }
+
+    event InferenceSettled(
+        bytes32 indexed receiptId,
+        uint256 indexed modelId,
+        address indexed payer,
+        uint32 modelVersion,
+        uint256 fee,
+        bytes32 inputHash,
+        bytes32 outputHash,
+        bytes32 attributionCommitment,
+        uint256 nonce
+    );
+    /// @notice How the fee was split; protocol includes the dust (all integer-division remainders).
+    event FeeSplit(
+        bytes32 indexed receiptId,
+        uint256 protocol,
+        uint256 stakers,
+        uint256 owner,
+        uint256 parentRoyalty,
+        uint256 contributors,
+        uint256 dust
+    );
+    /// @notice The contributors' amount credited for one entry (to shareholders or named contributions).
+    event AttributionPaid(bytes32 indexed receiptId, uint256 indexed datanetId, uint64 indexed datanetVersion, uint256 amount);
+    event ContributionPaid(
+        bytes32 indexed receiptId, uint256 indexed datanetId, uint256 indexed contributionId, address contributor, uint256 amount
+    );
+    event RewardsClaimed(address indexed account, uint256 amount);
+
+    error WriteProtection();
+    error NonPayable(uint256 value);
+    error UnknownSelector(bytes4 selector);
+    error MalformedCalldata();
+    error TooManyItems(uint256 count, uint256 max);
+    error ModelNotFound(uint256 modelId);
+    error ModelVersionNotFound(uint256 modelId, uint32 version);
+    error WrongValue(uint256 value, uint256 fee);
+    error FeeBelowMinimum(uint256 fee, uint256 minimum);
+    error WrongPayer(address payer, address caller);
+    error ReceiptExpired(uint64 deadline, uint64 timestamp);
+    error InvalidSignature();
+    error MalleableSignature();
+    error InvalidSigner(address expected, address recovered);
+    error ReceiptAlreadySettled(bytes32 receiptId);
+    error NonceAlreadyUsed(uint256 modelId, uint256 nonce);
+    error NoEntries();
+    error WeightsDoNotSumToTotal(uint256 sum, uint256 total);
+    error ContributionWeightsDoNotSumToTotal(uint256 entryIndex, uint256 sum, uint256 total);
+    error LengthMismatch(uint256 entryIndex, uint256 ids, uint256 weights);
+    error DatanetVersionNotDeclared(uint256 modelId, uint32 modelVersion, uint256 datanetId, uint64 datanetVersion);
+    error ContributionNotInVersion(uint256 datanetId, uint64 datanetVersion, uint64 contributionId);
+    error NothingToClaim(address account);
+    error ReceiptNotFound(bytes32 receiptId);
+
+    /// @notice Pays `receipt.fee` (msg.value must equal it) for an inference and splits it.
+    /// `signature` is the provider's 65-byte r||s||v EIP-712 signature (low-s only).
+    function settle(InferenceReceipt calldata receipt, bytes calldata signature) external payable returns (bytes32 receiptId);
+
+    /// @notice Pays msg.sender everything accrued to it, including its datanet shares' rewards.
+    function claim() external returns (uint256 amount);
+
+    function claimable(address holder) external view returns (uint256);
+    function getReceipt(bytes32 receiptId) external view returns (ReceiptInfo memory);
+    function receiptDigest(InferenceReceipt calldata receipt) external view returns (bytes32);
+    function isNonceUsed(uint256 modelId, uint256 nonce) external view returns (bool);
+    function rewardPerShare(uint256 datanetId) external view returns (uint256);
+    function splitParams() external view returns (SplitParams memory);
+}

@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+/// @dev The Datanets system module (native precompile) of OpenLedger.
+address constant DATANETS_ADDRESS = 0x4F50454E00000000000000000000000000000001;
+
+/// @title IDatanets
+/// @notice Datasets on-chain: contributions, curation, versions (Merkle commitments) and
+/// transferable datanet shares (ERC-1155-style, id = datanet id) that earn inference rewards.
+/// @custom:address 0x4f50454e00000000000000000000000000000001
+interface IDatanets {
+    /// @notice Contribution status: 0 none, 1 pending, 2 approved, 3 rejected.
+    struct DatanetInfo {
+        uint256 id;
+        address owner;
+        bool open;
+        string name;
+        string metadataURI;
+        uint64 contributionCount;
+        uint64 approvedCount;
+        uint64 versionCount;
+        uint64 createdAtBlock;
+        uint256 totalShares;
+    }
+
+    struct ContributionInfo {
+        uint256 datanetId;
+        uint256 contributionId;
+        address contributor;
+        bytes32 contentHash;
+        uint64 size;
+        string metadataURI;
+        bool inlined;
+        uint8 status;
+        uint64 weight;
+        uint64 approvalIndex;
+        uint64 submittedAtBlock;
+    }
+
+    struct VersionInfo {
+        uint256 datanetId;
+        uint64 version;
+        bytes32 root;
+        uint64 count;
+        uint64 publishedAtBlock;
+    }
+
+    event DatanetCreated(uint256 indexed datanetId, address indexed owner, string name, string metadataURI, bool open);
+    event DatanetOwnershipTransferred(uint256 indexed datanetId, address indexed previousOwner, address indexed newOwner);
+    event ContributionPolicySet(uint256 indexed datanetId, bool open);
+    event CuratorSet(uint256 indexed datanetId, address indexed curator, bool enabled);
+    event AllowListSet(uint256 indexed datanetId, address indexed account, bool allowed);
+    /// @notice `inlined` is true when the content was carried in this transaction's calldata.
+    event ContributionSubmitted(
+        uint256 indexed datanetId,
+        uint256 indexed contributionId,
+        address indexed contributor,
+        bytes32 contentHash,
+        uint64 size,
+        string metadataURI,
+        bool inlined
+    );
+    event ContributionApproved(
+        uint256 indexed datanetId, uint256 indexed contributionId, address indexed curator, uint64 weight, uint64 approvalIndex
+    );
+    event ContributionRejected(uint256 indexed datanetId, uint256 indexed contributionId, address indexed curator);
+    event VersionPublished(uint256 indexed datanetId, uint64 indexed version, bytes32 root, uint64 count);
+    event TransferSingle(address indexed operator, address indexed from, address indexed to, uint256 id, uint256 value);
+    event ApprovalForAll(address indexed account, address indexed operator, bool approved);
+
+    error WriteProtection();
+    error NonPayable(uint256 value);
+    error UnknownSelector(bytes4 selector);
+    error MalformedCalldata();
+    error StringTooLong(uint256 length, uint256 maxLength);
+    error TooManyItems(uint256 count, uint256 max);
+    error ZeroAddress();
+    error DatanetNotFound(uint256 datanetId);
+    error ContributionNotFound(uint256 datanetId, uint256 contributionId);
+    error VersionNotFound(uint256 datanetId, uint64 version);
+    error NotDatanetOwner(uint256 datanetId, address caller);
+    error NotCurator(uint256 datanetId, address caller);
+    error NotAllowListed(uint256 datanetId, address caller);
+    error ContributionNotPending(uint256 datanetId, uint256 contributionId, uint8 status);
+    error InvalidWeight(uint64 weight, uint64 maxWeight);
+    error InvalidContentSize(uint64 size);
+    error InlineContentTooLarge(uint256 size, uint256 maxSize);
+    error InlineContentMismatch(bytes32 declaredHash, uint64 declaredSize, bytes32 actualHash, uint64 actualSize);
+    error NothingToPublish(uint256 datanetId, uint64 approvedCount);
+    error InsufficientShares(address account, uint256 id, uint256 balance, uint256 needed);
+    error NotOwnerNorApproved(address account, address operator);
+
+    /// @notice Creates a datanet owned by msg.sender. `open` lets anyone contribute; otherwise only
+    /// allow-listed accounts (and the owner and curators) may. Returns the new datanet id (from 1).
+    function createDatanet(string calldata name, string calldata metadataURI, bool open, address[] calldata curators)
+        external
+        returns (uint256 datanetId);
+
+    function transferDatanetOwnership(uint256 datanetId, address newOwner) external;
+    function setContributionPolicy(uint256 datanetId, bool open) external;
+    function setCurator(uint256 datanetId, address curator, bool enabled) external;
+    function setAllowListed(uint256 datanetId, address contributor, bool allowed) external;
+
+    /// @notice Submits a contribution. `content` is either empty (referenced by hash + URI) or the
+    /// full content inline, in which case keccak256(content) must equal `contentHash` and its length
+    /// `size`: only the hash is stored, the bytes stay recoverable from the transaction's calldata.
+    function contribute(
+        uint256 datanetId,
+        bytes32 contentHash,
+        uint64 size,
+        string calldata metadataURI,
+        bytes calldata content
+    ) external returns (uint256 contributionId);
+
+    /// @notice Curator or owner approves a pending contribution; mints `weight` shares to its contributor.
+    function approveContribution(uint256 datanetId, uint256 contributionId, uint64 weight) external;
+    function rejectContribution(uint256 datanetId, uint256 contributionId) external;
+
+    /// @notice Commits to all contributions approved so far (approval order) as a new version.
+    function publishVersion(uint256 datanetId) external returns (uint64 version, bytes32 root, uint64 count);
+
+    /// @notice Moves datanet shares. Settles both sides' pending rewards first, so rewards earned
+    /// before the transfer stay with the sender and later rewards follow the shares. No receiver
+    /// hook is called (a precompile cannot call out), hence not named safeTransferFrom.
+    function transferShares(address from, address to, uint256 id, uint256 amount) external;
+    function setApprovalForAll(address operator, bool approved) external;
+
+    function datanetCount() external view returns (uint256);
+    function getDatanet(uint256 datanetId) external view returns (DatanetInfo memory);
+    function getContribution(uint256 datanetId, uint256 contributionId) external view returns (ContributionInfo memory);
+    function getVersion(uint256 datanetId, uint64 version) external view returns (VersionInfo memory);
+    function approvedContributionAt(uint256 datanetId, uint64 approvalIndex) external view returns (uint256 contributionId);
+    function isCurator(uint256 datanetId, address curator) external view returns (bool);
+    function isAllowListed(uint256 datanetId, address contributor) external view returns (bool);
+    function balanceOf(address holder, uint256 id) external view returns (uint256);
+    function totalSupply(uint256 id) external view returns (uint256);
+    function isApprovedForAll(address holder, address operator) external view returns (bool);
+    function heldDatanets(address holder) external view returns (uint256[] memory);
+}

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+/// @dev The Models system module (native precompile) of OpenLedger.
+address constant MODELS_ADDRESS = 0x4f50454E00000000000000000000000000000002;
+
+/// @title IModels
+/// @notice ModelFactory records: what a model was trained on, its artifacts, who serves it
+/// (the provider signs inference receipts), its fee floor and the owner's share of each fee.
+/// @custom:address 0x4f50454e00000000000000000000000000000002
+interface IModels {
+    /// @notice A published datanet version a model was trained on.
+    struct DatanetRef {
+        uint256 datanetId;
+        uint64 version;
+    }
+
+    struct ModelRegistration {
+        string name;
+        string baseModel;
+        /// @notice 0 for an original model, else the parent of this derivative.
+        uint256 parentId;
+        DatanetRef[] datanets;
+        bytes32 trainingConfigHash;
+        bytes32 trainingLogHash;
+        bytes32 artifactHash;
+        string artifactURI;
+        address provider;
+        uint256 minFeePerInference;
+        uint16 ownerShareBps;
+    }
+
+    struct ModelVersionInput {
+        DatanetRef[] datanets;
+        bytes32 trainingConfigHash;
+        bytes32 trainingLogHash;
+        bytes32 artifactHash;
+        string artifactURI;
+    }
+
+    struct ModelInfo {
+        uint256 id;
+        address owner;
+        string name;
+        string baseModel;
+        uint256 parentId;
+        uint8 depth;
+        address provider;
+        uint256 minFeePerInference;
+        uint16 ownerShareBps;
+        uint32 versionCount;
+        uint64 createdAtBlock;
+    }
+
+    struct ModelVersionInfo {
+        uint256 modelId;
+        uint32 version;
+        bytes32 trainingConfigHash;
+        bytes32 trainingLogHash;
+        bytes32 artifactHash;
+        string artifactURI;
+        DatanetRef[] datanets;
+        uint64 publishedAtBlock;
+    }
+
+    event ModelRegistered(
+        uint256 indexed modelId,
+        address indexed owner,
+        uint256 indexed parentId,
+        string name,
+        string baseModel,
+        address provider,
+        uint256 minFeePerInference,
+        uint16 ownerShareBps
+    );
+    event ModelVersionPublished(
+        uint256 indexed modelId,
+        uint32 indexed version,
+        bytes32 artifactHash,
+        string artifactURI,
+        bytes32 trainingConfigHash,
+        bytes32 trainingLogHash,
+        DatanetRef[] datanets
+    );
+    event ModelOwnershipTransferred(uint256 indexed modelId, address indexed previousOwner, address indexed newOwner);
+    event ProviderUpdated(uint256 indexed modelId, address indexed previousProvider, address indexed newProvider);
+    event MinFeeUpdated(uint256 indexed modelId, uint256 previousMinFee, uint256 newMinFee);
+
+    error WriteProtection();
+    error NonPayable(uint256 value);
+    error UnknownSelector(bytes4 selector);
+    error MalformedCalldata();
+    error StringTooLong(uint256 length, uint256 maxLength);
+    error TooManyItems(uint256 count, uint256 max);
+    error ZeroAddress();
+    error ModelNotFound(uint256 modelId);
+    error ModelVersionNotFound(uint256 modelId, uint32 version);
+    error NotModelOwner(uint256 modelId, address caller);
+    error OwnerShareOutOfBounds(uint16 ownerShareBps, uint16 minBps, uint16 maxBps);
+    error DatanetVersionNotFound(uint256 datanetId, uint64 version);
+    error DuplicateDatanetVersion(uint256 datanetId, uint64 version);
+    error NoTrainingData();
+    error LineageTooDeep(uint256 parentId, uint8 maxDepth);
+
+    /// @notice Registers a model owned by msg.sender, with version 1 described by the registration.
+    function registerModel(ModelRegistration calldata registration) external returns (uint256 modelId);
+    function publishModelVersion(uint256 modelId, ModelVersionInput calldata input) external returns (uint32 version);
+    function transferModelOwnership(uint256 modelId, address newOwner) external;
+    function setProvider(uint256 modelId, address provider) external;
+    function setMinFee(uint256 modelId, uint256 minFeePerInference) external;
+
+    function modelCount() external view returns (uint256);
+    function getModel(uint256 modelId) external view returns (ModelInfo memory);
+    function getModelVersion(uint256 modelId, uint32 version) external view returns (ModelVersionInfo memory);
+    function isTrainedOn(uint256 modelId, uint32 modelVersion, uint256 datanetId, uint64 datanetVersion)
+        external
+        view
+        returns (bool);
+}

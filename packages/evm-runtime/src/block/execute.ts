@@ -1,0 +1,177 @@
+/**
+ * The one transaction loop shared by block building (proposer) and block re-execution
+ * (validators/import), so both derive state, receipts and fees identically.
+ */
+import type { Block } from '@ethereumjs/block'
+import { Capability, type TypedTransaction, isBlob4844Tx } from '@ethereumjs/tx'
+import { Account, Address } from '@ethereumjs/util'
+import { encodeReceipt, type RunTxResult, runTx, type TxReceipt, type VM } from '@ethereumjs/vm'
+import { MerklePatriciaTrie } from '@ethereumjs/mpt'
+import { RLP } from '@ethereumjs/rlp'
+import type { Common } from '@ethereumjs/common'
+import type { ExecutedTx, LogEntry } from '../api.ts'
+import { recoverSender } from '../crypto.ts'
+
+export interface TxLoopOptions {
+  /** build: skip and report invalid txs. validate: any invalid tx aborts (throws TxInvalid). */
+  mode: 'build' | 'validate'
+  /** performance.now() value after which no further tx is started (build only). */
+  deadline?: number
+  /** Account credited with the base fee; undefined burns it. */
+  treasury?: Uint8Array
+}
+
+export interface Rejection {
+  tx: TypedTransaction
+  reason: string
+  retry: boolean
+}
+
+export interface TxLoopResult {
+  executed: ExecutedTx[]
+  receipts: TxReceipt[]
+  rejected: Rejection[]
+  gasUsed: bigint
+  senderMs: number
+  executionMs: number
+}
+
+/** Thrown in validate mode when a tx of a received block cannot be applied. */
+export class TxInvalid extends Error {
+  constructor(
+    readonly index: number,
+    readonly tx: TypedTransaction,
+    reason: string,
+  ) {
+    super(`tx ${index} (0x${Buffer.from(tx.hash()).toString('hex')}) is invalid: ${reason}`)
+  }
+}
+
+const INTRINSIC_MIN = 21_000n
+
+function effectiveGasPrice(tx: TypedTransaction, baseFee: bigint): bigint {
+  if (tx.supports(Capability.EIP1559FeeMarket)) {
+    const t = tx as TypedTransaction & { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }
+    const tip = t.maxFeePerGas - baseFee < t.maxPriorityFeePerGas ? t.maxFeePerGas - baseFee : t.maxPriorityFeePerGas
+    return baseFee + tip
+  }
+  return (tx as TypedTransaction & { gasPrice: bigint }).gasPrice
+}
+
+/** Pre-checks that do not need state; returns a reason or undefined. */
+function statelessCheck(tx: TypedTransaction, block: Block, gasUsed: bigint, chainId: bigint): Rejection | undefined {
+  const h = block.header
+  if (isBlob4844Tx(tx)) return { tx, reason: 'blob transactions are not supported on this chain', retry: false }
+  if (tx.common.chainId() !== chainId) return { tx, reason: `wrong chain id ${tx.common.chainId()}`, retry: false }
+  if (tx.gasLimit > h.gasLimit) return { tx, reason: `gas limit ${tx.gasLimit} exceeds the block gas limit ${h.gasLimit}`, retry: false }
+  if (tx.gasLimit > h.gasLimit - gasUsed) return { tx, reason: 'not enough gas left in the block', retry: true }
+  const maxFee = tx.supports(Capability.EIP1559FeeMarket) ? (tx as unknown as { maxFeePerGas: bigint }).maxFeePerGas : (tx as unknown as { gasPrice: bigint }).gasPrice
+  if (maxFee < (h.baseFeePerGas ?? 0n)) return { tx, reason: `fee cap ${maxFee} below the base fee ${h.baseFeePerGas}`, retry: true }
+  return undefined
+}
+
+/** Maps an EthereumJS runTx validation error to a short reason and whether retrying later makes sense. */
+async function classify(vm: VM, tx: TypedTransaction, sender: Uint8Array | undefined, e: unknown): Promise<Rejection> {
+  const msg = (e as Error)?.message ?? String(e)
+  const short = msg.replace(/ \(vm hf=.*$/s, '').replace(/ \(.*-> tx.*$/s, '')
+  if (sender !== undefined && /nonce/i.test(msg)) {
+    const acct = await vm.stateManager.getAccount(new Address(sender))
+    const nonce = acct?.nonce ?? 0n
+    return tx.nonce > nonce
+      ? { tx, reason: `nonce too high: tx ${tx.nonce}, account ${nonce}`, retry: true }
+      : { tx, reason: `nonce too low: tx ${tx.nonce}, account ${nonce}`, retry: false }
+  }
+  if (/enough funds|insufficient/i.test(msg)) return { tx, reason: `insufficient funds: ${short}`, retry: true }
+  if (/baseFeePerGas/.test(msg)) return { tx, reason: short, retry: true }
+  return { tx, reason: short, retry: false }
+}
+
+export async function runTransactions(vm: VM, block: Block, txs: Iterable<TypedTransaction>, chainId: bigint, opts: TxLoopOptions): Promise<TxLoopResult> {
+  const executed: ExecutedTx[] = []
+  const receipts: TxReceipt[] = []
+  const rejected: Rejection[] = []
+  const baseFee = block.header.baseFeePerGas ?? 0n
+  const treasury = opts.treasury ? new Address(opts.treasury) : undefined
+  let gasUsed = 0n
+  let senderMs = 0
+  let executionMs = 0
+  let index = 0
+  for (const tx of txs) {
+    const i = index++
+    if (opts.mode === 'build') {
+      if (opts.deadline !== undefined && performance.now() > opts.deadline) break
+      if (block.header.gasLimit - gasUsed < INTRINSIC_MIN) break
+    }
+    const pre = statelessCheck(tx, block, gasUsed, chainId)
+    if (pre !== undefined) {
+      if (opts.mode === 'validate') throw new TxInvalid(i, tx, pre.reason)
+      rejected.push(pre)
+      continue
+    }
+    let sender: Uint8Array | undefined
+    const t0 = performance.now()
+    try {
+      sender = recoverSender(tx)
+    } catch (e) {
+      if (opts.mode === 'validate') throw new TxInvalid(i, tx, `invalid signature: ${(e as Error).message}`)
+      rejected.push({ tx, reason: 'invalid signature', retry: false })
+      continue
+    }
+    const t1 = performance.now()
+    senderMs += t1 - t0
+    let result: RunTxResult
+    try {
+      result = await runTx(vm, { tx, block, skipHardForkValidation: true, blockGasUsed: gasUsed })
+    } catch (e) {
+      executionMs += performance.now() - t1
+      const r = await classify(vm, tx, sender, e)
+      if (opts.mode === 'validate') throw new TxInvalid(i, tx, r.reason)
+      rejected.push(r)
+      continue
+    }
+    const txGas = result.totalGasSpent
+    gasUsed += txGas
+    if (treasury !== undefined && baseFee > 0n) {
+      // Base fee goes to the treasury instead of being burnt, credited right after each tx.
+      const acct = (await vm.stateManager.getAccount(treasury)) ?? new Account()
+      acct.balance += baseFee * txGas
+      await vm.stateManager.putAccount(treasury, acct)
+    }
+    executionMs += performance.now() - t1
+    const receipt = result.receipt
+    receipts.push(receipt)
+    const logs: LogEntry[] = receipt.logs.map(([address, topics, data]) => ({ address, topics, data }))
+    const err = result.execResult.exceptionError
+    executed.push({
+      tx,
+      hash: tx.hash(),
+      sender,
+      status: err === undefined ? 1 : 0,
+      gasUsed: txGas,
+      cumulativeGasUsed: gasUsed,
+      effectiveGasPrice: effectiveGasPrice(tx, baseFee),
+      logs,
+      logsBloom: receipt.bitvector,
+      contractAddress: result.createdAddress?.bytes,
+      error: err === undefined ? undefined : { message: err.error, returnData: result.execResult.returnValue },
+    })
+  }
+  return { executed, receipts, rejected, gasUsed, senderMs, executionMs }
+}
+
+/** Root of an ordered trie (key = rlp(index)), as used for transactions and receipts. */
+export async function orderedTrieRoot(common: Common, values: Uint8Array[]): Promise<Uint8Array> {
+  const trie = new MerklePatriciaTrie({ common })
+  for (let i = 0; i < values.length; i++) await trie.put(RLP.encode(i), values[i])
+  return trie.root()
+}
+
+export function receiptsRootInputs(executed: ExecutedTx[], receipts: TxReceipt[]): Uint8Array[] {
+  return receipts.map((r, i) => encodeReceipt(r, executed[i].tx.type))
+}
+
+export function combineBlooms(executed: ExecutedTx[]): Uint8Array {
+  const out = new Uint8Array(256)
+  for (const e of executed) for (let i = 0; i < 256; i++) out[i] |= e.logsBloom[i]
+  return out
+}

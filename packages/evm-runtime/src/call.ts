@@ -1,0 +1,252 @@
+/**
+ * eth_call / eth_estimateGas on a dedicated VM that lives as long as the runtime: it switches
+ * state root only when asked for a different one (keeping the trie node cache warm), and wraps
+ * every call in a state checkpoint that is always reverted. Writes go to an in-memory buffer that
+ * is dropped after each call, so a call can never reach LevelDB.
+ */
+import { type Block, type BlockHeader, createBlock } from '@ethereumjs/block'
+import type { VM } from '@ethereumjs/vm'
+import type { EVMResult } from '@ethereumjs/evm'
+import type { MerkleStateManager } from '@ethereumjs/statemanager'
+import { Account, Address } from '@ethereumjs/util'
+import type { BlockOptions } from '@ethereumjs/block'
+import type { CallParams, CallResult, StateOverrides } from './api.ts'
+import { assertLength, equalBytes, fromHex, toHex, ZERO_ADDRESS } from './bytes.ts'
+import { ExecutionError, InvalidArgumentError, MissingStateError } from './errors.ts'
+import { Mutex } from './lock.ts'
+import type { CallStateManager } from './state/call-state.ts'
+import type { LevelStateDB } from './state/level-db.ts'
+
+const TX_BASE = 21_000n
+const TX_CREATE = 32_000n
+const DATA_ZERO = 4n
+const DATA_NONZERO = 16n
+const INITCODE_WORD = 2n
+const ACCESS_ADDRESS = 2_400n
+const ACCESS_SLOT = 1_900n
+const FLOOR_PER_TOKEN = 10n
+
+/** Intrinsic gas of a call as a tx would pay it (Prague: EIP-2028/2930/3860/7623). */
+export function intrinsicGas(p: CallParams): { intrinsic: bigint; floor: bigint } {
+  const data = p.data ?? new Uint8Array(0)
+  let zeros = 0n
+  for (const b of data) if (b === 0) zeros++
+  const nonZeros = BigInt(data.length) - zeros
+  let gas = TX_BASE + zeros * DATA_ZERO + nonZeros * DATA_NONZERO
+  if (p.to === undefined) gas += TX_CREATE + INITCODE_WORD * ((BigInt(data.length) + 31n) / 32n)
+  for (const item of p.accessList ?? []) gas += ACCESS_ADDRESS + ACCESS_SLOT * BigInt(item.storageKeys.length)
+  const floor = TX_BASE + FLOOR_PER_TOKEN * (zeros + nonZeros * 4n)
+  return { intrinsic: gas, floor }
+}
+
+export interface CallRunResult extends CallResult {
+  exec: EVMResult
+  gasLimit: bigint
+}
+
+export class CallEngine {
+  private readonly lock = new Mutex()
+  private root: Uint8Array | undefined
+  private blockCache: { hash: string; block: Block } | undefined
+
+  constructor(
+    private readonly vm: VM,
+    private readonly db: LevelStateDB,
+    private readonly blockOptions: BlockOptions,
+    private readonly hasState: (root: Uint8Array) => Promise<boolean>,
+  ) {
+    db.beginBuffer()
+  }
+
+  private get sm(): MerkleStateManager {
+    return this.vm.stateManager as MerkleStateManager
+  }
+
+  private async useRoot(root: Uint8Array): Promise<void> {
+    if (this.root !== undefined && equalBytes(this.root, root)) return
+    if (!(await this.hasState(root))) throw new MissingStateError(root)
+    await this.sm.setStateRoot(root)
+    this.root = root
+  }
+
+  /** A Block object for the EVM's block context, cached per header (it is immutable). */
+  private blockFor(header: BlockHeader): Block {
+    const hash = toHex(header.hash())
+    if (this.blockCache?.hash === hash) return this.blockCache.block
+    const block = createBlock({ header: header.toJSON() }, this.blockOptions)
+    this.blockCache = { hash, block }
+    return block
+  }
+
+  private async applyOverrides(overrides: StateOverrides): Promise<void> {
+    for (const [addrHex, o] of overrides) {
+      let addrBytes: Uint8Array
+      try {
+        addrBytes = fromHex(addrHex)
+        assertLength(`override address ${addrHex}`, addrBytes, 20)
+      } catch {
+        throw new InvalidArgumentError(`state override: invalid address ${addrHex}`)
+      }
+      const address = new Address(addrBytes)
+      if (o.state !== undefined && o.stateDiff !== undefined) {
+        throw new InvalidArgumentError(`state override for ${addrHex}: both state and stateDiff given`)
+      }
+      const acct = (await this.sm.getAccount(address)) ?? new Account()
+      if (o.balance !== undefined) acct.balance = o.balance
+      if (o.nonce !== undefined) acct.nonce = o.nonce
+      await this.sm.putAccount(address, acct)
+      if (o.code !== undefined) await this.sm.putCode(address, o.code)
+      if (o.state !== undefined) await this.sm.clearStorage(address)
+      for (const [slotHex, value] of o.state ?? o.stateDiff ?? []) {
+        let slot: Uint8Array
+        try {
+          slot = fromHex(slotHex)
+          assertLength('slot', slot, 32)
+          assertLength('value', value, 32)
+        } catch {
+          throw new InvalidArgumentError(`state override for ${addrHex}: slot ${slotHex} and its value must be 32 bytes`)
+        }
+        await this.sm.putStorage(address, slot, value)
+      }
+    }
+  }
+
+  private effectivePrice(p: CallParams, baseFee: bigint): bigint {
+    if (p.gasPrice !== undefined) return p.gasPrice
+    if (p.maxFeePerGas !== undefined) {
+      const tip = p.maxPriorityFeePerGas ?? 0n
+      return p.maxFeePerGas < baseFee + tip ? p.maxFeePerGas : baseFee + tip
+    }
+    return 0n
+  }
+
+  /** One call; never persists. `gasCap` bounds the gas when params.gas is absent. */
+  async run(p: CallParams, header: BlockHeader, opts: { stateRoot?: Uint8Array; overrides?: StateOverrides } = {}): Promise<CallRunResult> {
+    if (p.from !== undefined) assertLength('from', p.from, 20)
+    if (p.to !== undefined) assertLength('to', p.to, 20)
+    const gasLimit = p.gas ?? header.gasLimit
+    if (gasLimit < 0n) throw new InvalidArgumentError('gas must not be negative')
+    if ((p.value ?? 0n) < 0n) throw new InvalidArgumentError('value must not be negative')
+    const root = opts.stateRoot ?? header.stateRoot
+    const block = this.blockFor(header)
+    return this.lock.run(async () => {
+      await this.useRoot(root)
+      const sm = this.sm
+      await sm.checkpoint()
+      try {
+        if (opts.overrides !== undefined) await this.applyOverrides(opts.overrides)
+        const from = new Address(p.from ?? ZERO_ADDRESS)
+        const price = this.effectivePrice(p, header.baseFeePerGas ?? 0n)
+        const value = p.value ?? 0n
+        if (price > 0n) {
+          // Like geth: with a fee set, the sender must afford gas * price + value.
+          const balance = (await sm.getAccount(from))?.balance ?? 0n
+          if (balance < gasLimit * price + value) {
+            throw new ExecutionError(`insufficient funds for gas * price + value: have ${balance} want ${gasLimit * price + value}`)
+          }
+        }
+        const { intrinsic, floor } = intrinsicGas(p)
+        if (gasLimit < intrinsic || gasLimit < floor) {
+          throw new ExecutionError(`intrinsic gas too low: have ${gasLimit}, want ${intrinsic > floor ? intrinsic : floor}`)
+        }
+        const evm = this.vm.evm
+        await evm.journal.cleanup()
+        // EIP-2929/2930 warm set, as runTx would prepare it.
+        for (const [addr] of (evm as unknown as { precompiles: Map<string, unknown> }).precompiles) evm.journal.addAlwaysWarmAddress(addr)
+        evm.journal.addAlwaysWarmAddress(from.toString())
+        if (p.to !== undefined) evm.journal.addAlwaysWarmAddress(toHex(p.to))
+        evm.journal.addAlwaysWarmAddress(header.coinbase.toString())
+        for (const item of p.accessList ?? []) {
+          const a = toHex(item.address).slice(2)
+          evm.journal.addAlwaysWarmAddress(a, true)
+          for (const k of item.storageKeys) evm.journal.addAlwaysWarmSlot(a, toHex(k).slice(2), true)
+        }
+        const exec = await evm.runCall({
+          block,
+          caller: from,
+          origin: from,
+          to: p.to !== undefined ? new Address(p.to) : undefined,
+          gasLimit: gasLimit - intrinsic,
+          gasPrice: price,
+          value,
+          data: p.data ?? new Uint8Array(0),
+          skipBalance: price === 0n,
+        })
+        const r = exec.execResult
+        let used = intrinsic + r.executionGasUsed
+        const refund = r.gasRefund ?? 0n
+        if (r.exceptionError === undefined && refund > 0n) used -= refund < used / 5n ? refund : used / 5n
+        if (used < floor) used = floor
+        const result: CallRunResult = {
+          returnData: r.returnValue,
+          gasUsed: used,
+          logs: (r.logs ?? []).map(([address, topics, data]) => ({ address, topics, data })),
+          exec,
+          gasLimit,
+        }
+        if (r.exceptionError !== undefined) {
+          const reverted = r.exceptionError.error === 'revert'
+          result.error = { reverted, message: reverted ? 'execution reverted' : r.exceptionError.error }
+        }
+        return result
+      } finally {
+        await sm.revert()
+        this.vm.evm.journal.cleanJournal()
+        this.db.discardBuffer()
+        this.db.beginBuffer()
+        // Defensive: a call must leave the trie on the same root; if not, reload it next time.
+        if (this.root !== undefined && !equalBytes((sm as CallStateManager).currentRoot(), this.root)) this.root = undefined
+      }
+    })
+  }
+
+  async call(p: CallParams, header: BlockHeader, opts?: { stateRoot?: Uint8Array; overrides?: StateOverrides }): Promise<CallResult> {
+    const { exec: _e, gasLimit: _g, ...rest } = await this.run(p, header, opts)
+    return rest
+  }
+
+  async estimateGas(p: CallParams, header: BlockHeader, opts: { stateRoot?: Uint8Array; overrides?: StateOverrides } = {}): Promise<bigint> {
+    let hi = p.gas ?? header.gasLimit
+    const price = this.effectivePrice(p, header.baseFeePerGas ?? 0n)
+    if (price > 0n) {
+      const from = p.from ?? ZERO_ADDRESS
+      const root = opts.stateRoot ?? header.stateRoot
+      const balance = await this.lock.run(async () => {
+        await this.useRoot(root)
+        const override = opts.overrides?.get(toHex(from))?.balance
+        return override ?? (await this.sm.getAccount(new Address(from)))?.balance ?? 0n
+      })
+      const value = p.value ?? 0n
+      if (value > balance) throw new ExecutionError('insufficient funds for transfer')
+      const allowance = (balance - value) / price
+      if (allowance < hi) hi = allowance
+    }
+    const { intrinsic, floor } = intrinsicGas(p)
+    const min = intrinsic > floor ? intrinsic : floor
+    if (hi < min) throw new ExecutionError(`gas required exceeds allowance (${hi})`)
+    const attempt = (gas: bigint) => this.run({ ...p, gas }, header, opts)
+    const first = await attempt(hi)
+    if (first.error !== undefined) {
+      if (first.error.reverted) throw new ExecutionError('execution reverted', first.returnData, true)
+      throw new ExecutionError(first.error.message === 'out of gas' ? `gas required exceeds allowance (${hi})` : first.error.message)
+    }
+    let lo = min - 1n
+    // Optimistic probe (as geth): most calls succeed with the gas they used plus the 1/64
+    // reserve of nested calls, which saves most of the binary search.
+    const guess = ((first.gasUsed + 2_300n) * 64n) / 63n
+    if (guess < hi) {
+      const r = await attempt(guess)
+      if (r.error === undefined) hi = guess
+      else lo = guess
+    }
+    if (first.gasUsed - 1n > lo && first.gasUsed - 1n < hi) lo = first.gasUsed - 1n
+    while (lo + 1n < hi) {
+      const mid = (lo + hi) / 2n
+      const r = await attempt(mid)
+      if (r.error === undefined) hi = mid
+      else lo = mid
+    }
+    return hi
+  }
+}
+

@@ -1,0 +1,112 @@
+/**
+ * Fast crypto for the EVM and transaction handling, plugged into EthereumJS through
+ * `Common.customCrypto`:
+ * - keccak256 via hash-wasm's synchronous WASM hasher (measured ~6x faster than @noble for
+ *   32–600 byte inputs on this machine: 2 µs vs 12 µs);
+ * - ecrecover / ecsign via the native `secp256k1` binding (~70 µs vs ~2 ms for @noble recovery).
+ */
+import type { CustomCrypto } from '@ethereumjs/common'
+import { Capability, type TypedTransaction } from '@ethereumjs/tx'
+import { SECP256K1_ORDER_DIV_2 } from '@ethereumjs/util'
+import { keccak_256 } from '@noble/hashes/sha3.js'
+import { createKeccak, type IHasher } from 'hash-wasm'
+import secp256k1 from 'secp256k1'
+import { bigintToBytes } from './bytes.ts'
+
+let wasmKeccak: IHasher | undefined
+
+/** Loads the WASM hasher once; afterwards `keccak256` is synchronous and WASM-backed. */
+export async function initCrypto(): Promise<void> {
+  if (wasmKeccak !== undefined) return
+  try {
+    wasmKeccak = await createKeccak(256)
+  } catch {
+    // WASM unavailable: stay on @noble, which is correct, only slower.
+    wasmKeccak = undefined
+  }
+}
+
+export function keccak256(data: Uint8Array): Uint8Array {
+  const h = wasmKeccak
+  if (h === undefined) return keccak_256(data)
+  // init/update/digest run synchronously back-to-back, so the shared hasher is never interleaved.
+  h.init()
+  h.update(data)
+  return h.digest('binary')
+}
+
+function leftPad32(b: Uint8Array): Uint8Array {
+  if (b.length === 32) return b
+  if (b.length > 32) throw new Error('signature component longer than 32 bytes')
+  const out = new Uint8Array(32)
+  out.set(b, 32 - b.length)
+  return out
+}
+
+/** Same contract as @ethereumjs/util's ecrecover: returns the 64-byte uncompressed public key. */
+export function ecrecover(msgHash: Uint8Array, v: bigint, r: Uint8Array, s: Uint8Array, chainId?: bigint): Uint8Array {
+  // Typed txs carry the y-parity (0/1) directly; legacy uses 27/28 or the EIP-155 form.
+  const recovery = v === 0n || v === 1n ? v : chainId === undefined ? v - 27n : v - (chainId * 2n + 35n)
+  if (recovery !== 0n && recovery !== 1n) throw new Error('Invalid signature v value')
+  const sig = new Uint8Array(64)
+  sig.set(leftPad32(r), 0)
+  sig.set(leftPad32(s), 32)
+  // Native recovery accepts high-s signatures, as the ecrecover precompile requires; tx
+  // validation rejects high-s separately (EthereumJS validateHighS) before calling this.
+  const pub = secp256k1.ecdsaRecover(sig, Number(recovery), msgHash, false)
+  return pub.subarray(1)
+}
+
+/**
+ * Drop-in for @noble's `secp256k1.sign(msg, key, {format: 'recovered', prehash: false})`, the
+ * form EthereumJS calls: returns 65 bytes `recovery || r || s` (RFC 6979, low-s).
+ */
+export function ecsign(msgHash: Uint8Array, privateKey: Uint8Array, opts?: { extraEntropy?: unknown }): Uint8Array {
+  let data: Uint8Array | undefined
+  if (opts?.extraEntropy instanceof Uint8Array) data = leftPad32(opts.extraEntropy)
+  else if (opts?.extraEntropy === true) data = crypto.getRandomValues(new Uint8Array(32))
+  const { signature, recid } = secp256k1.ecdsaSign(msgHash, privateKey, data ? { data } : undefined)
+  const out = new Uint8Array(65)
+  out[0] = recid
+  out.set(signature, 1)
+  return out
+}
+
+export function ecdsaRecover(sig: Uint8Array, recId: number, hash: Uint8Array): Uint8Array {
+  return secp256k1.ecdsaRecover(sig, recId, hash, false)
+}
+
+export function createCustomCrypto(): CustomCrypto {
+  return {
+    keccak256,
+    ecrecover,
+    ecsign: ecsign as unknown as CustomCrypto['ecsign'],
+    ecdsaRecover,
+  }
+}
+
+/**
+ * Recovers (and caches on the frozen tx) the sender address. Throws on an invalid signature.
+ * Uses the native binding when the tx was created with the runtime's Common.
+ */
+export function recoverSender(tx: TypedTransaction): Uint8Array {
+  const cache = tx.cache as { senderPubKey?: Uint8Array }
+  if (cache.senderPubKey === undefined && tx.isSigned()) {
+    const { v, r, s } = tx as { v?: bigint; r?: bigint; s?: bigint }
+    if (v !== undefined && r !== undefined && s !== undefined) {
+      if (s > SECP256K1_ORDER_DIV_2) throw new Error('Invalid Signature: s-values greater than secp256k1n/2 are invalid')
+      let pub: Uint8Array
+      try {
+        const chainId = tx.supports(Capability.EIP155ReplayProtection) ? tx.common.chainId() : undefined
+        pub = ecrecover(tx.getMessageToVerifySignature(), v, bigintToBytes(r, 32), bigintToBytes(s, 32), chainId)
+      } catch {
+        throw new Error('Invalid Signature')
+      }
+      // Same cache EthereumJS fills in getSenderPublicKey(); only trusted on frozen txs.
+      if (Object.isFrozen(tx)) cache.senderPubKey = pub
+      return keccak256(pub).subarray(12)
+    }
+  }
+  if (cache.senderPubKey !== undefined) return keccak256(cache.senderPubKey).subarray(12)
+  return tx.getSenderAddress().bytes
+}

@@ -1,0 +1,83 @@
+/**
+ * Typed errors of the execution runtime. Each carries a stable `code` so callers (RPC, consensus,
+ * logs) can branch without parsing messages.
+ */
+
+/** The genesis document is malformed. `path` names the offending field, e.g. `genesis.alloc["0xab…"].balance`. */
+export class GenesisError extends Error {
+  readonly code = 'GENESIS_INVALID'
+  constructor(
+    readonly path: string,
+    detail: string,
+  ) {
+    super(`${path}: ${detail}`)
+    this.name = 'GenesisError'
+  }
+}
+
+/** Which consensus-covered value of a received block did not match its re-execution. */
+export type BlockMismatch =
+  | 'parentHash'
+  | 'number'
+  | 'stateRoot'
+  | 'receiptsRoot'
+  | 'transactionsRoot'
+  | 'logsBloom'
+  | 'gasUsed'
+  | 'gasLimit'
+  | 'baseFee'
+  | 'timestamp'
+  | 'header'
+  | 'txs'
+
+/** A received block does not re-execute to the header it claims. Nothing was persisted. */
+export class BlockValidationError extends Error {
+  readonly code = 'BLOCK_INVALID'
+  constructor(
+    readonly field: BlockMismatch,
+    detail: string,
+  ) {
+    super(`invalid block: ${field} mismatch: ${detail}`)
+    this.name = 'BlockValidationError'
+  }
+}
+
+/** eth_call/eth_estimateGas failure. `revertData` is the REVERT payload (empty for other halts). */
+export class ExecutionError extends Error {
+  readonly code = 'EXECUTION_FAILED'
+  constructor(
+    message: string,
+    readonly revertData: Uint8Array = new Uint8Array(0),
+    readonly reverted = false,
+  ) {
+    super(message)
+    this.name = 'ExecutionError'
+  }
+}
+
+/** A request names a state root this database does not hold (pruned, never written, or bogus). */
+export class MissingStateError extends Error {
+  readonly code = 'STATE_MISSING'
+  constructor(readonly stateRoot: Uint8Array) {
+    super(`state root 0x${Buffer.from(stateRoot).toString('hex')} is not available`)
+    this.name = 'MissingStateError'
+  }
+}
+
+/** Bad argument at the API boundary (wrong byte length, negative amount, …). */
+export class InvalidArgumentError extends Error {
+  readonly code = 'INVALID_ARGUMENT'
+  constructor(message: string) {
+    super(message)
+    this.name = 'InvalidArgumentError'
+  }
+}
+
+/** The runtime was used after close(). */
+export class RuntimeClosedError extends Error {
+  readonly code = 'RUNTIME_CLOSED'
+  constructor() {
+    super('execution runtime is closed')
+    this.name = 'RuntimeClosedError'
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * Hosts the native system modules (packages/attribution) as EthereumJS custom precompiles.
+ *
+ * EthereumJS v10 gives a precompile only `{data, gasLimit, common, _EVM}`. The module also needs
+ * msg.sender, msg.value, the static flag and whether it was reached by DELEGATECALL/CALLCODE.
+ * We get them from `HostEVM`, an EVM subclass that keeps a stack of the messages currently inside
+ * `_executeCall`: a precompile always runs inside the `_executeCall` of the message addressed to
+ * it, so the top of that stack is exactly its message. A subclass was chosen over the
+ * beforeMessage/afterMessage events because (1) the events fire around the checkpoint and value
+ * transfer, and listeners registered by tracers on the same emitter could reorder or await,
+ * (2) it costs nothing on messages that never reach a module, and (3) it cannot be forgotten:
+ * every VM this runtime creates uses HostEVM.
+ */
+import { EVM, EVMError, type EVMOpts, type EVMResult, type ExecResult, type Message, NobleBN254, type PrecompileInput } from '@ethereumjs/evm'
+import { Account, Address } from '@ethereumjs/util'
+import type { ModuleCallContext, ModuleResult, ModuleState, SystemModule } from './module-types.ts'
+import { equalBytes, toHex } from '../bytes.ts'
+
+export class HostEVM extends EVM {
+  /** Messages currently executing a CALL-type frame, innermost last. */
+  readonly frames: Array<Message & { to: Address }> = []
+
+  constructor(opts: EVMOpts) {
+    super({ bn254: new NobleBN254(), ...opts })
+  }
+
+  protected override async _executeCall(message: Message & { to: Address }): Promise<EVMResult> {
+    this.frames.push(message)
+    try {
+      return await super._executeCall(message)
+    } finally {
+      this.frames.pop()
+    }
+  }
+
+  /** tx.origin of the running transaction/call. */
+  get txOrigin(): Address | undefined {
+    return this._tx?.origin
+  }
+
+  get currentBlockHeader() {
+    return this._block?.header
+  }
+}
+
+const EMPTY = new Uint8Array(0)
+
+function outOfGas(gasLimit: bigint): ExecResult {
+  return { executionGasUsed: gasLimit, returnValue: EMPTY, exceptionError: new EVMError(EVMError.errorMessages.OUT_OF_GAS) }
+}
+
+function pad32(v: Uint8Array): Uint8Array {
+  if (v.length === 32) return v
+  const out = new Uint8Array(32)
+  out.set(v, 32 - v.length)
+  return out
+}
+
+/** ModuleState over the EVM's journaled state: writes are undone when the calling frame reverts. */
+export function createModuleState(evm: EVM): ModuleState {
+  const sm = evm.stateManager
+  return {
+    async getStorage(account, slot) {
+      if (account.length !== 20 || slot.length !== 32) throw new Error('ModuleState.getStorage: account must be 20 bytes and slot 32 bytes')
+      return pad32(await sm.getStorage(new Address(account), slot))
+    },
+    async putStorage(account, slot, value) {
+      if (account.length !== 20 || slot.length !== 32 || value.length !== 32) {
+        throw new Error('ModuleState.putStorage: account must be 20 bytes, slot and value 32 bytes')
+      }
+      const addr = new Address(account)
+      if ((await sm.getAccount(addr)) === undefined) {
+        throw new Error(`ModuleState.putStorage: account ${toHex(account)} does not exist`)
+      }
+      await sm.putStorage(addr, slot, value)
+    },
+    async getBalance(account) {
+      if (account.length !== 20) throw new Error('ModuleState.getBalance: account must be 20 bytes')
+      return (await sm.getAccount(new Address(account)))?.balance ?? 0n
+    },
+    async transfer(from, to, amount) {
+      if (from.length !== 20 || to.length !== 20) throw new Error('ModuleState.transfer: addresses must be 20 bytes')
+      if (amount < 0n) throw new Error('ModuleState.transfer: negative amount')
+      const fromAddr = new Address(from)
+      const fromAcct = (await sm.getAccount(fromAddr)) ?? new Account()
+      if (fromAcct.balance < amount) {
+        throw new Error(`ModuleState.transfer: ${toHex(from)} has ${fromAcct.balance} wei, needs ${amount}`)
+      }
+      if (amount === 0n || equalBytes(from, to)) return
+      fromAcct.balance -= amount
+      await evm.journal.putAccount(fromAddr, fromAcct)
+      const toAddr = new Address(to)
+      const toAcct = (await sm.getAccount(toAddr)) ?? new Account()
+      toAcct.balance += amount
+      await evm.journal.putAccount(toAddr, toAcct)
+    },
+  }
+}
+
+/** Wraps a SystemModule as an EthereumJS precompile function. */
+export function modulePrecompile(module: SystemModule, chainId: bigint) {
+  return async (input: PrecompileInput): Promise<ExecResult> => {
+    const evm = input._EVM as unknown as HostEVM
+    const msg = evm.frames[evm.frames.length - 1]
+    if (msg === undefined || !equalBytes(msg.codeAddress.bytes, module.address)) {
+      // Only reachable if a VM was built without HostEVM: refuse rather than guess the caller.
+      throw new Error(`system module ${module.name} invoked outside a HostEVM call frame`)
+    }
+    const header = evm.currentBlockHeader
+    const ctx: ModuleCallContext = {
+      address: module.address,
+      caller: msg.caller.bytes,
+      origin: (evm.txOrigin ?? msg.caller).bytes,
+      value: msg.value,
+      isStatic: msg.isStatic,
+      // CALLCODE runs the target's code in the caller's context, like DELEGATECALL: `to` is the caller.
+      isDelegateCall: msg.delegatecall || !equalBytes(msg.to.bytes, module.address),
+      // A copy: the EVM may hand us a view of caller memory that is reused after the call.
+      data: input.data.slice(),
+      gasLimit: input.gasLimit,
+      chainId,
+      block: {
+        number: header?.number ?? 0n,
+        timestamp: header?.timestamp ?? 0n,
+        coinbase: header?.coinbase.bytes ?? new Uint8Array(20),
+      },
+      state: createModuleState(evm),
+    }
+    let result: ModuleResult
+    try {
+      result = await module.call(ctx)
+    } catch (e) {
+      throw new Error(`system module ${module.name} failed: ${(e as Error).message}`)
+    }
+    return toExecResult(module, result, input.gasLimit)
+  }
+}
+
+export function toExecResult(module: SystemModule, r: ModuleResult, gasLimit: bigint): ExecResult {
+  if (r.status === 'outOfGas' || r.gasUsed < 0n || r.gasUsed > gasLimit) return outOfGas(gasLimit)
+  if (r.status === 'revert') {
+    return { executionGasUsed: r.gasUsed, returnValue: r.returnData.slice(), exceptionError: new EVMError(EVMError.errorMessages.REVERT) }
+  }
+  if (r.status !== 'success') throw new Error(`system module ${module.name} returned unknown status ${String(r.status)}`)
+  for (const l of r.logs) {
+    if (l.topics.length > 4 || l.topics.some((t) => t.length !== 32)) {
+      throw new Error(`system module ${module.name} emitted a log with invalid topics (at most 4 of 32 bytes)`)
+    }
+  }
+  return {
+    executionGasUsed: r.gasUsed,
+    // Copies, so that nothing the module keeps can alias consensus data (logs, return data).
+    returnValue: r.returnData.slice(),
+    logs: r.logs.map((l) => [module.address.slice(), l.topics.map((t) => t.slice()), l.data.slice()]),
+  }
+}
+
+/** Validates the module list (20-byte, unique addresses, not a standard precompile). */
+export function checkModules(modules: readonly SystemModule[]): void {
+  const seen = new Set<string>()
+  for (const m of modules) {
+    if (!(m.address instanceof Uint8Array) || m.address.length !== 20) throw new Error(`system module ${m.name}: address must be 20 bytes`)
+    const hex = toHex(m.address)
+    if (seen.has(hex)) throw new Error(`system module ${m.name}: duplicate address ${hex}`)
+    if (BigInt(hex) <= 0x100n) throw new Error(`system module ${m.name}: address ${hex} collides with the standard precompile range`)
+    seen.add(hex)
+  }
+}

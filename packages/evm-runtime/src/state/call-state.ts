@@ -1,0 +1,92 @@
+/**
+ * State manager of the eth_call VM. Every call runs inside a checkpoint that is reverted, and
+ * EthereumJS's diff caches forget any entry first read inside a reverted checkpoint, so without
+ * help every call would walk the trie again for every account, slot and code it touches.
+ *
+ * This subclass adds read-through maps of PERSISTED values underneath EthereumJS's caches (which
+ * still hold the call's own writes and are consulted first):
+ * - accounts by address, valid for the current state root only (dropped on setStateRoot);
+ * - storage by (storage root, slot) and code by code hash: content-addressed, valid forever.
+ * They are filled only from the trie, never from a call's writes, so reverting a call needs no
+ * bookkeeping here.
+ */
+import { RLP } from '@ethereumjs/rlp'
+import { CODEHASH_PREFIX, MerkleStateManager } from '@ethereumjs/statemanager'
+import { type Account, type Address, createAccountFromRLP } from '@ethereumjs/util'
+import { toHex } from '../bytes.ts'
+
+const RLP_EMPTY = Uint8Array.of(0x80)
+const EMPTY = new Uint8Array(0)
+
+/** A Map that empties itself when full: O(1), and a cold refill is cheap compared to LRU upkeep. */
+class BoundedMap<V> extends Map<string, V> {
+  constructor(private readonly max: number) {
+    super()
+  }
+  override set(key: string, value: V): this {
+    if (this.size >= this.max) this.clear()
+    return super.set(key, value)
+  }
+}
+
+export class CallStateManager extends MerkleStateManager {
+  private readonly baseAccounts = new BoundedMap<Uint8Array | null>(200_000)
+  private readonly baseStorage = new BoundedMap<Uint8Array>(200_000)
+  private readonly baseCode = new BoundedMap<Uint8Array>(5_000)
+
+  override async setStateRoot(stateRoot: Uint8Array, clearCache = true): Promise<void> {
+    await super.setStateRoot(stateRoot, clearCache)
+    this.baseAccounts.clear()
+  }
+
+  /** The trie root this manager reads (unchanged by reverted calls). */
+  currentRoot(): Uint8Array {
+    return this._trie.root()
+  }
+
+  override async getAccount(address: Address): Promise<Account | undefined> {
+    const elem = this._caches?.account?.get(address)
+    if (elem !== undefined) return elem.accountRLP !== undefined ? createAccountFromRLP(elem.accountRLP) : undefined
+    const key = toHex(address.bytes)
+    let rlp = this.baseAccounts.get(key)
+    if (rlp === undefined) {
+      rlp = await this._trie.get(address.bytes)
+      this.baseAccounts.set(key, rlp)
+    }
+    const account = rlp !== null ? createAccountFromRLP(rlp) : undefined
+    this._caches?.account?.put(address, account)
+    return account
+  }
+
+  override async getStorage(address: Address, key: Uint8Array): Promise<Uint8Array> {
+    if (key.length !== 32) throw new Error('Storage key must be 32 bytes long')
+    const cached = this._caches?.storage?.get(address, key)
+    if (cached !== undefined) return RLP.decode(cached) as Uint8Array
+    const account = await this.getAccount(address)
+    if (account === undefined) return EMPTY
+    const k = toHex(account.storageRoot) + toHex(key).slice(2)
+    let value = this.baseStorage.get(k)
+    if (value === undefined) {
+      value = (await this._getStorageTrie(address, account).get(key)) ?? RLP_EMPTY
+      this.baseStorage.set(k, value)
+    }
+    this._caches?.storage?.put(address, key, value)
+    return RLP.decode(value) as Uint8Array
+  }
+
+  override async getCode(address: Address): Promise<Uint8Array> {
+    const elem = this._caches?.code?.get(address)
+    if (elem !== undefined) return elem.code ?? EMPTY
+    const account = await this.getAccount(address)
+    if (account === undefined || !account.isContract()) return EMPTY
+    const k = toHex(account.codeHash)
+    let code = this.baseCode.get(k)
+    if (code === undefined) {
+      const dbKey = this._prefixCodeHashes ? new Uint8Array([...CODEHASH_PREFIX, ...account.codeHash]) : account.codeHash
+      code = ((await this._trie.database().get(dbKey)) as Uint8Array | undefined) ?? EMPTY
+      this.baseCode.set(k, code)
+    }
+    this._caches?.code?.put(address, code)
+    return code
+  }
+}

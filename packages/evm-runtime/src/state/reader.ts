@@ -1,0 +1,103 @@
+/**
+ * Stateless reads of any persisted state root straight from the trie (no state manager, no
+ * caches to invalidate): account, code, storage and EIP-1186 proofs. Safe to run concurrently
+ * with block execution because persisted trie nodes are immutable (content-addressed).
+ */
+import type { Common } from '@ethereumjs/common'
+import { RLP } from '@ethereumjs/rlp'
+import { createMerkleProof, createMPT, type MerklePatriciaTrie } from '@ethereumjs/mpt'
+import { CODEHASH_PREFIX } from '@ethereumjs/statemanager'
+import { type Account, createAccountFromRLP, KECCAK256_NULL, KECCAK256_RLP, ValueEncoding } from '@ethereumjs/util'
+import type { AccountProof, AccountState } from '../api.ts'
+import { assertLength, bytesToBigint, equalBytes } from '../bytes.ts'
+import { MissingStateError } from '../errors.ts'
+import type { LevelStateDB } from './level-db.ts'
+
+export class StateReader {
+  constructor(
+    private readonly db: LevelStateDB,
+    private readonly common: Common,
+  ) {}
+
+  /** True when the root node is on disk (the empty root always exists). */
+  async hasState(stateRoot: Uint8Array): Promise<boolean> {
+    assertLength('stateRoot', stateRoot, 32)
+    if (equalBytes(stateRoot, KECCAK256_RLP)) return true
+    return (await this.db.getPersisted(stateRoot)) !== undefined
+  }
+
+  private async trie(root: Uint8Array): Promise<MerklePatriciaTrie> {
+    if (!(await this.hasState(root))) throw new MissingStateError(root)
+    return createMPT({ db: this.db, root, useKeyHashing: true, valueEncoding: ValueEncoding.Bytes, common: this.common })
+  }
+
+  private async account(trie: MerklePatriciaTrie, address: Uint8Array): Promise<Account | undefined> {
+    const rlp = await trie.get(address)
+    return rlp === null ? undefined : createAccountFromRLP(rlp)
+  }
+
+  async getAccount(stateRoot: Uint8Array, address: Uint8Array): Promise<AccountState | undefined> {
+    assertLength('address', address, 20)
+    const a = await this.account(await this.trie(stateRoot), address)
+    return a === undefined ? undefined : { nonce: a.nonce, balance: a.balance, codeHash: a.codeHash, storageRoot: a.storageRoot }
+  }
+
+  async getCode(stateRoot: Uint8Array, address: Uint8Array): Promise<Uint8Array> {
+    assertLength('address', address, 20)
+    const a = await this.account(await this.trie(stateRoot), address)
+    if (a === undefined || equalBytes(a.codeHash, KECCAK256_NULL)) return new Uint8Array(0)
+    const key = new Uint8Array(CODEHASH_PREFIX.length + 32)
+    key.set(CODEHASH_PREFIX, 0)
+    key.set(a.codeHash, CODEHASH_PREFIX.length)
+    const code = await this.db.getPersisted(key)
+    if (code === undefined) throw new Error(`code for hash of ${Buffer.from(address).toString('hex')} is missing from the database`)
+    return code
+  }
+
+  private storageTrie(root: Uint8Array): Promise<MerklePatriciaTrie> {
+    return createMPT({ db: this.db, root, useKeyHashing: true, valueEncoding: ValueEncoding.Bytes, common: this.common })
+  }
+
+  async getStorage(stateRoot: Uint8Array, address: Uint8Array, slot: Uint8Array): Promise<Uint8Array> {
+    assertLength('address', address, 20)
+    assertLength('slot', slot, 32)
+    const trie = await this.trie(stateRoot)
+    const a = await this.account(trie, address)
+    const out = new Uint8Array(32)
+    if (a === undefined || equalBytes(a.storageRoot, KECCAK256_RLP)) return out
+    const raw = await (await this.storageTrie(a.storageRoot)).get(slot)
+    if (raw === null) return out
+    const v = RLP.decode(raw) as Uint8Array
+    out.set(v, 32 - v.length)
+    return out
+  }
+
+  async getProof(stateRoot: Uint8Array, address: Uint8Array, slots: Uint8Array[]): Promise<AccountProof> {
+    assertLength('address', address, 20)
+    slots.forEach((s, i) => assertLength(`slots[${i}]`, s, 32))
+    const trie = await this.trie(stateRoot)
+    const accountProof = await createMerkleProof(trie, address)
+    const a = await this.account(trie, address)
+    const storageHash = a?.storageRoot ?? KECCAK256_RLP
+    const storageTrie = a !== undefined && !equalBytes(storageHash, KECCAK256_RLP) ? await this.storageTrie(storageHash) : undefined
+    const storageProof: AccountProof['storageProof'] = []
+    for (const key of slots) {
+      if (storageTrie === undefined) {
+        storageProof.push({ key, value: 0n, proof: [] })
+        continue
+      }
+      const proof = await createMerkleProof(storageTrie, key)
+      const raw = await storageTrie.get(key)
+      storageProof.push({ key, value: raw === null ? 0n : bytesToBigint(RLP.decode(raw) as Uint8Array), proof })
+    }
+    return {
+      address,
+      accountProof,
+      balance: a?.balance ?? 0n,
+      codeHash: a?.codeHash ?? KECCAK256_NULL,
+      nonce: a?.nonce ?? 0n,
+      storageHash,
+      storageProof,
+    }
+  }
+}

@@ -1,0 +1,457 @@
+/**
+ * The node's implementation of the JSON-RPC backend: resolves block selectors against the chain
+ * store, reads state through the execution runtime, admits transactions to the pool.
+ */
+import type { Block } from '@ethereumjs/block'
+import { Address } from '@ethereumjs/util'
+import {
+  Capability,
+  createTx,
+  createTxFromRLP,
+  type FeeMarket1559Tx,
+  type LegacyTx,
+  type TypedTransaction,
+} from '@ethereumjs/tx'
+import type { ExecutionRuntime } from '@openledger/evm-runtime'
+import { ExecutionError, recoverSender } from '@openledger/evm-runtime'
+import {
+  type BackendEvents,
+  type BlockRef,
+  type CallOutcome,
+  type CallRequest,
+  type DevBackend,
+  type FeeHistory,
+  type LogQuery,
+  type ProofResult,
+  type RpcBackend,
+  RpcError,
+  type RpcLog,
+  type RpcReceipt,
+  type StateOverride,
+  type SyncStatus,
+  type TxLocation,
+  type TxPoolSnapshot,
+  ErrorCode,
+  invalidInput,
+  resourceNotFound,
+  revertError,
+} from '@openledger/rpc'
+import type { Chain } from '../chain/chain.ts'
+import type { StoredReceipt } from '../store/index.ts'
+import { TxPoolError } from '../txpool/index.ts'
+import { bytesEqual, key } from '../util/bytes.ts'
+import { rewardPercentiles, suggestTip } from './fees.ts'
+
+export interface NodeBackendOptions {
+  chain: Chain
+  clientVersion: string
+  /** Unlocked accounts (dev mode): address → private key. */
+  keys: Map<string, { address: Uint8Array; privateKey: Uint8Array }>
+  /** Addresses that eth_sendTransaction may use without a key (anvil_impersonateAccount). */
+  impersonated?: Set<string>
+  dev?: DevBackend
+  /** Called after a tx is admitted; resolves when the node wants the RPC answer to go out
+   * (automine: after the block that includes it). */
+  afterAdmit?: (hash: Uint8Array) => Promise<void>
+  /** Refuse transactions that cannot pay the next block's base fee instead of pooling them
+   * (dev automine, as anvil and Hardhat do: such a transaction would never be mined). */
+  rejectBelowBaseFee?: () => boolean
+  peerCount?: () => number
+  syncing?: () => SyncStatus | false
+}
+
+const MAX_FEE_HISTORY_BLOCKS = 1024
+
+export class NodeBackend implements RpcBackend {
+  readonly chainId: bigint
+  readonly clientVersion: string
+  readonly events: BackendEvents
+  readonly dev?: DevBackend
+  private readonly chain: Chain
+  private readonly runtime: ExecutionRuntime
+  private readonly keys: NodeBackendOptions['keys']
+  private readonly impersonated: Set<string>
+
+  constructor(private readonly opts: NodeBackendOptions) {
+    this.chain = opts.chain
+    this.runtime = opts.chain.runtime
+    this.chainId = this.runtime.chainId
+    this.clientVersion = opts.clientVersion
+    this.events = opts.chain.events as unknown as BackendEvents
+    this.dev = opts.dev
+    this.keys = opts.keys
+    this.impersonated = opts.impersonated ?? new Set()
+  }
+
+  headNumber(): bigint {
+    return this.chain.head.header.number
+  }
+
+  async getBlock(ref: BlockRef): Promise<Block | undefined> {
+    const store = this.chain.store
+    if ('tag' in ref) return ref.tag === 'earliest' ? store.getBlockByNumber(0n) : this.chain.head
+    if ('number' in ref) return store.getBlockByNumber(ref.number)
+    const block = await store.getBlockByHash(ref.hash)
+    if (block && ref.requireCanonical) {
+      const canonical = await store.getCanonicalHash(block.header.number)
+      if (!canonical || !bytesEqual(canonical, ref.hash)) return undefined
+    }
+    return block
+  }
+
+  private async blockOrThrow(ref: BlockRef): Promise<Block> {
+    const block = await this.getBlock(ref)
+    if (!block) {
+      if ('hash' in ref) throw resourceNotFound(`block ${key(ref.hash)} not found`)
+      throw resourceNotFound(`header not found`)
+    }
+    return block
+  }
+
+  /** State root behind a selector: the head's working root covers dev-mode state edits. */
+  private async stateAt(ref: BlockRef): Promise<{ block: Block; root: Uint8Array }> {
+    const block = await this.blockOrThrow(ref)
+    const head = this.chain.head
+    const isHead = block.header.number === head.header.number && bytesEqual(block.hash(), head.hash())
+    return { block, root: isHead ? this.chain.workingStateRoot : block.header.stateRoot }
+  }
+
+  async getReceipts(blockHash: Uint8Array): Promise<RpcReceipt[] | undefined> {
+    const block = await this.chain.store.getBlockByHash(blockHash)
+    if (!block) return undefined
+    const stored = await this.chain.store.getReceipts(blockHash)
+    if (!stored) return undefined
+    return toRpcReceipts(block, stored)
+  }
+
+  async getTransaction(hash: Uint8Array): Promise<TxLocation | undefined> {
+    const loc = await this.chain.store.getTxLocation(hash)
+    if (loc) {
+      const block = await this.chain.store.getBlockByHash(loc.blockHash)
+      const receipts = await this.chain.store.getReceipts(loc.blockHash)
+      const tx = block?.transactions[loc.index]
+      if (block && tx) {
+        return {
+          tx,
+          sender: receipts?.[loc.index]?.sender ?? tx.getSenderAddress().bytes,
+          block: {
+            hash: loc.blockHash,
+            number: block.header.number,
+            index: loc.index,
+            baseFeePerGas: block.header.baseFeePerGas,
+          },
+        }
+      }
+    }
+    const pooled = this.chain.txpool.get(hash)
+    return pooled ? { tx: pooled.tx, sender: pooled.sender } : undefined
+  }
+
+  async getReceipt(hash: Uint8Array): Promise<RpcReceipt | undefined> {
+    const loc = await this.chain.store.getTxLocation(hash)
+    if (!loc) return undefined
+    const receipts = await this.getReceipts(loc.blockHash)
+    return receipts?.[loc.index]
+  }
+
+  async getLogs(query: LogQuery): Promise<RpcLog[]> {
+    const head = this.headNumber()
+    const to = query.toBlock > head ? head : query.toBlock
+    if (query.fromBlock > to) return []
+    try {
+      return await this.chain.store.getLogs({ ...query, toBlock: to })
+    } catch (err) {
+      if (err instanceof Error && (err as { code?: string }).code === 'LOG_LIMIT') {
+        throw new RpcError(ErrorCode.LIMIT_EXCEEDED, err.message)
+      }
+      throw err
+    }
+  }
+
+  async getBalance(address: Uint8Array, ref: BlockRef): Promise<bigint> {
+    const { root } = await this.stateAt(ref)
+    return (await this.runtime.getAccount(root, address))?.balance ?? 0n
+  }
+
+  async getNonce(address: Uint8Array, ref: BlockRef): Promise<bigint> {
+    if ('tag' in ref && ref.tag === 'pending') return this.pendingNonce(address)
+    const { root } = await this.stateAt(ref)
+    return (await this.runtime.getAccount(root, address))?.nonce ?? 0n
+  }
+
+  /** Next nonce counting the sender's executable pool transactions (geth's pending nonce). */
+  private async pendingNonce(address: Uint8Array): Promise<bigint> {
+    const state = (await this.runtime.getAccount(this.chain.workingStateRoot, address))?.nonce ?? 0n
+    return this.chain.txpool.pendingNonce(address, state)
+  }
+
+  async getCode(address: Uint8Array, ref: BlockRef): Promise<Uint8Array> {
+    const { root } = await this.stateAt(ref)
+    return this.runtime.getCode(root, address)
+  }
+
+  async getStorageAt(address: Uint8Array, slot: Uint8Array, ref: BlockRef): Promise<Uint8Array> {
+    const { root } = await this.stateAt(ref)
+    return this.runtime.getStorage(root, address, slot)
+  }
+
+  async getProof(address: Uint8Array, slots: Uint8Array[], ref: BlockRef): Promise<ProofResult> {
+    const { root } = await this.stateAt(ref)
+    return this.runtime.getProof(root, address, slots)
+  }
+
+  async call(req: CallRequest, ref: BlockRef, overrides?: StateOverride): Promise<CallOutcome> {
+    const { block, root } = await this.stateAt(ref)
+    const r = await this.runtime.call(req, block.header, { stateRoot: root, overrides })
+    return { returnData: r.returnData, gasUsed: r.gasUsed, error: r.error }
+  }
+
+  async estimateGas(req: CallRequest, ref: BlockRef, overrides?: StateOverride): Promise<bigint> {
+    const { block, root } = await this.stateAt(ref)
+    try {
+      return await this.runtime.estimateGas(req, block.header, { stateRoot: root, overrides })
+    } catch (err) {
+      if (err instanceof ExecutionError) {
+        if (err.reverted) throw revertError(err.revertData)
+        throw invalidInput(err.message)
+      }
+      throw err
+    }
+  }
+
+  private async recentBlocks(count: number): Promise<Block[]> {
+    const out: Block[] = []
+    let n = this.headNumber()
+    while (out.length < count && n >= 0n) {
+      const b = await this.chain.store.getBlockByNumber(n)
+      if (b) out.push(b)
+      n--
+    }
+    return out
+  }
+
+  async maxPriorityFeePerGas(): Promise<bigint> {
+    return suggestTip(await this.recentBlocks(20))
+  }
+
+  async gasPrice(): Promise<bigint> {
+    const base = this.chain.head.header.calcNextBaseFee()
+    return base + (await this.maxPriorityFeePerGas())
+  }
+
+  async feeHistory(blockCount: number, newest: BlockRef, percentiles: number[]): Promise<FeeHistory> {
+    const last = await this.blockOrThrow(newest)
+    const count = BigInt(Math.min(Math.max(blockCount, 0), MAX_FEE_HISTORY_BLOCKS))
+    let first = last.header.number - count + 1n
+    if (first < 0n) first = 0n
+    const baseFeePerGas: bigint[] = []
+    const gasUsedRatio: number[] = []
+    const reward: bigint[][] = []
+    for (let n = first; n <= last.header.number && count > 0n; n++) {
+      const b = await this.chain.store.getBlockByNumber(n)
+      if (!b) break
+      baseFeePerGas.push(b.header.baseFeePerGas ?? 0n)
+      gasUsedRatio.push(Number(b.header.gasUsed) / Number(b.header.gasLimit))
+      if (percentiles.length > 0) {
+        const receipts = (await this.chain.store.getReceipts(b.hash())) ?? []
+        reward.push(rewardPercentiles(b, receipts.map((r) => r.gasUsed), percentiles))
+      }
+    }
+    baseFeePerGas.push(
+      last.header.number === this.headNumber() || count === 0n
+        ? last.header.calcNextBaseFee()
+        : ((await this.chain.store.getBlockByNumber(last.header.number + 1n))?.header.baseFeePerGas ?? 0n),
+    )
+    return {
+      oldestBlock: count === 0n ? last.header.number : first,
+      baseFeePerGas,
+      gasUsedRatio,
+      reward: percentiles.length > 0 ? reward : undefined,
+    }
+  }
+
+  async sendRawTransaction(raw: Uint8Array): Promise<Uint8Array> {
+    let tx: TypedTransaction
+    try {
+      tx = createTxFromRLP(raw, { common: this.runtime.common })
+    } catch (err) {
+      throw invalidInput(describeDecodeError(err))
+    }
+    if (tx.type === 0 && !tx.supports(Capability.EIP155ReplayProtection)) {
+      throw invalidInput('only replay-protected (EIP-155) transactions allowed over RPC')
+    }
+    let sender: Uint8Array
+    const t0 = performance.now()
+    try {
+      sender = recoverSender(tx)
+    } catch {
+      throw invalidInput('invalid sender: signature does not recover a public key')
+    } finally {
+      this.chain.metrics?.phaseSeconds.inc({ phase: 'recovery' }, (performance.now() - t0) / 1000)
+    }
+    return this.admit(tx, sender)
+  }
+
+  private async admit(tx: TypedTransaction, sender: Uint8Array): Promise<Uint8Array> {
+    if (this.opts.rejectBelowBaseFee?.()) {
+      const baseFee = this.chain.head.header.calcNextBaseFee()
+      const feeCap = 'maxFeePerGas' in tx ? (tx.maxFeePerGas as bigint) : (tx as LegacyTx).gasPrice
+      if (feeCap < baseFee) {
+        throw invalidInput(
+          `max fee per gas less than block base fee: address ${key(sender)}, maxFeePerGas: ${feeCap}, baseFee: ${baseFee}`,
+        )
+      }
+    }
+    try {
+      await this.chain.txpool.add(tx, sender)
+    } catch (err) {
+      if (err instanceof TxPoolError) {
+        this.chain.metrics?.txpoolRejected.inc({ reason: err.code })
+        throw invalidInput(err.message)
+      }
+      throw err
+    }
+    const hash = tx.hash()
+    this.chain.events.emit('pendingTransaction', hash)
+    await this.opts.afterAdmit?.(hash)
+    return hash
+  }
+
+  async sendTransaction(req: CallRequest): Promise<Uint8Array> {
+    if (!req.from) throw invalidParams('missing "from"')
+    const fromKey = key(req.from)
+    const account = this.keys.get(fromKey)
+    if (!account && !this.impersonated.has(fromKey)) {
+      throw new RpcError(ErrorCode.INVALID_INPUT, `unknown account ${fromKey}: not unlocked or impersonated`)
+    }
+    // Unfrozen so that an impersonated transaction can carry its sender (see impersonatedTx).
+    const txOpts = { common: this.runtime.common, freeze: false }
+    const nonce = req.nonce ?? (await this.pendingNonce(req.from))
+    const gasLimit = req.gas ?? (await this.estimateGas({ ...req, nonce }, { tag: 'latest' }))
+    const base = this.chain.head.header.calcNextBaseFee()
+    const legacy = req.gasPrice !== undefined || req.type === 0 || req.type === 1
+    const data = {
+      nonce,
+      gasLimit,
+      to: req.to,
+      value: req.value ?? 0n,
+      data: req.data ?? new Uint8Array(),
+      accessList: req.accessList?.map((a) => [a.address, a.storageKeys] as [Uint8Array, Uint8Array[]]),
+      chainId: this.chainId,
+    }
+    let tx: TypedTransaction
+    if (legacy) {
+      const gasPrice = req.gasPrice ?? (await this.gasPrice())
+      tx = createTx({ ...data, type: req.accessList || req.type === 1 ? 1 : 0, gasPrice }, txOpts)
+    } else {
+      const tip = req.maxPriorityFeePerGas ?? (await this.maxPriorityFeePerGas())
+      const maxFee = req.maxFeePerGas ?? base * 2n + tip
+      tx = createTx(
+        { ...data, type: 2, maxFeePerGas: maxFee, maxPriorityFeePerGas: tip < maxFee ? tip : maxFee },
+        txOpts,
+      )
+    }
+    if (account) return this.admit(tx.sign(account.privateKey), account.address)
+    return this.admit(impersonatedTx(tx, req.from), req.from)
+  }
+
+  accounts(): Uint8Array[] {
+    return [...this.keys.values()].map((k) => k.address)
+  }
+
+  signingKey(address: Uint8Array): Uint8Array | undefined {
+    return this.keys.get(key(address))?.privateKey
+  }
+
+  txpool(): TxPoolSnapshot {
+    return this.chain.txpool.content()
+  }
+
+  syncing(): SyncStatus | false {
+    return this.opts.syncing?.() ?? false
+  }
+
+  peerCount(): number {
+    return this.opts.peerCount?.() ?? 0
+  }
+
+  async traceTransaction(hash: Uint8Array, options: Record<string, unknown>): Promise<unknown> {
+    const loc = await this.chain.store.getTxLocation(hash)
+    if (!loc) throw resourceNotFound(`transaction ${key(hash)} not found`)
+    const block = await this.chain.store.getBlockByHash(loc.blockHash)
+    if (!block) throw resourceNotFound(`block ${key(loc.blockHash)} not found`)
+    const parent = await this.chain.store.getBlockByHash(block.header.parentHash)
+    if (!parent) throw resourceNotFound('parent block not found')
+    const tracer = options.tracer
+    if (tracer !== undefined && tracer !== 'callTracer') {
+      throw invalidParams(`tracer ${String(tracer)} is not supported (use callTracer or the default struct logger)`)
+    }
+    const cfg = (options.tracerConfig ?? {}) as Record<string, unknown>
+    return this.runtime.traceTransaction(block, parent.header, loc.index, {
+      tracer: tracer === 'callTracer' ? 'callTracer' : 'structLogger',
+      disableStorage: options.disableStorage === true,
+      disableStack: options.disableStack === true,
+      enableMemory: options.enableMemory === true,
+      enableReturnData: options.enableReturnData === true,
+      onlyTopCall: cfg.onlyTopCall === true,
+      withLog: cfg.withLog === true,
+    })
+  }
+}
+
+function invalidParams(message: string): RpcError {
+  return new RpcError(ErrorCode.INVALID_PARAMS, message)
+}
+
+function describeDecodeError(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err)
+  if (/chain ?id/i.test(msg)) return `invalid chain id for signer: ${msg}`
+  return `rlp: invalid transaction: ${msg.split('\n')[0]}`
+}
+
+/** A transaction from an impersonated account: unsigned, with the sender fixed by the node, as
+ * Hardhat's and anvil's impersonation. A fake signature (r = the address) makes it hashable and
+ * serialisable; receipts keep the real sender, so nothing recovers it later. */
+export function impersonatedTx(tx: TypedTransaction, from: Uint8Array): TypedTransaction {
+  const r = BigInt(`0x${Buffer.from(from).toString('hex')}`)
+  const fake =
+    tx.type === 0 ? (tx as LegacyTx).addSignature(0n, r, 1n, true) : (tx as FeeMarket1559Tx).addSignature(0n, r, 1n)
+  const sender = new Address(from)
+  Object.defineProperty(fake, 'getSenderAddress', { value: () => sender })
+  return fake
+}
+
+export function toRpcReceipts(block: Block, stored: StoredReceipt[]): RpcReceipt[] {
+  const blockHash = block.hash()
+  let logIndex = 0
+  return stored.map((r, i) => {
+    const tx = block.transactions[i]!
+    const txHash = tx.hash()
+    return {
+      transactionHash: txHash,
+      transactionIndex: i,
+      blockHash,
+      blockNumber: block.header.number,
+      from: r.sender,
+      to: tx.to?.bytes ?? null,
+      cumulativeGasUsed: r.cumulativeGasUsed,
+      gasUsed: r.gasUsed,
+      effectiveGasPrice: r.effectiveGasPrice,
+      contractAddress: r.contractAddress ?? null,
+      logs: r.logs.map((l) => ({
+        address: l.address,
+        topics: l.topics,
+        data: l.data,
+        blockNumber: block.header.number,
+        blockHash,
+        transactionHash: txHash,
+        transactionIndex: i,
+        logIndex: logIndex++,
+        removed: false,
+      })),
+      logsBloom: r.logsBloom,
+      type: tx.type,
+      status: r.status,
+    }
+  })
+}

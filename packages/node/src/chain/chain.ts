@@ -1,0 +1,99 @@
+/**
+ * The committed chain as the rest of the node sees it: head block, the state root that "latest"
+ * reads use, and one commit path (store batch → txpool prune → events) shared by every block
+ * source (dev sealer today, QBFT and sync later).
+ */
+import { EventEmitter } from 'node:events'
+import type { Block } from '@ethereumjs/block'
+import type { BuildBlockResult, ExecutedTx, ExecutionRuntime } from '@openledger/evm-runtime'
+import type { RpcLog } from '@openledger/rpc'
+import type { ChainStore } from '../store/index.ts'
+import type { NodeMetrics } from '../metrics.ts'
+import type { TxPool } from '../txpool/index.ts'
+
+export interface ChainEventMap {
+  block: [block: Block, logs: RpcLog[], executed: ExecutedTx[]]
+  pendingTransaction: [hash: Uint8Array]
+}
+
+export class Chain {
+  readonly events = new EventEmitter<ChainEventMap>()
+  /** State root that "latest" reads and the next block build on. Equals head.stateRoot except in
+   * dev mode after a state cheat (setBalance, setCode …), which edits state between blocks. */
+  private working: Uint8Array
+
+  constructor(
+    readonly store: ChainStore,
+    readonly runtime: ExecutionRuntime,
+    readonly txpool: TxPool,
+    readonly metrics?: NodeMetrics,
+  ) {
+    this.working = store.head().header.stateRoot
+    this.events.setMaxListeners(1000)
+  }
+
+  get head(): Block {
+    return this.store.head()
+  }
+
+  get workingStateRoot(): Uint8Array {
+    return this.working
+  }
+
+  setWorkingStateRoot(root: Uint8Array): void {
+    this.working = root
+  }
+
+  /** Persist a block built or validated by this node, then update the pool and notify. */
+  async commit(result: Pick<BuildBlockResult, 'block' | 'executed'>, seals?: Uint8Array): Promise<void> {
+    const { block, executed } = result
+    const t0 = performance.now()
+    await this.store.commitBlock(block, executed, seals)
+    const t1 = performance.now()
+    this.working = block.header.stateRoot
+    await this.txpool.onBlockCommitted(
+      executed.map((e) => ({ sender: e.sender, nonce: e.tx.nonce, hash: e.hash })),
+      undefined,
+      block.header.calcNextBaseFee(),
+    )
+    const m = this.metrics
+    if (m) {
+      m.phaseSeconds.inc({ phase: 'storage' }, (t1 - t0) / 1000)
+      m.phaseSeconds.inc({ phase: 'txpool' }, (performance.now() - t1) / 1000)
+      m.headBlock.set(Number(block.header.number))
+      m.blockTxs.observe(executed.length)
+      const { pending, queued } = this.txpool.status()
+      m.txpoolPending.set(pending)
+      m.txpoolQueued.set(queued)
+    }
+    this.events.emit('block', block, blockLogs(block, executed), executed)
+  }
+
+  /** Dev rollback (evm_revert): drop blocks above `number` and return to their parent's state. */
+  async rollbackTo(number: bigint, workingStateRoot: Uint8Array): Promise<void> {
+    await this.store.truncateAfter(number)
+    this.working = workingStateRoot
+  }
+}
+
+export function blockLogs(block: Block, executed: ExecutedTx[]): RpcLog[] {
+  const logs: RpcLog[] = []
+  const blockHash = block.hash()
+  let logIndex = 0
+  executed.forEach((e, txIndex) => {
+    for (const l of e.logs) {
+      logs.push({
+        address: l.address,
+        topics: l.topics,
+        data: l.data,
+        blockNumber: block.header.number,
+        blockHash,
+        transactionHash: e.hash,
+        transactionIndex: txIndex,
+        logIndex: logIndex++,
+        removed: false,
+      })
+    }
+  })
+  return logs
+}

@@ -1,0 +1,148 @@
+/** `openledger dev`: a single-node development chain, as anvil / Hardhat Network. */
+import type { Block } from '@ethereumjs/block'
+import { type ExecutedTx, parseGenesis } from '@openledger/evm-runtime'
+import { buildDevGenesis } from '../genesis/dev-genesis.ts'
+import { DEV_DERIVATION_PATH, DEV_MNEMONIC, type DevAccount } from '../keys/dev-accounts.ts'
+import { createLogger, silentLogger } from '../logger.ts'
+import type { MiningMode } from '../miner/dev-sealer.ts'
+import { OpenLedgerNode } from '../node.ts'
+import { formatUnits, hex } from '../util/bytes.ts'
+
+export interface DevCommandOptions {
+  port: number
+  host: string
+  blockTime?: number
+  mining: boolean
+  accounts?: number
+  balance?: bigint
+  chainId?: number
+  datadir?: string
+  genesis?: string
+  mnemonic?: string
+  logLevel: string
+  silent: boolean
+  rpcMaxBody?: number
+  rpcMaxBatch?: number
+  rpcLogsMaxRange?: number
+  rpcLogsMaxResults?: number
+  metricsPort?: number
+  metricsHost: string
+}
+
+export async function runDev(opts: DevCommandOptions): Promise<void> {
+  const out = opts.silent ? () => {} : (line: string) => process.stdout.write(`${line}\n`)
+  const { json, accounts } = await buildDevGenesis({
+    genesisPath: opts.genesis,
+    accounts: opts.accounts,
+    balance: opts.balance,
+    chainId: opts.chainId,
+    mnemonic: opts.mnemonic,
+  })
+  const genesis = parseGenesis(json)
+  const mining: MiningMode = !opts.mining
+    ? { kind: 'manual' }
+    : opts.blockTime !== undefined
+      ? { kind: 'interval', blockTimeMs: opts.blockTime }
+      : { kind: 'auto' }
+  const log = opts.silent ? silentLogger() : createLogger({ level: opts.logLevel })
+  const node = await OpenLedgerNode.startDev({
+    datadir: opts.datadir,
+    genesis,
+    rpc: {
+      host: opts.host,
+      port: opts.port,
+      limits: definedOnly({
+        maxBodyBytes: opts.rpcMaxBody,
+        maxBatchSize: opts.rpcMaxBatch,
+        maxLogBlockRange: opts.rpcLogsMaxRange,
+        maxLogResults: opts.rpcLogsMaxResults,
+      }),
+    },
+    mining,
+    accounts,
+    metrics: opts.metricsPort === undefined ? undefined : { host: opts.metricsHost, port: opts.metricsPort },
+    log,
+    onBlock: opts.silent ? undefined : (b, e, d) => out(formatBlock(b, e, d)),
+  })
+  const balances = await Promise.all(accounts.map((a) => node.backend.getBalance(a.address, { tag: 'latest' })))
+  out(banner({ node, accounts, balances, genesis, mnemonic: opts.mnemonic ?? DEV_MNEMONIC, mining, datadir: opts.datadir }))
+
+  let stopping = false
+  const stop = (signal: string) => {
+    if (stopping) {
+      out('Forced exit.')
+      process.exit(130)
+    }
+    stopping = true
+    out(`\nReceived ${signal}, shutting down…`)
+    node.close().then(
+      () => process.exit(0),
+      (err) => {
+        process.stderr.write(`shutdown failed: ${(err as Error).message}\n`)
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGINT', () => stop('SIGINT'))
+  process.on('SIGTERM', () => stop('SIGTERM'))
+}
+
+function banner(p: {
+  node: OpenLedgerNode
+  accounts: DevAccount[]
+  balances: bigint[]
+  genesis: ReturnType<typeof parseGenesis>
+  mnemonic: string
+  mining: MiningMode
+  datadir?: string
+}): string {
+  const symbol = p.genesis.currency.symbol
+  const lines = [
+    '',
+    '   OpenLedger Node — development chain',
+    '',
+    'Available Accounts',
+    '==================',
+    ...p.accounts.map((a, i) => `(${i}) ${hex(a.address)} (${formatUnits(p.balances[i]!)} ${symbol})`),
+    '',
+    'Private Keys',
+    '==================',
+    ...p.accounts.map((a, i) => `(${i}) ${hex(a.privateKey)}`),
+    '',
+    'Wallet',
+    '==================',
+    `Mnemonic:          ${p.mnemonic}`,
+    `Derivation path:   ${DEV_DERIVATION_PATH}/{index}`,
+    '',
+    `Chain ID:          ${p.genesis.chainId}`,
+    `Currency:          ${p.genesis.currency.name} (${symbol}, ${p.genesis.currency.decimals} decimals)`,
+    `Base Fee:          ${p.node.chain.head.header.calcNextBaseFee()} wei`,
+    `Gas Limit:         ${p.genesis.gasLimit}`,
+    `Mining:            ${p.mining.kind === 'interval' ? `every ${p.mining.blockTimeMs} ms` : p.mining.kind === 'auto' ? 'automine' : 'manual (evm_mine)'}`,
+    `Data directory:    ${p.datadir ?? 'temporary (deleted on exit)'}`,
+    `Head block:        ${p.node.chain.head.header.number}`,
+    '',
+    ...(p.node.metricsUrl ? [`Metrics:           ${p.node.metricsUrl}/metrics (health: /health)`] : []),
+    `Listening on ${p.node.rpcUrl} (HTTP and WebSocket)`,
+  ]
+  return lines.join('\n')
+}
+
+function formatBlock(block: Block, executed: ExecutedTx[], dropped: Array<{ hash: Uint8Array; reason: string }>): string {
+  const h = block.header
+  const lines = [
+    `Block #${h.number} ${hex(block.hash())} txs=${executed.length} gasUsed=${h.gasUsed} baseFee=${h.baseFeePerGas ?? 0n} time=${new Date(Number(h.timestamp) * 1000).toISOString()}`,
+  ]
+  for (const e of executed) {
+    let line = `    Transaction: ${hex(e.hash)} ${e.status === 1 ? 'success' : 'failed'} gasUsed=${e.gasUsed}`
+    if (e.contractAddress) line += ` contract=${hex(e.contractAddress)}`
+    if (e.status === 0 && e.error) line += ` error="${e.error.message}"`
+    lines.push(line)
+  }
+  for (const d of dropped) lines.push(`    Dropped: ${hex(d.hash)} (${d.reason})`)
+  return lines.join('\n')
+}
+
+function definedOnly<T extends Record<string, number | undefined>>(o: T): Partial<Record<keyof T, number>> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<Record<keyof T, number>>
+}

@@ -1,0 +1,158 @@
+/**
+ * Dev-mode cheats (evm_*, hardhat_*, anvil_*), available only in single-node dev mode: they edit
+ * state or time outside consensus, which a multi-validator network could never agree on.
+ * Snapshot semantics follow Hardhat/EDR: reverting restores chain head, state, pool and clock
+ * offsets, and deletes that snapshot and every later one.
+ */
+import type { TypedTransaction } from '@ethereumjs/tx'
+import { type DevBackend, invalidInput } from '@openledger/rpc'
+import type { Chain } from '../chain/chain.ts'
+import type { DevSealer, MiningMode } from '../miner/dev-sealer.ts'
+import { key } from '../util/bytes.ts'
+
+interface Snapshot {
+  id: bigint
+  headNumber: bigint
+  workingStateRoot: Uint8Array
+  pool: Array<{ tx: TypedTransaction; sender: Uint8Array }>
+  timeOffset: bigint
+  nextTimestamp: bigint | undefined
+}
+
+export class DevControls implements DevBackend {
+  private snapshots: Snapshot[] = []
+  private nextId = 1n
+  /** Mode to return to when automine is re-enabled or interval mining is switched off. */
+  private intervalMs = 0
+  private automine: boolean
+
+  constructor(
+    private readonly chain: Chain,
+    private readonly sealer: DevSealer,
+    readonly impersonated: Set<string>,
+  ) {
+    this.automine = sealer.miningMode.kind === 'auto'
+    const m = sealer.miningMode
+    if (m.kind === 'interval') this.intervalMs = m.blockTimeMs
+  }
+
+  snapshot(): Promise<bigint> {
+    return this.sealer.exclusive(async () => {
+      const id = this.nextId++
+      this.snapshots.push({
+        id,
+        headNumber: this.chain.head.header.number,
+        workingStateRoot: this.chain.workingStateRoot,
+        pool: this.chain.txpool.all(),
+        timeOffset: this.sealer.timeOffset,
+        nextTimestamp: this.sealer.nextTimestamp,
+      })
+      return id
+    })
+  }
+
+  revert(id: bigint): Promise<boolean> {
+    return this.sealer.exclusive(async () => {
+      const idx = this.snapshots.findIndex((s) => s.id === id)
+      if (idx < 0) return false
+      const snap = this.snapshots[idx]!
+      this.snapshots = this.snapshots.slice(0, idx)
+      await this.chain.rollbackTo(snap.headNumber, snap.workingStateRoot)
+      await this.chain.txpool.reset(snap.pool)
+      this.sealer.timeOffset = snap.timeOffset
+      this.sealer.nextTimestamp = snap.nextTimestamp
+      return true
+    })
+  }
+
+  async mine(blocks = 1n, interval = 1n, timestamp?: bigint): Promise<void> {
+    if (blocks < 1n) return
+    let ts = timestamp
+    for (let i = 0n; i < blocks; i++) {
+      const block = await this.sealer.mine(ts)
+      // hardhat_mine: blocks after the first are spaced `interval` seconds apart.
+      ts = block.header.timestamp + (interval > 0n ? interval : 1n)
+    }
+  }
+
+  increaseTime(seconds: bigint): bigint {
+    this.sealer.timeOffset += seconds
+    return this.sealer.timeOffset
+  }
+
+  setNextBlockTimestamp(timestamp: bigint): void {
+    const parent = this.chain.head.header.timestamp
+    if (timestamp <= parent) {
+      throw invalidInput(`timestamp ${timestamp} is lower than or equal to the previous block's timestamp ${parent}`)
+    }
+    this.sealer.nextTimestamp = timestamp
+  }
+
+  setAutomine(enabled: boolean): void {
+    this.automine = enabled
+    this.sealer.setMode(this.currentMode())
+  }
+
+  getAutomine(): boolean {
+    return this.automine
+  }
+
+  setIntervalMining(ms: number): void {
+    this.intervalMs = ms
+    if (ms > 0) this.automine = false
+    this.sealer.setMode(this.currentMode())
+  }
+
+  private currentMode(): MiningMode {
+    if (this.automine) return { kind: 'auto' }
+    if (this.intervalMs > 0) return { kind: 'interval', blockTimeMs: this.intervalMs }
+    return { kind: 'manual' }
+  }
+
+  private edit(edit: Parameters<Chain['runtime']['editState']>[1][number]): Promise<void> {
+    return this.sealer.exclusive(async () => {
+      const root = await this.chain.runtime.editState(this.chain.workingStateRoot, [edit])
+      this.chain.setWorkingStateRoot(root)
+    })
+  }
+
+  setBalance(address: Uint8Array, value: bigint): Promise<void> {
+    return this.edit({ kind: 'balance', address, value })
+  }
+
+  setCode(address: Uint8Array, code: Uint8Array): Promise<void> {
+    return this.edit({ kind: 'code', address, value: code })
+  }
+
+  setNonce(address: Uint8Array, nonce: bigint): Promise<void> {
+    return this.edit({ kind: 'nonce', address, value: nonce })
+  }
+
+  setStorageAt(address: Uint8Array, slot: Uint8Array, value: Uint8Array): Promise<void> {
+    return this.edit({ kind: 'storage', address, slot, value })
+  }
+
+  impersonate(address: Uint8Array): void {
+    this.impersonated.add(key(address))
+  }
+
+  stopImpersonating(address: Uint8Array): void {
+    this.impersonated.delete(key(address))
+  }
+
+  dropTransaction(hash: Uint8Array): boolean {
+    return this.chain.txpool.remove(hash)
+  }
+
+  setNextBlockBaseFee(fee: bigint): void {
+    this.sealer.nextBaseFee = fee
+  }
+
+  setCoinbase(address: Uint8Array): void {
+    this.sealer.coinbase = address
+  }
+
+  setMinGasPrice(price: bigint): void {
+    this.chain.txpool.setMinGasPrice(price)
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Prometheus metrics (prom-client, one registry per node) and the /metrics + /health endpoint.
+ * Names follow geth/CometBFT conventions (chain_*, txpool_*, rpc_*). The *_seconds_total counters
+ * let a benchmark say where the time went between two scrapes.
+ */
+import { type Server, createServer } from 'node:http'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+export class NodeMetrics {
+  readonly registry = new Registry()
+  readonly headBlock = new Gauge({ name: 'chain_head_block', help: 'Number of the head block', registers: [this.registry] })
+  readonly blockTxs = new Histogram({
+    name: 'chain_block_tx_count',
+    help: 'Transactions per committed block',
+    buckets: [0, 1, 10, 50, 100, 250, 500, 1000, 2000],
+    registers: [this.registry],
+  })
+  readonly blockImport = new Histogram({
+    name: 'chain_block_import_seconds',
+    help: 'Time to build or execute and commit one block',
+    buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
+    registers: [this.registry],
+  })
+  /** Cumulative time per phase of transaction processing. */
+  readonly phaseSeconds = new Counter({
+    name: 'node_phase_seconds_total',
+    help: 'Cumulative seconds spent per phase: recovery, txpool, execution, roots, storage',
+    labelNames: ['phase'] as const,
+    registers: [this.registry],
+  })
+  readonly txpoolPending = new Gauge({ name: 'txpool_pending', help: 'Executable transactions in the pool', registers: [this.registry] })
+  readonly txpoolQueued = new Gauge({ name: 'txpool_queued', help: 'Future (nonce-gapped) transactions in the pool', registers: [this.registry] })
+  readonly txpoolRejected = new Counter({
+    name: 'txpool_rejected_total',
+    help: 'Transactions refused by the pool',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  })
+  readonly rpcRequests = new Counter({
+    name: 'rpc_requests_total',
+    help: 'JSON-RPC calls handled, by method and error code (0: success)',
+    labelNames: ['method', 'code'] as const,
+    registers: [this.registry],
+  })
+  readonly rpcSeconds = new Counter({
+    name: 'rpc_request_seconds_total',
+    help: 'Cumulative seconds spent answering JSON-RPC calls',
+    labelNames: ['method'] as const,
+    registers: [this.registry],
+  })
+
+  /** RequestObserver for the RPC server. Unknown methods share one label to bound cardinality. */
+  readonly observeRpc = (e: { method: string; seconds: number; code?: number }): void => {
+    const method = e.code === -32601 || e.code === -32600 ? 'invalid' : e.method
+    this.rpcRequests.inc({ method, code: String(e.code ?? 0) })
+    this.rpcSeconds.inc({ method }, e.seconds)
+  }
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry })
+  }
+
+  /** Adds the wall time of `fn` to a phase counter. */
+  async time<T>(phase: string, fn: () => Promise<T>): Promise<T> {
+    const start = performance.now()
+    try {
+      return await fn()
+    } finally {
+      this.phaseSeconds.inc({ phase }, (performance.now() - start) / 1000)
+    }
+  }
+}
+
+export type HealthState = 'ready' | 'syncing' | 'not-ready'
+
+/** Serves GET /metrics and GET /health (200 ready, 206 syncing, 503 not ready) on its own port. */
+export async function serveMetrics(
+  metrics: NodeMetrics,
+  health: () => HealthState,
+  host: string,
+  port: number,
+): Promise<{ server: Server; port: number }> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0]
+    if (req.method !== 'GET') {
+      res.writeHead(405).end()
+      return
+    }
+    if (path === '/metrics') {
+      metrics.registry.metrics().then(
+        (body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body),
+        () => res.writeHead(500).end(),
+      )
+      return
+    }
+    if (path === '/health') {
+      const h = health()
+      res.writeHead(h === 'ready' ? 200 : h === 'syncing' ? 206 : 503, { 'content-type': 'text/plain' }).end(h)
+      return
+    }
+    res.writeHead(404).end()
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => resolve())
+  })
+  const addr = server.address()
+  return { server, port: typeof addr === 'object' && addr ? addr.port : port }
+}

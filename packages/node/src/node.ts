@@ -1,0 +1,173 @@
+/**
+ * Assembly of a running node: one LevelDB (state + chain buckets), the execution runtime, the
+ * chain store, the mempool, a block producer and the JSON-RPC server. `start` opens everything in
+ * dependency order; `close` releases it in reverse, once, on one AbortController.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Block } from '@ethereumjs/block'
+import {
+  type ExecutedTx,
+  type GenesisConfig,
+  createExecutionRuntime,
+} from '@openledger/evm-runtime'
+import { type RpcServerOptions, createRpcServer } from '@openledger/rpc'
+import { Level } from 'level'
+import { NodeBackend } from './backend/node-backend.ts'
+import { Chain } from './chain/chain.ts'
+import { DevControls } from './dev/dev-controls.ts'
+import type { DevAccount } from './keys/dev-accounts.ts'
+import type { Logger } from './logger.ts'
+import { NodeMetrics, serveMetrics } from './metrics.ts'
+import { DevSealer, type MiningMode } from './miner/dev-sealer.ts'
+import { ChainStore } from './store/index.ts'
+import { TxPool, type TxPoolOptions } from './txpool/index.ts'
+import { key } from './util/bytes.ts'
+import { CLIENT_VERSION } from './version.ts'
+
+export interface DevNodeOptions {
+  /** Persistent data directory; without it a temporary one is used and deleted on close. */
+  datadir?: string
+  genesis: GenesisConfig
+  rpc: { host: string; port: number } & Omit<RpcServerOptions, 'logger'>
+  mining: MiningMode
+  /** Unlocked accounts for eth_accounts / eth_sendTransaction / eth_sign. */
+  accounts: DevAccount[]
+  coinbase?: Uint8Array
+  txpool?: Partial<Omit<TxPoolOptions, 'common' | 'getAccount' | 'blockGasLimit'>>
+  /** Serve Prometheus /metrics and /health on this address (off when absent). */
+  metrics?: { host: string; port: number }
+  log: Logger
+  onBlock?: (block: Block, executed: ExecutedTx[], dropped: Array<{ hash: Uint8Array; reason: string }>) => void
+}
+
+export class DatadirInUseError extends Error {
+  constructor(readonly datadir: string) {
+    super(`data directory ${datadir} is in use by another openledger process`)
+    this.name = 'DatadirInUseError'
+  }
+}
+
+async function openDatabase(path: string): Promise<Level<Uint8Array, Uint8Array>> {
+  const db = new Level<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' })
+  try {
+    await db.open()
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause
+    if (cause?.code === 'LEVEL_LOCKED') throw new DatadirInUseError(path)
+    throw err
+  }
+  return db
+}
+
+export class OpenLedgerNode {
+  private readonly abort = new AbortController()
+  private closing: Promise<void> | undefined
+
+  private constructor(
+    readonly chain: Chain,
+    readonly sealer: DevSealer,
+    readonly backend: NodeBackend,
+    readonly rpcUrl: string,
+    readonly metricsUrl: string | undefined,
+    /** Releases resources in reverse order of acquisition (RPC first, database last). */
+    private readonly closers: Array<() => Promise<unknown>>,
+    private readonly log: Logger,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.abort.signal
+  }
+
+  /** Single-node development chain (`openledger dev`): dev sealer, dev-only RPC methods on. */
+  static async startDev(opts: DevNodeOptions): Promise<OpenLedgerNode> {
+    const tempDir = opts.datadir ? undefined : await mkdtemp(join(tmpdir(), 'openledger-dev-'))
+    const datadir = opts.datadir ?? tempDir!
+    const closers: Array<() => Promise<unknown>> = []
+    if (tempDir) closers.unshift(() => rm(tempDir, { recursive: true, force: true }))
+    try {
+      const db = await openDatabase(join(datadir, 'db'))
+      closers.unshift(() => db.close())
+      const stateDb = db.sublevel<Uint8Array, Uint8Array>('state', { keyEncoding: 'view', valueEncoding: 'view' })
+      const chainDb = db.sublevel<Uint8Array, Uint8Array>('chain', { keyEncoding: 'view', valueEncoding: 'view' })
+      let store: ChainStore | undefined
+      const runtime = await createExecutionRuntime({
+        db: stateDb,
+        genesis: opts.genesis,
+        getBlockHash: async (n) => store?.getCanonicalHash(n),
+      })
+      closers.unshift(() => runtime.close())
+      store = await ChainStore.open(chainDb, { genesisBlock: runtime.genesisBlock })
+      const txpool = new TxPool({
+        ...opts.txpool,
+        common: runtime.common,
+        blockGasLimit: () => store!.head().header.gasLimit,
+        getAccount: async (address) => {
+          const acc = await runtime.getAccount(chain.workingStateRoot, address)
+          return { nonce: acc?.nonce ?? 0n, balance: acc?.balance ?? 0n }
+        },
+      })
+      const metrics = new NodeMetrics()
+      const chain: Chain = new Chain(store, runtime, txpool, metrics)
+      const sealer = new DevSealer(chain, opts.mining, {
+        coinbase: opts.coinbase ?? new Uint8Array(20),
+        log: opts.log,
+        onBlock: opts.onBlock,
+      })
+      closers.unshift(() => sealer.stop())
+      const impersonated = new Set<string>()
+      const keys = new Map(opts.accounts.map((a) => [key(a.address), { address: a.address, privateKey: a.privateKey }]))
+      const backend = new NodeBackend({
+        chain,
+        clientVersion: CLIENT_VERSION,
+        keys,
+        impersonated,
+        dev: new DevControls(chain, sealer, impersonated),
+        afterAdmit: () => sealer.onTransactionAdded(),
+        rejectBelowBaseFee: () => sealer.miningMode.kind === 'auto',
+      })
+      const { host, port, ...rpcOptions } = opts.rpc
+      const server = createRpcServer(backend, { ...rpcOptions, logger: opts.log, onRequest: metrics.observeRpc })
+      const bound = await server.listen(port, host)
+      closers.unshift(() => server.close())
+      let metricsUrl: string | undefined
+      if (opts.metrics) {
+        const m = await serveMetrics(metrics, () => 'ready', opts.metrics.host, opts.metrics.port)
+        closers.unshift(() => new Promise((resolve) => m.server.close(resolve)))
+        metricsUrl = `http://${urlHost(opts.metrics.host)}:${m.port}`
+      }
+      const node = new OpenLedgerNode(
+        chain,
+        sealer,
+        backend,
+        `http://${urlHost(host)}:${bound.port}`,
+        metricsUrl,
+        closers,
+        opts.log,
+      )
+      sealer.start()
+      opts.log.info({ head: chain.head.header.number.toString(), rpc: node.rpcUrl }, 'node started')
+      return node
+    } catch (err) {
+      for (const close of closers) await close().catch(() => {})
+      throw err
+    }
+  }
+
+  /** Stops block production, closes RPC, flushes and closes the databases. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.abort.abort()
+      for (const close of this.closers) {
+        await close().catch((err: unknown) => this.log.warn({ err }, 'error while closing'))
+      }
+      this.log.info('node stopped')
+    })()
+    return this.closing
+  }
+}
+
+function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host
+}

@@ -1,0 +1,97 @@
+/**
+ * Shapes the chain store reads and writes. `CommittedTx` is the subset of evm-runtime's
+ * `ExecutedTx` the store needs (declared structurally so any ExecutedTx is accepted as is);
+ * `StoredReceipt` / `StoredLog` match rpc's `RpcReceipt` / `RpcLog` field for field.
+ */
+import type { Block } from '@ethereumjs/block'
+import type { TypedTransaction } from '@ethereumjs/tx'
+
+export interface LogEntryLike {
+  address: Uint8Array
+  topics: Uint8Array[]
+  data: Uint8Array
+}
+
+/** What commitBlock needs per transaction (a structural subset of evm-runtime's ExecutedTx). */
+export interface CommittedTx {
+  tx: TypedTransaction
+  hash: Uint8Array
+  sender: Uint8Array
+  status: 0 | 1
+  gasUsed: bigint
+  cumulativeGasUsed: bigint
+  effectiveGasPrice: bigint
+  logs: LogEntryLike[]
+  contractAddress?: Uint8Array
+}
+
+/** A log with its position in the chain (eth_getLogs / receipt logs). */
+export interface StoredLog {
+  address: Uint8Array
+  topics: Uint8Array[]
+  data: Uint8Array
+  blockNumber: bigint
+  blockHash: Uint8Array
+  transactionHash: Uint8Array
+  transactionIndex: number
+  /** Index within the block (not within the transaction), as JSON-RPC defines it. */
+  logIndex: number
+  removed: boolean
+}
+
+/** Everything eth_getTransactionReceipt answers, without re-execution. */
+export interface StoredReceipt {
+  transactionHash: Uint8Array
+  transactionIndex: number
+  blockHash: Uint8Array
+  blockNumber: bigint
+  from: Uint8Array
+  /** Same bytes as `from` (the recovered sender), kept under the name the executor uses. */
+  sender: Uint8Array
+  to: Uint8Array | null
+  cumulativeGasUsed: bigint
+  gasUsed: bigint
+  effectiveGasPrice: bigint
+  contractAddress: Uint8Array | null
+  logs: StoredLog[]
+  logsBloom: Uint8Array
+  type: number
+  status: 0 | 1
+}
+
+export interface TxLocation {
+  blockHash: Uint8Array
+  blockNumber: bigint
+  index: number
+}
+
+/** A mined transaction with its block position (rpc's TxLocation with `block` always set). */
+export interface MinedTransaction {
+  tx: TypedTransaction
+  sender: Uint8Array
+  block: { hash: Uint8Array; number: bigint; index: number; baseFeePerGas?: bigint }
+}
+
+export interface LogFilter {
+  fromBlock: bigint
+  toBlock: bigint
+  /** Empty: any address. */
+  addresses: Uint8Array[]
+  /** Per position: null (or empty) = wildcard, array = any of. At most 4 positions. */
+  topics: Array<Uint8Array[] | null>
+  /** More matching logs than this is an error (LOG_LIMIT), as RPC providers answer. */
+  limit: number
+}
+
+export interface ChainStoreOptions {
+  genesisBlock: Block
+  /**
+   * Decode stored blocks with the hardfork their number/timestamp selects in the genesis block's
+   * Common (chains with scheduled forks). Default false: decode with the Common as configured.
+   */
+  hardforkByBlock?: boolean
+  /** Decoded blocks kept in memory (RPC reads the head a lot). Default 256. */
+  blockCacheSize?: number
+  /** Decoded per-block receipt lists kept in memory. Default 256. */
+  receiptCacheSize?: number
+}

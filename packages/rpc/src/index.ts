@@ -1,0 +1,110 @@
+/**
+ * @openledger/rpc: JSON-RPC 2.0 server (HTTP + WebSocket on one port) over an RpcBackend.
+ *
+ *   const rpc = createRpcServer(backend, { logger })
+ *   rpc.registerModule('ol', { ol_getDatanet: (params, ctx) => ... })
+ *   const { port } = await rpc.listen(8545, '127.0.0.1')
+ */
+import type { RpcBackend } from './backend.ts'
+import { debugMethods } from './modules/debug.ts'
+import { anvilMethods, evmMethods, hardhatMethods } from './modules/dev.ts'
+import { ethMethods, personalMethods } from './modules/eth.ts'
+import { netMethods } from './modules/net.ts'
+import { txpoolMethods } from './modules/txpool.ts'
+import { web3Methods } from './modules/web3.ts'
+import { type RpcLimits, type RpcLogger, type RpcMethods, silentLogger } from './registry.ts'
+import { type JsonRpcResponse, type RequestObserver, RpcServer } from './server.ts'
+
+export * from './backend.ts'
+export * from './errors.ts'
+export { FilterManager, logMatches, queryLogs, resolveBlockNumber } from './filters.ts'
+export * from './format.ts'
+export type { RequestContext, RpcHandler, RpcLimits, RpcLogger, RpcMethods } from './registry.ts'
+export { MethodRegistry } from './registry.ts'
+export type { JsonRpcId, JsonRpcResponse, RequestObserver } from './server.ts'
+export { parseTypedData, signDigest } from './signing.ts'
+export { Subscriptions } from './subscriptions.ts'
+export * from './validation.ts'
+
+/** Defaults; each can be overridden through RpcServerOptions (node flags are listed in docs/rpc.md). */
+export const DEFAULT_LIMITS: Readonly<RpcLimits> = Object.freeze({
+  maxBodyBytes: 5 * 1024 * 1024,
+  maxBatchSize: 1000,
+  maxWsMessageBytes: 5 * 1024 * 1024,
+  maxWsBufferedBytes: 16 * 1024 * 1024,
+  maxLogBlockRange: 10_000,
+  maxLogResults: 10_000,
+  maxFilters: 1000,
+  filterTimeoutMs: 5 * 60_000,
+  maxFilterQueue: 10_000,
+  maxSubscriptionsPerConnection: 100,
+  maxFeeHistoryBlocks: 1024,
+  maxProofKeys: 1024,
+})
+
+export interface RpcServerOptions {
+  limits?: Partial<RpcLimits>
+  /** pino-compatible logger (obj, msg); default silent. Request params are never logged. */
+  logger?: RpcLogger
+  /** CORS allowed origins for HTTP (default ['*'], like geth --http.corsdomain '*'). [] sends no CORS headers. */
+  corsOrigins?: string[]
+  /** Allowed WebSocket Origin headers (default ['*'], like geth --ws.origins '*'). */
+  wsOrigins?: string[]
+  /** Millisecond clock for filter expiry (tests inject one). */
+  now?: () => number
+  /** Per-request observer, e.g. for rpc_requests_total / rpc_request_duration_seconds. */
+  onRequest?: RequestObserver
+}
+
+export interface RpcServerHandle {
+  listen(port: number, host?: string): Promise<{ port: number }>
+  close(): Promise<void>
+  /** Answers a request (JSON text or already-parsed value) without a transport; undefined for notifications. */
+  handle(request: string | unknown): Promise<JsonRpcResponse | JsonRpcResponse[] | undefined>
+  /** Adds a namespace (ol, qbft, admin, ...). Keys are full method names starting with `<name>_`. */
+  registerModule(name: string, methods: RpcMethods): void
+  /** Sorted names of all registered methods. */
+  methods(): string[]
+  readonly limits: Readonly<RpcLimits>
+}
+
+function checkLimits(limits: RpcLimits): void {
+  for (const [k, v] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(v) || v <= 0)
+      throw new Error(`RPC limit ${k} must be a positive integer, got ${v}`)
+  }
+}
+
+export function createRpcServer(backend: RpcBackend, options: RpcServerOptions = {}): RpcServerHandle {
+  const limits: RpcLimits = { ...DEFAULT_LIMITS, ...options.limits }
+  checkLimits(limits)
+  const server = new RpcServer(backend, {
+    limits,
+    logger: options.logger ?? silentLogger,
+    corsOrigins: options.corsOrigins ?? ['*'],
+    wsOrigins: options.wsOrigins ?? ['*'],
+    now: options.now,
+    onRequest: options.onRequest,
+  })
+  server.registerModule('eth', ethMethods)
+  server.registerModule('personal', personalMethods)
+  server.registerModule('net', netMethods)
+  server.registerModule('web3', web3Methods)
+  server.registerModule('txpool', txpoolMethods)
+  server.registerModule('debug', debugMethods)
+  // Dev namespaces are always registered so that, outside dev mode, they explain why they refuse.
+  server.registerModule('evm', evmMethods)
+  server.registerModule('hardhat', hardhatMethods)
+  server.registerModule('anvil', anvilMethods)
+  return {
+    listen: (port, host) => server.listen(port, host),
+    close: () => server.close(),
+    handle: (request) =>
+      typeof request === 'string'
+        ? server.handleText(request, 'direct')
+        : server.handleParsed(request, 'direct'),
+    registerModule: (name, methods) => server.registerModule(name, methods),
+    methods: () => server.registry.names(),
+    limits,
+  }
+}

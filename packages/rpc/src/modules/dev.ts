@@ -1,0 +1,209 @@
+/**
+ * Dev-mode cheats (evm_*, hardhat_*, anvil_*), with anvil's and Hardhat's aliases. They change
+ * state outside consensus, so they exist only when the backend runs single-node dev mode
+ * (backend.dev); otherwise each answers -32601 saying so. Setters answer `true` (Hardhat's
+ * convention; anvil clients ignore the result).
+ */
+import type { DevBackend } from '../backend.ts'
+import { ErrorCode, invalidParams, RpcError } from '../errors.ts'
+import { quantity } from '../format.ts'
+import type { RequestContext, RpcMethods } from '../registry.ts'
+import {
+  expectParams,
+  parseAddress,
+  parseBool,
+  parseData,
+  parseHash,
+  parseQuantity,
+  parseSlot,
+  parseUint64,
+} from '../validation.ts'
+
+type DevHandler = (dev: DevBackend, params: unknown) => unknown
+
+function devOnly(method: string, fn: DevHandler): (params: unknown, ctx: RequestContext) => unknown {
+  return (params, ctx) => {
+    const dev = ctx.backend.dev
+    if (!dev) {
+      throw new RpcError(
+        ErrorCode.METHOD_NOT_FOUND,
+        `the method ${method} is only available in single-node dev mode (openledger dev)`,
+      )
+    }
+    return fn(dev, params)
+  }
+}
+
+const snapshot: DevHandler = async (dev, params) => {
+  expectParams(params, 0, 0)
+  return quantity(await dev.snapshot())
+}
+
+const revert: DevHandler = (dev, params) => {
+  const [id] = expectParams(params, 1, 1)
+  return dev.revert(parseQuantity(id, 'snapshotId'))
+}
+
+// evm_mine([timestamp]) as Hardhat, or anvil's evm_mine([{timestamp, blocks}]).
+const evmMine: DevHandler = async (dev, params) => {
+  const [arg] = expectParams(params, 0, 1)
+  if (arg === undefined) await dev.mine(1n)
+  else if (typeof arg === 'object' && !Array.isArray(arg)) {
+    const opts = arg as Record<string, unknown>
+    for (const k of Object.keys(opts)) {
+      if (k !== 'timestamp' && k !== 'blocks') throw invalidParams(`invalid argument 0: unknown field "${k}"`)
+    }
+    const blocks = opts.blocks === undefined ? 1n : parseUint64(opts.blocks, 'blocks')
+    const timestamp = opts.timestamp === undefined ? undefined : parseUint64(opts.timestamp, 'timestamp')
+    await dev.mine(blocks, undefined, timestamp)
+  } else await dev.mine(1n, undefined, parseUint64(arg, 'timestamp'))
+  return '0x0'
+}
+
+const mine: DevHandler = async (dev, params) => {
+  const [blocks, interval] = expectParams(params, 0, 2)
+  await dev.mine(
+    blocks === undefined ? 1n : parseQuantity(blocks, 'blocks', 64),
+    interval === undefined ? 1n : parseQuantity(interval, 'interval', 64),
+  )
+  return true
+}
+
+const increaseTime: DevHandler = (dev, params) => {
+  const [seconds] = expectParams(params, 1, 1)
+  return Number(dev.increaseTime(parseUint64(seconds, 'seconds')))
+}
+
+const setNextBlockTimestamp: DevHandler = (dev, params) => {
+  const [ts] = expectParams(params, 1, 1)
+  dev.setNextBlockTimestamp(parseUint64(ts, 'timestamp'))
+  return null
+}
+
+const setAutomine: DevHandler = (dev, params) => {
+  const [enabled] = expectParams(params, 1, 1)
+  dev.setAutomine(parseBool(enabled, 'enabled'))
+  return true
+}
+
+const getAutomine: DevHandler = (dev, params) => {
+  expectParams(params, 0, 0)
+  return dev.getAutomine()
+}
+
+const setIntervalMining: DevHandler = (dev, params) => {
+  const [ms] = expectParams(params, 1, 1)
+  dev.setIntervalMining(Number(parseUint64(ms, 'interval')))
+  return true
+}
+
+const setBalance: DevHandler = async (dev, params) => {
+  const [addr, value] = expectParams(params, 2, 2)
+  await dev.setBalance(parseAddress(addr, 'address'), parseQuantity(value, 'balance'))
+  return true
+}
+
+const setCode: DevHandler = async (dev, params) => {
+  const [addr, code] = expectParams(params, 2, 2)
+  await dev.setCode(parseAddress(addr, 'address'), parseData(code, 'code'))
+  return true
+}
+
+const setNonce: DevHandler = async (dev, params) => {
+  const [addr, nonce] = expectParams(params, 2, 2)
+  await dev.setNonce(parseAddress(addr, 'address'), parseQuantity(nonce, 'nonce', 64))
+  return true
+}
+
+const setStorageAt: DevHandler = async (dev, params) => {
+  const [addr, slot, value] = expectParams(params, 3, 3)
+  await dev.setStorageAt(parseAddress(addr, 'address'), parseSlot(slot, 'slot'), parseSlot(value, 'value'))
+  return true
+}
+
+const impersonate: DevHandler = (dev, params) => {
+  const [addr] = expectParams(params, 1, 1)
+  dev.impersonate(parseAddress(addr, 'address'))
+  return true
+}
+
+const stopImpersonating: DevHandler = (dev, params) => {
+  const [addr] = expectParams(params, 1, 1)
+  dev.stopImpersonating(parseAddress(addr, 'address'))
+  return true
+}
+
+const dropTransaction: DevHandler = (dev, params) => {
+  const [hash] = expectParams(params, 1, 1)
+  return dev.dropTransaction(parseHash(hash, 'hash'))
+}
+
+const setCoinbase: DevHandler = (dev, params) => {
+  const [addr] = expectParams(params, 1, 1)
+  dev.setCoinbase(parseAddress(addr, 'address'))
+  return true
+}
+
+const setNextBlockBaseFee: DevHandler = (dev, params) => {
+  const [fee] = expectParams(params, 1, 1)
+  dev.setNextBlockBaseFee(parseQuantity(fee, 'baseFeePerGas'))
+  return true
+}
+
+const setMinGasPrice: DevHandler = (dev, params) => {
+  const [price] = expectParams(params, 1, 1)
+  dev.setMinGasPrice(parseQuantity(price, 'gasPrice'))
+  return true
+}
+
+function build(table: Record<string, DevHandler>): RpcMethods {
+  const out: RpcMethods = {}
+  for (const [name, fn] of Object.entries(table)) out[name] = devOnly(name, fn)
+  return out
+}
+
+export const evmMethods: RpcMethods = build({
+  evm_snapshot: snapshot,
+  evm_revert: revert,
+  evm_mine: evmMine,
+  evm_increaseTime: increaseTime,
+  evm_setNextBlockTimestamp: setNextBlockTimestamp,
+  evm_setAutomine: setAutomine,
+  evm_setIntervalMining: setIntervalMining,
+})
+
+export const hardhatMethods: RpcMethods = build({
+  hardhat_setBalance: setBalance,
+  hardhat_setCode: setCode,
+  hardhat_setNonce: setNonce,
+  hardhat_setStorageAt: setStorageAt,
+  hardhat_impersonateAccount: impersonate,
+  hardhat_stopImpersonatingAccount: stopImpersonating,
+  hardhat_mine: mine,
+  hardhat_dropTransaction: dropTransaction,
+  hardhat_getAutomine: getAutomine,
+  hardhat_setCoinbase: setCoinbase,
+  hardhat_setNextBlockBaseFeePerGas: setNextBlockBaseFee,
+  hardhat_setMinGasPrice: setMinGasPrice,
+})
+
+export const anvilMethods: RpcMethods = build({
+  anvil_setBalance: setBalance,
+  anvil_setCode: setCode,
+  anvil_setNonce: setNonce,
+  anvil_setStorageAt: setStorageAt,
+  anvil_impersonateAccount: impersonate,
+  anvil_stopImpersonatingAccount: stopImpersonating,
+  anvil_mine: mine,
+  anvil_dropTransaction: dropTransaction,
+  anvil_getAutomine: getAutomine,
+  anvil_setAutomine: setAutomine,
+  anvil_setIntervalMining: setIntervalMining,
+  anvil_snapshot: snapshot,
+  anvil_revert: revert,
+  anvil_increaseTime: increaseTime,
+  anvil_setNextBlockTimestamp: setNextBlockTimestamp,
+  anvil_setCoinbase: setCoinbase,
+  anvil_setNextBlockBaseFeePerGas: setNextBlockBaseFee,
+  anvil_setMinGasPrice: setMinGasPrice,
+})

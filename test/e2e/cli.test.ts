@@ -1,0 +1,81 @@
+/** The `openledger dev` command as a user runs it: banner, flags, block log lines, Ctrl-C. */
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { afterAll, describe, expect, it } from 'vitest'
+import { type NodeProcess, call, spawnDevProcess, tempDir } from '../helpers/dev-node.ts'
+
+const BIN = fileURLToPath(new URL('../../packages/node/bin/openledger.mjs', import.meta.url))
+const running: NodeProcess[] = []
+afterAll(() => {
+  for (const p of running) if (p.child.exitCode === null) p.child.kill('SIGKILL')
+})
+
+function runToExit(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => {
+      stdout += d
+    })
+    child.stderr.on('data', (d) => {
+      stderr += d
+    })
+    child.on('exit', (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
+describe('openledger dev', () => {
+  it('prints chain id, accounts and keys, logs blocks and transactions, stops cleanly on SIGINT', { timeout: 120_000 }, async () => {
+    const proc = await spawnDevProcess(['--accounts', '3', '--balance', '42', '--chain-id', '4242'])
+    running.push(proc)
+    const banner = proc.output()
+    expect(banner).toMatch(/Chain ID:\s+4242/)
+    expect(banner).toContain('(0) 0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266 (42.0 OPEN)')
+    expect(banner).toContain('(0) 0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80')
+    expect(banner).not.toContain('(3) 0x')
+    expect(await call(proc.rpcUrl, 'eth_chainId')).toBe('0x1092')
+    const accounts = await call(proc.rpcUrl, 'eth_accounts')
+    expect(accounts).toHaveLength(3)
+    expect(BigInt(await call(proc.rpcUrl, 'eth_getBalance', [accounts[0], 'latest']))).toBe(42n * 10n ** 18n)
+    const hash = await call(proc.rpcUrl, 'eth_sendTransaction', [{ from: accounts[0], to: accounts[1], value: '0x1' }])
+    const deadline = Date.now() + 10_000
+    while (!proc.output().includes(hash) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    expect(proc.output()).toMatch(/Block #1 0x[0-9a-f]{64}/)
+    expect(proc.output()).toContain(`Transaction: ${hash} success gasUsed=21000`)
+    proc.child.kill('SIGINT')
+    expect(await proc.exited).toBe(0)
+  })
+
+  it('persists with --datadir and resumes after Ctrl-C', { timeout: 240_000 }, async () => {
+    const dir = await tempDir()
+    try {
+      const first = await spawnDevProcess(['--datadir', dir.path, '--silent'])
+      running.push(first)
+      const accounts = await call(first.rpcUrl, 'eth_accounts')
+      await call(first.rpcUrl, 'eth_sendTransaction', [{ from: accounts[0], to: accounts[1], value: '0x1' }])
+      const head = await call(first.rpcUrl, 'eth_blockNumber')
+      first.child.kill('SIGINT')
+      expect(await first.exited).toBe(0)
+      const second = await spawnDevProcess(['--datadir', dir.path])
+      running.push(second)
+      expect(second.output()).toMatch(/Head block:\s+1/)
+      expect(await call(second.rpcUrl, 'eth_blockNumber')).toBe(head)
+      second.child.kill('SIGTERM')
+      expect(await second.exited).toBe(0)
+    } finally {
+      await dir.remove()
+    }
+  })
+
+  it('rejects bad flags with a message naming the flag', { timeout: 120_000 }, async () => {
+    const bad = await runToExit(['dev', '--port', 'eighty'])
+    expect(bad.code).not.toBe(0)
+    expect(bad.stderr).toMatch(/--port/)
+    const badTime = await runToExit(['dev', '--block-time', 'soon'])
+    expect(badTime.stderr).toMatch(/--block-time/)
+    const badGenesis = await runToExit(['dev', '--genesis', '/nonexistent/genesis.json'])
+    expect(badGenesis.code).not.toBe(0)
+    expect(badGenesis.stderr).toMatch(/genesis/)
+  })
+})
