@@ -6,6 +6,7 @@ import {
   type ClaimedAttribution,
   type CorpusRecord,
   SpanIndex,
+  toReceiptEntries,
   verifyAttribution,
   verifyCitationAttribution,
 } from '../src/engine/index.ts'
@@ -155,5 +156,46 @@ describe('verifyCitationAttribution', () => {
     expect(codes(verifyCitationAttribution({ output: 'x', chunks, claimed: r }).reasons)).toContain(
       'OUTPUT_HASH_MISMATCH',
     )
+  })
+})
+
+describe('toReceiptEntries', () => {
+  it('maps a span result to IAttribution.Entry shape with exact sums at both levels', () => {
+    const r = attributeSpans(index, output, { denominator: 1_000_000n })
+    const versions = new Map([
+      [1n, 3n],
+      [2n, 1n],
+    ])
+    const entries = toReceiptEntries(r, versions)
+    expect(entries.map((e) => [e.datanetId, e.datanetVersion])).toEqual([
+      [1n, 3n],
+      [2n, 1n],
+    ])
+    expect(entries.reduce((s, e) => s + e.weight, 0)).toBe(1_000_000)
+    for (const e of entries) {
+      expect(e.contributionIds.length).toBeGreaterThan(0)
+      expect(e.contributionWeights.reduce((s, w) => s + w, 0)).toBe(1_000_000)
+    }
+    expect(entries[0]!.contributionIds).toEqual([2n])
+    expect(() => toReceiptEntries(r, new Map([[1n, 3n]]))).toThrow(/version given for datanet 2/)
+    expect(() =>
+      toReceiptEntries(attributeSpans(index, output, { denominator: 1n << 40n }), versions),
+    ).toThrow(/uint32/)
+  })
+
+  it('gives datanet-level entries for a fallback', () => {
+    const r = attributeSpans(index, 'nothing in common', { denominator: 1_000_000n })
+    expect(
+      toReceiptEntries(
+        r,
+        new Map([
+          [1n, 1n],
+          [2n, 1n],
+        ]),
+      ),
+    ).toEqual([
+      { datanetId: 1n, datanetVersion: 1n, weight: 500_000, contributionIds: [], contributionWeights: [] },
+      { datanetId: 2n, datanetVersion: 1n, weight: 500_000, contributionIds: [], contributionWeights: [] },
+    ])
   })
 })

@@ -1,10 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { type Abi, hashTypedData, keccak256, toFunctionSelector } from 'viem'
+import { type Abi, hashTypedData, hexToBytes, keccak256, toFunctionSelector } from 'viem'
 import { describe, expect, it } from 'vitest'
-import { hexToBytes } from 'viem'
-import * as abis from '../src/sol/abi.ts'
-import { compileInterfaces } from '../src/sol/generate-abi.ts'
 import {
   ATTRIBUTION_ADDRESS,
   createSystemModules,
@@ -19,6 +16,8 @@ import {
   receiptDigest,
   recoverSigner,
 } from '../src/modules/index.ts'
+import * as abis from '../src/sol/abi.ts'
+import { compileInterfaces } from '../src/sol/generate-abi.ts'
 import { ALICE, BOB, hex, makeReceipt, provider, signReceipt, World } from './modules.fixture.ts'
 
 const solDir = join(import.meta.dirname, '../src/sol')
@@ -53,11 +52,43 @@ describe('Solidity interfaces are the single source of the ABI', () => {
     ]
     for (const [abi, module] of pairs) {
       const fns = abi.filter((i) => i.type === 'function').map((i) => i.name)
-      expect([...(module as unknown as { implemented: string[] }).implemented].sort()).toEqual([...fns].sort())
+      expect([...(module as unknown as { implemented: string[] }).implemented].sort()).toEqual(
+        [...fns].sort(),
+      )
       const selectors = new Set(abi.filter((i) => i.type === 'function').map((i) => toFunctionSelector(i)))
       expect(selectors.size).toBe(fns.length) // no overload collisions
     }
   })
+})
+
+describe('Solidity callers', () => {
+  it('the example app compiles against the interfaces (import paths, structs, address constants)', async () => {
+    const { createRequire } = await import('node:module')
+    const solc = createRequire(import.meta.url)('solc') as { compile(input: string): string }
+    const read = (p: string) => ({ content: readFileSync(join(solDir, p), 'utf8') })
+    const out = JSON.parse(
+      solc.compile(
+        JSON.stringify({
+          language: 'Solidity',
+          sources: {
+            'examples/PayPerAnswer.sol': read('examples/PayPerAnswer.sol'),
+            'IAttribution.sol': read('IAttribution.sol'),
+            'IDatanets.sol': read('IDatanets.sol'),
+          },
+          settings: { outputSelection: { '*': { '*': ['evm.bytecode.object'] } } },
+        }),
+      ),
+    ) as {
+      errors?: { severity: string; formattedMessage: string }[]
+      contracts: Record<string, Record<string, { evm: { bytecode: { object: string } } }>>
+    }
+    expect((out.errors ?? []).filter((e) => e.severity === 'error').map((e) => e.formattedMessage)).toEqual(
+      [],
+    )
+    expect(
+      out.contracts['examples/PayPerAnswer.sol']?.PayPerAnswer?.evm.bytecode.object.length,
+    ).toBeGreaterThan(100)
+  }, 30_000)
 })
 
 describe('genesis module params', () => {
@@ -103,12 +134,23 @@ describe('EIP-712 and gas schedule', () => {
     const r = makeReceipt({
       modelId: 7n,
       entries: [
-        { datanetId: 1n, datanetVersion: 2n, weight: 400_000, contributionIds: [3n, 4n], contributionWeights: [1, 999_999] },
+        {
+          datanetId: 1n,
+          datanetVersion: 2n,
+          weight: 400_000,
+          contributionIds: [3n, 4n],
+          contributionWeights: [1, 999_999],
+        },
         { datanetId: 5n, datanetVersion: 1n, weight: 600_000, contributionIds: [], contributionWeights: [] },
       ],
     })
     const expected = hashTypedData({
-      domain: { name: 'OpenLedger Attribution', version: '1', chainId: 99n, verifyingContract: hex(ATTRIBUTION_ADDRESS) },
+      domain: {
+        name: 'OpenLedger Attribution',
+        version: '1',
+        chainId: 99n,
+        verifyingContract: hex(ATTRIBUTION_ADDRESS),
+      },
       types: RECEIPT_EIP712_TYPES,
       primaryType: 'InferenceReceipt',
       message: r,
@@ -139,10 +181,14 @@ describe('EIP-712 and gas schedule', () => {
     const w = new World()
     // setApprovalForAll: base + 3 calldata words, one blind write of a new slot, one 3-topic log.
     const res = await w.raw('datanets', 'setApprovalForAll', [hex(BOB), true], { from: ALICE })
-    expect(res.gasUsed).toBe(GAS.BASE + 3n * GAS.CALLDATA_WORD + GAS.COLD_SLOAD + GAS.SSTORE_SET + logGas(3, 32))
+    expect(res.gasUsed).toBe(
+      GAS.BASE + 3n * GAS.CALLDATA_WORD + GAS.COLD_SLOAD + GAS.SSTORE_SET + logGas(3, 32),
+    )
     // Setting it again to the same value: the write is a no-op.
     const again = await w.raw('datanets', 'setApprovalForAll', [hex(BOB), true], { from: ALICE })
-    expect(again.gasUsed).toBe(GAS.BASE + 3n * GAS.CALLDATA_WORD + GAS.COLD_SLOAD + GAS.SSTORE_NOOP + logGas(3, 32))
+    expect(again.gasUsed).toBe(
+      GAS.BASE + 3n * GAS.CALLDATA_WORD + GAS.COLD_SLOAD + GAS.SSTORE_NOOP + logGas(3, 32),
+    )
     // A view: one cold read.
     const view = await w.raw('datanets', 'balanceOf', [hex(ALICE), 1n], { from: ALICE })
     expect(view.gasUsed).toBe(GAS.BASE + 3n * GAS.CALLDATA_WORD + GAS.COLD_SLOAD)

@@ -3,11 +3,11 @@ import { beforeEach, describe, expect, it } from 'vitest'
 import {
   ATTRIBUTION_ADDRESS,
   GOVERNANCE_ADDRESS,
+  RECEIPT_EIP712_TYPES,
   readReceipt,
   readRewards,
   receiptDigest,
   receiptSlot,
-  RECEIPT_EIP712_TYPES,
   STAKING_ADDRESS,
 } from '../src/modules/index.ts'
 import {
@@ -16,15 +16,15 @@ import {
   CAROL,
   CURATOR,
   hex,
-  makeReceipt,
   MODEL_OWNER,
+  makeReceipt,
   OTHER_KEY,
   OWNER,
   PARENT_OWNER,
   provider,
   type ReceiptInput,
-  signReceipt,
   STRANGER,
+  signReceipt,
   USER,
   World,
 } from './modules.fixture.ts'
@@ -121,13 +121,25 @@ describe('Attribution module: settlement', () => {
 
     // The receipt is stored by its EIP-712 digest, which viem computes identically.
     const digest = hashTypedData({
-      domain: { name: 'OpenLedger Attribution', version: '1', chainId: 1337n, verifyingContract: hex(ATTRIBUTION_ADDRESS) },
+      domain: {
+        name: 'OpenLedger Attribution',
+        version: '1',
+        chainId: 1337n,
+        verifyingContract: hex(ATTRIBUTION_ADDRESS),
+      },
       types: RECEIPT_EIP712_TYPES,
       primaryType: 'InferenceReceipt',
       message: r,
     })
     const rec = await readReceipt(s.w.h.state, hexToBytes(digest))
-    expect(rec).toMatchObject({ receiptId: digest, modelId: s.model, fee, payer: hex(USER), nonce: 1n, modelVersion: 1 })
+    expect(rec).toMatchObject({
+      receiptId: digest,
+      modelId: s.model,
+      fee,
+      payer: hex(USER),
+      nonce: 1n,
+      modelVersion: 1,
+    })
     expect(await s.w.ok('attribution', 'getReceipt', [digest], { from: STRANGER })).toMatchObject({ fee })
     // Its storage slot (for eth_getProof) is non-zero.
     const slot = await s.w.h.state.getStorage(ATTRIBUTION_ADDRESS, receiptSlot(hexToBytes(digest), 1n))
@@ -152,7 +164,10 @@ describe('Attribution module: settlement', () => {
 
   it('emits decodable events from the module address with the split', async () => {
     const r = receiptFor(s)
-    const res = await s.w.raw('attribution', 'settle', [r, await signReceipt(r)], { from: USER, value: r.fee })
+    const res = await s.w.raw('attribution', 'settle', [r, await signReceipt(r)], {
+      from: USER,
+      value: r.fee,
+    })
     const { decodeEventLog } = await import('viem')
     const { attributionAbi } = await import('../src/sol/abi.ts')
     const names = res.logs.map(
@@ -163,13 +178,29 @@ describe('Attribution module: settlement', () => {
           data: hex(l.data),
         }).eventName,
     )
-    expect(names).toEqual(['InferenceSettled', 'FeeSplit', 'ContributionPaid', 'ContributionPaid', 'AttributionPaid', 'AttributionPaid'])
+    expect(names).toEqual([
+      'InferenceSettled',
+      'FeeSplit',
+      'ContributionPaid',
+      'ContributionPaid',
+      'AttributionPaid',
+      'AttributionPaid',
+    ])
     const split = decodeEventLog({
       abi: attributionAbi,
       topics: res.logs[1]?.topics.map((t) => hex(t)) as [Hex, ...Hex[]],
       data: hex(res.logs[1]?.data as Uint8Array),
-    }).args as { protocol: bigint; stakers: bigint; owner: bigint; parentRoyalty: bigint; contributors: bigint; dust: bigint }
-    expect(split.protocol + split.stakers + split.owner + split.parentRoyalty + split.contributors + split.dust).toBe(r.fee)
+    }).args as {
+      protocol: bigint
+      stakers: bigint
+      owner: bigint
+      parentRoyalty: bigint
+      contributors: bigint
+      dust: bigint
+    }
+    expect(
+      split.protocol + split.stakers + split.owner + split.parentRoyalty + split.contributors + split.dust,
+    ).toBe(r.fee)
   })
 
   it('a share transfer moves future rewards and keeps past rewards with the sender', async () => {
@@ -177,7 +208,15 @@ describe('Attribution module: settlement', () => {
       receiptFor(s, {
         fee,
         nonce,
-        entries: [{ datanetId: s.d2, datanetVersion: 1n, weight: 1_000_000, contributionIds: [], contributionWeights: [] }],
+        entries: [
+          {
+            datanetId: s.d2,
+            datanetVersion: 1n,
+            weight: 1_000_000,
+            contributionIds: [],
+            contributionWeights: [],
+          },
+        ],
       })
     await settle(s, only(10_000_000n, 1n)) // contributors part 5,000,000 → 5,000 per share
     expect(await accrued(s.w, CAROL)).toBe(5_000_000n)
@@ -194,11 +233,22 @@ describe('Attribution module: settlement', () => {
   })
 
   it('pays the parent owner its royalty of the owner bucket for a derivative model', async () => {
-    const child = await s.w.registerModel([{ datanetId: s.d2, version: 1n }], { parentId: s.model, from: PARENT_OWNER })
+    const child = await s.w.registerModel([{ datanetId: s.d2, version: 1n }], {
+      parentId: s.model,
+      from: PARENT_OWNER,
+    })
     const r = makeReceipt({
       modelId: child,
       fee: 1_000_000n,
-      entries: [{ datanetId: s.d2, datanetVersion: 1n, weight: 1_000_000, contributionIds: [], contributionWeights: [] }],
+      entries: [
+        {
+          datanetId: s.d2,
+          datanetVersion: 1n,
+          weight: 1_000_000,
+          contributionIds: [],
+          contributionWeights: [],
+        },
+      ],
     })
     await settle(s, r)
     // Owner bucket 200,000: 10% royalty to the parent's owner (MODEL_OWNER), the rest to the child's owner.
@@ -208,7 +258,13 @@ describe('Attribution module: settlement', () => {
 
   it('lets a Solidity-style app settle on behalf of users when payer is the app or zero', async () => {
     const r = receiptFor(s, { payer: hex(STRANGER) })
-    await s.w.rejects('attribution', 'settle', [r, await signReceipt(r)], { from: USER, value: r.fee }, 'WrongPayer')
+    await s.w.rejects(
+      'attribution',
+      'settle',
+      [r, await signReceipt(r)],
+      { from: USER, value: r.fee },
+      'WrongPayer',
+    )
     await settle(s, r, STRANGER)
   })
 })
@@ -218,7 +274,11 @@ describe('Attribution module: every rejection is typed and leaves state unchange
   beforeEach(async () => {
     s = await scenario()
   })
-  const reject = async (r: ReceiptInput, error: string, o: { sig?: Hex; value?: bigint; from?: Uint8Array } = {}) =>
+  const reject = async (
+    r: ReceiptInput,
+    error: string,
+    o: { sig?: Hex; value?: bigint; from?: Uint8Array } = {},
+  ) =>
     s.w.rejects(
       'attribution',
       'settle',
@@ -231,7 +291,15 @@ describe('Attribution module: every rejection is typed and leaves state unchange
     const pending = await s.w.contribute(s.d1, CAROL, 'carol: pending')
     const named = (cid: bigint) =>
       receiptFor(s, {
-        entries: [{ datanetId: s.d1, datanetVersion: 1n, weight: 1_000_000, contributionIds: [cid], contributionWeights: [1_000_000] }],
+        entries: [
+          {
+            datanetId: s.d1,
+            datanetVersion: 1n,
+            weight: 1_000_000,
+            contributionIds: [cid],
+            contributionWeights: [1_000_000],
+          },
+        ],
       })
     await reject(named(pending), 'ContributionNotInVersion')
     await reject(named(s.carolRejected), 'ContributionNotInVersion')
@@ -246,7 +314,15 @@ describe('Attribution module: every rejection is typed and leaves state unchange
     await s.w.approve(s.d1, extra, 10n)
     await s.w.publish(s.d1) // version 2 exists but the model was trained on version 1
     const r = receiptFor(s, {
-      entries: [{ datanetId: s.d1, datanetVersion: 2n, weight: 1_000_000, contributionIds: [], contributionWeights: [] }],
+      entries: [
+        {
+          datanetId: s.d1,
+          datanetVersion: 2n,
+          weight: 1_000_000,
+          contributionIds: [],
+          contributionWeights: [],
+        },
+      ],
     })
     expect(await reject(r, 'DatanetVersionNotDeclared')).toEqual([s.model, 1, s.d1, 2n])
   })
@@ -255,9 +331,15 @@ describe('Attribution module: every rejection is typed and leaves state unchange
     const r = receiptFor(s)
     const bad = { ...r, entries: [{ ...r.entries[0]!, weight: 699_999 }, r.entries[1]!] }
     expect(await reject(bad, 'WeightsDoNotSumToTotal')).toEqual([999_999n, 1_000_000n])
-    const badInner = { ...r, entries: [{ ...r.entries[0]!, contributionWeights: [250_000, 749_999] }, r.entries[1]!] }
+    const badInner = {
+      ...r,
+      entries: [{ ...r.entries[0]!, contributionWeights: [250_000, 749_999] }, r.entries[1]!],
+    }
     await reject(badInner, 'ContributionWeightsDoNotSumToTotal')
-    const mismatch = { ...r, entries: [{ ...r.entries[0]!, contributionWeights: [1_000_000] }, r.entries[1]!] }
+    const mismatch = {
+      ...r,
+      entries: [{ ...r.entries[0]!, contributionWeights: [1_000_000] }, r.entries[1]!],
+    }
     await reject(mismatch, 'LengthMismatch')
     await reject({ ...r, entries: [] }, 'NoEntries')
   })
@@ -323,7 +405,7 @@ describe('Attribution module: every rejection is typed and leaves state unchange
   it('every mutating call under STATICCALL or DELEGATECALL, and value sent to non-payable functions', async () => {
     const r = receiptFor(s)
     const sig = await signReceipt(r)
-    const calls: [('datanets' | 'models' | 'attribution'), string, unknown[], Uint8Array][] = [
+    const calls: ['datanets' | 'models' | 'attribution', string, unknown[], Uint8Array][] = [
       ['datanets', 'createDatanet', ['n', '', true, []], OWNER],
       ['datanets', 'transferDatanetOwnership', [s.d1, hex(BOB)], OWNER],
       ['datanets', 'setContributionPolicy', [s.d1, false], OWNER],
@@ -376,11 +458,31 @@ describe('Attribution module: every rejection is typed and leaves state unchange
       ownerShareBps: 2000,
     }
     await s.w.rejects('models', 'registerModel', [reg], { from: OWNER, isStatic: true }, 'WriteProtection')
-    await s.w.rejects('models', 'registerModel', [reg], { from: OWNER, isDelegateCall: true }, 'WriteProtection')
+    await s.w.rejects(
+      'models',
+      'registerModel',
+      [reg],
+      { from: OWNER, isDelegateCall: true },
+      'WriteProtection',
+    )
     // Views still work under STATICCALL.
-    expect(await s.w.ok('datanets', 'balanceOf', [hex(ALICE), s.d1], { from: USER, isStatic: true })).toBe(600n)
+    expect(await s.w.ok('datanets', 'balanceOf', [hex(ALICE), s.d1], { from: USER, isStatic: true })).toBe(
+      600n,
+    )
     expect(await s.w.ok('attribution', 'receiptDigest', [r], { from: USER, isStatic: true })).toBe(
-      hex(receiptDigest({ ...r, inputHash: hexToBytes(r.inputHash), outputHash: hexToBytes(r.outputHash), payer: hexToBytes(r.payer), attributionCommitment: hexToBytes(r.attributionCommitment) }, 1337n, ATTRIBUTION_ADDRESS)),
+      hex(
+        receiptDigest(
+          {
+            ...r,
+            inputHash: hexToBytes(r.inputHash),
+            outputHash: hexToBytes(r.outputHash),
+            payer: hexToBytes(r.payer),
+            attributionCommitment: hexToBytes(r.attributionCommitment),
+          },
+          1337n,
+          ATTRIBUTION_ADDRESS,
+        ),
+      ),
     )
   })
 
@@ -396,7 +498,11 @@ describe('Attribution module: every rejection is typed and leaves state unchange
     const full = await s.w.raw('attribution', 'settle', [r, sig], { from: USER, value: r.fee })
     const exact = await (async () => {
       const again = await scenario()
-      return again.w.raw('attribution', 'settle', [r, sig], { from: USER, value: r.fee, gasLimit: full.gasUsed })
+      return again.w.raw('attribution', 'settle', [r, sig], {
+        from: USER,
+        value: r.fee,
+        gasLimit: full.gasUsed,
+      })
     })()
     expect(exact.status).toBe('success') // exactly the reported gas is enough
   })

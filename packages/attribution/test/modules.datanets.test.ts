@@ -1,16 +1,18 @@
-import { hexToBytes, keccak256, toFunctionSelector, toHex } from 'viem'
+import { encodeFunctionData, hexToBytes, keccak256, toFunctionSelector, toHex } from 'viem'
 import { describe, expect, it } from 'vitest'
 import {
   computeContributionsRoot,
   contributionLeaf,
   contributionProof,
   DATANETS_ADDRESS,
+  extractInlineContent,
   readContribution,
   readDatanet,
   readHeldDatanets,
   readRewards,
   verifyContributionProof,
 } from '../src/modules/index.ts'
+import { datanetsAbi } from '../src/sol/abi.ts'
 import { ALICE, BOB, CAROL, CURATOR, decodeError, hex, OWNER, STRANGER, World } from './modules.fixture.ts'
 
 describe('Datanets module', () => {
@@ -34,15 +36,21 @@ describe('Datanets module', () => {
         datanetId: id,
         contributionId: cid,
         contributor: who,
-        contentHash: new Uint8Array(Buffer.from(keccak256(new TextEncoder().encode(content)).slice(2), 'hex')),
+        contentHash: new Uint8Array(
+          Buffer.from(keccak256(new TextEncoder().encode(content)).slice(2), 'hex'),
+        ),
         size: BigInt(new TextEncoder().encode(content).length),
         weight,
       })
     const leaves = [leaf(c2, BOB, 'bob row', 300n), leaf(c1, ALICE, 'alice row', 700n)]
     expect(toHex(computeContributionsRoot(leaves))).toBe(root)
     const proof = contributionProof(leaves, 1)
-    expect(verifyContributionProof(leaves[1] as Uint8Array, 1, proof, computeContributionsRoot(leaves))).toBe(true)
-    expect(verifyContributionProof(leaves[0] as Uint8Array, 1, proof, computeContributionsRoot(leaves))).toBe(false)
+    expect(verifyContributionProof(leaves[1] as Uint8Array, 1, proof, computeContributionsRoot(leaves))).toBe(
+      true,
+    )
+    expect(verifyContributionProof(leaves[0] as Uint8Array, 1, proof, computeContributionsRoot(leaves))).toBe(
+      false,
+    )
 
     const info = await readDatanet(w.h.state, id)
     expect(info).toMatchObject({
@@ -54,11 +62,19 @@ describe('Datanets module', () => {
       totalShares: 1000n,
     })
     const a = await readContribution(w.h.state, id, c1)
-    expect(a).toMatchObject({ contributor: hex(ALICE), inlined: true, status: 2, weight: 700n, approvalIndex: 1n })
+    expect(a).toMatchObject({
+      contributor: hex(ALICE),
+      inlined: true,
+      status: 2,
+      weight: 700n,
+      approvalIndex: 1n,
+    })
     expect((await readContribution(w.h.state, id, c2))?.inlined).toBe(false)
     expect((await readContribution(w.h.state, id, c3))?.status).toBe(3)
     // The view returns the same record through the ABI.
-    const viaAbi = await w.ok<{ name: string; totalShares: bigint }>('datanets', 'getDatanet', [id], { from: STRANGER })
+    const viaAbi = await w.ok<{ name: string; totalShares: bigint }>('datanets', 'getDatanet', [id], {
+      from: STRANGER,
+    })
     expect(viaAbi.totalShares).toBe(1000n)
     expect(await w.ok('datanets', 'balanceOf', [hex(ALICE), id], { from: STRANGER })).toBe(700n)
     expect(await w.ok('datanets', 'approvedContributionAt', [id, 0n], { from: STRANGER })).toBe(c2)
@@ -70,6 +86,27 @@ describe('Datanets module', () => {
     const [v2, root2, count2] = await w.publish(id)
     expect([v2, count2]).toEqual([2n, 3n])
     expect(root2).toBe(toHex(computeContributionsRoot([...leaves, leaf(c4, CAROL, 'carol again', 50n)])))
+  })
+
+  it('rebuilds inline content from the contributing calldata', async () => {
+    const content = new TextEncoder().encode('row carried inline')
+    const data = encodeFunctionData({
+      abi: datanetsAbi,
+      functionName: 'contribute',
+      args: [5n, keccak256(content), BigInt(content.length), '', toHex(content)],
+    })
+    expect(extractInlineContent(hexToBytes(data))).toEqual({
+      datanetId: 5n,
+      contentHash: keccak256(content),
+      content,
+    })
+    const byHash = encodeFunctionData({
+      abi: datanetsAbi,
+      functionName: 'contribute',
+      args: [5n, keccak256(content), BigInt(content.length), '', '0x'],
+    })
+    expect(extractInlineContent(hexToBytes(byHash))).toBeUndefined()
+    expect(extractInlineContent(new Uint8Array([1, 2, 3]))).toBeUndefined()
   })
 
   it('incremental on-chain root equals the recomputed root for many approvals', async () => {
@@ -101,23 +138,53 @@ describe('Datanets module', () => {
   it('enforces roles, the allow list and input bounds with typed errors and no state change', async () => {
     const w = new World()
     const id = await w.createDatanet(false)
-    await w.rejects('datanets', 'contribute', [id, keccak256('0x01'), 1n, '', '0x'], { from: ALICE }, 'NotAllowListed')
+    await w.rejects(
+      'datanets',
+      'contribute',
+      [id, keccak256('0x01'), 1n, '', '0x'],
+      { from: ALICE },
+      'NotAllowListed',
+    )
     await w.rejects('datanets', 'setAllowListed', [id, hex(ALICE), true], { from: ALICE }, 'NotCurator')
     await w.ok('datanets', 'setAllowListed', [id, hex(ALICE), true], { from: CURATOR })
     const cid = await w.contribute(id, ALICE, 'allowed row')
     await w.rejects('datanets', 'approveContribution', [id, cid, 10n], { from: STRANGER }, 'NotCurator')
     await w.rejects('datanets', 'rejectContribution', [id, cid], { from: ALICE }, 'NotCurator')
     await w.rejects('datanets', 'approveContribution', [id, cid, 0n], { from: CURATOR }, 'InvalidWeight')
-    await w.rejects('datanets', 'approveContribution', [id, cid, 1_000_001n], { from: CURATOR }, 'InvalidWeight')
-    await w.rejects('datanets', 'approveContribution', [id, 99n, 1n], { from: CURATOR }, 'ContributionNotFound')
+    await w.rejects(
+      'datanets',
+      'approveContribution',
+      [id, cid, 1_000_001n],
+      { from: CURATOR },
+      'InvalidWeight',
+    )
+    await w.rejects(
+      'datanets',
+      'approveContribution',
+      [id, 99n, 1n],
+      { from: CURATOR },
+      'ContributionNotFound',
+    )
     await w.rejects('datanets', 'approveContribution', [7n, cid, 1n], { from: CURATOR }, 'DatanetNotFound')
     await w.rejects('datanets', 'publishVersion', [id], { from: CURATOR }, 'NothingToPublish')
     await w.ok('datanets', 'rejectContribution', [id, cid], { from: CURATOR })
-    const args = await w.rejects('datanets', 'approveContribution', [id, cid, 5n], { from: CURATOR }, 'ContributionNotPending')
+    const args = await w.rejects(
+      'datanets',
+      'approveContribution',
+      [id, cid, 5n],
+      { from: CURATOR },
+      'ContributionNotPending',
+    )
     expect(args[2]).toBe(3)
     // Owner-only administration.
     await w.rejects('datanets', 'setCurator', [id, hex(BOB), true], { from: CURATOR }, 'NotDatanetOwner')
-    await w.rejects('datanets', 'transferDatanetOwnership', [id, hex(BOB)], { from: CURATOR }, 'NotDatanetOwner')
+    await w.rejects(
+      'datanets',
+      'transferDatanetOwnership',
+      [id, hex(BOB)],
+      { from: CURATOR },
+      'NotDatanetOwner',
+    )
     await w.rejects('datanets', 'setContributionPolicy', [id, true], { from: CURATOR }, 'NotDatanetOwner')
     await w.rejects(
       'datanets',
@@ -131,7 +198,13 @@ describe('Datanets module', () => {
     await w.ok('datanets', 'setCurator', [id, hex(CURATOR), false], { from: BOB })
     expect(await w.ok('datanets', 'isCurator', [id, hex(CURATOR)], { from: STRANGER })).toBe(false)
     // Bounds.
-    await w.rejects('datanets', 'createDatanet', ['x'.repeat(65), '', true, []], { from: OWNER }, 'StringTooLong')
+    await w.rejects(
+      'datanets',
+      'createDatanet',
+      ['x'.repeat(65), '', true, []],
+      { from: OWNER },
+      'StringTooLong',
+    )
     await w.rejects(
       'datanets',
       'createDatanet',
@@ -139,9 +212,27 @@ describe('Datanets module', () => {
       { from: OWNER },
       'TooManyItems',
     )
-    await w.rejects('datanets', 'contribute', [id, keccak256('0x01'), 0n, '', '0x'], { from: BOB }, 'InvalidContentSize')
-    await w.rejects('datanets', 'contribute', [id, keccak256('0x01'), 1n, '', '0x02'], { from: BOB }, 'InlineContentMismatch')
-    await w.rejects('datanets', 'contribute', [id, keccak256('0x01'), 2n, '', '0x01'], { from: BOB }, 'InlineContentMismatch')
+    await w.rejects(
+      'datanets',
+      'contribute',
+      [id, keccak256('0x01'), 0n, '', '0x'],
+      { from: BOB },
+      'InvalidContentSize',
+    )
+    await w.rejects(
+      'datanets',
+      'contribute',
+      [id, keccak256('0x01'), 1n, '', '0x02'],
+      { from: BOB },
+      'InlineContentMismatch',
+    )
+    await w.rejects(
+      'datanets',
+      'contribute',
+      [id, keccak256('0x01'), 2n, '', '0x01'],
+      { from: BOB },
+      'InlineContentMismatch',
+    )
   })
 
   it('refuses calldata it cannot decode and selectors it does not know', async () => {
@@ -150,11 +241,22 @@ describe('Datanets module', () => {
     const short = await w.h.call({ from: ALICE, to: DATANETS_ADDRESS, data: new Uint8Array([1, 2]) })
     expect(short.status).toBe('revert')
     expect(decodeError('datanets', short.returnData).errorName).toBe('MalformedCalldata')
-    const unknown = await w.h.call({ from: ALICE, to: DATANETS_ADDRESS, data: new Uint8Array([0xde, 0xad, 0xbe, 0xef]) })
-    expect(decodeError('datanets', unknown.returnData)).toMatchObject({ errorName: 'UnknownSelector', args: ['0xdeadbeef'] })
+    const unknown = await w.h.call({
+      from: ALICE,
+      to: DATANETS_ADDRESS,
+      data: new Uint8Array([0xde, 0xad, 0xbe, 0xef]),
+    })
+    expect(decodeError('datanets', unknown.returnData)).toMatchObject({
+      errorName: 'UnknownSelector',
+      args: ['0xdeadbeef'],
+    })
     // A known selector with truncated arguments.
     const selector = toFunctionSelector('approveContribution(uint256,uint256,uint64)')
-    const truncated = await w.h.call({ from: ALICE, to: DATANETS_ADDRESS, data: hexToBytes(`${selector}0102`) })
+    const truncated = await w.h.call({
+      from: ALICE,
+      to: DATANETS_ADDRESS,
+      data: hexToBytes(`${selector}0102`),
+    })
     expect(decodeError('datanets', truncated.returnData).errorName).toBe('MalformedCalldata')
     expect(w.h.state.snapshot()).toEqual(before)
   })
@@ -168,8 +270,20 @@ describe('Datanets module', () => {
     const c2 = await w.contribute(d2, ALICE, 'b')
     await w.approve(d2, c2, 5n)
     expect(await readHeldDatanets(w.h.state, ALICE)).toEqual([d1, d2])
-    await w.rejects('datanets', 'transferShares', [hex(ALICE), hex(BOB), d1, 101n], { from: ALICE }, 'InsufficientShares')
-    await w.rejects('datanets', 'transferShares', [hex(ALICE), hex(BOB), d1, 1n], { from: BOB }, 'NotOwnerNorApproved')
+    await w.rejects(
+      'datanets',
+      'transferShares',
+      [hex(ALICE), hex(BOB), d1, 101n],
+      { from: ALICE },
+      'InsufficientShares',
+    )
+    await w.rejects(
+      'datanets',
+      'transferShares',
+      [hex(ALICE), hex(BOB), d1, 1n],
+      { from: BOB },
+      'NotOwnerNorApproved',
+    )
     await w.ok('datanets', 'setApprovalForAll', [hex(BOB), true], { from: ALICE })
     const res = await w.raw('datanets', 'transferShares', [hex(ALICE), hex(BOB), d1, 100n], { from: BOB })
     expect(res.status).toBe('success')
@@ -180,6 +294,8 @@ describe('Datanets module', () => {
     expect(await readHeldDatanets(w.h.state, ALICE)).toEqual([d2])
     expect(await readHeldDatanets(w.h.state, CAROL)).toEqual([d2])
     expect(await w.ok('datanets', 'totalSupply', [d2], { from: STRANGER })).toBe(5n)
-    expect((await readRewards(w.h.state, CAROL)).datanets).toEqual([{ datanetId: d2, shares: 2n, pending: 0n }])
+    expect((await readRewards(w.h.state, CAROL)).datanets).toEqual([
+      { datanetId: d2, shares: 2n, pending: 0n },
+    ])
   })
 })

@@ -1,9 +1,18 @@
 /** Shared fixture for the module tests: a harness with the three modules, named accounts, typed
  * call helpers and a provider key that signs receipts with viem (independent EIP-712 encoder). */
-import { type Abi, decodeErrorResult, decodeFunctionResult, encodeFunctionData, type Hex, keccak256, toHex } from 'viem'
+import {
+  type Abi,
+  decodeErrorResult,
+  decodeFunctionResult,
+  encodeFunctionData,
+  type Hex,
+  keccak256,
+  toHex,
+} from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { expect } from 'vitest'
 import { fromHex as fromHexAddr } from '../src/modules/bytes.ts'
+import type { HarnessResult } from '../src/modules/harness.ts'
 import {
   ATTRIBUTION_ADDRESS,
   createSystemModules,
@@ -15,7 +24,6 @@ import {
   RECEIPT_EIP712_TYPES,
 } from '../src/modules/index.ts'
 import { attributionAbi, datanetsAbi, modelsAbi } from '../src/sol/abi.ts'
-import type { HarnessResult } from '../src/modules/harness.ts'
 
 export { attributionAbi, datanetsAbi, modelsAbi }
 
@@ -42,7 +50,11 @@ export const USER = account(7)
 export const PARENT_OWNER = account(8)
 export const STRANGER = account(9)
 
-export const TARGETS = { datanets: DATANETS_ADDRESS, models: MODELS_ADDRESS, attribution: ATTRIBUTION_ADDRESS }
+export const TARGETS = {
+  datanets: DATANETS_ADDRESS,
+  models: MODELS_ADDRESS,
+  attribution: ATTRIBUTION_ADDRESS,
+}
 const ABIS = { datanets: datanetsAbi, models: modelsAbi, attribution: attributionAbi } as const
 type Target = keyof typeof ABIS
 
@@ -65,7 +77,12 @@ export class World {
     }
   }
 
-  async raw(target: Target, functionName: string, args: readonly unknown[], o: CallOpts): Promise<HarnessResult> {
+  async raw(
+    target: Target,
+    functionName: string,
+    args: readonly unknown[],
+    o: CallOpts,
+  ): Promise<HarnessResult> {
     const data = encodeFunctionData({ abi: ABIS[target] as Abi, functionName, args } as Parameters<
       typeof encodeFunctionData
     >[0])
@@ -77,9 +94,15 @@ export class World {
     const res = await this.raw(target, fn, args, o)
     if (res.status !== 'success') {
       const detail = res.returnData.length > 0 ? decodeError(target, res.returnData) : res.status
-      throw new Error(`${fn} failed: ${JSON.stringify(detail, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}`)
+      throw new Error(
+        `${fn} failed: ${JSON.stringify(detail, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}`,
+      )
     }
-    return decodeFunctionResult({ abi: ABIS[target] as Abi, functionName: fn, data: toHex(res.returnData) }) as T
+    return decodeFunctionResult({
+      abi: ABIS[target] as Abi,
+      functionName: fn,
+      data: toHex(res.returnData),
+    }) as T
   }
 
   /** Calls, expects a revert with `errorName`, and checks the module wrote nothing and the full
@@ -103,9 +126,14 @@ export class World {
   }
 
   async createDatanet(open = true, curators: Uint8Array[] = [CURATOR]): Promise<bigint> {
-    return this.ok<bigint>('datanets', 'createDatanet', ['Medical QA', 'ipfs://meta', open, curators.map(hex)], {
-      from: OWNER,
-    })
+    return this.ok<bigint>(
+      'datanets',
+      'createDatanet',
+      ['Medical QA', 'ipfs://meta', open, curators.map(hex)],
+      {
+        from: OWNER,
+      },
+    )
   }
 
   async contribute(id: bigint, from: Uint8Array, content: string, inline = false): Promise<bigint> {
@@ -180,7 +208,9 @@ export interface ReceiptInput {
   attributionCommitment: Hex
 }
 
-export function makeReceipt(over: Partial<ReceiptInput> & Pick<ReceiptInput, 'modelId' | 'entries'>): ReceiptInput {
+export function makeReceipt(
+  over: Partial<ReceiptInput> & Pick<ReceiptInput, 'modelId' | 'entries'>,
+): ReceiptInput {
   return {
     modelVersion: 1,
     inputHash: keccak256('0xaa'),

@@ -12,14 +12,14 @@ import {
 } from '../src/modules/index.ts'
 import { mintShares } from '../src/modules/rewards.ts'
 import {
-  account,
   ALICE,
+  account,
   BOB,
   CAROL,
   CURATOR,
   hex,
-  makeReceipt,
   MODEL_OWNER,
+  makeReceipt,
   type ReceiptInput,
   signReceipt,
   USER,
@@ -102,11 +102,26 @@ describe('conservation and cost properties', () => {
                       contributionIds: [a, b],
                       contributionWeights: [op.cw, 1_000_000 - op.cw],
                     }
-                  : { datanetId: d1, datanetVersion: 1n, weight: op.w1, contributionIds: [], contributionWeights: [] },
-                { datanetId: d2, datanetVersion: 1n, weight: 1_000_000 - op.w1, contributionIds: [], contributionWeights: [] },
+                  : {
+                      datanetId: d1,
+                      datanetVersion: 1n,
+                      weight: op.w1,
+                      contributionIds: [],
+                      contributionWeights: [],
+                    },
+                {
+                  datanetId: d2,
+                  datanetVersion: 1n,
+                  weight: 1_000_000 - op.w1,
+                  contributionIds: [],
+                  contributionWeights: [],
+                },
               ],
             })
-            const res = await w.raw('attribution', 'settle', [r, await signReceipt(r)], { from: USER, value: r.fee })
+            const res = await w.raw('attribution', 'settle', [r, await signReceipt(r)], {
+              from: USER,
+              value: r.fee,
+            })
             expect(res.status).toBe('success')
             paidIn += r.fee
           } else if (op.kind === 'contribute') {
@@ -142,18 +157,33 @@ describe('conservation and cost properties', () => {
       const x = new Exec(w.h.state, 10n ** 15n)
       for (let i = 1; i < holders; i++) await mintShares(x, d2, account(1000 + i), 10n)
       const slot = datanetSlot(d2, DATANET_FIELDS.totalShares)
-      x.writeU256(DATANETS_ADDRESS, slot, (await x.readU256(DATANETS_ADDRESS, slot)) + 10n * BigInt(holders - 1))
+      x.writeU256(
+        DATANETS_ADDRESS,
+        slot,
+        (await x.readU256(DATANETS_ADDRESS, slot)) + 10n * BigInt(holders - 1),
+      )
       await x.commit()
     }
     const r = (nonce: bigint): ReceiptInput =>
       makeReceipt({
         modelId: model,
         nonce,
-        entries: [{ datanetId: d2, datanetVersion: 1n, weight: 1_000_000, contributionIds: [], contributionWeights: [] }],
+        entries: [
+          {
+            datanetId: d2,
+            datanetVersion: 1n,
+            weight: 1_000_000,
+            contributionIds: [],
+            contributionWeights: [],
+          },
+        ],
       })
     // The first settlement creates the treasury/stakers/owner balance slots; measure the second.
     await w.ok('attribution', 'settle', [r(1n), await signReceipt(r(1n))], { from: USER, value: r(1n).fee })
-    const res = await w.raw('attribution', 'settle', [r(2n), await signReceipt(r(2n))], { from: USER, value: r(2n).fee })
+    const res = await w.raw('attribution', 'settle', [r(2n), await signReceipt(r(2n))], {
+      from: USER,
+      value: r(2n).fee,
+    })
     expect(res.status).toBe('success')
     if (holders > 1) {
       // A seeded holder earned exactly its pro-rata part: the seeding is consistent with the accounting.
@@ -177,7 +207,15 @@ describe('conservation and cost properties', () => {
         const r = makeReceipt({
           modelId: model,
           nonce: n,
-          entries: [{ datanetId: d2, datanetVersion: 1n, weight: 1_000_000, contributionIds: [], contributionWeights: [] }],
+          entries: [
+            {
+              datanetId: d2,
+              datanetVersion: 1n,
+              weight: 1_000_000,
+              contributionIds: [],
+              contributionWeights: [],
+            },
+          ],
         })
         await w.ok('attribution', 'settle', [r, await signReceipt(r)], { from: USER, value: r.fee })
       }

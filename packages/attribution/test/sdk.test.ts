@@ -109,26 +109,52 @@ describe('SDK actions over a viem client', () => {
     }
 
     const [created] = await send(
-      sdk.createDatanet(client, { name: 'Legal QA', metadataURI: 'ipfs://x', open: true, curators: [], account: OWNER }),
+      sdk.createDatanet(client, {
+        name: 'Legal QA',
+        metadataURI: 'ipfs://x',
+        open: true,
+        curators: [],
+        account: OWNER,
+      }),
     )
-    expect(created).toMatchObject({ module: 'Datanets', eventName: 'DatanetCreated', args: { datanetId: 1n, open: true } })
+    expect(created).toMatchObject({
+      module: 'Datanets',
+      eventName: 'DatanetCreated',
+      args: { datanetId: 1n, open: true },
+    })
     const text = new TextEncoder().encode('clause 4.2 means ...')
-    await send(sdk.contribute(client, { datanetId: 1n, metadataURI: '', ...sdk.inlineContent(text), account: ALICE }))
     await send(
-      sdk.contribute(client, { datanetId: 1n, metadataURI: 'ar://big', ...sdk.referencedContent(text.slice(3)), account: BOB }),
+      sdk.contribute(client, { datanetId: 1n, metadataURI: '', ...sdk.inlineContent(text), account: ALICE }),
     )
-    expect(await sdk.simulatePublishVersion(client, { datanetId: 1n, account: OWNER }).catch((e) => e.name)).toBe(
-      'ContractFunctionExecutionError',
+    await send(
+      sdk.contribute(client, {
+        datanetId: 1n,
+        metadataURI: 'ar://big',
+        ...sdk.referencedContent(text.slice(3)),
+        account: BOB,
+      }),
     )
-    const approved = await send(sdk.approveContribution(client, { datanetId: 1n, contributionId: 1n, weight: 3n, account: OWNER }))
+    expect(
+      await sdk.simulatePublishVersion(client, { datanetId: 1n, account: OWNER }).catch((e) => e.name),
+    ).toBe('ContractFunctionExecutionError')
+    const approved = await send(
+      sdk.approveContribution(client, { datanetId: 1n, contributionId: 1n, weight: 3n, account: OWNER }),
+    )
     expect(approved.map((e) => e.eventName)).toEqual(['ContributionApproved', 'TransferSingle'])
-    await send(sdk.approveContribution(client, { datanetId: 1n, contributionId: 2n, weight: 1n, account: OWNER }))
+    await send(
+      sdk.approveContribution(client, { datanetId: 1n, contributionId: 2n, weight: 1n, account: OWNER }),
+    )
     const [version, root, count] = await sdk.simulatePublishVersion(client, { datanetId: 1n, account: OWNER })
     expect([version, count]).toEqual([1n, 2n])
     await send(sdk.publishVersion(client, { datanetId: 1n, account: OWNER }))
     expect((await sdk.getDatanetVersion(client, { datanetId: 1n, version: 1n })).root).toBe(root)
     const contribution = await sdk.getContribution(client, { datanetId: 1n, contributionId: 1n })
-    expect(contribution).toMatchObject({ contributor: ALICE, inlined: true, status: 2, size: BigInt(text.length) })
+    expect(contribution).toMatchObject({
+      contributor: ALICE,
+      inlined: true,
+      status: 2,
+      size: BigInt(text.length),
+    })
 
     await send(
       sdk.registerModel(client, {
@@ -183,18 +209,23 @@ describe('SDK actions over a viem client', () => {
     expect(await sdk.getClaimable(client, { holder: BOB })).toBe(1_250n)
     expect(await sdk.simulateClaim(client, { account: ALICE })).toBe(3_750n)
     const claimed = await send(sdk.claim(client, { account: ALICE }))
-    expect(claimed[0]).toMatchObject({ eventName: 'RewardsClaimed', args: { account: ALICE, amount: 3_750n } })
+    expect(claimed[0]).toMatchObject({
+      eventName: 'RewardsClaimed',
+      args: { account: ALICE, amount: 3_750n },
+    })
     expect(await sdk.getClaimable(client, { holder: toHex(GOVERNANCE_ADDRESS) })).toBe(1_000n)
 
     // Typed custom errors surface through viem.
-    const err = await sdk.simulateSettle(client, { receipt, signature, account: USER }).catch((e: unknown) => e)
+    const err = await sdk
+      .simulateSettle(client, { receipt, signature, account: USER })
+      .catch((e: unknown) => e)
     expect(err).toBeInstanceOf(BaseError)
     const revert = (err as BaseError).walk((e) => e instanceof ContractFunctionRevertedError)
     expect(revert).toBeInstanceOf(ContractFunctionRevertedError)
     expect((revert as ContractFunctionRevertedError).data?.errorName).toBe('ReceiptAlreadySettled')
-    expect(sdk.decodeModuleError(sdk.ATTRIBUTION, (revert as ContractFunctionRevertedError).raw as Hex).errorName).toBe(
-      'ReceiptAlreadySettled',
-    )
+    expect(
+      sdk.decodeModuleError(sdk.ATTRIBUTION, (revert as ContractFunctionRevertedError).raw as Hex).errorName,
+    ).toBe('ReceiptAlreadySettled')
     expect(hexToBytes(signature)).toHaveLength(65)
   })
 
@@ -214,7 +245,8 @@ describe('SDK actions over a viem client', () => {
       for (const item of abi) {
         if (item.type !== 'function') continue
         const reserved = item.stateMutability === 'view' ? readOptions : writeOptions
-        for (const input of item.inputs) expect(reserved, `${item.name}(${input.name})`).not.toContain(input.name)
+        for (const input of item.inputs)
+          expect(reserved, `${item.name}(${input.name})`).not.toContain(input.name)
       }
     }
   })

@@ -152,6 +152,8 @@ export interface SimResult {
   readonly rejected: number
   readonly commitRounds: number[]
   readonly builders: Map<number, string>
+  /** Simulated time of every honest commit (own decision or sync import). */
+  readonly commitTimes: number[]
 }
 
 export class Simulation {
@@ -173,6 +175,7 @@ export class Simulation {
   readonly #commitRounds: number[] = []
   readonly #builders = new Map<number, string>()
   readonly #permanentlyDown = new Set<number>()
+  readonly #commitTimes: number[] = []
 
   constructor(opts: SimOptions) {
     this.opts = opts
@@ -272,6 +275,7 @@ export class Simulation {
       rejected: this.#rejected,
       commitRounds: this.#commitRounds,
       builders: this.#builders,
+      commitTimes: this.#commitTimes,
     }
   }
 
@@ -376,6 +380,7 @@ export class Simulation {
     if (h !== node.chain.length)
       throw new Error(`node ${node.idx} committed height ${h} on head ${node.chain.length - 1}`)
     if (node.byzantine) return
+    this.#commitTimes.push(this.#now)
     const id = blockId(block)
     let set = this.#decided.get(h)
     if (set === undefined) {

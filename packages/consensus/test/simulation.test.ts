@@ -131,6 +131,9 @@ describe('simulated network', () => {
       maxTime: 400_000,
     }).run()
     expectSafe(r)
+    // In-flight decisions land within a few message delays of the crash; then nothing until restart.
+    expect(r.commitTimes.filter((t) => t > 4_000 && t < 60_000)).toEqual([])
+    expect(r.commitTimes.filter((t) => t <= 4_000).length).toBeGreaterThan(0)
     expect(Math.min(...r.heights)).toBeGreaterThanOrEqual(10)
   })
 

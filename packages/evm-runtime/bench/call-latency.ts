@@ -22,7 +22,11 @@ function compileStore(): Uint8Array {
       JSON.stringify({
         language: 'Solidity',
         sources: { 'S.sol': { content: SOURCE } },
-        settings: { evmVersion: 'prague', optimizer: { enabled: true, runs: 200 }, outputSelection: { '*': { '*': ['evm.bytecode.object'] } } },
+        settings: {
+          evmVersion: 'prague',
+          optimizer: { enabled: true, runs: 200 },
+          outputSelection: { '*': { '*': ['evm.bytecode.object'] } },
+        },
       }),
     ),
   )
@@ -36,23 +40,48 @@ function pct(sorted: number[], p: number) {
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'call-bench-'))
   const level = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' })
-  const key = Uint8Array.from(Buffer.from('ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80', 'hex'))
+  const key = Uint8Array.from(
+    Buffer.from('ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80', 'hex'),
+  )
   const from = privateToAddress(key)
-  const genesis = parseGenesis({ chainId: 31337, alloc: { [`0x${Buffer.from(from).toString('hex')}`]: { balance: (10n ** 24n).toString() } } })
+  const genesis = parseGenesis({
+    chainId: 31337,
+    alloc: { [`0x${Buffer.from(from).toString('hex')}`]: { balance: (10n ** 24n).toString() } },
+  })
   const rt = await createExecutionRuntime({ db: level, genesis, getBlockHash: async () => undefined })
   const deploy = createFeeMarket1559Tx(
-    { nonce: 0n, data: compileStore(), gasLimit: 1_000_000n, maxFeePerGas: 10n ** 10n, maxPriorityFeePerGas: 1n, chainId: 31337n },
+    {
+      nonce: 0n,
+      data: compileStore(),
+      gasLimit: 1_000_000n,
+      maxFeePerGas: 10n ** 10n,
+      maxPriorityFeePerGas: 1n,
+      chainId: 31337n,
+    },
     { common: rt.common },
   ).sign(key)
-  const { block } = await rt.buildBlock(rt.genesisBlock.header, [deploy], { timestamp: 1n, coinbase: new Uint8Array(20) })
+  const { block } = await rt.buildBlock(rt.genesisBlock.header, [deploy], {
+    timestamp: 1n,
+    coinbase: new Uint8Array(20),
+  })
   const store = generateAddress(from, new Uint8Array(0))
   const cases: Array<[string, Parameters<typeof rt.call>[0]]> = [
     ['view x()', { to: store, data: Uint8Array.from(Buffer.from('0c55699c', 'hex')) }],
-    ['balanceOf(addr)', { from, to: store, data: Uint8Array.from(Buffer.from(`70a08231${'00'.repeat(12)}${Buffer.from(from).toString('hex')}`, 'hex')) }],
+    [
+      'balanceOf(addr)',
+      {
+        from,
+        to: store,
+        data: Uint8Array.from(
+          Buffer.from(`70a08231${'00'.repeat(12)}${Buffer.from(from).toString('hex')}`, 'hex'),
+        ),
+      },
+    ],
     ['value transfer', { from, to: store.map((b) => b ^ 1), value: 1n }],
   ]
+  // Warm-up: JIT and caches, for every case before any is measured.
+  for (let i = 0; i < 1000; i++) for (const [, params] of cases) await rt.call(params, block.header)
   for (const [name, params] of cases) {
-    for (let i = 0; i < 300; i++) await rt.call(params, block.header) // warm-up (JIT, caches)
     const times: number[] = []
     const cpu0 = process.cpuUsage()
     for (let i = 0; i < 3000; i++) {

@@ -52,9 +52,21 @@ export interface BuildBlockResult {
   block: Block
   executed: ExecutedTx[]
   /** Transactions that could not be included (invalid nonce, fee below base fee, too much gas …). */
-  rejected: Array<{ tx: TypedTransaction; reason: string; /** true: may become valid later (e.g. block full) */ retry: boolean }>
+  rejected: Array<{
+    tx: TypedTransaction
+    reason: string /** true: may become valid later (e.g. block full) */
+    retry: boolean
+  }>
   /** Milliseconds spent in each phase, for logs and the benchmark's "where the time goes". */
-  timings: { execution: number; roots: number; total: number; /** sender recovery (signature checks), ms */ senderRecovery?: number }
+  timings: {
+    /** The tx loop: validity checks, sender recovery, EVM execution, receipts (ms). */
+    execution: number
+    /** Flushing state into the trie, state/tx/receipt roots, and the LevelDB batch (ms). */
+    roots: number
+    total: number
+    /** Part of `execution` spent recovering senders from signatures (ms). */
+    senderRecovery?: number
+  }
 }
 
 export interface CallParams {
@@ -73,7 +85,13 @@ export interface CallParams {
 /** eth_call / eth_estimateGas state overrides (geth's "stateOverride" object). */
 export type StateOverrides = Map<
   string /* lowercase 0x address */,
-  { balance?: bigint; nonce?: bigint; code?: Uint8Array; state?: Map<string, Hash>; stateDiff?: Map<string, Hash> }
+  {
+    balance?: bigint
+    nonce?: bigint
+    code?: Uint8Array
+    state?: Map<string, Hash>
+    stateDiff?: Map<string, Hash>
+  }
 >
 
 export interface CallResult {
@@ -127,16 +145,28 @@ export interface ExecutionRuntime {
 
   /** Proposer path: execute `txs` in the given order on the parent state, skipping invalid ones,
    * and return a complete block (roots, bloom, gasUsed, baseFee). State is persisted. */
-  buildBlock(parent: BlockHeader, txs: Iterable<TypedTransaction>, opts: BuildBlockOptions): Promise<BuildBlockResult>
+  buildBlock(
+    parent: BlockHeader,
+    txs: Iterable<TypedTransaction>,
+    opts: BuildBlockOptions,
+  ): Promise<BuildBlockResult>
   /** Import/validator path: re-execute `block` on `parent`'s state and check stateRoot,
    * receiptsRoot, bloom and gasUsed; throws BlockValidationError naming the mismatch. */
   executeBlock(block: Block, parent: BlockHeader): Promise<ExecutedTx[]>
 
   /** Read-only execution at a state root (eth_call). Never persists. */
-  call(params: CallParams, header: BlockHeader, opts?: { stateRoot?: Hash; overrides?: StateOverrides }): Promise<CallResult>
+  call(
+    params: CallParams,
+    header: BlockHeader,
+    opts?: { stateRoot?: Hash; overrides?: StateOverrides },
+  ): Promise<CallResult>
   /** Binary search for the lowest gas that succeeds (eth_estimateGas). Throws ExecutionError with
    * the revert data when the call fails even at the cap. */
-  estimateGas(params: CallParams, header: BlockHeader, opts?: { stateRoot?: Hash; overrides?: StateOverrides }): Promise<bigint>
+  estimateGas(
+    params: CallParams,
+    header: BlockHeader,
+    opts?: { stateRoot?: Hash; overrides?: StateOverrides },
+  ): Promise<bigint>
 
   hasState(stateRoot: Hash): Promise<boolean>
   getAccount(stateRoot: Hash, address: Address): Promise<AccountState | undefined>

@@ -11,7 +11,8 @@ export function toHex(bytes: Uint8Array): `0x${string}` {
 
 /** Strict 0x-hex decoding (even length). Throws on malformed input. */
 export function fromHex(hex: string): Uint8Array {
-  if (!/^0x([0-9a-fA-F]{2})*$/.test(hex)) throw new Error(`not an even-length 0x-hex string: ${hex.slice(0, 20)}`)
+  if (!/^0x([0-9a-fA-F]{2})*$/.test(hex))
+    throw new Error(`not an even-length 0x-hex string: ${hex.slice(0, 20)}`)
   return Uint8Array.from(Buffer.from(hex.slice(2), 'hex'))
 }
 
@@ -41,9 +42,14 @@ export function bytesToBigint(bytes: Uint8Array): bigint {
 
 export function assertLength(name: string, bytes: Uint8Array, length: number): void {
   if (!(bytes instanceof Uint8Array) || bytes.length !== length) {
-    throw new InvalidArgumentError(`${name}: expected ${length} bytes, got ${bytes instanceof Uint8Array ? bytes.length : typeof bytes}`)
+    throw new InvalidArgumentError(
+      `${name}: expected ${length} bytes, got ${bytes instanceof Uint8Array ? bytes.length : typeof bytes}`,
+    )
   }
 }
+
+export const minBig = (a: bigint, b: bigint): bigint => (a < b ? a : b)
+export const maxBig = (a: bigint, b: bigint): bigint => (a > b ? a : b)
 
 export const ZERO_ADDRESS = new Uint8Array(20)
 export const ZERO_HASH = new Uint8Array(32)

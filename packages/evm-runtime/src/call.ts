@@ -4,14 +4,15 @@
  * every call in a state checkpoint that is always reverted. Writes go to an in-memory buffer that
  * is dropped after each call, so a call can never reach LevelDB.
  */
+
+import type { BlockOptions } from '@ethereumjs/block'
 import { type Block, type BlockHeader, createBlock } from '@ethereumjs/block'
-import type { VM } from '@ethereumjs/vm'
 import type { EVMResult } from '@ethereumjs/evm'
 import type { MerkleStateManager } from '@ethereumjs/statemanager'
 import { Account, Address } from '@ethereumjs/util'
-import type { BlockOptions } from '@ethereumjs/block'
+import type { VM } from '@ethereumjs/vm'
 import type { CallParams, CallResult, StateOverrides } from './api.ts'
-import { assertLength, equalBytes, fromHex, toHex, ZERO_ADDRESS } from './bytes.ts'
+import { assertLength, equalBytes, fromHex, maxBig, minBig, toHex, ZERO_ADDRESS } from './bytes.ts'
 import { ExecutionError, InvalidArgumentError, MissingStateError } from './errors.ts'
 import { Mutex } from './lock.ts'
 import type { CallStateManager } from './state/call-state.ts'
@@ -104,7 +105,9 @@ export class CallEngine {
           assertLength('slot', slot, 32)
           assertLength('value', value, 32)
         } catch {
-          throw new InvalidArgumentError(`state override for ${addrHex}: slot ${slotHex} and its value must be 32 bytes`)
+          throw new InvalidArgumentError(
+            `state override for ${addrHex}: slot ${slotHex} and its value must be 32 bytes`,
+          )
         }
         await this.sm.putStorage(address, slot, value)
       }
@@ -115,13 +118,17 @@ export class CallEngine {
     if (p.gasPrice !== undefined) return p.gasPrice
     if (p.maxFeePerGas !== undefined) {
       const tip = p.maxPriorityFeePerGas ?? 0n
-      return p.maxFeePerGas < baseFee + tip ? p.maxFeePerGas : baseFee + tip
+      return minBig(p.maxFeePerGas, baseFee + tip)
     }
     return 0n
   }
 
   /** One call; never persists. `gasCap` bounds the gas when params.gas is absent. */
-  async run(p: CallParams, header: BlockHeader, opts: { stateRoot?: Uint8Array; overrides?: StateOverrides } = {}): Promise<CallRunResult> {
+  async run(
+    p: CallParams,
+    header: BlockHeader,
+    opts: { stateRoot?: Uint8Array; overrides?: StateOverrides } = {},
+  ): Promise<CallRunResult> {
     if (p.from !== undefined) assertLength('from', p.from, 20)
     if (p.to !== undefined) assertLength('to', p.to, 20)
     const gasLimit = p.gas ?? header.gasLimit
@@ -142,17 +149,22 @@ export class CallEngine {
           // Like geth: with a fee set, the sender must afford gas * price + value.
           const balance = (await sm.getAccount(from))?.balance ?? 0n
           if (balance < gasLimit * price + value) {
-            throw new ExecutionError(`insufficient funds for gas * price + value: have ${balance} want ${gasLimit * price + value}`)
+            throw new ExecutionError(
+              `insufficient funds for gas * price + value: have ${balance} want ${gasLimit * price + value}`,
+            )
           }
         }
         const { intrinsic, floor } = intrinsicGas(p)
         if (gasLimit < intrinsic || gasLimit < floor) {
-          throw new ExecutionError(`intrinsic gas too low: have ${gasLimit}, want ${intrinsic > floor ? intrinsic : floor}`)
+          throw new ExecutionError(
+            `intrinsic gas too low: have ${gasLimit}, want ${maxBig(intrinsic, floor)}`,
+          )
         }
         const evm = this.vm.evm
         await evm.journal.cleanup()
         // EIP-2929/2930 warm set, as runTx would prepare it.
-        for (const [addr] of (evm as unknown as { precompiles: Map<string, unknown> }).precompiles) evm.journal.addAlwaysWarmAddress(addr)
+        for (const [addr] of (evm as unknown as { precompiles: Map<string, unknown> }).precompiles)
+          evm.journal.addAlwaysWarmAddress(addr)
         evm.journal.addAlwaysWarmAddress(from.toString())
         if (p.to !== undefined) evm.journal.addAlwaysWarmAddress(toHex(p.to))
         evm.journal.addAlwaysWarmAddress(header.coinbase.toString())
@@ -171,6 +183,8 @@ export class CallEngine {
           value,
           data: p.data ?? new Uint8Array(0),
           skipBalance: price === 0n,
+          // The sender's nonce bump is unobservable in a call; only CREATE derives an address from it.
+          skipNonceIncrement: p.to !== undefined,
         })
         const r = exec.execResult
         let used = intrinsic + r.executionGasUsed
@@ -195,17 +209,26 @@ export class CallEngine {
         this.db.discardBuffer()
         this.db.beginBuffer()
         // Defensive: a call must leave the trie on the same root; if not, reload it next time.
-        if (this.root !== undefined && !equalBytes((sm as CallStateManager).currentRoot(), this.root)) this.root = undefined
+        if (this.root !== undefined && !equalBytes((sm as CallStateManager).currentRoot(), this.root))
+          this.root = undefined
       }
     })
   }
 
-  async call(p: CallParams, header: BlockHeader, opts?: { stateRoot?: Uint8Array; overrides?: StateOverrides }): Promise<CallResult> {
+  async call(
+    p: CallParams,
+    header: BlockHeader,
+    opts?: { stateRoot?: Uint8Array; overrides?: StateOverrides },
+  ): Promise<CallResult> {
     const { exec: _e, gasLimit: _g, ...rest } = await this.run(p, header, opts)
     return rest
   }
 
-  async estimateGas(p: CallParams, header: BlockHeader, opts: { stateRoot?: Uint8Array; overrides?: StateOverrides } = {}): Promise<bigint> {
+  async estimateGas(
+    p: CallParams,
+    header: BlockHeader,
+    opts: { stateRoot?: Uint8Array; overrides?: StateOverrides } = {},
+  ): Promise<bigint> {
     let hi = p.gas ?? header.gasLimit
     const price = this.effectivePrice(p, header.baseFeePerGas ?? 0n)
     if (price > 0n) {
@@ -222,13 +245,15 @@ export class CallEngine {
       if (allowance < hi) hi = allowance
     }
     const { intrinsic, floor } = intrinsicGas(p)
-    const min = intrinsic > floor ? intrinsic : floor
+    const min = maxBig(intrinsic, floor)
     if (hi < min) throw new ExecutionError(`gas required exceeds allowance (${hi})`)
     const attempt = (gas: bigint) => this.run({ ...p, gas }, header, opts)
     const first = await attempt(hi)
     if (first.error !== undefined) {
       if (first.error.reverted) throw new ExecutionError('execution reverted', first.returnData, true)
-      throw new ExecutionError(first.error.message === 'out of gas' ? `gas required exceeds allowance (${hi})` : first.error.message)
+      throw new ExecutionError(
+        first.error.message === 'out of gas' ? `gas required exceeds allowance (${hi})` : first.error.message,
+      )
     }
     let lo = min - 1n
     // Optimistic probe (as geth): most calls succeed with the gas they used plus the 1/64
@@ -249,4 +274,3 @@ export class CallEngine {
     return hi
   }
 }
-

@@ -27,7 +27,8 @@ type ParamsDict = NonNullable<BlockOptions['params']>
 
 function mergeParams(...dicts: ParamsDict[]): ParamsDict {
   const out: ParamsDict = {}
-  for (const d of dicts) for (const [eip, values] of Object.entries(d)) out[eip] = { ...(out[eip] ?? {}), ...values }
+  for (const d of dicts)
+    for (const [eip, values] of Object.entries(d)) out[eip] = { ...(out[eip] ?? {}), ...values }
   return out
 }
 

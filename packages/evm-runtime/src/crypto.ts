@@ -44,7 +44,13 @@ function leftPad32(b: Uint8Array): Uint8Array {
 }
 
 /** Same contract as @ethereumjs/util's ecrecover: returns the 64-byte uncompressed public key. */
-export function ecrecover(msgHash: Uint8Array, v: bigint, r: Uint8Array, s: Uint8Array, chainId?: bigint): Uint8Array {
+export function ecrecover(
+  msgHash: Uint8Array,
+  v: bigint,
+  r: Uint8Array,
+  s: Uint8Array,
+  chainId?: bigint,
+): Uint8Array {
   // Typed txs carry the y-parity (0/1) directly; legacy uses 27/28 or the EIP-155 form.
   const recovery = v === 0n || v === 1n ? v : chainId === undefined ? v - 27n : v - (chainId * 2n + 35n)
   if (recovery !== 0n && recovery !== 1n) throw new Error('Invalid signature v value')
@@ -61,7 +67,11 @@ export function ecrecover(msgHash: Uint8Array, v: bigint, r: Uint8Array, s: Uint
  * Drop-in for @noble's `secp256k1.sign(msg, key, {format: 'recovered', prehash: false})`, the
  * form EthereumJS calls: returns 65 bytes `recovery || r || s` (RFC 6979, low-s).
  */
-export function ecsign(msgHash: Uint8Array, privateKey: Uint8Array, opts?: { extraEntropy?: unknown }): Uint8Array {
+export function ecsign(
+  msgHash: Uint8Array,
+  privateKey: Uint8Array,
+  opts?: { extraEntropy?: unknown },
+): Uint8Array {
   let data: Uint8Array | undefined
   if (opts?.extraEntropy instanceof Uint8Array) data = leftPad32(opts.extraEntropy)
   else if (opts?.extraEntropy === true) data = crypto.getRandomValues(new Uint8Array(32))
@@ -94,11 +104,18 @@ export function recoverSender(tx: TypedTransaction): Uint8Array {
   if (cache.senderPubKey === undefined && tx.isSigned()) {
     const { v, r, s } = tx as { v?: bigint; r?: bigint; s?: bigint }
     if (v !== undefined && r !== undefined && s !== undefined) {
-      if (s > SECP256K1_ORDER_DIV_2) throw new Error('Invalid Signature: s-values greater than secp256k1n/2 are invalid')
+      if (s > SECP256K1_ORDER_DIV_2)
+        throw new Error('Invalid Signature: s-values greater than secp256k1n/2 are invalid')
       let pub: Uint8Array
       try {
         const chainId = tx.supports(Capability.EIP155ReplayProtection) ? tx.common.chainId() : undefined
-        pub = ecrecover(tx.getMessageToVerifySignature(), v, bigintToBytes(r, 32), bigintToBytes(s, 32), chainId)
+        pub = ecrecover(
+          tx.getMessageToVerifySignature(),
+          v,
+          bigintToBytes(r, 32),
+          bigintToBytes(s, 32),
+          chainId,
+        )
       } catch {
         throw new Error('Invalid Signature')
       }

@@ -29,7 +29,12 @@ export interface GenesisConfig {
   /** Base fee is burnt unless `treasury` is set, then it is credited to that account. */
   feeRecipient: { treasury?: Uint8Array }
   validators: Uint8Array[]
-  consensus: { type: ConsensusType; blockPeriodSeconds: number; requestTimeoutSeconds: number; epochLength: bigint }
+  consensus: {
+    type: ConsensusType
+    blockPeriodSeconds: number
+    requestTimeoutSeconds: number
+    epochLength: bigint
+  }
   /** Opaque parameters of the attribution modules, passed through untouched. */
   modules: Record<string, unknown>
   alloc: GenesisAccount[]
@@ -62,7 +67,8 @@ function checkKeys(path: string, obj: Obj, allowed: readonly string[]): void {
   for (const key of Object.keys(obj)) {
     // Keys starting with "_" are comments (JSON has none).
     if (key.startsWith('_') || key === '$schema') continue
-    if (!allowed.includes(key)) throw new GenesisError(`${path}.${key}`, `unknown field (expected one of: ${allowed.join(', ')})`)
+    if (!allowed.includes(key))
+      throw new GenesisError(`${path}.${key}`, `unknown field (expected one of: ${allowed.join(', ')})`)
   }
 }
 
@@ -70,14 +76,22 @@ function checkKeys(path: string, obj: Obj, allowed: readonly string[]): void {
 export function parseQuantity(path: string, value: unknown, max: bigint = UINT256_MAX): bigint {
   let n: bigint
   if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value) || value < 0) throw new GenesisError(path, 'expected a non-negative integer (numbers above 2^53 must be strings)')
+    if (!Number.isSafeInteger(value) || value < 0)
+      throw new GenesisError(path, 'expected a non-negative integer (numbers above 2^53 must be strings)')
     n = BigInt(value)
   } else if (typeof value === 'string') {
     if (/^0x[0-9a-fA-F]+$/.test(value)) n = BigInt(value)
     else if (/^(0|[1-9][0-9]*)$/.test(value)) n = BigInt(value)
-    else throw new GenesisError(path, `expected a non-negative integer as a decimal or 0x-hex string, got ${JSON.stringify(value.slice(0, 40))}`)
+    else
+      throw new GenesisError(
+        path,
+        `expected a non-negative integer as a decimal or 0x-hex string, got ${JSON.stringify(value.slice(0, 40))}`,
+      )
   } else {
-    throw new GenesisError(path, `expected a non-negative integer, got ${value === null ? 'null' : typeof value}`)
+    throw new GenesisError(
+      path,
+      `expected a non-negative integer, got ${value === null ? 'null' : typeof value}`,
+    )
   }
   if (n > max) throw new GenesisError(path, `value ${n} exceeds the maximum ${max}`)
   return n
@@ -88,14 +102,18 @@ function parseSmallInt(path: string, value: unknown, max: number): number {
 }
 
 function parseString(path: string, value: unknown, maxLength = 64): string {
-  if (typeof value !== 'string' || value.length === 0) throw new GenesisError(path, 'expected a non-empty string')
+  if (typeof value !== 'string' || value.length === 0)
+    throw new GenesisError(path, 'expected a non-empty string')
   if (value.length > maxLength) throw new GenesisError(path, `string longer than ${maxLength} characters`)
   return value
 }
 
 export function parseAddress(path: string, value: unknown): Uint8Array {
   if (typeof value !== 'string' || !/^(0x)?[0-9a-fA-F]{40}$/.test(value)) {
-    throw new GenesisError(path, `expected a 20-byte 0x-hex address, got ${JSON.stringify(value)?.slice(0, 50)}`)
+    throw new GenesisError(
+      path,
+      `expected a 20-byte 0x-hex address, got ${JSON.stringify(value)?.slice(0, 50)}`,
+    )
   }
   return fromHex(value.startsWith('0x') ? value : `0x${value}`)
 }
@@ -105,19 +123,22 @@ function parseBytes(path: string, value: unknown, maxLength?: number): Uint8Arra
     throw new GenesisError(path, 'expected an even-length 0x-hex byte string')
   }
   const bytes = fromHex(value)
-  if (maxLength !== undefined && bytes.length > maxLength) throw new GenesisError(path, `at most ${maxLength} bytes allowed, got ${bytes.length}`)
+  if (maxLength !== undefined && bytes.length > maxLength)
+    throw new GenesisError(path, `at most ${maxLength} bytes allowed, got ${bytes.length}`)
   return bytes
 }
 
 /** Storage keys/values: a quantity up to 2^256-1 (0x-hex up to 32 bytes, or decimal), as 32 bytes. */
 function parseWord(path: string, value: unknown): Uint8Array {
-  if (typeof value === 'string' && /^0x[0-9a-fA-F]{65,}$/.test(value)) throw new GenesisError(path, 'more than 32 bytes')
+  if (typeof value === 'string' && /^0x[0-9a-fA-F]{65,}$/.test(value))
+    throw new GenesisError(path, 'more than 32 bytes')
   return bigintToBytes(parseQuantity(path, value), 32)
 }
 
 function parseAlloc(raw: unknown): GenesisAccount[] {
   if (raw === undefined) return []
-  if (!isObject(raw)) throw new GenesisError('genesis.alloc', 'expected an object mapping addresses to accounts')
+  if (!isObject(raw))
+    throw new GenesisError('genesis.alloc', 'expected an object mapping addresses to accounts')
   const seen = new Set<string>()
   const out: GenesisAccount[] = []
   for (const [key, acct] of Object.entries(raw)) {
@@ -134,7 +155,8 @@ function parseAlloc(raw: unknown): GenesisAccount[] {
     const code = acct.code === undefined ? new Uint8Array(0) : parseBytes(`${path}.code`, acct.code, 0x6000)
     const storage: GenesisAccount['storage'] = []
     if (acct.storage !== undefined) {
-      if (!isObject(acct.storage)) throw new GenesisError(`${path}.storage`, 'expected an object mapping slots to values')
+      if (!isObject(acct.storage))
+        throw new GenesisError(`${path}.storage`, 'expected an object mapping slots to values')
       const slots = new Set<string>()
       for (const [slotKey, v] of Object.entries(acct.storage)) {
         const spath = `${path}.storage[${JSON.stringify(slotKey)}]`
@@ -175,13 +197,25 @@ export function parseGenesis(json: unknown): GenesisConfig {
   const chainId = parseQuantity('genesis.chainId', json.chainId, UINT64_MAX)
   if (chainId === 0n) throw new GenesisError('genesis.chainId', 'must be greater than zero')
   if (json.hardfork !== undefined && json.hardfork !== 'prague') {
-    throw new GenesisError('genesis.hardfork', `unsupported hardfork ${JSON.stringify(json.hardfork)}; only "prague" is supported`)
+    throw new GenesisError(
+      'genesis.hardfork',
+      `unsupported hardfork ${JSON.stringify(json.hardfork)}; only "prague" is supported`,
+    )
   }
-  const timestamp = json.timestamp === undefined ? GENESIS_DEFAULTS.timestamp : parseQuantity('genesis.timestamp', json.timestamp, UINT64_MAX)
-  const gasLimit = json.gasLimit === undefined ? GENESIS_DEFAULTS.gasLimit : parseQuantity('genesis.gasLimit', json.gasLimit, UINT64_MAX)
-  if (gasLimit < 5000n) throw new GenesisError('genesis.gasLimit', 'must be at least 5000 (the protocol minimum)')
+  const timestamp =
+    json.timestamp === undefined
+      ? GENESIS_DEFAULTS.timestamp
+      : parseQuantity('genesis.timestamp', json.timestamp, UINT64_MAX)
+  const gasLimit =
+    json.gasLimit === undefined
+      ? GENESIS_DEFAULTS.gasLimit
+      : parseQuantity('genesis.gasLimit', json.gasLimit, UINT64_MAX)
+  if (gasLimit < 5000n)
+    throw new GenesisError('genesis.gasLimit', 'must be at least 5000 (the protocol minimum)')
   const baseFeePerGas =
-    json.baseFeePerGas === undefined ? GENESIS_DEFAULTS.baseFeePerGas : parseQuantity('genesis.baseFeePerGas', json.baseFeePerGas)
+    json.baseFeePerGas === undefined
+      ? GENESIS_DEFAULTS.baseFeePerGas
+      : parseQuantity('genesis.baseFeePerGas', json.baseFeePerGas)
 
   let elasticityMultiplier = GENESIS_DEFAULTS.elasticityMultiplier
   let baseFeeMaxChangeDenominator = GENESIS_DEFAULTS.baseFeeMaxChangeDenominator
@@ -189,30 +223,47 @@ export function parseGenesis(json: unknown): GenesisConfig {
     if (!isObject(json.eip1559)) throw new GenesisError('genesis.eip1559', 'expected an object')
     checkKeys('genesis.eip1559', json.eip1559, ['elasticityMultiplier', 'baseFeeMaxChangeDenominator'])
     if (json.eip1559.elasticityMultiplier !== undefined) {
-      elasticityMultiplier = parseQuantity('genesis.eip1559.elasticityMultiplier', json.eip1559.elasticityMultiplier, 1000n)
-      if (elasticityMultiplier === 0n) throw new GenesisError('genesis.eip1559.elasticityMultiplier', 'must be at least 1')
+      elasticityMultiplier = parseQuantity(
+        'genesis.eip1559.elasticityMultiplier',
+        json.eip1559.elasticityMultiplier,
+        1000n,
+      )
+      if (elasticityMultiplier === 0n)
+        throw new GenesisError('genesis.eip1559.elasticityMultiplier', 'must be at least 1')
     }
     if (json.eip1559.baseFeeMaxChangeDenominator !== undefined) {
-      baseFeeMaxChangeDenominator = parseQuantity('genesis.eip1559.baseFeeMaxChangeDenominator', json.eip1559.baseFeeMaxChangeDenominator, 1_000_000n)
-      if (baseFeeMaxChangeDenominator === 0n) throw new GenesisError('genesis.eip1559.baseFeeMaxChangeDenominator', 'must be at least 1')
+      baseFeeMaxChangeDenominator = parseQuantity(
+        'genesis.eip1559.baseFeeMaxChangeDenominator',
+        json.eip1559.baseFeeMaxChangeDenominator,
+        1_000_000n,
+      )
+      if (baseFeeMaxChangeDenominator === 0n)
+        throw new GenesisError('genesis.eip1559.baseFeeMaxChangeDenominator', 'must be at least 1')
     }
   }
-  if (gasLimit / elasticityMultiplier === 0n) throw new GenesisError('genesis.eip1559.elasticityMultiplier', 'larger than the gas limit')
+  if (gasLimit / elasticityMultiplier === 0n)
+    throw new GenesisError('genesis.eip1559.elasticityMultiplier', 'larger than the gas limit')
 
-  const extraData = json.extraData === undefined ? new Uint8Array(0) : parseBytes('genesis.extraData', json.extraData, 65_536)
+  const extraData =
+    json.extraData === undefined ? new Uint8Array(0) : parseBytes('genesis.extraData', json.extraData, 65_536)
 
   const currency = { ...GENESIS_DEFAULTS.currency }
   if (json.currency !== undefined) {
-    if (!isObject(json.currency)) throw new GenesisError('genesis.currency', 'expected an object {name, symbol, decimals}')
+    if (!isObject(json.currency))
+      throw new GenesisError('genesis.currency', 'expected an object {name, symbol, decimals}')
     checkKeys('genesis.currency', json.currency, ['name', 'symbol', 'decimals'])
-    if (json.currency.name !== undefined) currency.name = parseString('genesis.currency.name', json.currency.name)
-    if (json.currency.symbol !== undefined) currency.symbol = parseString('genesis.currency.symbol', json.currency.symbol, 16)
-    if (json.currency.decimals !== undefined) currency.decimals = parseSmallInt('genesis.currency.decimals', json.currency.decimals, 36)
+    if (json.currency.name !== undefined)
+      currency.name = parseString('genesis.currency.name', json.currency.name)
+    if (json.currency.symbol !== undefined)
+      currency.symbol = parseString('genesis.currency.symbol', json.currency.symbol, 16)
+    if (json.currency.decimals !== undefined)
+      currency.decimals = parseSmallInt('genesis.currency.decimals', json.currency.decimals, 36)
   }
 
   const feeRecipient: GenesisConfig['feeRecipient'] = {}
   if (json.feeRecipient !== undefined) {
-    if (!isObject(json.feeRecipient)) throw new GenesisError('genesis.feeRecipient', 'expected an object {treasury?}')
+    if (!isObject(json.feeRecipient))
+      throw new GenesisError('genesis.feeRecipient', 'expected an object {treasury?}')
     checkKeys('genesis.feeRecipient', json.feeRecipient, ['treasury'])
     if (json.feeRecipient.treasury !== undefined && json.feeRecipient.treasury !== null) {
       feeRecipient.treasury = parseAddress('genesis.feeRecipient.treasury', json.feeRecipient.treasury)
@@ -221,7 +272,8 @@ export function parseGenesis(json: unknown): GenesisConfig {
 
   const validators: Uint8Array[] = []
   if (json.validators !== undefined) {
-    if (!Array.isArray(json.validators)) throw new GenesisError('genesis.validators', 'expected an array of addresses')
+    if (!Array.isArray(json.validators))
+      throw new GenesisError('genesis.validators', 'expected an array of addresses')
     const seen = new Set<string>()
     json.validators.forEach((v, i) => {
       const a = parseAddress(`genesis.validators[${i}]`, v)
@@ -239,20 +291,39 @@ export function parseGenesis(json: unknown): GenesisConfig {
   }
   if (json.consensus !== undefined) {
     const c = json.consensus
-    if (!isObject(c)) throw new GenesisError('genesis.consensus', 'expected an object {type, blockPeriodSeconds, requestTimeoutSeconds, epochLength}')
+    if (!isObject(c))
+      throw new GenesisError(
+        'genesis.consensus',
+        'expected an object {type, blockPeriodSeconds, requestTimeoutSeconds, epochLength}',
+      )
     checkKeys('genesis.consensus', c, ['type', 'blockPeriodSeconds', 'requestTimeoutSeconds', 'epochLength'])
     if (c.type !== undefined) {
-      if (c.type !== 'dev' && c.type !== 'qbft') throw new GenesisError('genesis.consensus.type', `expected "dev" or "qbft", got ${JSON.stringify(c.type)}`)
+      if (c.type !== 'dev' && c.type !== 'qbft')
+        throw new GenesisError(
+          'genesis.consensus.type',
+          `expected "dev" or "qbft", got ${JSON.stringify(c.type)}`,
+        )
       consensus.type = c.type
     }
-    if (c.blockPeriodSeconds !== undefined) consensus.blockPeriodSeconds = parseSmallInt('genesis.consensus.blockPeriodSeconds', c.blockPeriodSeconds, 86_400)
+    if (c.blockPeriodSeconds !== undefined)
+      consensus.blockPeriodSeconds = parseSmallInt(
+        'genesis.consensus.blockPeriodSeconds',
+        c.blockPeriodSeconds,
+        86_400,
+      )
     if (c.requestTimeoutSeconds !== undefined) {
-      consensus.requestTimeoutSeconds = parseSmallInt('genesis.consensus.requestTimeoutSeconds', c.requestTimeoutSeconds, 86_400)
-      if (consensus.requestTimeoutSeconds === 0) throw new GenesisError('genesis.consensus.requestTimeoutSeconds', 'must be at least 1')
+      consensus.requestTimeoutSeconds = parseSmallInt(
+        'genesis.consensus.requestTimeoutSeconds',
+        c.requestTimeoutSeconds,
+        86_400,
+      )
+      if (consensus.requestTimeoutSeconds === 0)
+        throw new GenesisError('genesis.consensus.requestTimeoutSeconds', 'must be at least 1')
     }
     if (c.epochLength !== undefined) {
       consensus.epochLength = parseQuantity('genesis.consensus.epochLength', c.epochLength, UINT64_MAX)
-      if (consensus.epochLength === 0n) throw new GenesisError('genesis.consensus.epochLength', 'must be at least 1')
+      if (consensus.epochLength === 0n)
+        throw new GenesisError('genesis.consensus.epochLength', 'must be at least 1')
     }
   }
   if (consensus.type === 'qbft' && validators.length === 0) {
@@ -292,7 +363,8 @@ export function genesisToJson(g: GenesisConfig): Record<string, unknown> {
     const entry: Record<string, unknown> = { balance: q(a.balance) }
     if (a.nonce !== 0n) entry.nonce = q(a.nonce)
     if (a.code.length > 0) entry.code = toHex(a.code)
-    if (a.storage.length > 0) entry.storage = Object.fromEntries(a.storage.map((s) => [toHex(s.slot), toHex(s.value)]))
+    if (a.storage.length > 0)
+      entry.storage = Object.fromEntries(a.storage.map((s) => [toHex(s.slot), toHex(s.value)]))
     alloc[toHex(a.address)] = entry
   }
   return {

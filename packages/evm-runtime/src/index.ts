@@ -1,20 +1,34 @@
 /** Public API of @openledger/evm-runtime. */
 export type * from './api.ts'
-export { createExecutionRuntime, MODULE_ACCOUNT_CODE, type CreateExecutionRuntimeOptions } from './runtime.ts'
-export { parseGenesis, genesisToJson, parseQuantity, GENESIS_DEFAULTS, type GenesisConfig, type GenesisAccount, type ConsensusType } from './genesis.ts'
-export { createChainCommon, createBlockOptions, blockParams, nextBaseFee } from './config.ts'
-export { recoverSender, keccak256, ecrecover, ecsign, initCrypto, createCustomCrypto } from './crypto.ts'
+export { EMPTY_REQUESTS_HASH, EMPTY_WITHDRAWALS_ROOT, PRAGUE_EMPTY_FIELDS } from './block/header.ts'
+export { intrinsicGas } from './call.ts'
+export { blockParams, createBlockOptions, createChainCommon, nextBaseFee } from './config.ts'
+export { createCustomCrypto, ecrecover, ecsign, initCrypto, keccak256, recoverSender } from './crypto.ts'
 export {
-  GenesisError,
+  type BlockMismatch,
   BlockValidationError,
   ExecutionError,
-  MissingStateError,
+  GenesisError,
   InvalidArgumentError,
+  MissingStateError,
   RuntimeClosedError,
-  type BlockMismatch,
 } from './errors.ts'
-export { LevelStateDB, type LevelLike } from './state/level-db.ts'
-export { PRAGUE_EMPTY_FIELDS, EMPTY_REQUESTS_HASH, EMPTY_WITHDRAWALS_ROOT } from './block/header.ts'
+export {
+  type ConsensusType,
+  GENESIS_DEFAULTS,
+  type GenesisAccount,
+  type GenesisConfig,
+  genesisToJson,
+  parseGenesis,
+  parseQuantity,
+} from './genesis.ts'
+export type {
+  ModuleCallContext,
+  ModuleLog,
+  ModuleResult,
+  ModuleState,
+  SystemModule,
+} from './precompiles/module-types.ts'
+export { type CreateExecutionRuntimeOptions, createExecutionRuntime, MODULE_ACCOUNT_CODE } from './runtime.ts'
+export { type LevelLike, LevelStateDB } from './state/level-db.ts'
 export { decodeRevertReason } from './trace.ts'
-export { intrinsicGas } from './call.ts'
-export type { SystemModule, ModuleCallContext, ModuleResult, ModuleState, ModuleLog } from './precompiles/module-types.ts'

@@ -8,14 +8,13 @@
  * - a stateless trie reader for account/code/storage/proof queries at any persisted root.
  * Old roots are never pruned, so every persisted block's state stays queryable.
  */
-import { type Block, type BlockHeader, type BlockOptions, createBlock } from '@ethereumjs/block'
+import { Block, type BlockHeader, type BlockOptions, createBlock, createBlockHeader } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
 import { createMPT } from '@ethereumjs/mpt'
 import { Caches, CacheType, MerkleStateManager } from '@ethereumjs/statemanager'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { Account, Address, createAccount, KECCAK256_RLP, ValueEncoding } from '@ethereumjs/util'
 import { createVM, runTx, type VM } from '@ethereumjs/vm'
-import type { SystemModule } from './precompiles/module-types.ts'
 import type {
   AccountProof,
   AccountState,
@@ -29,19 +28,32 @@ import type {
   StateOverrides,
   TraceOptions,
 } from './api.ts'
-import { combineBlooms, orderedTrieRoot, receiptsRootInputs, runTransactions, type TxLoopResult, TxInvalid } from './block/execute.ts'
+import {
+  combineBlooms,
+  orderedTrieRoot,
+  receiptsRootInputs,
+  runTransactions,
+  TxInvalid,
+  type TxLoopResult,
+} from './block/execute.ts'
 import { checkEmptyPragueFields, PRAGUE_EMPTY_FIELDS } from './block/header.ts'
 import { assertLength, equalBytes, toHex } from './bytes.ts'
 import { CallEngine } from './call.ts'
 import { createBlockOptions, createChainCommon, nextBaseFee } from './config.ts'
 import { initCrypto, recoverSender } from './crypto.ts'
-import { BlockValidationError, InvalidArgumentError, MissingStateError, RuntimeClosedError } from './errors.ts'
+import {
+  BlockValidationError,
+  InvalidArgumentError,
+  MissingStateError,
+  RuntimeClosedError,
+} from './errors.ts'
 import type { GenesisConfig } from './genesis.ts'
 import { Mutex } from './lock.ts'
 import { checkModules, HostEVM, modulePrecompile } from './precompiles/host.ts'
+import type { SystemModule } from './precompiles/module-types.ts'
+import { CallStateManager } from './state/call-state.ts'
 import { type LevelLike, LevelStateDB } from './state/level-db.ts'
 import { StateReader } from './state/reader.ts'
-import { CallStateManager } from './state/call-state.ts'
 import { CallTracer, StructLogger } from './trace.ts'
 
 export interface CreateExecutionRuntimeOptions {
@@ -73,7 +85,14 @@ async function createChainVM(
   StateManagerClass: typeof MerkleStateManager = MerkleStateManager,
 ): Promise<VM> {
   const { common } = views
-  const trie = await createMPT({ db, useKeyHashing: true, valueEncoding: ValueEncoding.Bytes, common, cacheSize: sizes.trieNodes, root })
+  const trie = await createMPT({
+    db,
+    useKeyHashing: true,
+    valueEncoding: ValueEncoding.Bytes,
+    common,
+    cacheSize: sizes.trieNodes,
+    root,
+  })
   const stateManager = new StateManagerClass({
     trie,
     common,
@@ -99,7 +118,10 @@ async function createChainVM(
     common,
     stateManager,
     blockchain,
-    customPrecompiles: views.modules.map((m) => ({ address: new Address(m.address), function: modulePrecompile(m, chainId) })),
+    customPrecompiles: views.modules.map((m) => ({
+      address: new Address(m.address),
+      function: modulePrecompile(m, chainId),
+    })),
   })
   return createVM({ common, stateManager, blockchain, evm })
 }
@@ -153,7 +175,10 @@ class Runtime implements ExecutionRuntime {
       const hex = toHex(a.address)
       const isModule = moduleAddrs.has(hex)
       const address = new Address(a.address)
-      await sm.putAccount(address, createAccount({ nonce: isModule && a.nonce < 1n ? 1n : a.nonce, balance: a.balance }))
+      await sm.putAccount(
+        address,
+        createAccount({ nonce: isModule && a.nonce < 1n ? 1n : a.nonce, balance: a.balance }),
+      )
       const code = isModule && a.code.length === 0 ? MODULE_ACCOUNT_CODE : a.code
       if (code.length > 0) await sm.putCode(address, code)
       for (const s of a.storage) await sm.putStorage(address, s.slot, s.value)
@@ -227,10 +252,15 @@ class Runtime implements ExecutionRuntime {
     await sm.checkpoint()
     let committed = false
     try {
-      const loop = await runTransactions(this.blockVm, env, txs, this.chainId, { mode, deadline, treasury: this.treasury })
+      const loop = await runTransactions(this.blockVm, env, txs, this.chainId, {
+        mode,
+        deadline,
+        treasury: this.treasury,
+      })
+      // Roots time = flushing the block's writes into the trie + hashing + tx/receipt tries.
+      const t0 = performance.now()
       await sm.commit()
       committed = true
-      const t0 = performance.now()
       const stateRoot = await sm.getStateRoot()
       this.blockRoot = stateRoot
       const transactionsTrie = await orderedTrieRoot(
@@ -247,17 +277,24 @@ class Runtime implements ExecutionRuntime {
     }
   }
 
-  buildBlock(parent: BlockHeader, txs: Iterable<TypedTransaction>, opts: BuildBlockOptions): Promise<BuildBlockResult> {
+  buildBlock(
+    parent: BlockHeader,
+    txs: Iterable<TypedTransaction>,
+    opts: BuildBlockOptions,
+  ): Promise<BuildBlockResult> {
     this.open()
     const t0 = performance.now()
     assertLength('coinbase', opts.coinbase, 20)
     if (opts.mixHash !== undefined) assertLength('mixHash', opts.mixHash, 32)
     if (opts.timestamp <= parent.timestamp) {
-      throw new InvalidArgumentError(`timestamp ${opts.timestamp} must be greater than the parent's ${parent.timestamp}`)
+      throw new InvalidArgumentError(
+        `timestamp ${opts.timestamp} must be greater than the parent's ${parent.timestamp}`,
+      )
     }
     const gasLimit = opts.gasLimit ?? parent.gasLimit
     if (gasLimit < 5000n) throw new InvalidArgumentError('gasLimit must be at least 5000')
-    if (opts.baseFeePerGas !== undefined && opts.baseFeePerGas < 0n) throw new InvalidArgumentError('baseFeePerGas must not be negative')
+    if (opts.baseFeePerGas !== undefined && opts.baseFeePerGas < 0n)
+      throw new InvalidArgumentError('baseFeePerGas must not be negative')
     const parentRoot = opts.parentStateRoot ?? parent.stateRoot
     return this.lock.run(async () => {
       const headerData = {
@@ -278,19 +315,24 @@ class Runtime implements ExecutionRuntime {
       const applied = await this.applyBlock(parentRoot, env, txs, 'build', deadline)
       let block: Block
       try {
-        block = createBlock(
+        const header = createBlockHeader(
           {
-            header: {
-              ...headerData,
-              stateRoot: applied.stateRoot,
-              transactionsTrie: applied.transactionsTrie,
-              receiptTrie: applied.receiptTrie,
-              logsBloom: applied.logsBloom,
-              gasUsed: applied.loop.gasUsed,
-            },
-            transactions: applied.loop.executed.map((e) => e.tx),
-            withdrawals: [],
+            ...headerData,
+            stateRoot: applied.stateRoot,
+            transactionsTrie: applied.transactionsTrie,
+            receiptTrie: applied.receiptTrie,
+            logsBloom: applied.logsBloom,
+            gasUsed: applied.loop.gasUsed,
           },
+          this.blockOptions,
+        )
+        // new Block keeps the executed tx objects (createBlock would re-create every tx, which
+        // rebuilds EthereumJS's params cache per tx and drops the recovered-sender cache).
+        block = new Block(
+          header,
+          applied.loop.executed.map((e) => e.tx),
+          [],
+          [],
           this.blockOptions,
         )
         const tf = performance.now()
@@ -319,24 +361,40 @@ class Runtime implements ExecutionRuntime {
     this.open()
     return this.lock.run(async () => {
       const h = block.header
-      if (h.number !== parent.number + 1n) throw new BlockValidationError('number', `expected ${parent.number + 1n}, got ${h.number}`)
+      if (h.number !== parent.number + 1n)
+        throw new BlockValidationError('number', `expected ${parent.number + 1n}, got ${h.number}`)
       if (!equalBytes(h.parentHash, parent.hash())) {
-        throw new BlockValidationError('parentHash', `expected ${toHex(parent.hash())}, got ${toHex(h.parentHash)}`)
+        throw new BlockValidationError(
+          'parentHash',
+          `expected ${toHex(parent.hash())}, got ${toHex(h.parentHash)}`,
+        )
       }
-      if (h.timestamp <= parent.timestamp) throw new BlockValidationError('timestamp', `${h.timestamp} is not after the parent's ${parent.timestamp}`)
-      if (h.gasLimit < 5000n) throw new BlockValidationError('gasLimit', `${h.gasLimit} is below the minimum 5000`)
-      if (h.gasUsed > h.gasLimit) throw new BlockValidationError('gasUsed', `${h.gasUsed} exceeds the gas limit ${h.gasLimit}`)
+      if (h.timestamp <= parent.timestamp)
+        throw new BlockValidationError(
+          'timestamp',
+          `${h.timestamp} is not after the parent's ${parent.timestamp}`,
+        )
+      if (h.gasLimit < 5000n)
+        throw new BlockValidationError('gasLimit', `${h.gasLimit} is below the minimum 5000`)
+      if (h.gasUsed > h.gasLimit)
+        throw new BlockValidationError('gasUsed', `${h.gasUsed} exceeds the gas limit ${h.gasLimit}`)
       const expectedBaseFee = nextBaseFee(parent, this.genesis.eip1559)
-      if (h.baseFeePerGas !== expectedBaseFee) throw new BlockValidationError('baseFee', `expected ${expectedBaseFee}, got ${h.baseFeePerGas}`)
+      if (h.baseFeePerGas !== expectedBaseFee)
+        throw new BlockValidationError('baseFee', `expected ${expectedBaseFee}, got ${h.baseFeePerGas}`)
       checkEmptyPragueFields(h)
-      if ((block.withdrawals?.length ?? 0) > 0) throw new BlockValidationError('header', 'blocks of this chain carry no withdrawals')
-      if (block.uncleHeaders.length > 0) throw new BlockValidationError('header', 'blocks of this chain carry no uncles')
+      if ((block.withdrawals?.length ?? 0) > 0)
+        throw new BlockValidationError('header', 'blocks of this chain carry no withdrawals')
+      if (block.uncleHeaders.length > 0)
+        throw new BlockValidationError('header', 'blocks of this chain carry no uncles')
       const txRoot = await orderedTrieRoot(
         this.common,
         block.transactions.map((t) => t.serialize()),
       )
       if (!equalBytes(txRoot, h.transactionsTrie)) {
-        throw new BlockValidationError('transactionsRoot', `computed ${toHex(txRoot)}, header has ${toHex(h.transactionsTrie)}`)
+        throw new BlockValidationError(
+          'transactionsRoot',
+          `computed ${toHex(txRoot)}, header has ${toHex(h.transactionsTrie)}`,
+        )
       }
       let applied: AppliedBlock
       try {
@@ -345,14 +403,22 @@ class Runtime implements ExecutionRuntime {
         if (e instanceof TxInvalid) throw new BlockValidationError('txs', e.message)
         throw e
       }
-      const fail = async (field: 'gasUsed' | 'receiptsRoot' | 'logsBloom' | 'stateRoot', got: string, want: string) => {
+      const fail = async (
+        field: 'gasUsed' | 'receiptsRoot' | 'logsBloom' | 'stateRoot',
+        got: string,
+        want: string,
+      ) => {
         await this.abort(parent.stateRoot)
         throw new BlockValidationError(field, `execution gives ${got}, header has ${want}`)
       }
-      if (applied.loop.gasUsed !== h.gasUsed) await fail('gasUsed', String(applied.loop.gasUsed), String(h.gasUsed))
-      if (!equalBytes(applied.receiptTrie, h.receiptTrie)) await fail('receiptsRoot', toHex(applied.receiptTrie), toHex(h.receiptTrie))
-      if (!equalBytes(applied.logsBloom, h.logsBloom)) await fail('logsBloom', toHex(applied.logsBloom), toHex(h.logsBloom))
-      if (!equalBytes(applied.stateRoot, h.stateRoot)) await fail('stateRoot', toHex(applied.stateRoot), toHex(h.stateRoot))
+      if (applied.loop.gasUsed !== h.gasUsed)
+        await fail('gasUsed', String(applied.loop.gasUsed), String(h.gasUsed))
+      if (!equalBytes(applied.receiptTrie, h.receiptTrie))
+        await fail('receiptsRoot', toHex(applied.receiptTrie), toHex(h.receiptTrie))
+      if (!equalBytes(applied.logsBloom, h.logsBloom))
+        await fail('logsBloom', toHex(applied.logsBloom), toHex(h.logsBloom))
+      if (!equalBytes(applied.stateRoot, h.stateRoot))
+        await fail('stateRoot', toHex(applied.stateRoot), toHex(h.stateRoot))
       try {
         await this.writer.commitBuffer()
       } catch (e) {
@@ -363,12 +429,20 @@ class Runtime implements ExecutionRuntime {
     })
   }
 
-  call(params: CallParams, header: BlockHeader, opts?: { stateRoot?: Hash; overrides?: StateOverrides }): Promise<CallResult> {
+  call(
+    params: CallParams,
+    header: BlockHeader,
+    opts?: { stateRoot?: Hash; overrides?: StateOverrides },
+  ): Promise<CallResult> {
     this.open()
     return this.calls.call(params, header, opts)
   }
 
-  estimateGas(params: CallParams, header: BlockHeader, opts?: { stateRoot?: Hash; overrides?: StateOverrides }): Promise<bigint> {
+  estimateGas(
+    params: CallParams,
+    header: BlockHeader,
+    opts?: { stateRoot?: Hash; overrides?: StateOverrides },
+  ): Promise<bigint> {
     this.open()
     return this.calls.estimateGas(params, header, opts)
   }
@@ -398,10 +472,17 @@ class Runtime implements ExecutionRuntime {
     return this.reader.getProof(stateRoot, address, slots)
   }
 
-  async traceTransaction(block: Block, parent: BlockHeader, txIndex: number, opts: TraceOptions): Promise<unknown> {
+  async traceTransaction(
+    block: Block,
+    parent: BlockHeader,
+    txIndex: number,
+    opts: TraceOptions,
+  ): Promise<unknown> {
     this.open()
     if (!Number.isInteger(txIndex) || txIndex < 0 || txIndex >= block.transactions.length) {
-      throw new InvalidArgumentError(`txIndex ${txIndex} out of range (block has ${block.transactions.length} txs)`)
+      throw new InvalidArgumentError(
+        `txIndex ${txIndex} out of range (block has ${block.transactions.length} txs)`,
+      )
     }
     if (opts.tracer !== undefined && opts.tracer !== 'callTracer' && opts.tracer !== 'structLogger') {
       throw new InvalidArgumentError(`unsupported tracer ${String(opts.tracer)}`)
@@ -433,7 +514,11 @@ class Runtime implements ExecutionRuntime {
       const logger = new StructLogger(vm.evm as HostEVM, opts)
       try {
         const r = await runTx(vm, { tx, block, skipHardForkValidation: true, blockGasUsed: prefix.gasUsed })
-        return logger.result(r.totalGasSpent, r.execResult.exceptionError !== undefined, r.execResult.returnValue)
+        return logger.result(
+          r.totalGasSpent,
+          r.execResult.exceptionError !== undefined,
+          r.execResult.returnValue,
+        )
       } finally {
         logger.detach()
       }
@@ -443,10 +528,7 @@ class Runtime implements ExecutionRuntime {
     }
   }
 
-  editState(
-    stateRoot: Hash,
-    edits: Parameters<ExecutionRuntime['editState']>[1],
-  ): Promise<Hash> {
+  editState(stateRoot: Hash, edits: Parameters<ExecutionRuntime['editState']>[1]): Promise<Hash> {
     this.open()
     for (const e of edits) {
       assertLength('edit address', e.address, 20)
@@ -454,9 +536,12 @@ class Runtime implements ExecutionRuntime {
         assertLength('edit slot', e.slot, 32)
         assertLength('edit value', e.value, 32)
       }
-      if ((e.kind === 'balance' || e.kind === 'nonce') && e.value < 0n) throw new InvalidArgumentError(`${e.kind} must not be negative`)
-      if (e.kind === 'nonce' && e.value >= 1n << 64n) throw new InvalidArgumentError('nonce must be below 2^64')
-      if (e.kind === 'balance' && e.value >= 1n << 256n) throw new InvalidArgumentError('balance must be below 2^256')
+      if ((e.kind === 'balance' || e.kind === 'nonce') && e.value < 0n)
+        throw new InvalidArgumentError(`${e.kind} must not be negative`)
+      if (e.kind === 'nonce' && e.value >= 1n << 64n)
+        throw new InvalidArgumentError('nonce must be below 2^64')
+      if (e.kind === 'balance' && e.value >= 1n << 256n)
+        throw new InvalidArgumentError('balance must be below 2^256')
     }
     return this.lock.run(async () => {
       await this.useBlockRoot(stateRoot)
@@ -470,7 +555,8 @@ class Runtime implements ExecutionRuntime {
           if (e.kind === 'balance') acct.balance = e.value
           if (e.kind === 'nonce') acct.nonce = e.value
           // Code and storage need the account to exist (putStorage refuses otherwise).
-          if (e.kind === 'balance' || e.kind === 'nonce' || existing === undefined) await sm.putAccount(address, acct)
+          if (e.kind === 'balance' || e.kind === 'nonce' || existing === undefined)
+            await sm.putAccount(address, acct)
           if (e.kind === 'code') await sm.putCode(address, e.value)
           if (e.kind === 'storage') await sm.putStorage(address, e.slot, e.value)
         }
@@ -493,13 +579,18 @@ class Runtime implements ExecutionRuntime {
   }
 }
 
-export async function createExecutionRuntime(opts: CreateExecutionRuntimeOptions): Promise<ExecutionRuntime & { blockOptions: BlockOptions }> {
+export async function createExecutionRuntime(
+  opts: CreateExecutionRuntimeOptions,
+): Promise<ExecutionRuntime & { blockOptions: BlockOptions }> {
   await initCrypto()
   const modules = opts.modules ?? []
   checkModules(modules)
-  if (typeof opts.getBlockHash !== 'function') throw new InvalidArgumentError('getBlockHash callback is required')
+  if (typeof opts.getBlockHash !== 'function')
+    throw new InvalidArgumentError('getBlockHash callback is required')
   if (opts.db === null || typeof opts.db !== 'object' || typeof opts.db.batch !== 'function') {
-    throw new InvalidArgumentError('db must be a level database or sublevel (keyEncoding and valueEncoding "view")')
+    throw new InvalidArgumentError(
+      'db must be a level database or sublevel (keyEncoding and valueEncoding "view")',
+    )
   }
   if (opts.db.status !== undefined && opts.db.status !== 'open') await opts.db.open?.()
   const common = createChainCommon(opts.genesis)
@@ -523,7 +614,12 @@ export async function createExecutionRuntime(opts: CreateExecutionRuntimeOptions
   const callVm = await createChainVM(
     callDb,
     views,
-    { accounts: quarter(sizes.accounts), storage: quarter(sizes.storage), code: quarter(sizes.code), trieNodes: sizes.trieNodes },
+    {
+      accounts: quarter(sizes.accounts),
+      storage: quarter(sizes.storage),
+      code: quarter(sizes.code),
+      trieNodes: sizes.trieNodes,
+    },
     undefined,
     CacheType.ORDERED_MAP,
     CallStateManager,

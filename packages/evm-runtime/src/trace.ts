@@ -160,13 +160,21 @@ export class CallTracer {
     if (m.to === undefined) type = m.salt !== undefined ? 'CREATE2' : 'CREATE'
     else if (m.delegatecall) type = 'DELEGATECALL'
     else if (m.isStatic && (parent === undefined || !parent.isStatic)) type = 'STATICCALL'
-    else if (m.codeAddress !== undefined && m.to !== undefined && !m.codeAddress.equals(m.to)) type = 'CALLCODE'
+    else if (m.codeAddress !== undefined && m.to !== undefined && !m.codeAddress.equals(m.to))
+      type = 'CALLCODE'
     else type = 'CALL'
     // geth names the executing contract as `from` and the code target as `to` for
     // DELEGATECALL/CALLCODE; EthereumJS keeps msg.sender in `caller` for those.
     const from = parent?.address?.toString() ?? m.caller.toString()
     const to = type === 'DELEGATECALL' || type === 'CALLCODE' ? m.codeAddress.toString() : m.to?.toString()
-    const frame: CallFrame = { type, from, to, gas: quantity(m.gasLimit), gasUsed: '0x0', input: toHex(m.data) }
+    const frame: CallFrame = {
+      type,
+      from,
+      to,
+      gas: quantity(m.gasLimit),
+      gasUsed: '0x0',
+      input: toHex(m.data),
+    }
     if (type !== 'DELEGATECALL' && type !== 'STATICCALL') frame.value = quantity(m.value)
     if (parent !== undefined && this.opts.onlyTopCall !== true) {
       parent.frame.calls ??= []
@@ -183,7 +191,8 @@ export class CallTracer {
     const ex = r.execResult
     frame.gasUsed = quantity(ex.executionGasUsed)
     if (r.createdAddress !== undefined) frame.to = r.createdAddress.toString()
-    if (ex.returnValue.length > 0 || ex.exceptionError?.error === 'revert') frame.output = toHex(ex.returnValue)
+    if (ex.returnValue.length > 0 || ex.exceptionError?.error === 'revert')
+      frame.output = toHex(ex.returnValue)
     if (ex.exceptionError !== undefined) {
       frame.error = ERROR_NAMES[ex.exceptionError.error] ?? ex.exceptionError.error
       if (ex.exceptionError.error === 'revert') {

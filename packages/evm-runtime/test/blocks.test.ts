@@ -5,9 +5,26 @@ import { createAccountFromRLP, generateAddress, KECCAK256_RLP } from '@ethereumj
 import { keccak_256 } from '@noble/hashes/sha3.js'
 import { decodeFunctionResult, encodeFunctionData, parseAbi } from 'viem'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { BlockValidationError, type ExecutionRuntime, ExecutionError, MissingStateError } from '../src/index.ts'
+import {
+  BlockValidationError,
+  ExecutionError,
+  type ExecutionRuntime,
+  MissingStateError,
+} from '../src/index.ts'
 import { contracts } from './contracts.ts'
-import { ADDRS, bytes, cleanupDirs, ETH, hex, KEYS, legacy, makeGenesis, openRuntime, transfer, txData } from './helpers.ts'
+import {
+  ADDRS,
+  bytes,
+  cleanupDirs,
+  ETH,
+  hex,
+  KEYS,
+  legacy,
+  makeGenesis,
+  openRuntime,
+  transfer,
+  txData,
+} from './helpers.ts'
 
 const storeAbi = parseAbi([
   'function x() view returns (uint256)',
@@ -28,10 +45,21 @@ interface Chain {
   path: string
 }
 
-async function chain(genesis = makeGenesis(), path?: string): Promise<Chain & { hashes: Map<bigint, Uint8Array> }> {
+async function chain(
+  genesis = makeGenesis(),
+  path?: string,
+): Promise<Chain & { hashes: Map<bigint, Uint8Array> }> {
   const { runtime, db, hashes } = await openRuntime(genesis, { path })
   hashes.set(0n, runtime.genesisBlock.hash())
-  return { runtime, hashes, path: db.path, close: async () => (await runtime.close(), await db.level.close()) }
+  return {
+    runtime,
+    hashes,
+    path: db.path,
+    close: async () => {
+      await runtime.close()
+      await db.level.close()
+    },
+  }
 }
 
 afterAll(cleanupDirs)
@@ -59,7 +87,10 @@ describe('block building and import', () => {
       transfer(common, KEYS[2], 0n, ADDRS[0], 1n, { gas: 40_000_000n }), // above block gas limit
       legacy(common, KEYS[2], 0n, ADDRS[1], 3n, 2_000_000_000n),
     ]
-    result1 = await a.runtime.buildBlock(a.runtime.genesisBlock.header, txs, { timestamp: 1001n, coinbase: COINBASE })
+    result1 = await a.runtime.buildBlock(a.runtime.genesisBlock.header, txs, {
+      timestamp: 1001n,
+      coinbase: COINBASE,
+    })
     block1 = result1.block
     a.hashes.set(1n, block1.hash())
   })
@@ -109,7 +140,9 @@ describe('block building and import', () => {
     try {
       expect(hex(b.runtime.genesisBlock.hash())).toBe(hex(a.runtime.genesisBlock.hash()))
       const executed = await b.runtime.executeBlock(block1, b.runtime.genesisBlock.header)
-      expect(executed.map((e) => [e.status, e.gasUsed])).toEqual(result1.executed.map((e) => [e.status, e.gasUsed]))
+      expect(executed.map((e) => [e.status, e.gasUsed])).toEqual(
+        result1.executed.map((e) => [e.status, e.gasUsed]),
+      )
       expect(await b.runtime.hasState(block1.header.stateRoot)).toBe(true)
     } finally {
       await b.close()
@@ -122,7 +155,10 @@ describe('block building and import', () => {
       const parent = b.runtime.genesisBlock.header
       const tamper = (changes: Record<string, unknown>) => {
         const h = block1.header.toJSON()
-        return createBlock({ header: { ...h, ...changes }, transactions: block1.transactions, withdrawals: [] }, b.runtime.blockOptions)
+        return createBlock(
+          { header: { ...h, ...changes }, transactions: block1.transactions, withdrawals: [] },
+          b.runtime.blockOptions,
+        )
       }
       const cases: Array<[string, Record<string, unknown>]> = [
         ['stateRoot', { stateRoot: hex(new Uint8Array(32).fill(1)) }],
@@ -148,7 +184,11 @@ describe('block building and import', () => {
         b.runtime.blockOptions,
       )
       const badWithRoot = createBlock(
-        { header: { ...bad.header.toJSON(), transactionsTrie: hex(await bad.genTxTrie()) }, transactions: bad.transactions, withdrawals: [] },
+        {
+          header: { ...bad.header.toJSON(), transactionsTrie: hex(await bad.genTxTrie()) },
+          transactions: bad.transactions,
+          withdrawals: [],
+        },
         b.runtime.blockOptions,
       )
       const err = await b.runtime.executeBlock(badWithRoot, parent).catch((e) => e)
@@ -164,21 +204,31 @@ describe('block building and import', () => {
   test('eth_call reads the head and older roots; zero from address; overrides', async () => {
     const r = a.runtime
     const { common } = r
-    const res2 = await r.buildBlock(block1.header, [txData(common, KEYS[1], 3n, storeAddr, enc('set', [9n]))], {
-      timestamp: 1002n,
-      coinbase: COINBASE,
-    })
+    const res2 = await r.buildBlock(
+      block1.header,
+      [txData(common, KEYS[1], 3n, storeAddr, enc('set', [9n]))],
+      {
+        timestamp: 1002n,
+        coinbase: COINBASE,
+      },
+    )
     const block2 = res2.block
     const read = async (block: Block) => {
       const out = await r.call({ to: storeAddr, data: enc('x') }, block.header)
       expect(out.error).toBeUndefined()
-      return decodeFunctionResult({ abi: storeAbi, functionName: 'x', data: hex(out.returnData) as `0x${string}` })
+      return decodeFunctionResult({
+        abi: storeAbi,
+        functionName: 'x',
+        data: hex(out.returnData) as `0x${string}`,
+      })
     }
     expect(await read(block2)).toBe(9n)
     expect(await read(block1)).toBe(5n)
     expect(await read(block2)).toBe(9n)
     // stateRoot option overrides the header's root.
-    const old = await r.call({ to: storeAddr, data: enc('x') }, block2.header, { stateRoot: block1.header.stateRoot })
+    const old = await r.call({ to: storeAddr, data: enc('x') }, block2.header, {
+      stateRoot: block1.header.stateRoot,
+    })
     expect(BigInt(hex(old.returnData))).toBe(5n)
     // Reverts carry the revert payload.
     const failed = await r.call({ to: storeAddr, data: enc('fail') }, block2.header)
@@ -192,7 +242,9 @@ describe('block building and import', () => {
     // State overrides: stateDiff on slot 0.
     const slot0 = `0x${'0'.repeat(64)}`
     const ov = await r.call({ to: storeAddr, data: enc('x') }, block2.header, {
-      overrides: new Map([[hex(storeAddr), { stateDiff: new Map([[slot0, bytes(`0x${'42'.padStart(64, '0')}`)]]) }]]),
+      overrides: new Map([
+        [hex(storeAddr), { stateDiff: new Map([[slot0, bytes(`0x${'42'.padStart(64, '0')}`)]]) }],
+      ]),
     })
     expect(BigInt(hex(ov.returnData))).toBe(0x42n)
     expect(await read(block2)).toBe(9n)
@@ -200,7 +252,9 @@ describe('block building and import', () => {
     const poor = bytes('0x000000000000000000000000000000000000dead')
     const free = await r.call({ from: poor, to: ADDRS[0], value: 0n }, block2.header)
     expect(free.error).toBeUndefined()
-    await expect(r.call({ from: poor, to: ADDRS[0], gasPrice: 10n ** 9n }, block2.header)).rejects.toBeInstanceOf(ExecutionError)
+    await expect(
+      r.call({ from: poor, to: ADDRS[0], gasPrice: 10n ** 9n }, block2.header),
+    ).rejects.toBeInstanceOf(ExecutionError)
     // BLOCKHASH goes through the getBlockHash callback.
     a.hashes.set(2n, block2.hash())
     const bh = await r.call({ to: storeAddr, data: enc('hashOf', [1n]) }, block2.header)
@@ -214,9 +268,14 @@ describe('block building and import', () => {
     const gas = await r.estimateGas({ from: ADDRS[0], to: storeAddr, data: enc('bump', [20n]) }, head)
     const justEnough = await r.call({ from: ADDRS[0], to: storeAddr, data: enc('bump', [20n]), gas }, head)
     expect(justEnough.error).toBeUndefined()
-    const tooLittle = await r.call({ from: ADDRS[0], to: storeAddr, data: enc('bump', [20n]), gas: gas - 1n }, head)
+    const tooLittle = await r.call(
+      { from: ADDRS[0], to: storeAddr, data: enc('bump', [20n]), gas: gas - 1n },
+      head,
+    )
     expect(tooLittle.error).toBeDefined()
-    const err = await r.estimateGas({ from: ADDRS[0], to: storeAddr, data: enc('fail') }, head).catch((e) => e)
+    const err = await r
+      .estimateGas({ from: ADDRS[0], to: storeAddr, data: enc('fail') }, head)
+      .catch((e) => e)
     expect(err).toBeInstanceOf(ExecutionError)
     expect((err as ExecutionError).reverted).toBe(true)
     expect(hex((err as ExecutionError).revertData.subarray(0, 4))).toBe('0x08c379a0')
@@ -240,10 +299,16 @@ describe('block building and import', () => {
     const acct = createAccountFromRLP(leaf!)
     expect(hex(acct.storageRoot)).toBe(hex(proof.storageHash))
     expect(acct.nonce).toBe(proof.nonce)
-    const sv = await verifyMerkleProof(slot, proof.storageProof[0].proof, { useKeyHashing: true, root: proof.storageHash })
+    const sv = await verifyMerkleProof(slot, proof.storageProof[0].proof, {
+      useKeyHashing: true,
+      root: proof.storageHash,
+    })
     expect(BigInt(hex(RLP.decode(sv!) as Uint8Array))).toBe(5n)
     expect(proof.storageProof[0].value).toBe(5n)
-    const absent = await verifyMerkleProof(proof.storageProof[1].key, proof.storageProof[1].proof, { useKeyHashing: true, root: proof.storageHash })
+    const absent = await verifyMerkleProof(proof.storageProof[1].key, proof.storageProof[1].proof, {
+      useKeyHashing: true,
+      root: proof.storageHash,
+    })
     expect(absent).toBeNull()
     expect(proof.storageProof[1].value).toBe(0n)
     // Proof of absence for an unknown account.
@@ -266,10 +331,22 @@ describe('block building and import', () => {
     const sstore = s.structLogs.find((l) => l.op === 'SSTORE')
     expect(sstore?.storage?.['0'.repeat(64)]).toBe('5'.padStart(64, '0'))
     expect(s.structLogs[0]).toMatchObject({ pc: 0, depth: 1 })
-    const c = (await r.traceTransaction(block1, parent, 4, { tracer: 'callTracer' })) as Record<string, unknown>
-    expect(c).toMatchObject({ type: 'CALL', from: hex(ADDRS[1]), to: hex(storeAddr), error: 'execution reverted', revertReason: 'nope' })
+    const c = (await r.traceTransaction(block1, parent, 4, { tracer: 'callTracer' })) as Record<
+      string,
+      unknown
+    >
+    expect(c).toMatchObject({
+      type: 'CALL',
+      from: hex(ADDRS[1]),
+      to: hex(storeAddr),
+      error: 'execution reverted',
+      revertReason: 'nope',
+    })
     expect(c.gasUsed).toBe(`0x${result1.executed[4].gasUsed.toString(16)}`)
-    const create = (await r.traceTransaction(block1, parent, 2, { tracer: 'callTracer' })) as Record<string, unknown>
+    const create = (await r.traceTransaction(block1, parent, 2, { tracer: 'callTracer' })) as Record<
+      string,
+      unknown
+    >
     expect(create).toMatchObject({ type: 'CREATE', to: hex(storeAddr) })
     // Tracing does not change persisted state.
     expect(await r.hasState(block1.header.stateRoot)).toBe(true)
@@ -296,9 +373,16 @@ describe('fees', () => {
   async function feeRun(treasury?: Uint8Array) {
     const c = await chain(makeGenesis(treasury ? { feeRecipient: { treasury: hex(treasury) } } : {}))
     const g = c.runtime.genesisBlock
-    const tx = transfer(c.runtime.common, KEYS[0], 0n, ADDRS[1], 1n, { maxFee: 5n * 10n ** 9n, tip: 2n * 10n ** 9n })
-    const { block, executed } = await c.runtime.buildBlock(g.header, [tx], { timestamp: 1001n, coinbase: COINBASE })
-    const bal = async (addr: Uint8Array, root: Uint8Array) => (await c.runtime.getAccount(root, addr))?.balance ?? 0n
+    const tx = transfer(c.runtime.common, KEYS[0], 0n, ADDRS[1], 1n, {
+      maxFee: 5n * 10n ** 9n,
+      tip: 2n * 10n ** 9n,
+    })
+    const { block, executed } = await c.runtime.buildBlock(g.header, [tx], {
+      timestamp: 1001n,
+      coinbase: COINBASE,
+    })
+    const bal = async (addr: Uint8Array, root: Uint8Array) =>
+      (await c.runtime.getAccount(root, addr))?.balance ?? 0n
     const res = {
       baseFee: block.header.baseFeePerGas!,
       gas: executed[0].gasUsed,
@@ -332,20 +416,30 @@ describe('persistence', () => {
     const c1 = await chain(genesis)
     const path = c1.path
     const g = c1.runtime.genesisBlock
-    const { block } = await c1.runtime.buildBlock(g.header, [transfer(c1.runtime.common, KEYS[0], 0n, ADDRS[1], 123n)], {
-      timestamp: 1001n,
-      coinbase: COINBASE,
-    })
+    const { block } = await c1.runtime.buildBlock(
+      g.header,
+      [transfer(c1.runtime.common, KEYS[0], 0n, ADDRS[1], 123n)],
+      {
+        timestamp: 1001n,
+        coinbase: COINBASE,
+      },
+    )
     await c1.close()
     const c2 = await chain(genesis, path)
     try {
       expect(hex(c2.runtime.genesisBlock.hash())).toBe(hex(g.hash()))
       expect(await c2.runtime.hasState(block.header.stateRoot)).toBe(true)
-      expect((await c2.runtime.getAccount(block.header.stateRoot, ADDRS[1]))!.balance).toBe(1000n * ETH + 123n)
-      const next = await c2.runtime.buildBlock(block.header, [transfer(c2.runtime.common, KEYS[0], 1n, ADDRS[1], 1n)], {
-        timestamp: 1002n,
-        coinbase: COINBASE,
-      })
+      expect((await c2.runtime.getAccount(block.header.stateRoot, ADDRS[1]))!.balance).toBe(
+        1000n * ETH + 123n,
+      )
+      const next = await c2.runtime.buildBlock(
+        block.header,
+        [transfer(c2.runtime.common, KEYS[0], 1n, ADDRS[1], 1n)],
+        {
+          timestamp: 1002n,
+          coinbase: COINBASE,
+        },
+      )
       expect(next.executed).toHaveLength(1)
       expect(next.rejected).toHaveLength(0)
     } finally {
@@ -361,5 +455,7 @@ describe('persistence', () => {
 })
 
 test('keccak of the module-free genesis is stable', () => {
-  expect(hex(keccak_256(new Uint8Array(0)))).toBe('0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470')
+  expect(hex(keccak_256(new Uint8Array(0)))).toBe(
+    '0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470',
+  )
 })

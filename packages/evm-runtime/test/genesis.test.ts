@@ -1,4 +1,4 @@
-import { describe, expect, test, afterAll } from 'vitest'
+import { afterAll, describe, expect, test } from 'vitest'
 import { GenesisError, genesisToJson, parseGenesis } from '../src/index.ts'
 import { ADDRS, cleanupDirs, genesisJson, hex, makeGenesis, openRuntime } from './helpers.ts'
 
@@ -40,18 +40,42 @@ describe('parseGenesis', () => {
     [{ chainId: '12abc' }, 'genesis.chainId', 'decimal or 0x-hex'],
     [{ chainId: 1, hardfork: 'cancun' }, 'genesis.hardfork', 'only "prague"'],
     [{ chainId: 1, gasLimit: 10 }, 'genesis.gasLimit', 'at least 5000'],
-    [{ chainId: 1, alloc: { [A]: { balance: -5 } } }, `genesis.alloc["${A}"].balance`, 'non-negative integer'],
+    [
+      { chainId: 1, alloc: { [A]: { balance: -5 } } },
+      `genesis.alloc["${A}"].balance`,
+      'non-negative integer',
+    ],
     [{ chainId: 1, alloc: { [A]: {} } }, `genesis.alloc["${A}"].balance`, 'required'],
     [{ chainId: 1, alloc: { '0x12': { balance: 1 } } }, 'genesis.alloc["0x12"]', '20-byte'],
-    [{ chainId: 1, alloc: { [A]: { balance: 1, code: '0xabc' } } }, `genesis.alloc["${A}"].code`, 'even-length'],
-    [{ chainId: 1, alloc: { [A]: { balance: 1, storage: { '0x01': '0x' + '1'.repeat(66) } } } }, `genesis.alloc["${A}"].storage["0x01"]`, '32 bytes'],
-    [{ chainId: 1, alloc: { [A]: { balance: 1, nonse: 1 } } }, `genesis.alloc["${A}"].nonse`, 'unknown field'],
-    [{ chainId: 1, alloc: { [A]: { balance: 1 }, [A.toUpperCase().replace('0X', '0x')]: { balance: 2 } } }, 'genesis.alloc["0x00000000000000000000000000000000000000AA"]', 'duplicate'],
+    [
+      { chainId: 1, alloc: { [A]: { balance: 1, code: '0xabc' } } },
+      `genesis.alloc["${A}"].code`,
+      'even-length',
+    ],
+    [
+      { chainId: 1, alloc: { [A]: { balance: 1, storage: { '0x01': `0x${'1'.repeat(66)}` } } } },
+      `genesis.alloc["${A}"].storage["0x01"]`,
+      '32 bytes',
+    ],
+    [
+      { chainId: 1, alloc: { [A]: { balance: 1, nonse: 1 } } },
+      `genesis.alloc["${A}"].nonse`,
+      'unknown field',
+    ],
+    [
+      { chainId: 1, alloc: { [A]: { balance: 1 }, [A.toUpperCase().replace('0X', '0x')]: { balance: 2 } } },
+      'genesis.alloc["0x00000000000000000000000000000000000000AA"]',
+      'duplicate',
+    ],
     [{ chainId: 1, feeRecipient: { treasury: 'nope' } }, 'genesis.feeRecipient.treasury', 'address'],
     [{ chainId: 1, validators: [A, 'x'] }, 'genesis.validators[1]', 'address'],
     [{ chainId: 1, consensus: { type: 'pow' } }, 'genesis.consensus.type', '"dev" or "qbft"'],
     [{ chainId: 1, consensus: { type: 'qbft' } }, 'genesis.validators', 'at least one validator'],
-    [{ chainId: 1, eip1559: { elasticityMultiplier: 0 } }, 'genesis.eip1559.elasticityMultiplier', 'at least 1'],
+    [
+      { chainId: 1, eip1559: { elasticityMultiplier: 0 } },
+      'genesis.eip1559.elasticityMultiplier',
+      'at least 1',
+    ],
     [{ chainId: 1, currency: { decimals: 99 } }, 'genesis.currency.decimals', 'exceeds'],
     [{ chainId: 1, modules: [] }, 'genesis.modules', 'object'],
     [{ chainId: 1, gaslimit: 1 }, 'genesis.gaslimit', 'unknown field'],
@@ -75,7 +99,13 @@ describe('parseGenesis', () => {
         currency: { name: 'Open', symbol: 'OPEN', decimals: 18 },
       }),
     )
-    g.alloc.push({ address: Uint8Array.from(Buffer.from('00'.repeat(19) + 'bb', 'hex')), balance: 0n, nonce: 3n, code: Uint8Array.of(0x60, 0), storage: [{ slot: new Uint8Array(32), value: new Uint8Array(32).fill(2) }] })
+    g.alloc.push({
+      address: Uint8Array.from(Buffer.from(`${'00'.repeat(19)}bb`, 'hex')),
+      balance: 0n,
+      nonce: 3n,
+      code: Uint8Array.of(0x60, 0),
+      storage: [{ slot: new Uint8Array(32), value: new Uint8Array(32).fill(2) }],
+    })
     const json = JSON.parse(JSON.stringify(genesisToJson(g)))
     expect(parseGenesis(json)).toEqual(g)
   })
@@ -88,7 +118,9 @@ describe('genesis block', () => {
     const c = await openRuntime(makeGenesis({ alloc: { [hex(ADDRS[0])]: { balance: '1' } } }))
     try {
       expect(hex(a.runtime.genesisBlock.hash())).toBe(hex(b.runtime.genesisBlock.hash()))
-      expect(hex(a.runtime.genesisBlock.header.stateRoot)).not.toBe(hex(c.runtime.genesisBlock.header.stateRoot))
+      expect(hex(a.runtime.genesisBlock.header.stateRoot)).not.toBe(
+        hex(c.runtime.genesisBlock.header.stateRoot),
+      )
       const h = a.runtime.genesisBlock.header
       expect(h.number).toBe(0n)
       expect(h.baseFeePerGas).toBe(1_000_000_000n)

@@ -5,8 +5,8 @@ import type { Common } from '@ethereumjs/common'
 import { createFeeMarket1559Tx, createLegacyTx } from '@ethereumjs/tx'
 import { privateToAddress } from '@ethereumjs/util'
 import { Level } from 'level'
-import { createExecutionRuntime, type GenesisConfig, parseGenesis } from '../src/index.ts'
 import type { SystemModule } from '../src/index.ts'
+import { createExecutionRuntime, type GenesisConfig, parseGenesis } from '../src/index.ts'
 
 export const KEYS = [
   '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80',
@@ -14,7 +14,7 @@ export const KEYS = [
   '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a',
 ].map((k) => Uint8Array.from(Buffer.from(k.slice(2), 'hex')))
 export const ADDRS = KEYS.map((k) => privateToAddress(k))
-export const hex = (b: Uint8Array) => `0x${Buffer.from(b).toString('hex')}`
+export const hex = (b: Uint8Array): `0x${string}` => `0x${Buffer.from(b).toString('hex')}`
 export const bytes = (h: string) => Uint8Array.from(Buffer.from(h.replace(/^0x/, ''), 'hex'))
 export const ETH = 10n ** 18n
 
@@ -47,11 +47,17 @@ export function cleanupDirs(): void {
 export async function openDb(path = tempDir()) {
   const level = new Level<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' })
   await level.open()
-  const state = level.sublevel<Uint8Array, Uint8Array>('state', { keyEncoding: 'view', valueEncoding: 'view' })
+  const state = level.sublevel<Uint8Array, Uint8Array>('state', {
+    keyEncoding: 'view',
+    valueEncoding: 'view',
+  })
   return { level, state, path }
 }
 
-export async function openRuntime(genesis: GenesisConfig, opts: { path?: string; modules?: SystemModule[]; hashes?: Map<bigint, Uint8Array> } = {}) {
+export async function openRuntime(
+  genesis: GenesisConfig,
+  opts: { path?: string; modules?: SystemModule[]; hashes?: Map<bigint, Uint8Array> } = {},
+) {
   const db = await openDb(opts.path)
   const hashes = opts.hashes ?? new Map<bigint, Uint8Array>()
   const runtime = await createExecutionRuntime({
@@ -63,20 +69,58 @@ export async function openRuntime(genesis: GenesisConfig, opts: { path?: string;
   return { runtime, db, hashes }
 }
 
-export function transfer(common: Common, key: Uint8Array, nonce: bigint, to: Uint8Array, value: bigint, opts: { maxFee?: bigint; tip?: bigint; gas?: bigint } = {}) {
+export function transfer(
+  common: Common,
+  key: Uint8Array,
+  nonce: bigint,
+  to: Uint8Array,
+  value: bigint,
+  opts: { maxFee?: bigint; tip?: bigint; gas?: bigint } = {},
+) {
   return createFeeMarket1559Tx(
-    { nonce, to, value, gasLimit: opts.gas ?? 21_000n, maxFeePerGas: opts.maxFee ?? 10n ** 10n, maxPriorityFeePerGas: opts.tip ?? 10n ** 9n, chainId: common.chainId() },
+    {
+      nonce,
+      to,
+      value,
+      gasLimit: opts.gas ?? 21_000n,
+      maxFeePerGas: opts.maxFee ?? 10n ** 10n,
+      maxPriorityFeePerGas: opts.tip ?? 10n ** 9n,
+      chainId: common.chainId(),
+    },
     { common },
   ).sign(key)
 }
 
-export function txData(common: Common, key: Uint8Array, nonce: bigint, to: Uint8Array | undefined, data: Uint8Array, opts: { gas?: bigint; value?: bigint } = {}) {
+export function txData(
+  common: Common,
+  key: Uint8Array,
+  nonce: bigint,
+  to: Uint8Array | undefined,
+  data: Uint8Array,
+  opts: { gas?: bigint; value?: bigint } = {},
+) {
   return createFeeMarket1559Tx(
-    { nonce, to, data, value: opts.value ?? 0n, gasLimit: opts.gas ?? 3_000_000n, maxFeePerGas: 10n ** 10n, maxPriorityFeePerGas: 10n ** 9n, chainId: common.chainId() },
+    {
+      nonce,
+      to,
+      data,
+      value: opts.value ?? 0n,
+      gasLimit: opts.gas ?? 3_000_000n,
+      maxFeePerGas: 10n ** 10n,
+      maxPriorityFeePerGas: 10n ** 9n,
+      chainId: common.chainId(),
+    },
     { common },
   ).sign(key)
 }
 
-export function legacy(common: Common, key: Uint8Array, nonce: bigint, to: Uint8Array, value: bigint, gasPrice: bigint) {
+export function legacy(
+  common: Common,
+  key: Uint8Array,
+  nonce: bigint,
+  to: Uint8Array,
+  value: bigint,
+  gasPrice: bigint,
+) {
   return createLegacyTx({ nonce, to, value, gasLimit: 21_000n, gasPrice }, { common }).sign(key)
 }

@@ -1,12 +1,17 @@
+import type { BlockHeader } from '@ethereumjs/block'
 import { verifyMerkleProof } from '@ethereumjs/mpt'
 import { RLP } from '@ethereumjs/rlp'
+import type { TypedTransaction } from '@ethereumjs/tx'
 import { generateAddress } from '@ethereumjs/util'
 import { keccak_256 } from '@noble/hashes/sha3.js'
 import { decodeFunctionResult, encodeFunctionData, parseAbi } from 'viem'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import type { BlockHeader } from '@ethereumjs/block'
-import type { TypedTransaction } from '@ethereumjs/tx'
-import { type ExecutionRuntime, MODULE_ACCOUNT_CODE, type ModuleCallContext, type SystemModule } from '../src/index.ts'
+import {
+  type ExecutionRuntime,
+  MODULE_ACCOUNT_CODE,
+  type ModuleCallContext,
+  type SystemModule,
+} from '../src/index.ts'
 import { contracts } from './contracts.ts'
 import { ADDRS, bytes, cleanupDirs, hex, KEYS, makeGenesis, openRuntime, txData } from './helpers.ts'
 
@@ -36,16 +41,28 @@ function testModule(seen: Array<Omit<ModuleCallContext, 'state'>>): SystemModule
       seen.push(rest)
       const sel = hex(ctx.data.subarray(0, 4))
       if (sel === '0x00000001') {
-        if (ctx.gasLimit < 30_000n) return { status: 'outOfGas', gasUsed: ctx.gasLimit, returnData: EMPTY, logs: [] }
-        if (ctx.isStatic || ctx.isDelegateCall) return { status: 'revert', gasUsed: 30_000n, returnData: revertWith('read-only context'), logs: [] }
+        if (ctx.gasLimit < 30_000n)
+          return { status: 'outOfGas', gasUsed: ctx.gasLimit, returnData: EMPTY, logs: [] }
+        if (ctx.isStatic || ctx.isDelegateCall)
+          return { status: 'revert', gasUsed: 30_000n, returnData: revertWith('read-only context'), logs: [] }
         const value = ctx.data.subarray(4, 36)
         await state.putStorage(MOD, SLOT0, value)
         const who = new Uint8Array(32)
         who.set(ctx.caller, 12)
-        return { status: 'success', gasUsed: 30_000n, returnData: value, logs: [{ topics: [WRITTEN, who], data: value }] }
+        return {
+          status: 'success',
+          gasUsed: 30_000n,
+          returnData: value,
+          logs: [{ topics: [WRITTEN, who], data: value }],
+        }
       }
       if (sel === '0x00000002') {
-        return { status: 'success', gasUsed: 2_100n, returnData: await state.getStorage(MOD, SLOT0), logs: [] }
+        return {
+          status: 'success',
+          gasUsed: 2_100n,
+          returnData: await state.getStorage(MOD, SLOT0),
+          logs: [],
+        }
       }
       return { status: 'revert', gasUsed: 100n, returnData: revertWith('unknown selector'), logs: [] }
     },
@@ -62,7 +79,9 @@ const callerAbi = parseAbi([
 ])
 type Fn = 'callWrite' | 'staticWrite' | 'staticRead' | 'delegateWrite' | 'writeThenRevert' | 'codeSize'
 const enc = (functionName: Fn, args: readonly bigint[] = []) =>
-  bytes(encodeFunctionData({ abi: callerAbi, functionName, args } as Parameters<typeof encodeFunctionData>[0]))
+  bytes(
+    encodeFunctionData({ abi: callerAbi, functionName, args } as Parameters<typeof encodeFunctionData>[0]),
+  )
 const word = (n: bigint) => {
   const w = new Uint8Array(32)
   w.set(bytes(n.toString(16).padStart(64, '0')))
@@ -97,7 +116,10 @@ describe('system module precompile host', () => {
   beforeAll(async () => {
     const opened = await openRuntime(makeGenesis(), { modules: [testModule(seen)] })
     runtime = opened.runtime
-    close = async () => (await runtime.close(), await opened.db.level.close())
+    close = async () => {
+      await runtime.close()
+      await opened.db.level.close()
+    }
     head = runtime.genesisBlock.header
     callerAddr = generateAddress(ADDRS[0], new Uint8Array(0))
     await mine([txData(runtime.common, KEYS[0], nonce++, undefined, contracts().ModuleCaller.bytecode)])
@@ -113,7 +135,9 @@ describe('system module precompile host', () => {
   })
 
   test('direct tx: caller, origin, value, flags; logs from the module address; provable storage', async () => {
-    const { executed } = await mine([txData(runtime.common, KEYS[0], nonce++, MOD, modData(1, 7n), { value: 5n, gas: 100_000n })])
+    const { executed } = await mine([
+      txData(runtime.common, KEYS[0], nonce++, MOD, modData(1, 7n), { value: 5n, gas: 100_000n }),
+    ])
     const ctx = lastSeen()
     expect(hex(ctx.caller)).toBe(hex(ADDRS[0]))
     expect(hex(ctx.origin)).toBe(hex(ADDRS[0]))
@@ -129,15 +153,46 @@ describe('system module precompile host', () => {
     expect((await runtime.getAccount(head.stateRoot, MOD))?.balance).toBe(5n)
     expect(await runtime.getStorage(head.stateRoot, MOD, SLOT0)).toEqual(word(7n))
     const proof = await runtime.getProof(head.stateRoot, MOD, [SLOT0])
-    expect(await verifyMerkleProof(MOD, proof.accountProof, { useKeyHashing: true, root: head.stateRoot })).not.toBeNull()
-    const leaf = await verifyMerkleProof(SLOT0, proof.storageProof[0].proof, { useKeyHashing: true, root: proof.storageHash })
+    expect(
+      await verifyMerkleProof(MOD, proof.accountProof, { useKeyHashing: true, root: head.stateRoot }),
+    ).not.toBeNull()
+    const leaf = await verifyMerkleProof(SLOT0, proof.storageProof[0].proof, {
+      useKeyHashing: true,
+      root: proof.storageHash,
+    })
     expect(BigInt(hex(RLP.decode(leaf!) as Uint8Array))).toBe(7n)
   })
 
   test('CALL from a contract: msg.sender is the contract, tx.origin the EOA', async () => {
-    const { executed } = await mine([txData(runtime.common, KEYS[0], nonce++, callerAddr, enc('callWrite', [8n]), { value: 3n })])
+    const parent = head
+    const { executed, block } = await mine([
+      txData(runtime.common, KEYS[0], nonce++, callerAddr, enc('callWrite', [8n]), { value: 3n }),
+    ])
     expect(executed[0].status).toBe(1)
     const ctx = lastSeen()
+    const trace = (await runtime.traceTransaction(block, parent, 0, {
+      tracer: 'callTracer',
+      withLog: true,
+    })) as {
+      type: string
+      calls: Array<{
+        type: string
+        from: string
+        to: string
+        value: string
+        logs: Array<{ address: string }>
+      }>
+    }
+    expect(trace.type).toBe('CALL')
+    expect(trace.calls[0]).toMatchObject({ type: 'CALL', from: hex(callerAddr), to: hex(MOD), value: '0x3' })
+    expect(trace.calls[0].logs[0].address).toBe(hex(MOD))
+    const top = (await runtime.traceTransaction(block, parent, 0, {
+      tracer: 'callTracer',
+      onlyTopCall: true,
+    })) as {
+      calls?: unknown[]
+    }
+    expect(top.calls).toBeUndefined()
     expect(hex(ctx.caller)).toBe(hex(callerAddr))
     expect(hex(ctx.origin)).toBe(hex(ADDRS[0]))
     expect(ctx).toMatchObject({ value: 3n, isStatic: false, isDelegateCall: false })
@@ -150,17 +205,27 @@ describe('system module precompile host', () => {
     expect(lastSeen()).toMatchObject({ isStatic: true, isDelegateCall: false, value: 0n })
     expect(hex(lastSeen().caller)).toBe(hex(callerAddr))
     expect(hex(lastSeen().origin)).toBe(hex(ADDRS[1]))
-    const [ok] = decodeFunctionResult({ abi: callerAbi, functionName: 'staticWrite', data: hex(w.returnData) as `0x${string}` }) as [boolean, string]
+    const [ok] = decodeFunctionResult({
+      abi: callerAbi,
+      functionName: 'staticWrite',
+      data: hex(w.returnData) as `0x${string}`,
+    }) as [boolean, string]
     expect(ok).toBe(false)
     const r = await runtime.call({ to: callerAddr, data: enc('staticRead') }, head)
-    const [ok2, ret] = decodeFunctionResult({ abi: callerAbi, functionName: 'staticRead', data: hex(r.returnData) as `0x${string}` }) as [boolean, string]
+    const [ok2, ret] = decodeFunctionResult({
+      abi: callerAbi,
+      functionName: 'staticRead',
+      data: hex(r.returnData) as `0x${string}`,
+    }) as [boolean, string]
     expect(ok2).toBe(true)
     expect(BigInt(ret)).toBe(8n)
     expect(lastSeen().isStatic).toBe(true)
   })
 
   test('DELEGATECALL: msg.sender is preserved and isDelegateCall is set', async () => {
-    const { executed } = await mine([txData(runtime.common, KEYS[1], 0n, callerAddr, enc('delegateWrite', [10n]))])
+    const { executed } = await mine([
+      txData(runtime.common, KEYS[1], 0n, callerAddr, enc('delegateWrite', [10n])),
+    ])
     expect(executed[0].status).toBe(1) // the caller contract swallows the failure
     const ctx = lastSeen()
     expect(ctx.isDelegateCall).toBe(true)
@@ -170,7 +235,9 @@ describe('system module precompile host', () => {
 
   test('a reverting caller reverts the module writes and drops its logs', async () => {
     const before = seen.length
-    const { executed } = await mine([txData(runtime.common, KEYS[0], nonce++, callerAddr, enc('writeThenRevert', [11n]))])
+    const { executed } = await mine([
+      txData(runtime.common, KEYS[0], nonce++, callerAddr, enc('writeThenRevert', [11n])),
+    ])
     expect(seen.length).toBe(before + 1) // the module did run …
     expect(hex(seen[before].data.subarray(4))).toBe(hex(word(11n)))
     expect(executed[0].status).toBe(0) // … but the tx reverted
@@ -197,7 +264,10 @@ describe('system module precompile host', () => {
       const g = other.runtime.genesisBlock
       expect(hex(g.hash())).toBe(hex(runtime.genesisBlock.hash()))
       const tx = txData(other.runtime.common, KEYS[2], 0n, MOD, modData(1, 99n), { gas: 100_000n })
-      const built = await runtime.buildBlock(runtime.genesisBlock.header, [tx], { timestamp: 2000n, coinbase: ADDRS[2] })
+      const built = await runtime.buildBlock(runtime.genesisBlock.header, [tx], {
+        timestamp: 2000n,
+        coinbase: ADDRS[2],
+      })
       const executed = await other.runtime.executeBlock(built.block, g.header)
       expect(executed[0].status).toBe(1)
       expect(await other.runtime.getStorage(built.block.header.stateRoot, MOD, SLOT0)).toEqual(word(99n))

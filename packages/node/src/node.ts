@@ -98,7 +98,9 @@ export class OpenLedgerNode {
         getBlockHash: async (n) => store?.getCanonicalHash(n),
       })
       closers.unshift(() => runtime.close())
-      store = await ChainStore.open(chainDb, { genesisBlock: runtime.genesisBlock })
+      store = await ChainStore.open(chainDb, { genesisBlock: runtime.genesisBlock, blockOptions: runtime.blockOptions })
+      const openedStore = store
+      closers.unshift(() => openedStore.close())
       const txpool = new TxPool({
         ...opts.txpool,
         common: runtime.common,

@@ -163,7 +163,7 @@ describe('TxPool: pending, queued and promotion', () => {
       { sender: b, nonce: 0n, hash: new Uint8Array(32) },
     ])
     expect(pool.has(a0.hash())).toBe(false)
-    expect(dropped).toEqual([`${hex(a0)}:stale`])
+    expect(dropped).toEqual([`${hex(a0)}:mined`])
     expect(pool.status()).toEqual({ pending: 3, queued: 0 })
     expect(added).toEqual([hex(a0), hex(a1), hex(b1), hex(b2)])
   })
@@ -273,6 +273,11 @@ describe('TxPool: admission errors (geth messages)', () => {
     expect((await rejection(pool.add(tx1559({ nonce: 4n, tip: 2n }), new Uint8Array(19)))).code).toBe(
       'INVALID_SENDER',
     )
+    const unsigned = createFeeMarket1559Tx(
+      { nonce: 4n, to: TO, gasLimit: 21_000n, maxFeePerGas: 9n, chainId: 4242n },
+      { common },
+    )
+    expect((await rejection(pool.add(unsigned, a))).code).toBe('INVALID_SENDER')
     expect(pool.size).toBe(1)
   })
 

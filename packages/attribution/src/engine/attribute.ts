@@ -196,7 +196,7 @@ function checkShares(shares: unknown): DatanetShare[] {
   return shares.map((s: DatanetShare, i) => {
     if (s === null || typeof s !== 'object')
       throw new AttributionError('INVALID_PARAMS', `fallbackShares[${i}] is not an object`)
-    const id = assertId(s.datanetId, `fallbackShares[${i}].datanetId`)
+    const id = assertId(s.datanetId, `fallbackShares[${i}].datanetId`, 'INVALID_PARAMS')
     if (typeof s.shares !== 'bigint' || s.shares < 0n) {
       throw new AttributionError(
         'INVALID_PARAMS',
@@ -447,12 +447,8 @@ function scaleChunks(chunks: readonly CitationChunk[]): { rows: CitationEvidence
   const parsed = chunks.map((c, i) => {
     if (c === null || typeof c !== 'object')
       throw new AttributionError('INVALID_CHUNK', `chunk ${i} is not an object`)
-    try {
-      assertId(c.datanetId, `chunk ${i} datanetId`)
-      assertId(c.contributionId, `chunk ${i} contributionId`)
-    } catch (e) {
-      throw new AttributionError('INVALID_CHUNK', (e as Error).message)
-    }
+    assertId(c.datanetId, `chunk ${i} datanetId`, 'INVALID_CHUNK')
+    assertId(c.contributionId, `chunk ${i} contributionId`, 'INVALID_CHUNK')
     return { c, s: parseScore(c.score, `chunk ${i}`) }
   })
   const decimals = parsed.reduce((m, p) => Math.max(m, p.s.decimals), 0)

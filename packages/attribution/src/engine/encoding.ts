@@ -1,5 +1,5 @@
 import { keccak_256 } from '@noble/hashes/sha3.js'
-import { AttributionError } from './errors.ts'
+import { AttributionError, type AttributionErrorCode } from './errors.ts'
 
 /**
  * Minimal Solidity ABI encoding (`abi.encode`) of what the engine commits to: static words and one
@@ -75,9 +75,9 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return true
 }
 
-export function assertId(x: unknown, what: string): bigint {
+export function assertId(x: unknown, what: string, code: AttributionErrorCode = 'INVALID_RECORD'): bigint {
   if (typeof x !== 'bigint' || x < 0n || x > UINT256_MAX) {
-    throw new AttributionError('INVALID_RECORD', `${what} must be a bigint in [0, 2^256)`)
+    throw new AttributionError(code, `${what} must be a bigint in [0, 2^256)`)
   }
   return x
 }

@@ -19,13 +19,13 @@ export function buildSuffixArray(text: Int32Array, alphabetSize: number): Int32A
   return sa.subarray(1)
 }
 
-function buckets(t: Int32Array, n: number, k: number, ends: boolean, bkt: Int32Array): void {
-  bkt.fill(0)
-  for (let i = 0; i < n; i++) bkt[t[i]!]!++
+/** Bucket starts (ends = false) or exclusive ends (ends = true) from per-symbol counts. */
+function buckets(cnt: Int32Array, k: number, ends: boolean, bkt: Int32Array): void {
   let sum = 0
   for (let c = 0; c < k; c++) {
-    sum += bkt[c]!
-    bkt[c] = ends ? sum : sum - bkt[c]!
+    const x = cnt[c]!
+    sum += x
+    bkt[c] = ends ? sum : sum - x
   }
 }
 
@@ -35,16 +35,17 @@ function induce(
   n: number,
   k: number,
   stype: Uint8Array,
+  cnt: Int32Array,
   bkt: Int32Array,
 ): void {
   // L-type suffixes, left to right from bucket starts.
-  buckets(t, n, k, false, bkt)
+  buckets(cnt, k, false, bkt)
   for (let i = 0; i < n; i++) {
     const j = sa[i]! - 1
     if (j >= 0 && stype[j] === 0) sa[bkt[t[j]!]!++] = j
   }
   // S-type suffixes, right to left from bucket ends.
-  buckets(t, n, k, true, bkt)
+  buckets(cnt, k, true, bkt)
   for (let i = n - 1; i >= 0; i--) {
     const j = sa[i]! - 1
     if (j >= 0 && stype[j] === 1) sa[--bkt[t[j]!]!] = j
@@ -66,13 +67,15 @@ function sais(t: Int32Array, sa: Int32Array, n: number, k: number): void {
     stype[i] = a < b || (a === b && stype[i + 1] === 1) ? 1 : 0
   }
   const isLms = (i: number) => i > 0 && stype[i] === 1 && stype[i - 1] === 0
+  const cnt = new Int32Array(k)
+  for (let i = 0; i < n; i++) cnt[t[i]!]!++
   const bkt = new Int32Array(k)
 
   // 1. Sort the LMS substrings by inducing from LMS positions dropped at their bucket ends.
   sa.fill(-1)
-  buckets(t, n, k, true, bkt)
+  buckets(cnt, k, true, bkt)
   for (let i = 1; i < n; i++) if (isLms(i)) sa[--bkt[t[i]!]!] = i
-  induce(t, sa, n, k, stype, bkt)
+  induce(t, sa, n, k, stype, cnt, bkt)
 
   // 2. Compact the sorted LMS positions and name the LMS substrings (equal substrings, same name).
   let n1 = 0
@@ -112,11 +115,11 @@ function sais(t: Int32Array, sa: Int32Array, n: number, k: number): void {
   for (let i = 1, j = 0; i < n; i++) if (isLms(i)) s1[j++] = i
   for (let i = 0; i < n1; i++) sa1[i] = s1[sa1[i]!]!
   sa.fill(-1, n1, n)
-  buckets(t, n, k, true, bkt)
+  buckets(cnt, k, true, bkt)
   for (let i = n1 - 1; i >= 0; i--) {
     const j = sa[i]!
     sa[i] = -1
     sa[--bkt[t[j]!]!] = j
   }
-  induce(t, sa, n, k, stype, bkt)
+  induce(t, sa, n, k, stype, cnt, bkt)
 }

@@ -23,8 +23,8 @@ export {
 export { ModuleRevert, OutOfGas, type StorageReader, stateReader } from './exec.ts'
 export type { DefinedModule, Handler } from './framework.ts'
 export { GAS, keccakGas, logGas } from './gas.ts'
-export * from './layout.ts'
 export { type HarnessCall, type HarnessResult, ModuleHarness } from './harness.ts'
+export * from './layout.ts'
 export { MemoryState } from './memory-state.ts'
 export {
   computeContributionsRoot,

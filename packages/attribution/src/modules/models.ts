@@ -126,7 +126,9 @@ export function createModelsModule(params: ModuleParams): DefinedModule {
             t.fail('OwnerShareOutOfBounds', reg.ownerShareBps, params.minOwnerBps, params.maxOwnerBps)
           }
           const provider = fromHex(reg.provider)
-          if (equalBytes(provider, ZERO_ADDRESS)) t.fail('ZeroAddress')
+          // owner ≠ 0 marks existence, so the zero address (eth_call without `from`) cannot own a model.
+          if (equalBytes(provider, ZERO_ADDRESS) || equalBytes(env.caller, ZERO_ADDRESS))
+            t.fail('ZeroAddress')
           const { x, ctx } = env
           let depth = 0
           if (reg.parentId !== 0n) {

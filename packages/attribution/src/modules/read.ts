@@ -3,8 +3,11 @@
  * return (field names as in the Solidity structs; bytes and addresses as 0x hex, integers as
  * bigint). Used by the module views (metered) and by the ol_* JSON-RPC methods (unmetered).
  */
+
+import { decodeFunctionData } from 'viem'
 import type { ModuleState } from '../host.ts'
-import { addressFromWord, toBigInt, toHex, u256 } from './bytes.ts'
+import { datanetsAbi } from '../sol/abi.ts'
+import { fromHex, keccak, toHex, u256 } from './bytes.ts'
 import { type StorageReader, stateReader } from './exec.ts'
 import {
   ATTRIBUTION_ADDRESS,
@@ -378,7 +381,23 @@ export async function readRewards(s: Readable, account: Uint8Array): Promise<Rew
   return { account: toHex(account), accrued, datanets, claimable }
 }
 
-/** Helper for callers holding 0x addresses. */
-export function addressBytes(a: Hex | Uint8Array): Uint8Array {
-  return typeof a === 'string' ? addressFromWord(toBigInt(Buffer.from(a.slice(2), 'hex'))) : a
+/**
+ * Inline content of a contribution from the calldata of the transaction (or internal call) that
+ * submitted it: decodes `contribute(...)` calldata and checks the content against its hash.
+ * Returns undefined for other calldata or a by-hash contribution.
+ */
+export function extractInlineContent(
+  calldata: Uint8Array,
+): { datanetId: bigint; contentHash: Hex; content: Uint8Array } | undefined {
+  let decoded: { functionName: string; args?: readonly unknown[] }
+  try {
+    decoded = decodeFunctionData({ abi: datanetsAbi, data: toHex(calldata) })
+  } catch {
+    return undefined
+  }
+  if (decoded.functionName !== 'contribute' || decoded.args === undefined) return undefined
+  const [datanetId, contentHash, , , content] = decoded.args as [bigint, Hex, bigint, string, Hex]
+  const bytes = fromHex(content)
+  if (bytes.length === 0 || toHex(keccak(bytes)) !== contentHash.toLowerCase()) return undefined
+  return { datanetId, contentHash, content: bytes }
 }

@@ -65,7 +65,7 @@ function writeAction<const abi extends Abi, const name extends ContractFunctionN
   address: Address,
   abi: abi,
   functionName: name,
-  valueOf?: (args: NamedArgs<abi, name>) => bigint,
+  msgValue?: (args: NamedArgs<abi, name>) => bigint,
 ) {
   return (client: AnyClient, params: NamedArgs<abi, name> & WriteOptions): Promise<Hash> => {
     const named = params as unknown as Record<string, unknown>
@@ -83,7 +83,7 @@ function writeAction<const abi extends Abi, const name extends ContractFunctionN
       nonce,
       maxFeePerGas,
       maxPriorityFeePerGas,
-      value: valueOf?.(params),
+      value: msgValue?.(params),
     } as unknown as Parameters<typeof writeContract>[1])
   }
 }
@@ -92,7 +92,7 @@ function simulateAction<const abi extends Abi, const name extends ContractFuncti
   address: Address,
   abi: abi,
   functionName: name,
-  valueOf?: (args: NamedArgs<abi, name>) => bigint,
+  msgValue?: (args: NamedArgs<abi, name>) => bigint,
 ) {
   return async (
     client: AnyClient,
@@ -106,7 +106,7 @@ function simulateAction<const abi extends Abi, const name extends ContractFuncti
       functionName,
       args,
       account: account ?? client.account,
-      value: valueOf?.(params),
+      value: msgValue?.(params),
     } as unknown as Parameters<typeof simulateContract>[1])
     return result as ContractFunctionReturnType<abi, Mutability, name>
   }
@@ -130,7 +130,11 @@ function readAction<const abi extends Abi, const name extends ContractFunctionNa
       args,
       account,
       blockNumber,
-    } as unknown as Parameters<typeof readContract>[1])) as ContractFunctionReturnType<abi, 'view' | 'pure', name>
+    } as unknown as Parameters<typeof readContract>[1])) as ContractFunctionReturnType<
+      abi,
+      'view' | 'pure',
+      name
+    >
   }
 }
 

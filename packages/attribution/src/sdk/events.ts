@@ -52,7 +52,10 @@ export function decodeModuleLogs(logs: readonly LogLike[]): DecodedModuleLog[] {
 }
 
 /** Decodes revert data returned by a module call into its custom error. */
-export function decodeModuleError(address: Address, data: Hex): { errorName: string; args: readonly unknown[] } {
+export function decodeModuleError(
+  address: Address,
+  data: Hex,
+): { errorName: string; args: readonly unknown[] } {
   const entry = lookup(address)
   if (entry === undefined) throw new Error(`${address} is not a system module`)
   const e = decodeErrorResult({ abi: entry.abi, data })

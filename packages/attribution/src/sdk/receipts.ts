@@ -15,7 +15,12 @@ export type ReceiptEntry = InferenceReceipt['entries'][number]
 export { RECEIPT_EIP712_TYPES, WEIGHT_DENOMINATOR }
 
 export function receiptDomain(chainId: bigint | number) {
-  return { name: 'OpenLedger Attribution', version: '1', chainId: BigInt(chainId), verifyingContract: ATTRIBUTION } as const
+  return {
+    name: 'OpenLedger Attribution',
+    version: '1',
+    chainId: BigInt(chainId),
+    verifyingContract: ATTRIBUTION,
+  } as const
 }
 
 /** EIP-712 digest of a receipt; also its on-chain receipt id. */

@@ -3,14 +3,14 @@
  * (validators/import), so both derive state, receipts and fees identically.
  */
 import type { Block } from '@ethereumjs/block'
-import { Capability, type TypedTransaction, isBlob4844Tx } from '@ethereumjs/tx'
+import type { Common } from '@ethereumjs/common'
+import { Capability, isBlob4844Tx, type TypedTransaction } from '@ethereumjs/tx'
 import { Account, Address } from '@ethereumjs/util'
 import { encodeReceipt, type RunTxResult, runTx, type TxReceipt, type VM } from '@ethereumjs/vm'
-import { MerklePatriciaTrie } from '@ethereumjs/mpt'
-import { RLP } from '@ethereumjs/rlp'
-import type { Common } from '@ethereumjs/common'
 import type { ExecutedTx, LogEntry } from '../api.ts'
-import { recoverSender } from '../crypto.ts'
+import { minBig } from '../bytes.ts'
+import { keccak256, recoverSender } from '../crypto.ts'
+import { orderedTrieRootFast } from './ordered-trie.ts'
 
 export interface TxLoopOptions {
   /** build: skip and report invalid txs. validate: any invalid tx aborts (throws TxInvalid). */
@@ -32,7 +32,9 @@ export interface TxLoopResult {
   receipts: TxReceipt[]
   rejected: Rejection[]
   gasUsed: bigint
+  /** Time spent recovering senders (a part of executionMs). */
   senderMs: number
+  /** Wall time of the whole tx loop: checks, sender recovery, EVM, receipts. */
   executionMs: number
 }
 
@@ -52,26 +54,42 @@ const INTRINSIC_MIN = 21_000n
 function effectiveGasPrice(tx: TypedTransaction, baseFee: bigint): bigint {
   if (tx.supports(Capability.EIP1559FeeMarket)) {
     const t = tx as TypedTransaction & { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }
-    const tip = t.maxFeePerGas - baseFee < t.maxPriorityFeePerGas ? t.maxFeePerGas - baseFee : t.maxPriorityFeePerGas
-    return baseFee + tip
+    return baseFee + minBig(t.maxFeePerGas - baseFee, t.maxPriorityFeePerGas)
   }
   return (tx as TypedTransaction & { gasPrice: bigint }).gasPrice
 }
 
 /** Pre-checks that do not need state; returns a reason or undefined. */
-function statelessCheck(tx: TypedTransaction, block: Block, gasUsed: bigint, chainId: bigint): Rejection | undefined {
+function statelessCheck(
+  tx: TypedTransaction,
+  block: Block,
+  gasUsed: bigint,
+  chainId: bigint,
+): Rejection | undefined {
   const h = block.header
-  if (isBlob4844Tx(tx)) return { tx, reason: 'blob transactions are not supported on this chain', retry: false }
-  if (tx.common.chainId() !== chainId) return { tx, reason: `wrong chain id ${tx.common.chainId()}`, retry: false }
-  if (tx.gasLimit > h.gasLimit) return { tx, reason: `gas limit ${tx.gasLimit} exceeds the block gas limit ${h.gasLimit}`, retry: false }
-  if (tx.gasLimit > h.gasLimit - gasUsed) return { tx, reason: 'not enough gas left in the block', retry: true }
-  const maxFee = tx.supports(Capability.EIP1559FeeMarket) ? (tx as unknown as { maxFeePerGas: bigint }).maxFeePerGas : (tx as unknown as { gasPrice: bigint }).gasPrice
-  if (maxFee < (h.baseFeePerGas ?? 0n)) return { tx, reason: `fee cap ${maxFee} below the base fee ${h.baseFeePerGas}`, retry: true }
+  if (isBlob4844Tx(tx))
+    return { tx, reason: 'blob transactions are not supported on this chain', retry: false }
+  if (tx.common.chainId() !== chainId)
+    return { tx, reason: `wrong chain id ${tx.common.chainId()}`, retry: false }
+  if (tx.gasLimit > h.gasLimit)
+    return { tx, reason: `gas limit ${tx.gasLimit} exceeds the block gas limit ${h.gasLimit}`, retry: false }
+  if (tx.gasLimit > h.gasLimit - gasUsed)
+    return { tx, reason: 'not enough gas left in the block', retry: true }
+  const maxFee = tx.supports(Capability.EIP1559FeeMarket)
+    ? (tx as unknown as { maxFeePerGas: bigint }).maxFeePerGas
+    : (tx as unknown as { gasPrice: bigint }).gasPrice
+  if (maxFee < (h.baseFeePerGas ?? 0n))
+    return { tx, reason: `fee cap ${maxFee} below the base fee ${h.baseFeePerGas}`, retry: true }
   return undefined
 }
 
 /** Maps an EthereumJS runTx validation error to a short reason and whether retrying later makes sense. */
-async function classify(vm: VM, tx: TypedTransaction, sender: Uint8Array | undefined, e: unknown): Promise<Rejection> {
+async function classify(
+  vm: VM,
+  tx: TypedTransaction,
+  sender: Uint8Array | undefined,
+  e: unknown,
+): Promise<Rejection> {
   const msg = (e as Error)?.message ?? String(e)
   const short = msg.replace(/ \(vm hf=.*$/s, '').replace(/ \(.*-> tx.*$/s, '')
   if (sender !== undefined && /nonce/i.test(msg)) {
@@ -81,12 +99,19 @@ async function classify(vm: VM, tx: TypedTransaction, sender: Uint8Array | undef
       ? { tx, reason: `nonce too high: tx ${tx.nonce}, account ${nonce}`, retry: true }
       : { tx, reason: `nonce too low: tx ${tx.nonce}, account ${nonce}`, retry: false }
   }
-  if (/enough funds|insufficient/i.test(msg)) return { tx, reason: `insufficient funds: ${short}`, retry: true }
+  if (/enough funds|insufficient/i.test(msg))
+    return { tx, reason: `insufficient funds: ${short}`, retry: true }
   if (/baseFeePerGas/.test(msg)) return { tx, reason: short, retry: true }
   return { tx, reason: short, retry: false }
 }
 
-export async function runTransactions(vm: VM, block: Block, txs: Iterable<TypedTransaction>, chainId: bigint, opts: TxLoopOptions): Promise<TxLoopResult> {
+export async function runTransactions(
+  vm: VM,
+  block: Block,
+  txs: Iterable<TypedTransaction>,
+  chainId: bigint,
+  opts: TxLoopOptions,
+): Promise<TxLoopResult> {
   const executed: ExecutedTx[] = []
   const receipts: TxReceipt[] = []
   const rejected: Rejection[] = []
@@ -94,7 +119,7 @@ export async function runTransactions(vm: VM, block: Block, txs: Iterable<TypedT
   const treasury = opts.treasury ? new Address(opts.treasury) : undefined
   let gasUsed = 0n
   let senderMs = 0
-  let executionMs = 0
+  const loopStart = performance.now()
   let index = 0
   for (const tx of txs) {
     const i = index++
@@ -123,7 +148,6 @@ export async function runTransactions(vm: VM, block: Block, txs: Iterable<TypedT
     try {
       result = await runTx(vm, { tx, block, skipHardForkValidation: true, blockGasUsed: gasUsed })
     } catch (e) {
-      executionMs += performance.now() - t1
       const r = await classify(vm, tx, sender, e)
       if (opts.mode === 'validate') throw new TxInvalid(i, tx, r.reason)
       rejected.push(r)
@@ -137,7 +161,6 @@ export async function runTransactions(vm: VM, block: Block, txs: Iterable<TypedT
       acct.balance += baseFee * txGas
       await vm.stateManager.putAccount(treasury, acct)
     }
-    executionMs += performance.now() - t1
     const receipt = result.receipt
     receipts.push(receipt)
     const logs: LogEntry[] = receipt.logs.map(([address, topics, data]) => ({ address, topics, data }))
@@ -153,17 +176,16 @@ export async function runTransactions(vm: VM, block: Block, txs: Iterable<TypedT
       logs,
       logsBloom: receipt.bitvector,
       contractAddress: result.createdAddress?.bytes,
-      error: err === undefined ? undefined : { message: err.error, returnData: result.execResult.returnValue },
+      error:
+        err === undefined ? undefined : { message: err.error, returnData: result.execResult.returnValue },
     })
   }
-  return { executed, receipts, rejected, gasUsed, senderMs, executionMs }
+  return { executed, receipts, rejected, gasUsed, senderMs, executionMs: performance.now() - loopStart }
 }
 
 /** Root of an ordered trie (key = rlp(index)), as used for transactions and receipts. */
 export async function orderedTrieRoot(common: Common, values: Uint8Array[]): Promise<Uint8Array> {
-  const trie = new MerklePatriciaTrie({ common })
-  for (let i = 0; i < values.length; i++) await trie.put(RLP.encode(i), values[i])
-  return trie.root()
+  return orderedTrieRootFast(values, common.customCrypto.keccak256 ?? keccak256)
 }
 
 export function receiptsRootInputs(executed: ExecutedTx[], receipts: TxReceipt[]): Uint8Array[] {

@@ -7,9 +7,10 @@
  *   requestsHash          = sha256("") (EIP-7685 hash of an empty request list)
  * and the EIP-4788 / EIP-2935 / EIP-7002 / EIP-7251 system calls are not run.
  */
+
+import type { BlockHeader } from '@ethereumjs/block'
 import { KECCAK256_RLP } from '@ethereumjs/util'
 import { sha256 } from '@noble/hashes/sha2.js'
-import type { BlockHeader } from '@ethereumjs/block'
 import { equalBytes, toHex } from '../bytes.ts'
 import { BlockValidationError } from '../errors.ts'
 
@@ -27,12 +28,15 @@ export const PRAGUE_EMPTY_FIELDS = {
 
 /** Rejects a header whose beacon-chain fields are not the canonical empty values. */
 export function checkEmptyPragueFields(h: BlockHeader): void {
-  const bad = (field: string, got: unknown) => new BlockValidationError('header', `${field} must be the canonical empty value, got ${got}`)
-  if (h.withdrawalsRoot === undefined || !equalBytes(h.withdrawalsRoot, EMPTY_WITHDRAWALS_ROOT)) throw bad('withdrawalsRoot', h.withdrawalsRoot && toHex(h.withdrawalsRoot))
+  const bad = (field: string, got: unknown) =>
+    new BlockValidationError('header', `${field} must be the canonical empty value, got ${got}`)
+  if (h.withdrawalsRoot === undefined || !equalBytes(h.withdrawalsRoot, EMPTY_WITHDRAWALS_ROOT))
+    throw bad('withdrawalsRoot', h.withdrawalsRoot && toHex(h.withdrawalsRoot))
   if (h.blobGasUsed !== 0n) throw bad('blobGasUsed', h.blobGasUsed)
   if (h.excessBlobGas !== 0n) throw bad('excessBlobGas', h.excessBlobGas)
   if (h.parentBeaconBlockRoot === undefined || !equalBytes(h.parentBeaconBlockRoot, ZERO_BEACON_ROOT)) {
     throw bad('parentBeaconBlockRoot', h.parentBeaconBlockRoot && toHex(h.parentBeaconBlockRoot))
   }
-  if (h.requestsHash === undefined || !equalBytes(h.requestsHash, EMPTY_REQUESTS_HASH)) throw bad('requestsHash', h.requestsHash && toHex(h.requestsHash))
+  if (h.requestsHash === undefined || !equalBytes(h.requestsHash, EMPTY_REQUESTS_HASH))
+    throw bad('requestsHash', h.requestsHash && toHex(h.requestsHash))
 }

@@ -11,10 +11,19 @@
  * (2) it costs nothing on messages that never reach a module, and (3) it cannot be forgotten:
  * every VM this runtime creates uses HostEVM.
  */
-import { EVM, EVMError, type EVMOpts, type EVMResult, type ExecResult, type Message, NobleBN254, type PrecompileInput } from '@ethereumjs/evm'
+import {
+  EVM,
+  EVMError,
+  type EVMOpts,
+  type EVMResult,
+  type ExecResult,
+  type Message,
+  NobleBN254,
+  type PrecompileInput,
+} from '@ethereumjs/evm'
 import { Account, Address } from '@ethereumjs/util'
-import type { ModuleCallContext, ModuleResult, ModuleState, SystemModule } from './module-types.ts'
 import { equalBytes, toHex } from '../bytes.ts'
+import type { ModuleCallContext, ModuleResult, ModuleState, SystemModule } from './module-types.ts'
 
 export class HostEVM extends EVM {
   /** Messages currently executing a CALL-type frame, innermost last. */
@@ -46,7 +55,11 @@ export class HostEVM extends EVM {
 const EMPTY = new Uint8Array(0)
 
 function outOfGas(gasLimit: bigint): ExecResult {
-  return { executionGasUsed: gasLimit, returnValue: EMPTY, exceptionError: new EVMError(EVMError.errorMessages.OUT_OF_GAS) }
+  return {
+    executionGasUsed: gasLimit,
+    returnValue: EMPTY,
+    exceptionError: new EVMError(EVMError.errorMessages.OUT_OF_GAS),
+  }
 }
 
 function pad32(v: Uint8Array): Uint8Array {
@@ -61,7 +74,8 @@ export function createModuleState(evm: EVM): ModuleState {
   const sm = evm.stateManager
   return {
     async getStorage(account, slot) {
-      if (account.length !== 20 || slot.length !== 32) throw new Error('ModuleState.getStorage: account must be 20 bytes and slot 32 bytes')
+      if (account.length !== 20 || slot.length !== 32)
+        throw new Error('ModuleState.getStorage: account must be 20 bytes and slot 32 bytes')
       return pad32(await sm.getStorage(new Address(account), slot))
     },
     async putStorage(account, slot, value) {
@@ -79,7 +93,8 @@ export function createModuleState(evm: EVM): ModuleState {
       return (await sm.getAccount(new Address(account)))?.balance ?? 0n
     },
     async transfer(from, to, amount) {
-      if (from.length !== 20 || to.length !== 20) throw new Error('ModuleState.transfer: addresses must be 20 bytes')
+      if (from.length !== 20 || to.length !== 20)
+        throw new Error('ModuleState.transfer: addresses must be 20 bytes')
       if (amount < 0n) throw new Error('ModuleState.transfer: negative amount')
       const fromAddr = new Address(from)
       const fromAcct = (await sm.getAccount(fromAddr)) ?? new Account()
@@ -139,12 +154,19 @@ export function modulePrecompile(module: SystemModule, chainId: bigint) {
 export function toExecResult(module: SystemModule, r: ModuleResult, gasLimit: bigint): ExecResult {
   if (r.status === 'outOfGas' || r.gasUsed < 0n || r.gasUsed > gasLimit) return outOfGas(gasLimit)
   if (r.status === 'revert') {
-    return { executionGasUsed: r.gasUsed, returnValue: r.returnData.slice(), exceptionError: new EVMError(EVMError.errorMessages.REVERT) }
+    return {
+      executionGasUsed: r.gasUsed,
+      returnValue: r.returnData.slice(),
+      exceptionError: new EVMError(EVMError.errorMessages.REVERT),
+    }
   }
-  if (r.status !== 'success') throw new Error(`system module ${module.name} returned unknown status ${String(r.status)}`)
+  if (r.status !== 'success')
+    throw new Error(`system module ${module.name} returned unknown status ${String(r.status)}`)
   for (const l of r.logs) {
     if (l.topics.length > 4 || l.topics.some((t) => t.length !== 32)) {
-      throw new Error(`system module ${module.name} emitted a log with invalid topics (at most 4 of 32 bytes)`)
+      throw new Error(
+        `system module ${module.name} emitted a log with invalid topics (at most 4 of 32 bytes)`,
+      )
     }
   }
   return {
@@ -159,10 +181,12 @@ export function toExecResult(module: SystemModule, r: ModuleResult, gasLimit: bi
 export function checkModules(modules: readonly SystemModule[]): void {
   const seen = new Set<string>()
   for (const m of modules) {
-    if (!(m.address instanceof Uint8Array) || m.address.length !== 20) throw new Error(`system module ${m.name}: address must be 20 bytes`)
+    if (!(m.address instanceof Uint8Array) || m.address.length !== 20)
+      throw new Error(`system module ${m.name}: address must be 20 bytes`)
     const hex = toHex(m.address)
     if (seen.has(hex)) throw new Error(`system module ${m.name}: duplicate address ${hex}`)
-    if (BigInt(hex) <= 0x100n) throw new Error(`system module ${m.name}: address ${hex} collides with the standard precompile range`)
+    if (BigInt(hex) <= 0x100n)
+      throw new Error(`system module ${m.name}: address ${hex} collides with the standard precompile range`)
     seen.add(hex)
   }
 }

@@ -46,7 +46,8 @@ export class CallStateManager extends MerkleStateManager {
 
   override async getAccount(address: Address): Promise<Account | undefined> {
     const elem = this._caches?.account?.get(address)
-    if (elem !== undefined) return elem.accountRLP !== undefined ? createAccountFromRLP(elem.accountRLP) : undefined
+    if (elem !== undefined)
+      return elem.accountRLP !== undefined ? createAccountFromRLP(elem.accountRLP) : undefined
     const key = toHex(address.bytes)
     let rlp = this.baseAccounts.get(key)
     if (rlp === undefined) {
@@ -82,7 +83,9 @@ export class CallStateManager extends MerkleStateManager {
     const k = toHex(account.codeHash)
     let code = this.baseCode.get(k)
     if (code === undefined) {
-      const dbKey = this._prefixCodeHashes ? new Uint8Array([...CODEHASH_PREFIX, ...account.codeHash]) : account.codeHash
+      const dbKey = this._prefixCodeHashes
+        ? new Uint8Array([...CODEHASH_PREFIX, ...account.codeHash])
+        : account.codeHash
       code = ((await this._trie.database().get(dbKey)) as Uint8Array | undefined) ?? EMPTY
       this.baseCode.set(k, code)
     }

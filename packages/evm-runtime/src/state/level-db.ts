@@ -16,8 +16,11 @@ export interface LevelLike {
   getSync?(key: Uint8Array): Uint8Array | undefined
   put(key: Uint8Array, value: Uint8Array): Promise<void>
   del(key: Uint8Array): Promise<void>
-  batch(ops: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array }>): Promise<void>
-  readonly supports?: { getSync?: boolean }
+  batch(
+    ops: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array }>,
+  ): Promise<void>
+  /** abstract-level's manifest; `getSync: true` enables synchronous reads. */
+  readonly supports?: unknown
   readonly status?: string
   open?(): Promise<void>
 }
@@ -36,7 +39,8 @@ function keyBytes(key: Key): Uint8Array {
 
 function keyString(key: Key): string {
   if (typeof key === 'string') return key.startsWith('0x') ? key.slice(2) : key
-  if (key instanceof Uint8Array) return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex')
+  if (key instanceof Uint8Array)
+    return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex')
   throw new Error(`unsupported key type ${typeof key}`)
 }
 
@@ -47,7 +51,8 @@ function valueBytes(value: Value, opts?: EncodingOpts): Uint8Array {
 }
 
 function outValue(value: Uint8Array, opts?: EncodingOpts): Value {
-  if (opts?.valueEncoding === 'string') return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')
+  if (opts?.valueEncoding === 'string')
+    return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')
   return value
 }
 
@@ -56,7 +61,9 @@ export class LevelStateDB implements DB<Key, Value> {
   private readonly sync: boolean
 
   constructor(private readonly level: LevelLike) {
-    this.sync = level.supports?.getSync === true && typeof level.getSync === 'function'
+    this.sync =
+      (level.supports as { getSync?: boolean } | undefined)?.getSync === true &&
+      typeof level.getSync === 'function'
   }
 
   /** Start buffering writes in memory until commitBuffer/discardBuffer. */
@@ -74,7 +81,8 @@ export class LevelStateDB implements DB<Key, Value> {
     const pending = this.pending
     this.pending = undefined
     if (pending === undefined || pending.size === 0) return 0
-    const ops: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array }> = []
+    const ops: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array }> =
+      []
     for (const [k, v] of pending) {
       const key = Buffer.from(k, 'hex')
       ops.push(v === null ? { type: 'del', key } : { type: 'put', key, value: v })
@@ -102,7 +110,9 @@ export class LevelStateDB implements DB<Key, Value> {
     // getSync only works once the database is open; async get also waits for a pending open.
     const v = this.sync && this.level.status === 'open' ? this.level.getSync!(key) : await this.level.get(key)
     // classic-level hands out Buffers; callers get plain Uint8Arrays (same memory, no copy).
-    return v === undefined || v.constructor === Uint8Array ? v : new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
+    return v === undefined || v.constructor === Uint8Array
+      ? v
+      : new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
   }
 
   async put(key: Key, value: Value, opts?: EncodingOpts): Promise<void> {

@@ -4,10 +4,16 @@
  * with block execution because persisted trie nodes are immutable (content-addressed).
  */
 import type { Common } from '@ethereumjs/common'
-import { RLP } from '@ethereumjs/rlp'
 import { createMerkleProof, createMPT, type MerklePatriciaTrie } from '@ethereumjs/mpt'
+import { RLP } from '@ethereumjs/rlp'
 import { CODEHASH_PREFIX } from '@ethereumjs/statemanager'
-import { type Account, createAccountFromRLP, KECCAK256_NULL, KECCAK256_RLP, ValueEncoding } from '@ethereumjs/util'
+import {
+  type Account,
+  createAccountFromRLP,
+  KECCAK256_NULL,
+  KECCAK256_RLP,
+  ValueEncoding,
+} from '@ethereumjs/util'
 import type { AccountProof, AccountState } from '../api.ts'
 import { assertLength, bytesToBigint, equalBytes } from '../bytes.ts'
 import { MissingStateError } from '../errors.ts'
@@ -28,7 +34,13 @@ export class StateReader {
 
   private async trie(root: Uint8Array): Promise<MerklePatriciaTrie> {
     if (!(await this.hasState(root))) throw new MissingStateError(root)
-    return createMPT({ db: this.db, root, useKeyHashing: true, valueEncoding: ValueEncoding.Bytes, common: this.common })
+    return createMPT({
+      db: this.db,
+      root,
+      useKeyHashing: true,
+      valueEncoding: ValueEncoding.Bytes,
+      common: this.common,
+    })
   }
 
   private async account(trie: MerklePatriciaTrie, address: Uint8Array): Promise<Account | undefined> {
@@ -39,7 +51,9 @@ export class StateReader {
   async getAccount(stateRoot: Uint8Array, address: Uint8Array): Promise<AccountState | undefined> {
     assertLength('address', address, 20)
     const a = await this.account(await this.trie(stateRoot), address)
-    return a === undefined ? undefined : { nonce: a.nonce, balance: a.balance, codeHash: a.codeHash, storageRoot: a.storageRoot }
+    return a === undefined
+      ? undefined
+      : { nonce: a.nonce, balance: a.balance, codeHash: a.codeHash, storageRoot: a.storageRoot }
   }
 
   async getCode(stateRoot: Uint8Array, address: Uint8Array): Promise<Uint8Array> {
@@ -50,12 +64,19 @@ export class StateReader {
     key.set(CODEHASH_PREFIX, 0)
     key.set(a.codeHash, CODEHASH_PREFIX.length)
     const code = await this.db.getPersisted(key)
-    if (code === undefined) throw new Error(`code for hash of ${Buffer.from(address).toString('hex')} is missing from the database`)
+    if (code === undefined)
+      throw new Error(`code for hash of ${Buffer.from(address).toString('hex')} is missing from the database`)
     return code
   }
 
   private storageTrie(root: Uint8Array): Promise<MerklePatriciaTrie> {
-    return createMPT({ db: this.db, root, useKeyHashing: true, valueEncoding: ValueEncoding.Bytes, common: this.common })
+    return createMPT({
+      db: this.db,
+      root,
+      useKeyHashing: true,
+      valueEncoding: ValueEncoding.Bytes,
+      common: this.common,
+    })
   }
 
   async getStorage(stateRoot: Uint8Array, address: Uint8Array, slot: Uint8Array): Promise<Uint8Array> {
@@ -74,12 +95,15 @@ export class StateReader {
 
   async getProof(stateRoot: Uint8Array, address: Uint8Array, slots: Uint8Array[]): Promise<AccountProof> {
     assertLength('address', address, 20)
-    slots.forEach((s, i) => assertLength(`slots[${i}]`, s, 32))
+    for (const [i, s] of slots.entries()) assertLength(`slots[${i}]`, s, 32)
     const trie = await this.trie(stateRoot)
     const accountProof = await createMerkleProof(trie, address)
     const a = await this.account(trie, address)
     const storageHash = a?.storageRoot ?? KECCAK256_RLP
-    const storageTrie = a !== undefined && !equalBytes(storageHash, KECCAK256_RLP) ? await this.storageTrie(storageHash) : undefined
+    const storageTrie =
+      a !== undefined && !equalBytes(storageHash, KECCAK256_RLP)
+        ? await this.storageTrie(storageHash)
+        : undefined
     const storageProof: AccountProof['storageProof'] = []
     for (const key of slots) {
       if (storageTrie === undefined) {
@@ -88,7 +112,11 @@ export class StateReader {
       }
       const proof = await createMerkleProof(storageTrie, key)
       const raw = await storageTrie.get(key)
-      storageProof.push({ key, value: raw === null ? 0n : bytesToBigint(RLP.decode(raw) as Uint8Array), proof })
+      storageProof.push({
+        key,
+        value: raw === null ? 0n : bytesToBigint(RLP.decode(raw) as Uint8Array),
+        proof,
+      })
     }
     return {
       address,

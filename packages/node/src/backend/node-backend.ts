@@ -37,7 +37,6 @@ import {
   revertError,
 } from '@openledger/rpc'
 import type { Chain } from '../chain/chain.ts'
-import type { StoredReceipt } from '../store/index.ts'
 import { TxPoolError } from '../txpool/index.ts'
 import { bytesEqual, key } from '../util/bytes.ts'
 import { rewardPercentiles, suggestTip } from './fees.ts'
@@ -116,42 +115,20 @@ export class NodeBackend implements RpcBackend {
     return { block, root: isHead ? this.chain.workingStateRoot : block.header.stateRoot }
   }
 
-  async getReceipts(blockHash: Uint8Array): Promise<RpcReceipt[] | undefined> {
-    const block = await this.chain.store.getBlockByHash(blockHash)
-    if (!block) return undefined
-    const stored = await this.chain.store.getReceipts(blockHash)
-    if (!stored) return undefined
-    return toRpcReceipts(block, stored)
+  // The store keeps receipts in their RPC shape (with senders), so nothing is recovered here.
+  getReceipts(blockHash: Uint8Array): Promise<RpcReceipt[] | undefined> {
+    return this.chain.store.getReceipts(blockHash)
   }
 
   async getTransaction(hash: Uint8Array): Promise<TxLocation | undefined> {
-    const loc = await this.chain.store.getTxLocation(hash)
-    if (loc) {
-      const block = await this.chain.store.getBlockByHash(loc.blockHash)
-      const receipts = await this.chain.store.getReceipts(loc.blockHash)
-      const tx = block?.transactions[loc.index]
-      if (block && tx) {
-        return {
-          tx,
-          sender: receipts?.[loc.index]?.sender ?? tx.getSenderAddress().bytes,
-          block: {
-            hash: loc.blockHash,
-            number: block.header.number,
-            index: loc.index,
-            baseFeePerGas: block.header.baseFeePerGas,
-          },
-        }
-      }
-    }
+    const mined = await this.chain.store.getTransaction(hash)
+    if (mined) return mined
     const pooled = this.chain.txpool.get(hash)
     return pooled ? { tx: pooled.tx, sender: pooled.sender } : undefined
   }
 
-  async getReceipt(hash: Uint8Array): Promise<RpcReceipt | undefined> {
-    const loc = await this.chain.store.getTxLocation(hash)
-    if (!loc) return undefined
-    const receipts = await this.getReceipts(loc.blockHash)
-    return receipts?.[loc.index]
+  getReceipt(hash: Uint8Array): Promise<RpcReceipt | undefined> {
+    return this.chain.store.getReceipt(hash)
   }
 
   async getLogs(query: LogQuery): Promise<RpcLog[]> {
@@ -312,7 +289,6 @@ export class NodeBackend implements RpcBackend {
       throw err
     }
     const hash = tx.hash()
-    this.chain.events.emit('pendingTransaction', hash)
     await this.opts.afterAdmit?.(hash)
     return hash
   }
@@ -419,39 +395,4 @@ export function impersonatedTx(tx: TypedTransaction, from: Uint8Array): TypedTra
   const sender = new Address(from)
   Object.defineProperty(fake, 'getSenderAddress', { value: () => sender })
   return fake
-}
-
-export function toRpcReceipts(block: Block, stored: StoredReceipt[]): RpcReceipt[] {
-  const blockHash = block.hash()
-  let logIndex = 0
-  return stored.map((r, i) => {
-    const tx = block.transactions[i]!
-    const txHash = tx.hash()
-    return {
-      transactionHash: txHash,
-      transactionIndex: i,
-      blockHash,
-      blockNumber: block.header.number,
-      from: r.sender,
-      to: tx.to?.bytes ?? null,
-      cumulativeGasUsed: r.cumulativeGasUsed,
-      gasUsed: r.gasUsed,
-      effectiveGasPrice: r.effectiveGasPrice,
-      contractAddress: r.contractAddress ?? null,
-      logs: r.logs.map((l) => ({
-        address: l.address,
-        topics: l.topics,
-        data: l.data,
-        blockNumber: block.header.number,
-        blockHash,
-        transactionHash: txHash,
-        transactionIndex: i,
-        logIndex: logIndex++,
-        removed: false,
-      })),
-      logsBloom: r.logsBloom,
-      type: tx.type,
-      status: r.status,
-    }
-  })
 }

@@ -30,6 +30,8 @@ export class Chain {
   ) {
     this.working = store.head().header.stateRoot
     this.events.setMaxListeners(1000)
+    // newPendingTransactions semantics: a transaction is announced once it becomes executable.
+    txpool.on('added', (hash) => this.events.emit('pendingTransaction', hash))
   }
 
   get head(): Block {

@@ -113,6 +113,8 @@ export class DevControls implements DevBackend {
     return this.sealer.exclusive(async () => {
       const root = await this.chain.runtime.editState(this.chain.workingStateRoot, [edit])
       this.chain.setWorkingStateRoot(root)
+      // Pooled transactions of this account may have become payable, stale or unpayable.
+      await this.chain.txpool.revalidate([edit.address])
     })
   }
 

@@ -5,7 +5,7 @@
  * snapshot-free but batch-atomic view (a reader sees a block either entirely or not at all,
  * because the head pointer moves in the same batch as the data).
  */
-import { type Block, createBlockFromRLP } from '@ethereumjs/block'
+import { type Block, type BlockOptions, createBlockFromRLP } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
 import { bytesToHex, equalsBytes } from '@ethereumjs/util'
 import { BloomFilterQuery, logsBloom } from './bloom.ts'
@@ -143,6 +143,7 @@ export class ChainStore {
   readonly #common: Common
   readonly #genesisHash: Uint8Array
   readonly #hardforkByBlock: boolean
+  readonly #blockOptions: BlockOptions | undefined
   #head: Block
   readonly #blocks: Lru<string, Block>
   readonly #receipts: Lru<string, ReceiptView[]>
@@ -154,6 +155,7 @@ export class ChainStore {
     this.#common = genesis.common
     this.#genesisHash = genesis.hash()
     this.#hardforkByBlock = opts.hardforkByBlock ?? false
+    this.#blockOptions = opts.blockOptions
     this.#head = head
     this.#blocks = new Lru(opts.blockCacheSize ?? 256)
     this.#receipts = new Lru(opts.receiptCacheSize ?? 256)
@@ -510,6 +512,7 @@ export class ChainStore {
       // Consensus format checks (e.g. extraData length) belong to block import, not to reading
       // back what was already accepted; QBFT extraData would fail them.
       return createBlockFromRLP(rlp, {
+        ...this.#blockOptions,
         common: this.#common,
         setHardfork: this.#hardforkByBlock,
         skipConsensusFormatValidation: true,

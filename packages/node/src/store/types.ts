@@ -3,7 +3,7 @@
  * `ExecutedTx` the store needs (declared structurally so any ExecutedTx is accepted as is);
  * `StoredReceipt` / `StoredLog` match rpc's `RpcReceipt` / `RpcLog` field for field.
  */
-import type { Block } from '@ethereumjs/block'
+import type { Block, BlockOptions } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
 
 export interface LogEntryLike {
@@ -90,6 +90,9 @@ export interface ChainStoreOptions {
    * Common (chains with scheduled forks). Default false: decode with the Common as configured.
    */
   hardforkByBlock?: boolean
+  /** Options for decoding stored blocks (the runtime's `blockOptions`: chain params such as the
+   * EIP-1559 settings, so decoded headers compute the same next base fee). */
+  blockOptions?: BlockOptions
   /** Decoded blocks kept in memory (RPC reads the head a lot). Default 256. */
   blockCacheSize?: number
   /** Decoded per-block receipt lists kept in memory. Default 256. */

@@ -177,6 +177,8 @@ export class TxPool extends EventEmitter<TxPoolEvents> {
   }
 
   async #add(tx: TypedTransaction, sender: Uint8Array): Promise<'pending' | 'queued'> {
+    // Hashing an unsigned tx throws inside EthereumJS; answer like geth instead.
+    if (!tx.isSigned()) throw new TxPoolError('INVALID_SENDER', 'invalid sender: transaction is not signed')
     const hash = tx.hash()
     const hashKey = bytesToHex(hash)
     if (this.#all.has(hashKey)) throw new TxPoolError('ALREADY_KNOWN', 'already known')
@@ -418,7 +420,7 @@ export class TxPool extends EventEmitter<TxPoolEvents> {
    * Bring a sender in line with fresh account state: drop mined/stale nonces and transactions the
    * balance can no longer pay for (or too big for the block), then recompute the pending range.
    */
-  #reconcile(s: SenderTxs, state: TxPoolAccount): void {
+  #reconcile(s: SenderTxs, state: TxPoolAccount, mined?: ReadonlySet<string>): void {
     const gasLimit = this.#blockGasLimit()
     this.#pending -= pendingCount(s)
     this.#queued -= s.txs.size - pendingCount(s)
@@ -426,7 +428,7 @@ export class TxPool extends EventEmitter<TxPoolEvents> {
     s.nonce = state.nonce
     const dropped: Array<[Entry, DropReason]> = []
     for (const e of s.txs.values()) {
-      if (e.nonce < state.nonce) dropped.push([e, 'stale'])
+      if (e.nonce < state.nonce) dropped.push([e, mined?.has(e.hashKey) ? 'mined' : 'stale'])
       else if (e.cost > state.balance || e.tx.gasLimit > gasLimit) dropped.push([e, 'unpayable'])
     }
     for (const [e] of dropped) {
@@ -501,7 +503,8 @@ export class TxPool extends EventEmitter<TxPoolEvents> {
         const k = bytesToHex(e.sender)
         if (this.#senders.has(k)) senders.set(k, e.sender)
       }
-      await this.#refresh(senders, getAccount ?? this.#getAccount)
+      const mined = new Set(executed.map((e) => bytesToHex(e.hash)))
+      await this.#refresh(senders, getAccount ?? this.#getAccount, mined)
     })
   }
 
@@ -518,12 +521,16 @@ export class TxPool extends EventEmitter<TxPoolEvents> {
     })
   }
 
-  async #refresh(senders: Map<string, Uint8Array>, getAccount: GetAccount): Promise<void> {
+  async #refresh(
+    senders: Map<string, Uint8Array>,
+    getAccount: GetAccount,
+    mined?: ReadonlySet<string>,
+  ): Promise<void> {
     const keys = [...senders.keys()]
     const states = await Promise.all(keys.map((k) => getAccount(senders.get(k)!)))
     keys.forEach((k, i) => {
       const s = this.#senders.get(k)
-      if (s !== undefined) this.#reconcile(s, states[i]!)
+      if (s !== undefined) this.#reconcile(s, states[i]!, mined)
     })
   }
 

@@ -1,0 +1,156 @@
+/** Starting and stopping the nodes under test: our `openledger dev` and Hardhat Network 2.29. */
+import { symlinkSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { type Child, freePort, makeTempDir, peakRss, removeTempDir, startChild, withTimeout } from './proc.ts'
+import { RpcClient, waitFor } from './rpc.ts'
+import { hardhatConfig, nodeGenesis, type Workload } from './workload.ts'
+
+export type TargetName = 'node' | 'hardhat'
+export type MiningMode = 'automine' | 'interval'
+
+export interface Target {
+  name: TargetName
+  mode: MiningMode
+  rpc: RpcClient
+  /** Prometheus endpoint (our node only). */
+  metricsUrl?: string
+  pid: number
+  /** Reads VmHWM, then stops the process and removes its files. */
+  stop(): Promise<{ peakRssBytes?: number }>
+}
+
+const START_TIMEOUT_MS = 90_000
+
+export interface TargetEnv {
+  root: string
+  work: Workload
+}
+
+/** `openledger dev` on a fresh temporary datadir. Not --silent, so its banner gives the ports;
+ * --log-level silent keeps pino quiet, and the per-block lines on stdout are read and discarded. */
+export async function startNode(env: TargetEnv, mode: MiningMode): Promise<Target> {
+  const dir = makeTempDir('openledger-bench-')
+  const genesisPath = join(dir, 'genesis.json')
+  writeFileSync(genesisPath, JSON.stringify(nodeGenesis(env.work, join(env.root, 'genesis/devnet.json'))))
+  const args = [
+    join(env.root, 'packages/node/bin/openledger.mjs'),
+    'dev',
+    '--port',
+    '0',
+    '--metrics.port',
+    '0',
+    '--genesis',
+    genesisPath,
+    '--datadir',
+    join(dir, 'data'),
+    '--log-level',
+    'silent',
+    ...(mode === 'interval' ? ['--block-time', '1'] : []),
+  ]
+  let rpcUrl: string | undefined
+  let metricsUrl: string | undefined
+  let ready: () => void = () => {}
+  const readyP = new Promise<void>((r) => {
+    ready = r
+  })
+  const child = startChild(process.execPath, args, {
+    cwd: env.root,
+    name: 'openledger dev',
+    onLine(line) {
+      const m = /^Metrics:\s+(http:\/\/\S+?)\/metrics/.exec(line)
+      if (m) metricsUrl = m[1]
+      const l = /^Listening on (http:\/\/\S+)/.exec(line)
+      if (l) {
+        rpcUrl = l[1]
+        ready()
+      }
+    },
+  })
+  const cleanup = () => removeTempDir(dir)
+  try {
+    await withTimeout(Promise.race([readyP, child.exited]), START_TIMEOUT_MS, 'openledger dev start')
+  } catch (err) {
+    await child.stop()
+    cleanup()
+    throw err
+  }
+  const rpc = new RpcClient(rpcUrl!)
+  return target('node', mode, rpc, child, cleanup, metricsUrl ? `${metricsUrl}/metrics` : undefined)
+}
+
+/** `hardhat node` in a temporary project whose node_modules links to ours (Hardhat insists on a local install). */
+export async function startHardhat(env: TargetEnv, mode: MiningMode): Promise<Target> {
+  const dir = makeTempDir('hardhat-bench-')
+  symlinkSync(join(env.root, 'node_modules'), join(dir, 'node_modules'), 'dir')
+  writeFileSync(join(dir, 'package.json'), '{"name":"hardhat-bench","private":true}\n')
+  const mining = mode === 'automine' ? { auto: true } : { auto: false, interval: 1000 }
+  writeFileSync(join(dir, 'hardhat.config.cjs'), hardhatConfig(env.work, mining))
+  const cleanup = () => removeTempDir(dir)
+  const port = await freePort()
+  const child = startChild(
+    process.execPath,
+    [
+      join(env.root, 'node_modules/hardhat/internal/cli/bootstrap.js'),
+      'node',
+      '--hostname',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--config',
+      'hardhat.config.cjs',
+    ],
+    {
+      cwd: dir,
+      name: 'hardhat node',
+      env: { ...process.env, CI: 'true', HARDHAT_DISABLE_TELEMETRY_PROMPT: 'true' },
+    },
+  )
+  const rpc = new RpcClient(`http://127.0.0.1:${port}`)
+  try {
+    await withTimeout(
+      Promise.race([
+        waitFor(
+          'hardhat node',
+          async () => (await rpc.call<string>('eth_chainId')) !== undefined,
+          START_TIMEOUT_MS,
+          200,
+        ),
+        child.exited,
+      ]),
+      START_TIMEOUT_MS + 1000,
+      'hardhat node start',
+    )
+    // Hardhat logs every request by default; turned off so terminal output does not count against it.
+    await rpc.call('hardhat_setLoggingEnabled', [false])
+  } catch (err) {
+    rpc.close()
+    await child.stop()
+    cleanup()
+    throw err
+  }
+  return target('hardhat', mode, rpc, child, cleanup)
+}
+
+function target(
+  name: TargetName,
+  mode: MiningMode,
+  rpc: RpcClient,
+  child: Child,
+  cleanup: () => void,
+  metricsUrl?: string,
+): Target {
+  return {
+    name,
+    mode,
+    rpc,
+    metricsUrl,
+    pid: child.pid,
+    async stop() {
+      const peakRssBytes = peakRss(child.pid)
+      rpc.close()
+      await child.stop()
+      cleanup()
+      return { peakRssBytes }
+    },
+  }
+}
