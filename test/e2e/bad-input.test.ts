@@ -2,11 +2,16 @@
 import type { OpenLedgerNode } from '@openledger/node'
 import { Wallet } from 'ethers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DEV_ADDRESSES, DEV_KEYS, call, rpc, startDevNode } from '../helpers/dev-node.ts'
+import { call, DEV_ADDRESSES, DEV_KEYS, rpc, startDevNode } from '../helpers/dev-node.ts'
 
 let node: OpenLedgerNode
 const wallet = new Wallet(DEV_KEYS[0]!)
-const req = (method: string, params: unknown[] = [], id: unknown = 1) => ({ jsonrpc: '2.0', id, method, params })
+const req = (method: string, params: unknown[] = [], id: unknown = 1) => ({
+  jsonrpc: '2.0',
+  id,
+  method,
+  params,
+})
 
 beforeAll(async () => {
   node = await startDevNode({ limits: { maxBatchSize: 20, maxBodyBytes: 64 * 1024 } })
@@ -22,8 +27,15 @@ async function stillServing() {
 
 function signed(overrides: Record<string, unknown>) {
   return wallet.signTransaction({
-    to: DEV_ADDRESSES[1], value: 1n, gasLimit: 21_000n, chainId: 31337n, type: 2,
-    maxFeePerGas: 10_000_000_000n, maxPriorityFeePerGas: 1_000_000_000n, nonce: 0, ...overrides,
+    to: DEV_ADDRESSES[1],
+    value: 1n,
+    gasLimit: 21_000n,
+    chainId: 31337n,
+    type: 2,
+    maxFeePerGas: 10_000_000_000n,
+    maxPriorityFeePerGas: 1_000_000_000n,
+    nonce: 0,
+    ...overrides,
   })
 }
 
@@ -68,7 +80,10 @@ describe('bad input', () => {
     const big = await rpc(node.rpcUrl, req('eth_call', [{ data: `0x${'00'.repeat(100 * 1024)}` }, 'latest']))
     expect(big.status).toBe(413)
     expect(big.json.error.code).toBe(-32005)
-    const batch = await rpc(node.rpcUrl, Array.from({ length: 21 }, (_, i) => req('eth_chainId', [], i)))
+    const batch = await rpc(
+      node.rpcUrl,
+      Array.from({ length: 21 }, (_, i) => req('eth_chainId', [], i)),
+    )
     expect(batch.json.error.code).toBe(-32005)
     expect(batch.json.error.message).toMatch(/batch/)
     await stillServing()
@@ -89,7 +104,10 @@ describe('bad input', () => {
   })
 
   it('underpriced and nonce-too-low transactions get geth messages', async () => {
-    const under = await rpc(node.rpcUrl, req('eth_sendRawTransaction', [await signed({ maxFeePerGas: 1n, maxPriorityFeePerGas: 1n })]))
+    const under = await rpc(
+      node.rpcUrl,
+      req('eth_sendRawTransaction', [await signed({ maxFeePerGas: 1n, maxPriorityFeePerGas: 1n })]),
+    )
     expect(under.json.error.code).toBe(-32000)
     expect(under.json.error.message).toMatch(/underpriced|base fee/)
     const ok = await rpc(node.rpcUrl, req('eth_sendRawTransaction', [await signed({})]))
@@ -98,7 +116,20 @@ describe('bad input', () => {
     expect(again.json.error.code).toBe(-32000)
     expect(again.json.error.message).toMatch(/nonce too low/)
     const poor = new Wallet('0x'.padEnd(66, '7'))
-    const broke = await rpc(node.rpcUrl, req('eth_sendRawTransaction', [await poor.signTransaction({ to: DEV_ADDRESSES[1], value: 1n, gasLimit: 21_000n, chainId: 31337n, maxFeePerGas: 10_000_000_000n, maxPriorityFeePerGas: 1n, nonce: 0 })]))
+    const broke = await rpc(
+      node.rpcUrl,
+      req('eth_sendRawTransaction', [
+        await poor.signTransaction({
+          to: DEV_ADDRESSES[1],
+          value: 1n,
+          gasLimit: 21_000n,
+          chainId: 31337n,
+          maxFeePerGas: 10_000_000_000n,
+          maxPriorityFeePerGas: 1n,
+          nonce: 0,
+        }),
+      ]),
+    )
     expect(broke.json.error.message).toMatch(/insufficient funds/)
     await stillServing()
   })

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
-import { type NodeProcess, call, spawnDevProcess, tempDir } from '../helpers/dev-node.ts'
+import { call, type NodeProcess, spawnDevProcess, tempDir } from '../helpers/dev-node.ts'
 
 const BIN = fileURLToPath(new URL('../../packages/node/bin/openledger.mjs', import.meta.url))
 const running: NodeProcess[] = []
@@ -26,7 +26,9 @@ function runToExit(args: string[]): Promise<{ code: number | null; stdout: strin
 }
 
 describe('openledger dev', () => {
-  it('prints chain id, accounts and keys, logs blocks and transactions, stops cleanly on SIGINT', { timeout: 120_000 }, async () => {
+  it('prints chain id, accounts and keys, logs blocks and transactions, stops cleanly on SIGINT', {
+    timeout: 120_000,
+  }, async () => {
     const proc = await spawnDevProcess(['--accounts', '3', '--balance', '42', '--chain-id', '4242'])
     running.push(proc)
     const banner = proc.output()
@@ -38,7 +40,9 @@ describe('openledger dev', () => {
     const accounts = await call(proc.rpcUrl, 'eth_accounts')
     expect(accounts).toHaveLength(3)
     expect(BigInt(await call(proc.rpcUrl, 'eth_getBalance', [accounts[0], 'latest']))).toBe(42n * 10n ** 18n)
-    const hash = await call(proc.rpcUrl, 'eth_sendTransaction', [{ from: accounts[0], to: accounts[1], value: '0x1' }])
+    const hash = await call(proc.rpcUrl, 'eth_sendTransaction', [
+      { from: accounts[0], to: accounts[1], value: '0x1' },
+    ])
     const deadline = Date.now() + 10_000
     while (!proc.output().includes(hash) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
     expect(proc.output()).toMatch(/Block #1 0x[0-9a-f]{64}/)
@@ -50,7 +54,7 @@ describe('openledger dev', () => {
   it('persists with --datadir and resumes after Ctrl-C', { timeout: 240_000 }, async () => {
     const dir = await tempDir()
     try {
-      const first = await spawnDevProcess(['--datadir', dir.path, '--silent'])
+      const first = await spawnDevProcess(['--datadir', dir.path])
       running.push(first)
       const accounts = await call(first.rpcUrl, 'eth_accounts')
       await call(first.rpcUrl, 'eth_sendTransaction', [{ from: accounts[0], to: accounts[1], value: '0x1' }])

@@ -4,7 +4,7 @@ import type { OpenLedgerNode } from '@openledger/node'
 import { ContractFactory, Interface, Wallet } from 'ethers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { testContracts } from '../helpers/contracts.ts'
-import { DEV_ADDRESSES, DEV_KEYS, call, startDevNode } from '../helpers/dev-node.ts'
+import { call, DEV_ADDRESSES, DEV_KEYS, startDevNode } from '../helpers/dev-node.ts'
 
 let node: OpenLedgerNode
 let url: string
@@ -72,7 +72,9 @@ describe('dev controls', () => {
       const status = await call(url, 'txpool_status')
       expect(BigInt(status.pending)).toBe(2n)
       const content = await call(url, 'txpool_content')
-      expect(Object.keys(content.pending).map((a) => a.toLowerCase())).toContain(DEV_ADDRESSES[1]!.toLowerCase())
+      expect(Object.keys(content.pending).map((a) => a.toLowerCase())).toContain(
+        DEV_ADDRESSES[1]!.toLowerCase(),
+      )
       const inspect = await call(url, 'txpool_inspect')
       expect(JSON.stringify(inspect.pending)).toMatch(/wei/)
       expect((await call(url, 'eth_getTransactionByHash', [h2])).blockHash).toBeNull()
@@ -95,14 +97,24 @@ describe('dev controls', () => {
     const w = new Wallet(DEV_KEYS[2]!)
     const deploy = await new ContractFactory(Store!.abi as never, Store!.bytecode).getDeployTransaction(5n)
     const nonce = await num('eth_getTransactionCount', [DEV_ADDRESSES[2], 'pending'])
-    const raw = await w.signTransaction({ ...deploy, nonce: Number(nonce), gasLimit: 1_000_000n, chainId: 31337n, maxFeePerGas: 10n ** 10n, maxPriorityFeePerGas: 1n })
+    const raw = await w.signTransaction({
+      ...deploy,
+      nonce: Number(nonce),
+      gasLimit: 1_000_000n,
+      chainId: 31337n,
+      maxFeePerGas: 10n ** 10n,
+      maxPriorityFeePerGas: 1n,
+    })
     const hash = await call(url, 'eth_sendRawTransaction', [raw])
     const addr = (await call(url, 'eth_getTransactionReceipt', [hash])).contractAddress
     const code = await call(url, 'eth_getCode', [addr, 'latest'])
     const target = '0x00000000000000000000000000000000000000bb'
     await call(url, 'hardhat_setCode', [target, code])
     await call(url, 'hardhat_setStorageAt', [target, '0x0', `0x${'0'.repeat(62)}2a`])
-    const out = await call(url, 'eth_call', [{ to: target, data: iface.encodeFunctionData('value') }, 'latest'])
+    const out = await call(url, 'eth_call', [
+      { to: target, data: iface.encodeFunctionData('value') },
+      'latest',
+    ])
     expect(BigInt(out)).toBe(42n)
     // the edits are part of the next block's state
     await call(url, 'evm_mine')
@@ -144,10 +156,20 @@ describe('debug, fees and client info', () => {
     const w = new Wallet(DEV_KEYS[0]!)
     const deploy = await new ContractFactory(Store!.abi as never, Store!.bytecode).getDeployTransaction(1n)
     const nonce = Number(await num('eth_getTransactionCount', [DEV_ADDRESSES[0], 'pending']))
-    const sign = (tx: object, n: number) => w.signTransaction({ gasLimit: 1_000_000n, chainId: 31337n, maxFeePerGas: 10n ** 10n, maxPriorityFeePerGas: 1n, ...tx, nonce: n })
+    const sign = (tx: object, n: number) =>
+      w.signTransaction({
+        gasLimit: 1_000_000n,
+        chainId: 31337n,
+        maxFeePerGas: 10n ** 10n,
+        maxPriorityFeePerGas: 1n,
+        ...tx,
+        nonce: n,
+      })
     const dh = await call(url, 'eth_sendRawTransaction', [await sign(deploy, nonce)])
     const addr = (await call(url, 'eth_getTransactionReceipt', [dh])).contractAddress
-    const h = await call(url, 'eth_sendRawTransaction', [await sign({ to: addr, data: iface.encodeFunctionData('set', [2000n]) }, nonce + 1)])
+    const h = await call(url, 'eth_sendRawTransaction', [
+      await sign({ to: addr, data: iface.encodeFunctionData('set', [2000n]) }, nonce + 1),
+    ])
     const calls = await call(url, 'debug_traceTransaction', [h, { tracer: 'callTracer' }])
     expect(calls.type).toBe('CALL')
     expect(calls.to.toLowerCase()).toBe(addr.toLowerCase())
@@ -169,9 +191,13 @@ describe('debug, fees and client info', () => {
     expect(await call(url, 'net_version')).toBe('31337')
     expect(await call(url, 'net_listening')).toBe(true)
     expect(await call(url, 'web3_clientVersion')).toMatch(/^OpenLedger\//)
-    expect(await call(url, 'web3_sha3', ['0x68656c6c6f'])).toBe('0x1c8aff950685c2ed4bc3174f3472287b56d9517b9c948127319a09a7a36deac8')
+    expect(await call(url, 'web3_sha3', ['0x68656c6c6f'])).toBe(
+      '0x1c8aff950685c2ed4bc3174f3472287b56d9517b9c948127319a09a7a36deac8',
+    )
     expect(await call(url, 'eth_getUncleCountByBlockNumber', ['latest'])).toBe('0x0')
-    const est = BigInt(await call(url, 'eth_estimateGas', [{ from: DEV_ADDRESSES[0], to: DEV_ADDRESSES[1], value: '0x1' }]))
+    const est = BigInt(
+      await call(url, 'eth_estimateGas', [{ from: DEV_ADDRESSES[0], to: DEV_ADDRESSES[1], value: '0x1' }]),
+    )
     expect(est).toBe(21_000n)
   })
 })

@@ -1,7 +1,15 @@
 /** ethers v6 against a real `openledger dev` node: deploy, call, transact, events, all tx types,
  * revert data, historical calls. */
-import { ContractFactory, JsonRpcProvider, Wallet, type Contract, Interface, type TransactionReceipt } from 'ethers'
+
 import type { OpenLedgerNode } from '@openledger/node'
+import {
+  type Contract,
+  ContractFactory,
+  Interface,
+  JsonRpcProvider,
+  type TransactionReceipt,
+  Wallet,
+} from 'ethers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { testContracts } from '../helpers/contracts.ts'
 import { DEV_ADDRESSES, DEV_KEYS, startDevNode } from '../helpers/dev-node.ts'
@@ -16,7 +24,11 @@ beforeAll(async () => {
   node = await startDevNode()
   // ethers caches identical requests for 250 ms by default, so back-to-back sends would reuse a
   // nonce against any automining node (anvil and Hardhat alike); disable that cache.
-  provider = new JsonRpcProvider(node.rpcUrl, undefined, { staticNetwork: true, pollingInterval: 50, cacheTimeout: -1 })
+  provider = new JsonRpcProvider(node.rpcUrl, undefined, {
+    staticNetwork: true,
+    pollingInterval: 50,
+    cacheTimeout: -1,
+  })
   wallet = new Wallet(DEV_KEYS[0]!, provider)
   const factory = new ContractFactory(Store!.abi as never, Store!.bytecode, wallet)
   store = (await factory.deploy(7n)) as Contract
@@ -48,7 +60,11 @@ describe('ethers v6', () => {
     expect(ev?.args.by).toBe(wallet.address)
     expect(ev?.args.oldValue).toBe(7n)
     expect(ev?.args.newValue).toBe(42n)
-    const logs = await store.queryFilter(store.filters.Changed(wallet.address), receipt.blockNumber, receipt.blockNumber)
+    const logs = await store.queryFilter(
+      store.filters.Changed(wallet.address),
+      receipt.blockNumber,
+      receipt.blockNumber,
+    )
     expect(logs).toHaveLength(1)
   })
 
@@ -57,7 +73,13 @@ describe('ethers v6', () => {
     const before = await provider.getBalance(to)
     const fee = await provider.getFeeData()
     const legacy = await wallet.sendTransaction({ to, value: 1n, type: 0, gasPrice: fee.gasPrice })
-    const al = await wallet.sendTransaction({ to, value: 2n, type: 1, gasPrice: fee.gasPrice, accessList: [{ address: to, storageKeys: [] }] })
+    const al = await wallet.sendTransaction({
+      to,
+      value: 2n,
+      type: 1,
+      gasPrice: fee.gasPrice,
+      accessList: [{ address: to, storageKeys: [] }],
+    })
     const eip1559 = await wallet.sendTransaction({ to, value: 3n, type: 2 })
     const receipts = await Promise.all([legacy.wait(), al.wait(), eip1559.wait()])
     expect(receipts.map((r) => r?.status)).toEqual([1, 1, 1])
@@ -69,7 +91,9 @@ describe('ethers v6', () => {
 
   it('surfaces revert strings and custom errors with their data', async () => {
     await expect(store.set.staticCall(13n)).rejects.toMatchObject({ reason: 'unlucky number' })
-    const err = await store.set.staticCall(5000n).catch((e: unknown) => e as { data?: string; revert?: { name: string; args: unknown[] } })
+    const err = await store.set
+      .staticCall(5000n)
+      .catch((e: unknown) => e as { data?: string; revert?: { name: string; args: unknown[] } })
     expect(err?.revert?.name).toBe('TooBig')
     expect(err?.revert?.args).toEqual([5000n, 1000n])
     const iface = new Interface(Store!.abi as never)
@@ -117,7 +141,12 @@ describe('ethers v6', () => {
     const { verifyMessage, verifyTypedData } = await import('ethers')
     expect(verifyMessage(msg, sig)).toBe(DEV_ADDRESSES[1])
     const domain = { name: 'Test', version: '1', chainId: 31337, verifyingContract: DEV_ADDRESSES[2] }
-    const types = { Mail: [{ name: 'to', type: 'address' }, { name: 'contents', type: 'string' }] }
+    const types = {
+      Mail: [
+        { name: 'to', type: 'address' },
+        { name: 'contents', type: 'string' },
+      ],
+    }
     const value = { to: DEV_ADDRESSES[0], contents: 'hi' }
     const typedSig = await signer.signTypedData(domain, types, value)
     expect(verifyTypedData(domain, types, value, typedSig)).toBe(DEV_ADDRESSES[1])

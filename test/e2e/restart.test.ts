@@ -1,11 +1,18 @@
 /** Persistence: a clean restart resumes with everything intact; a real SIGKILL under load leaves a
  * datadir that reopens at the last committed block. */
-import { type OpenLedgerNode } from '@openledger/node'
-import { JsonRpcProvider, Wallet } from 'ethers'
+import type { OpenLedgerNode } from '@openledger/node'
+import { ContractFactory, JsonRpcProvider, Wallet } from 'ethers'
 import { afterAll, describe, expect, it } from 'vitest'
-import { DEV_ADDRESSES, DEV_KEYS, call, spawnDevProcess, startDevNode, tempDir, waitFor } from '../helpers/dev-node.ts'
 import { testContracts } from '../helpers/contracts.ts'
-import { ContractFactory } from 'ethers'
+import {
+  call,
+  DEV_ADDRESSES,
+  DEV_KEYS,
+  spawnDevProcess,
+  startDevNode,
+  tempDir,
+  waitFor,
+} from '../helpers/dev-node.ts'
 
 const cleanups: Array<() => Promise<void>> = []
 afterAll(async () => {
@@ -17,14 +24,20 @@ describe('restart on the same datadir', () => {
     const dir = await tempDir()
     cleanups.push(dir.remove)
     let node: OpenLedgerNode = await startDevNode({ datadir: dir.path })
-    let provider = new JsonRpcProvider(node.rpcUrl, undefined, { staticNetwork: true, pollingInterval: 50, cacheTimeout: -1 })
+    let provider = new JsonRpcProvider(node.rpcUrl, undefined, {
+      staticNetwork: true,
+      pollingInterval: 50,
+      cacheTimeout: -1,
+    })
     const wallet = new Wallet(DEV_KEYS[0]!, provider)
     const { Store } = testContracts()
     const store = await new ContractFactory(Store!.abi as never, Store!.bytecode, wallet).deploy(1n)
     await store.waitForDeployment()
     const hashes: string[] = []
     for (let i = 0; i < 5; i++) {
-      const tx = await (store as unknown as { set(v: bigint): Promise<{ hash: string; wait(): Promise<unknown> }> }).set(BigInt(20 + i))
+      const tx = await (
+        store as unknown as { set(v: bigint): Promise<{ hash: string; wait(): Promise<unknown> }> }
+      ).set(BigInt(20 + i))
       await tx.wait()
       hashes.push(tx.hash)
     }
@@ -32,7 +45,9 @@ describe('restart on the same datadir', () => {
     const headBlock = await call(node.rpcUrl, 'eth_getBlockByNumber', ['latest', false])
     const balance = await provider.getBalance(DEV_ADDRESSES[0]!)
     const receipt = await call(node.rpcUrl, 'eth_getTransactionReceipt', [hashes[2]])
-    const logs = await call(node.rpcUrl, 'eth_getLogs', [{ fromBlock: '0x0', toBlock: 'latest', address: await store.getAddress() }])
+    const logs = await call(node.rpcUrl, 'eth_getLogs', [
+      { fromBlock: '0x0', toBlock: 'latest', address: await store.getAddress() },
+    ])
     provider.destroy()
     await node.close()
 
@@ -43,7 +58,11 @@ describe('restart on the same datadir', () => {
       expect(await call(node.rpcUrl, 'eth_getBlockByNumber', ['latest', false])).toEqual(headBlock)
       expect(await provider.getBalance(DEV_ADDRESSES[0]!)).toBe(balance)
       expect(await call(node.rpcUrl, 'eth_getTransactionReceipt', [hashes[2]])).toEqual(receipt)
-      expect(await call(node.rpcUrl, 'eth_getLogs', [{ fromBlock: '0x0', toBlock: 'latest', address: await store.getAddress() }])).toEqual(logs)
+      expect(
+        await call(node.rpcUrl, 'eth_getLogs', [
+          { fromBlock: '0x0', toBlock: 'latest', address: await store.getAddress() },
+        ]),
+      ).toEqual(logs)
       expect(logs).toHaveLength(5)
       // and it keeps producing blocks on top
       const tx = await new Wallet(DEV_KEYS[1]!, provider).sendTransaction({ to: DEV_ADDRESSES[2], value: 1n })
@@ -65,10 +84,12 @@ describe('restart on the same datadir', () => {
     }
   })
 
-  it('SIGKILL during heavy load leaves a datadir that restarts at the last committed block', { timeout: 240_000 }, async () => {
+  it('SIGKILL during heavy load leaves a datadir that restarts at the last committed block', {
+    timeout: 240_000,
+  }, async () => {
     const dir = await tempDir()
     cleanups.push(dir.remove)
-    const proc = await spawnDevProcess(['--datadir', dir.path, '--silent'])
+    const proc = await spawnDevProcess(['--datadir', dir.path])
     cleanups.push(async () => {
       if (proc.child.exitCode === null) proc.child.kill('SIGKILL')
     })
@@ -77,14 +98,26 @@ describe('restart on the same datadir', () => {
     let stop = false
     const load = senders.map(async (w) => {
       for (let nonce = 0; !stop; nonce++) {
-        const raw = await w.signTransaction({ to: DEV_ADDRESSES[4], value: 1n, gasLimit: 21_000n, chainId: 31337n, maxFeePerGas: 10_000_000_000n, maxPriorityFeePerGas: 1n, nonce })
+        const raw = await w.signTransaction({
+          to: DEV_ADDRESSES[4],
+          value: 1n,
+          gasLimit: 21_000n,
+          chainId: 31337n,
+          maxFeePerGas: 10_000_000_000n,
+          maxPriorityFeePerGas: 1n,
+          nonce,
+        })
         await call(proc.rpcUrl, 'eth_sendRawTransaction', [raw]).catch(() => {})
       }
     })
-    const seen = await waitFor(async () => {
-      const n = Number(await call(proc.rpcUrl, 'eth_blockNumber'))
-      return n >= 20 ? n : undefined
-    }, 60_000, '20 blocks')
+    const seen = await waitFor(
+      async () => {
+        const n = Number(await call(proc.rpcUrl, 'eth_blockNumber'))
+        return n >= 20 ? n : undefined
+      },
+      60_000,
+      '20 blocks',
+    )
     proc.child.kill('SIGKILL')
     stop = true
     await proc.exited

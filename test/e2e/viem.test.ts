@@ -54,7 +54,13 @@ describe('viem', () => {
     const { pub, wallet, account } = clients()
     expect(await pub.getChainId()).toBe(31337)
     expect(await pub.readContract({ address, abi, functionName: 'value' })).toBe(1n)
-    const { request } = await pub.simulateContract({ address, abi, functionName: 'set', args: [55n], account })
+    const { request } = await pub.simulateContract({
+      address,
+      abi,
+      functionName: 'set',
+      args: [55n],
+      account,
+    })
     const hash = await wallet.writeContract(request)
     const receipt = await pub.waitForTransactionReceipt({ hash })
     expect(receipt.status).toBe('success')
@@ -66,28 +72,49 @@ describe('viem', () => {
 
   it('gets logs with topic filters and through eth_newFilter', async () => {
     const { pub, wallet } = clients()
-    const event = parseAbiItem('event Changed(address indexed by, uint256 indexed oldValue, uint256 newValue)')
+    const event = parseAbiItem(
+      'event Changed(address indexed by, uint256 indexed oldValue, uint256 newValue)',
+    )
     const filter = await pub.createEventFilter({ address, event })
     const hash = await wallet.writeContract({ address, abi, functionName: 'set', args: [77n] })
     const receipt = await pub.waitForTransactionReceipt({ hash })
-    const logs = await pub.getLogs({ address, event, args: { by: DEV_ADDRESSES[0] as `0x${string}` }, fromBlock: receipt.blockNumber, toBlock: receipt.blockNumber })
+    const logs = await pub.getLogs({
+      address,
+      event,
+      args: { by: DEV_ADDRESSES[0] as `0x${string}` },
+      fromBlock: receipt.blockNumber,
+      toBlock: receipt.blockNumber,
+    })
     expect(logs).toHaveLength(1)
     expect(logs[0]!.args.newValue).toBe(77n)
     const changes = await pub.getFilterChanges({ filter })
     expect(changes.map((l) => l.args.newValue)).toContain(77n)
-    const none = await pub.getLogs({ address, event, args: { by: DEV_ADDRESSES[3] as `0x${string}` }, fromBlock: 0n })
+    const none = await pub.getLogs({
+      address,
+      event,
+      args: { by: DEV_ADDRESSES[3] as `0x${string}` },
+      fromBlock: 0n,
+    })
     expect(none).toHaveLength(0)
   })
 
   it('decodes custom errors and revert strings from simulateContract', async () => {
     const { pub, account } = clients()
-    const err = await pub.simulateContract({ address, abi, functionName: 'set', args: [2000n], account }).catch((e) => e)
+    const err = await pub
+      .simulateContract({ address, abi, functionName: 'set', args: [2000n], account })
+      .catch((e) => e)
     expect(err).toBeInstanceOf(BaseError)
-    const revert = (err as BaseError).walk((e) => e instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError
+    const revert = (err as BaseError).walk(
+      (e) => e instanceof ContractFunctionRevertedError,
+    ) as ContractFunctionRevertedError
     expect(revert.data?.errorName).toBe('TooBig')
     expect(revert.data?.args).toEqual([2000n, 1000n])
-    const err2 = await pub.simulateContract({ address, abi, functionName: 'set', args: [13n], account }).catch((e) => e)
-    const revert2 = (err2 as BaseError).walk((e) => e instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError
+    const err2 = await pub
+      .simulateContract({ address, abi, functionName: 'set', args: [13n], account })
+      .catch((e) => e)
+    const revert2 = (err2 as BaseError).walk(
+      (e) => e instanceof ContractFunctionRevertedError,
+    ) as ContractFunctionRevertedError
     expect(revert2.reason).toBe('unlucky number')
   })
 
@@ -133,7 +160,10 @@ describe('viem', () => {
       expect(heads.length).toBeGreaterThan(0)
       expect(logs[0]).toBeGreaterThanOrEqual(500n)
     } finally {
-      await ws.transport.getRpcClient?.().then((c) => c.close()).catch(() => {})
+      await ws.transport
+        .getRpcClient?.()
+        .then((c) => c.close())
+        .catch(() => {})
     }
   })
 })

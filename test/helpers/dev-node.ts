@@ -6,15 +6,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseGenesis } from '@openledger/evm-runtime'
-import { getAddress } from 'viem'
 import {
-  OpenLedgerNode,
   buildDevGenesis,
   deriveDevAccounts,
   hex,
   type MiningMode,
+  OpenLedgerNode,
   silentLogger,
 } from '@openledger/node'
+import { getAddress } from 'viem'
 
 const devAccounts = deriveDevAccounts(5)
 /** The first dev accounts of the standard mnemonic: 0x private keys and checksummed addresses. */
@@ -22,7 +22,13 @@ export const DEV_KEYS = devAccounts.map((a) => hex(a.privateKey))
 export const DEV_ADDRESSES = devAccounts.map((a) => getAddress(hex(a.address)))
 
 export async function startDevNode(
-  opts: { datadir?: string; mining?: MiningMode; accounts?: number; chainId?: number; limits?: Record<string, number> } = {},
+  opts: {
+    datadir?: string
+    mining?: MiningMode
+    accounts?: number
+    chainId?: number
+    limits?: Record<string, number>
+  } = {},
 ): Promise<OpenLedgerNode> {
   const { json, accounts } = await buildDevGenesis({ accounts: opts.accounts, chainId: opts.chainId })
   return OpenLedgerNode.startDev({
@@ -52,7 +58,9 @@ export interface NodeProcess {
 
 /** Spawns `openledger dev` and resolves once it prints its RPC URL (bounded by `timeoutMs`). */
 export function spawnDevProcess(args: string[], timeoutMs = 120_000): Promise<NodeProcess> {
-  const child = spawn(process.execPath, [BIN, 'dev', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [BIN, 'dev', '--port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
   return new Promise((resolve, reject) => {
     let out = ''
@@ -103,7 +111,11 @@ export async function call(url: string, method: string, params: unknown[] = []):
 }
 
 /** Polls `fn` until it returns a truthy value or `timeoutMs` passes. */
-export async function waitFor<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const v = await fn()

@@ -95,11 +95,22 @@ export function createCustomCrypto(): CustomCrypto {
   }
 }
 
+/** Senders fixed by the node for unsigned transactions (dev-mode impersonation). */
+const boundSenders = new WeakMap<TypedTransaction, Uint8Array>()
+
+/** Fixes the sender of `tx` without a signature (anvil_impersonateAccount). Dev mode only: such a
+ * transaction cannot be verified by anyone else. */
+export function bindSender(tx: TypedTransaction, sender: Uint8Array): void {
+  boundSenders.set(tx, sender)
+}
+
 /**
  * Recovers (and caches on the frozen tx) the sender address. Throws on an invalid signature.
  * Uses the native binding when the tx was created with the runtime's Common.
  */
 export function recoverSender(tx: TypedTransaction): Uint8Array {
+  const bound = boundSenders.get(tx)
+  if (bound) return bound
   const cache = tx.cache as { senderPubKey?: Uint8Array }
   if (cache.senderPubKey === undefined && tx.isSigned()) {
     const { v, r, s } = tx as { v?: bigint; r?: bigint; s?: bigint }

@@ -3,7 +3,15 @@ export type * from './api.ts'
 export { EMPTY_REQUESTS_HASH, EMPTY_WITHDRAWALS_ROOT, PRAGUE_EMPTY_FIELDS } from './block/header.ts'
 export { intrinsicGas } from './call.ts'
 export { blockParams, createBlockOptions, createChainCommon, nextBaseFee } from './config.ts'
-export { createCustomCrypto, ecrecover, ecsign, initCrypto, keccak256, recoverSender } from './crypto.ts'
+export {
+  bindSender,
+  createCustomCrypto,
+  ecrecover,
+  ecsign,
+  initCrypto,
+  keccak256,
+  recoverSender,
+} from './crypto.ts'
 export {
   type BlockMismatch,
   BlockValidationError,

@@ -1,8 +1,14 @@
-export { Chain, blockLogs } from './chain/chain.ts'
 export { NodeBackend } from './backend/node-backend.ts'
+export { blockLogs, Chain } from './chain/chain.ts'
 export { DevControls } from './dev/dev-controls.ts'
 export { buildDevGenesis, DEVNET_GENESIS_URL } from './genesis/dev-genesis.ts'
-export { DEV_DERIVATION_PATH, DEV_MNEMONIC, type DevAccount, addressFromPrivateKey, deriveDevAccounts } from './keys/dev-accounts.ts'
+export {
+  addressFromPrivateKey,
+  DEV_DERIVATION_PATH,
+  DEV_MNEMONIC,
+  type DevAccount,
+  deriveDevAccounts,
+} from './keys/dev-accounts.ts'
 export { createLogger, type Logger, silentLogger } from './logger.ts'
 export { DevSealer, type MiningMode } from './miner/dev-sealer.ts'
 export { DatadirInUseError, type DevNodeOptions, OpenLedgerNode } from './node.ts'

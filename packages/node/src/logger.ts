@@ -1,5 +1,5 @@
 /** Structured logs (pino). Keys and signing payloads are never passed to the logger. */
-import { pino, type Logger } from 'pino'
+import { type Logger, pino } from 'pino'
 
 export type { Logger }
 

@@ -3,12 +3,16 @@
  * Names follow geth/CometBFT conventions (chain_*, txpool_*, rpc_*). The *_seconds_total counters
  * let a benchmark say where the time went between two scrapes.
  */
-import { type Server, createServer } from 'node:http'
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { createServer, type Server } from 'node:http'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 
 export class NodeMetrics {
   readonly registry = new Registry()
-  readonly headBlock = new Gauge({ name: 'chain_head_block', help: 'Number of the head block', registers: [this.registry] })
+  readonly headBlock = new Gauge({
+    name: 'chain_head_block',
+    help: 'Number of the head block',
+    registers: [this.registry],
+  })
   readonly blockTxs = new Histogram({
     name: 'chain_block_tx_count',
     help: 'Transactions per committed block',
@@ -28,8 +32,16 @@ export class NodeMetrics {
     labelNames: ['phase'] as const,
     registers: [this.registry],
   })
-  readonly txpoolPending = new Gauge({ name: 'txpool_pending', help: 'Executable transactions in the pool', registers: [this.registry] })
-  readonly txpoolQueued = new Gauge({ name: 'txpool_queued', help: 'Future (nonce-gapped) transactions in the pool', registers: [this.registry] })
+  readonly txpoolPending = new Gauge({
+    name: 'txpool_pending',
+    help: 'Executable transactions in the pool',
+    registers: [this.registry],
+  })
+  readonly txpoolQueued = new Gauge({
+    name: 'txpool_queued',
+    help: 'Future (nonce-gapped) transactions in the pool',
+    registers: [this.registry],
+  })
   readonly txpoolRejected = new Counter({
     name: 'txpool_rejected_total',
     help: 'Transactions refused by the pool',
@@ -95,7 +107,9 @@ export async function serveMetrics(
     }
     if (path === '/health') {
       const h = health()
-      res.writeHead(h === 'ready' ? 200 : h === 'syncing' ? 206 : 503, { 'content-type': 'text/plain' }).end(h)
+      res
+        .writeHead(h === 'ready' ? 200 : h === 'syncing' ? 206 : 503, { 'content-type': 'text/plain' })
+        .end(h)
       return
     }
     res.writeHead(404).end()

@@ -7,12 +7,9 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Block } from '@ethereumjs/block'
-import {
-  type ExecutedTx,
-  type GenesisConfig,
-  createExecutionRuntime,
-} from '@openledger/evm-runtime'
-import { type RpcServerOptions, createRpcServer } from '@openledger/rpc'
+import { createSystemModules, parseModuleParams } from '@openledger/attribution'
+import { createExecutionRuntime, type ExecutedTx, type GenesisConfig } from '@openledger/evm-runtime'
+import { createRpcServer, type RpcServerOptions } from '@openledger/rpc'
 import { Level } from 'level'
 import { NodeBackend } from './backend/node-backend.ts'
 import { Chain } from './chain/chain.ts'
@@ -39,7 +36,11 @@ export interface DevNodeOptions {
   /** Serve Prometheus /metrics and /health on this address (off when absent). */
   metrics?: { host: string; port: number }
   log: Logger
-  onBlock?: (block: Block, executed: ExecutedTx[], dropped: Array<{ hash: Uint8Array; reason: string }>) => void
+  onBlock?: (
+    block: Block,
+    executed: ExecutedTx[],
+    dropped: Array<{ hash: Uint8Array; reason: string }>,
+  ) => void
 }
 
 export class DatadirInUseError extends Error {
@@ -89,16 +90,26 @@ export class OpenLedgerNode {
     try {
       const db = await openDatabase(join(datadir, 'db'))
       closers.unshift(() => db.close())
-      const stateDb = db.sublevel<Uint8Array, Uint8Array>('state', { keyEncoding: 'view', valueEncoding: 'view' })
-      const chainDb = db.sublevel<Uint8Array, Uint8Array>('chain', { keyEncoding: 'view', valueEncoding: 'view' })
+      const stateDb = db.sublevel<Uint8Array, Uint8Array>('state', {
+        keyEncoding: 'view',
+        valueEncoding: 'view',
+      })
+      const chainDb = db.sublevel<Uint8Array, Uint8Array>('chain', {
+        keyEncoding: 'view',
+        valueEncoding: 'view',
+      })
       let store: ChainStore | undefined
       const runtime = await createExecutionRuntime({
         db: stateDb,
         genesis: opts.genesis,
+        modules: createSystemModules(parseModuleParams(opts.genesis.modules)),
         getBlockHash: async (n) => store?.getCanonicalHash(n),
       })
       closers.unshift(() => runtime.close())
-      store = await ChainStore.open(chainDb, { genesisBlock: runtime.genesisBlock, blockOptions: runtime.blockOptions })
+      store = await ChainStore.open(chainDb, {
+        genesisBlock: runtime.genesisBlock,
+        blockOptions: runtime.blockOptions,
+      })
       const openedStore = store
       closers.unshift(() => openedStore.close())
       const txpool = new TxPool({
@@ -119,7 +130,9 @@ export class OpenLedgerNode {
       })
       closers.unshift(() => sealer.stop())
       const impersonated = new Set<string>()
-      const keys = new Map(opts.accounts.map((a) => [key(a.address), { address: a.address, privateKey: a.privateKey }]))
+      const keys = new Map(
+        opts.accounts.map((a) => [key(a.address), { address: a.address, privateKey: a.privateKey }]),
+      )
       const backend = new NodeBackend({
         chain,
         clientVersion: CLIENT_VERSION,
@@ -130,7 +143,11 @@ export class OpenLedgerNode {
         rejectBelowBaseFee: () => sealer.miningMode.kind === 'auto',
       })
       const { host, port, ...rpcOptions } = opts.rpc
-      const server = createRpcServer(backend, { ...rpcOptions, logger: opts.log, onRequest: metrics.observeRpc })
+      const server = createRpcServer(backend, {
+        ...rpcOptions,
+        logger: opts.log,
+        onRequest: metrics.observeRpc,
+      })
       const bound = await server.listen(port, host)
       closers.unshift(() => server.close())
       let metricsUrl: string | undefined

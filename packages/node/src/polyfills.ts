@@ -1,7 +1,11 @@
 /** libp2p 3 calls Promise.withResolvers, which Node 20 lacks (it arrived in Node 22). */
 declare global {
   interface PromiseConstructor {
-    withResolvers<T>(): { promise: Promise<T>; resolve: (value: T | PromiseLike<T>) => void; reject: (reason?: unknown) => void }
+    withResolvers<T>(): {
+      promise: Promise<T>
+      resolve: (value: T | PromiseLike<T>) => void
+      reject: (reason?: unknown) => void
+    }
   }
 }
 

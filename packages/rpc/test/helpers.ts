@@ -2,7 +2,6 @@
 import WebSocket from 'ws'
 
 /** Decoded JSON message; tests check its shape with assertions. */
-// biome-ignore lint/suspicious/noExplicitAny: JSON test payloads are navigated freely and asserted.
 export type Msg = any
 
 export interface Rpc {

@@ -28,11 +28,7 @@ export function suggestTip(blocks: Block[]): bigint {
 }
 
 /** Rewards at the given percentiles, weighted by gas used, as geth's eth_feeHistory does. */
-export function rewardPercentiles(
-  block: Block,
-  gasUsedPerTx: bigint[],
-  percentiles: number[],
-): bigint[] {
+export function rewardPercentiles(block: Block, gasUsedPerTx: bigint[], percentiles: number[]): bigint[] {
   const base = block.header.baseFeePerGas ?? 0n
   if (block.transactions.length === 0) return percentiles.map(() => 0n)
   const items = block.transactions

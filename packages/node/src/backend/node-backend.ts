@@ -3,7 +3,6 @@
  * store, reads state through the execution runtime, admits transactions to the pool.
  */
 import type { Block } from '@ethereumjs/block'
-import { Address } from '@ethereumjs/util'
 import {
   Capability,
   createTx,
@@ -12,29 +11,30 @@ import {
   type LegacyTx,
   type TypedTransaction,
 } from '@ethereumjs/tx'
+import { Address } from '@ethereumjs/util'
 import type { ExecutionRuntime } from '@openledger/evm-runtime'
-import { ExecutionError, recoverSender } from '@openledger/evm-runtime'
+import { bindSender, ExecutionError, recoverSender } from '@openledger/evm-runtime'
 import {
   type BackendEvents,
   type BlockRef,
   type CallOutcome,
   type CallRequest,
   type DevBackend,
+  ErrorCode,
   type FeeHistory,
+  invalidInput,
   type LogQuery,
   type ProofResult,
   type RpcBackend,
   RpcError,
   type RpcLog,
   type RpcReceipt,
+  resourceNotFound,
+  revertError,
   type StateOverride,
   type SyncStatus,
   type TxLocation,
   type TxPoolSnapshot,
-  ErrorCode,
-  invalidInput,
-  resourceNotFound,
-  revertError,
 } from '@openledger/rpc'
 import type { Chain } from '../chain/chain.ts'
 import { TxPoolError } from '../txpool/index.ts'
@@ -231,7 +231,13 @@ export class NodeBackend implements RpcBackend {
       gasUsedRatio.push(Number(b.header.gasUsed) / Number(b.header.gasLimit))
       if (percentiles.length > 0) {
         const receipts = (await this.chain.store.getReceipts(b.hash())) ?? []
-        reward.push(rewardPercentiles(b, receipts.map((r) => r.gasUsed), percentiles))
+        reward.push(
+          rewardPercentiles(
+            b,
+            receipts.map((r) => r.gasUsed),
+            percentiles,
+          ),
+        )
       }
     }
     baseFeePerGas.push(
@@ -360,7 +366,9 @@ export class NodeBackend implements RpcBackend {
     if (!parent) throw resourceNotFound('parent block not found')
     const tracer = options.tracer
     if (tracer !== undefined && tracer !== 'callTracer') {
-      throw invalidParams(`tracer ${String(tracer)} is not supported (use callTracer or the default struct logger)`)
+      throw invalidParams(
+        `tracer ${String(tracer)} is not supported (use callTracer or the default struct logger)`,
+      )
     }
     const cfg = (options.tracerConfig ?? {}) as Record<string, unknown>
     return this.runtime.traceTransaction(block, parent.header, loc.index, {
@@ -391,8 +399,12 @@ function describeDecodeError(err: unknown): string {
 export function impersonatedTx(tx: TypedTransaction, from: Uint8Array): TypedTransaction {
   const r = BigInt(`0x${Buffer.from(from).toString('hex')}`)
   const fake =
-    tx.type === 0 ? (tx as LegacyTx).addSignature(0n, r, 1n, true) : (tx as FeeMarket1559Tx).addSignature(0n, r, 1n)
+    tx.type === 0
+      ? (tx as LegacyTx).addSignature(0n, r, 1n, true)
+      : (tx as FeeMarket1559Tx).addSignature(0n, r, 1n)
   const sender = new Address(from)
+  // EthereumJS asks the tx itself during execution; the runtime asks bindSender's registry.
   Object.defineProperty(fake, 'getSenderAddress', { value: () => sender })
+  bindSender(fake, from)
   return fake
 }

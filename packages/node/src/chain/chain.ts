@@ -7,8 +7,8 @@ import { EventEmitter } from 'node:events'
 import type { Block } from '@ethereumjs/block'
 import type { BuildBlockResult, ExecutedTx, ExecutionRuntime } from '@openledger/evm-runtime'
 import type { RpcLog } from '@openledger/rpc'
-import type { ChainStore } from '../store/index.ts'
 import type { NodeMetrics } from '../metrics.ts'
+import type { ChainStore } from '../store/index.ts'
 import type { TxPool } from '../txpool/index.ts'
 
 export interface ChainEventMap {

@@ -64,8 +64,20 @@ export async function runDev(opts: DevCommandOptions): Promise<void> {
     log,
     onBlock: opts.silent ? undefined : (b, e, d) => out(formatBlock(b, e, d)),
   })
-  const balances = await Promise.all(accounts.map((a) => node.backend.getBalance(a.address, { tag: 'latest' })))
-  out(banner({ node, accounts, balances, genesis, mnemonic: opts.mnemonic ?? DEV_MNEMONIC, mining, datadir: opts.datadir }))
+  const balances = await Promise.all(
+    accounts.map((a) => node.backend.getBalance(a.address, { tag: 'latest' })),
+  )
+  out(
+    banner({
+      node,
+      accounts,
+      balances,
+      genesis,
+      mnemonic: opts.mnemonic ?? DEV_MNEMONIC,
+      mining,
+      datadir: opts.datadir,
+    }),
+  )
 
   let stopping = false
   const stop = (signal: string) => {
@@ -128,7 +140,11 @@ function banner(p: {
   return lines.join('\n')
 }
 
-function formatBlock(block: Block, executed: ExecutedTx[], dropped: Array<{ hash: Uint8Array; reason: string }>): string {
+function formatBlock(
+  block: Block,
+  executed: ExecutedTx[],
+  dropped: Array<{ hash: Uint8Array; reason: string }>,
+): string {
   const h = block.header
   const lines = [
     `Block #${h.number} ${hex(block.hash())} txs=${executed.length} gasUsed=${h.gasUsed} baseFee=${h.baseFeePerGas ?? 0n} time=${new Date(Number(h.timestamp) * 1000).toISOString()}`,
@@ -144,5 +160,7 @@ function formatBlock(block: Block, executed: ExecutedTx[], dropped: Array<{ hash
 }
 
 function definedOnly<T extends Record<string, number | undefined>>(o: T): Partial<Record<keyof T, number>> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<Record<keyof T, number>>
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<
+    Record<keyof T, number>
+  >
 }

@@ -11,23 +11,54 @@ program.name('openledger').description('OpenLedger Node: an EVM app-chain for Pa
 program
   .command('dev')
   .description('start a single-node development chain with funded accounts (like anvil)')
-  .addOption(new Option('--port <port>', 'JSON-RPC port (HTTP and WebSocket)').default(8545).argParser(parsePort))
+  .addOption(
+    new Option('--port <port>', 'JSON-RPC port (HTTP and WebSocket)').default(8545).argParser(parsePort),
+  )
   .addOption(new Option('--host <address>', 'interface to bind the RPC server to').default('127.0.0.1'))
-  .addOption(new Option('--block-time <duration>', 'mine a block every interval (e.g. 1, 2s, 500ms) instead of on each transaction').argParser(parseDurationMs))
+  .addOption(
+    new Option(
+      '--block-time <duration>',
+      'mine a block every interval (e.g. 1, 2s, 500ms) instead of on each transaction',
+    ).argParser(parseDurationMs),
+  )
   .option('--no-mining', 'do not mine automatically: blocks only via evm_mine / anvil_mine')
-  .addOption(new Option('--accounts <n>', 'number of funded dev accounts (default 20)').argParser(parsePositiveInt))
-  .addOption(new Option('--balance <OPEN>', 'balance of each dev account in OPEN (default 10000)').argParser(parseOpenAmount))
-  .addOption(new Option('--chain-id <id>', 'chain id (default 31337)').argParser((v) => Number(parseBigInt(v))))
+  .addOption(
+    new Option('--accounts <n>', 'number of funded dev accounts (default 20)').argParser(parsePositiveInt),
+  )
+  .addOption(
+    new Option('--balance <OPEN>', 'balance of each dev account in OPEN (default 10000)').argParser(
+      parseOpenAmount,
+    ),
+  )
+  .addOption(
+    new Option('--chain-id <id>', 'chain id (default 31337)').argParser((v) => Number(parseBigInt(v))),
+  )
   .option('--datadir <dir>', 'persist the chain here and resume from it (default: a temporary directory)')
   .option('--genesis <file>', 'genesis file to start from (default genesis/devnet.json)')
   .option('--mnemonic <phrase>', 'BIP-39 mnemonic of the dev accounts')
-  .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('warn'))
+  .addOption(
+    new Option('--log-level <level>', 'log level')
+      .choices(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
+      .default('warn'),
+  )
   .option('--silent', 'print nothing', false)
-  .addOption(new Option('--rpc.max-body <bytes>', 'maximum JSON-RPC request body size').argParser(parsePositiveInt))
+  .addOption(
+    new Option('--rpc.max-body <bytes>', 'maximum JSON-RPC request body size').argParser(parsePositiveInt),
+  )
   .addOption(new Option('--rpc.max-batch <n>', 'maximum JSON-RPC batch length').argParser(parsePositiveInt))
-  .addOption(new Option('--rpc.logs-max-range <blocks>', 'maximum eth_getLogs block range').argParser(parsePositiveInt))
-  .addOption(new Option('--rpc.logs-max-results <n>', 'maximum eth_getLogs results').argParser(parsePositiveInt))
-  .addOption(new Option('--metrics.port <port>', 'serve Prometheus /metrics and /health on this port').argParser(parsePort))
+  .addOption(
+    new Option('--rpc.logs-max-range <blocks>', 'maximum eth_getLogs block range').argParser(
+      parsePositiveInt,
+    ),
+  )
+  .addOption(
+    new Option('--rpc.logs-max-results <n>', 'maximum eth_getLogs results').argParser(parsePositiveInt),
+  )
+  .addOption(
+    new Option('--metrics.port <port>', 'serve Prometheus /metrics and /health on this port').argParser(
+      parsePort,
+    ),
+  )
   .addOption(new Option('--metrics.host <address>', 'interface for the metrics server').default('127.0.0.1'))
   .action(async (o) => {
     await runDev({

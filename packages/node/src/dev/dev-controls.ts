@@ -83,7 +83,9 @@ export class DevControls implements DevBackend {
   setNextBlockTimestamp(timestamp: bigint): void {
     const parent = this.chain.head.header.timestamp
     if (timestamp <= parent) {
-      throw invalidInput(`timestamp ${timestamp} is lower than or equal to the previous block's timestamp ${parent}`)
+      throw invalidInput(
+        `timestamp ${timestamp} is lower than or equal to the previous block's timestamp ${parent}`,
+      )
     }
     this.sealer.nextTimestamp = timestamp
   }

@@ -26,9 +26,12 @@ export async function loadJson(path: string | URL): Promise<unknown> {
 
 /** Returns the genesis JSON and the unlocked dev accounts it funds. Flags that are not given
  * leave the file's values untouched, so a custom genesis is used as written. */
-export async function buildDevGenesis(opts: DevGenesisOptions): Promise<{ json: Record<string, unknown>; accounts: DevAccount[] }> {
+export async function buildDevGenesis(
+  opts: DevGenesisOptions,
+): Promise<{ json: Record<string, unknown>; accounts: DevAccount[] }> {
   const json = (await loadJson(opts.genesisPath ?? DEVNET_GENESIS_URL)) as Record<string, unknown>
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error('genesis: expected a JSON object')
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new Error('genesis: expected a JSON object')
   const count = opts.accounts ?? 20
   const accounts = deriveDevAccounts(count, opts.mnemonic)
   const custom = opts.accounts !== undefined || opts.balance !== undefined || opts.mnemonic !== undefined

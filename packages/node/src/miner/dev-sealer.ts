@@ -11,8 +11,8 @@
 import type { Block } from '@ethereumjs/block'
 import type { ExecutedTx } from '@openledger/evm-runtime'
 import { invalidInput } from '@openledger/rpc'
-import type { Logger } from '../logger.ts'
 import type { Chain } from '../chain/chain.ts'
+import type { Logger } from '../logger.ts'
 
 export type MiningMode = { kind: 'auto' } | { kind: 'interval'; blockTimeMs: number } | { kind: 'manual' }
 
@@ -20,7 +20,11 @@ export interface SealerOptions {
   coinbase: Uint8Array
   extraData?: Uint8Array
   /** Called after each committed block (console output). */
-  onBlock?: (block: Block, executed: ExecutedTx[], rejected: Array<{ hash: Uint8Array; reason: string }>) => void
+  onBlock?: (
+    block: Block,
+    executed: ExecutedTx[],
+    rejected: Array<{ hash: Uint8Array; reason: string }>,
+  ) => void
   log: Logger
 }
 
@@ -128,7 +132,9 @@ export class DevSealer {
     if (requested !== undefined) {
       this.nextTimestamp = undefined
       if (requested <= parentTs) {
-        throw invalidInput(`timestamp ${requested} is lower than or equal to the previous block's timestamp ${parentTs}`)
+        throw invalidInput(
+          `timestamp ${requested} is lower than or equal to the previous block's timestamp ${parentTs}`,
+        )
       }
       return requested
     }

@@ -346,7 +346,6 @@ export class ChainStore {
         if (t.length !== 32) throw new ChainStoreError('INVALID_QUERY', 'log filter topic must be 32 bytes')
       }
     }
-    // biome-ignore lint/complexity/useMathMinMax: bigint (Math.min would throw)
     const toBlock = filter.toBlock < this.#head.header.number ? filter.toBlock : this.#head.header.number
     if (fromBlock > toBlock) return []
 

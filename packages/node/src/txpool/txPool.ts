@@ -105,7 +105,6 @@ function tipOf(tx: TypedTransaction): bigint {
 
 function effectiveTip(e: Entry, baseFee: bigint): bigint {
   const room = e.feeCap - baseFee
-  // biome-ignore lint/complexity/useMathMinMax: bigint (Math.min would throw)
   return room < e.tip ? room : e.tip
 }
 
