@@ -33,6 +33,8 @@ export async function startNode(env: TargetEnv, mode: MiningMode): Promise<Targe
   const genesisPath = join(dir, 'genesis.json')
   writeFileSync(genesisPath, JSON.stringify(nodeGenesis(env.work, join(env.root, 'genesis/devnet.json'))))
   const args = [
+    // e.g. OL_BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the node under load
+    ...(process.env.OL_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
     join(env.root, 'packages/node/bin/openledger.mjs'),
     'dev',
     '--port',

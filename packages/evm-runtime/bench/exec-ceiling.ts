@@ -3,7 +3,8 @@
  * into full blocks on LevelDB by buildBlock, reporting tx/s and where the time goes (sender
  * recovery, EVM execution, state root + trie flush + LevelDB batch).
  *
- * Run: node --import tsx packages/evm-runtime/bench/exec-ceiling.ts [N=20000] [M=200]
+ * Run: node --import tsx packages/evm-runtime/bench/exec-ceiling.ts [N=20000] [M=200] [B=1500]
+ * (B: most transactions per block; a small B shows the fixed cost per block, as in automine)
  * Transactions reach the runtime as decoded RLP (as from the mempool), so sender recovery is
  * measured, not skipped through a signing-time cache.
  */
@@ -17,6 +18,7 @@ import { createExecutionRuntime, keccak256, parseGenesis } from '../src/index.ts
 
 const N = Number(process.argv[2] ?? 20_000)
 const M = Number(process.argv[3] ?? 200)
+const B = Number(process.argv[4] ?? 1500)
 if (!Number.isSafeInteger(N) || N <= 0 || !Number.isSafeInteger(M) || M <= 0) {
   console.error('usage: exec-ceiling.ts [N transfers > 0] [M senders > 0]')
   process.exit(2)
@@ -76,7 +78,7 @@ async function main() {
   while (cursor < txs.length) {
     const { block, executed, rejected, timings } = await rt.buildBlock(
       parent,
-      txs.slice(cursor, cursor + 1500),
+      txs.slice(cursor, cursor + B),
       {
         timestamp: parent.timestamp + 1n,
         coinbase: senders[0],

@@ -51,7 +51,9 @@ import type { GenesisConfig } from './genesis.ts'
 import { Mutex } from './lock.ts'
 import { checkModules, HostEVM, modulePrecompile } from './precompiles/host.ts'
 import type { SystemModule } from './precompiles/module-types.ts'
+import { BlockStateManager } from './state/block-state.ts'
 import { CallStateManager } from './state/call-state.ts'
+import { installDirectFindPath } from './state/find-path.ts'
 import { type LevelLike, LevelStateDB } from './state/level-db.ts'
 import { StateReader } from './state/reader.ts'
 import { CallTracer, StructLogger } from './trace.ts'
@@ -583,6 +585,7 @@ export async function createExecutionRuntime(
   opts: CreateExecutionRuntimeOptions,
 ): Promise<ExecutionRuntime & { blockOptions: BlockOptions }> {
   await initCrypto()
+  installDirectFindPath()
   const modules = opts.modules ?? []
   checkModules(modules)
   if (typeof opts.getBlockHash !== 'function')
@@ -605,7 +608,7 @@ export async function createExecutionRuntime(
   const quarter = (n: number) => Math.max(1, Math.floor(n / 4))
   const writer = new LevelStateDB(opts.db)
   const reader = new StateReader(writer.reader(), common)
-  const blockVm = await createChainVM(writer, views, sizes)
+  const blockVm = await createChainVM(writer, views, sizes, undefined, CacheType.LRU, BlockStateManager)
   const callDb = writer.reader()
   // The call VM reverts every call, and EthereumJS's caches drop entries first read inside a
   // reverted checkpoint, so they only serve within one call (CallStateManager keeps persisted

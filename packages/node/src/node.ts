@@ -11,6 +11,7 @@ import { createSystemModules, parseModuleParams } from '@openledger/attribution'
 import { createExecutionRuntime, type ExecutedTx, type GenesisConfig } from '@openledger/evm-runtime'
 import { createRpcServer, type RpcServerOptions } from '@openledger/rpc'
 import { Level } from 'level'
+import { attributionRpcMethods } from './attribution/rpc.ts'
 import { NodeBackend } from './backend/node-backend.ts'
 import { Chain } from './chain/chain.ts'
 import { DevControls } from './dev/dev-controls.ts'
@@ -148,6 +149,10 @@ export class OpenLedgerNode {
         logger: opts.log,
         onRequest: metrics.observeRpc,
       })
+      server.registerModule(
+        'ol',
+        attributionRpcMethods({ chain, backend, params: parseModuleParams(opts.genesis.modules) }),
+      )
       const bound = await server.listen(port, host)
       closers.unshift(() => server.close())
       let metricsUrl: string | undefined

@@ -19,7 +19,7 @@ const RLP_EMPTY = Uint8Array.of(0x80)
 const EMPTY = new Uint8Array(0)
 
 /** A Map that empties itself when full: O(1), and a cold refill is cheap compared to LRU upkeep. */
-class BoundedMap<V> extends Map<string, V> {
+export class BoundedMap<V> extends Map<string, V> {
   constructor(private readonly max: number) {
     super()
   }

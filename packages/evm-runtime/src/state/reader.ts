@@ -15,11 +15,17 @@ import {
   ValueEncoding,
 } from '@ethereumjs/util'
 import type { AccountProof, AccountState } from '../api.ts'
-import { assertLength, bytesToBigint, equalBytes } from '../bytes.ts'
+import { assertLength, bytesToBigint, equalBytes, toHex } from '../bytes.ts'
 import { MissingStateError } from '../errors.ts'
+import { BoundedMap } from './call-state.ts'
 import type { LevelStateDB } from './level-db.ts'
 
 export class StateReader {
+  /** State at a persisted root never changes, so reads keyed by (root, address) can be cached
+   * without invalidation; the txpool reads sender accounts at the head for every transaction. */
+  private readonly accounts = new BoundedMap<AccountState | null>(100_000)
+  private readonly knownRoots = new BoundedMap<true>(10_000)
+
   constructor(
     private readonly db: LevelStateDB,
     private readonly common: Common,
@@ -29,7 +35,11 @@ export class StateReader {
   async hasState(stateRoot: Uint8Array): Promise<boolean> {
     assertLength('stateRoot', stateRoot, 32)
     if (equalBytes(stateRoot, KECCAK256_RLP)) return true
-    return (await this.db.getPersisted(stateRoot)) !== undefined
+    const k = toHex(stateRoot)
+    if (this.knownRoots.has(k)) return true
+    const found = (await this.db.getPersisted(stateRoot)) !== undefined
+    if (found) this.knownRoots.set(k, true)
+    return found
   }
 
   private async trie(root: Uint8Array): Promise<MerklePatriciaTrie> {
@@ -50,10 +60,16 @@ export class StateReader {
 
   async getAccount(stateRoot: Uint8Array, address: Uint8Array): Promise<AccountState | undefined> {
     assertLength('address', address, 20)
+    const key = toHex(stateRoot) + toHex(address)
+    const cached = this.accounts.get(key)
+    if (cached !== undefined) return cached ?? undefined
     const a = await this.account(await this.trie(stateRoot), address)
-    return a === undefined
-      ? undefined
-      : { nonce: a.nonce, balance: a.balance, codeHash: a.codeHash, storageRoot: a.storageRoot }
+    const state =
+      a === undefined
+        ? undefined
+        : { nonce: a.nonce, balance: a.balance, codeHash: a.codeHash, storageRoot: a.storageRoot }
+    this.accounts.set(key, state ?? null)
+    return state
   }
 
   async getCode(stateRoot: Uint8Array, address: Uint8Array): Promise<Uint8Array> {

@@ -1,0 +1,224 @@
+/**
+ * Applies a whole block's account updates to an EthereumJS Merkle-Patricia trie in one pass.
+ *
+ * `MerklePatriciaTrie.put` re-encodes and re-hashes every node on a key's path for each key, so a
+ * block touching N accounts serialises the root branch (≈ 530 bytes of RLP) N times and writes N
+ * versions of it. Here the touched paths are loaded once into a mutable in-memory tree, all
+ * updates are applied, and each changed node is encoded and hashed exactly once. The nodes
+ * written are the standard ones (same encoding, same keys), so the library reads and proves the
+ * result as if it had written it; test/batch-trie.test.ts checks roots against `put`/`del`.
+ */
+import {
+  BranchMPTNode,
+  ExtensionMPTNode,
+  LeafMPTNode,
+  type MerklePatriciaTrie,
+  type MPTNode,
+} from '@ethereumjs/mpt'
+import { RLP } from '@ethereumjs/rlp'
+import { equalsBytes } from '@ethereumjs/util'
+
+/** A child reference exactly as stored in a parent: a 32-byte hash or an inlined raw node. */
+type StoredRef = Uint8Array | Uint8Array[]
+
+type Node =
+  | { kind: 'leaf'; key: number[]; value: Uint8Array }
+  | { kind: 'ext'; key: number[]; child: Child }
+  | { kind: 'branch'; children: Array<Child | null>; value: Uint8Array | null }
+
+/** Either an untouched subtree (kept by reference) or a node loaded into memory. */
+type Child = { stored: StoredRef } | Node
+
+/** The protected members of MerklePatriciaTrie this module relies on (EthereumJS 10.1.3). */
+interface TrieInternals {
+  _db: { batch(ops: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array }>): Promise<void> }
+  _opts: { keyPrefix?: Uint8Array; useNodePruning?: boolean }
+  _lock: { acquire(): Promise<void>; release(): void }
+  appliedKey(key: Uint8Array): Uint8Array
+  hash(bytes: Uint8Array): Uint8Array
+}
+
+export interface TrieUpdate {
+  /** The key as given to `trie.put` (hashed here when the trie uses key hashing). */
+  key: Uint8Array
+  /** New value; null (or empty) deletes the key. */
+  value: Uint8Array | null
+}
+
+const isNode = (c: Child): c is Node => !('stored' in c)
+
+function nibbles(key: Uint8Array): number[] {
+  const out = new Array<number>(key.length * 2)
+  for (let i = 0; i < key.length; i++) {
+    out[2 * i] = key[i]! >> 4
+    out[2 * i + 1] = key[i]! & 0x0f
+  }
+  return out
+}
+
+function commonPrefix(a: number[], b: number[]): number {
+  let i = 0
+  while (i < a.length && i < b.length && a[i] === b[i]) i++
+  return i
+}
+
+/** Hex-prefix encoding (yellow paper, appendix C). */
+function hexPrefix(key: number[], leaf: boolean): Uint8Array {
+  const odd = key.length % 2 === 1
+  const flag = (leaf ? 2 : 0) + (odd ? 1 : 0)
+  const out = new Uint8Array(Math.floor(key.length / 2) + 1)
+  let i = 0
+  if (odd) out[0] = (flag << 4) | key[i++]!
+  else out[0] = flag << 4
+  for (let j = 1; i < key.length; j++, i += 2) out[j] = (key[i]! << 4) | key[i + 1]!
+  return out
+}
+
+export class BatchTrieUpdater {
+  private readonly internals: TrieInternals
+
+  constructor(private readonly trie: MerklePatriciaTrie) {
+    this.internals = trie as unknown as TrieInternals
+    if (this.internals._opts.keyPrefix !== undefined || this.internals._opts.useNodePruning) {
+      throw new Error('BatchTrieUpdater supports tries without key prefix or node pruning')
+    }
+  }
+
+  /** Applies all updates (later ones win for a repeated key) and sets the trie's new root. */
+  async apply(updates: readonly TrieUpdate[]): Promise<void> {
+    if (updates.length === 0) return
+    const lock = this.internals._lock
+    await lock.acquire()
+    try {
+      const rootHash = this.trie.root()
+      let root: Child | null = equalsBytes(rootHash, this.trie.EMPTY_TRIE_ROOT) ? null : { stored: rootHash }
+      for (const u of updates) {
+        const path = nibbles(this.internals.appliedKey(u.key))
+        root =
+          u.value === null || u.value.length === 0
+            ? await this.remove(root, path)
+            : await this.insert(root, path, u.value)
+      }
+      const writes: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array }> = []
+      let newRoot: Uint8Array
+      if (root === null) newRoot = this.trie.EMPTY_TRIE_ROOT
+      else if (!isNode(root)) newRoot = root.stored as Uint8Array
+      else {
+        // The root is always stored by hash, even when its encoding is shorter than 32 bytes.
+        const encoded = RLP.encode(this.raw(root, writes) as Uint8Array[])
+        newRoot = this.internals.hash(encoded)
+        writes.push({ type: 'put', key: newRoot, value: encoded })
+      }
+      await this.internals._db.batch(writes)
+      this.trie.root(newRoot)
+    } finally {
+      lock.release()
+    }
+    await this.trie.persistRoot()
+  }
+
+  private async load(child: Child): Promise<Node> {
+    if (isNode(child)) return child
+    return this.fromLibrary(await this.trie.lookupNode(child.stored))
+  }
+
+  private fromLibrary(n: MPTNode): Node {
+    if (n instanceof LeafMPTNode) return { kind: 'leaf', key: [...n.key()], value: n.value() as Uint8Array }
+    if (n instanceof ExtensionMPTNode) {
+      return { kind: 'ext', key: [...n.key()], child: { stored: n.value() as unknown as StoredRef } }
+    }
+    if (n instanceof BranchMPTNode) {
+      const children: Array<Child | null> = []
+      for (let i = 0; i < 16; i++) {
+        const ref = n.getBranch(i) as StoredRef | null
+        children.push(ref === null || ref.length === 0 ? null : { stored: ref })
+      }
+      const value = n.value()
+      return { kind: 'branch', children, value: value === null || value.length === 0 ? null : value }
+    }
+    throw new Error('unknown trie node type')
+  }
+
+  private async insert(at: Child | null, path: number[], value: Uint8Array): Promise<Node> {
+    if (at === null) return { kind: 'leaf', key: path, value }
+    const node = await this.load(at)
+    if (node.kind === 'branch') {
+      if (path.length === 0) node.value = value
+      else node.children[path[0]!] = await this.insert(node.children[path[0]!] ?? null, path.slice(1), value)
+      return node
+    }
+    const c = commonPrefix(node.key, path)
+    if (node.kind === 'leaf' && c === node.key.length && c === path.length) {
+      node.value = value
+      return node
+    }
+    if (node.kind === 'ext' && c === node.key.length) {
+      node.child = await this.insert(node.child, path.slice(c), value)
+      return node
+    }
+    // Split at the first differing nibble: a branch holding the old node's rest and the new key.
+    const branch: Node = { kind: 'branch', children: new Array(16).fill(null), value: null }
+    if (node.kind === 'leaf') {
+      if (node.key.length === c) branch.value = node.value
+      else branch.children[node.key[c]!] = { kind: 'leaf', key: node.key.slice(c + 1), value: node.value }
+    } else {
+      const rest = node.key.slice(c + 1)
+      branch.children[node.key[c]!] =
+        rest.length === 0 ? node.child : { kind: 'ext', key: rest, child: node.child }
+    }
+    if (path.length === c) branch.value = value
+    else branch.children[path[c]!] = { kind: 'leaf', key: path.slice(c + 1), value }
+    return c === 0 ? branch : { kind: 'ext', key: path.slice(0, c), child: branch }
+  }
+
+  private async remove(at: Child | null, path: number[]): Promise<Child | null> {
+    if (at === null) return null
+    const node = await this.load(at)
+    if (node.kind === 'leaf') {
+      return node.key.length === path.length && commonPrefix(node.key, path) === path.length ? null : node
+    }
+    if (node.kind === 'ext') {
+      if (commonPrefix(node.key, path) < node.key.length) return node
+      const child = await this.remove(node.child, path.slice(node.key.length))
+      return child === null ? null : this.prefixed(node.key, child)
+    }
+    if (path.length === 0) node.value = null
+    else node.children[path[0]!] = await this.remove(node.children[path[0]!] ?? null, path.slice(1))
+    // A branch left with a single entry collapses into its parent path, as the trie requires.
+    const used = node.children.flatMap((c, i) => (c === null ? [] : [i]))
+    if (used.length === 0) return node.value === null ? null : { kind: 'leaf', key: [], value: node.value }
+    if (used.length === 1 && node.value === null) return this.prefixed([used[0]!], node.children[used[0]!]!)
+    return node
+  }
+
+  /** `key` followed by `child`: merged into the child when it is a leaf or an extension. */
+  private async prefixed(key: number[], child: Child): Promise<Node> {
+    const c = await this.load(child)
+    if (c.kind === 'leaf') return { kind: 'leaf', key: [...key, ...c.key], value: c.value }
+    if (c.kind === 'ext') return { kind: 'ext', key: [...key, ...c.key], child: c.child }
+    return { kind: 'ext', key, child: c }
+  }
+
+  /** The node's raw RLP list, encoding (and scheduling the write of) changed children. */
+  private raw(
+    node: Node,
+    writes: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array }>,
+  ): StoredRef[] | Uint8Array[] {
+    if (node.kind === 'leaf') return [hexPrefix(node.key, true), node.value]
+    if (node.kind === 'ext') return [hexPrefix(node.key, false), this.ref(node.child, writes) as Uint8Array]
+    const out: StoredRef[] = node.children.map((c) => (c === null ? new Uint8Array(0) : this.ref(c, writes)))
+    out.push(node.value ?? new Uint8Array(0))
+    return out
+  }
+
+  /** How a parent refers to `child`: its hash, or the raw node itself when encoded under 32 bytes. */
+  private ref(child: Child, writes: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array }>): StoredRef {
+    if (!isNode(child)) return child.stored
+    const raw = this.raw(child, writes)
+    const encoded = RLP.encode(raw as Uint8Array[])
+    if (encoded.length < 32) return raw as Uint8Array[]
+    const hash = this.internals.hash(encoded)
+    writes.push({ type: 'put', key: hash, value: encoded })
+    return hash
+  }
+}
