@@ -11,8 +11,10 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { attributionScenario } from './lib/attribution.ts'
 import { type CeilingResult, execCeiling } from './lib/ceiling.ts'
 import { installCleanup } from './lib/proc.ts'
+import { providerScenario } from './lib/provider.ts'
 import { fmt, mib, ratio, table, timeBreakdown } from './lib/report.ts'
 import {
   blockNumberRate,
@@ -221,6 +223,8 @@ async function main(): Promise<number> {
       `  node peak RSS ≤ 1 GiB:               ${verdict(bar.peakRssAtMost1GiB)} (${mib(peak || undefined)})`,
     )
   }
+  await attributionScenario(ROOT, { quick: opts.quick, skip: opts.only === 'hardhat', log })
+  await providerScenario({ quick: opts.quick, skip: opts.only === 'hardhat', log })
   const load1 = loadavg()
   log(
     `\nLoad average at the end: ${load1.map((l) => l.toFixed(2)).join(' ')} (on ${cpus().length} CPUs; a load above the CPU count makes figures noisy)`,

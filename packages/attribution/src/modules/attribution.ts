@@ -319,7 +319,11 @@ export function createAttributionModule(params: ModuleParams): DefinedModule {
         payable: true,
         intrinsic(args) {
           const r = receiptFromArg(args[0] as ReceiptArg)
-          return GAS.ECRECOVER + keccakGas(Number(receiptHashWords(r)) * 32)
+          return (
+            GAS.ECRECOVER +
+            GAS.SETTLE_ENTRY * BigInt(r.entries.length) +
+            keccakGas(Number(receiptHashWords(r)) * 32)
+          )
         },
         async run(env, args) {
           const [receipt, signature] = args as [ReceiptArg, string]

@@ -1,11 +1,22 @@
 /** Byte helpers shared by the modules: fixed-width big-endian words, addresses, keccak. */
 import { keccak_256 } from '@noble/hashes/sha3.js'
+import { createKeccak, type IHasher } from 'hash-wasm'
 
 export const ZERO32 = new Uint8Array(32)
 export const MAX_U256 = (1n << 256n) - 1n
 
+// A settlement hashes ~100 times (slots, EIP-712): hash-wasm's WASM keccak is ~6× faster than
+// @noble's for these 32–600 byte inputs. Loaded once at import; @noble stays as the fallback
+// where WebAssembly is unavailable (same results, only slower).
+const wasmKeccak: IHasher | undefined = await createKeccak(256).catch(() => undefined)
+
 export function keccak(data: Uint8Array): Uint8Array {
-  return keccak_256(data)
+  const h = wasmKeccak
+  if (h === undefined) return keccak_256(data)
+  // init/update/digest run synchronously back-to-back, so the shared hasher is never interleaved.
+  h.init()
+  h.update(data)
+  return h.digest('binary')
 }
 
 export function concat(...parts: Uint8Array[]): Uint8Array {
@@ -24,19 +35,25 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
 export function u256(n: bigint): Uint8Array {
   if (n < 0n || n > MAX_U256) throw new RangeError(`u256 out of range: ${n}`)
   const out = new Uint8Array(32)
-  let v = n
-  for (let i = 31; i >= 0 && v > 0n; i--) {
-    out[i] = Number(v & 0xffn)
-    v >>= 8n
+  if (n === 0n) return out
+  if (n <= 0xffffffffn) {
+    // Ids, counters and small amounts: no bigint shifting.
+    const v = Number(n)
+    out[28] = v >>> 24
+    out[29] = (v >>> 16) & 0xff
+    out[30] = (v >>> 8) & 0xff
+    out[31] = v & 0xff
+    return out
   }
+  const hex = n.toString(16)
+  out.set(Buffer.from(hex.length % 2 === 0 ? hex : `0${hex}`, 'hex'), 32 - Math.ceil(hex.length / 2))
   return out
 }
 
 export function toBigInt(b: Uint8Array): bigint {
   if (b.length === 0) return 0n
-  let hex = ''
-  for (let i = 0; i < b.length; i++) hex += (b[i] as number).toString(16).padStart(2, '0')
-  return BigInt(`0x${hex}`)
+  if (isZero(b)) return 0n
+  return BigInt(`0x${Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')}`)
 }
 
 /** Left-pads an address (or any ≤32-byte value) to a 32-byte word. */

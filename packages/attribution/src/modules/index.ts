@@ -24,6 +24,13 @@ export { ModuleRevert, OutOfGas, type StorageReader, stateReader } from './exec.
 export type { DefinedModule, Handler } from './framework.ts'
 export { GAS, keccakGas, logGas } from './gas.ts'
 export { type HarnessCall, type HarnessResult, ModuleHarness } from './harness.ts'
+export {
+  type AttributionEvent,
+  decodeAttributionLog,
+  decodeSettleCall,
+  EVENT_TOPICS,
+  SETTLE_SELECTOR,
+} from './history.ts'
 export * from './layout.ts'
 export { MemoryState } from './memory-state.ts'
 export {

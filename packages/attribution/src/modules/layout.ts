@@ -36,6 +36,18 @@ export function nestedSlot(base: Key, ...keys: Key[]): Uint8Array {
 
 /** Slot `offset` words after `slot` (struct field or array element), mod 2^256 as in the EVM. */
 export function addSlot(slot: Uint8Array, offset: bigint): Uint8Array {
+  if (offset === 0n) return slot
+  if (offset > 0n && offset <= 0xffffffffn) {
+    // Struct fields and array elements: byte-wise addition with carry (wraps mod 2^256).
+    const out = slot.slice()
+    let carry = Number(offset)
+    for (let i = 31; i >= 0 && carry > 0; i--) {
+      const sum = (out[i] as number) + (carry & 0xff)
+      out[i] = sum & 0xff
+      carry = Math.floor(carry / 256) + (sum >> 8)
+    }
+    return out
+  }
   return u256((toBigInt(slot) + offset) & MAX_U256)
 }
 

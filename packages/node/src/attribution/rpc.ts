@@ -1,0 +1,373 @@
+/**
+ * The `ol_*` JSON-RPC namespace: decoded reads of the Datanets, Models and Attribution system
+ * modules at any block. State is read from the module accounts' storage at the selected block's
+ * state root (the head's working root for "latest", as eth_getStorageAt); history that storage
+ * does not keep (inline contribution content, a receipt's attribution entries and per-party
+ * amounts) is rebuilt from the transaction calldata and logs of the block that wrote it.
+ *
+ * Output: integers as minimal 0x quantities, bytes and addresses as lowercase 0x hex, strings as
+ * JSON strings. Unknown ids answer null; malformed params answer -32602; an unknown block -32001.
+ */
+import type { Block } from '@ethereumjs/block'
+import {
+  ATTRIBUTION_ADDRESS,
+  type AttributionEvent,
+  DATANETS_ADDRESS,
+  decodeAttributionLog,
+  decodeSettleCall,
+  EVENT_TOPICS,
+  extractInlineContent,
+  listDatanets,
+  listModels,
+  type ModuleParams,
+  type ReceiptEntry,
+  readContribution,
+  readDatanet,
+  readDatanetCount,
+  readDatanetVersion,
+  readModel,
+  readModelCount,
+  readModelVersion,
+  readReceipt,
+  readRewards,
+  receiptDigest,
+} from '@openledger/attribution'
+import {
+  type BlockRef,
+  expectParams,
+  type Json,
+  parseAddress,
+  parseBlockRef,
+  parseHash,
+  parseIndex,
+  parseQuantity,
+  quantity,
+  type RpcBackend,
+  type RpcMethods,
+  resourceNotFound,
+} from '@openledger/rpc'
+import type { Chain } from '../chain/chain.ts'
+import { bytesEqual } from '../util/bytes.ts'
+
+/** Page size of ol_listDatanets / ol_listModels when none is given, and its upper bound. */
+export const OL_LIST_DEFAULT_LIMIT = 20
+export const OL_LIST_MAX_LIMIT = 100
+
+export interface AttributionRpcDeps {
+  chain: Chain
+  backend: RpcBackend
+  /** The genesis module parameters (treasury and stakers pool addresses for ol_getAttribution). */
+  params: ModuleParams
+}
+
+type StateReader = { getStorage(account: Uint8Array, slot: Uint8Array): Promise<Uint8Array> }
+
+const hex = (b: Uint8Array): string =>
+  `0x${Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')}`
+
+/** Read-API records → wire JSON: bigint and number → quantity; everything else kept. */
+function toJson(v: unknown): Json {
+  if (typeof v === 'bigint') return quantity(v)
+  if (typeof v === 'number') return quantity(v)
+  if (v === null || v === undefined) return null
+  if (Array.isArray(v)) return v.map(toJson)
+  if (v instanceof Uint8Array) return hex(v)
+  if (typeof v === 'object') {
+    const out: Record<string, Json> = {}
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) out[k] = toJson(x)
+    return out
+  }
+  return v as Json
+}
+
+const STATUS_NAMES = ['none', 'pending', 'approved', 'rejected'] as const
+
+export function attributionRpcMethods(deps: AttributionRpcDeps): RpcMethods {
+  const { chain, backend, params } = deps
+  const runtime = chain.runtime
+
+  /** The block behind a selector and a storage reader pinned to its state root. */
+  async function stateAt(ref: BlockRef): Promise<{ block: Block; state: StateReader }> {
+    const block = await backend.getBlock(ref)
+    if (block === undefined) {
+      if ('hash' in ref) throw resourceNotFound(`block ${hex(ref.hash)} not found`)
+      throw resourceNotFound('header not found')
+    }
+    const head = chain.head
+    // "latest" covers dev-mode state edits made since the head was sealed, as eth_getStorageAt.
+    const root =
+      block.header.number === head.header.number && bytesEqual(block.hash(), head.hash())
+        ? chain.workingStateRoot
+        : block.header.stateRoot
+    return { block, state: { getStorage: (a, s) => runtime.getStorage(root, a, s) } }
+  }
+
+  /** Logs of one module in one block matching topic filters (positions after topic0 optional). */
+  function logsAt(blockNumber: bigint, address: Uint8Array, topics: Array<Uint8Array[] | null>) {
+    return backend.getLogs({
+      fromBlock: blockNumber,
+      toBlock: blockNumber,
+      addresses: [address],
+      topics,
+      limit: 10_000,
+    })
+  }
+
+  /** Inputs of every call made to `to` while executing `txHash` (top call included), in order.
+   * The top-level input comes from the transaction; internal ones from a call trace, which
+   * re-executes the block up to the transaction, so it is only done when needed. */
+  async function callInputs(txHash: Uint8Array, to: Uint8Array, topLevelOnly = false): Promise<Uint8Array[]> {
+    const loc = await backend.getTransaction(txHash)
+    if (loc === undefined) return []
+    const out: Uint8Array[] = []
+    const txTo = loc.tx.to?.bytes
+    if (txTo !== undefined && bytesEqual(txTo, to)) out.push(loc.tx.data)
+    if (topLevelOnly) return out
+    const trace = (await backend.traceTransaction(txHash, { tracer: 'callTracer' })) as CallFrame
+    const target = hex(to)
+    const walk = (f: CallFrame, depth: number) => {
+      if (depth > 0 && f.to?.toLowerCase() === target && f.type === 'CALL') out.push(hexBytes(f.input))
+      for (const c of f.calls ?? []) walk(c, depth + 1)
+    }
+    walk(trace, 0)
+    return out
+  }
+
+  async function contributionContent(
+    datanetId: bigint,
+    contributionId: bigint,
+    atBlock: bigint,
+    contentHash: string,
+    inlined: boolean,
+  ): Promise<{ transactionHash: string | null; content: string | null }> {
+    const logs = await logsAt(atBlock, DATANETS_ADDRESS, [
+      [EVENT_TOPICS.ContributionSubmitted],
+      [u256(datanetId)],
+      [u256(contributionId)],
+    ])
+    const log = logs[0]
+    if (log === undefined) return { transactionHash: null, content: null }
+    const txHash = log.transactionHash
+    if (!inlined) return { transactionHash: hex(txHash), content: null }
+    const tryInputs = async (topLevelOnly: boolean) => {
+      for (const input of await callInputs(txHash, DATANETS_ADDRESS, topLevelOnly)) {
+        const c = extractInlineContent(input)
+        if (c !== undefined && c.datanetId === datanetId && c.contentHash.toLowerCase() === contentHash)
+          return hex(c.content)
+      }
+      return null
+    }
+    // Direct transactions first; a contribution made by a contract needs the call trace.
+    const content = (await tryInputs(true)) ?? (await tryInputs(false))
+    return { transactionHash: hex(txHash), content }
+  }
+
+  async function attribution(state: StateReader, receiptId: Uint8Array): Promise<Json> {
+    const rec = await readReceipt(state, receiptId)
+    if (rec === undefined) return null
+    const byReceipt = await logsAt(rec.settledAtBlock, ATTRIBUTION_ADDRESS, [null, [receiptId]])
+    const settled = byReceipt.find((l) =>
+      bytesEqual(l.topics[0] as Uint8Array, EVENT_TOPICS.InferenceSettled),
+    )
+    const txHash = settled?.transactionHash
+    const events: AttributionEvent[] = []
+    for (const l of byReceipt) {
+      if (txHash === undefined || !bytesEqual(l.transactionHash, txHash)) continue
+      const e = decodeAttributionLog(l.topics, l.data)
+      if (e !== undefined) events.push(e)
+    }
+    const split = events.find((e) => e.eventName === 'FeeSplit')
+    const paid = events.filter((e) => e.eventName === 'AttributionPaid')
+    const named = events.filter((e) => e.eventName === 'ContributionPaid')
+
+    // Weights are only in the signed receipt: find the settle call whose digest is this id.
+    let entries: readonly ReceiptEntry[] = []
+    if (txHash !== undefined) {
+      const find = async (topLevelOnly: boolean) => {
+        for (const input of await callInputs(txHash, ATTRIBUTION_ADDRESS, topLevelOnly)) {
+          const call = decodeSettleCall(input)
+          if (
+            call &&
+            bytesEqual(receiptDigest(call.receipt, backend.chainId, ATTRIBUTION_ADDRESS), receiptId)
+          )
+            return call.receipt.entries
+        }
+        return undefined
+      }
+      entries = (await find(true)) ?? (await find(false)) ?? []
+    }
+
+    // Recipients as they were when the receipt settled.
+    const atSettle = await stateAt({ number: rec.settledAtBlock })
+    const model = await readModel(atSettle.state, rec.modelId)
+    const parent =
+      model !== undefined && model.parentId !== 0n
+        ? await readModel(atSettle.state, model.parentId)
+        : undefined
+
+    let namedIndex = 0
+    const entryJson = paid.map((p, i) => {
+      const e = entries[i]
+      const matches = e !== undefined && e.datanetId === p.datanetId && e.datanetVersion === p.datanetVersion
+      const contributions = (matches ? e.contributionIds : []).map((cid, j) => {
+        const n = named[namedIndex++]
+        return {
+          contributionId: cid,
+          weight: e?.contributionWeights[j] ?? null,
+          contributor: n?.contributor.toLowerCase() ?? null,
+          amount: n?.amount ?? null,
+        }
+      })
+      return {
+        datanetId: p.datanetId,
+        datanetVersion: p.datanetVersion,
+        weight: matches ? e.weight : null,
+        amount: p.amount,
+        // Without named contributions the amount went to the datanet's shareholders pro rata.
+        paidTo: contributions.length > 0 ? 'contributions' : 'shareholders',
+        contributions,
+      }
+    })
+
+    return toJson({
+      receiptId: hex(receiptId),
+      modelId: rec.modelId,
+      modelVersion: rec.modelVersion,
+      payer: rec.payer,
+      fee: rec.fee,
+      settledAtBlock: rec.settledAtBlock,
+      transactionHash: txHash === undefined ? null : hex(txHash),
+      split:
+        split === undefined
+          ? null
+          : {
+              protocol: split.protocol,
+              stakers: split.stakers,
+              owner: split.owner,
+              parentRoyalty: split.parentRoyalty,
+              contributors: split.contributors,
+              dust: split.dust,
+            },
+      recipients: {
+        treasury: hex(params.treasury),
+        stakersPool: hex(params.stakersPool),
+        owner: model?.owner ?? null,
+        parentOwner: parent?.owner ?? null,
+      },
+      entries: entryJson,
+    })
+  }
+
+  async function list(
+    raw: unknown,
+    count: (s: StateReader) => Promise<bigint>,
+    page: (s: StateReader, offset: bigint, limit: number) => Promise<unknown[]>,
+  ): Promise<Json> {
+    const [o, l, b] = expectParams(raw, 0, 3)
+    const offset = o === undefined ? 0n : parseQuantity(o, 'offset', 64)
+    const limit = l === undefined ? OL_LIST_DEFAULT_LIMIT : parseIndex(l, 'limit', OL_LIST_MAX_LIMIT)
+    const { state } = await stateAt(parseBlockRef(b, 'block'))
+    const total = await count(state)
+    const items = await page(state, offset, limit)
+    return toJson({ total, offset, items })
+  }
+
+  return {
+    ol_getDatanet: async (raw) => {
+      const [id, b] = expectParams(raw, 1, 2)
+      const datanetId = parseQuantity(id, 'datanetId')
+      const { state } = await stateAt(parseBlockRef(b, 'block'))
+      return toJson((await readDatanet(state, datanetId)) ?? null)
+    },
+
+    ol_getDatanetVersion: async (raw) => {
+      const [id, v, b] = expectParams(raw, 2, 3)
+      const datanetId = parseQuantity(id, 'datanetId')
+      const version = parseQuantity(v, 'version', 64)
+      const { state } = await stateAt(parseBlockRef(b, 'block'))
+      return toJson((await readDatanetVersion(state, datanetId, version)) ?? null)
+    },
+
+    ol_getContribution: async (raw) => {
+      const [id, c, b] = expectParams(raw, 2, 3)
+      const datanetId = parseQuantity(id, 'datanetId')
+      const contributionId = parseQuantity(c, 'contributionId')
+      const { state } = await stateAt(parseBlockRef(b, 'block'))
+      const info = await readContribution(state, datanetId, contributionId)
+      if (info === undefined) return null
+      const { transactionHash, content } = await contributionContent(
+        datanetId,
+        contributionId,
+        info.submittedAtBlock,
+        info.contentHash.toLowerCase(),
+        info.inlined,
+      )
+      return toJson({
+        ...info,
+        statusName: STATUS_NAMES[info.status] ?? 'unknown',
+        transactionHash,
+        content,
+      })
+    },
+
+    ol_getModel: async (raw) => {
+      const [id, b] = expectParams(raw, 1, 2)
+      const modelId = parseQuantity(id, 'modelId')
+      const { state } = await stateAt(parseBlockRef(b, 'block'))
+      const model = await readModel(state, modelId)
+      if (model === undefined) return null
+      // The latest version carries the training data receipts may attribute to.
+      const latest = await readModelVersion(state, modelId, model.versionCount)
+      return toJson({ ...model, latestVersion: latest ?? null })
+    },
+
+    ol_getModelVersion: async (raw) => {
+      const [id, v, b] = expectParams(raw, 2, 3)
+      const modelId = parseQuantity(id, 'modelId')
+      const version = parseIndex(v, 'version', 0xffffffff)
+      const { state } = await stateAt(parseBlockRef(b, 'block'))
+      return toJson((await readModelVersion(state, modelId, version)) ?? null)
+    },
+
+    ol_getInferenceReceipt: async (raw) => {
+      const [id, b] = expectParams(raw, 1, 2)
+      const receiptId = parseHash(id, 'receiptId')
+      const { state } = await stateAt(parseBlockRef(b, 'block'))
+      return toJson((await readReceipt(state, receiptId)) ?? null)
+    },
+
+    ol_getAttribution: async (raw) => {
+      const [id, b] = expectParams(raw, 1, 2)
+      const receiptId = parseHash(id, 'receiptId')
+      const { state } = await stateAt(parseBlockRef(b, 'block'))
+      return attribution(state, receiptId)
+    },
+
+    ol_getRewards: async (raw) => {
+      const [a, b] = expectParams(raw, 1, 2)
+      const account = parseAddress(a, 'address')
+      const { state } = await stateAt(parseBlockRef(b, 'block'))
+      return toJson(await readRewards(state, account))
+    },
+
+    ol_listDatanets: (raw) => list(raw, readDatanetCount, listDatanets),
+    ol_listModels: (raw) => list(raw, readModelCount, listModels),
+  }
+}
+
+interface CallFrame {
+  type: string
+  to?: string
+  input: string
+  calls?: CallFrame[]
+}
+
+function hexBytes(s: string): Uint8Array {
+  // The tracer always produces 0x hex; anything else decodes to nothing and simply does not match.
+  if (!/^0x([0-9a-f]{2})*$/i.test(s)) return new Uint8Array()
+  return Uint8Array.from(Buffer.from(s.slice(2), 'hex'))
+}
+
+function u256(n: bigint): Uint8Array {
+  return Uint8Array.from(Buffer.from(n.toString(16).padStart(64, '0'), 'hex'))
+}
