@@ -100,10 +100,11 @@ export class OpenLedgerNode {
         valueEncoding: 'view',
       })
       let store: ChainStore | undefined
+      const moduleParams = parseModuleParams(opts.genesis.modules)
       const runtime = await createExecutionRuntime({
         db: stateDb,
         genesis: opts.genesis,
-        modules: createSystemModules(parseModuleParams(opts.genesis.modules)),
+        modules: createSystemModules(moduleParams),
         getBlockHash: async (n) => store?.getCanonicalHash(n),
       })
       closers.unshift(() => runtime.close())
@@ -151,7 +152,7 @@ export class OpenLedgerNode {
       })
       server.registerModule(
         'ol',
-        attributionRpcMethods({ chain, backend, params: parseModuleParams(opts.genesis.modules) }),
+        attributionRpcMethods({ chain, backend, params: moduleParams }),
       )
       const bound = await server.listen(port, host)
       closers.unshift(() => server.close())

@@ -2,7 +2,7 @@
  * The node's implementation of the JSON-RPC backend: resolves block selectors against the chain
  * store, reads state through the execution runtime, admits transactions to the pool.
  */
-import type { Block } from '@ethereumjs/block'
+import { type Block, type BlockHeader, createBlockHeader } from '@ethereumjs/block'
 import {
   Capability,
   createTx,
@@ -70,6 +70,7 @@ export class NodeBackend implements RpcBackend {
   private readonly runtime: ExecutionRuntime
   private readonly keys: NodeBackendOptions['keys']
   private readonly impersonated: Set<string>
+  private pending: { id: string; header: BlockHeader } | undefined
 
   constructor(private readonly opts: NodeBackendOptions) {
     this.chain = opts.chain
@@ -113,6 +114,38 @@ export class NodeBackend implements RpcBackend {
     const head = this.chain.head
     const isHead = block.header.number === head.header.number && bytesEqual(block.hash(), head.hash())
     return { block, root: isHead ? this.chain.workingStateRoot : block.header.stateRoot }
+  }
+
+  /** The block a transaction sent now would land in: number head+1, the next base fee, a later
+   * timestamp, on the head's working state. eth_estimateGas and eth_call at 'pending' run in it,
+   * as anvil and Hardhat do, so code that reads block.number or block.timestamp (the attribution
+   * modules stamp records with them) is priced as it will execute. */
+  private pendingContext(): { header: BlockHeader; root: Uint8Array } {
+    const head = this.chain.head.header
+    const now = BigInt(Math.floor(Date.now() / 1000))
+    const timestamp = now > head.timestamp ? now : head.timestamp + 1n
+    const id = `${key(head.hash())}:${timestamp}`
+    if (this.pending?.id !== id) {
+      const header = createBlockHeader(
+        {
+          parentHash: head.hash(),
+          number: head.number + 1n,
+          timestamp,
+          gasLimit: head.gasLimit,
+          baseFeePerGas: head.calcNextBaseFee(),
+          coinbase: head.coinbase,
+        },
+        this.runtime.blockOptions,
+      )
+      this.pending = { id, header }
+    }
+    return { header: this.pending!.header, root: this.chain.workingStateRoot }
+  }
+
+  private async executionContext(ref: BlockRef): Promise<{ header: BlockHeader; root: Uint8Array }> {
+    if ('tag' in ref && ref.tag === 'pending') return this.pendingContext()
+    const { block, root } = await this.stateAt(ref)
+    return { header: block.header, root }
   }
 
   // The store keeps receipts in their RPC shape (with senders), so nothing is recovered here.
@@ -178,15 +211,17 @@ export class NodeBackend implements RpcBackend {
   }
 
   async call(req: CallRequest, ref: BlockRef, overrides?: StateOverride): Promise<CallOutcome> {
-    const { block, root } = await this.stateAt(ref)
-    const r = await this.runtime.call(req, block.header, { stateRoot: root, overrides })
+    const { header, root } = await this.executionContext(ref)
+    const r = await this.runtime.call(req, header, { stateRoot: root, overrides })
     return { returnData: r.returnData, gasUsed: r.gasUsed, error: r.error }
   }
 
   async estimateGas(req: CallRequest, ref: BlockRef, overrides?: StateOverride): Promise<bigint> {
-    const { block, root } = await this.stateAt(ref)
+    // Estimates for the head are made in the pending block: that is where the transaction goes.
+    const isHead = 'tag' in ref && ref.tag !== 'earliest'
+    const { header, root } = isHead ? this.pendingContext() : await this.executionContext(ref)
     try {
-      return await this.runtime.estimateGas(req, block.header, { stateRoot: root, overrides })
+      return await this.runtime.estimateGas(req, header, { stateRoot: root, overrides })
     } catch (err) {
       if (err instanceof ExecutionError) {
         if (err.reverted) throw revertError(err.revertData)

@@ -1,6 +1,7 @@
 /** The `openledger` command line. */
 import '../polyfills.ts'
 import { Command, Option } from 'commander'
+import { registerPayableCommands } from '../payable/commands.ts'
 import { VERSION } from '../version.ts'
 import { runDev } from './dev.ts'
 import { parseBigInt, parseDurationMs, parseOpenAmount, parsePort, parsePositiveInt } from './options.ts'
@@ -82,6 +83,8 @@ program
       metricsHost: o['metrics.host'],
     })
   })
+
+registerPayableCommands(program)
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`openledger: ${err instanceof Error ? err.message : String(err)}\n`)

@@ -1,0 +1,57 @@
+/** `openledger demo` as a user runs it: exits 0, and its payouts equal the on-chain claimables. */
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+
+const BIN = fileURLToPath(new URL('../../packages/node/bin/openledger.mjs', import.meta.url))
+
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => {
+      stdout += d
+    })
+    child.stderr.on('data', (d) => {
+      stderr += d
+    })
+    child.on('exit', (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
+describe('openledger demo', () => {
+  it('runs the whole loop on an ephemeral chain and exits 0 with payouts equal to claimables', {
+    timeout: 120_000,
+  }, async () => {
+    const r = await run(['demo', '--json'])
+    expect(r.code, r.stderr).toBe(0)
+    const s = JSON.parse(r.stdout)
+    expect(s.ok).toBe(true)
+    expect(s.datanets).toHaveLength(2)
+    expect(s.inferences).toHaveLength(4)
+    expect(s.verified.every((v: any) => v.ok)).toBe(true)
+    let total = 0n
+    for (const t of s.totals) {
+      expect(t.earned, t.name).toBe(t.claimable)
+      total += BigInt(t.earned)
+    }
+    expect(total).toBe(BigInt(s.totalFees))
+    // Several contributors earned, each with the spans that earned the share.
+    const contributors = new Set<string>()
+    for (const i of s.inferences) {
+      for (const p of i.payouts.filter((x: any) => x.role === 'contributor')) {
+        contributors.add(p.account)
+        expect(p.spans.length).toBeGreaterThan(0)
+        for (const span of p.spans) expect(i.output).toContain(span)
+      }
+    }
+    expect(contributors.size).toBeGreaterThanOrEqual(2)
+  })
+
+  it('refuses a corpus directory without a manifest', { timeout: 60_000 }, async () => {
+    const r = await run(['demo', '--corpus', '/nonexistent-dir'])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/openledger: cannot read \/nonexistent-dir\/manifest\.json/)
+  })
+})
