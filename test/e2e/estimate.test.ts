@@ -4,7 +4,7 @@ import { datanetsAbi } from '@openledger/attribution/sdk'
 import type { OpenLedgerNode } from '@openledger/node'
 import { encodeFunctionData } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DEV_ADDRESSES, call, startDevNode } from '../helpers/dev-node.ts'
+import { call, DEV_ADDRESSES, startDevNode } from '../helpers/dev-node.ts'
 
 let node: OpenLedgerNode
 beforeAll(async () => {
@@ -18,7 +18,11 @@ describe('eth_estimateGas', () => {
   it('is exactly enough for a module call on a fresh chain (block.number 0 → 1)', async () => {
     const from = DEV_ADDRESSES[0]
     const to = '0x4f50454e00000000000000000000000000000001'
-    const data = encodeFunctionData({ abi: datanetsAbi, functionName: 'createDatanet', args: ['n', 'u', true, []] })
+    const data = encodeFunctionData({
+      abi: datanetsAbi,
+      functionName: 'createDatanet',
+      args: ['n', 'u', true, []],
+    })
     for (let i = 0; i < 2; i++) {
       const gas = await call(node.rpcUrl, 'eth_estimateGas', [{ from, to, data }])
       const hash = await call(node.rpcUrl, 'eth_sendTransaction', [{ from, to, data, gas }])

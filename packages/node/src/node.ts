@@ -150,10 +150,7 @@ export class OpenLedgerNode {
         logger: opts.log,
         onRequest: metrics.observeRpc,
       })
-      server.registerModule(
-        'ol',
-        attributionRpcMethods({ chain, backend, params: moduleParams }),
-      )
+      server.registerModule('ol', attributionRpcMethods({ chain, backend, params: moduleParams }))
       const bound = await server.listen(port, host)
       closers.unshift(() => server.close())
       let metricsUrl: string | undefined
