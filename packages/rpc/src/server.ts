@@ -84,6 +84,9 @@ export class RpcServer {
     this.http = createServer((req, res) => this.onHttp(req, res))
     // A stalled client must not hold a connection forever.
     this.http.headersTimeout = 30_000
+    // Longer than Node's 5 s default: clients (ethers, viem, load balancers) reuse idle sockets,
+    // and a server closing one just as a request is sent surfaces as ECONNRESET.
+    this.http.keepAliveTimeout = 65_000
     this.http.requestTimeout = 60_000
     this.wss = new WebSocketServer({ noServer: true, maxPayload: config.limits.maxWsMessageBytes })
     this.http.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head))
