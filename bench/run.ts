@@ -4,6 +4,8 @@
  *   (b)/(c) pre-signed transfers via eth_sendRawTransaction at 32 in flight until all are mined,
  *           automine and 1 s interval, for both nodes
  *   (d) eth_call p50/p99 and eth_blockNumber req/s, for both nodes
+ *   (e) attribution modules: settlements/s and gas per CPU-µs against EVM execution
+ *   (f) inference provider answers/s; (g) attribution engine index build and query latency
  * Prints tables with node/Hardhat ratios, where our node's time went, its peak RSS, and writes
  * bench/results/latest.json. Flags: --quick, --only node|hardhat, --help.
  */
@@ -13,6 +15,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { attributionScenario } from './lib/attribution.ts'
 import { type CeilingResult, execCeiling } from './lib/ceiling.ts'
+import { engineScenario } from './lib/engine.ts'
 import { installCleanup } from './lib/proc.ts'
 import { providerScenario } from './lib/provider.ts'
 import { fmt, mib, ratio, table, timeBreakdown } from './lib/report.ts'
@@ -225,6 +228,7 @@ async function main(): Promise<number> {
   }
   await attributionScenario(ROOT, { quick: opts.quick, skip: opts.only === 'hardhat', log })
   await providerScenario({ quick: opts.quick, skip: opts.only === 'hardhat', log })
+  const engine = await engineScenario(ROOT, { quick: opts.quick, skip: opts.only === 'hardhat', log })
   const load1 = loadavg()
   log(
     `\nLoad average at the end: ${load1.map((l) => l.toFixed(2)).join(' ')} (on ${cpus().length} CPUs; a load above the CPU count makes figures noisy)`,
@@ -252,6 +256,7 @@ async function main(): Promise<number> {
       blockNumberSeconds: size.rateSeconds,
     },
     ceiling: ceiling ?? null,
+    engine,
     results: Object.fromEntries(targets.map((name) => [name, results[name]])),
     ratios: {
       automineTxPerSec: ratio(n.automine?.txPerSec, h.automine?.txPerSec) ?? null,
