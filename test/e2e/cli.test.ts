@@ -1,29 +1,13 @@
 /** The `openledger dev` command as a user runs it: banner, flags, block log lines, Ctrl-C. */
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
-import { call, type NodeProcess, spawnDevProcess, tempDir } from '../helpers/dev-node.ts'
+import { call, type NodeProcess, runCli, spawnDevProcess, tempDir } from '../helpers/dev-node.ts'
 
-const BIN = fileURLToPath(new URL('../../packages/node/bin/openledger.mjs', import.meta.url))
 const running: NodeProcess[] = []
 afterAll(() => {
   for (const p of running) if (p.child.exitCode === null) p.child.kill('SIGKILL')
 })
 
-function runToExit(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => {
-      stdout += d
-    })
-    child.stderr.on('data', (d) => {
-      stderr += d
-    })
-    child.on('exit', (code) => resolve({ code, stdout, stderr }))
-  })
-}
+const runToExit = (args: string[]) => runCli(args)
 
 describe('openledger dev', () => {
   it('prints chain id, accounts and keys, logs blocks and transactions, stops cleanly on SIGINT', {

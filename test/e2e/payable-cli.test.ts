@@ -7,9 +7,8 @@ import { fileURLToPath } from 'node:url'
 import { deriveDevAccounts, hex } from '@openledger/node'
 import { getAddress } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type NodeProcess, spawnDevProcess, tempDir } from '../helpers/dev-node.ts'
+import { BIN, type CliRun, type NodeProcess, runCli, spawnDevProcess, tempDir } from '../helpers/dev-node.ts'
 
-const BIN = fileURLToPath(new URL('../../packages/node/bin/openledger.mjs', import.meta.url))
 const CORPUS = fileURLToPath(new URL('../fixtures/corpus/', import.meta.url))
 const accounts = deriveDevAccounts(6)
 const DEV_KEYS = accounts.map((a) => hex(a.privateKey))
@@ -18,28 +17,10 @@ let dev: NodeProcess
 let dir: { path: string; remove: () => Promise<void> }
 const children: ChildProcess[] = []
 
-interface Run {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, OPENLEDGER_PRIVATE_KEY: '', ...env },
-    })
-    children.push(child)
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => {
-      stdout += d
-    })
-    child.stderr.on('data', (d) => {
-      stderr += d
-    })
-    child.on('exit', (code) => resolve({ code, stdout, stderr }))
+function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return runCli(args, {
+    env: { ...process.env, OPENLEDGER_PRIVATE_KEY: '', ...env },
+    onSpawn: (child) => children.push(child),
   })
 }
 

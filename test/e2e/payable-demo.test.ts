@@ -1,24 +1,6 @@
 /** `openledger demo` as a user runs it: exits 0, and its payouts equal the on-chain claimables. */
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-
-const BIN = fileURLToPath(new URL('../../packages/node/bin/openledger.mjs', import.meta.url))
-
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => {
-      stdout += d
-    })
-    child.stderr.on('data', (d) => {
-      stderr += d
-    })
-    child.on('exit', (code) => resolve({ code, stdout, stderr }))
-  })
-}
+import { runCli as run } from '../helpers/dev-node.ts'
 
 describe('openledger demo', () => {
   it('runs the whole loop on an ephemeral chain and exits 0 with payouts equal to claimables', {

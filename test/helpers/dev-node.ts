@@ -46,7 +46,37 @@ export async function tempDir(prefix = 'ol-test-'): Promise<{ path: string; remo
   return { path, remove: () => rm(path, { recursive: true, force: true }) }
 }
 
-const BIN = fileURLToPath(new URL('../../packages/node/bin/openledger.mjs', import.meta.url))
+/** The `openledger` binary as users run it. */
+export const BIN = fileURLToPath(new URL('../../packages/node/bin/openledger.mjs', import.meta.url))
+
+export interface CliRun {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs `openledger <args>` as a real process until it exits. `onSpawn` sees the child (for cleanup). */
+export function runCli(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; onSpawn?: (child: ChildProcess) => void } = {},
+): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: opts.env,
+    })
+    opts.onSpawn?.(child)
+    let stdout = ''
+    let stderr = ''
+    child.stdout!.on('data', (d) => {
+      stdout += d
+    })
+    child.stderr!.on('data', (d) => {
+      stderr += d
+    })
+    child.on('exit', (code) => resolve({ code, stdout, stderr }))
+  })
+}
 
 export interface NodeProcess {
   child: ChildProcess
