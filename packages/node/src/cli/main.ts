@@ -3,7 +3,6 @@ import '../polyfills.ts'
 import { Command, Option } from 'commander'
 import { registerPayableCommands } from '../payable/commands.ts'
 import { VERSION } from '../version.ts'
-import { runDev } from './dev.ts'
 import { parseBigInt, parseDurationMs, parseOpenAmount, parsePort, parsePositiveInt } from './options.ts'
 
 const program = new Command()
@@ -62,6 +61,8 @@ program
   )
   .addOption(new Option('--metrics.host <address>', 'interface for the metrics server').default('127.0.0.1'))
   .action(async (o) => {
+    // Loaded on demand: the node (EVM, LevelDB, RPC server) is not needed by the other commands.
+    const { runDev } = await import('./dev.ts')
     await runDev({
       port: o.port,
       host: o.host,
