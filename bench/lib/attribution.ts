@@ -506,6 +506,8 @@ export async function attributionBench(
   const child = startChild(
     process.execPath,
     [
+      // e.g. OL_BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the node under load
+      ...(process.env.OL_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
       join(root, 'packages/node/bin/openledger.mjs'),
       'dev',
       '--port',
