@@ -38,7 +38,10 @@ export class BlockStateManager extends MerkleStateManager {
     for (const [addressHex, keyHex, value] of storage) {
       const decoded = RLP.decode(value ?? new Uint8Array(0)) as Uint8Array
       let updates = byAccount.get(addressHex)
-      if (updates === undefined) byAccount.set(addressHex, (updates = []))
+      if (updates === undefined) {
+        updates = []
+        byAccount.set(addressHex, updates)
+      }
       // As the library stores it: the RLP of the unpadded value; an empty value deletes the slot.
       updates.push({ key: hexToBytes(`0x${keyHex}`), value: decoded.length > 0 ? RLP.encode(decoded) : null })
     }
