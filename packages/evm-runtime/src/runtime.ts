@@ -607,7 +607,7 @@ export async function createExecutionRuntime(
   }
   const quarter = (n: number) => Math.max(1, Math.floor(n / 4))
   const writer = new LevelStateDB(opts.db)
-  const reader = new StateReader(writer.reader(), common)
+  const reader = new StateReader(writer.reader({ cacheEntries: 100_000 }), common)
   const blockVm = await createChainVM(writer, views, sizes, undefined, CacheType.LRU, BlockStateManager)
   const callDb = writer.reader()
   // The call VM reverts every call, and EthereumJS's caches drop entries first read inside a

@@ -14,20 +14,10 @@ import { RLP } from '@ethereumjs/rlp'
 import { CODEHASH_PREFIX, MerkleStateManager } from '@ethereumjs/statemanager'
 import { type Account, type Address, createAccountFromRLP } from '@ethereumjs/util'
 import { toHex } from '../bytes.ts'
+import { BoundedMap } from './bounded-map.ts'
 
 const RLP_EMPTY = Uint8Array.of(0x80)
 const EMPTY = new Uint8Array(0)
-
-/** A Map that empties itself when full: O(1), and a cold refill is cheap compared to LRU upkeep. */
-export class BoundedMap<V> extends Map<string, V> {
-  constructor(private readonly max: number) {
-    super()
-  }
-  override set(key: string, value: V): this {
-    if (this.size >= this.max) this.clear()
-    return super.set(key, value)
-  }
-}
 
 export class CallStateManager extends MerkleStateManager {
   private readonly baseAccounts = new BoundedMap<Uint8Array | null>(200_000)

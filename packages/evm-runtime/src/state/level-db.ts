@@ -9,6 +9,7 @@
  * skipping the thread-pool round-trip per node is the single largest win for eth_call latency.
  */
 import type { BatchDBOp, DB, EncodingOpts } from '@ethereumjs/util'
+import { BoundedMap } from './bounded-map.ts'
 
 /** The subset of abstract-level's API this adapter needs (a `Level` or a sublevel, 'view' encodings). */
 export interface LevelLike {
@@ -60,7 +61,15 @@ export class LevelStateDB implements DB<Key, Value> {
   private pending: Map<string, Uint8Array | null> | undefined
   private readonly sync: boolean
 
-  constructor(private readonly level: LevelLike) {
+  /** Persisted values by key. Everything in the state database is content-addressed (trie nodes
+   * by hash, code by code hash) and never deleted, so a value once read can be kept for good. */
+  private readonly persistedCache: BoundedMap<Uint8Array> | undefined
+
+  constructor(
+    private readonly level: LevelLike,
+    opts: { cacheEntries?: number } = {},
+  ) {
+    this.persistedCache = opts.cacheEntries ? new BoundedMap(opts.cacheEntries) : undefined
     this.sync =
       (level.supports as { getSync?: boolean } | undefined)?.getSync === true &&
       typeof level.getSync === 'function'
@@ -107,12 +116,16 @@ export class LevelStateDB implements DB<Key, Value> {
 
   /** Reads only what is on disk (ignores the write buffer). */
   async getPersisted(key: Uint8Array): Promise<Uint8Array | undefined> {
+    const cacheKey = this.persistedCache ? keyString(key) : undefined
+    const hit = cacheKey === undefined ? undefined : this.persistedCache!.get(cacheKey)
+    if (hit !== undefined) return hit
     // getSync only works once the database is open; async get also waits for a pending open.
     const v = this.sync && this.level.status === 'open' ? this.level.getSync!(key) : await this.level.get(key)
+    if (v === undefined) return undefined // not cached: the key may be written later
     // classic-level hands out Buffers; callers get plain Uint8Arrays (same memory, no copy).
-    return v === undefined || v.constructor === Uint8Array
-      ? v
-      : new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
+    const out = v.constructor === Uint8Array ? v : new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
+    if (cacheKey !== undefined) this.persistedCache!.set(cacheKey, out)
+    return out
   }
 
   async put(key: Key, value: Value, opts?: EncodingOpts): Promise<void> {
@@ -155,8 +168,8 @@ export class LevelStateDB implements DB<Key, Value> {
   }
 
   /** An independent view of the same LevelDB (no shared buffer), for readers. */
-  reader(): LevelStateDB {
-    return new LevelStateDB(this.level)
+  reader(opts: { cacheEntries?: number } = {}): LevelStateDB {
+    return new LevelStateDB(this.level, opts)
   }
 
   async open(): Promise<void> {}

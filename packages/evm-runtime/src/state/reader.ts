@@ -17,7 +17,7 @@ import {
 import type { AccountProof, AccountState } from '../api.ts'
 import { assertLength, bytesToBigint, equalBytes, toHex } from '../bytes.ts'
 import { MissingStateError } from '../errors.ts'
-import { BoundedMap } from './call-state.ts'
+import { BoundedMap } from './bounded-map.ts'
 import type { LevelStateDB } from './level-db.ts'
 
 export class StateReader {
