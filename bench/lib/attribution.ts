@@ -10,7 +10,7 @@
  *    CPU time per unit of gas than the EVM average would be a denial-of-service hole.
  * Everything is signed before timing starts; every phase runs in blocks of its own.
  */
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { receiptDigest } from '@openledger/attribution'
 import { attributionAbi, datanetsAbi, modelsAbi } from '@openledger/attribution/sdk'
@@ -18,9 +18,10 @@ import { computeAddress, getCreateAddress, id as keccakUtf8, SigningKey, Transac
 import solc from 'solc'
 import { encodeFunctionData, type Hex, keccak256, toHex } from 'viem'
 import { scrape } from './metrics.ts'
-import { makeTempDir, removeTempDir, startChild, withTimeout } from './proc.ts'
+import { makeTempDir, removeTempDir } from './proc.ts'
 import { fmt, table } from './report.ts'
 import { RpcClient } from './rpc.ts'
+import { type LaunchedNode, launchDevNode } from './targets.ts'
 
 const CHAIN_ID = 31337n
 /** High enough that a 1 s block is never the limit: ~3,000 settlements of ~330k gas. */
@@ -492,56 +493,18 @@ export async function attributionBench(
     ...(base.alloc as Record<string, { balance: string }>),
   }
   for (const a of p.alloc) alloc[a.toLowerCase()] = { balance: (10n ** 24n).toString() }
-  const genesisPath = join(dir, 'genesis.json')
-  writeFileSync(
-    genesisPath,
-    JSON.stringify({ ...base, chainId: Number(CHAIN_ID), gasLimit: GAS_LIMIT.toString(), alloc }),
-  )
-  let rpcUrl: string | undefined
-  let metricsUrl: string | undefined
-  let ready: () => void = () => {}
-  const readyP = new Promise<void>((r) => {
-    ready = r
-  })
-  const child = startChild(
-    process.execPath,
-    [
-      // e.g. OL_BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the node under load
-      ...(process.env.OL_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
-      join(root, 'packages/node/bin/openledger.mjs'),
-      'dev',
-      '--port',
-      '0',
-      '--metrics.port',
-      '0',
-      '--genesis',
-      genesisPath,
-      '--datadir',
-      join(dir, 'data'),
-      '--log-level',
-      'silent',
-      '--block-time',
-      '1',
-    ],
-    {
-      cwd: root,
-      name: 'openledger dev (attribution)',
-      onLine(line) {
-        const m = /^Metrics:\s+(http:\/\/\S+?)\/metrics/.exec(line)
-        if (m) metricsUrl = `${m[1]}/metrics`
-        const l = /^Listening on (http:\/\/\S+)/.exec(line)
-        if (l) {
-          rpcUrl = l[1]
-          ready()
-        }
-      },
-    },
-  )
+  const genesis = { ...base, chainId: Number(CHAIN_ID), gasLimit: GAS_LIMIT.toString(), alloc }
+  let node: LaunchedNode
+  try {
+    node = await launchDevNode(root, dir, genesis, 'interval', 'openledger dev (attribution)')
+  } catch (err) {
+    removeTempDir(dir)
+    throw err
+  }
+  const { child, metricsUrl } = node
   let rpc: RpcClient | undefined
   try {
-    await withTimeout(Promise.race([readyP, child.exited]), 90_000, 'openledger dev start')
-    if (!metricsUrl) throw new Error('node did not print its metrics URL')
-    rpc = new RpcClient(rpcUrl!)
+    rpc = new RpcClient(node.rpcUrl)
     const timeoutMs = 300_000
     const phases: PhaseResult[] = []
     let settle: { seconds: number; blocks: number } | undefined

@@ -26,16 +26,32 @@ export interface TargetEnv {
   work: Workload
 }
 
-/** `openledger dev` on a fresh temporary datadir. Not --silent, so its banner gives the ports;
- * --log-level silent keeps pino quiet, and the per-block lines on stdout are read and discarded. */
-export async function startNode(env: TargetEnv, mode: MiningMode): Promise<Target> {
-  const dir = makeTempDir('openledger-bench-')
+/** A running `openledger dev` started by {@link launchDevNode}. */
+export interface LaunchedNode {
+  child: Child
+  rpcUrl: string
+  /** Full URL of the Prometheus endpoint. */
+  metricsUrl: string
+}
+
+/**
+ * Starts `openledger dev` with `genesis` (written into `dir`, datadir `dir/data`). Not --silent, so
+ * its banner gives the ports; --log-level silent keeps pino quiet, and the per-block lines on stdout
+ * are read and discarded. Stops the child if it does not come up.
+ */
+export async function launchDevNode(
+  root: string,
+  dir: string,
+  genesis: unknown,
+  mode: MiningMode,
+  name = 'openledger dev',
+): Promise<LaunchedNode> {
   const genesisPath = join(dir, 'genesis.json')
-  writeFileSync(genesisPath, JSON.stringify(nodeGenesis(env.work, join(env.root, 'genesis/devnet.json'))))
+  writeFileSync(genesisPath, JSON.stringify(genesis))
   const args = [
     // e.g. OL_BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the node under load
     ...(process.env.OL_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
-    join(env.root, 'packages/node/bin/openledger.mjs'),
+    join(root, 'packages/node/bin/openledger.mjs'),
     'dev',
     '--port',
     '0',
@@ -56,11 +72,11 @@ export async function startNode(env: TargetEnv, mode: MiningMode): Promise<Targe
     ready = r
   })
   const child = startChild(process.execPath, args, {
-    cwd: env.root,
-    name: 'openledger dev',
+    cwd: root,
+    name,
     onLine(line) {
       const m = /^Metrics:\s+(http:\/\/\S+?)\/metrics/.exec(line)
-      if (m) metricsUrl = m[1]
+      if (m) metricsUrl = `${m[1]}/metrics`
       const l = /^Listening on (http:\/\/\S+)/.exec(line)
       if (l) {
         rpcUrl = l[1]
@@ -68,16 +84,29 @@ export async function startNode(env: TargetEnv, mode: MiningMode): Promise<Targe
       }
     },
   })
-  const cleanup = () => removeTempDir(dir)
   try {
-    await withTimeout(Promise.race([readyP, child.exited]), START_TIMEOUT_MS, 'openledger dev start')
+    await withTimeout(Promise.race([readyP, child.exited]), START_TIMEOUT_MS, `${name} start`)
+    if (!metricsUrl) throw new Error(`${name} did not print its metrics URL`)
   } catch (err) {
     await child.stop()
-    cleanup()
     throw err
   }
-  const rpc = new RpcClient(rpcUrl!)
-  return target('node', mode, rpc, child, cleanup, metricsUrl ? `${metricsUrl}/metrics` : undefined)
+  return { child, rpcUrl: rpcUrl!, metricsUrl }
+}
+
+/** `openledger dev` with the workload's genesis on a fresh temporary datadir. */
+export async function startNode(env: TargetEnv, mode: MiningMode): Promise<Target> {
+  const dir = makeTempDir('openledger-bench-')
+  const genesis = nodeGenesis(env.work, join(env.root, 'genesis/devnet.json'))
+  let node: LaunchedNode
+  try {
+    node = await launchDevNode(env.root, dir, genesis, mode)
+  } catch (err) {
+    removeTempDir(dir)
+    throw err
+  }
+  const rpc = new RpcClient(node.rpcUrl)
+  return target('node', mode, rpc, node.child, () => removeTempDir(dir), node.metricsUrl)
 }
 
 /** `hardhat node` in a temporary project whose node_modules links to ours (Hardhat insists on a local install). */
