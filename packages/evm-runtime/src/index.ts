@@ -6,6 +6,7 @@ export { blockParams, createBlockOptions, createChainCommon, nextBaseFee } from 
 export {
   bindSender,
   createCustomCrypto,
+  ecdsaRecover,
   ecrecover,
   ecsign,
   initCrypto,

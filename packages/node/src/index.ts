@@ -2,6 +2,7 @@ export { NodeBackend } from './backend/node-backend.ts'
 export { blockLogs, Chain } from './chain/chain.ts'
 export { DevControls } from './dev/dev-controls.ts'
 export { buildDevGenesis, DEVNET_GENESIS_URL } from './genesis/dev-genesis.ts'
+export { buildQbftGenesis, type QbftGenesisOptions } from './genesis/qbft-genesis.ts'
 export {
   addressFromPrivateKey,
   DEV_DERIVATION_PATH,
@@ -9,8 +10,10 @@ export {
   type DevAccount,
   deriveDevAccounts,
 } from './keys/dev-accounts.ts'
+export { generatePrivateKey, readKeyFile, writeKeyFile } from './keys/node-key.ts'
 export { createLogger, type Logger, silentLogger } from './logger.ts'
 export { DevSealer, type MiningMode } from './miner/dev-sealer.ts'
-export { DatadirInUseError, type DevNodeOptions, OpenLedgerNode } from './node.ts'
+export { checkQbftGenesis, NetworkConfigError, NetworkNode, type NetworkNodeOptions } from './network-node.ts'
+export { DatadirInUseError, type DevNodeOptions, OpenLedgerNode, openCore, serveApis } from './node.ts'
 export { bytesEqual, formatUnits, fromHex, hex } from './util/bytes.ts'
 export { CLIENT_VERSION, VERSION } from './version.ts'

@@ -48,6 +48,32 @@ export class NodeMetrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   })
+  readonly qbftRound = new Gauge({
+    name: 'qbft_round',
+    help: 'Current QBFT round at the height being decided',
+    registers: [this.registry],
+  })
+  readonly qbftRoundChanges = new Counter({
+    name: 'qbft_round_changes_total',
+    help: 'QBFT rounds started after round 0 (timeouts or round-change quorums)',
+    registers: [this.registry],
+  })
+  readonly peers = new Gauge({
+    name: 'p2p_peers',
+    help: 'Connected libp2p peers',
+    registers: [this.registry],
+  })
+  readonly gossipMessages = new Counter({
+    name: 'p2p_gossip_messages_total',
+    help: 'Gossip messages by topic and validation verdict (accept, ignore, reject)',
+    labelNames: ['topic', 'verdict'] as const,
+    registers: [this.registry],
+  })
+  readonly syncTarget = new Gauge({
+    name: 'sync_target_block',
+    help: 'Highest block announced by peers while syncing (0 when in sync)',
+    registers: [this.registry],
+  })
   readonly rpcRequests = new Counter({
     name: 'rpc_requests_total',
     help: 'JSON-RPC calls handled, by method and error code (0: success)',

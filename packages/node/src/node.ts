@@ -7,9 +7,14 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Block } from '@ethereumjs/block'
-import { createSystemModules, parseModuleParams } from '@openledger/attribution'
-import { createExecutionRuntime, type ExecutedTx, type GenesisConfig } from '@openledger/evm-runtime'
-import { createRpcServer, type RpcServerOptions } from '@openledger/rpc'
+import { createSystemModules, type ModuleParams, parseModuleParams } from '@openledger/attribution'
+import {
+  createExecutionRuntime,
+  type ExecutedTx,
+  type ExecutionRuntime,
+  type GenesisConfig,
+} from '@openledger/evm-runtime'
+import { createRpcServer, type RpcMethods, type RpcServerOptions } from '@openledger/rpc'
 import { Level } from 'level'
 import { attributionRpcMethods } from './attribution/rpc.ts'
 import { NodeBackend } from './backend/node-backend.ts'
@@ -17,7 +22,7 @@ import { Chain } from './chain/chain.ts'
 import { DevControls } from './dev/dev-controls.ts'
 import type { DevAccount } from './keys/dev-accounts.ts'
 import type { Logger } from './logger.ts'
-import { NodeMetrics, serveMetrics } from './metrics.ts'
+import { type HealthState, NodeMetrics, serveMetrics } from './metrics.ts'
 import { DevSealer, type MiningMode } from './miner/dev-sealer.ts'
 import { ChainStore } from './store/index.ts'
 import { TxPool, type TxPoolOptions } from './txpool/index.ts'
@@ -51,7 +56,7 @@ export class DatadirInUseError extends Error {
   }
 }
 
-async function openDatabase(path: string): Promise<Level<Uint8Array, Uint8Array>> {
+export async function openDatabase(path: string): Promise<Level<Uint8Array, Uint8Array>> {
   const db = new Level<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' })
   try {
     await db.open()
@@ -84,47 +89,10 @@ export class OpenLedgerNode {
 
   /** Single-node development chain (`openledger dev`): dev sealer, dev-only RPC methods on. */
   static async startDev(opts: DevNodeOptions): Promise<OpenLedgerNode> {
-    const tempDir = opts.datadir ? undefined : await mkdtemp(join(tmpdir(), 'openledger-dev-'))
-    const datadir = opts.datadir ?? tempDir!
     const closers: Array<() => Promise<unknown>> = []
-    if (tempDir) closers.unshift(() => rm(tempDir, { recursive: true, force: true }))
     try {
-      const db = await openDatabase(join(datadir, 'db'))
-      closers.unshift(() => db.close())
-      const stateDb = db.sublevel<Uint8Array, Uint8Array>('state', {
-        keyEncoding: 'view',
-        valueEncoding: 'view',
-      })
-      const chainDb = db.sublevel<Uint8Array, Uint8Array>('chain', {
-        keyEncoding: 'view',
-        valueEncoding: 'view',
-      })
-      let store: ChainStore | undefined
-      const moduleParams = parseModuleParams(opts.genesis.modules)
-      const runtime = await createExecutionRuntime({
-        db: stateDb,
-        genesis: opts.genesis,
-        modules: createSystemModules(moduleParams),
-        getBlockHash: async (n) => store?.getCanonicalHash(n),
-      })
-      closers.unshift(() => runtime.close())
-      store = await ChainStore.open(chainDb, {
-        genesisBlock: runtime.genesisBlock,
-        blockOptions: runtime.blockOptions,
-      })
-      const openedStore = store
-      closers.unshift(() => openedStore.close())
-      const txpool = new TxPool({
-        ...opts.txpool,
-        common: runtime.common,
-        blockGasLimit: () => store!.head().header.gasLimit,
-        getAccount: async (address) => {
-          const acc = await runtime.getAccount(chain.workingStateRoot, address)
-          return { nonce: acc?.nonce ?? 0n, balance: acc?.balance ?? 0n }
-        },
-      })
-      const metrics = new NodeMetrics()
-      const chain: Chain = new Chain(store, runtime, txpool, metrics)
+      const core = await openCore(opts, closers)
+      const { chain } = core
       const sealer = new DevSealer(chain, opts.mining, {
         coinbase: opts.coinbase ?? new Uint8Array(20),
         log: opts.log,
@@ -144,30 +112,8 @@ export class OpenLedgerNode {
         afterAdmit: () => sealer.onTransactionAdded(),
         rejectBelowBaseFee: () => sealer.miningMode.kind === 'auto',
       })
-      const { host, port, ...rpcOptions } = opts.rpc
-      const server = createRpcServer(backend, {
-        ...rpcOptions,
-        logger: opts.log,
-        onRequest: metrics.observeRpc,
-      })
-      server.registerModule('ol', attributionRpcMethods({ chain, backend, params: moduleParams }))
-      const bound = await server.listen(port, host)
-      closers.unshift(() => server.close())
-      let metricsUrl: string | undefined
-      if (opts.metrics) {
-        const m = await serveMetrics(metrics, () => 'ready', opts.metrics.host, opts.metrics.port)
-        closers.unshift(() => new Promise((resolve) => m.server.close(resolve)))
-        metricsUrl = `http://${urlHost(opts.metrics.host)}:${m.port}`
-      }
-      const node = new OpenLedgerNode(
-        chain,
-        sealer,
-        backend,
-        `http://${urlHost(host)}:${bound.port}`,
-        metricsUrl,
-        closers,
-        opts.log,
-      )
+      const { rpcUrl, metricsUrl } = await serveApis(core, backend, opts, closers, () => 'ready')
+      const node = new OpenLedgerNode(chain, sealer, backend, rpcUrl, metricsUrl, closers, opts.log)
       sealer.start()
       opts.log.info({ head: chain.head.header.number.toString(), rpc: node.rpcUrl }, 'node started')
       return node
@@ -190,6 +136,101 @@ export class OpenLedgerNode {
   }
 }
 
-function urlHost(host: string): string {
+export interface CoreOptions {
+  datadir?: string
+  genesis: GenesisConfig
+  txpool?: Partial<Omit<TxPoolOptions, 'common' | 'getAccount' | 'blockGasLimit'>>
+  log: Logger
+  /** Applied to the genesis block and every block read back from the store (QBFT block hash). */
+  decorateBlock?: (block: Block) => Block
+}
+
+/** What every node has: database, runtime, chain store, mempool, chain, metrics. */
+export interface NodeCore {
+  datadir: string
+  runtime: ExecutionRuntime
+  chain: Chain
+  metrics: NodeMetrics
+  moduleParams: ModuleParams
+}
+
+/** Opens the core in dependency order; registers closers (reverse order) as it goes. */
+export async function openCore(opts: CoreOptions, closers: Array<() => Promise<unknown>>): Promise<NodeCore> {
+  const tempDir = opts.datadir ? undefined : await mkdtemp(join(tmpdir(), 'openledger-'))
+  const datadir = opts.datadir ?? tempDir!
+  if (tempDir) closers.unshift(() => rm(tempDir, { recursive: true, force: true }))
+  const db = await openDatabase(join(datadir, 'db'))
+  closers.unshift(() => db.close())
+  const stateDb = db.sublevel<Uint8Array, Uint8Array>('state', { keyEncoding: 'view', valueEncoding: 'view' })
+  const chainDb = db.sublevel<Uint8Array, Uint8Array>('chain', { keyEncoding: 'view', valueEncoding: 'view' })
+  let store: ChainStore | undefined
+  const moduleParams = parseModuleParams(opts.genesis.modules)
+  const runtime = await createExecutionRuntime({
+    db: stateDb,
+    genesis: opts.genesis,
+    modules: createSystemModules(moduleParams),
+    getBlockHash: async (n) => store?.getCanonicalHash(n),
+  })
+  closers.unshift(() => runtime.close())
+  const genesisBlock = opts.decorateBlock ? opts.decorateBlock(runtime.genesisBlock) : runtime.genesisBlock
+  store = await ChainStore.open(chainDb, {
+    genesisBlock,
+    blockOptions: runtime.blockOptions,
+    decorateBlock: opts.decorateBlock,
+  })
+  const openedStore = store
+  closers.unshift(() => openedStore.close())
+  const txpool = new TxPool({
+    ...opts.txpool,
+    common: runtime.common,
+    blockGasLimit: () => openedStore.head().header.gasLimit,
+    getAccount: async (address) => {
+      const acc = await runtime.getAccount(chain.workingStateRoot, address)
+      return { nonce: acc?.nonce ?? 0n, balance: acc?.balance ?? 0n }
+    },
+  })
+  const metrics = new NodeMetrics()
+  const chain: Chain = new Chain(store, runtime, txpool, metrics)
+  return { datadir, runtime, chain, metrics, moduleParams }
+}
+
+export interface ApiOptions {
+  rpc: { host: string; port: number } & Omit<RpcServerOptions, 'logger'>
+  metrics?: { host: string; port: number }
+  log: Logger
+}
+
+/** JSON-RPC (with the ol_ namespace and any extra modules) and the metrics endpoint. */
+export async function serveApis(
+  core: NodeCore,
+  backend: NodeBackend,
+  opts: ApiOptions,
+  closers: Array<() => Promise<unknown>>,
+  health: () => HealthState,
+  extraModules: Record<string, RpcMethods> = {},
+): Promise<{ rpcUrl: string; metricsUrl: string | undefined }> {
+  const { host, port, ...rpcOptions } = opts.rpc
+  const server = createRpcServer(backend, {
+    ...rpcOptions,
+    logger: opts.log,
+    onRequest: core.metrics.observeRpc,
+  })
+  server.registerModule(
+    'ol',
+    attributionRpcMethods({ chain: core.chain, backend, params: core.moduleParams }),
+  )
+  for (const [name, methods] of Object.entries(extraModules)) server.registerModule(name, methods)
+  const bound = await server.listen(port, host)
+  closers.unshift(() => server.close())
+  let metricsUrl: string | undefined
+  if (opts.metrics) {
+    const m = await serveMetrics(core.metrics, health, opts.metrics.host, opts.metrics.port)
+    closers.unshift(() => new Promise((resolve) => m.server.close(resolve)))
+    metricsUrl = `http://${urlHost(opts.metrics.host)}:${m.port}`
+  }
+  return { rpcUrl: `http://${urlHost(host)}:${bound.port}`, metricsUrl }
+}
+
+export function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host
 }

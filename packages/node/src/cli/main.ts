@@ -85,6 +85,136 @@ program
     })
   })
 
+const list = (v: string): string[] =>
+  v
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x.length > 0)
+
+program
+  .command('node')
+  .description('run one node of a QBFT network (a validator with --validator-key, else a full node)')
+  .requiredOption('--genesis <file>', 'genesis file of the network (`openledger genesis new` writes one)')
+  .requiredOption('--datadir <dir>', 'data directory (chain, state, consensus WAL, node key)')
+  .option('--validator-key <file>', 'validator private key file (`openledger keys new --out F`)')
+  .addOption(
+    new Option('--bootnodes <multiaddrs>', 'comma-separated peers to dial').default([]).argParser(list),
+  )
+  .addOption(
+    new Option('--rpc.port <port>', 'JSON-RPC port (HTTP and WebSocket)').default(8545).argParser(parsePort),
+  )
+  .addOption(new Option('--rpc.host <address>', 'interface to bind the RPC server to').default('127.0.0.1'))
+  .addOption(new Option('--p2p.port <port>', 'libp2p TCP port').default(30303).argParser(parsePort))
+  .addOption(new Option('--p2p.host <address>', 'interface for libp2p').default('0.0.0.0'))
+  .addOption(
+    new Option('--metrics.port <port>', 'serve Prometheus /metrics and /health on this port').argParser(
+      parsePort,
+    ),
+  )
+  .addOption(new Option('--metrics.host <address>', 'interface for the metrics server').default('127.0.0.1'))
+  .addOption(
+    new Option('--log-level <level>', 'log level')
+      .choices(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
+      .default('info'),
+  )
+  .action(async (o) => {
+    const { runNode } = await import('./network.ts')
+    await runNode({
+      genesis: o.genesis,
+      datadir: o.datadir,
+      validatorKey: o.validatorKey,
+      bootnodes: o.bootnodes,
+      rpcHost: o['rpc.host'],
+      rpcPort: o['rpc.port'],
+      p2pHost: o['p2p.host'],
+      p2pPort: o['p2p.port'],
+      metricsHost: o['metrics.host'],
+      metricsPort: o['metrics.port'],
+      logLevel: o.logLevel,
+    })
+  })
+
+program
+  .command('devnet')
+  .description('start N QBFT validator processes on this machine (node i serves RPC on --port + i)')
+  .addOption(new Option('--validators <n>', 'number of validators').default(4).argParser(parsePositiveInt))
+  .addOption(
+    new Option('--block-time <duration>', 'block period, whole seconds (e.g. 1s)')
+      .default(1000)
+      .argParser(parseDurationMs),
+  )
+  .addOption(new Option('--port <port>', 'RPC port of node 0').default(8545).argParser(parsePort))
+  .addOption(new Option('--p2p-port <port>', 'libp2p port of node 0').default(30303).argParser(parsePort))
+  .addOption(
+    new Option('--metrics-port <port>', 'metrics port of node 0 (off when absent)').argParser(parsePort),
+  )
+  .addOption(
+    new Option('--chain-id <id>', 'chain id (default 31337)').argParser((v) => Number(parseBigInt(v))),
+  )
+  .option('--datadir <dir>', 'keep keys, genesis and chains here (default: a temporary directory)')
+  .addOption(
+    new Option('--log-level <level>', 'log level of the node processes (written to <datadir>/nodeI/node.log)')
+      .choices(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
+      .default('info'),
+  )
+  .action(async (o) => {
+    const { runDevnet } = await import('./devnet.ts')
+    await runDevnet({
+      validators: o.validators,
+      blockTimeMs: o.blockTime,
+      port: o.port,
+      p2pPort: o.p2pPort,
+      metricsPort: o.metricsPort,
+      datadir: o.datadir,
+      chainId: o.chainId,
+      logLevel: o.logLevel,
+    })
+  })
+
+const genesisCmd = program.command('genesis').description('genesis files')
+genesisCmd
+  .command('new')
+  .description('write a QBFT genesis for the given validators (funds the 20 dev accounts)')
+  .addOption(
+    new Option('--validators <addresses>', 'comma-separated validator addresses').default([]).argParser(list),
+  )
+  .addOption(
+    new Option('--validator-keys <files>', 'comma-separated validator key files').default([]).argParser(list),
+  )
+  .addOption(
+    new Option('--chain-id <id>', 'chain id (default 31337)').argParser((v) => Number(parseBigInt(v))),
+  )
+  .addOption(
+    new Option('--block-period <seconds>', 'seconds between blocks').default(1).argParser(parsePositiveInt),
+  )
+  .addOption(new Option('--request-timeout <seconds>', 'QBFT round-0 timeout').argParser(parsePositiveInt))
+  .addOption(
+    new Option('--dev-accounts <n>', 'fund this many dev-mnemonic accounts').argParser(parsePositiveInt),
+  )
+  .option('--out <file>', 'write to this file (default: stdout)')
+  .action(async (o) => {
+    const { runGenesisNew } = await import('./network.ts')
+    await runGenesisNew({
+      validators: o.validators,
+      validatorKeys: o.validatorKeys,
+      chainId: o.chainId,
+      blockPeriod: o.blockPeriod,
+      requestTimeout: o.requestTimeout,
+      devAccounts: o.devAccounts,
+      out: o.out,
+    })
+  })
+
+const keysCmd = program.command('keys').description('validator and node keys')
+keysCmd
+  .command('new')
+  .description('generate a secp256k1 key: validator address and libp2p peer id')
+  .option('--out <file>', 'write the key to this file (mode 0600) instead of printing it')
+  .action(async (o) => {
+    const { runKeysNew } = await import('./network.ts')
+    await runKeysNew({ out: o.out })
+  })
+
 registerPayableCommands(program)
 
 program.parseAsync(process.argv).catch((err: unknown) => {

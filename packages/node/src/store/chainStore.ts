@@ -144,6 +144,7 @@ export class ChainStore {
   readonly #genesisHash: Uint8Array
   readonly #hardforkByBlock: boolean
   readonly #blockOptions: BlockOptions | undefined
+  readonly #decorate: ((block: Block) => Block) | undefined
   #head: Block
   readonly #blocks: Lru<string, Block>
   readonly #receipts: Lru<string, ReceiptView[]>
@@ -156,6 +157,7 @@ export class ChainStore {
     this.#genesisHash = genesis.hash()
     this.#hardforkByBlock = opts.hardforkByBlock ?? false
     this.#blockOptions = opts.blockOptions
+    this.#decorate = opts.decorateBlock
     this.#head = head
     this.#blocks = new Lru(opts.blockCacheSize ?? 256)
     this.#receipts = new Lru(opts.receiptCacheSize ?? 256)
@@ -510,12 +512,13 @@ export class ChainStore {
     try {
       // Consensus format checks (e.g. extraData length) belong to block import, not to reading
       // back what was already accepted; QBFT extraData would fail them.
-      return createBlockFromRLP(rlp, {
+      const block = createBlockFromRLP(rlp, {
         ...this.#blockOptions,
         common: this.#common,
         setHardfork: this.#hardforkByBlock,
         skipConsensusFormatValidation: true,
       })
+      return this.#decorate ? this.#decorate(block) : block
     } catch (cause) {
       throw new ChainStoreError('CORRUPT', `stored block ${hex(hash)} cannot be decoded`, { cause })
     }

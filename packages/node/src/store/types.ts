@@ -93,6 +93,8 @@ export interface ChainStoreOptions {
   /** Options for decoding stored blocks (the runtime's `blockOptions`: chain params such as the
    * EIP-1559 settings, so decoded headers compute the same next base fee). */
   blockOptions?: BlockOptions
+  /** Applied to every block decoded from the database (QBFT chains set the on-chain block hash). */
+  decorateBlock?: (block: Block) => Block
   /** Decoded blocks kept in memory (RPC reads the head a lot). Default 256. */
   blockCacheSize?: number
   /** Decoded per-block receipt lists kept in memory. Default 256. */

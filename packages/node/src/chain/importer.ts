@@ -1,0 +1,124 @@
+/**
+ * Every head change of a networked node goes through one queue here: blocks decided by this
+ * node's QBFT engine, sealed blocks gossiped by peers and blocks fetched by range sync. One queue
+ * means the runtime never executes two candidate heads at once and "already have it" checks are
+ * exact.
+ *
+ * A sealed block from the network is trusted only after its commit seals prove a quorum of the
+ * validator set (`verifySeals`), and is then re-executed: the state root, receipts root, bloom and
+ * gas used in the header must match our own execution.
+ */
+import type { Block } from '@ethereumjs/block'
+import { type Address, ExtraDataError, type RecoverFn, verifySeals } from '@openledger/consensus'
+import { BlockValidationError, type ExecutedTx } from '@openledger/evm-runtime'
+import type { Logger } from '../logger.ts'
+import { bytesEqual, hex } from '../util/bytes.ts'
+import type { Chain } from './chain.ts'
+
+export type ImportResult = 'imported' | 'known'
+
+export class ImportError extends Error {
+  constructor(
+    readonly code: 'BAD_SEALS' | 'NOT_NEXT' | 'CONFLICT' | 'INVALID_BLOCK',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options)
+    this.name = 'ImportError'
+  }
+}
+
+export interface ImporterOptions {
+  /** The validator set that must have sealed block `height`. */
+  validators: (height: bigint) => readonly Address[]
+  recover: RecoverFn
+  log: Logger
+  /** After a block became the head (any source): engine.onNewHead, gossip, WAL pruning. */
+  onImported?: (block: Block, source: 'consensus' | 'network') => void
+}
+
+export class BlockImporter {
+  #queue: Promise<unknown> = Promise.resolve()
+
+  constructor(
+    private readonly chain: Chain,
+    private readonly opts: ImporterOptions,
+  ) {}
+
+  /** Runs `fn` after every import queued before it. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn, fn)
+    this.#queue = run.catch(() => undefined)
+    return run
+  }
+
+  /** The block at `number` is already canonical with this hash (or a different one: conflict). */
+  private async known(block: Block): Promise<ImportResult | undefined> {
+    const number = block.header.number
+    if (number > this.chain.head.header.number) return undefined
+    const canonical = await this.chain.store.getCanonicalHash(number)
+    if (canonical && bytesEqual(canonical, block.hash())) return 'known'
+    throw new ImportError(
+      'CONFLICT',
+      `block ${number} ${hex(block.hash())} conflicts with our canonical ${canonical ? hex(canonical) : 'none'}`,
+    )
+  }
+
+  /** Verify the seal quorum of a network block without importing it (gossip pre-check). */
+  verifySeals(block: Block): Address[] {
+    try {
+      return verifySeals(block.header.raw(), this.opts.validators(block.header.number), this.opts.recover)
+    } catch (e) {
+      if (e instanceof ExtraDataError) throw new ImportError('BAD_SEALS', e.message, { cause: e })
+      throw e
+    }
+  }
+
+  /** A sealed block from a peer (gossip or sync): seals, then execution, then commit. */
+  importSealed(block: Block): Promise<ImportResult> {
+    return this.exclusive(async () => {
+      const known = await this.known(block)
+      if (known) return known
+      const head = this.chain.head
+      if (
+        block.header.number !== head.header.number + 1n ||
+        !bytesEqual(block.header.parentHash, head.hash())
+      )
+        throw new ImportError(
+          'NOT_NEXT',
+          `block ${block.header.number} does not extend our head ${head.header.number} ${hex(head.hash())}`,
+        )
+      this.verifySeals(block)
+      const started = performance.now()
+      let executed: ExecutedTx[]
+      try {
+        executed = await this.chain.runtime.executeBlock(block, head.header)
+      } catch (e) {
+        if (e instanceof BlockValidationError)
+          throw new ImportError('INVALID_BLOCK', `block ${block.header.number}: ${e.message}`, { cause: e })
+        throw e
+      }
+      await this.chain.commit({ block, executed })
+      this.chain.metrics?.blockImport.observe((performance.now() - started) / 1000)
+      this.opts.onImported?.(block, 'network')
+      return 'imported'
+    })
+  }
+
+  /**
+   * A block this node's QBFT engine decided, with its seals written in. `execute` returns the
+   * execution results (already computed when the block was built or validated).
+   */
+  commitDecided(block: Block, execute: () => Promise<ExecutedTx[]>): Promise<ImportResult> {
+    return this.exclusive(async () => {
+      const known = await this.known(block)
+      if (known) return known
+      const started = performance.now()
+      const executed = await execute()
+      await this.chain.commit({ block, executed })
+      this.chain.metrics?.blockImport.observe((performance.now() - started) / 1000)
+      this.opts.onImported?.(block, 'consensus')
+      return 'imported'
+    })
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * QBFT block identity and the consensus BlockCodec over EthereumJS blocks.
+ *
+ * A QBFT block's hash is Besu's on-chain hash: keccak(RLP(header)) with the extraData commit
+ * seals and round left out (`onchainHash`). Nodes collect different subsets of seals and a block
+ * may be decided in a later round, so a hash over the full header would fork the chain. EthereumJS
+ * caches `header.hash()` on frozen headers; `withQbftHash` pre-fills that cache, so every
+ * `block.hash()` (parentHash checks, the chain store, RPC) uses the on-chain hash.
+ */
+import { type Block, type BlockOptions, createBlockFromRLP } from '@ethereumjs/block'
+import { RLP } from '@ethereumjs/rlp'
+import {
+  type BlockCodec,
+  type Block as ConsensusBlock,
+  decodeExtraData,
+  hashForCommitSeal,
+  headerWithRound,
+  onchainHash,
+  type Round,
+} from '@openledger/consensus'
+
+/** Make `block.hash()` return the QBFT on-chain hash. The header must be frozen (the default). */
+export function withQbftHash(block: Block): Block {
+  const header = block.header
+  if (!Object.isFrozen(header)) throw new Error('QBFT block headers must be frozen')
+  ;(header as unknown as { cache: { hash?: Uint8Array } }).cache.hash = onchainHash(header.raw())
+  return block
+}
+
+export class BlockDecodeError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'BlockDecodeError'
+  }
+}
+
+/** Decode a block received from a peer; the on-chain hash is applied. Throws BlockDecodeError. */
+export function decodeQbftBlock(bytes: Uint8Array, blockOptions: BlockOptions): Block {
+  let block: Block
+  try {
+    block = createBlockFromRLP(bytes, blockOptions)
+  } catch (cause) {
+    throw new BlockDecodeError(`undecodable block: ${(cause as Error)?.message ?? cause}`, { cause })
+  }
+  try {
+    decodeExtraData(block.header.extraData)
+  } catch (cause) {
+    throw new BlockDecodeError(`block extraData is not QBFT: ${(cause as Error)?.message}`, { cause })
+  }
+  return withQbftHash(block)
+}
+
+/**
+ * BlockCodec for the state machine. Decoded EthereumJS blocks are kept by digest (bounded) so the
+ * host does not decode the same proposal twice.
+ */
+export class EthBlockCodec implements BlockCodec {
+  readonly #byDigest = new Map<string, Block>()
+  readonly #max: number
+
+  constructor(
+    private readonly blockOptions: BlockOptions,
+    max = 64,
+  ) {
+    this.#max = max
+  }
+
+  decode(bytes: Uint8Array): ConsensusBlock {
+    const block = decodeQbftBlock(bytes, this.blockOptions)
+    return this.remember(block, bytes)
+  }
+
+  /** Register an EthereumJS block (e.g. one this node built) and return its consensus view. */
+  remember(block: Block, bytes: Uint8Array = block.serialize()): ConsensusBlock {
+    const raw = block.header.raw()
+    const extra = decodeExtraData(block.header.extraData)
+    const digest = hashForCommitSeal(raw)
+    const k = Buffer.from(digest).toString('hex')
+    if (!this.#byDigest.has(k)) {
+      this.#byDigest.set(k, block)
+      if (this.#byDigest.size > this.#max) {
+        const oldest = this.#byDigest.keys().next().value as string
+        this.#byDigest.delete(oldest)
+      }
+    }
+    return { height: block.header.number, round: extra.round, digest, bytes }
+  }
+
+  /** The EthereumJS block behind a consensus block (decoding it again if it was evicted). */
+  ethBlock(block: ConsensusBlock): Block {
+    const hit = this.#byDigest.get(Buffer.from(block.digest).toString('hex'))
+    if (hit) return hit
+    this.decode(block.bytes)
+    return this.#byDigest.get(Buffer.from(block.digest).toString('hex')) as Block
+  }
+
+  withRound(block: ConsensusBlock, round: Round): ConsensusBlock {
+    const decoded = RLP.decode(block.bytes) as unknown[]
+    decoded[0] = headerWithRound(decoded[0] as Uint8Array[], round)
+    return this.decode(RLP.encode(decoded as Uint8Array[]))
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * The node side of QBFT: what the pure state machine asks for (build, validate, commit, send,
+ * persist, timers) done against the chain, the runtime, the WAL and gossip.
+ */
+import { Block, type BlockOptions, createBlockHeaderFromBytesArray } from '@ethereumjs/block'
+import type { TypedTransaction } from '@ethereumjs/tx'
+import {
+  type Address,
+  type Block as ConsensusBlock,
+  decodeExtraData,
+  type Equivocation,
+  encodeExtraData,
+  headerWithSeals,
+  QBFT_MIX_HASH,
+  type QbftHost,
+  type Round,
+  type SignedRecord,
+} from '@openledger/consensus'
+import { BlockValidationError, type ExecutedTx } from '@openledger/evm-runtime'
+import type { Chain } from '../chain/chain.ts'
+import type { BlockImporter } from '../chain/importer.ts'
+import type { Logger } from '../logger.ts'
+import { bytesEqual, hex } from '../util/bytes.ts'
+import { type EthBlockCodec, withQbftHash } from './block-codec.ts'
+import type { ChainValidatorSet } from './validator-set.ts'
+import type { ConsensusWal } from './wal.ts'
+
+/** Accepted clock drift for a proposal's timestamp ahead of our clock. */
+const MAX_FUTURE_SECONDS = 5n
+const MAX_EVIDENCE = 256
+
+export interface QbftHostOptions {
+  chain: Chain
+  importer: BlockImporter
+  codec: EthBlockCodec
+  validators: ChainValidatorSet
+  blockOptions: BlockOptions
+  /** This validator's address (coinbase of the blocks it proposes). */
+  address: Address
+  blockPeriodSeconds: number
+  wal: ConsensusWal
+  broadcast: (bytes: Uint8Array) => void
+  log: Logger
+  signal: AbortSignal
+}
+
+export class QbftNodeHost implements QbftHost {
+  /** Execution results of blocks we built or validated, by QBFT digest (bounded). */
+  readonly #executed = new Map<string, ExecutedTx[]>()
+  readonly evidence: Equivocation[] = []
+
+  constructor(private readonly o: QbftHostOptions) {}
+
+  #remember(digest: Uint8Array, executed: ExecutedTx[]): void {
+    this.#executed.set(hex(digest), executed)
+    if (this.#executed.size > 32) this.#executed.delete(this.#executed.keys().next().value as string)
+  }
+
+  async buildBlock(height: bigint, round: Round): Promise<ConsensusBlock> {
+    const { chain, blockPeriodSeconds } = this.o
+    // Round 0 waits for the block period; later rounds already waited through a timeout.
+    const parentTs = chain.head.header.timestamp
+    const earliest = parentTs + BigInt(Math.max(blockPeriodSeconds, 1))
+    await this.#sleepUntil(Number(earliest) * 1000)
+    return this.o.importer.exclusive(async () => {
+      const parent = chain.head
+      if (parent.header.number + 1n !== height)
+        throw new Error(`asked to build block ${height} on head ${parent.header.number}`)
+      const now = BigInt(Math.floor(Date.now() / 1000))
+      const minTs = parent.header.timestamp + BigInt(Math.max(blockPeriodSeconds, 1))
+      const timestamp = now > minTs ? now : minTs
+      const extraData = encodeExtraData({
+        vanity: new Uint8Array(32),
+        validators: this.o.validators.validators(height),
+        round,
+        seals: [],
+      })
+      const baseFee = parent.header.calcNextBaseFee()
+      const result = await chain.runtime.buildBlock(parent.header, txs(chain.txpool.pending(baseFee)), {
+        timestamp,
+        coinbase: this.o.address,
+        extraData,
+        mixHash: QBFT_MIX_HASH,
+        // Leave most of the period for validation, commit and the next round trip.
+        deadlineMs: Math.max(250, (blockPeriodSeconds * 1000) / 2),
+      })
+      for (const r of result.rejected) if (!r.retry) chain.txpool.remove(r.tx.hash())
+      const m = chain.metrics
+      if (m) {
+        m.phaseSeconds.inc({ phase: 'execution' }, result.timings.execution / 1000)
+        m.phaseSeconds.inc({ phase: 'roots' }, result.timings.roots / 1000)
+      }
+      const block = this.o.codec.remember(withQbftHash(result.block))
+      this.#remember(block.digest, result.executed)
+      return block
+    })
+  }
+
+  validateBlock(block: ConsensusBlock): Promise<boolean> {
+    return this.o.importer.exclusive(async () => {
+      const eth = this.o.codec.ethBlock(block)
+      const parent = this.o.chain.head
+      const reason = this.#checkHeader(eth, block.round, parent)
+      if (reason) {
+        this.o.log.warn({ height: String(block.height), round: block.round, reason }, 'invalid proposal')
+        return false
+      }
+      try {
+        const executed = await this.o.chain.runtime.executeBlock(eth, parent.header)
+        this.#remember(block.digest, executed)
+        return true
+      } catch (e) {
+        if (!(e instanceof BlockValidationError)) throw e
+        this.o.log.warn({ height: String(block.height), err: e.message }, 'proposal fails execution')
+        return false
+      }
+    })
+  }
+
+  #checkHeader(eth: Block, round: Round, parent: Block): string | undefined {
+    const h = eth.header
+    if (h.number !== parent.header.number + 1n) return `height ${h.number} does not follow head`
+    if (!bytesEqual(h.parentHash, parent.hash())) return 'parent hash is not our head'
+    const extra = decodeExtraData(h.extraData)
+    if (extra.round !== round) return 'extraData round differs from the proposal round'
+    if (extra.seals.length > 0) return 'proposal carries commit seals'
+    if (extra.vote !== undefined) return 'validator votes are not supported'
+    const set = this.o.validators.validators(h.number)
+    if (extra.validators.length !== set.length || extra.validators.some((v, i) => !bytesEqual(v, set[i]!)))
+      return 'extraData validators differ from the validator set'
+    if (!set.some((v) => bytesEqual(v, h.coinbase.bytes))) return 'coinbase is not a validator'
+    if (!bytesEqual(h.mixHash, QBFT_MIX_HASH)) return 'mixHash is not the BFT constant'
+    const period = BigInt(Math.max(this.o.blockPeriodSeconds, 1))
+    if (h.timestamp < parent.header.timestamp + period) return 'timestamp before the block period elapsed'
+    if (h.timestamp > BigInt(Math.floor(Date.now() / 1000)) + MAX_FUTURE_SECONDS)
+      return 'timestamp too far in the future'
+    return undefined
+  }
+
+  async commitBlock(
+    block: ConsensusBlock,
+    _round: Round,
+    seals: readonly Uint8Array[],
+    _signers: readonly Address[],
+  ): Promise<void> {
+    const { chain, codec, blockOptions } = this.o
+    const eth = codec.ethBlock(block)
+    const header = createBlockHeaderFromBytesArray(headerWithSeals(eth.header.raw(), seals), blockOptions)
+    const sealed = withQbftHash(new Block(header, eth.transactions, [], [], blockOptions))
+    const result = await this.o.importer.commitDecided(sealed, async () => {
+      const done = this.#executed.get(hex(block.digest))
+      if (done) return done
+      // Decided before our own validation finished: execute now.
+      return chain.runtime.executeBlock(eth, chain.head.header)
+    })
+    if (result === 'known')
+      this.o.log.debug({ height: String(block.height) }, 'decided block already imported')
+  }
+
+  broadcast(bytes: Uint8Array): void {
+    this.o.broadcast(bytes)
+  }
+
+  persist(record: SignedRecord): Promise<void> {
+    return this.o.wal.append(record)
+  }
+
+  setTimer(ms: number, fn: () => void): () => void {
+    const t = setTimeout(fn, ms)
+    return () => clearTimeout(t)
+  }
+
+  onEvidence(evidence: Equivocation): void {
+    this.evidence.push(evidence)
+    if (this.evidence.length > MAX_EVIDENCE) this.evidence.shift()
+    this.o.log.warn(
+      {
+        kind: evidence.kind,
+        height: String(evidence.height),
+        round: evidence.round,
+        author: hex(evidence.author),
+      },
+      'equivocation detected',
+    )
+  }
+
+  onRoundStarted(height: bigint, round: Round, reason: string): void {
+    const m = this.o.chain.metrics
+    m?.qbftRound.set(round)
+    if (round > 0) {
+      m?.qbftRoundChanges.inc()
+      this.o.log.info({ height: String(height), round, reason }, 'round change')
+    }
+  }
+
+  onError(err: unknown, where: string): void {
+    if (this.o.signal.aborted) return
+    this.o.log.warn({ err, where }, 'consensus host error')
+  }
+
+  #sleepUntil(epochMs: number): Promise<void> {
+    const wait = epochMs - Date.now()
+    if (wait <= 0) return Promise.resolve()
+    return new Promise((resolve, reject) => {
+      const signal = this.o.signal
+      const onAbort = () => {
+        clearTimeout(t)
+        reject(new Error('node stopping'))
+      }
+      const t = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort)
+        resolve()
+      }, wait)
+      signal.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+}
+
+function* txs(pending: Iterable<{ tx: TypedTransaction }>): Generator<TypedTransaction> {
+  for (const p of pending) yield p.tx
+}

@@ -1,0 +1,119 @@
+/**
+ * What each gossip topic accepts. The p2p layer routes every message through one validator per
+ * topic (its choke point); these functions are those validators. 'reject' lowers the relaying
+ * peer's gossipsub score, 'ignore' drops without blame (late, duplicate, not yet usable).
+ */
+import type { Block } from '@ethereumjs/block'
+import { Capability, createTxFromRLP, type TypedTransaction } from '@ethereumjs/tx'
+import {
+  type CodecContext,
+  decodeMessage,
+  type Engine,
+  isValidator,
+  messageAuthor,
+  messageHeight,
+  QbftDecodeError,
+} from '@openledger/consensus'
+import { recoverSender } from '@openledger/evm-runtime'
+import type { Chain } from '../chain/chain.ts'
+import { type BlockImporter, ImportError } from '../chain/importer.ts'
+import { BlockDecodeError } from '../consensus/block-codec.ts'
+import type { Logger } from '../logger.ts'
+import type { Verdict } from '../p2p/index.ts'
+import { TxPoolError } from '../txpool/index.ts'
+
+/** Transactions: well-formed, replay-protected, signed, and admitted by our pool. */
+export function txRule(chain: Chain): (data: Uint8Array) => Promise<Verdict> {
+  return async (data) => {
+    let tx: TypedTransaction
+    try {
+      tx = createTxFromRLP(data, { common: chain.runtime.common })
+    } catch {
+      return 'reject'
+    }
+    if (tx.type === 0 && !tx.supports(Capability.EIP155ReplayProtection)) return 'reject'
+    if (chain.txpool.has(tx.hash())) return 'ignore'
+    let sender: Uint8Array
+    try {
+      sender = recoverSender(tx)
+    } catch {
+      return 'reject'
+    }
+    try {
+      await chain.txpool.add(tx, sender)
+      return 'accept'
+    } catch (e) {
+      // Stale nonce, underpriced, pool full: normal network churn, not misbehaviour.
+      if (e instanceof TxPoolError) return 'ignore'
+      throw e
+    }
+  }
+}
+
+/**
+ * Consensus messages. A validator feeds them to its engine (which rejects non-validator authors,
+ * bad justifications and wrong proposers). A full node only checks signature and author, so it
+ * still relays consensus traffic between validators it connects.
+ */
+export function consensusRule(
+  engine: Engine | undefined,
+  ctx: CodecContext,
+  validators: (height: bigint) => readonly Uint8Array[],
+): (data: Uint8Array) => Verdict {
+  return (data) => {
+    if (engine) return engine.onConsensusMessage(data)
+    try {
+      const msg = decodeMessage(data, ctx)
+      return isValidator(validators(messageHeight(msg)), messageAuthor(msg)) ? 'accept' : 'reject'
+    } catch (e) {
+      if (e instanceof QbftDecodeError) return 'reject'
+      throw e
+    }
+  }
+}
+
+/**
+ * Sealed blocks, published by validators after each decision. The next block is imported here
+ * (seals, then execution); a block further ahead triggers sync; an old one is ignored.
+ */
+export function blockRule(opts: {
+  chain: Chain
+  importer: BlockImporter
+  decode: (bytes: Uint8Array) => Block
+  onAhead: (from: string, number: bigint) => void
+  log: Logger
+}): (data: Uint8Array, from: string) => Promise<Verdict> {
+  const { chain, importer } = opts
+  return async (data, from) => {
+    let block: Block
+    try {
+      block = opts.decode(data)
+    } catch (e) {
+      if (e instanceof BlockDecodeError) return 'reject'
+      throw e
+    }
+    const n = block.header.number
+    if (n <= chain.head.header.number) return 'ignore'
+    try {
+      importer.verifySeals(block)
+    } catch (e) {
+      if (e instanceof ImportError) return 'reject'
+      throw e
+    }
+    if (n > chain.head.header.number + 1n) {
+      opts.onAhead(from, n)
+      return 'ignore'
+    }
+    try {
+      await importer.importSealed(block)
+      return 'accept'
+    } catch (e) {
+      if (!(e instanceof ImportError)) throw e
+      if (e.code === 'INVALID_BLOCK') {
+        opts.log.warn({ peer: from, err: e.message }, 'gossiped block fails execution')
+        return 'reject'
+      }
+      return 'ignore'
+    }
+  }
+}

@@ -1,0 +1,310 @@
+/**
+ * A node of a QBFT network (`openledger node`, and each process of `openledger devnet`):
+ * the shared core (LevelDB, runtime, chain store, mempool), libp2p gossip and request/response,
+ * range sync, and — with a validator key — the QBFT engine with its fsync'd WAL.
+ *
+ * Data flow: transactions enter by RPC or gossip into the pool; the round's proposer builds a
+ * block, the others validate (execute) it; the decided block gets its seals and is imported
+ * through the BlockImporter, then gossiped; followers import gossiped blocks or sync ranges,
+ * verifying the seal quorum before execution.
+ */
+import { join } from 'node:path'
+import type { Block } from '@ethereumjs/block'
+import {
+  type CodecContext,
+  decodeExtraData,
+  ExtraDataError,
+  privateKeyToAddress,
+  QbftEngine,
+  sortValidators,
+} from '@openledger/consensus'
+import type { ExecutedTx, GenesisConfig } from '@openledger/evm-runtime'
+import { NodeBackend } from './backend/node-backend.ts'
+import type { Chain } from './chain/chain.ts'
+import { BlockImporter } from './chain/importer.ts'
+import { decodeQbftBlock, EthBlockCodec, withQbftHash } from './consensus/block-codec.ts'
+import { nativeRecover, nativeSigner } from './consensus/crypto.ts'
+import { QbftNodeHost } from './consensus/qbft-host.ts'
+import { ChainValidatorSet } from './consensus/validator-set.ts'
+import { ConsensusWal, walHistory } from './consensus/wal.ts'
+import { blockRule, consensusRule, txRule } from './gossip/rules.ts'
+import { loadOrCreateKey } from './keys/node-key.ts'
+import type { Logger } from './logger.ts'
+import type { HealthState } from './metrics.ts'
+import { type ApiOptions, openCore, serveApis } from './node.ts'
+import { type GossipTopic, P2PNetwork, type Verdict } from './p2p/index.ts'
+import { adminRpcMethods, isLoopback } from './rpc/admin.ts'
+import { qbftRpcMethods } from './rpc/qbft.ts'
+import { RangeSync } from './sync/range-sync.ts'
+import type { TxPoolOptions } from './txpool/index.ts'
+import { bytesEqual, hex } from './util/bytes.ts'
+import { CLIENT_VERSION } from './version.ts'
+
+export class NetworkConfigError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'NetworkConfigError'
+  }
+}
+
+export interface NetworkNodeOptions extends ApiOptions {
+  datadir: string
+  genesis: GenesisConfig
+  /** Validator private key (32 bytes); absent: a full node that follows and serves. */
+  validatorKey?: Uint8Array
+  p2p: { host: string; port: number; bootnodes: string[] }
+  txpool?: Partial<Omit<TxPoolOptions, 'common' | 'getAccount' | 'blockGasLimit'>>
+  log: Logger
+  /** After each imported block (console lines). */
+  onBlock?: (block: Block, executed: ExecutedTx[]) => void
+}
+
+/** QBFT genesis sanity: validators listed and the same set encoded in extraData. */
+export function checkQbftGenesis(genesis: GenesisConfig): void {
+  if (genesis.consensus.type !== 'qbft')
+    throw new NetworkConfigError(
+      `genesis.consensus.type is "${genesis.consensus.type}": networked nodes need "qbft" (use \`openledger dev\` for a single-node dev chain)`,
+    )
+  if (genesis.validators.length === 0) throw new NetworkConfigError('genesis.validators: empty validator set')
+  let extra: ReturnType<typeof decodeExtraData>
+  try {
+    extra = decodeExtraData(genesis.extraData)
+  } catch (e) {
+    if (!(e instanceof ExtraDataError)) throw e
+    throw new NetworkConfigError(
+      `genesis.extraData: not QBFT extraData (${e.message}); \`openledger genesis new\` writes it`,
+    )
+  }
+  const sorted = sortValidators(genesis.validators)
+  if (
+    extra.validators.length !== sorted.length ||
+    extra.validators.some((v, i) => !bytesEqual(v, sorted[i]!))
+  )
+    throw new NetworkConfigError('genesis.extraData: its validator list differs from genesis.validators')
+}
+
+export class NetworkNode {
+  readonly #abort = new AbortController()
+  #closing: Promise<void> | undefined
+
+  private constructor(
+    readonly chain: Chain,
+    readonly backend: NodeBackend,
+    readonly p2p: P2PNetwork,
+    readonly sync: RangeSync,
+    readonly engine: QbftEngine | undefined,
+    readonly validator: Uint8Array | undefined,
+    readonly rpcUrl: string,
+    readonly metricsUrl: string | undefined,
+    private readonly closers: Array<() => Promise<unknown>>,
+    private readonly log: Logger,
+    abort: AbortController,
+  ) {
+    this.#abort = abort
+  }
+
+  get peerId(): string {
+    return this.p2p.peerId
+  }
+
+  static async start(opts: NetworkNodeOptions): Promise<NetworkNode> {
+    checkQbftGenesis(opts.genesis)
+    const { genesis, log } = opts
+    const abort = new AbortController()
+    const closers: Array<() => Promise<unknown>> = []
+    try {
+      const core = await openCore({ ...opts, decorateBlock: withQbftHash }, closers)
+      const { chain, runtime, metrics } = core
+      const blockOptions = runtime.blockOptions!
+      const codec = new EthBlockCodec(blockOptions)
+      const validators = new ChainValidatorSet(genesis.validators, chain.head)
+      const decode = (bytes: Uint8Array) => decodeQbftBlock(bytes, blockOptions)
+      const nodeKey = opts.validatorKey ?? (await loadOrCreateKey(join(opts.datadir, 'node.key')))
+      const address = opts.validatorKey ? privateKeyToAddress(opts.validatorKey) : undefined
+      if (
+        address &&
+        !validators.validators(chain.head.header.number + 1n).some((v) => bytesEqual(v, address))
+      )
+        log.warn({ address: hex(address) }, 'the validator key is not in the validator set: following only')
+
+      // Late-bound: the importer's hook needs the engine and the network, which need the importer.
+      let engine: QbftEngine | undefined
+      let wal: ConsensusWal | undefined
+      let p2p: P2PNetwork | undefined
+      const importer: BlockImporter = new BlockImporter(chain, {
+        validators: (h) => validators.validators(h),
+        recover: nativeRecover,
+        log,
+        onImported: (block, source) => {
+          validators.onBlock(block)
+          const n = block.header.number
+          engine?.onNewHead(n)
+          if (source === 'consensus')
+            p2p?.publish('block', block.serialize()).catch((err) => log.debug({ err }, 'block gossip failed'))
+          wal?.prune(n).catch((err) => log.warn({ err }, 'WAL prune failed'))
+        },
+      })
+      // Closed after the network (closers run in reverse): let an import in flight finish.
+      closers.unshift(() => importer.exclusive(async () => {}))
+      chain.events.on('block', (block, _logs, executed) => opts.onBlock?.(block, executed))
+
+      const head = chain.head
+      p2p = await P2PNetwork.create({
+        nodeKey,
+        host: opts.p2p.host,
+        port: opts.p2p.port,
+        bootnodes: opts.p2p.bootnodes,
+        chainId: runtime.chainId,
+        genesisHash: chain.store.genesisHash,
+        status: () => ({
+          chainId: runtime.chainId,
+          genesisHash: chain.store.genesisHash,
+          headNumber: chain.head.header.number,
+          headHash: chain.head.hash(),
+        }),
+        log,
+      })
+      const net = p2p
+      closers.unshift(() => net.close())
+
+      const sync = new RangeSync({ chain, importer, network: net, decode, log, signal: abort.signal })
+      net.events.on('peer:status', (peer, status) => sync.onPeerHead(peer, status.headNumber))
+      net.events.on('peer:connect', () => metrics.peers.set(net.peerCount()))
+      net.events.on('peer:disconnect', (peer) => {
+        sync.onPeerGone(peer)
+        metrics.peers.set(net.peerCount())
+      })
+      net.onBlocksByRange(async (from, count) => {
+        const out: Uint8Array[] = []
+        for (let n = from; n < from + BigInt(count); n++) {
+          const b = await chain.store.getBlockByNumber(n)
+          if (!b) break
+          out.push(b.serialize())
+        }
+        return out
+      })
+
+      let host: QbftNodeHost | undefined
+      if (address) {
+        const opened = await ConsensusWal.open(join(opts.datadir, 'consensus.wal'))
+        wal = opened.wal
+        const w = wal
+        closers.unshift(() => w.close())
+        if (opened.recovered.truncatedBytes > 0)
+          log.warn(opened.recovered, 'consensus WAL had a torn tail (an unacknowledged write): cut off')
+        host = new QbftNodeHost({
+          chain,
+          importer,
+          codec,
+          validators,
+          blockOptions,
+          address,
+          blockPeriodSeconds: genesis.consensus.blockPeriodSeconds,
+          wal: w,
+          broadcast: (bytes) => {
+            net.publish('consensus', bytes).catch((err) => log.debug({ err }, 'consensus gossip failed'))
+          },
+          log,
+          signal: abort.signal,
+        })
+        engine = new QbftEngine(
+          {
+            chainId: runtime.chainId,
+            signer: nativeSigner(opts.validatorKey!, address),
+            validators,
+            blocks: codec,
+            recover: nativeRecover,
+            timeouts: { baseMs: genesis.consensus.requestTimeoutSeconds * 1000 },
+            history: walHistory(opened.records, chain.head.header.number),
+          },
+          host,
+        )
+        const e = engine
+        closers.unshift(() => e.stop())
+      }
+
+      const ctx: CodecContext = { chainId: runtime.chainId, blocks: codec, recover: nativeRecover }
+      const count = (topic: GossipTopic, v: Verdict): Verdict => {
+        metrics.gossipMessages.inc({ topic, verdict: v })
+        return v
+      }
+      const tx = txRule(chain)
+      net.setValidator('tx', async (data) => count('tx', await tx(data)))
+      const cons = consensusRule(engine, ctx, (h) => validators.validators(h))
+      net.setValidator('consensus', (data) => count('consensus', cons(data)))
+      const blk = blockRule({
+        chain,
+        importer,
+        decode,
+        log,
+        onAhead: (peer, n) => sync.onPeerHead(peer, n),
+      })
+      net.setValidator('block', async (data, from) => count('block', await blk(data, from)))
+
+      const backend = new NodeBackend({
+        chain,
+        clientVersion: CLIENT_VERSION,
+        keys: new Map(),
+        afterAdmit: async (hash) => {
+          const pooled = chain.txpool.get(hash)
+          if (pooled)
+            net.publish('tx', pooled.tx.serialize()).catch((err) => log.debug({ err }, 'tx gossip failed'))
+        },
+        peerCount: () => net.peerCount(),
+        syncing: () => sync.status(),
+      })
+      const multiValidator = genesis.validators.length > 1
+      const health = (): HealthState =>
+        sync.syncing ? 'syncing' : multiValidator && net.peerCount() === 0 ? 'not-ready' : 'ready'
+      const extra: Parameters<typeof serveApis>[5] = {
+        qbft: qbftRpcMethods({ backend, evidence: () => host?.evidence ?? [] }),
+      }
+      if (isLoopback(opts.rpc.host))
+        extra.admin = adminRpcMethods({ p2p: net, chain, clientVersion: CLIENT_VERSION, validator: address })
+      const { rpcUrl, metricsUrl } = await serveApis(core, backend, opts, closers, health, extra)
+      closers.unshift(async () => abort.abort())
+
+      engine?.start(head.header.number)
+      const node = new NetworkNode(
+        chain,
+        backend,
+        net,
+        sync,
+        engine,
+        address,
+        rpcUrl,
+        metricsUrl,
+        closers,
+        log,
+        abort,
+      )
+      log.info(
+        {
+          head: String(chain.head.header.number),
+          rpc: rpcUrl,
+          peerId: net.peerId,
+          p2p: net.multiaddrs(),
+          validator: address ? hex(address) : null,
+        },
+        'node started',
+      )
+      return node
+    } catch (err) {
+      abort.abort()
+      for (const close of closers) await close().catch(() => {})
+      throw err
+    }
+  }
+
+  /** Stops consensus, RPC and networking, then flushes and closes the databases. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#abort.abort()
+      for (const close of this.closers) {
+        await close().catch((err: unknown) => this.log.warn({ err }, 'error while closing'))
+      }
+      this.log.info('node stopped')
+    })()
+    return this.#closing
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * Block-range sync: whenever a peer reports a head above ours, fetch the missing blocks in
+ * batches from the best peer and import them through the BlockImporter (seal quorum verified
+ * before execution). The next batch is requested while the current one is imported. A peer that
+ * fails or serves bad blocks is set aside for a while and the next best one is used.
+ */
+import type { Block } from '@ethereumjs/block'
+import type { SyncStatus } from '@openledger/rpc'
+import type { Chain } from '../chain/chain.ts'
+import { type BlockImporter, ImportError } from '../chain/importer.ts'
+import { BlockDecodeError } from '../consensus/block-codec.ts'
+import type { Logger } from '../logger.ts'
+
+export interface SyncPeers {
+  requestBlocksByRange(
+    peerId: string,
+    from: bigint,
+    count: number,
+    opts?: { timeoutMs?: number },
+  ): Promise<Uint8Array[]>
+}
+
+export interface RangeSyncOptions {
+  chain: Chain
+  importer: BlockImporter
+  network: SyncPeers
+  decode: (bytes: Uint8Array) => Block
+  log: Logger
+  signal: AbortSignal
+  /** Blocks per request (the serving side caps it at 128). */
+  batch?: number
+  /** A gap at least this large is reported by eth_syncing and /health; smaller gaps are just
+   * filled (a validator one block behind is not "syncing"). */
+  reportGap?: bigint
+}
+
+const BENCH_PEER_MS = 10_000
+const PROGRESS_MS = 2_000
+
+export class RangeSync {
+  readonly #heads = new Map<string, bigint>()
+  readonly #benched = new Map<string, number>()
+  #running: Promise<void> | undefined
+  #report: SyncStatus | undefined
+  readonly #batch: number
+  readonly #reportGap: bigint
+
+  constructor(private readonly o: RangeSyncOptions) {
+    this.#batch = o.batch ?? 128
+    this.#reportGap = o.reportGap ?? 4n
+  }
+
+  /** A peer's head (status handshake, periodic status, or a gossiped block ahead of us). */
+  onPeerHead(peerId: string, head: bigint): void {
+    const known = this.#heads.get(peerId) ?? -1n
+    if (head > known) this.#heads.set(peerId, head)
+    if (head > this.o.chain.head.header.number) this.#start()
+  }
+
+  onPeerGone(peerId: string): void {
+    this.#heads.delete(peerId)
+  }
+
+  /** eth_syncing: false when in sync. */
+  status(): SyncStatus | false {
+    return this.#report ?? false
+  }
+
+  get syncing(): boolean {
+    return this.#report !== undefined
+  }
+
+  /** Resolves when no sync is running. */
+  idle(): Promise<void> {
+    return this.#running ?? Promise.resolve()
+  }
+
+  #start(): void {
+    if (this.#running || this.o.signal.aborted) return
+    this.#running = this.#run()
+      .catch((err) => this.o.log.warn({ err }, 'sync stopped'))
+      .finally(() => {
+        this.#running = undefined
+        this.#report = undefined
+        this.o.chain.metrics?.syncTarget.set(0)
+        // Heads learned meanwhile may already be above ours again.
+        if (!this.o.signal.aborted && this.#best()) this.#start()
+      })
+  }
+
+  #best(): { peer: string; head: bigint } | undefined {
+    const ours = this.o.chain.head.header.number
+    const now = Date.now()
+    let best: { peer: string; head: bigint } | undefined
+    for (const [peer, head] of this.#heads) {
+      if ((this.#benched.get(peer) ?? 0) > now) continue
+      if (head > ours && (!best || head > best.head)) best = { peer, head }
+    }
+    return best
+  }
+
+  async #run(): Promise<void> {
+    const { chain, log } = this.o
+    const startedAt = chain.head.header.number
+    let lastLog = performance.now()
+    let lastLogHead = startedAt
+    let prefetch: { from: bigint; peer: string; req: Promise<Uint8Array[]> } | undefined
+    for (;;) {
+      if (this.o.signal.aborted) return
+      const best = this.#best()
+      if (!best) return
+      const head = chain.head.header.number
+      if (best.head - head >= this.#reportGap || this.#report) {
+        this.#report = { startingBlock: startedAt, currentBlock: head, highestBlock: best.head }
+        chain.metrics?.syncTarget.set(Number(best.head))
+      }
+      const from = head + 1n
+      const count = Number(best.head - head < BigInt(this.#batch) ? best.head - head : BigInt(this.#batch))
+      const req =
+        prefetch && prefetch.from === from && prefetch.peer === best.peer
+          ? prefetch.req
+          : this.o.network.requestBlocksByRange(best.peer, from, count)
+      prefetch = undefined
+      let raw: Uint8Array[]
+      try {
+        raw = await req
+      } catch (err) {
+        log.debug({ err, peer: best.peer }, 'block range request failed')
+        this.#bench(best.peer)
+        continue
+      }
+      if (raw.length === 0) {
+        // The peer no longer has what it announced (or lied): forget its head.
+        this.#heads.delete(best.peer)
+        continue
+      }
+      const next = from + BigInt(raw.length)
+      if (next <= best.head) {
+        const n = Number(
+          best.head - next + 1n < BigInt(this.#batch) ? best.head - next + 1n : BigInt(this.#batch),
+        )
+        const r = this.o.network.requestBlocksByRange(best.peer, next, n)
+        r.catch(() => {})
+        prefetch = { from: next, peer: best.peer, req: r }
+      }
+      try {
+        for (const bytes of raw) {
+          if (this.o.signal.aborted) return
+          await this.o.importer.importSealed(this.o.decode(bytes))
+        }
+      } catch (err) {
+        if (!(err instanceof ImportError || err instanceof BlockDecodeError)) throw err
+        // NOT_NEXT can be a race with gossip or consensus importing the same height: retry.
+        if (err instanceof ImportError && err.code === 'NOT_NEXT') continue
+        log.warn({ peer: best.peer, err: err.message }, 'peer served an invalid block')
+        this.#bench(best.peer)
+        prefetch = undefined
+        continue
+      }
+      const now = performance.now()
+      if (this.#report && now - lastLog >= PROGRESS_MS) {
+        const h = chain.head.header.number
+        const rate = (Number(h - lastLogHead) * 1000) / (now - lastLog)
+        log.info({ head: String(h), target: String(best.head), blocksPerSecond: Math.round(rate) }, 'syncing')
+        lastLog = now
+        lastLogHead = h
+      }
+    }
+  }
+
+  #bench(peer: string): void {
+    this.#benched.set(peer, Date.now() + BENCH_PEER_MS)
+  }
+}

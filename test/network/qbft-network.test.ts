@@ -1,0 +1,127 @@
+/**
+ * A 4-validator QBFT network of real `openledger node` processes (real libp2p on 127.0.0.1, real
+ * LevelDB, real SIGKILL): continuous finality, transactions from any node, crash tolerance of one
+ * validator, halt without forks when two of four are down, and a late full node syncing.
+ */
+import { JsonRpcProvider, Wallet } from 'ethers'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { call, DEV_ADDRESSES, DEV_KEYS, waitFor } from '../helpers/dev-node.ts'
+import { TestNetwork } from '../helpers/network.ts'
+
+let net: TestNetwork
+beforeAll(async () => {
+  net = await TestNetwork.create({ validators: 4, blockPeriodSeconds: 1, nodeArgs: ['--metrics.port', '0'] })
+  await net.startAll()
+}, 180_000)
+afterAll(async () => {
+  await net?.close()
+})
+
+async function hashesAgree(nodes: number[]): Promise<bigint> {
+  const heads = await Promise.all(nodes.map((i) => net.blockNumber(i)))
+  const top = heads.reduce((a, b) => (a < b ? a : b))
+  for (let h = 0n; h <= top; h++) {
+    const tag = `0x${h.toString(16)}`
+    const blocks = await Promise.all(
+      nodes.map((i) => call(net.nodes[i]!.rpcUrl, 'eth_getBlockByNumber', [tag, false])),
+    )
+    for (const b of blocks) expect(b.hash, `block ${h}`).toBe(blocks[0].hash)
+  }
+  return top
+}
+
+async function metric(i: number, name: string): Promise<number> {
+  const text = await (await fetch(`${net.nodes[i]!.metricsUrl}/metrics`)).text()
+  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text)
+  return m ? Number(m[1]) : Number.NaN
+}
+
+describe('4 QBFT validators', () => {
+  it('finalise continuously; a tx sent to any node is committed and visible on all', async () => {
+    await net.waitHeight(3n, [0, 1, 2, 3], 60_000)
+    const provider = new JsonRpcProvider(net.nodes[2]!.rpcUrl, undefined, {
+      staticNetwork: true,
+      cacheTimeout: -1,
+      pollingInterval: 100,
+    })
+    try {
+      const wallet = new Wallet(DEV_KEYS[0]!, provider)
+      const tx = await wallet.sendTransaction({ to: DEV_ADDRESSES[1], value: 12345n })
+      const receipt = await tx.wait(1, 30_000)
+      expect(receipt?.status).toBe(1)
+      for (const n of net.nodes) {
+        const r = await waitFor(
+          () => call(n.rpcUrl, 'eth_getTransactionReceipt', [tx.hash]),
+          20_000,
+          `receipt on node${n.index}`,
+        )
+        expect(r.blockHash).toBe(receipt!.blockHash)
+        expect(r.status).toBe('0x1')
+      }
+      // Extra data carries the validator set; qbft_ answers it.
+      const validators = await call(net.nodes[1]!.rpcUrl, 'qbft_getValidatorsByBlockNumber', ['latest'])
+      expect([...validators].sort()).toEqual(net.nodes.map((n) => n.address).sort())
+      const byHash = await call(net.nodes[3]!.rpcUrl, 'qbft_getValidatorsByBlockHash', [receipt!.blockHash])
+      expect(byHash).toEqual(validators)
+      expect(BigInt(await call(net.nodes[0]!.rpcUrl, 'net_peerCount'))).toBe(3n)
+      const peers = await call(net.nodes[0]!.rpcUrl, 'admin_peers')
+      expect(peers).toHaveLength(3)
+      const info = await call(net.nodes[0]!.rpcUrl, 'admin_nodeInfo')
+      expect(info.id).toBe(net.nodes[0]!.peerId)
+    } finally {
+      provider.destroy()
+    }
+    expect(await hashesAgree([0, 1, 2, 3])).toBeGreaterThanOrEqual(3n)
+  })
+
+  it('keeps finalising with one validator SIGKILLed; the restarted one catches up and signs again', async () => {
+    await net.kill(3)
+    const h = await net.blockNumber(0)
+    await net.waitHeight(h + 4n, [0, 1, 2], 60_000)
+    await net.start(3)
+    const target = await net.blockNumber(0)
+    await net.waitHeight(target, [3], 60_000)
+    // It proposes again: a block after the restart has node 3 as coinbase.
+    const me = net.nodes[3]!.address!
+    await waitFor(
+      async () => {
+        const b = await call(net.nodes[0]!.rpcUrl, 'eth_getBlockByNumber', ['latest', false])
+        return BigInt(b.number) > target && b.miner.toLowerCase() === me.toLowerCase()
+      },
+      60_000,
+      'a block proposed by the restarted validator',
+    )
+    await hashesAgree([0, 1, 2, 3])
+  })
+
+  it('halts without forking when two of four are SIGKILLed, and resumes when they return', async () => {
+    await Promise.all([net.kill(2), net.kill(3)])
+    // Once both survivors have timed out round 0, nothing can be decided any more.
+    await waitFor(
+      async () => (await metric(0, 'qbft_round')) >= 1 && (await metric(1, 'qbft_round')) >= 1,
+      30_000,
+      'round change',
+    )
+    const stalled = await Promise.all([net.blockNumber(0), net.blockNumber(1)])
+    await waitFor(async () => (await metric(0, 'qbft_round')) >= 2, 30_000, 'second round change')
+    expect(await net.blockNumber(0)).toBe(stalled[0])
+    expect(await net.blockNumber(1)).toBe(stalled[1])
+    await hashesAgree([0, 1])
+    await Promise.all([net.start(2), net.start(3)])
+    const resume = (stalled[0] > stalled[1] ? stalled[0] : stalled[1]) + 2n
+    await net.waitHeight(resume, [0, 1, 2, 3], 90_000)
+    await hashesAgree([0, 1, 2, 3])
+  })
+
+  it('a fresh full node syncs the whole chain verifying seals, then follows', async () => {
+    const full = net.addFullNode()
+    await net.start(full.index)
+    const target = await net.blockNumber(0)
+    await net.waitHeight(target, [full.index], 60_000)
+    await net.waitHeight(target + 2n, [full.index], 30_000)
+    await hashesAgree([0, full.index])
+    expect(await call(full.rpcUrl, 'eth_syncing')).toBe(false)
+    const health = await fetch(`${full.metricsUrl}/health`)
+    expect(health.status).toBe(200)
+  })
+})
