@@ -3,7 +3,7 @@
  * by `QbftEngine` below. The node owns I/O; engines only see the injected host.
  */
 import { QbftDecodeError } from './errors.ts'
-import { type CodecContext, decodeMessage } from './messages.ts'
+import { type CodecContext, decodeMessage, messageAuthor, messageHeight } from './messages.ts'
 import {
   type Equivocation,
   type QbftConfig,
@@ -12,7 +12,7 @@ import {
   QbftStateMachine,
   type SignedRecord,
 } from './qbft.ts'
-import type { Address, Block, Height, Round } from './types.ts'
+import { type Address, type Block, type Height, isValidator, type Round, type ValidatorSet } from './types.ts'
 
 /** Gossip validation result (libp2p gossipsub: accept → relay, ignore → drop, reject → penalise). */
 export type MessageVerdict = 'accept' | 'ignore' | 'reject'
@@ -65,6 +65,7 @@ export class QbftEngine implements Engine {
   readonly #sm: QbftStateMachine
   readonly #host: QbftHost
   readonly #ctx: CodecContext
+  readonly #validators: ValidatorSet
   #queue: QbftOutput[] = []
   #draining: Promise<void> | undefined
   #timers = new Set<() => void>()
@@ -73,6 +74,7 @@ export class QbftEngine implements Engine {
   constructor(config: QbftConfig, host: QbftHost) {
     this.#sm = new QbftStateMachine(config)
     this.#host = host
+    this.#validators = config.validators
     this.#ctx =
       config.recover === undefined
         ? { chainId: config.chainId, blocks: config.blocks }
@@ -111,6 +113,11 @@ export class QbftEngine implements Engine {
       if (e instanceof QbftDecodeError) return 'reject'
       throw e
     }
+    // Gossip semantics: a stranger's message is invalid at any height; a validator's message for
+    // a height already decided is merely late (not relayed, no penalty).
+    const height = messageHeight(msg)
+    if (!isValidator(this.#validators.validators(height), messageAuthor(msg))) return 'reject'
+    if (height < this.#sm.height) return 'ignore'
     const outs = this.#feed({ type: 'message', msg })
     return outs.some((o) => o.type === 'rejected' && o.msg === msg) ? 'reject' : 'accept'
   }
