@@ -106,8 +106,8 @@ export class GossipObserver {
     const bySlot = new Map<string, Set<string>>()
     for (const o of this.seen) {
       const slot = `${o.author}:${o.kind}:${o.height}:${o.round}`
-      let set = bySlot.get(slot)
-      if (!set) bySlot.set(slot, (set = new Set()))
+      const set = bySlot.get(slot) ?? new Set<string>()
+      bySlot.set(slot, set)
       set.add(o.value)
     }
     return [...bySlot].filter(([, v]) => v.size > 1).map(([slot, v]) => ({ slot, values: [...v] }))

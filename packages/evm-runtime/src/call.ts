@@ -14,6 +14,7 @@ import type { VM } from '@ethereumjs/vm'
 import type { CallParams, CallResult, StateOverrides } from './api.ts'
 import { assertLength, equalBytes, fromHex, maxBig, minBig, toHex, ZERO_ADDRESS } from './bytes.ts'
 import { ExecutionError, InvalidArgumentError, MissingStateError } from './errors.ts'
+import { installEvmFastPaths } from './evm-fastpath.ts'
 import { Mutex } from './lock.ts'
 import type { CallStateManager } from './state/call-state.ts'
 import type { LevelStateDB } from './state/level-db.ts'
@@ -49,6 +50,7 @@ export class CallEngine {
   private readonly lock = new Mutex()
   private root: Uint8Array | undefined
   private blockCache: { hash: string; block: Block } | undefined
+  private warmPrecompiles: { map: Map<string, unknown>; list: string[] } | undefined
 
   constructor(
     private readonly vm: VM,
@@ -56,6 +58,7 @@ export class CallEngine {
     private readonly blockOptions: BlockOptions,
     private readonly hasState: (root: Uint8Array) => Promise<boolean>,
   ) {
+    installEvmFastPaths()
     db.beginBuffer()
   }
 
@@ -77,6 +80,14 @@ export class CallEngine {
     const block = createBlock({ header: header.toJSON() }, this.blockOptions)
     this.blockCache = { hash, block }
     return block
+  }
+
+  /** Precompile addresses (unprefixed hex, the journal's key form), fixed for the VM's lifetime. */
+  private precompileAddresses(): string[] {
+    const map = (this.vm.evm as unknown as { precompiles: Map<string, unknown> }).precompiles
+    if (this.warmPrecompiles?.map !== map)
+      this.warmPrecompiles = { map, list: [...map.keys()].map((a) => a.replace(/^0x/, '')) }
+    return this.warmPrecompiles.list
   }
 
   private async applyOverrides(overrides: StateOverrides): Promise<void> {
@@ -161,10 +172,9 @@ export class CallEngine {
           )
         }
         const evm = this.vm.evm
-        await evm.journal.cleanup()
+        // The previous call's finally left the journal clean (cleanJournal).
         // EIP-2929/2930 warm set, as runTx would prepare it.
-        for (const [addr] of (evm as unknown as { precompiles: Map<string, unknown> }).precompiles)
-          evm.journal.addAlwaysWarmAddress(addr)
+        for (const addr of this.precompileAddresses()) evm.journal.addAlwaysWarmAddress(addr)
         evm.journal.addAlwaysWarmAddress(from.toString())
         if (p.to !== undefined) evm.journal.addAlwaysWarmAddress(toHex(p.to))
         evm.journal.addAlwaysWarmAddress(header.coinbase.toString())

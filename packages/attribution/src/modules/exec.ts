@@ -5,7 +5,7 @@
  * never touches the world state, independently of the host's own journaling.
  */
 import type { ModuleLog, ModuleState } from '../host.ts'
-import { equalBytes, isZero, toBigInt, toHex, u256 } from './bytes.ts'
+import { equalBytes, isZero, toBigInt, u256, ZERO32 } from './bytes.ts'
 import { GAS, logGas } from './gas.ts'
 
 /** Thrown to revert with ABI-encoded custom-error data. */
@@ -37,6 +37,8 @@ export interface StorageReader {
 
 export interface StorageWriter extends StorageReader {
   write(account: Uint8Array, slot: Uint8Array, value: Uint8Array): void
+  /** write() of a slot known to be zero (see Exec.writeFresh). */
+  writeFresh(account: Uint8Array, slot: Uint8Array, value: Uint8Array): void
 }
 
 /** Unmetered reader over a ModuleState (used by the read API / RPC). */
@@ -51,6 +53,9 @@ interface SlotEntry {
   original: Uint8Array | undefined
   current: Uint8Array
   dirty: boolean
+  /** Written by writeFresh: the original is known to be zero without reading it, but is priced
+   * as the cold read a blind write needs (the gas of a call does not depend on this shortcut). */
+  fresh?: boolean
 }
 
 export class Exec implements StorageWriter {
@@ -71,7 +76,11 @@ export class Exec implements StorageWriter {
   }
 
   private key(account: Uint8Array, slot: Uint8Array): string {
-    return toHex(account) + toHex(slot).slice(2)
+    // latin1 maps each byte to one char: the cheapest exact string key for a Map.
+    return (
+      Buffer.from(account.buffer, account.byteOffset, account.byteLength).toString('latin1') +
+      Buffer.from(slot.buffer, slot.byteOffset, slot.byteLength).toString('latin1')
+    )
   }
 
   async read(account: Uint8Array, slot: Uint8Array): Promise<Uint8Array> {
@@ -108,6 +117,19 @@ export class Exec implements StorageWriter {
     }
   }
 
+  /**
+   * Blind write of a slot that the caller knows to be zero in the world state, because a slot it
+   * has read proves the record was never written (e.g. a receipt whose marker slot is zero; records
+   * are write-once and their slots are keccak-derived, so nothing else can have set them). Saves the
+   * state read a blind write needs for pricing; the gas charged is the same as for write().
+   */
+  writeFresh(account: Uint8Array, slot: Uint8Array, value: Uint8Array): void {
+    if (value.length !== 32) throw new RangeError('storage values are 32 bytes')
+    const k = this.key(account, slot)
+    if (this.slots.has(k)) throw new Error('writeFresh: slot already accessed in this call')
+    this.slots.set(k, { account, slot, original: ZERO32, current: value, dirty: true, fresh: true })
+  }
+
   writeU256(account: Uint8Array, slot: Uint8Array, value: bigint): void {
     this.write(account, slot, u256(value))
   }
@@ -123,10 +145,17 @@ export class Exec implements StorageWriter {
 
   /** Charges writes, logs and payouts, then applies them. Throws OutOfGas before applying anything. */
   async commit(): Promise<void> {
-    const dirty = [...this.slots.values()].filter((e) => e.dirty)
-    const unread = dirty.filter((e) => e.original === undefined)
+    const dirty: SlotEntry[] = []
+    const unread: SlotEntry[] = []
+    let blind = 0n
+    for (const e of this.slots.values()) {
+      if (!e.dirty) continue
+      dirty.push(e)
+      if (e.original === undefined) unread.push(e)
+      if (e.original === undefined || e.fresh === true) blind++
+    }
     // Pricing a blind write needs its original value: a cold access, as EIP-2929's cold SSTORE.
-    this.charge(GAS.COLD_SLOAD * BigInt(unread.length))
+    this.charge(GAS.COLD_SLOAD * blind)
     for (const e of unread) e.original = await this.state.getStorage(e.account, e.slot)
     let cost = 0n
     for (const e of dirty) {

@@ -6,7 +6,6 @@
  */
 import type { Abi, AbiEvent, AbiFunction, AbiParameter } from 'viem'
 import {
-  decodeFunctionData,
   encodeAbiParameters,
   encodeErrorResult,
   encodeFunctionResult,
@@ -14,6 +13,7 @@ import {
   toFunctionSelector,
 } from 'viem'
 import type { ModuleCallContext, ModuleLog, ModuleResult, SystemModule } from '../host.ts'
+import { type ArgsDecoder, compileArgsDecoder } from './abi-decode.ts'
 import { fromHex, toHex, u256 } from './bytes.ts'
 import { Exec, ModuleRevert, OutOfGas } from './exec.ts'
 import { GAS, words } from './gas.ts'
@@ -126,12 +126,17 @@ export interface DefinedModule extends SystemModule {
 
 export function defineModule(def: ModuleDefinition): DefinedModule {
   const tools: AbiTools = abiTools(def.abi)
-  const bySelector = new Map<string, { fn: AbiFunction; handler: Handler }>()
+  // Keyed by the selector as a 32-bit number: no hex conversion per call.
+  const bySelector = new Map<number, { fn: AbiFunction; handler: Handler; decode: ArgsDecoder }>()
   for (const item of def.abi) {
     if (item.type !== 'function') continue
     const handler = def.handlers[item.name]
     if (handler === undefined) throw new Error(`${def.name}: no handler for ${item.name}`)
-    bySelector.set(toFunctionSelector(item), { fn: item, handler })
+    bySelector.set(Number(toFunctionSelector(item)), {
+      fn: item,
+      handler,
+      decode: compileArgsDecoder(item.inputs),
+    })
   }
   for (const name of Object.keys(def.handlers)) {
     if (!def.abi.some((i) => i.type === 'function' && i.name === name)) {
@@ -144,15 +149,18 @@ export function defineModule(def: ModuleDefinition): DefinedModule {
     try {
       x.charge(GAS.BASE + GAS.CALLDATA_WORD * words(ctx.data.length))
       if (ctx.data.length < 4) tools.fail('MalformedCalldata')
-      const selector = toHex(ctx.data.subarray(0, 4))
-      const entry = bySelector.get(selector)
-      if (entry === undefined) return tools.fail('UnknownSelector', selector)
+      const d = ctx.data
+      const entry = bySelector.get(
+        (d[0] as number) * 0x1000000 +
+          (((d[1] as number) << 16) | ((d[2] as number) << 8) | (d[3] as number)),
+      )
+      if (entry === undefined) return tools.fail('UnknownSelector', toHex(d.subarray(0, 4)))
       const { fn, handler } = entry
       if (handler.mutating && (ctx.isStatic || ctx.isDelegateCall)) tools.fail('WriteProtection')
       if (!handler.payable && ctx.value > 0n) tools.fail('NonPayable', ctx.value)
       let args: readonly unknown[]
       try {
-        args = (decodeFunctionData({ abi: [fn], data: toHex(ctx.data) }).args ?? []) as readonly unknown[]
+        args = entry.decode(d.subarray(4))
       } catch {
         return tools.fail('MalformedCalldata')
       }
@@ -162,11 +170,13 @@ export function defineModule(def: ModuleDefinition): DefinedModule {
       const returnData =
         fn.outputs.length === 0
           ? new Uint8Array()
-          : fromHex(
-              encodeFunctionResult({ abi: [fn], functionName: fn.name, result } as Parameters<
-                typeof encodeFunctionResult
-              >[0]),
-            )
+          : fn.outputs.length === 1 && isWordType((fn.outputs[0] as AbiParameter).type)
+            ? encodeWord(fn.outputs[0] as AbiParameter, result)
+            : fromHex(
+                encodeFunctionResult({ abi: [fn], functionName: fn.name, result } as Parameters<
+                  typeof encodeFunctionResult
+                >[0]),
+              )
       return { status: 'success', gasUsed: x.gasUsed, returnData, logs: x.logs }
     } catch (e) {
       if (e instanceof ModuleRevert)

@@ -3,6 +3,7 @@ import { addressFromWord, addressToBigInt, field, isZero, pack, toBigInt, u256 }
 import type { StorageReader, StorageWriter } from './exec.ts'
 import {
   ATTRIBUTION_ADDRESS,
+  addSlot,
   CONTRIBUTION_FIELDS,
   contributionSlot,
   DATANET_FIELDS,
@@ -272,8 +273,16 @@ export async function loadReceipt(
   }
 }
 
+/** Writes a receipt the caller has checked does not exist (receiptExists read its marker slot as
+ * zero): receipts are write-once, so every one of its slots is still zero. */
 export function storeReceipt(w: StorageWriter, receiptId: Uint8Array, rec: ReceiptRecord): void {
-  const wr = (f: bigint, v: Uint8Array) => w.write(ATTRIBUTION_ADDRESS, receiptSlot(receiptId, f), v)
+  const base = receiptSlot(receiptId, 0n)
+  const wr = (f: bigint, v: Uint8Array) => {
+    const slot = addSlot(base, f)
+    // The marker slot was read by receiptExists: an ordinary write; the others were never touched.
+    if (f === RECEIPT_FIELDS.payerVersionBlock) w.write(ATTRIBUTION_ADDRESS, slot, v)
+    else w.writeFresh(ATTRIBUTION_ADDRESS, slot, v)
+  }
   wr(RECEIPT_FIELDS.modelId, u256(rec.modelId))
   wr(
     RECEIPT_FIELDS.payerVersionBlock,

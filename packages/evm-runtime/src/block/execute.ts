@@ -10,6 +10,7 @@ import { encodeReceipt, type RunTxResult, runTx, type TxReceipt, type VM } from 
 import type { ExecutedTx, LogEntry } from '../api.ts'
 import { minBig } from '../bytes.ts'
 import { keccak256, recoverSender } from '../crypto.ts'
+import { installEvmFastPaths } from '../evm-fastpath.ts'
 import { orderedTrieRootFast } from './ordered-trie.ts'
 
 export interface TxLoopOptions {
@@ -114,6 +115,7 @@ export async function runTransactions(
   chainId: bigint,
   opts: TxLoopOptions,
 ): Promise<TxLoopResult> {
+  installEvmFastPaths()
   const executed: ExecutedTx[] = []
   const receipts: TxReceipt[] = []
   const rejected: Rejection[] = []

@@ -4,15 +4,16 @@
  * help every call would walk the trie again for every account, slot and code it touches.
  *
  * This subclass adds read-through maps of PERSISTED values underneath EthereumJS's caches (which
- * still hold the call's own writes and are consulted first):
- * - accounts by address, valid for the current state root only (dropped on setStateRoot);
+ * hold only the call's own writes and are consulted first):
+ * - decoded accounts by address, valid for the current state root only (dropped on setStateRoot);
  * - storage by (storage root, slot) and code by code hash: content-addressed, valid forever.
  * They are filled only from the trie, never from a call's writes, so reverting a call needs no
- * bookkeeping here.
+ * bookkeeping here. Reads are not copied into EthereumJS's caches: that would RLP-encode every
+ * account read and journal every entry, only for the revert to drop it again.
  */
 import { RLP } from '@ethereumjs/rlp'
 import { CODEHASH_PREFIX, MerkleStateManager } from '@ethereumjs/statemanager'
-import { type Account, type Address, createAccountFromRLP } from '@ethereumjs/util'
+import { Account, type Address, createAccountFromRLP } from '@ethereumjs/util'
 import { toHex } from '../bytes.ts'
 import { BoundedMap } from './bounded-map.ts'
 
@@ -20,7 +21,7 @@ const RLP_EMPTY = Uint8Array.of(0x80)
 const EMPTY = new Uint8Array(0)
 
 export class CallStateManager extends MerkleStateManager {
-  private readonly baseAccounts = new BoundedMap<Uint8Array | null>(200_000)
+  private readonly baseAccounts = new BoundedMap<Account | null>(200_000)
   private readonly baseStorage = new BoundedMap<Uint8Array>(200_000)
   private readonly baseCode = new BoundedMap<Uint8Array>(5_000)
 
@@ -38,15 +39,15 @@ export class CallStateManager extends MerkleStateManager {
     const elem = this._caches?.account?.get(address)
     if (elem !== undefined)
       return elem.accountRLP !== undefined ? createAccountFromRLP(elem.accountRLP) : undefined
-    const key = toHex(address.bytes)
-    let rlp = this.baseAccounts.get(key)
-    if (rlp === undefined) {
-      rlp = await this._trie.get(address.bytes)
-      this.baseAccounts.set(key, rlp)
+    const key = address.toString()
+    let base = this.baseAccounts.get(key)
+    if (base === undefined) {
+      const rlp = await this._trie.get(address.bytes)
+      base = rlp !== null ? createAccountFromRLP(rlp) : null
+      this.baseAccounts.set(key, base)
     }
-    const account = rlp !== null ? createAccountFromRLP(rlp) : undefined
-    this._caches?.account?.put(address, account)
-    return account
+    // A copy: the EVM mutates the accounts it reads before writing them back.
+    return base !== null ? new Account(base.nonce, base.balance, base.storageRoot, base.codeHash) : undefined
   }
 
   override async getStorage(address: Address, key: Uint8Array): Promise<Uint8Array> {
@@ -61,7 +62,6 @@ export class CallStateManager extends MerkleStateManager {
       value = (await this._getStorageTrie(address, account).get(key)) ?? RLP_EMPTY
       this.baseStorage.set(k, value)
     }
-    this._caches?.storage?.put(address, key, value)
     return RLP.decode(value) as Uint8Array
   }
 
@@ -79,7 +79,6 @@ export class CallStateManager extends MerkleStateManager {
       code = ((await this._trie.database().get(dbKey)) as Uint8Array | undefined) ?? EMPTY
       this.baseCode.set(k, code)
     }
-    this._caches?.code?.put(address, code)
     return code
   }
 }
