@@ -3,8 +3,22 @@ import { keccak_256 } from '@noble/hashes/sha3.js'
 import { QbftDecodeError } from './errors.ts'
 import type { Address, Hash, Signer } from './types.ts'
 
+let keccakImpl: (data: Uint8Array) => Uint8Array = keccak_256
+
+/**
+ * keccak256 used for message signing hashes, block digests and addresses. Defaults to @noble;
+ * a node may install a faster implementation with identical output (e.g. WASM).
+ */
 export function keccak256(data: Uint8Array): Hash {
-  return keccak_256(data)
+  return keccakImpl(data)
+}
+
+export function useKeccak256(fn: (data: Uint8Array) => Uint8Array): void {
+  const probe = fn(new Uint8Array(0))
+  const want = keccak_256(new Uint8Array(0))
+  if (probe.length !== 32 || !probe.every((b, i) => b === want[i]))
+    throw new TypeError('useKeccak256: the function does not compute keccak256')
+  keccakImpl = fn
 }
 
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n

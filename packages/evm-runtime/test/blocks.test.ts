@@ -201,6 +201,34 @@ describe('block building and import', () => {
     }
   })
 
+  test('an empty block keeps its parent state; executeBlock checks its header without the VM', async () => {
+    const b = await chain()
+    try {
+      const parent = b.runtime.genesisBlock.header
+      const built = await b.runtime.buildBlock(parent, [], { timestamp: 1001n, coinbase: COINBASE })
+      expect(hex(built.block.header.stateRoot)).toBe(hex(parent.stateRoot))
+      expect(await b.runtime.executeBlock(built.block, parent)).toEqual([])
+      const h = built.block.header.toJSON()
+      const cases: Array<[string, Record<string, unknown>]> = [
+        ['stateRoot', { stateRoot: hex(new Uint8Array(32).fill(1)) }],
+        ['receiptsRoot', { receiptTrie: hex(new Uint8Array(32).fill(2)) }],
+        ['logsBloom', { logsBloom: hex(new Uint8Array(256).fill(3)) }],
+        ['gasUsed', { gasUsed: '0x1' }],
+        ['transactionsRoot', { transactionsTrie: hex(new Uint8Array(32).fill(4)) }],
+      ]
+      for (const [field, changes] of cases) {
+        const tampered = createBlock(
+          { header: { ...h, ...changes }, withdrawals: [] },
+          b.runtime.blockOptions,
+        )
+        const err = await b.runtime.executeBlock(tampered, parent).catch((e) => e)
+        expect((err as BlockValidationError).field, String(err)).toBe(field)
+      }
+    } finally {
+      await b.close()
+    }
+  })
+
   test('eth_call reads the head and older roots; zero from address; overrides', async () => {
     const r = a.runtime
     const { common } = r

@@ -1,5 +1,7 @@
 export { NodeBackend } from './backend/node-backend.ts'
 export { blockLogs, Chain } from './chain/chain.ts'
+export { decodeQbftBlock, withQbftHash } from './consensus/block-codec.ts'
+export { nativeRecover, nativeSigner } from './consensus/crypto.ts'
 export { DevControls } from './dev/dev-controls.ts'
 export { buildDevGenesis, DEVNET_GENESIS_URL } from './genesis/dev-genesis.ts'
 export { buildQbftGenesis, type QbftGenesisOptions } from './genesis/qbft-genesis.ts'

@@ -17,8 +17,9 @@ import {
   privateKeyToAddress,
   QbftEngine,
   sortValidators,
+  useKeccak256,
 } from '@openledger/consensus'
-import type { ExecutedTx, GenesisConfig } from '@openledger/evm-runtime'
+import { type ExecutedTx, type GenesisConfig, keccak256 } from '@openledger/evm-runtime'
 import { NodeBackend } from './backend/node-backend.ts'
 import type { Chain } from './chain/chain.ts'
 import { BlockImporter } from './chain/importer.ts'
@@ -113,8 +114,12 @@ export class NetworkNode {
     const abort = new AbortController()
     const closers: Array<() => Promise<unknown>> = []
     try {
-      const core = await openCore({ ...opts, decorateBlock: withQbftHash }, closers)
+      // Consensus work first: a proposal executes in one go rather than interleaved with the
+      // transaction gossip and RPC that arrive meanwhile.
+      const core = await openCore({ ...opts, decorateBlock: withQbftHash, yieldEveryMs: 500 }, closers)
       const { chain, runtime, metrics } = core
+      // Block digests, on-chain hashes and message signing hashes: WASM keccak (runtime-initialised).
+      useKeccak256(keccak256)
       const blockOptions = runtime.blockOptions!
       const codec = new EthBlockCodec(blockOptions)
       const validators = new ChainValidatorSet(genesis.validators, chain.head)

@@ -141,6 +141,8 @@ export interface CoreOptions {
   genesis: GenesisConfig
   txpool?: Partial<Omit<TxPoolOptions, 'common' | 'getAccount' | 'blockGasLimit'>>
   log: Logger
+  /** Block execution yields to other work this often (ms); see CreateExecutionRuntimeOptions. */
+  yieldEveryMs?: number
   /** Applied to the genesis block and every block read back from the store (QBFT block hash). */
   decorateBlock?: (block: Block) => Block
 }
@@ -170,6 +172,7 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
     genesis: opts.genesis,
     modules: createSystemModules(moduleParams),
     getBlockHash: async (n) => store?.getCanonicalHash(n),
+    yieldEveryMs: opts.yieldEveryMs,
   })
   closers.unshift(() => runtime.close())
   const genesisBlock = opts.decorateBlock ? opts.decorateBlock(runtime.genesisBlock) : runtime.genesisBlock

@@ -364,6 +364,28 @@ describe('ChainStore', () => {
     expect(store.headNumber()).toBe(3n)
   })
 
+  it('commits a run of blocks in one batch, or none of it', async () => {
+    const genesis = makeGenesis()
+    const store = await ChainStore.open(db, { genesisBlock: genesis })
+    const b1 = makeBlock(genesis, [[log(ADDR_A, [T1])]])
+    const b2 = makeBlock(b1.block, [])
+    const b3 = makeBlock(b2.block, [[]])
+    const stray = makeBlock(b1.block, [[log(ADDR_B, [T2])]])
+    // The third does not extend the second: nothing of the run is written.
+    await expect(store.commitBlocks([b1, b2, stray])).rejects.toMatchObject({ code: 'NOT_NEXT_BLOCK' })
+    expect(store.headNumber()).toBe(0n)
+    expect(await store.getBlockByNumber(1n)).toBeUndefined()
+    await store.commitBlocks([b1, b2, b3])
+    expect(store.headNumber()).toBe(3n)
+    await store.close()
+    await db.close()
+    db = await openDb()
+    const reopened = await ChainStore.open(db, { genesisBlock: genesis })
+    expect(reopened.headNumber()).toBe(3n)
+    expect(bytesToHex((await reopened.getBlockByNumber(2n))!.hash())).toBe(bytesToHex(b2.block.hash()))
+    expect((await reopened.getReceipt(b1.executed[0]!.hash))?.logs).toHaveLength(1)
+  })
+
   it('truncates the chain atomically (evm_revert) and can grow again', async () => {
     const genesis = makeGenesis()
     const store = await ChainStore.open(db, { genesisBlock: genesis })

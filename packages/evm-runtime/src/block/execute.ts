@@ -20,6 +20,8 @@ export interface TxLoopOptions {
   deadline?: number
   /** Account credited with the base fee; undefined burns it. */
   treasury?: Uint8Array
+  /** Let the event loop run after this many ms of execution (default 25; Infinity: never). */
+  yieldEveryMs?: number
 }
 
 export interface Rejection {
@@ -133,7 +135,7 @@ export async function runTransactions(
     // keeps answering RPC and its keep-alive connections do not time out meanwhile. State reads
     // elsewhere use persisted roots or their own VM, and the runtime's lock keeps writers out.
     const before = performance.now()
-    if (before - lastYield > YIELD_EVERY_MS) {
+    if (before - lastYield > (opts.yieldEveryMs ?? YIELD_EVERY_MS)) {
       await new Promise<void>((resolve) => setImmediate(resolve))
       lastYield = performance.now()
       yieldedMs += lastYield - before // others' work: not this block's execution time

@@ -47,28 +47,43 @@ export class Chain {
   }
 
   /** Persist a block built or validated by this node, then update the pool and notify. */
-  async commit(result: Pick<BuildBlockResult, 'block' | 'executed'>, seals?: Uint8Array): Promise<void> {
-    const { block, executed } = result
+  commit(result: Pick<BuildBlockResult, 'block' | 'executed'>, seals?: Uint8Array): Promise<void> {
+    return this.commitMany([{ block: result.block, executed: result.executed, seals }])
+  }
+
+  /** Persist consecutive blocks in one database batch (block sync), then pool updates and events. */
+  async commitMany(
+    results: ReadonlyArray<Pick<BuildBlockResult, 'block' | 'executed'> & { seals?: Uint8Array }>,
+  ): Promise<void> {
+    if (results.length === 0) return
     const t0 = performance.now()
-    await this.store.commitBlock(block, executed, seals)
+    await this.store.commitBlocks(results)
     const t1 = performance.now()
-    this.working = block.header.stateRoot
-    await this.txpool.onBlockCommitted(
-      executed.map((e) => ({ sender: e.sender, nonce: e.tx.nonce, hash: e.hash })),
-      undefined,
-      block.header.calcNextBaseFee(),
-    )
+    const last = results[results.length - 1]!.block
+    this.working = last.header.stateRoot
+    for (let i = 0; i < results.length; i++) {
+      const { executed } = results[i]!
+      const isLast = i === results.length - 1
+      // Runs of empty blocks (sync of an idle chain) only move the base fee.
+      if (executed.length === 0 && !isLast) continue
+      await this.txpool.onBlockCommitted(
+        executed.map((e) => ({ sender: e.sender, nonce: e.tx.nonce, hash: e.hash })),
+        undefined,
+        isLast ? last.header.calcNextBaseFee() : undefined,
+      )
+    }
     const m = this.metrics
     if (m) {
       m.phaseSeconds.inc({ phase: 'storage' }, (t1 - t0) / 1000)
       m.phaseSeconds.inc({ phase: 'txpool' }, (performance.now() - t1) / 1000)
-      m.headBlock.set(Number(block.header.number))
-      m.blockTxs.observe(executed.length)
+      m.headBlock.set(Number(last.header.number))
+      for (const { executed } of results) m.blockTxs.observe(executed.length)
       const { pending, queued } = this.txpool.status()
       m.txpoolPending.set(pending)
       m.txpoolQueued.set(queued)
     }
-    this.events.emit('block', block, blockLogs(block, executed), executed)
+    for (const { block, executed } of results)
+      this.events.emit('block', block, blockLogs(block, executed), executed)
   }
 
   /** Dev rollback (evm_revert): drop blocks above `number` and return to their parent's state. */

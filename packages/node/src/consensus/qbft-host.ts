@@ -92,6 +92,10 @@ export class QbftNodeHost implements QbftHost {
       }
       const block = this.o.codec.remember(withQbftHash(result.block))
       this.#remember(block.digest, result.executed)
+      this.o.log.debug(
+        { height: String(height), round, txs: result.executed.length, ms: Math.round(result.timings.total) },
+        'proposal built',
+      )
       return block
     })
   }
@@ -106,8 +110,18 @@ export class QbftNodeHost implements QbftHost {
         return false
       }
       try {
+        const t0 = performance.now()
         const executed = await this.o.chain.runtime.executeBlock(eth, parent.header)
         this.#remember(block.digest, executed)
+        this.o.log.debug(
+          {
+            height: String(block.height),
+            round: block.round,
+            txs: executed.length,
+            ms: Math.round(performance.now() - t0),
+          },
+          'proposal validated',
+        )
         return true
       } catch (e) {
         if (!(e instanceof BlockValidationError)) throw e

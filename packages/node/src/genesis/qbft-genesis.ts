@@ -27,8 +27,9 @@ export async function buildQbftGenesis(opts: QbftGenesisOptions): Promise<Record
   json.consensus = {
     type: 'qbft',
     blockPeriodSeconds: period,
-    // Round 0 must outlast the period plus building, validating and a gossip round trip.
-    requestTimeoutSeconds: opts.requestTimeoutSeconds ?? Math.max(2, period * 2),
+    // Round 0 must outlast the period plus building, validating and a gossip round trip, with
+    // headroom for a loaded machine (Besu's default is 4 s for 2 s blocks).
+    requestTimeoutSeconds: opts.requestTimeoutSeconds ?? period * 2 + 2,
   }
   if (opts.devAccounts !== undefined || opts.balance !== undefined) {
     const balance = (opts.balance ?? 10_000n * 10n ** 18n).toString()

@@ -144,10 +144,19 @@ export class RangeSync {
         prefetch = { from: next, peer: best.peer, req: r }
       }
       try {
+        const blocks: Block[] = []
+        let bad: unknown
         for (const bytes of raw) {
-          if (this.o.signal.aborted) return
-          await this.o.importer.importSealed(this.o.decode(bytes))
+          try {
+            blocks.push(this.o.decode(bytes))
+          } catch (e) {
+            bad = e
+            break
+          }
         }
+        if (this.o.signal.aborted) return
+        await this.o.importer.importRange(blocks)
+        if (bad) throw bad
       } catch (err) {
         if (!(err instanceof ImportError || err instanceof BlockDecodeError)) throw err
         // NOT_NEXT can be a race with gossip or consensus importing the same height: retry.

@@ -1,0 +1,351 @@
+/**
+ * (h) A 4-validator QBFT devnet on this machine, every validator a real `openledger node` process:
+ *  - sustained committed tx/s for the pre-signed transfers, sent round-robin to all four nodes at
+ *    32 in flight, and submit → finalised latency p50/p99 (finalised = in a sealed block seen on
+ *    node 0: QBFT has no forks, so inclusion is finality);
+ *  - peak resident memory of the four validators together;
+ *  - blocks/s of a fresh full node syncing 5,000 sealed empty blocks from one peer.
+ */
+import { appendFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { Block, createBlockHeaderFromBytesArray } from '@ethereumjs/block'
+import {
+  encodeExtraData,
+  hashForCommitSeal,
+  headerWithSeals,
+  privateKeyToAddress,
+  QBFT_MIX_HASH,
+} from '@openledger/consensus'
+import { parseGenesis } from '@openledger/evm-runtime'
+import {
+  buildQbftGenesis,
+  generatePrivateKey,
+  nativeSigner,
+  openCore,
+  peerIdFromNodeKey,
+  silentLogger,
+  withQbftHash,
+  writeKeyFile,
+} from '@openledger/node'
+import { keccak256 } from 'ethers'
+import { type Child, freePort, makeTempDir, peakRss, removeTempDir, startChild, withTimeout } from './proc.ts'
+import { RpcClient } from './rpc.ts'
+import { BASE_FEE, CHAIN_ID, GAS_LIMIT, SENDER_BALANCE, type Workload } from './workload.ts'
+
+const CONCURRENCY = 32
+
+export interface DevnetResult {
+  validators: number
+  txs: number
+  seconds: number
+  txPerSec: number
+  latencyP50Ms: number
+  latencyP99Ms: number
+  blocks: number
+  roundChanges: number
+  rssTotalBytes: number
+  rssEachBytes: number[]
+  sync?: { blocks: number; seconds: number; blocksPerSec: number }
+}
+
+interface NodeProc {
+  child: Child
+  rpc: RpcClient
+  rpcUrl: string
+  metricsUrl: string
+}
+
+async function genesisFor(validators: Uint8Array[], w: Workload | undefined, periodSeconds: number) {
+  const json = await buildQbftGenesis({ validators, blockPeriodSeconds: periodSeconds })
+  json.chainId = Number(CHAIN_ID)
+  json.gasLimit = GAS_LIMIT.toString()
+  json.baseFeePerGas = BASE_FEE.toString()
+  if (w) {
+    const alloc = { ...(json.alloc as Record<string, unknown>) }
+    for (const a of [...w.senders, w.deployer])
+      alloc[a.address.toLowerCase()] = { balance: SENDER_BALANCE.toString() }
+    json.alloc = alloc
+  }
+  return json
+}
+
+async function startNodeProc(
+  root: string,
+  name: string,
+  o: {
+    genesisPath: string
+    datadir: string
+    keyFile?: string
+    rpcPort: number
+    p2pPort: number
+    bootnodes: string[]
+  },
+): Promise<NodeProc> {
+  const args = [
+    ...(process.env.OL_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
+    join(root, 'packages/node/bin/openledger.mjs'),
+    'node',
+    '--genesis',
+    o.genesisPath,
+    '--datadir',
+    o.datadir,
+    '--rpc.port',
+    String(o.rpcPort),
+    '--p2p.port',
+    String(o.p2pPort),
+    '--p2p.host',
+    '127.0.0.1',
+    '--metrics.port',
+    '0',
+    '--log-level',
+    process.env.OL_BENCH_NODE_LOG ? 'debug' : 'warn',
+    ...(o.keyFile ? ['--validator-key', o.keyFile] : []),
+    ...(o.bootnodes.length ? ['--bootnodes', o.bootnodes.join(',')] : []),
+  ]
+  let metricsUrl = ''
+  let ready: () => void = () => {}
+  const readyP = new Promise<void>((r) => {
+    ready = r
+  })
+  const child = startChild(process.execPath, args, {
+    cwd: root,
+    name,
+    onLine(line) {
+      if (process.env.OL_BENCH_NODE_LOG)
+        appendFileSync(`${process.env.OL_BENCH_NODE_LOG}-${name.replace(/ /g, '')}.log`, `${line}\n`)
+      const m = /^Metrics:\s+(http:\/\/\S+?)\/metrics/.exec(line)
+      if (m) metricsUrl = `${m[1]}/metrics`
+      if (/^Listening on /.test(line)) ready()
+    },
+  })
+  try {
+    await withTimeout(Promise.race([readyP, child.exited]), 90_000, `${name} start`)
+  } catch (err) {
+    await child.stop()
+    throw err
+  }
+  const rpcUrl = `http://127.0.0.1:${o.rpcPort}`
+  return { child, rpc: new RpcClient(rpcUrl), rpcUrl, metricsUrl }
+}
+
+const hexNum = (h: string) => Number.parseInt(h, 16)
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!
+}
+
+async function scrapeValue(url: string, name: string): Promise<number> {
+  const text = await (await fetch(url)).text()
+  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text)
+  return m ? Number(m[1]) : 0
+}
+
+async function waitUntil(fn: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await fn().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`${what}: timed out after ${timeoutMs / 1000} s`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+/** Throughput, latency and memory of a 4-validator devnet. */
+export async function devnetThroughput(root: string, w: Workload, validators = 4): Promise<DevnetResult> {
+  const dir = makeTempDir('openledger-devnet-bench-')
+  const nodes: NodeProc[] = []
+  try {
+    const keys = Array.from({ length: validators }, () => generatePrivateKey())
+    const genesis = await genesisFor(
+      keys.map((k) => privateKeyToAddress(k)),
+      w,
+      1,
+    )
+    const genesisPath = join(dir, 'genesis.json')
+    await import('node:fs/promises').then((fs) => fs.writeFile(genesisPath, JSON.stringify(genesis)))
+    const ports = await Promise.all(Array.from({ length: validators * 2 }, () => freePort()))
+    const addr = (i: number) =>
+      `/ip4/127.0.0.1/tcp/${ports[validators + i]}/p2p/${peerIdFromNodeKey(keys[i]!)}`
+    for (let i = 0; i < validators; i++) await writeKeyFile(join(dir, `v${i}.key`), keys[i]!)
+    nodes.push(
+      ...(await Promise.all(
+        keys.map((_, i) =>
+          startNodeProc(root, `validator ${i}`, {
+            genesisPath,
+            datadir: join(dir, `node${i}`),
+            keyFile: join(dir, `v${i}.key`),
+            rpcPort: ports[i]!,
+            p2pPort: ports[validators + i]!,
+            bootnodes: keys
+              .map((_, j) => j)
+              .filter((j) => j !== i)
+              .map(addr),
+          }),
+        ),
+      )),
+    )
+    await waitUntil(
+      async () =>
+        (await Promise.all(nodes.map((n) => n.rpc.call<string>('eth_blockNumber')))).every(
+          (h) => hexNum(h) >= 2,
+        ),
+      60_000,
+      'devnet finalising',
+    )
+    const rc0 = await scrapeValue(nodes[0]!.metricsUrl, 'qbft_round_changes_total')
+    const startBlock = hexNum(await nodes[0]!.rpc.call<string>('eth_blockNumber'))
+
+    const submitted = new Map<string, number>()
+    const latencies: number[] = []
+    let lastSeen = 0
+    let i = 0
+    const t0 = performance.now()
+    const sender = async () => {
+      for (let k = i++; k < w.raws.length; k = i++) {
+        const raw = w.raws[k]!
+        const h = keccak256(raw)
+        submitted.set(h, performance.now())
+        await nodes[k % nodes.length]!.rpc.call('eth_sendRawTransaction', [raw])
+      }
+    }
+    // Follow node 0's head: a tx is final once it is in a sealed block there.
+    let next = startBlock + 1
+    let stop = false
+    const follower = (async () => {
+      while (!stop && latencies.length < w.raws.length) {
+        const b = await nodes[0]!.rpc.call<{ transactions: string[] } | null>('eth_getBlockByNumber', [
+          `0x${next.toString(16)}`,
+          false,
+        ])
+        if (!b) {
+          await new Promise((r) => setTimeout(r, 20))
+          continue
+        }
+        const now = performance.now()
+        for (const h of b.transactions) {
+          const s = submitted.get(h)
+          if (s !== undefined) latencies.push(now - s)
+        }
+        if (b.transactions.length > 0) lastSeen = now
+        next++
+      }
+    })()
+    await Promise.all(Array.from({ length: CONCURRENCY }, sender))
+    await withTimeout(follower, 300_000, 'devnet: all transfers finalised').finally(() => {
+      stop = true
+    })
+    const seconds = (lastSeen - t0) / 1000
+    const rssEach = nodes.map((n) => peakRss(n.child.pid) ?? 0)
+    latencies.sort((a, b) => a - b)
+    const rc1 = await scrapeValue(nodes[0]!.metricsUrl, 'qbft_round_changes_total')
+    return {
+      validators,
+      txs: w.raws.length,
+      seconds,
+      txPerSec: w.raws.length / seconds,
+      latencyP50Ms: percentile(latencies, 50),
+      latencyP99Ms: percentile(latencies, 99),
+      blocks: next - 1 - startBlock,
+      roundChanges: rc1 - rc0,
+      rssTotalBytes: rssEach.reduce((a, b) => a + b, 0),
+      rssEachBytes: rssEach,
+    }
+  } finally {
+    for (const n of nodes) n.rpc.close()
+    await Promise.all(nodes.map((n) => n.child.stop()))
+    removeTempDir(dir)
+  }
+}
+
+/**
+ * Writes `count` sealed empty blocks of a one-validator QBFT chain straight into a datadir (what
+ * the validator would have produced, without waiting a block period per block).
+ */
+export async function generateSealedChain(datadir: string, genesis: unknown, key: Uint8Array, count: number) {
+  const closers: Array<() => Promise<unknown>> = []
+  try {
+    const core = await openCore(
+      { datadir, genesis: parseGenesis(genesis), log: silentLogger(), decorateBlock: withQbftHash },
+      closers,
+    )
+    const { chain, runtime } = core
+    const opts = runtime.blockOptions!
+    const address = privateKeyToAddress(key)
+    const signer = nativeSigner(key, address)
+    const extraData = encodeExtraData({
+      vanity: new Uint8Array(32),
+      validators: [address],
+      round: 0,
+      seals: [],
+    })
+    for (let n = 0; n < count; n++) {
+      const parent = chain.head
+      const built = await runtime.buildBlock(parent.header, [], {
+        timestamp: parent.header.timestamp + 1n,
+        coinbase: address,
+        extraData,
+        mixHash: QBFT_MIX_HASH,
+      })
+      const raw = built.block.header.raw()
+      const sealedRaw = headerWithSeals(raw, [signer.sign(hashForCommitSeal(raw))])
+      const header = createBlockHeaderFromBytesArray(sealedRaw, opts)
+      await chain.commit({ block: withQbftHash(new Block(header, [], [], [], opts)), executed: [] })
+    }
+  } finally {
+    for (const c of closers) await c().catch(() => {})
+  }
+}
+
+/** A fresh full node syncing `count` sealed blocks from one peer: blocks/s of the import. */
+export async function devnetSync(
+  root: string,
+  count: number,
+): Promise<{ blocks: number; seconds: number; blocksPerSec: number }> {
+  const dir = makeTempDir('openledger-sync-bench-')
+  const procs: NodeProc[] = []
+  try {
+    const key = generatePrivateKey()
+    const genesis = await genesisFor([privateKeyToAddress(key)], undefined, 1)
+    const genesisPath = join(dir, 'genesis.json')
+    await import('node:fs/promises').then((fs) => fs.writeFile(genesisPath, JSON.stringify(genesis)))
+    await generateSealedChain(join(dir, 'source'), genesis, key, count)
+    const [rpcA, p2pA, rpcB, p2pB] = await Promise.all([freePort(), freePort(), freePort(), freePort()])
+    // The source serves as a full node (no key), so its head stays at `count`.
+    const source = await startNodeProc(root, 'sync source', {
+      genesisPath,
+      datadir: join(dir, 'source'),
+      rpcPort: rpcA,
+      p2pPort: p2pA,
+      bootnodes: [],
+    })
+    procs.push(source)
+    const sourceId = (await source.rpc.call<{ id: string }>('admin_nodeInfo')).id
+    const fresh = await startNodeProc(root, 'syncing node', {
+      genesisPath,
+      datadir: join(dir, 'fresh'),
+      rpcPort: rpcB,
+      p2pPort: p2pB,
+      bootnodes: [`/ip4/127.0.0.1/tcp/${p2pA}/p2p/${sourceId}`],
+    })
+    procs.push(fresh)
+    let t0 = 0
+    let h0 = 0
+    await waitUntil(
+      async () => {
+        const h = hexNum(await fresh.rpc.call<string>('eth_blockNumber'))
+        if (h > 0 && t0 === 0) {
+          t0 = performance.now()
+          h0 = h
+        }
+        return h >= count
+      },
+      600_000,
+      'sync',
+    )
+    const seconds = (performance.now() - t0) / 1000
+    return { blocks: count - h0, seconds, blocksPerSec: (count - h0) / seconds }
+  } finally {
+    for (const n of procs) n.rpc.close()
+    await Promise.all(procs.map((n) => n.child.stop()))
+    removeTempDir(dir)
+  }
+}
