@@ -29,6 +29,7 @@ import { QbftNodeHost } from './consensus/qbft-host.ts'
 import { ChainValidatorSet } from './consensus/validator-set.ts'
 import { ConsensusWal, walHistory } from './consensus/wal.ts'
 import { blockRule, consensusRule, txRule } from './gossip/rules.ts'
+import { TxBatcher } from './gossip/tx-batch.ts'
 import { loadOrCreateKey } from './keys/node-key.ts'
 import type { Logger } from './logger.ts'
 import type { HealthState } from './metrics.ts'
@@ -246,14 +247,17 @@ export class NetworkNode {
       })
       net.setValidator('block', async (data, from) => count('block', await blk(data, from)))
 
+      const txBatcher = new TxBatcher((data) => {
+        net.publish('tx', data).catch((err) => log.debug({ err }, 'tx gossip failed'))
+      })
+      closers.unshift(async () => txBatcher.close())
       const backend = new NodeBackend({
         chain,
         clientVersion: CLIENT_VERSION,
         keys: new Map(),
         afterAdmit: async (hash) => {
           const pooled = chain.txpool.get(hash)
-          if (pooled)
-            net.publish('tx', pooled.tx.serialize()).catch((err) => log.debug({ err }, 'tx gossip failed'))
+          if (pooled) txBatcher.add(pooled.tx.serialize())
         },
         peerCount: () => net.peerCount(),
         syncing: () => sync.status(),

@@ -20,7 +20,7 @@ export function signDigest(privateKey: Uint8Array, digest: Uint8Array): Uint8Arr
 }
 
 function hexToBytes(hex: string): Uint8Array {
-  return Uint8Array.from(Buffer.from(hex.slice(2), 'hex'))
+  return new Uint8Array(Buffer.from(hex.slice(2), 'hex'))
 }
 
 function keyFor(backend: RpcBackend, address: Address): Uint8Array {

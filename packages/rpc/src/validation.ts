@@ -91,7 +91,9 @@ export function parseData(value: unknown, name: string): Uint8Array {
     if (value.length % 2 === 1) throw invalidParams(`invalid argument ${name}: hex string of odd length`)
     fail(name, 'hex data string', value)
   }
-  return Uint8Array.from(Buffer.from(value.slice(2), 'hex'))
+  // A copy off Buffer's shared pool; the typed-array constructor copies natively (Uint8Array.from
+  // iterates, ~3× slower on a raw transaction).
+  return new Uint8Array(Buffer.from(value.slice(2), 'hex'))
 }
 
 function parseFixed(value: unknown, name: string, size: number, what: string): Uint8Array {
@@ -116,7 +118,7 @@ export function parseSlot(value: unknown, name: string): Hash {
 }
 
 export function bigintTo32(n: bigint): Uint8Array {
-  return Uint8Array.from(Buffer.from(n.toString(16).padStart(64, '0'), 'hex'))
+  return new Uint8Array(Buffer.from(n.toString(16).padStart(64, '0'), 'hex'))
 }
 
 export function parseBool(value: unknown, name: string): boolean {

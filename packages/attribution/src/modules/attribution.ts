@@ -19,7 +19,6 @@ import { type AbiTools, abiTools, defineModule } from './framework.ts'
 import { GAS, keccakGas } from './gas.ts'
 import {
   ATTRIBUTION_ADDRESS,
-  ATTRIBUTION_SLOTS,
   accruedSlot,
   DATANET_FIELDS,
   DATANETS_ADDRESS,
@@ -277,8 +276,6 @@ async function settle(
     nonce: r.nonce,
   })
   x.write(ATTRIBUTION_ADDRESS, usedNonceSlot(r.modelId, r.nonce), u256(1n))
-  const countSlot = u256(ATTRIBUTION_SLOTS.receiptCount)
-  x.write(ATTRIBUTION_ADDRESS, countSlot, u256((await readU(x, ATTRIBUTION_ADDRESS, countSlot)) + 1n))
 
   x.emit(
     t.log('InferenceSettled', {

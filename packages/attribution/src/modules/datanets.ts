@@ -108,17 +108,23 @@ export function createDatanetsModule(): DefinedModule {
           const countSlot = u256(DATANETS_SLOTS.datanetCount)
           const id = (await readU(x, DATANETS_ADDRESS, countSlot)) + 1n
           x.write(DATANETS_ADDRESS, countSlot, u256(id))
-          storeDatanet(x, id, {
-            owner: env.caller,
-            open,
-            contributionCount: 0n,
-            approvedCount: 0n,
-            versionCount: 0n,
-            createdAtBlock: ctx.block.number,
-            totalShares: 0n,
-          })
-          writeString(x, DATANETS_ADDRESS, datanetSlot(id, DATANET_FIELDS.name), nameBytes)
-          writeString(x, DATANETS_ADDRESS, datanetSlot(id, DATANET_FIELDS.metadataURI), uriBytes)
+          storeDatanet(
+            x,
+            id,
+            {
+              owner: env.caller,
+              open,
+              contributionCount: 0n,
+              approvedCount: 0n,
+              versionCount: 0n,
+              createdAtBlock: ctx.block.number,
+              totalShares: 0n,
+            },
+            true,
+          )
+          // A new id: none of its slots has ever been written, so they need no read to be priced.
+          writeString(x, DATANETS_ADDRESS, datanetSlot(id, DATANET_FIELDS.name), nameBytes, true)
+          writeString(x, DATANETS_ADDRESS, datanetSlot(id, DATANET_FIELDS.metadataURI), uriBytes, true)
           x.emit(
             t.log('DatanetCreated', {
               datanetId: id,
@@ -129,7 +135,7 @@ export function createDatanetsModule(): DefinedModule {
             }),
           )
           for (const c of curatorAddrs) {
-            x.write(DATANETS_ADDRESS, curatorSlot(id, c), bool(true))
+            x.writeFresh(DATANETS_ADDRESS, curatorSlot(id, c), bool(true))
             x.emit(t.log('CuratorSet', { datanetId: id, curator: toHex(c), enabled: true }))
           }
           return id

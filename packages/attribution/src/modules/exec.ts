@@ -126,7 +126,13 @@ export class Exec implements StorageWriter {
   writeFresh(account: Uint8Array, slot: Uint8Array, value: Uint8Array): void {
     if (value.length !== 32) throw new RangeError('storage values are 32 bytes')
     const k = this.key(account, slot)
-    if (this.slots.has(k)) throw new Error('writeFresh: slot already accessed in this call')
+    const hit = this.slots.get(k)
+    if (hit !== undefined) {
+      // Already accessed in this call (e.g. a duplicate in a list): an ordinary overwrite.
+      hit.current = value
+      hit.dirty = true
+      return
+    }
     this.slots.set(k, { account, slot, original: ZERO32, current: value, dirty: true, fresh: true })
   }
 
@@ -162,6 +168,7 @@ export class Exec implements StorageWriter {
       const orig = e.original as Uint8Array
       if (equalBytes(orig, e.current)) cost += GAS.SSTORE_NOOP
       else if (isZero(orig)) cost += GAS.SSTORE_SET
+      else if (isZero(e.current)) cost += GAS.SSTORE_CLEAR
       else cost += GAS.SSTORE_UPDATE
     }
     for (const l of this.logs) cost += logGas(l.topics.length, l.data.length)

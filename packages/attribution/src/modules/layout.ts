@@ -171,8 +171,9 @@ export function trainedOnSlot(
 }
 
 // ---- Attribution (0x…03) --------------------------------------------------------------------
+/** Slot 0 is unused: a global settlement counter there was written by every settle (a read and a
+ * write on one hot slot, ~7k gas) and read by nothing; receipts are enumerated from the logs. */
 export const ATTRIBUTION_SLOTS = {
-  receiptCount: 0n,
   receipts: 1n,
   usedNonces: 2n,
   accrued: 3n,
@@ -234,19 +235,22 @@ export function writeString(
   account: Uint8Array,
   slot: Uint8Array,
   bytes: Uint8Array,
+  /** The string's slots are known to be zero (a record allocated in this call). */
+  fresh = false,
 ): void {
+  const put = fresh ? w.writeFresh.bind(w) : w.write.bind(w)
   if (bytes.length < 32) {
     const head = new Uint8Array(32)
     head.set(bytes)
     head[31] = bytes.length * 2
-    w.write(account, slot, head)
+    put(account, slot, head)
     return
   }
-  w.write(account, slot, u256(BigInt(bytes.length) * 2n + 1n))
+  put(account, slot, u256(BigInt(bytes.length) * 2n + 1n))
   const base = keccak(slot)
   for (let i = 0; i * 32 < bytes.length; i++) {
     const chunk = new Uint8Array(32)
     chunk.set(bytes.subarray(i * 32, i * 32 + 32))
-    w.write(account, addSlot(base, BigInt(i)), chunk)
+    put(account, addSlot(base, BigInt(i)), chunk)
   }
 }

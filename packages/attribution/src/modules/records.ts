@@ -47,13 +47,15 @@ export async function loadDatanet(r: StorageReader, id: bigint): Promise<Datanet
   }
 }
 
-export function storeDatanet(w: StorageWriter, id: bigint, d: DatanetHeader): void {
-  w.write(
+/** `fresh`: the datanet was just allocated (id = count + 1), so its slots are all still zero. */
+export function storeDatanet(w: StorageWriter, id: bigint, d: DatanetHeader, fresh = false): void {
+  const put = fresh ? w.writeFresh.bind(w) : w.write.bind(w)
+  put(
     DATANETS_ADDRESS,
     datanetSlot(id, DATANET_FIELDS.ownerOpen),
     u256(pack([addressToBigInt(d.owner), 0, 160], [d.open ? 1n : 0n, 160, 8])),
   )
-  w.write(
+  put(
     DATANETS_ADDRESS,
     datanetSlot(id, DATANET_FIELDS.counters),
     u256(
@@ -65,7 +67,7 @@ export function storeDatanet(w: StorageWriter, id: bigint, d: DatanetHeader): vo
       ),
     ),
   )
-  w.write(DATANETS_ADDRESS, datanetSlot(id, DATANET_FIELDS.totalShares), u256(d.totalShares))
+  put(DATANETS_ADDRESS, datanetSlot(id, DATANET_FIELDS.totalShares), u256(d.totalShares))
 }
 
 export interface ContributionCore {

@@ -6,13 +6,28 @@
  */
 import { RLP } from '@ethereumjs/rlp'
 import { MerkleStateManager } from '@ethereumjs/statemanager'
-import { createAddressFromString, hexToBytes } from '@ethereumjs/util'
+import { type Address, createAddressFromString, hexToBytes, unpadBytes } from '@ethereumjs/util'
 import { BatchTrieUpdater, type TrieUpdate } from './batch-trie.ts'
 
 type Caches = NonNullable<MerkleStateManager['_caches']>
 type StorageItems = ReturnType<NonNullable<Caches['storage']>['flush']>
 
 export class BlockStateManager extends MerkleStateManager {
+  /**
+   * The library writes every SSTORE into the cache AND straight into the storage trie
+   * (`cache.put(...) ?? write` — `put` returns undefined), so each slot costs a trie update now and
+   * again at flush. Keep writes in the cache only; `flush` below applies them in one batch.
+   */
+  override async putStorage(address: Address, key: Uint8Array, value: Uint8Array): Promise<void> {
+    const cache = this._caches?.storage
+    if (cache === undefined) return super.putStorage(address, key, value)
+    if (key.length !== 32) throw new Error('Storage key must be 32 bytes long')
+    if (value.length > 32) throw new Error('Storage value cannot be longer than 32 bytes')
+    if ((await this.getAccount(address)) === undefined)
+      throw new Error('putStorage() called on non-existing account')
+    cache.put(address, key, RLP.encode(unpadBytes(value)))
+  }
+
   override async flush(): Promise<void> {
     const accountCache = this._caches?.account
     const storageCache = this._caches?.storage

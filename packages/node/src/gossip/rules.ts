@@ -21,32 +21,48 @@ import { BlockDecodeError } from '../consensus/block-codec.ts'
 import type { Logger } from '../logger.ts'
 import type { Verdict } from '../p2p/index.ts'
 import { TxPoolError } from '../txpool/index.ts'
+import { decodeTxBatch, TxBatchError } from './tx-batch.ts'
 
-/** Transactions: well-formed, replay-protected, signed, and admitted by our pool. */
+/**
+ * Transaction batches: every entry well-formed, replay-protected and signed (else the sender is
+ * penalised); accepted (relayed) when our pool admitted at least one of them, ignored when all
+ * were known, stale or underpriced — normal churn, not misbehaviour.
+ */
 export function txRule(chain: Chain): (data: Uint8Array) => Promise<Verdict> {
   return async (data) => {
-    let tx: TypedTransaction
+    let raws: Uint8Array[]
     try {
-      tx = createTxFromRLP(data, { common: chain.runtime.common })
-    } catch {
-      return 'reject'
-    }
-    if (tx.type === 0 && !tx.supports(Capability.EIP155ReplayProtection)) return 'reject'
-    if (chain.txpool.has(tx.hash())) return 'ignore'
-    let sender: Uint8Array
-    try {
-      sender = recoverSender(tx)
-    } catch {
-      return 'reject'
-    }
-    try {
-      await chain.txpool.add(tx, sender)
-      return 'accept'
+      raws = decodeTxBatch(data)
     } catch (e) {
-      // Stale nonce, underpriced, pool full: normal network churn, not misbehaviour.
-      if (e instanceof TxPoolError) return 'ignore'
+      if (e instanceof TxBatchError) return 'reject'
       throw e
     }
+    const txs: Array<{ tx: TypedTransaction; sender: Uint8Array }> = []
+    for (const raw of raws) {
+      let tx: TypedTransaction
+      try {
+        tx = createTxFromRLP(raw, { common: chain.runtime.common })
+      } catch {
+        return 'reject'
+      }
+      if (tx.type === 0 && !tx.supports(Capability.EIP155ReplayProtection)) return 'reject'
+      if (chain.txpool.has(tx.hash())) continue
+      try {
+        txs.push({ tx, sender: recoverSender(tx) })
+      } catch {
+        return 'reject'
+      }
+    }
+    let added = 0
+    for (const { tx, sender } of txs) {
+      try {
+        await chain.txpool.add(tx, sender)
+        added++
+      } catch (e) {
+        if (!(e instanceof TxPoolError)) throw e
+      }
+    }
+    return added > 0 ? 'accept' : 'ignore'
   }
 }
 

@@ -41,7 +41,7 @@ function parseStorageKey(value: unknown, name: string): Hash {
   if (typeof value !== 'string' || !/^0x[0-9a-f]{0,64}$/i.test(value)) {
     throw invalidParams(`invalid argument ${name}: expected hex storage key of at most 32 bytes`)
   }
-  return Uint8Array.from(Buffer.from(value.slice(2).padStart(64, '0'), 'hex'))
+  return new Uint8Array(Buffer.from(value.slice(2).padStart(64, '0'), 'hex'))
 }
 
 function parseFilterId(value: unknown): string {

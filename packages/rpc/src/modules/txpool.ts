@@ -8,7 +8,7 @@ import { expectParams, parseAddress } from '../validation.ts'
 type Bucket = Map<string, TypedTransaction[]>
 
 function senderBytes(sender: string): Uint8Array {
-  return Uint8Array.from(Buffer.from(sender.replace(/^0x/i, ''), 'hex'))
+  return new Uint8Array(Buffer.from(sender.replace(/^0x/i, ''), 'hex'))
 }
 
 function count(bucket: Bucket): number {

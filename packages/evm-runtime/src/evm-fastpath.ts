@@ -1,0 +1,337 @@
+/**
+ * Two per-frame costs of EthereumJS 10.1.3's EVM that dominate short calls (eth_call of a view is
+ * ~30 opcodes), removed without changing behaviour:
+ *
+ * 1. Jump-destination analysis. `Interpreter.run` re-analyses the whole code (a Uint8Array of
+ *    valid JUMPDESTs, every PUSH immediate decoded to a bigint, the opcode table per byte) at
+ *    every frame that contains a jump. The result depends only on the code bytes and the EVM's
+ *    opcode table, so it is cached per code object (and checked against a private copy of the
+ *    bytes, so a mutated array can never reuse a stale analysis), per opcode table.
+ * 2. Object spreads into non-empty literals, which Node 20's V8 runs on a slow path that copies
+ *    the object's map per property (~2 µs per property): `_executeCall` copies every Message
+ *    (`{...{codeAddress}, ...message, gasLimit}`, 19 properties) before `runInterpreter`, and
+ *    `runInterpreter` merges `{...runState, ...result, ...env}` (~45 properties) into a
+ *    `runState` field that nothing in EthereumJS reads. Together ~50–100 µs per call frame.
+ *    - `runInterpreter` is re-implemented without the merge; `runState` becomes a lazy property
+ *      computed on first read, with the same content.
+ *    - `_executeCall` is re-implemented for the EIP set this chain runs (Prague): the same steps
+ *      through the library's own helpers (_reduceSenderBalance, _addToBalance, _loadCode,
+ *      runPrecompile, postMessageCleanup), minus the copy of the message. EIPs whose branches
+ *      it leaves out (verkle/binary-tree witnesses, EIP-2780/7708/7928/8037) and the debug log
+ *      and profiler modes fall back to the library's method, checked per activated-EIP list.
+ *
+ * Installed once, globally, on the library's prototypes (like state/find-path.ts); both fast paths
+ * are property-tested against the originals in test/evm-fastpath.test.ts.
+ */
+import { EVM, EVMError, type EVMResult, type ExecResult, type Message } from '@ethereumjs/evm'
+import { Account, createZeroAddress } from '@ethereumjs/util'
+
+interface JumpAnalysis {
+  jumps: Uint8Array
+  pushes: Record<number, bigint>
+  opcodesCached: unknown[]
+}
+
+interface InterpreterLike {
+  _evm: { _opcodeMap: unknown }
+  _getValidJumpDestinations(code: Uint8Array): JumpAnalysis
+  _result: { selfdestruct?: unknown; createdAddresses?: unknown; returnValue?: Uint8Array }
+  _env: Record<string, unknown>
+  run(
+    code: Uint8Array,
+    opts: unknown,
+  ): Promise<{ runState: Record<string, unknown> & { gasLeft: bigint }; exceptionError?: EVMError }>
+}
+type InterpreterCtor = new (...args: unknown[]) => InterpreterLike
+
+// The Interpreter class is not exported by the package; load its module next to the entry point
+// (same URL as the library's own import, hence the same class).
+const { Interpreter } = (await import(
+  new URL('./interpreter.js', import.meta.resolve('@ethereumjs/evm')).href
+)) as { Interpreter: InterpreterCtor }
+
+/** Total code bytes whose analysis is kept; the analysis itself is ~9× the code size. */
+const MAX_CACHED_CODE_BYTES = 4 * 1024 * 1024
+
+interface CacheEntry {
+  copy: Uint8Array
+  analysis: JumpAnalysis
+}
+
+class JumpCache {
+  private readonly byCode = new Map<Uint8Array, CacheEntry>()
+  private bytes = 0
+
+  get(code: Uint8Array): JumpAnalysis | undefined {
+    const e = this.byCode.get(code)
+    if (e === undefined) return undefined
+    if (e.copy.length !== code.length || Buffer.compare(e.copy, code) !== 0) {
+      this.byCode.delete(code)
+      this.bytes -= e.copy.length
+      return undefined
+    }
+    return e.analysis
+  }
+
+  set(code: Uint8Array, analysis: JumpAnalysis): void {
+    if (code.length > MAX_CACHED_CODE_BYTES) return
+    // Oldest first (Map keeps insertion order): evict until the new entry fits.
+    for (const [k, e] of this.byCode) {
+      if (this.bytes + code.length <= MAX_CACHED_CODE_BYTES) break
+      this.byCode.delete(k)
+      this.bytes -= e.copy.length
+    }
+    this.byCode.set(code, { copy: code.slice(), analysis })
+    this.bytes += code.length
+  }
+}
+
+interface Impl {
+  jumps: InterpreterLike['_getValidJumpDestinations']
+  runInterpreter: EvmInternals['runInterpreter']
+  executeCall: EvmInternals['_executeCall']
+}
+let originals: Impl | undefined
+let fast: Impl | undefined
+
+function apply(impl: Impl): void {
+  ;(Interpreter.prototype as InterpreterLike)._getValidJumpDestinations = impl.jumps
+  const proto = EVM.prototype as unknown as EvmInternals
+  proto.runInterpreter = impl.runInterpreter
+  proto._executeCall = impl.executeCall
+}
+
+/** Installs the fast paths (idempotent). */
+export function installEvmFastPaths(): void {
+  if (fast === undefined) fast = build()
+  apply(fast)
+}
+
+/** Switches between the fast paths and the library's own methods (differential tests). */
+export function setEvmFastPaths(enabled: boolean): void {
+  if (fast === undefined) fast = build()
+  apply(enabled ? fast : (originals as Impl))
+}
+
+function build(): Impl {
+  const iproto = Interpreter.prototype as InterpreterLike
+  const proto = EVM.prototype as unknown as EvmInternals
+  originals = {
+    jumps: iproto._getValidJumpDestinations,
+    runInterpreter: proto.runInterpreter,
+    executeCall: proto._executeCall,
+  }
+  const analyse = originals.jumps
+  const runInterpreter = originals.runInterpreter
+  const executeCall = originals.executeCall
+  // One cache per opcode table: the table (and the opcode entries the analysis holds) belongs to
+  // one EVM instance and hardfork.
+  const caches = new WeakMap<object, JumpCache>()
+  const jumps = function (this: InterpreterLike, code: Uint8Array) {
+    const table = this._evm._opcodeMap as object
+    let cache = caches.get(table)
+    if (cache === undefined) {
+      cache = new JumpCache()
+      caches.set(table, cache)
+    }
+    const hit = cache.get(code)
+    if (hit !== undefined) return hit
+    const analysis = analyse.call(this, code)
+    cache.set(code, analysis)
+    return analysis
+  }
+
+  const fastRunInterpreter = async function (
+    this: EvmInternals,
+    message: MessageFields,
+    opts: { initialLogs?: unknown[] } = {},
+    gasLimit: bigint = message.gasLimit,
+  ): Promise<ExecResult> {
+    // Unusual set-ups (no block context, the profiler) keep the library's own path.
+    if (this._block === undefined || this._optsCached.profiler?.enabled === true) {
+      const m = gasLimit === message.gasLimit ? message : ({ ...message, gasLimit } as MessageFields)
+      return runInterpreter.call(this, m, opts)
+    }
+    const to = message.to ?? createZeroAddress()
+    const contract = (await this.stateManager.getAccount(to)) ?? new Account()
+    const env = {
+      address: to,
+      caller: message.caller ?? createZeroAddress(),
+      callData: message.data ?? Uint8Array.from([0]),
+      callValue: message.value ?? 0n,
+      code: message.code,
+      isStatic: message.isStatic ?? false,
+      isCreate: message.isCreate ?? false,
+      depth: message.depth ?? 0,
+      gasPrice: this._tx.gasPrice,
+      origin: this._tx.origin ?? message.caller ?? createZeroAddress(),
+      block: this._block,
+      contract,
+      codeAddress: message.codeAddress,
+      gasRefund: message.gasRefund,
+      chargeCodeAccesses: message.chargeCodeAccesses,
+      blobVersionedHashes: message.blobVersionedHashes ?? [],
+      accessWitness: message.accessWitness,
+      createdAddresses: message.createdAddresses,
+      initialLogs: opts.initialLogs,
+    }
+    const interpreter = new Interpreter(
+      this,
+      this.stateManager,
+      this.blockchain,
+      env,
+      gasLimit,
+      this.journal,
+      this.performanceLogger,
+      this._optsCached.profiler,
+    )
+    if (message.selfdestruct) interpreter._result.selfdestruct = message.selfdestruct
+    if (message.createdAddresses) interpreter._result.createdAddresses = message.createdAddresses
+    const res = await interpreter.run(message.code as Uint8Array, opts)
+    let result: Record<string, unknown> = interpreter._result
+    let gasUsed = gasLimit - res.runState.gasLeft
+    const err = res.exceptionError
+    if (err) {
+      if (
+        err.error !== EVMError.errorMessages.REVERT &&
+        err.error !== EVMError.errorMessages.INVALID_EOF_FORMAT
+      )
+        gasUsed = gasLimit
+      result = { ...result }
+      result.logs = []
+      result.selfdestruct = new Map()
+      result.createdAddresses = new Set()
+    }
+    message.accessWitness?.commit()
+    let runState: unknown
+    const r = result as {
+      logs?: unknown
+      returnValue?: Uint8Array
+      selfdestruct?: unknown
+      createdAddresses?: unknown
+    }
+    // Same keys and order as the library's `{...result, runState, exceptionError, …}`.
+    const out = {
+      logs: r.logs,
+      returnValue: r.returnValue ?? new Uint8Array(0),
+      selfdestruct: r.selfdestruct,
+      createdAddresses: r.createdAddresses,
+      get runState(): unknown {
+        runState ??= Object.assign({}, res.runState, result, interpreter._env)
+        return runState
+      },
+      set runState(v: unknown) {
+        runState = v
+      },
+      exceptionError: err,
+      gas: res.runState?.gasLeft,
+      executionGasUsed: gasUsed,
+      gasRefund: res.runState.gasRefund,
+      stateGasSpilled: res.runState.stateGasSpilled,
+    }
+    return out as unknown as ExecResult
+  }
+
+  // Whether an activated-EIP list (rebuilt by Common on every hardfork/EIP change) has any EIP
+  // whose _executeCall branches the fast path leaves out.
+  const plain = new WeakMap<readonly number[], boolean>()
+  const isPlain = (evm: EvmInternals): boolean => {
+    const eips = evm.common._activatedEIPsCache
+    let ok = plain.get(eips)
+    if (ok === undefined) {
+      ok = !UNSUPPORTED_EIPS.some((e) => eips.includes(e))
+      plain.set(eips, ok)
+    }
+    return ok
+  }
+
+  const fastExecuteCall = async function (this: EvmInternals, message: MessageFields): Promise<EVMResult> {
+    if (this.DEBUG || this._optsCached.profiler?.enabled === true || !isPlain(this))
+      return executeCall.call(this, message)
+    const account = (await this.stateManager.getAccount(message.caller)) ?? new Account()
+    let errorMessage: unknown
+    if (!message.delegatecall) {
+      try {
+        await this._reduceSenderBalance(account, message)
+      } catch (e) {
+        errorMessage = e
+      }
+    }
+    const toAccount = (await this.stateManager.getAccount(message.to)) ?? new Account()
+    if (!message.delegatecall) {
+      try {
+        await this._addToBalance(toAccount, message)
+      } catch (e) {
+        errorMessage = e
+      }
+    }
+    await this._loadCode(message)
+    const code = message.code
+    if (!code || (typeof code !== 'function' && code.length === 0) || errorMessage !== undefined) {
+      return {
+        execResult: {
+          gasRefund: message.gasRefund,
+          executionGasUsed: 0n,
+          exceptionError: errorMessage as EVMError | undefined,
+          returnValue: new Uint8Array(0),
+          logs: undefined,
+        },
+      }
+    }
+    let result: ExecResult
+    if (message.isCompiled) {
+      result = await this.runPrecompile(code, message.data, message.gasLimit)
+      result.gasRefund = message.gasRefund
+    } else {
+      result = await (this.runInterpreter as FastRunInterpreter).call(
+        this,
+        message,
+        { initialLogs: undefined },
+        message.gasLimit,
+      )
+    }
+    if (message.depth === 0) this.postMessageCleanup()
+    return { execResult: result }
+  }
+  return {
+    jumps,
+    runInterpreter: fastRunInterpreter as EvmInternals['runInterpreter'],
+    executeCall: fastExecuteCall,
+  }
+}
+
+/** EIPs with branches in EVM._executeCall that the fast path does not implement. */
+const UNSUPPORTED_EIPS = [2780, 6800, 7708, 7864, 7928, 8037]
+
+type MessageFields = Message & {
+  to: NonNullable<Message['to']>
+  isCreate?: boolean
+  chargeCodeAccesses?: boolean
+  code?: Uint8Array | ((...args: unknown[]) => unknown)
+}
+
+type FastRunInterpreter = (
+  message: MessageFields,
+  opts: { initialLogs?: unknown[] },
+  gasLimit: bigint,
+) => Promise<ExecResult>
+
+/** The EVM internals the fast paths use (all exist in @ethereumjs/evm 10.1.3). */
+interface EvmInternals {
+  DEBUG: boolean
+  common: { _activatedEIPsCache: number[] }
+  stateManager: EVM['stateManager']
+  blockchain: EVM['blockchain']
+  journal: EVM['journal']
+  performanceLogger: unknown
+  _block?: unknown
+  _tx: { gasPrice: bigint; origin?: unknown }
+  _optsCached: { profiler?: { enabled?: boolean } }
+  runInterpreter(message: MessageFields, opts?: { initialLogs?: unknown[] }): Promise<ExecResult>
+  _executeCall(message: MessageFields): Promise<EVMResult>
+  _reduceSenderBalance(account: Account, message: MessageFields): Promise<void>
+  _addToBalance(account: Account, message: MessageFields): Promise<void>
+  _loadCode(message: MessageFields): Promise<void>
+  runPrecompile(code: unknown, data: Uint8Array, gasLimit: bigint): Promise<ExecResult>
+  postMessageCleanup(): void
+}
