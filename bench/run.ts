@@ -6,6 +6,7 @@
  *   (d) eth_call p50/p99 and eth_blockNumber req/s, for both nodes
  *   (e) attribution modules: settlements/s and gas per CPU-µs against EVM execution
  *   (f) inference provider answers/s; (g) attribution engine index build and query latency
+ *   (h) 4-validator QBFT devnet: sustained tx/s, submit → final latency, RSS; fresh-node sync blocks/s
  * Prints tables with node/Hardhat ratios, where our node's time went, its peak RSS, and writes
  * bench/results/latest.json. Flags: --quick, --only node|hardhat, --help.
  */
@@ -15,6 +16,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { attributionScenario } from './lib/attribution.ts'
 import { type CeilingResult, execCeiling } from './lib/ceiling.ts'
+import { devnetScenario } from './lib/devnet.ts'
 import { engineScenario } from './lib/engine.ts'
 import { installCleanup } from './lib/proc.ts'
 import { providerScenario } from './lib/provider.ts'
@@ -229,6 +231,7 @@ async function main(): Promise<number> {
   await attributionScenario(ROOT, { quick: opts.quick, skip: opts.only === 'hardhat', log })
   await providerScenario({ quick: opts.quick, skip: opts.only === 'hardhat', log })
   const engine = await engineScenario(ROOT, { quick: opts.quick, skip: opts.only === 'hardhat', log })
+  const devnet = await devnetScenario(ROOT, work, { quick: opts.quick, skip: opts.only === 'hardhat', log })
   const load1 = loadavg()
   log(
     `\nLoad average at the end: ${load1.map((l) => l.toFixed(2)).join(' ')} (on ${cpus().length} CPUs; a load above the CPU count makes figures noisy)`,
@@ -257,6 +260,7 @@ async function main(): Promise<number> {
     },
     ceiling: ceiling ?? null,
     engine,
+    devnet: devnet ?? null,
     results: Object.fromEntries(targets.map((name) => [name, results[name]])),
     ratios: {
       automineTxPerSec: ratio(n.automine?.txPerSec, h.automine?.txPerSec) ?? null,

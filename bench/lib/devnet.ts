@@ -349,3 +349,44 @@ export async function devnetSync(
     removeTempDir(dir)
   }
 }
+
+/** Section (h) of `pnpm bench`. */
+export async function devnetScenario(
+  root: string,
+  w: Workload,
+  opts: { quick: boolean; skip: boolean; log: (s?: string) => void },
+): Promise<DevnetResult | undefined> {
+  if (opts.skip) return undefined
+  const { log } = opts
+  log('\n(h) 4-validator QBFT devnet (4 `openledger node` processes, 1 s blocks) …')
+  let result: DevnetResult | undefined
+  try {
+    result = await devnetThroughput(root, w)
+    log(
+      `    ${Math.round(result.txPerSec)} tx/s sustained (${result.txs} txs in ${result.seconds.toFixed(2)} s, ${result.blocks} blocks, ${result.roundChanges} round changes); submit → finalised p50 ${Math.round(result.latencyP50Ms)} ms, p99 ${Math.round(result.latencyP99Ms)} ms`,
+    )
+    log(
+      `    peak RSS of the four validators: ${(result.rssTotalBytes / 2 ** 20).toFixed(0)} MiB total (goal ≤ 3 GiB)`,
+    )
+  } catch (err) {
+    log(`    FAILED ${(err as Error).message}`)
+  }
+  try {
+    const count = opts.quick ? 1000 : 5000
+    const sync = await devnetSync(root, count)
+    log(
+      `    fresh full node syncing ${count} sealed empty blocks: ${Math.round(sync.blocksPerSec)} blocks/s (${sync.seconds.toFixed(2)} s)`,
+    )
+    if (result) result.sync = sync
+    else result = { sync } as DevnetResult
+  } catch (err) {
+    log(`    sync FAILED ${(err as Error).message}`)
+  }
+  if (result?.txPerSec !== undefined) {
+    log('    goals (issue 4): ≥ 600 tx/s, p50 ≤ 1.5 s, sync ≥ 2,000 blocks/s, ≤ 3 GiB:')
+    log(
+      `      ${result.txPerSec >= 600 ? 'met' : 'NOT met'}, ${result.latencyP50Ms <= 1500 ? 'met' : 'NOT met'}, ${(result.sync?.blocksPerSec ?? 0) >= 2000 ? 'met' : 'NOT met'}, ${result.rssTotalBytes <= 3 * 2 ** 30 ? 'met' : 'NOT met'}`,
+    )
+  }
+  return result
+}

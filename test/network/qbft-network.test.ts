@@ -68,6 +68,19 @@ describe('4 QBFT validators', () => {
       expect(peers).toHaveLength(3)
       const info = await call(net.nodes[0]!.rpcUrl, 'admin_nodeInfo')
       expect(info.id).toBe(net.nodes[0]!.peerId)
+      // Operations: Prometheus metrics and health of a validator.
+      const text = await (await fetch(`${net.nodes[0]!.metricsUrl}/metrics`)).text()
+      for (const name of [
+        'chain_head_block',
+        'qbft_round',
+        'qbft_round_changes_total',
+        'p2p_peers 3',
+        'txpool_pending',
+        'chain_block_import_seconds_count',
+        'p2p_gossip_messages_total{topic="consensus",verdict="accept"}',
+      ])
+        expect(text).toContain(name)
+      expect((await fetch(`${net.nodes[0]!.metricsUrl}/health`)).status).toBe(200)
     } finally {
       provider.destroy()
     }

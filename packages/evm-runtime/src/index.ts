@@ -4,13 +4,17 @@ export { EMPTY_REQUESTS_HASH, EMPTY_WITHDRAWALS_ROOT, PRAGUE_EMPTY_FIELDS } from
 export { intrinsicGas } from './call.ts'
 export { blockParams, createBlockOptions, createChainCommon, nextBaseFee } from './config.ts'
 export {
+  adoptRecovery,
   bindSender,
+  CRYPTO_MODULE_URL,
   createCustomCrypto,
   ecdsaRecover,
   ecrecover,
   ecsign,
   initCrypto,
   keccak256,
+  type RawTxRecovery,
+  recoverRawTransaction,
   recoverSender,
 } from './crypto.ts'
 export {

@@ -13,7 +13,7 @@ import {
 } from '@ethereumjs/tx'
 import { Address } from '@ethereumjs/util'
 import type { ExecutionRuntime } from '@openledger/evm-runtime'
-import { bindSender, ExecutionError, recoverSender } from '@openledger/evm-runtime'
+import { adoptRecovery, bindSender, ExecutionError, recoverSender } from '@openledger/evm-runtime'
 import {
   type BackendEvents,
   type BlockRef,
@@ -40,6 +40,7 @@ import type { Chain } from '../chain/chain.ts'
 import { TxPoolError } from '../txpool/index.ts'
 import { bytesEqual, key } from '../util/bytes.ts'
 import { rewardPercentiles, suggestTip } from './fees.ts'
+import { defaultRecoverThreads, RecoverPool } from './recover-pool.ts'
 
 export interface NodeBackendOptions {
   chain: Chain
@@ -57,6 +58,14 @@ export interface NodeBackendOptions {
   rejectBelowBaseFee?: () => boolean
   peerCount?: () => number
   syncing?: () => SyncStatus | false
+  /** Worker threads recovering eth_sendRawTransaction senders off the main thread, started only
+   * once raw transactions arrive at a sustained rate (see RecoverPool); 0 keeps recovery
+   * in-thread. Default: one fewer than the cores, at least 1. */
+  recoverThreads?: number
+  /** Raw transactions per second from which the recovery workers start (0: at once). */
+  recoverStartRate?: number
+  /** Stops the recovery workers when aborted (same as {@link NodeBackend.close}). */
+  signal?: AbortSignal
 }
 
 const MAX_FEE_HISTORY_BLOCKS = 1024
@@ -71,6 +80,7 @@ export class NodeBackend implements RpcBackend {
   private readonly keys: NodeBackendOptions['keys']
   private readonly impersonated: Set<string>
   private pending: { id: string; header: BlockHeader } | undefined
+  private readonly recoverPool: RecoverPool | undefined
 
   constructor(private readonly opts: NodeBackendOptions) {
     this.chain = opts.chain
@@ -81,6 +91,30 @@ export class NodeBackend implements RpcBackend {
     this.dev = opts.dev
     this.keys = opts.keys
     this.impersonated = opts.impersonated ?? new Set()
+    const threads = opts.recoverThreads ?? defaultRecoverThreads()
+    this.recoverPool =
+      threads > 0
+        ? new RecoverPool({
+            threads,
+            startAtRate: opts.recoverStartRate,
+            signal: opts.signal,
+            // Recovery carries on in-thread; say once why the node got slower.
+            onError: (err) =>
+              process.emitWarning(`sender recovery worker failed, recovering in-thread: ${err.message}`),
+          })
+        : undefined
+  }
+
+  /** State of the sender-recovery workers; undefined when disabled (recoverThreads 0). */
+  recoveryWorkers(): { ready: boolean; offloaded: number } | undefined {
+    const pool = this.recoverPool
+    return pool && { ready: pool.ready, offloaded: pool.offloaded }
+  }
+
+  /** Stops the sender-recovery workers. Call when the node closes; the backend keeps working
+   * (recovering in-thread) if used afterwards. */
+  async close(): Promise<void> {
+    await this.recoverPool?.close()
   }
 
   headNumber(): bigint {
@@ -289,6 +323,8 @@ export class NodeBackend implements RpcBackend {
   }
 
   async sendRawTransaction(raw: Uint8Array): Promise<Uint8Array> {
+    // Posted before decoding, so the worker recovers while this thread decodes.
+    const offloaded = this.recoverPool?.submit(raw)
     let tx: TypedTransaction
     try {
       tx = createTxFromRLP(raw, { common: this.runtime.common })
@@ -298,9 +334,12 @@ export class NodeBackend implements RpcBackend {
     if (tx.type === 0 && !tx.supports(Capability.EIP155ReplayProtection)) {
       throw invalidInput('only replay-protected (EIP-155) transactions allowed over RPC')
     }
+    // Computed from the same bytes that decoded into `tx`; undefined: recover here as before.
+    const recovered = offloaded && (await offloaded)
     let sender: Uint8Array
     const t0 = performance.now()
     try {
+      if (recovered) adoptRecovery(tx, recovered)
       sender = recoverSender(tx)
     } catch {
       throw invalidInput('invalid sender: signature does not recover a public key')

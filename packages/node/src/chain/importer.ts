@@ -14,6 +14,7 @@ import { BlockValidationError, type ExecutedTx } from '@openledger/evm-runtime'
 import type { Logger } from '../logger.ts'
 import { bytesEqual, hex } from '../util/bytes.ts'
 import type { Chain } from './chain.ts'
+import { reuseKnownSenders } from './known-senders.ts'
 
 export type ImportResult = 'imported' | 'known'
 
@@ -91,6 +92,7 @@ export class BlockImporter {
       this.verifySeals(block)
       const started = performance.now()
       let executed: ExecutedTx[]
+      reuseKnownSenders(block, this.chain.txpool)
       try {
         executed = await this.chain.runtime.executeBlock(block, head.header)
       } catch (e) {

@@ -19,6 +19,7 @@ import {
 import { BlockValidationError, type ExecutedTx } from '@openledger/evm-runtime'
 import type { Chain } from '../chain/chain.ts'
 import type { BlockImporter } from '../chain/importer.ts'
+import { reuseKnownSenders } from '../chain/known-senders.ts'
 import type { Logger } from '../logger.ts'
 import { bytesEqual, hex } from '../util/bytes.ts'
 import { type EthBlockCodec, withQbftHash } from './block-codec.ts'
@@ -111,6 +112,7 @@ export class QbftNodeHost implements QbftHost {
       }
       try {
         const t0 = performance.now()
+        reuseKnownSenders(eth, this.o.chain.txpool)
         const executed = await this.o.chain.runtime.executeBlock(eth, parent.header)
         this.#remember(block.digest, executed)
         this.o.log.debug(

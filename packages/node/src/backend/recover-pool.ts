@@ -1,0 +1,261 @@
+/**
+ * Sender recovery for eth_sendRawTransaction off the main thread. The node is single-threaded JS,
+ * and recovering a sender (keccak of the unsigned payload + secp256k1 recovery, ~100 µs) is a
+ * large share of what admitting a transaction costs it. Under sustained load, raw transactions
+ * are batched (everything that arrived in one event-loop turn, up to `maxBatch`) and posted to a
+ * small pool of worker threads running the runtime's `recoverRawTransaction`; the main thread
+ * then only adopts the result (`adoptRecovery`).
+ *
+ * The pool never decides whether a transaction is valid: `submit` answers `undefined` whenever it
+ * cannot help (light load, workers starting or behind, a worker failed, closed, or the worker
+ * could not recover that transaction) and the caller recovers in-thread as before, which also
+ * produces the exact error for a bad signature.
+ */
+import { availableParallelism } from 'node:os'
+import { Worker } from 'node:worker_threads'
+import { CRYPTO_MODULE_URL, type RawTxRecovery } from '@openledger/evm-runtime'
+
+export interface RecoverPoolOptions {
+  /** Worker threads (at least 1). Default: {@link defaultRecoverThreads}. */
+  threads?: number
+  /** Most transactions posted to a worker in one message. Default 64. */
+  maxBatch?: number
+  /** Raw transactions per second from which the workers are started. Below it, or for a node that
+   * never sees such load (tests, light dev use), no thread is spawned and recovery stays in-thread
+   * with no added latency. 0 starts the workers at once. Default 100. */
+  startAtRate?: number
+  /** Most transactions waiting on one worker; beyond it the worker is behind and the caller
+   * recovers in-thread instead of queueing more. Default 1024. */
+  maxInFlight?: number
+  /** Closes the pool when aborted. */
+  signal?: AbortSignal
+  /** Called once when a worker fails (the pool then carries on without it). */
+  onError?: (err: Error) => void
+}
+
+/** One fewer than the cores (the main thread keeps one), at least 1, at most 4. */
+export function defaultRecoverThreads(): number {
+  return Math.max(1, Math.min(4, availableParallelism() - 1))
+}
+
+const RESULT_BYTES = 96
+const WORKER_URL = new URL('./recover-worker.mjs', import.meta.url)
+
+interface Request {
+  raw: Uint8Array
+  resolve: (r: RawTxRecovery | undefined) => void
+}
+
+interface Slot {
+  worker: Worker
+  ready: boolean
+  dead: boolean
+  inFlight: number
+  batches: Map<number, Request[]>
+}
+
+interface WorkerReply {
+  ready?: true
+  id?: number
+  out?: ArrayBuffer
+  ok?: ArrayBuffer
+}
+
+export class RecoverPool {
+  private readonly threads: number
+  private readonly maxBatch: number
+  private readonly startAtRate: number
+  private readonly maxInFlight: number
+  private readonly onError?: (err: Error) => void
+  private readonly slots: Slot[] = []
+  private queue: Request[] = []
+  private flushScheduled = false
+  private started = false
+  private closed = false
+  private reportedError = false
+  private nextId = 1
+  private answered = 0
+  private windowStart = 0
+  private windowCount = 0
+
+  constructor(opts: RecoverPoolOptions = {}) {
+    this.threads = positiveInt(opts.threads ?? defaultRecoverThreads(), 'threads')
+    this.maxBatch = positiveInt(opts.maxBatch ?? 64, 'maxBatch')
+    this.maxInFlight = positiveInt(opts.maxInFlight ?? 1024, 'maxInFlight')
+    const rate = opts.startAtRate ?? 100
+    if (!Number.isInteger(rate) || rate < 0)
+      throw new RangeError(`startAtRate must be a non-negative integer, got ${rate}`)
+    this.startAtRate = rate
+    this.onError = opts.onError
+    if (opts.signal) {
+      if (opts.signal.aborted) this.closed = true
+      else opts.signal.addEventListener('abort', () => void this.close(), { once: true })
+    }
+    if (rate === 0 && !this.closed) this.start()
+  }
+
+  /** Transactions whose recovery a worker answered. */
+  get offloaded(): number {
+    return this.answered
+  }
+
+  /** Whether workers were spawned and at least one is ready and alive. */
+  get ready(): boolean {
+    return this.slots.some((s) => s.ready && !s.dead)
+  }
+
+  /**
+   * Queues `raw` for recovery in a worker. Returns `undefined` when the pool will not handle it
+   * (recover in-thread now), else a promise that never rejects: the recovery, or `undefined` if
+   * the worker could not recover it or the pool closed meanwhile.
+   */
+  submit(raw: Uint8Array): Promise<RawTxRecovery | undefined> | undefined {
+    if (this.closed) return undefined
+    if (!this.started && !this.noteLoad()) return undefined
+    let capacity = 0
+    for (const s of this.slots) if (s.ready && !s.dead) capacity += this.maxInFlight - s.inFlight
+    if (capacity <= this.queue.length) return undefined
+    return new Promise((resolve) => {
+      this.queue.push({ raw, resolve })
+      if (this.queue.length >= this.maxBatch) this.flush()
+      else if (!this.flushScheduled) {
+        this.flushScheduled = true
+        // After this turn's I/O callbacks: every request that arrived together goes in one message.
+        setImmediate(() => this.flush())
+      }
+    })
+  }
+
+  /** Terminates the workers; pending requests resolve `undefined`. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed && this.slots.length === 0) return
+    this.closed = true
+    const queued = this.queue
+    this.queue = []
+    for (const r of queued) r.resolve(undefined)
+    const slots = this.slots.splice(0)
+    for (const s of slots) this.fail(s)
+    await Promise.all(slots.map((s) => s.worker.terminate().catch(() => 0)))
+  }
+
+  /** Counts the request in a one-second window; starts the workers once the rate is reached. */
+  private noteLoad(): boolean {
+    const now = performance.now()
+    if (now - this.windowStart > 1000) {
+      this.windowStart = now
+      this.windowCount = 0
+    }
+    if (++this.windowCount >= this.startAtRate) this.start()
+    return this.started
+  }
+
+  private start(): void {
+    if (this.started) return
+    this.started = true
+    for (let i = 0; i < this.threads; i++) this.spawn()
+  }
+
+  private spawn(): void {
+    let worker: Worker
+    try {
+      worker = new Worker(WORKER_URL, { workerData: { cryptoModule: CRYPTO_MODULE_URL } })
+    } catch (err) {
+      this.report(err)
+      return
+    }
+    const slot: Slot = { worker, ready: false, dead: false, inFlight: 0, batches: new Map() }
+    // An idle worker must not keep the process alive; it is ref'd only while it owes answers.
+    worker.unref()
+    worker.on('message', (msg: WorkerReply) => this.onReply(slot, msg))
+    worker.on('error', (err) => {
+      this.report(err)
+      this.fail(slot)
+    })
+    worker.on('exit', (code) => {
+      if (!slot.dead && !this.closed) this.report(new Error(`recovery worker exited with code ${code}`))
+      this.fail(slot)
+    })
+    this.slots.push(slot)
+  }
+
+  private flush(): void {
+    this.flushScheduled = false
+    while (this.queue.length > 0) {
+      const slot = this.leastBusy()
+      if (!slot) {
+        const queued = this.queue
+        this.queue = []
+        for (const r of queued) r.resolve(undefined)
+        return
+      }
+      const batch = this.queue.splice(0, this.maxBatch)
+      let total = 0
+      for (const r of batch) total += r.raw.length
+      const data = new Uint8Array(total)
+      const offsets = new Uint32Array(batch.length + 1)
+      let at = 0
+      for (let i = 0; i < batch.length; i++) {
+        data.set(batch[i]!.raw, at)
+        at += batch[i]!.raw.length
+        offsets[i + 1] = at
+      }
+      const id = this.nextId++
+      slot.batches.set(id, batch)
+      if (slot.inFlight === 0) slot.worker.ref()
+      slot.inFlight += batch.length
+      slot.worker.postMessage({ id, data: data.buffer, offsets }, [data.buffer])
+    }
+  }
+
+  private leastBusy(): Slot | undefined {
+    let best: Slot | undefined
+    for (const s of this.slots) {
+      if (s.ready && !s.dead && (best === undefined || s.inFlight < best.inFlight)) best = s
+    }
+    return best
+  }
+
+  private onReply(slot: Slot, msg: WorkerReply): void {
+    if (msg.ready) {
+      slot.ready = true
+      return
+    }
+    const batch = msg.id === undefined ? undefined : slot.batches.get(msg.id)
+    if (!batch || !msg.out || !msg.ok) return
+    slot.batches.delete(msg.id!)
+    slot.inFlight -= batch.length
+    if (slot.inFlight === 0) slot.worker.unref()
+    const out = new Uint8Array(msg.out)
+    const ok = new Uint8Array(msg.ok)
+    for (let i = 0; i < batch.length; i++) {
+      if (ok[i] !== 1) {
+        batch[i]!.resolve(undefined)
+        continue
+      }
+      const base = i * RESULT_BYTES
+      this.answered++
+      batch[i]!.resolve({ publicKey: out.slice(base, base + 64), hash: out.slice(base + 64, base + 96) })
+    }
+  }
+
+  /** Takes a worker out of service, answering what it owed with `undefined`. */
+  private fail(slot: Slot): void {
+    if (slot.dead) return
+    slot.dead = true
+    for (const batch of slot.batches.values()) for (const r of batch) r.resolve(undefined)
+    slot.batches.clear()
+    slot.inFlight = 0
+    slot.worker.unref()
+  }
+
+  private report(err: unknown): void {
+    if (this.reportedError || this.closed) return
+    this.reportedError = true
+    this.onError?.(err instanceof Error ? err : new Error(String(err)))
+  }
+}
+
+function positiveInt(n: number, name: string): number {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`${name} must be a positive integer, got ${n}`)
+  return n
+}

@@ -1,0 +1,35 @@
+// Worker thread of RecoverPool (recover-pool.ts): recovers senders and hashes of raw transactions
+// in batches, off the node's main thread. Plain JavaScript because a worker does not inherit the
+// TypeScript loader the main thread registered; it registers tsx itself, then loads only the
+// runtime's crypto module (no VM, no state: a small, fast-starting worker).
+import { parentPort, workerData } from 'node:worker_threads'
+import { register } from 'tsx/esm/api'
+
+register()
+const { initCrypto, recoverRawTransaction } = await import(workerData.cryptoModule)
+await initCrypto()
+
+const RESULT_BYTES = 96 // 64-byte public key, 32-byte hash
+
+// A batch is one buffer of concatenated raw transactions with n+1 offsets; the answer is one
+// buffer of n fixed-size results and an ok flag per transaction (0: not recoverable here, the
+// main thread then recovers in-thread and reports the exact error).
+parentPort.on('message', (msg) => {
+  const { id, data, offsets } = msg
+  const bytes = new Uint8Array(data)
+  const n = offsets.length - 1
+  const out = new Uint8Array(n * RESULT_BYTES)
+  const ok = new Uint8Array(n)
+  for (let i = 0; i < n; i++) {
+    try {
+      const rec = recoverRawTransaction(bytes.subarray(offsets[i], offsets[i + 1]))
+      out.set(rec.publicKey, i * RESULT_BYTES)
+      out.set(rec.hash, i * RESULT_BYTES + 64)
+      ok[i] = 1
+    } catch {
+      ok[i] = 0
+    }
+  }
+  parentPort.postMessage({ id, out: out.buffer, ok: ok.buffer }, [out.buffer, ok.buffer])
+})
+parentPort.postMessage({ ready: true })
