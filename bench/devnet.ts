@@ -1,6 +1,8 @@
 /**
  * The devnet benchmark alone: `node --import tsx bench/devnet.ts [--quick]`.
- * Also part of `pnpm bench` (section h).
+ * Also part of `pnpm bench` (section h). Environment: OL_BENCH_RT=<s> overrides the round-0
+ * timeout of the generated genesis; OL_BENCH_NODE_LOG=<prefix> writes each node's debug log to
+ * <prefix>-<node>.log; OL_BENCH_NODE_FLAGS passes Node flags (e.g. --cpu-prof) to every node.
  */
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'

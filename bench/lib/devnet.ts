@@ -56,7 +56,11 @@ interface NodeProc {
 }
 
 async function genesisFor(validators: Uint8Array[], w: Workload | undefined, periodSeconds: number) {
-  const json = await buildQbftGenesis({ validators, blockPeriodSeconds: periodSeconds })
+  const json = await buildQbftGenesis({
+    validators,
+    blockPeriodSeconds: periodSeconds,
+    requestTimeoutSeconds: process.env.OL_BENCH_RT ? Number(process.env.OL_BENCH_RT) : undefined,
+  })
   json.chainId = Number(CHAIN_ID)
   json.gasLimit = GAS_LIMIT.toString()
   json.baseFeePerGas = BASE_FEE.toString()
