@@ -145,7 +145,9 @@ export class NetworkNode {
           validators.onBlock(block)
           const n = block.header.number
           engine?.onNewHead(n)
-          if (source === 'consensus')
+          // The proposer announces the sealed block to full nodes. Every validator holds a
+          // different seal subset, so all of them publishing would gossip n distinct copies.
+          if (source === 'consensus' && address && bytesEqual(block.header.coinbase.bytes, address))
             p2p?.publish('block', block.serialize()).catch((err) => log.debug({ err }, 'block gossip failed'))
           wal?.prune(n).catch((err) => log.warn({ err }, 'WAL prune failed'))
         },

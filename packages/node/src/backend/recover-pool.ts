@@ -158,14 +158,15 @@ export class RecoverPool {
   private spawn(): void {
     let worker: Worker
     try {
-      worker = new Worker(WORKER_URL, { workerData: { cryptoModule: CRYPTO_MODULE_URL } })
+      worker = new Worker(WORKER_URL, {
+        workerData: { cryptoModule: CRYPTO_MODULE_URL },
+        execArgv: workerExecArgv(),
+      })
     } catch (err) {
       this.report(err)
       return
     }
     const slot: Slot = { worker, ready: false, dead: false, inFlight: 0, batches: new Map() }
-    // An idle worker must not keep the process alive; it is ref'd only while it owes answers.
-    worker.unref()
     worker.on('message', (msg: WorkerReply) => this.onReply(slot, msg))
     worker.on('error', (err) => {
       this.report(err)
@@ -175,6 +176,9 @@ export class RecoverPool {
       if (!slot.dead && !this.closed) this.report(new Error(`recovery worker exited with code ${code}`))
       this.fail(slot)
     })
+    // An idle worker must not keep the process alive; it is ref'd only while it owes answers.
+    // After the listeners: adding a 'message' listener refs the worker's port again.
+    worker.unref()
     this.slots.push(slot)
   }
 
@@ -253,6 +257,23 @@ export class RecoverPool {
     this.reportedError = true
     this.onError?.(err instanceof Error ? err : new Error(String(err)))
   }
+}
+
+/** The process's Node options minus those a worker refuses (--input-type is only valid for
+ * --eval/stdin entry points, and a worker started from `node --input-type=module -e` inherits it). */
+function workerExecArgv(): string[] {
+  const out: string[] = []
+  const argv = process.execArgv
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!
+    if (a.startsWith('--input-type=')) continue
+    if (a === '--input-type') {
+      i++
+      continue
+    }
+    out.push(a)
+  }
+  return out
 }
 
 function positiveInt(n: number, name: string): number {

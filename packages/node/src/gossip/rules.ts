@@ -4,6 +4,7 @@
  * peer's gossipsub score, 'ignore' drops without blame (late, duplicate, not yet usable).
  */
 import type { Block } from '@ethereumjs/block'
+import { RLP } from '@ethereumjs/rlp'
 import { Capability, createTxFromRLP, type TypedTransaction } from '@ethereumjs/tx'
 import {
   type CodecContext,
@@ -101,6 +102,11 @@ export function blockRule(opts: {
 }): (data: Uint8Array, from: string) => Promise<Verdict> {
   const { chain, importer } = opts
   return async (data, from) => {
+    // Most sealed blocks arrive after we committed them ourselves: look at the number before
+    // paying for a full decode of hundreds of transactions.
+    const peeked = peekBlockNumber(data)
+    if (peeked === undefined) return 'reject'
+    if (peeked <= chain.head.header.number) return 'ignore'
     let block: Block
     try {
       block = opts.decode(data)
@@ -131,5 +137,28 @@ export function blockRule(opts: {
       }
       return 'ignore'
     }
+  }
+}
+
+/** The header's number (field 8) of an RLP block, reading only the header; undefined if malformed. */
+export function peekBlockNumber(data: Uint8Array): bigint | undefined {
+  const b0 = data[0]
+  if (b0 === undefined || b0 < 0xc0) return undefined
+  let offset = 1
+  if (b0 > 0xf7) {
+    const lenOfLen = b0 - 0xf7
+    if (lenOfLen > 4 || data.length < 1 + lenOfLen) return undefined
+    offset = 1 + lenOfLen
+  }
+  try {
+    const { data: header } = RLP.decode(data.subarray(offset), true)
+    if (!Array.isArray(header) || header.length < 15) return undefined
+    const num = header[8]
+    if (!(num instanceof Uint8Array) || num.length > 8) return undefined
+    let n = 0n
+    for (const x of num) n = (n << 8n) | BigInt(x)
+    return n
+  } catch {
+    return undefined
   }
 }
