@@ -6,7 +6,6 @@
  * - ecrecover / ecsign via the native `secp256k1` binding (~70 µs vs ~2 ms for @noble recovery).
  */
 import type { CustomCrypto } from '@ethereumjs/common'
-import { RLP } from '@ethereumjs/rlp'
 import { Capability, type TypedTransaction } from '@ethereumjs/tx'
 import { SECP256K1_ORDER_DIV_2 } from '@ethereumjs/util'
 import { keccak_256 } from '@noble/hashes/sha3.js'
@@ -140,11 +139,12 @@ export function recoverSender(tx: TypedTransaction): Uint8Array {
   return tx.getSenderAddress().bytes
 }
 
-/** URL of this module: it loads alone (no VM, no state), so a worker thread can import it to
- * recover senders off the main thread (see {@link recoverRawTransaction}). */
+/** URL of this module. Resolving from it finds the runtime's own crypto dependencies (native
+ * secp256k1, WASM keccak, RLP): a worker thread that cannot load TypeScript uses it to recover
+ * senders with exactly the libraries the node uses. */
 export const CRYPTO_MODULE_URL: string = import.meta.url
 
-/** What {@link recoverRawTransaction} computes from a transaction's network encoding. */
+/** A transaction's sender key and hash computed elsewhere (e.g. in a worker) from its bytes. */
 export interface RawTxRecovery {
   /** 64-byte uncompressed sender public key (no 0x04 prefix), as EthereumJS caches it. */
   publicKey: Uint8Array
@@ -152,112 +152,10 @@ export interface RawTxRecovery {
   hash: Uint8Array
 }
 
-/** Positions in the signed RLP list, per transaction type. Integer fields are re-encoded without
- * leading zeros (EthereumJS keeps them as bigints: chainId is not checked for leading zeros on
- * decode, so a padded chainId must not reach the hash as sent); the others are kept as sent. */
-interface TxLayout {
-  /** Fields before the signature (y-parity/v, r, s). */
-  unsigned: number
-  /** Integer positions among the unsigned fields. */
-  ints: readonly number[]
-}
-const LEGACY_LAYOUT: TxLayout = { unsigned: 6, ints: [0, 1, 2, 4] }
-const TYPED_LAYOUTS = new Map<number, TxLayout>([
-  [1, { unsigned: 8, ints: [0, 1, 2, 3, 5] }],
-  [2, { unsigned: 9, ints: [0, 1, 2, 3, 4, 6] }],
-  [4, { unsigned: 10, ints: [0, 1, 2, 3, 4, 6] }],
-])
-
-function stripZeros(b: Uint8Array): Uint8Array {
-  let i = 0
-  while (i < b.length && b[i] === 0) i++
-  return i === 0 ? b : b.subarray(i)
-}
-
-function scalar(item: unknown): Uint8Array {
-  if (!(item instanceof Uint8Array)) throw new Error('expected a byte string, got a list')
-  return item
-}
-
-/** Unsigned big-endian bytes of a non-negative bigint, no leading zeros (0 → empty). */
-function unpaddedBigint(v: bigint): Uint8Array {
-  if (v === 0n) return new Uint8Array(0)
-  let hex = v.toString(16)
-  if (hex.length % 2 === 1) hex = `0${hex}`
-  return Uint8Array.from(Buffer.from(hex, 'hex'))
-}
-
 /**
- * Recovers the sender public key and the hash of a signed legacy (EIP-155 or pre-155), EIP-2930,
- * EIP-1559 or EIP-7702 transaction from its bytes alone, computing exactly what EthereumJS
- * computes for the decoded transaction (`getSenderPublicKey()`, `hash()`): the message to sign is
- * rebuilt from canonically re-encoded fields, high-s and bad v/y-parity are rejected. Pure and
- * self-contained, so it can run in a worker thread. Throws on anything it cannot recover; it does
- * not replace decoding: the caller must still decode and validate the transaction
- * (createTxFromRLP), and only trust this result for bytes that decoded.
- */
-export function recoverRawTransaction(raw: Uint8Array): RawTxRecovery {
-  if (!(raw instanceof Uint8Array) || raw.length === 0) throw new Error('empty transaction')
-  const first = raw[0]!
-  const typed = first <= 0x7f
-  const layout = typed ? TYPED_LAYOUTS.get(first) : LEGACY_LAYOUT
-  if (layout === undefined) throw new Error(`unsupported transaction type ${first}`)
-  const decoded = RLP.decode(typed ? raw.subarray(1) : raw)
-  if (!Array.isArray(decoded) || decoded.length !== layout.unsigned + 3)
-    throw new Error('transaction is not an RLP list of the expected length')
-  const fields = decoded.slice(0, layout.unsigned) as Array<Uint8Array | unknown[]>
-  for (const i of layout.ints) fields[i] = stripZeros(scalar(fields[i]))
-  const v = bytesToBigIntStrict(stripZeros(scalar(decoded[layout.unsigned])))
-  const r = stripZeros(scalar(decoded[layout.unsigned + 1]))
-  const s = stripZeros(scalar(decoded[layout.unsigned + 2]))
-  if (r.length > 32 || s.length > 32) throw new Error('signature component longer than 32 bytes')
-  const signature = [unpaddedBigint(v), r, s]
-  let recovery: bigint
-  let message: Uint8Array
-  let serialized: Uint8Array
-  if (typed) {
-    if (v !== 0n && v !== 1n) throw new Error('y-parity must be 0 or 1')
-    recovery = v
-    const prefix = Uint8Array.of(first)
-    message = concat(prefix, RLP.encode(fields as Parameters<typeof RLP.encode>[0]))
-    serialized = concat(prefix, RLP.encode([...fields, ...signature] as Parameters<typeof RLP.encode>[0]))
-  } else {
-    let unsigned: unknown[] = fields
-    if (v === 27n || v === 28n) recovery = v - 27n
-    else if (v >= 37n) {
-      // EIP-155: v = chainId * 2 + 35 + parity; the message commits to chainId, 0, 0.
-      const chainId = (v - 35n) / 2n
-      recovery = v - (chainId * 2n + 35n)
-      unsigned = [...fields, unpaddedBigint(chainId), new Uint8Array(0), new Uint8Array(0)]
-    } else throw new Error(`legacy v must be 27/28 or at least 37 (EIP-155), got ${v}`)
-    message = RLP.encode(unsigned as Parameters<typeof RLP.encode>[0])
-    serialized = RLP.encode([...fields, ...signature] as Parameters<typeof RLP.encode>[0])
-  }
-  if (bytesToBigIntStrict(s) > SECP256K1_ORDER_DIV_2)
-    throw new Error('Invalid Signature: s-values greater than secp256k1n/2 are invalid')
-  const sig = new Uint8Array(64)
-  sig.set(r, 32 - r.length)
-  sig.set(s, 64 - s.length)
-  const pub = secp256k1.ecdsaRecover(sig, Number(recovery), keccak256(message), false)
-  return { publicKey: pub.subarray(1), hash: keccak256(serialized) }
-}
-
-function bytesToBigIntStrict(b: Uint8Array): bigint {
-  return b.length === 0 ? 0n : BigInt(`0x${Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex')}`)
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length)
-  out.set(a, 0)
-  out.set(b, a.length)
-  return out
-}
-
-/**
- * Adopts a sender key and hash computed by {@link recoverRawTransaction} (typically in a worker)
- * for `tx`, decoded from the same bytes: EthereumJS and {@link recoverSender} then use them
- * instead of recovering again. Only frozen transactions cache (as EthereumJS itself does); returns
- * whether the values were adopted.
+ * Adopts a sender key and hash computed from the same bytes `tx` was decoded from: EthereumJS
+ * and {@link recoverSender} then use them instead of recovering again. Only frozen transactions
+ * cache (as EthereumJS itself does); returns whether the values were adopted.
  */
 export function adoptRecovery(tx: TypedTransaction, rec: RawTxRecovery): boolean {
   if (!Object.isFrozen(tx)) return false

@@ -14,7 +14,6 @@ export {
   initCrypto,
   keccak256,
   type RawTxRecovery,
-  recoverRawTransaction,
   recoverSender,
 } from './crypto.ts'
 export {

@@ -264,6 +264,7 @@ export class NetworkNode {
         peerCount: () => net.peerCount(),
         syncing: () => sync.status(),
       })
+      closers.unshift(() => backend.close())
       const multiValidator = genesis.validators.length > 1
       const health = (): HealthState =>
         sync.syncing ? 'syncing' : multiValidator && net.peerCount() === 0 ? 'not-ready' : 'ready'

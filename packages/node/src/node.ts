@@ -112,6 +112,7 @@ export class OpenLedgerNode {
         afterAdmit: () => sealer.onTransactionAdded(),
         rejectBelowBaseFee: () => sealer.miningMode.kind === 'auto',
       })
+      closers.unshift(() => backend.close())
       const { rpcUrl, metricsUrl } = await serveApis(core, backend, opts, closers, () => 'ready')
       const node = new OpenLedgerNode(chain, sealer, backend, rpcUrl, metricsUrl, closers, opts.log)
       sealer.start()

@@ -16,18 +16,23 @@ import {
 import { type EOACode7702AuthorizationListBytes, SECP256K1_ORDER } from '@ethereumjs/util'
 import {
   adoptRecovery,
+  CRYPTO_MODULE_URL,
   createCustomCrypto,
+  ecdsaRecover,
   initCrypto,
   keccak256,
   parseGenesis,
   type RawTxRecovery,
-  recoverRawTransaction,
   recoverSender,
 } from '@openledger/evm-runtime'
 import { buildDevGenesis, hex, NodeBackend, openCore, silentLogger } from '@openledger/node'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createRawRecover, loadRawRecover } from '../src/backend/raw-recover.mjs'
 import { RecoverPool } from '../src/backend/recover-pool.ts'
+
+// The worker's recovery, here with the node's own keccak and secp256k1 binding.
+const recoverRawTransaction = createRawRecover({ RLP, keccak256, ecdsaRecover })
 
 // Above 255 so that a chain id can carry a meaningful leading zero byte.
 const CHAIN_ID = 31337n
@@ -261,7 +266,7 @@ function ours(raw: Uint8Array): { publicKey: string; hash: string } | 'invalid' 
   }
 }
 
-describe('recoverRawTransaction', () => {
+describe("raw transaction recovery (the worker's code)", () => {
   it('computes what EthereumJS computes for every decodable transaction, valid or not', () => {
     const seen = new Set<string>()
     fc.assert(
@@ -338,6 +343,17 @@ describe('recoverRawTransaction', () => {
       { common: signing, freeze: false },
     ).sign(key)
     expect(adoptRecovery(unfrozen, marker)).toBe(false)
+  })
+})
+
+describe('loadRawRecover', () => {
+  it("loads the runtime's own dependencies from its module URL and recovers like EthereumJS", async () => {
+    const recover = await loadRawRecover(CRYPTO_MODULE_URL)
+    const raw = transfers(1)[0]!
+    const tx = createTxFromRLP(raw, { common: reference })
+    const rec = recover(raw)
+    expect(hex(rec.publicKey)).toBe(hex(tx.getSenderPublicKey()))
+    expect(hex(rec.hash)).toBe(hex(tx.hash()))
   })
 })
 

@@ -91,11 +91,7 @@ export class NodeBackend implements RpcBackend {
     this.dev = opts.dev
     this.keys = opts.keys
     this.impersonated = opts.impersonated ?? new Set()
-    const threads =
-      opts.recoverThreads ??
-      (process.env.OL_TMP_AB_THREADS !== undefined
-        ? Number(process.env.OL_TMP_AB_THREADS)
-        : defaultRecoverThreads())
+    const threads = opts.recoverThreads ?? defaultRecoverThreads()
     this.recoverPool =
       threads > 0
         ? new RecoverPool({
