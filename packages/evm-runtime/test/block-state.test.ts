@@ -39,16 +39,26 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant('code' as const), who: fc.nat(12), code: fc.nat(255) }),
 )
 
+/** Creates the account if absent, clearing its storage as the EVM does when it creates an account
+ * (a deleted account's storage must not come back). */
+async function ensure(sm: MerkleStateManager, a: Address): Promise<void> {
+  if ((await sm.getAccount(a)) !== undefined) return
+  await sm.putAccount(a, new Account(1n))
+  await sm.clearStorage(a)
+}
+
 async function apply(sm: MerkleStateManager, ops: Op[]): Promise<void> {
   for (const o of ops) {
     const a = address(o.who)
     if (o.kind === 'account') {
-      const acct = (await sm.getAccount(a)) ?? new Account()
+      const existing = await sm.getAccount(a)
+      const acct = existing ?? new Account()
       acct.balance = o.balance
       acct.nonce = o.nonce
       await sm.putAccount(a, acct)
+      if (existing === undefined) await sm.clearStorage(a)
     } else if (o.kind === 'storage') {
-      if ((await sm.getAccount(a)) === undefined) await sm.putAccount(a, new Account(1n))
+      await ensure(sm, a)
       const slot = new Uint8Array(32)
       slot[31] = o.slot
       // value 0 deletes the slot, others are short and padded values
@@ -57,7 +67,7 @@ async function apply(sm: MerkleStateManager, ops: Op[]): Promise<void> {
     } else if (o.kind === 'delete') {
       await sm.deleteAccount(a)
     } else {
-      if ((await sm.getAccount(a)) === undefined) await sm.putAccount(a, new Account(1n))
+      await ensure(sm, a)
       await sm.putCode(a, Uint8Array.of(0x60, o.code, 0x00))
     }
   }
@@ -92,7 +102,7 @@ describe('BlockStateManager', () => {
           }
         },
       ),
-      { numRuns: 80 },
+      { numRuns: 300 },
     )
   })
 })
