@@ -41,6 +41,9 @@ export interface DevNodeOptions {
   txpool?: Partial<Omit<TxPoolOptions, 'common' | 'getAccount' | 'blockGasLimit'>>
   /** Serve Prometheus /metrics and /health on this address (off when absent). */
   metrics?: { host: string; port: number }
+  /** Start the sender-recovery worker once raw transactions arrive at this rate (tx/s); 0 = at
+   * start. Default: lazily, so embedded and test nodes spawn no thread they do not need. */
+  recoverStartRate?: number
   log: Logger
   onBlock?: (
     block: Block,
@@ -111,6 +114,7 @@ export class OpenLedgerNode {
         dev: new DevControls(chain, sealer, impersonated),
         afterAdmit: () => sealer.onTransactionAdded(),
         rejectBelowBaseFee: () => sealer.miningMode.kind === 'auto',
+        recoverStartRate: opts.recoverStartRate,
       })
       closers.unshift(() => backend.close())
       const { rpcUrl, metricsUrl } = await serveApis(core, backend, opts, closers, () => 'ready')

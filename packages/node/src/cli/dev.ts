@@ -61,6 +61,8 @@ export async function runDev(opts: DevCommandOptions): Promise<void> {
     mining,
     accounts,
     metrics: opts.metricsPort === undefined ? undefined : { host: opts.metricsHost, port: opts.metricsPort },
+    // A dev chain is started to be used: have the recovery worker ready for the first burst.
+    recoverStartRate: 0,
     log,
     onBlock: opts.silent ? undefined : (b, e, d) => out(formatBlock(b, e, d)),
   })
