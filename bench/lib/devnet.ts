@@ -28,8 +28,9 @@ import {
   writeKeyFile,
 } from '@openledger/node'
 import { keccak256 } from 'ethers'
-import { type Child, freePort, makeTempDir, peakRss, removeTempDir, startChild, withTimeout } from './proc.ts'
+import { type Child, freePort, makeTempDir, peakRss, removeTempDir, withTimeout } from './proc.ts'
 import { RpcClient } from './rpc.ts'
+import { startOpenledger } from './targets.ts'
 import { BASE_FEE, CHAIN_ID, GAS_LIMIT, SENDER_BALANCE, type Workload } from './workload.ts'
 
 const CONCURRENCY = 32
@@ -106,29 +107,13 @@ async function startNodeProc(
     ...(o.keyFile ? ['--validator-key', o.keyFile] : []),
     ...(o.bootnodes.length ? ['--bootnodes', o.bootnodes.join(',')] : []),
   ]
-  let metricsUrl = ''
-  let ready: () => void = () => {}
-  const readyP = new Promise<void>((r) => {
-    ready = r
-  })
-  const child = startChild(process.execPath, args, {
-    cwd: root,
+  const log = process.env.OL_BENCH_NODE_LOG
+  const { child, rpcUrl, metricsUrl } = await startOpenledger(
+    root,
+    args,
     name,
-    onLine(line) {
-      if (process.env.OL_BENCH_NODE_LOG)
-        appendFileSync(`${process.env.OL_BENCH_NODE_LOG}-${name.replace(/ /g, '')}.log`, `${line}\n`)
-      const m = /^Metrics:\s+(http:\/\/\S+?)\/metrics/.exec(line)
-      if (m) metricsUrl = `${m[1]}/metrics`
-      if (/^Listening on /.test(line)) ready()
-    },
-  })
-  try {
-    await withTimeout(Promise.race([readyP, child.exited]), 90_000, `${name} start`)
-  } catch (err) {
-    await child.stop()
-    throw err
-  }
-  const rpcUrl = `http://127.0.0.1:${o.rpcPort}`
+    log ? (line) => appendFileSync(`${log}-${name.replace(/ /g, '')}.log`, `${line}\n`) : undefined,
+  )
   return { child, rpc: new RpcClient(rpcUrl), rpcUrl, metricsUrl }
 }
 

@@ -65,6 +65,20 @@ export async function launchDevNode(
     'silent',
     ...(mode === 'interval' ? ['--block-time', '1'] : []),
   ]
+  return startOpenledger(root, args, name)
+}
+
+/**
+ * Spawns `node <args>` (an `openledger` command line) and resolves once it prints its RPC URL
+ * ("Listening on …") and metrics URL ("Metrics: …"); `onLine` sees every output line. Stops the
+ * child if it does not come up.
+ */
+export async function startOpenledger(
+  root: string,
+  args: string[],
+  name: string,
+  onLine?: (line: string) => void,
+): Promise<LaunchedNode> {
   let rpcUrl: string | undefined
   let metricsUrl: string | undefined
   let ready: () => void = () => {}
@@ -75,6 +89,7 @@ export async function launchDevNode(
     cwd: root,
     name,
     onLine(line) {
+      onLine?.(line)
       const m = /^Metrics:\s+(http:\/\/\S+?)\/metrics/.exec(line)
       if (m) metricsUrl = `${m[1]}/metrics`
       const l = /^Listening on (http:\/\/\S+)/.exec(line)
