@@ -174,10 +174,13 @@ export class CallEngine {
         const evm = this.vm.evm
         // The previous call's finally left the journal clean (cleanJournal).
         // EIP-2929/2930 warm set, as runTx would prepare it.
-        for (const addr of this.precompileAddresses()) evm.journal.addAlwaysWarmAddress(addr)
-        evm.journal.addAlwaysWarmAddress(from.toString())
-        if (p.to !== undefined) evm.journal.addAlwaysWarmAddress(toHex(p.to))
-        evm.journal.addAlwaysWarmAddress(header.coinbase.toString())
+        // Straight into the journal's map: addAlwaysWarmAddress re-validates each hex string.
+        const warm = (evm.journal as unknown as { alwaysWarmJournal: Map<string, Set<string>> })
+          .alwaysWarmJournal
+        for (const addr of this.precompileAddresses()) warm.set(addr, new Set())
+        warm.set(from.toString().slice(2), new Set())
+        if (p.to !== undefined) warm.set(toHex(p.to).slice(2), new Set())
+        warm.set(header.coinbase.toString().slice(2), new Set())
         for (const item of p.accessList ?? []) {
           const a = toHex(item.address).slice(2)
           evm.journal.addAlwaysWarmAddress(a, true)

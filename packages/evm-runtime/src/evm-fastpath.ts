@@ -1,5 +1,5 @@
 /**
- * Two per-frame costs of EthereumJS 10.1.3's EVM that dominate short calls (eth_call of a view is
+ * Three per-frame costs of EthereumJS 10.1.3's EVM that dominate short calls (eth_call of a view is
  * ~30 opcodes), removed without changing behaviour:
  *
  * 1. Jump-destination analysis. `Interpreter.run` re-analyses the whole code (a Uint8Array of
@@ -19,8 +19,13 @@
  *      runPrecompile, postMessageCleanup), minus the copy of the message. EIPs whose branches
  *      it leaves out (verkle/binary-tree witnesses, EIP-2780/7708/7928/8037) and the debug log
  *      and profiler modes fall back to the library's method, checked per activated-EIP list.
+ * 3. The interpreter loop. `Interpreter.run` awaits an async `runStep` for every opcode and
+ *    re-checks per step what cannot change within a frame (DEBUG, step listeners, the profiler,
+ *    verkle code-chunk EIPs). The fast loop checks those once per frame (any of them on: the
+ *    library's loop) and awaits only dynamic-gas handlers and async opcodes; a frame of plain
+ *    stack/arithmetic opcodes runs without a single await.
  *
- * Installed once, globally, on the library's prototypes (like state/find-path.ts); both fast paths
+ * Installed once, globally, on the library's prototypes (like state/find-path.ts); the fast paths
  * are property-tested against the originals in test/evm-fastpath.test.ts.
  */
 import { EVM, EVMError, type EVMResult, type ExecResult, type Message } from '@ethereumjs/evm'
@@ -49,6 +54,9 @@ type InterpreterCtor = new (...args: unknown[]) => InterpreterLike
 const { Interpreter } = (await import(
   new URL('./interpreter.js', import.meta.resolve('@ethereumjs/evm')).href
 )) as { Interpreter: InterpreterCtor }
+const { consumeEip7928PostTargetCallOog } = (await import(
+  new URL('./opcodes/EIP7928.js', import.meta.resolve('@ethereumjs/evm')).href
+)) as { consumeEip7928PostTargetCallOog: (rs: unknown) => void }
 
 /** Total code bytes whose analysis is kept; the analysis itself is ~9× the code size. */
 const MAX_CACHED_CODE_BYTES = 4 * 1024 * 1024
@@ -87,6 +95,7 @@ class JumpCache {
 }
 
 interface Impl {
+  run: InterpreterLike['run']
   jumps: InterpreterLike['_getValidJumpDestinations']
   runInterpreter: EvmInternals['runInterpreter']
   executeCall: EvmInternals['_executeCall']
@@ -96,6 +105,7 @@ let fast: Impl | undefined
 
 function apply(impl: Impl): void {
   ;(Interpreter.prototype as InterpreterLike)._getValidJumpDestinations = impl.jumps
+  ;(Interpreter.prototype as InterpreterLike).run = impl.run
   const proto = EVM.prototype as unknown as EvmInternals
   proto.runInterpreter = impl.runInterpreter
   proto._executeCall = impl.executeCall
@@ -117,6 +127,7 @@ function build(): Impl {
   const iproto = Interpreter.prototype as InterpreterLike
   const proto = EVM.prototype as unknown as EvmInternals
   originals = {
+    run: iproto.run,
     jumps: iproto._getValidJumpDestinations,
     runInterpreter: proto.runInterpreter,
     executeCall: proto._executeCall,
@@ -293,11 +304,143 @@ function build(): Impl {
     if (message.depth === 0) this.postMessageCleanup()
     return { execResult: result }
   }
+  const run = originals.run
+  const fastRun = async function (
+    this: InterpreterLike,
+    code: Uint8Array,
+    opts: { pc?: number } = {},
+  ): Promise<{ runState: RunState; exceptionError?: EVMError }> {
+    const self = this as unknown as InterpreterInternals
+    const evm = self._evm
+    // EOF code (EIP-3540), verkle/binary-tree code chunks, step listeners (tracers), DEBUG and the
+    // profiler keep the library's loop: it is this loop plus their per-step branches.
+    if (
+      (code[0] === 0xef && self.common.isActivatedEIP(3540)) ||
+      evm.DEBUG ||
+      self.profilerOpts?.enabled === true ||
+      evm.events.listenerCount('step') > 0 ||
+      !isPlainInterpreter(self)
+    )
+      return run.call(this, code, opts) as unknown as Promise<{
+        runState: RunState
+        exceptionError?: EVMError
+      }>
+    const rs = self._runState
+    const common = self.common
+    const opMap = evm._opcodeMap
+    rs.code = code
+    rs.programCounter = opts.pc ?? rs.programCounter
+    const start = rs.programCounter
+    if (start !== 0 && (start < 0 || start >= code.length))
+      throw new Error('Internal error: program counter not in range')
+    let err: EVMError | undefined
+    let cached: OpcodeEntry[] | undefined
+    while (rs.programCounter < code.length) {
+      const pc = rs.programCounter
+      let entry: OpcodeEntry
+      if (cached === undefined) {
+        const op = code[pc]!
+        // Same trigger as the library: analyse once the code reaches its first jump.
+        if (op === 0x56 || op === 0x57 || op === 0x5e) {
+          const a = self._getValidJumpDestinations(code)
+          rs.validJumps = a.jumps
+          rs.cachedPushes = a.pushes
+          rs.shouldDoJumpAnalysis = false
+          cached = a.opcodesCached as OpcodeEntry[]
+        }
+        entry = opMap[op]!
+        rs.opCode = op
+      } else {
+        entry = cached[pc]!
+        rs.opCode = entry.opcodeInfo.code
+      }
+      const info = entry.opcodeInfo
+      try {
+        let gas = info.feeBigInt
+        if (info.dynamicGas) gas = await entry.gasHandler(rs, gas, common)
+        if (info.isInvalid) throw new EVMError(EVMError.errorMessages.INVALID_OPCODE)
+        // useGas, without its DEBUG log (DEBUG takes the library's loop).
+        rs.gasLeft -= gas
+        if (rs.gasLeft < 0n) {
+          rs.gasLeft = 0n
+          throw new EVMError(EVMError.errorMessages.OUT_OF_GAS)
+        }
+        rs.programCounter++
+        if (rs.eip7928PostTargetCallOog !== undefined) consumeEip7928PostTargetCallOog(rs)
+        if (info.isAsync) await entry.opHandler(rs, common)
+        else entry.opHandler(rs, common)
+        rs.env.accessWitness?.commit()
+      } catch (e) {
+        rs.env.accessWitness?.revert()
+        if (!(typeof e === 'object' && e !== null && 'errorType' in e && e.errorType === 'EVMError')) throw e
+        if ((e as EVMError).error !== EVMError.errorMessages.STOP) err = e as EVMError
+        break
+      }
+    }
+    if (err === undefined && rs.eip8037BurnLeftoverAfterCreateHaltOntoAlive === true && rs.gasLeft > 0n) {
+      rs.gasLeft = 0n
+      err = new EVMError(EVMError.errorMessages.OUT_OF_GAS)
+    }
+    return { runState: rs, exceptionError: err }
+  }
+
   return {
+    run: fastRun as unknown as InterpreterLike['run'],
     jumps,
     runInterpreter: fastRunInterpreter as EvmInternals['runInterpreter'],
     executeCall: fastExecuteCall,
   }
+}
+
+/** EIPs whose per-step branches the fast interpreter loop leaves out (verkle/binary-tree code chunks). */
+const UNSUPPORTED_STEP_EIPS = [6800, 7864]
+const plainSteps = new WeakMap<readonly number[], boolean>()
+function isPlainInterpreter(i: InterpreterInternals): boolean {
+  const eips = i.common._activatedEIPsCache
+  let ok = plainSteps.get(eips)
+  if (ok === undefined) {
+    ok = !UNSUPPORTED_STEP_EIPS.some((e) => eips.includes(e))
+    plainSteps.set(eips, ok)
+  }
+  return ok
+}
+
+interface OpcodeEntry {
+  opcodeInfo: {
+    code: number
+    feeBigInt: bigint
+    dynamicGas: boolean
+    isInvalid: boolean
+    isAsync: boolean
+  }
+  gasHandler: (rs: RunState, gas: bigint, common: unknown) => Promise<bigint>
+  opHandler: (rs: RunState, common: unknown) => unknown
+}
+
+interface RunState {
+  code: Uint8Array
+  programCounter: number
+  opCode: number
+  gasLeft: bigint
+  gasRefund?: bigint
+  validJumps: Uint8Array
+  cachedPushes: Record<number, bigint>
+  shouldDoJumpAnalysis: boolean
+  env: { accessWitness?: { commit(): void; revert(): void } }
+  eip7928PostTargetCallOog?: unknown
+  eip8037BurnLeftoverAfterCreateHaltOntoAlive?: boolean
+}
+
+interface InterpreterInternals {
+  _evm: {
+    DEBUG: boolean
+    _opcodeMap: OpcodeEntry[]
+    events: { listenerCount(event: string): number }
+  }
+  common: { isActivatedEIP(eip: number): boolean; _activatedEIPsCache: number[] }
+  profilerOpts?: { enabled?: boolean }
+  _runState: RunState
+  _getValidJumpDestinations(code: Uint8Array): JumpAnalysis
 }
 
 /** EIPs with branches in EVM._executeCall that the fast path does not implement. */

@@ -33,6 +33,15 @@ const step = fc.oneof(
   fc.record({ k: fc.constant('dest' as const) }),
   fc.record({ k: fc.constant('end' as const), op: fc.constantFrom(0xf3, 0xfd, 0x00, 0xfe) }),
   fc.record({ k: fc.constant('tstore' as const), v: fc.nat(255) }),
+  // Memory growth across the buffer's capacity steps, copies and hashes of memory.
+  fc.record({
+    k: fc.constant('mem' as const),
+    op: fc.constantFrom(0x52, 0x53, 0x5e, 0x20, 0x37, 0x51),
+    off: fc.nat(0x1400),
+    len: fc.nat(0x600),
+  }),
+  // Any byte: undefined opcodes, stack underflows, truncated PUSH at the end of code.
+  fc.record({ k: fc.constant('raw' as const), b: fc.nat(255) }),
 )
 
 type Step = typeof step extends fc.Arbitrary<infer T> ? T : never
@@ -73,10 +82,23 @@ function assemble(steps: Step[]): Uint8Array {
         out.push(0x5b)
         break
       case 'end':
-        out.push(...push1(32), ...push1(0), s.op)
+        // RETURN/REVERT a region that covers most of the memory the other steps touch.
+        out.push(0x61, 0x15, 0x00, ...push1(0), s.op)
         break
       case 'tstore':
         out.push(...push1(s.v), ...push1(1), 0x5d)
+        break
+      case 'mem': {
+        const push2 = (v: number) => [0x61, (v >> 8) & 0xff, v & 0xff]
+        if (s.op === 0x52 || s.op === 0x53) out.push(...push2(s.off * 7), ...push2(s.off), s.op)
+        else if (s.op === 0x51) out.push(...push2(s.off), s.op, 0x50)
+        else if (s.op === 0x20) out.push(...push2(s.len), ...push2(s.off), s.op, 0x50)
+        // MCOPY(dst, src, len) / CALLDATACOPY(dst, offset, len)
+        else out.push(...push2(s.len), ...push2(s.off >> 1), ...push2(s.off), s.op)
+        break
+      }
+      case 'raw':
+        out.push(s.b)
         break
     }
   }

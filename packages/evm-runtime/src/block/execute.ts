@@ -12,6 +12,7 @@ import { minBig } from '../bytes.ts'
 import { keccak256, recoverSender } from '../crypto.ts'
 import { installEvmFastPaths } from '../evm-fastpath.ts'
 import { orderedTrieRootFast } from './ordered-trie.ts'
+import { applyPlainTransfer } from './transfer.ts'
 
 export interface TxLoopOptions {
   /** build: skip and report invalid txs. validate: any invalid tx aborts (throws TxInvalid). */
@@ -161,16 +162,31 @@ export async function runTransactions(
     }
     const t1 = performance.now()
     senderMs += t1 - t0
-    let result: RunTxResult
-    try {
-      result = await runTx(vm, { tx, block, skipHardForkValidation: true, blockGasUsed: gasUsed })
-    } catch (e) {
-      const r = await classify(vm, tx, sender, e)
-      if (opts.mode === 'validate') throw new TxInvalid(i, tx, r.reason)
-      rejected.push(r)
-      continue
+    let txGas: bigint
+    let receipt: TxReceipt
+    let err: RunTxResult['execResult']['exceptionError']
+    let returnData: Uint8Array | undefined
+    let createdAddress: Uint8Array | undefined
+    const transfer = await applyPlainTransfer(vm, tx, sender, block, gasUsed)
+    if (transfer !== undefined) {
+      txGas = transfer.gasUsed
+      receipt = transfer.receipt
+    } else {
+      let result: RunTxResult
+      try {
+        result = await runTx(vm, { tx, block, skipHardForkValidation: true, blockGasUsed: gasUsed })
+      } catch (e) {
+        const r = await classify(vm, tx, sender, e)
+        if (opts.mode === 'validate') throw new TxInvalid(i, tx, r.reason)
+        rejected.push(r)
+        continue
+      }
+      txGas = result.totalGasSpent
+      receipt = result.receipt
+      err = result.execResult.exceptionError
+      returnData = result.execResult.returnValue
+      createdAddress = result.createdAddress?.bytes
     }
-    const txGas = result.totalGasSpent
     gasUsed += txGas
     if (treasury !== undefined && baseFee > 0n) {
       // Base fee goes to the treasury instead of being burnt, credited right after each tx.
@@ -178,10 +194,8 @@ export async function runTransactions(
       acct.balance += baseFee * txGas
       await vm.stateManager.putAccount(treasury, acct)
     }
-    const receipt = result.receipt
     receipts.push(receipt)
     const logs: LogEntry[] = receipt.logs.map(([address, topics, data]) => ({ address, topics, data }))
-    const err = result.execResult.exceptionError
     executed.push({
       tx,
       hash: tx.hash(),
@@ -192,9 +206,9 @@ export async function runTransactions(
       effectiveGasPrice: effectiveGasPrice(tx, baseFee),
       logs,
       logsBloom: receipt.bitvector,
-      contractAddress: result.createdAddress?.bytes,
+      contractAddress: createdAddress,
       error:
-        err === undefined ? undefined : { message: err.error, returnData: result.execResult.returnValue },
+        err === undefined ? undefined : { message: err.error, returnData: returnData ?? new Uint8Array(0) },
     })
   }
   return {

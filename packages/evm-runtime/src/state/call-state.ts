@@ -10,6 +10,10 @@
  * They are filled only from the trie, never from a call's writes, so reverting a call needs no
  * bookkeeping here. Reads are not copied into EthereumJS's caches: that would RLP-encode every
  * account read and journal every entry, only for the revert to drop it again.
+ *
+ * Accounts are handed out as {@link ReadAccount} copies that remember their RLP: a call's
+ * zero-value transfer puts caller and callee back unchanged, and the account cache would otherwise
+ * re-encode both and decode them again at every later read.
  */
 import { RLP } from '@ethereumjs/rlp'
 import { CODEHASH_PREFIX, MerkleStateManager } from '@ethereumjs/statemanager'
@@ -20,8 +24,36 @@ import { BoundedMap } from './bounded-map.ts'
 const RLP_EMPTY = Uint8Array.of(0x80)
 const EMPTY = new Uint8Array(0)
 
+/** A copy of a stored account that serializes to the RLP it was read from while unchanged. */
+class ReadAccount extends Account {
+  constructor(
+    private readonly base: Account,
+    private readonly rlp: Uint8Array,
+  ) {
+    super(base.nonce, base.balance, base.storageRoot, base.codeHash)
+  }
+
+  override serialize(): Uint8Array {
+    const b = this.base
+    // Identity for the byte fields: EthereumJS replaces them, it never writes into them.
+    return this.nonce === b.nonce &&
+      this.balance === b.balance &&
+      this.storageRoot === b.storageRoot &&
+      this.codeHash === b.codeHash
+      ? this.rlp
+      : super.serialize()
+  }
+}
+
+interface Stored {
+  account: Account
+  rlp: Uint8Array
+}
+
 export class CallStateManager extends MerkleStateManager {
-  private readonly baseAccounts = new BoundedMap<Account | null>(200_000)
+  private readonly baseAccounts = new BoundedMap<Stored | null>(200_000)
+  /** Decoded form of RLP values in EthereumJS's account cache (immutable byte arrays). */
+  private readonly decoded = new WeakMap<Uint8Array, Account>()
   private readonly baseStorage = new BoundedMap<Uint8Array>(200_000)
   private readonly baseCode = new BoundedMap<Uint8Array>(5_000)
 
@@ -37,17 +69,25 @@ export class CallStateManager extends MerkleStateManager {
 
   override async getAccount(address: Address): Promise<Account | undefined> {
     const elem = this._caches?.account?.get(address)
-    if (elem !== undefined)
-      return elem.accountRLP !== undefined ? createAccountFromRLP(elem.accountRLP) : undefined
+    if (elem !== undefined) {
+      const rlp = elem.accountRLP
+      if (rlp === undefined) return undefined
+      let account = this.decoded.get(rlp)
+      if (account === undefined) {
+        account = createAccountFromRLP(rlp)
+        this.decoded.set(rlp, account)
+      }
+      return new ReadAccount(account, rlp)
+    }
     const key = address.toString()
     let base = this.baseAccounts.get(key)
     if (base === undefined) {
       const rlp = await this._trie.get(address.bytes)
-      base = rlp !== null ? createAccountFromRLP(rlp) : null
+      base = rlp !== null ? { account: createAccountFromRLP(rlp), rlp } : null
       this.baseAccounts.set(key, base)
     }
     // A copy: the EVM mutates the accounts it reads before writing them back.
-    return base !== null ? new Account(base.nonce, base.balance, base.storageRoot, base.codeHash) : undefined
+    return base !== null ? new ReadAccount(base.account, base.rlp) : undefined
   }
 
   override async getStorage(address: Address, key: Uint8Array): Promise<Uint8Array> {
