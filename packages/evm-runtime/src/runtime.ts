@@ -639,7 +639,9 @@ export async function createExecutionRuntime(
     trieNodes: opts.cache?.trieNodes ?? 100_000,
   }
   const quarter = (n: number) => Math.max(1, Math.floor(n / 4))
-  const writer = new LevelStateDB(opts.db)
+  // The writer keeps what it read and wrote: the next block's trie updates start from the nodes
+  // the previous block touched.
+  const writer = new LevelStateDB(opts.db, { cacheEntries: 200_000 })
   const reader = new StateReader(writer.reader({ cacheEntries: 100_000 }), common)
   const blockVm = await createChainVM(writer, views, sizes, undefined, CacheType.LRU, BlockStateManager)
   const callDb = writer.reader()

@@ -64,6 +64,9 @@ export class LevelStateDB implements DB<Key, Value> {
   /** Persisted values by key. Everything in the state database is content-addressed (trie nodes
    * by hash, code by code hash) and never deleted, so a value once read can be kept for good. */
   private readonly persistedCache: BoundedMap<Uint8Array> | undefined
+  /** Cached readers of the same LevelDB: a committed batch is copied into their caches, so the
+   * nodes of a new head (read at once by the txpool and RPC) never go back to LevelDB. */
+  private readonly readers: LevelStateDB[] = []
 
   constructor(
     private readonly level: LevelLike,
@@ -97,6 +100,13 @@ export class LevelStateDB implements DB<Key, Value> {
       ops.push(v === null ? { type: 'del', key } : { type: 'put', key, value: v })
     }
     await this.level.batch(ops)
+    for (const r of this.persistedCache ? [this, ...this.readers] : this.readers) {
+      const cache = r.persistedCache!
+      for (const [k, v] of pending) {
+        if (v === null) cache.delete(k)
+        else cache.set(k, v)
+      }
+    }
     return ops.length
   }
 
@@ -169,7 +179,9 @@ export class LevelStateDB implements DB<Key, Value> {
 
   /** An independent view of the same LevelDB (no shared buffer), for readers. */
   reader(opts: { cacheEntries?: number } = {}): LevelStateDB {
-    return new LevelStateDB(this.level, opts)
+    const r = new LevelStateDB(this.level, opts)
+    if (r.persistedCache !== undefined) this.readers.push(r)
+    return r
   }
 
   async open(): Promise<void> {}

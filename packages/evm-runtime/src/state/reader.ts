@@ -25,6 +25,10 @@ export class StateReader {
    * without invalidation; the txpool reads sender accounts at the head for every transaction. */
   private readonly accounts = new BoundedMap<AccountState | null>(100_000)
   private readonly knownRoots = new BoundedMap<true>(10_000)
+  /** Trie objects by root (state and storage tries share the options): building one costs more
+   * than a cached account read, and every read of a root would otherwise build its own. */
+  private readonly tries = new BoundedMap<MerklePatriciaTrie>(256)
+  private template: MerklePatriciaTrie | undefined
 
   constructor(
     private readonly db: LevelStateDB,
@@ -44,13 +48,27 @@ export class StateReader {
 
   private async trie(root: Uint8Array): Promise<MerklePatriciaTrie> {
     if (!(await this.hasState(root))) throw new MissingStateError(root)
-    return createMPT({
-      db: this.db,
-      root,
-      useKeyHashing: true,
-      valueEncoding: ValueEncoding.Bytes,
-      common: this.common,
-    })
+    return this.trieAt(root)
+  }
+
+  /** A read-only trie object at `root` (never written through, so sharing it is safe). Built
+   * as a child of one template trie with its own root: constructing a MerklePatriciaTrie (debug
+   * loggers, a CheckpointDB, option merging) cost ~0.15 ms, once per new head in automine. */
+  private async trieAt(root: Uint8Array): Promise<MerklePatriciaTrie> {
+    const key = toHex(root)
+    let trie = this.tries.get(key)
+    if (trie === undefined) {
+      this.template ??= await createMPT({
+        db: this.db,
+        useKeyHashing: true,
+        valueEncoding: ValueEncoding.Bytes,
+        common: this.common,
+      })
+      trie = Object.create(this.template) as MerklePatriciaTrie
+      trie.root(root)
+      this.tries.set(key, trie)
+    }
+    return trie
   }
 
   private async account(trie: MerklePatriciaTrie, address: Uint8Array): Promise<Account | undefined> {
@@ -86,13 +104,7 @@ export class StateReader {
   }
 
   private storageTrie(root: Uint8Array): Promise<MerklePatriciaTrie> {
-    return createMPT({
-      db: this.db,
-      root,
-      useKeyHashing: true,
-      valueEncoding: ValueEncoding.Bytes,
-      common: this.common,
-    })
+    return this.trieAt(root)
   }
 
   async getStorage(stateRoot: Uint8Array, address: Uint8Array, slot: Uint8Array): Promise<Uint8Array> {
