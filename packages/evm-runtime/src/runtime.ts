@@ -641,7 +641,7 @@ export async function createExecutionRuntime(
   const quarter = (n: number) => Math.max(1, Math.floor(n / 4))
   // The writer keeps what it read and wrote: the next block's trie updates start from the nodes
   // the previous block touched.
-  const writer = new LevelStateDB(opts.db, { cacheEntries: 200_000 })
+  const writer = new LevelStateDB(opts.db, { cacheEntries: 100_000 })
   const reader = new StateReader(writer.reader({ cacheEntries: 100_000 }), common)
   const blockVm = await createChainVM(writer, views, sizes, undefined, CacheType.LRU, BlockStateManager)
   const callDb = writer.reader()
