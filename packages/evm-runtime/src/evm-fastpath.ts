@@ -30,6 +30,7 @@
  */
 import { EVM, EVMError, type EVMResult, type ExecResult, type Message } from '@ethereumjs/evm'
 import { Account, createZeroAddress } from '@ethereumjs/util'
+import { noneActive } from './eips.ts'
 
 interface JumpAnalysis {
   jumps: Uint8Array
@@ -243,21 +244,12 @@ function build(): Impl {
     return out as unknown as ExecResult
   }
 
-  // Whether an activated-EIP list (rebuilt by Common on every hardfork/EIP change) has any EIP
-  // whose _executeCall branches the fast path leaves out.
-  const plain = new WeakMap<readonly number[], boolean>()
-  const isPlain = (evm: EvmInternals): boolean => {
-    const eips = evm.common._activatedEIPsCache
-    let ok = plain.get(eips)
-    if (ok === undefined) {
-      ok = !UNSUPPORTED_EIPS.some((e) => eips.includes(e))
-      plain.set(eips, ok)
-    }
-    return ok
-  }
-
   const fastExecuteCall = async function (this: EvmInternals, message: MessageFields): Promise<EVMResult> {
-    if (this.DEBUG || this._optsCached.profiler?.enabled === true || !isPlain(this))
+    if (
+      this.DEBUG ||
+      this._optsCached.profiler?.enabled === true ||
+      !noneActive(this.common._activatedEIPsCache, UNSUPPORTED_EIPS)
+    )
       return executeCall.call(this, message)
     const account = (await this.stateManager.getAccount(message.caller)) ?? new Account()
     let errorMessage: unknown
@@ -319,7 +311,7 @@ function build(): Impl {
       evm.DEBUG ||
       self.profilerOpts?.enabled === true ||
       evm.events.listenerCount('step') > 0 ||
-      !isPlainInterpreter(self)
+      !noneActive(self.common._activatedEIPsCache, UNSUPPORTED_STEP_EIPS)
     )
       return run.call(this, code, opts) as unknown as Promise<{
         runState: RunState
@@ -394,16 +386,6 @@ function build(): Impl {
 
 /** EIPs whose per-step branches the fast interpreter loop leaves out (verkle/binary-tree code chunks). */
 const UNSUPPORTED_STEP_EIPS = [6800, 7864]
-const plainSteps = new WeakMap<readonly number[], boolean>()
-function isPlainInterpreter(i: InterpreterInternals): boolean {
-  const eips = i.common._activatedEIPsCache
-  let ok = plainSteps.get(eips)
-  if (ok === undefined) {
-    ok = !UNSUPPORTED_STEP_EIPS.some((e) => eips.includes(e))
-    plainSteps.set(eips, ok)
-  }
-  return ok
-}
 
 interface OpcodeEntry {
   opcodeInfo: {

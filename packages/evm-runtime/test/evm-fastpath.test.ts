@@ -121,13 +121,19 @@ async function run(codes: Uint8Array[], value: bigint, gas: bigint) {
     await sm.putCode(addr, codes[i]!)
   }
   await sm.putAccount(CALLER, new Account(0n, 1000n))
-  const r: EVMResult = await evm.runCall({
-    caller: CALLER,
-    to: A,
-    value,
-    gasLimit: gas,
-    data: Uint8Array.of(1, 2, 3, 4),
-  })
+  let r: EVMResult
+  try {
+    r = await evm.runCall({
+      caller: CALLER,
+      to: A,
+      value,
+      gasLimit: gas,
+      data: Uint8Array.of(1, 2, 3, 4),
+    })
+  } catch (e) {
+    // A host error (e.g. BASEFEE without a block base fee) must surface the same way on both paths.
+    return { threw: (e as Error).message }
+  }
   const e = r.execResult
   const state: unknown[] = []
   for (const addr of [A, B, C, CALLER]) {

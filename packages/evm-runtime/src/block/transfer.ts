@@ -26,6 +26,7 @@ import { Capability, type TypedTransaction } from '@ethereumjs/tx'
 import { Account, Address, KECCAK256_NULL } from '@ethereumjs/util'
 import type { PostByzantiumTxReceipt, VM } from '@ethereumjs/vm'
 import { equalBytes } from '../bytes.ts'
+import { noneActive } from '../eips.ts'
 
 export const TRANSFER_GAS = 21_000n
 
@@ -57,8 +58,6 @@ interface VmInternals {
   }
 }
 
-const plainEips = new WeakMap<readonly number[], boolean>()
-
 let enabled = true
 /** Turns the fast path off and on (differential tests against runTx). */
 export function setPlainTransfers(on: boolean): void {
@@ -71,13 +70,7 @@ function plainVm(vm: VM): boolean {
   if (v.DEBUG || v.evm.DEBUG) return false
   if (v._opts.profilerOpts?.reportAfterTx === true || v.evm._optsCached?.profiler?.enabled === true)
     return false
-  const eips = v.common._activatedEIPsCache
-  let ok = plainEips.get(eips)
-  if (ok === undefined) {
-    ok = !UNSUPPORTED_EIPS.some((e) => eips.includes(e))
-    plainEips.set(eips, ok)
-  }
-  if (!ok) return false
+  if (!noneActive(v.common._activatedEIPsCache, UNSUPPORTED_EIPS)) return false
   for (const e of VM_EVENTS) if (v.events.listenerCount(e) > 0) return false
   const evmEvents = v.evm.events
   if (evmEvents !== undefined) for (const e of EVM_EVENTS) if (evmEvents.listenerCount(e) > 0) return false
