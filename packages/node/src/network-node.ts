@@ -182,15 +182,7 @@ export class NetworkNode {
         sync.onPeerGone(peer)
         metrics.peers.set(net.peerCount())
       })
-      net.onBlocksByRange(async (from, count) => {
-        const out: Uint8Array[] = []
-        for (let n = from; n < from + BigInt(count); n++) {
-          const b = await chain.store.getBlockByNumber(n)
-          if (!b) break
-          out.push(b.serialize())
-        }
-        return out
-      })
+      net.onBlocksByRange((from, count) => chain.store.getRawBlocks(from, count))
 
       let host: QbftNodeHost | undefined
       if (address) {

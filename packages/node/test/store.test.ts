@@ -140,6 +140,15 @@ describe('ChainStore', () => {
     expect((await store.getBlockByHash(b1.block.hash()))?.serialize()).toEqual(b1.block.serialize())
     expect(await store.getSeals(b1.block.hash())).toEqual(bytes(65, 9))
     expect(await store.getSeals(b2.block.hash())).toBeUndefined()
+    // Ranges as served to syncing peers: stored encodings, clipped at the head.
+    const all = [genesis, b1.block, b2.block, b3.block].map((b) => b.serialize())
+    expect(await store.getRawBlocks(0n, 4)).toEqual(all)
+    expect(await store.getRawBlocks(1n, 2)).toEqual(all.slice(1, 3))
+    expect(await store.getRawBlocks(2n, 128)).toEqual(all.slice(2))
+    expect(await store.getRawBlocks(3n, 1)).toEqual(all.slice(3))
+    expect(await store.getRawBlocks(4n, 10)).toEqual([])
+    expect(await store.getRawBlocks(-1n, 10)).toEqual([])
+    expect(await store.getRawBlocks(0n, 0)).toEqual([])
 
     const receipts = (await store.getReceipts(b1.block.hash()))!
     expect(receipts).toHaveLength(2)
