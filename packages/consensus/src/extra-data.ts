@@ -198,10 +198,12 @@ export function verifySeals(
   header: HeaderFields,
   validators: readonly Address[],
   recover: RecoverFn = recoverAddress,
+  /** hashForCommitSeal(header), when the caller computed it already. */
+  digest?: Hash,
 ): Address[] {
   if (validators.length === 0) throw new ExtraDataError('NOT_VALIDATOR', 'empty validator set')
   const e = headerExtra(header)
-  const hash = hashHeader(replaceExtra(header, encodeWith(e, e.round, false)))
+  const hash = digest ?? hashHeader(replaceExtra(header, encodeWith(e, e.round, false)))
   const signers: Address[] = []
   for (const seal of e.seals) {
     let a: Address

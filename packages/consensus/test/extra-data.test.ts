@@ -101,6 +101,8 @@ describe('QBFT extraData (Besu QbftExtraDataCodec)', () => {
     expect(hashForCommitSeal(sealed)).toEqual(digest)
     expect(onchainHash(sealed)).toEqual(onchainHash(h0))
     expect(verifySeals(sealed, validators)).toEqual(validators.slice(0, 3))
+    // A digest computed beforehand (block sync batches seal recovery) gives the same answer.
+    expect(verifySeals(sealed, validators, undefined, digest)).toEqual(validators.slice(0, 3))
     // Works for pre-London (15-field) headers too.
     const old = header(encodeExtraData({ vanity: new Uint8Array(32), validators, round: 0, seals: [] }), 15)
     const d = hashForCommitSeal(old)

@@ -137,9 +137,12 @@ export class NetworkNode {
       let engine: QbftEngine | undefined
       let wal: ConsensusWal | undefined
       let p2p: P2PNetwork | undefined
+      let backendRef: NodeBackend | undefined
       const importer: BlockImporter = new BlockImporter(chain, {
         validators: (h) => validators.validators(h),
         recover: nativeRecover,
+        // Sync verifies a quorum of seals per block: recovered in batches on the worker threads.
+        recoverSeals: (items) => backendRef?.recoverSeals(items) ?? Promise.resolve(undefined),
         log,
         onImported: (block, source) => {
           validators.onBlock(block)
@@ -257,6 +260,7 @@ export class NetworkNode {
         syncing: () => sync.status(),
       })
       closers.unshift(() => backend.close())
+      backendRef = backend
       const multiValidator = genesis.validators.length > 1
       const health = (): HealthState =>
         sync.syncing ? 'syncing' : multiValidator && net.peerCount() === 0 ? 'not-ready' : 'ready'

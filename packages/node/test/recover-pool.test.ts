@@ -13,7 +13,7 @@ import {
   createTxFromRLP,
   type TypedTransaction,
 } from '@ethereumjs/tx'
-import { type EOACode7702AuthorizationListBytes, SECP256K1_ORDER } from '@ethereumjs/util'
+import { type EOACode7702AuthorizationListBytes, privateToAddress, SECP256K1_ORDER } from '@ethereumjs/util'
 import {
   adoptRecovery,
   CRYPTO_MODULE_URL,
@@ -30,6 +30,7 @@ import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRawRecover, loadRawRecover } from '../src/backend/raw-recover.mjs'
 import { RecoverPool } from '../src/backend/recover-pool.ts'
+import { nativeRecover, nativeSigner } from '../src/consensus/crypto.ts'
 
 // The worker's recovery, here with the node's own keccak and secp256k1 binding.
 const recoverRawTransaction = createRawRecover({ RLP, keccak256, ecdsaRecover })
@@ -400,6 +401,41 @@ describe('RecoverPool', () => {
     } finally {
       await pool.close()
     }
+  })
+
+  it('recovers commit-seal signers in one batch, undefined for what does not recover', async () => {
+    const pool = new RecoverPool({ threads: 1, startAtRate: 1_000_000 })
+    try {
+      const keys = [1, 2, 3].map((i) => {
+        const k = new Uint8Array(32)
+        k[31] = i
+        return k
+      })
+      const items = keys.map((k, i) => {
+        const digest = keccak256(Uint8Array.of(i))
+        const signer = privateToAddress(k)
+        return { digest, seal: nativeSigner(k, signer).sign(digest), signer }
+      })
+      // A seal request starts the workers whatever the rate: until one is ready, recover in-thread.
+      expect(await pool.recoverSeals(items)).toBeUndefined()
+      await until(() => pool.ready, 'worker')
+      const garbage = { digest: new Uint8Array(32), seal: new Uint8Array(65) }
+      const got = await pool.recoverSeals([...items, garbage])
+      expect(got).toHaveLength(4)
+      items.forEach((it, i) => {
+        expect(hex(got![i]!)).toBe(hex(it.signer))
+        expect(hex(got![i]!)).toBe(hex(nativeRecover(it.digest, it.seal)))
+      })
+      expect(got![3]).toBeUndefined()
+      expect(() => pool.recoverSeals([{ digest: new Uint8Array(31), seal: new Uint8Array(65) }])).toThrow(
+        RangeError,
+      )
+    } finally {
+      await pool.close()
+    }
+    expect(
+      await pool.recoverSeals([{ digest: new Uint8Array(32), seal: new Uint8Array(65) }]),
+    ).toBeUndefined()
   })
 
   it('stays in-thread under light load and starts its workers at the configured rate', async () => {

@@ -40,7 +40,7 @@ import type { Chain } from '../chain/chain.ts'
 import { TxPoolError } from '../txpool/index.ts'
 import { bytesEqual, key } from '../util/bytes.ts'
 import { rewardPercentiles, suggestTip } from './fees.ts'
-import { defaultRecoverThreads, RecoverPool } from './recover-pool.ts'
+import { defaultRecoverThreads, RecoverPool, type SealToRecover } from './recover-pool.ts'
 
 export interface NodeBackendOptions {
   chain: Chain
@@ -109,6 +109,11 @@ export class NodeBackend implements RpcBackend {
   recoveryWorkers(): { ready: boolean; offloaded: number } | undefined {
     const pool = this.recoverPool
     return pool && { ready: pool.ready, offloaded: pool.offloaded }
+  }
+
+  /** Commit-seal signers recovered on the same worker threads (block sync); undefined: in-thread. */
+  recoverSeals(items: readonly SealToRecover[]): Promise<Array<Uint8Array | undefined> | undefined> {
+    return this.recoverPool?.recoverSeals(items) ?? Promise.resolve(undefined)
   }
 
   /** Stops the sender-recovery workers. Call when the node closes; the backend keeps working

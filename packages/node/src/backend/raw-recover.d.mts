@@ -8,4 +8,8 @@ export interface RawRecoverDeps {
 }
 export type RawRecover = (raw: Uint8Array) => { publicKey: Uint8Array; hash: Uint8Array }
 export function createRawRecover(deps: RawRecoverDeps): RawRecover
-export function loadRawRecover(anchorUrl: string): Promise<RawRecover>
+/** The worker's recovery, plus the signer of a digest (commit seals: 32-byte digest, 65-byte sig). */
+export type LoadedRawRecover = RawRecover & {
+  signer(digest: Uint8Array, sig: Uint8Array): Uint8Array
+}
+export function loadRawRecover(anchorUrl: string): Promise<LoadedRawRecover>

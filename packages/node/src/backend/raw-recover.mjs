@@ -124,5 +124,9 @@ export async function loadRawRecover(anchorUrl) {
     hasher.update(data)
     return hasher.digest('binary')
   }
-  return createRawRecover({ RLP, keccak256, ecdsaRecover: secp256k1.ecdsaRecover })
+  const recover = createRawRecover({ RLP, keccak256, ecdsaRecover: secp256k1.ecdsaRecover })
+  /** Address that signed a 32-byte digest with a 65-byte r ‖ s ‖ recId signature (commit seals). */
+  recover.signer = (digest, sig) =>
+    keccak256(secp256k1.ecdsaRecover(sig.subarray(0, 64), sig[64], digest, false).subarray(1)).subarray(12)
+  return recover
 }

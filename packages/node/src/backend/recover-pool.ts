@@ -55,7 +55,17 @@ interface Slot {
   dead: boolean
   inFlight: number
   batches: Map<number, Request[]>
+  /** Seal batches owed: how many entries, and who waits for the addresses. */
+  seals: Map<number, { n: number; resolve: (r: Array<Uint8Array | undefined> | undefined) => void }>
 }
+
+/** A commit seal to recover: the digest it signs and the 65-byte r ‖ s ‖ recId signature. */
+export interface SealToRecover {
+  digest: Uint8Array
+  seal: Uint8Array
+}
+
+const SEAL_BYTES = 97
 
 interface WorkerReply {
   ready?: true
@@ -129,6 +139,35 @@ export class RecoverPool {
     })
   }
 
+  /**
+   * Recovers the signer addresses of many commit seals in one worker message (block sync verifies
+   * a quorum per block). Starts the workers if needed. Resolves `undefined` — recover in-thread —
+   * when no worker is ready; an `undefined` entry is a seal the worker could not recover (the
+   * caller's own recovery then reports why). The caller checks signature shape (low s, recovery
+   * id) itself: the worker only runs secp256k1 recovery.
+   */
+  recoverSeals(items: readonly SealToRecover[]): Promise<Array<Uint8Array | undefined> | undefined> {
+    if (this.closed || items.length === 0) return Promise.resolve(undefined)
+    this.start()
+    const slot = this.leastBusy()
+    if (!slot) return Promise.resolve(undefined)
+    const data = new Uint8Array(items.length * SEAL_BYTES)
+    for (let i = 0; i < items.length; i++) {
+      const { digest, seal } = items[i]!
+      if (digest.length !== 32 || seal.length !== 65)
+        throw new RangeError('seal digest must be 32 bytes, seal 65')
+      data.set(digest, i * SEAL_BYTES)
+      data.set(seal, i * SEAL_BYTES + 32)
+    }
+    const id = this.nextId++
+    return new Promise((resolve) => {
+      slot.seals.set(id, { n: items.length, resolve })
+      if (slot.inFlight === 0) slot.worker.ref()
+      slot.inFlight += items.length
+      slot.worker.postMessage({ kind: 'seals', id, data: data.buffer, n: items.length }, [data.buffer])
+    })
+  }
+
   /** Terminates the workers; pending requests resolve `undefined`. Idempotent. */
   async close(): Promise<void> {
     if (this.closed && this.slots.length === 0) return
@@ -169,7 +208,14 @@ export class RecoverPool {
       this.report(err)
       return
     }
-    const slot: Slot = { worker, ready: false, dead: false, inFlight: 0, batches: new Map() }
+    const slot: Slot = {
+      worker,
+      ready: false,
+      dead: false,
+      inFlight: 0,
+      batches: new Map(),
+      seals: new Map(),
+    }
     worker.on('message', (msg: WorkerReply) => this.onReply(slot, msg))
     worker.on('error', (err) => {
       this.report(err)
@@ -227,6 +273,19 @@ export class RecoverPool {
       slot.ready = true
       return
     }
+    const sealBatch = msg.id === undefined ? undefined : slot.seals.get(msg.id)
+    if (sealBatch && msg.out && msg.ok) {
+      slot.seals.delete(msg.id!)
+      slot.inFlight -= sealBatch.n
+      if (slot.inFlight === 0) slot.worker.unref()
+      const out = new Uint8Array(msg.out)
+      const ok = new Uint8Array(msg.ok)
+      const addresses: Array<Uint8Array | undefined> = []
+      for (let i = 0; i < sealBatch.n; i++)
+        addresses.push(ok[i] === 1 ? out.slice(i * 20, i * 20 + 20) : undefined)
+      sealBatch.resolve(addresses)
+      return
+    }
     const batch = msg.id === undefined ? undefined : slot.batches.get(msg.id)
     if (!batch || !msg.out || !msg.ok) return
     slot.batches.delete(msg.id!)
@@ -251,6 +310,8 @@ export class RecoverPool {
     slot.dead = true
     for (const batch of slot.batches.values()) for (const r of batch) r.resolve(undefined)
     slot.batches.clear()
+    for (const s of slot.seals.values()) s.resolve(undefined)
+    slot.seals.clear()
     slot.inFlight = 0
     slot.worker.unref()
   }

@@ -9,7 +9,16 @@
  * gas used in the header must match our own execution.
  */
 import type { Block } from '@ethereumjs/block'
-import { type Address, ExtraDataError, type RecoverFn, verifySeals } from '@openledger/consensus'
+import {
+  type Address,
+  checkSignatureShape,
+  decodeExtraData,
+  ExtraDataError,
+  type Hash,
+  hashForCommitSeal,
+  type RecoverFn,
+  verifySeals,
+} from '@openledger/consensus'
 import { BlockValidationError, type ExecutedTx } from '@openledger/evm-runtime'
 import type { Logger } from '../logger.ts'
 import { bytesEqual, hex } from '../util/bytes.ts'
@@ -36,6 +45,17 @@ export interface ImporterOptions {
   log: Logger
   /** After a block became the head (any source): engine.onNewHead, gossip, WAL pruning. */
   onImported?: (block: Block, source: 'consensus' | 'network') => void
+  /** Recovers many commit seals at once off the main thread (sync); resolves undefined, or an
+   * undefined entry, where `recover` must do it in-thread. */
+  recoverSeals?: (
+    items: ReadonlyArray<{ digest: Hash; seal: Uint8Array }>,
+  ) => Promise<ReadonlyArray<Address | undefined> | undefined>
+}
+
+/** Commit-seal digests of a range and the signers recovered for them ahead of verification. */
+interface Prerecovered {
+  digests: Array<Hash | undefined>
+  recover: RecoverFn
 }
 
 export class BlockImporter {
@@ -66,9 +86,9 @@ export class BlockImporter {
   }
 
   /** Verify the seal quorum of a network block without importing it (gossip pre-check). */
-  verifySeals(block: Block): Address[] {
+  verifySeals(block: Block, digest?: Hash, recover: RecoverFn = this.opts.recover): Address[] {
     try {
-      return verifySeals(block.header.raw(), this.opts.validators(block.header.number), this.opts.recover)
+      return verifySeals(block.header.raw(), this.opts.validators(block.header.number), recover, digest)
     } catch (e) {
       if (e instanceof ExtraDataError) throw new ImportError('BAD_SEALS', e.message, { cause: e })
       throw e
@@ -115,6 +135,7 @@ export class BlockImporter {
    */
   importRange(blocks: readonly Block[]): Promise<number> {
     return this.exclusive(async () => {
+      const pre = await this.prerecover(blocks)
       let tip = this.chain.head
       let pending: Array<{ block: Block; executed: ExecutedTx[] }> = []
       let imported = 0
@@ -127,7 +148,7 @@ export class BlockImporter {
         for (const p of batch) this.opts.onImported?.(p.block, 'network')
       }
       try {
-        for (const block of blocks) {
+        for (const [i, block] of blocks.entries()) {
           if (pending.length === 0 && (await this.known(block))) {
             tip = this.chain.head
             continue
@@ -140,7 +161,8 @@ export class BlockImporter {
               'NOT_NEXT',
               `block ${block.header.number} does not extend ${tip.header.number}`,
             )
-          this.verifySeals(block)
+          if (pre) this.verifySeals(block, pre.digests[i], pre.recover)
+          else this.verifySeals(block)
           const hasTxs = block.transactions.length > 0
           if (hasTxs) await flush()
           let executed: ExecutedTx[]
@@ -164,6 +186,43 @@ export class BlockImporter {
       }
       return imported
     })
+  }
+
+  /**
+   * Recovers every well-formed commit seal of a range in one batch off the main thread, keyed by
+   * (digest, seal): verifySeals then finds its answers there and still does every check itself,
+   * falling back to in-thread recovery for anything the batch did not answer. Undefined when no
+   * batch recovery is available.
+   */
+  private async prerecover(blocks: readonly Block[]): Promise<Prerecovered | undefined> {
+    const batch = this.opts.recoverSeals
+    if (batch === undefined || blocks.length < 2) return undefined
+    const digests: Array<Hash | undefined> = []
+    const items: Array<{ digest: Hash; seal: Uint8Array }> = []
+    for (const block of blocks) {
+      let digest: Hash | undefined
+      try {
+        digest = hashForCommitSeal(block.header.raw())
+        for (const seal of decodeExtraData(block.header.extraData).seals) {
+          try {
+            checkSignatureShape(seal) // high s or a bad recovery id: left to `recover` to reject
+            items.push({ digest, seal })
+          } catch {}
+        }
+      } catch {
+        digest = undefined // malformed extraData: verifySeals reports it
+      }
+      digests.push(digest)
+    }
+    const signers = await batch(items)
+    if (signers === undefined) return { digests, recover: this.opts.recover }
+    const known = new Map<string, Address>()
+    items.forEach((it, i) => {
+      const a = signers[i]
+      if (a !== undefined) known.set(hex(it.digest) + hex(it.seal), a)
+    })
+    const fallback = this.opts.recover
+    return { digests, recover: (hash, seal) => known.get(hex(hash) + hex(seal)) ?? fallback(hash, seal) }
   }
 
   /**
