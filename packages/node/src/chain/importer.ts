@@ -15,12 +15,12 @@ import {
   decodeExtraData,
   ExtraDataError,
   type Hash,
-  hashForCommitSeal,
   type RecoverFn,
   verifySeals,
 } from '@openledger/consensus'
 import { BlockValidationError, type ExecutedTx } from '@openledger/evm-runtime'
 import type { Logger } from '../logger.ts'
+import { commitSealDigest } from '../consensus/block-codec.ts'
 import { bytesEqual, hex } from '../util/bytes.ts'
 import type { Chain } from './chain.ts'
 import { reuseKnownSenders } from './known-senders.ts'
@@ -88,7 +88,12 @@ export class BlockImporter {
   /** Verify the seal quorum of a network block without importing it (gossip pre-check). */
   verifySeals(block: Block, digest?: Hash, recover: RecoverFn = this.opts.recover): Address[] {
     try {
-      return verifySeals(block.header.raw(), this.opts.validators(block.header.number), recover, digest)
+      return verifySeals(
+        block.header.raw(),
+        this.opts.validators(block.header.number),
+        recover,
+        digest ?? commitSealDigest(block),
+      )
     } catch (e) {
       if (e instanceof ExtraDataError) throw new ImportError('BAD_SEALS', e.message, { cause: e })
       throw e
@@ -202,7 +207,7 @@ export class BlockImporter {
     for (const block of blocks) {
       let digest: Hash | undefined
       try {
-        digest = hashForCommitSeal(block.header.raw())
+        digest = commitSealDigest(block)
         for (const seal of decodeExtraData(block.header.extraData).seals) {
           try {
             checkSignatureShape(seal) // high s or a bad recovery id: left to `recover` to reject

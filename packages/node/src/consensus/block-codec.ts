@@ -19,12 +19,24 @@ import {
   type Round,
 } from '@openledger/consensus'
 
+/** Commit-seal digests known without hashing again (round-0 blocks: the on-chain hash). */
+const sealDigests = new WeakMap<object, Uint8Array>()
+
 /** Make `block.hash()` return the QBFT on-chain hash. The header must be frozen (the default). */
 export function withQbftHash(block: Block): Block {
   const header = block.header
   if (!Object.isFrozen(header)) throw new Error('QBFT block headers must be frozen')
-  ;(header as unknown as { cache: { hash?: Uint8Array } }).cache.hash = onchainHash(header.raw())
+  const hash = onchainHash(header.raw())
+  ;(header as unknown as { cache: { hash?: Uint8Array } }).cache.hash = hash
+  // Both hashes drop the seals; they differ only in the round written into extraData (0 for the
+  // on-chain hash, the decided round for seals), so a round-0 block's seals sign its hash.
+  if (decodeExtraData(header.extraData).round === 0) sealDigests.set(header, hash)
   return block
+}
+
+/** What the block's commit seals sign (`hashForCommitSeal`), reusing the on-chain hash when equal. */
+export function commitSealDigest(block: Block): Uint8Array {
+  return sealDigests.get(block.header) ?? hashForCommitSeal(block.header.raw())
 }
 
 export class BlockDecodeError extends Error {
