@@ -19,8 +19,8 @@ import {
   verifySeals,
 } from '@openledger/consensus'
 import { BlockValidationError, type ExecutedTx } from '@openledger/evm-runtime'
-import type { Logger } from '../logger.ts'
 import { commitSealDigest } from '../consensus/block-codec.ts'
+import type { Logger } from '../logger.ts'
 import { bytesEqual, hex } from '../util/bytes.ts'
 import type { Chain } from './chain.ts'
 import { reuseKnownSenders } from './known-senders.ts'
