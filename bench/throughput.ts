@@ -42,6 +42,15 @@ async function main(): Promise<void> {
         const cpu0 = cpuSeconds(t.pid)
         const tp = await throughput(t, work, 300_000)
         const cpu1 = cpuSeconds(t.pid)
+        // Transactions per block of the run: shows how full blocks were (interval results are
+        // quantised by whole blocks).
+        const head = Number.parseInt(await t.rpc.call<string>('eth_blockNumber'), 16)
+        const counts: string[] = []
+        for (let b = Math.max(1, head - tp.blocks + 1); b <= head; b++) {
+          const n = await t.rpc.call<string>('eth_getBlockTransactionCountByNumber', [`0x${b.toString(16)}`])
+          counts.push(String(Number.parseInt(n, 16)))
+        }
+
         const cpuPerTx = cpu0 !== undefined && cpu1 !== undefined ? ((cpu1 - cpu0) * 1e6) / tp.txs : undefined
         const phases = tp.time
           ? Object.entries(tp.time.phases)
@@ -49,7 +58,7 @@ async function main(): Promise<void> {
               .join(', ')
           : ''
         process.stdout.write(
-          `${name.padEnd(8)} ${mode}: ${fmt(tp.txPerSec)} tx/s (${tp.blocks} blocks, sends done ${fmt(tp.sendSeconds, 2)} s, all mined ${fmt(tp.seconds, 2)} s${cpuPerTx !== undefined ? `, process CPU ${fmt(cpuPerTx)} µs/tx` : ''})${phases ? ` [${phases} s]` : ''}\n`,
+          `${name.padEnd(8)} ${mode}: ${fmt(tp.txPerSec)} tx/s (${tp.blocks} blocks, sends done ${fmt(tp.sendSeconds, 2)} s, all mined ${fmt(tp.seconds, 2)} s, txs per block ${tp.blocks <= 12 ? counts.join('/') : `${counts.length} blocks`}${cpuPerTx !== undefined ? `, process CPU ${fmt(cpuPerTx)} µs/tx` : ''})${phases ? ` [${phases} s]` : ''}\n`,
         )
       } finally {
         await t.stop()
