@@ -1,15 +1,12 @@
-// Worker thread of RecoverPool (recover-pool.ts): recovers senders and hashes of raw transactions
-// in batches, off the node's main thread. Plain JavaScript with no TypeScript loader, so it starts
-// in ~0.2 s of CPU (see raw-recover.mjs).
+// Worker thread of RecoverPool (recover-pool.ts): recovers senders and hashes of raw transactions,
+// and the signers of commit seals (block sync), in batches off the node's main thread. Plain
+// JavaScript with no TypeScript loader, so it starts in ~0.2 s of CPU (see raw-recover.mjs).
 import { parentPort, workerData } from 'node:worker_threads'
 import { loadRawRecover } from './raw-recover.mjs'
 
 const recover = await loadRawRecover(workerData.cryptoModule)
 const RESULT_BYTES = 96 // 64-byte public key, 32-byte hash
 
-// A batch is one buffer of concatenated raw transactions with n+1 offsets; the answer is one
-// buffer of n fixed-size results and an ok flag per transaction (0: not recoverable here, the
-// main thread then recovers in-thread and reports the exact error).
 // A seal batch ({kind: 'seals'}) is n entries of a 32-byte digest and a 65-byte signature; the
 // answer is n 20-byte signer addresses and an ok flag per entry.
 const SEAL_BYTES = 97
@@ -29,6 +26,9 @@ function answerSeals({ id, data, n }) {
   parentPort.postMessage({ id, out: out.buffer, ok: ok.buffer }, [out.buffer, ok.buffer])
 }
 
+// A batch is one buffer of concatenated raw transactions with n+1 offsets; the answer is one
+// buffer of n fixed-size results and an ok flag per transaction (0: not recoverable here, the
+// main thread then recovers in-thread and reports the exact error).
 parentPort.on('message', (msg) => {
   if (msg.kind === 'seals') return answerSeals(msg)
   const { id, data, offsets } = msg

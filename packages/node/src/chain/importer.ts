@@ -166,8 +166,7 @@ export class BlockImporter {
               'NOT_NEXT',
               `block ${block.header.number} does not extend ${tip.header.number}`,
             )
-          if (pre) this.verifySeals(block, pre.digests[i], pre.recover)
-          else this.verifySeals(block)
+          this.verifySeals(block, pre?.digests[i], pre?.recover)
           const hasTxs = block.transactions.length > 0
           if (hasTxs) await flush()
           let executed: ExecutedTx[]
