@@ -75,6 +75,15 @@ async function main() {
   let blocks = 0
   const sum = { senders: 0, execution: 0, roots: 0, total: 0 }
   let cursor = 0
+  // The longest time the event loop could not run a 1 ms timer while blocks were built: how long
+  // a node's RPC would go unanswered (execution yields every 25 ms; other phases may not).
+  let lastTick = performance.now()
+  let longestStall = 0
+  const ticker = setInterval(() => {
+    const now = performance.now()
+    if (now - lastTick > longestStall) longestStall = now - lastTick
+    lastTick = now
+  }, 1)
   while (cursor < txs.length) {
     const { block, executed, rejected, timings } = await rt.buildBlock(
       parent,
@@ -101,6 +110,7 @@ async function main() {
         `${timings.total.toFixed(0)} ms (senders ${(timings.senderRecovery ?? 0).toFixed(0)}, exec ${(timings.execution - (timings.senderRecovery ?? 0)).toFixed(0)}, roots+flush ${timings.roots.toFixed(0)})`,
     )
   }
+  clearInterval(ticker)
   const pct = (x: number) => `${((100 * x) / sum.total).toFixed(1)}%`
   console.log('')
   console.log(
@@ -113,6 +123,7 @@ async function main() {
     `  execution        ${sum.execution.toFixed(0).padStart(7)} ms  ${pct(sum.execution)}  (${((sum.execution * 1000) / included).toFixed(1)} µs/tx)`,
   )
   console.log(`  roots + flush    ${sum.roots.toFixed(0).padStart(7)} ms  ${pct(sum.roots)}`)
+  console.log(`  longest event-loop stall while building: ${longestStall.toFixed(0)} ms`)
   console.log(
     `  other            ${(sum.total - sum.senders - sum.execution - sum.roots).toFixed(0).padStart(7)} ms`,
   )

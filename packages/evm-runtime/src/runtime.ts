@@ -35,6 +35,7 @@ import {
   runTransactions,
   TxInvalid,
   type TxLoopResult,
+  YIELD_EVERY_MS,
 } from './block/execute.ts'
 import { checkEmptyPragueFields, PRAGUE_EMPTY_FIELDS } from './block/header.ts'
 import { assertLength, equalBytes, toHex } from './bytes.ts'
@@ -272,17 +273,32 @@ class Runtime implements ExecutionRuntime {
       })
       // Roots time = flushing the block's writes into the trie + hashing + tx/receipt tries.
       const t0 = performance.now()
+      // Each phase below runs synchronously for tens of ms on a full block: between them, let the
+      // event loop serve RPC as the tx loop does (time spent there is not this block's).
+      const yieldMs = this.yieldEveryMs ?? YIELD_EVERY_MS
+      let lastYield = t0
+      let yielded = 0
+      const breathe = async () => {
+        const now = performance.now()
+        if (now - lastYield < yieldMs) return
+        await new Promise<void>((resolve) => setImmediate(resolve))
+        lastYield = performance.now()
+        yielded += lastYield - now
+      }
       await sm.commit()
       committed = true
       const stateRoot = await sm.getStateRoot()
       this.blockRoot = stateRoot
+      await breathe()
       const transactionsTrie = await orderedTrieRoot(
         this.common,
         loop.executed.map((e) => e.tx.serialize()),
       )
+      await breathe()
       const receiptTrie = await orderedTrieRoot(this.common, receiptsRootInputs(loop.executed, loop.receipts))
       const logsBloom = combineBlooms(loop.executed)
-      return { loop, stateRoot, transactionsTrie, receiptTrie, logsBloom, rootsMs: performance.now() - t0 }
+      const rootsMs = performance.now() - t0 - yielded
+      return { loop, stateRoot, transactionsTrie, receiptTrie, logsBloom, rootsMs }
     } catch (e) {
       if (!committed) await sm.revert()
       await this.abort(parentRoot)

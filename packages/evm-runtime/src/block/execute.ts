@@ -109,7 +109,8 @@ async function classify(
   return { tx, reason: short, retry: false }
 }
 
-const YIELD_EVERY_MS = 25
+/** How often block work lets the event loop run, unless the runtime is told otherwise. */
+export const YIELD_EVERY_MS = 25
 
 export async function runTransactions(
   vm: VM,
