@@ -53,7 +53,7 @@ export interface ImporterOptions {
 }
 
 /** Commit-seal digests of a range and the signers recovered for them ahead of verification. */
-interface Prerecovered {
+export interface Prerecovered {
   digests: Array<Hash | undefined>
   recover: RecoverFn
 }
@@ -192,41 +192,10 @@ export class BlockImporter {
     })
   }
 
-  /**
-   * Recovers every well-formed commit seal of a range in one batch off the main thread, keyed by
-   * (digest, seal): verifySeals then finds its answers there and still does every check itself,
-   * falling back to in-thread recovery for anything the batch did not answer. Undefined when no
-   * batch recovery is available.
-   */
-  private async prerecover(blocks: readonly Block[]): Promise<Prerecovered | undefined> {
+  private prerecover(blocks: readonly Block[]): Promise<Prerecovered | undefined> {
     const batch = this.opts.recoverSeals
-    if (batch === undefined || blocks.length < 2) return undefined
-    const digests: Array<Hash | undefined> = []
-    const items: Array<{ digest: Hash; seal: Uint8Array }> = []
-    for (const block of blocks) {
-      let digest: Hash | undefined
-      try {
-        digest = commitSealDigest(block)
-        for (const seal of decodeExtraData(block.header.extraData).seals) {
-          try {
-            checkSignatureShape(seal) // high s or a bad recovery id: left to `recover` to reject
-            items.push({ digest, seal })
-          } catch {}
-        }
-      } catch {
-        digest = undefined // malformed extraData: verifySeals reports it
-      }
-      digests.push(digest)
-    }
-    const signers = await batch(items)
-    if (signers === undefined) return { digests, recover: this.opts.recover }
-    const known = new Map<string, Address>()
-    items.forEach((it, i) => {
-      const a = signers[i]
-      if (a !== undefined) known.set(hex(it.digest) + hex(it.seal), a)
-    })
-    const fallback = this.opts.recover
-    return { digests, recover: (hash, seal) => known.get(hex(hash) + hex(seal)) ?? fallback(hash, seal) }
+    if (batch === undefined || blocks.length < 2) return Promise.resolve(undefined)
+    return prerecoverSeals(blocks, batch, this.opts.recover)
   }
 
   /**
@@ -245,4 +214,42 @@ export class BlockImporter {
       return 'imported'
     })
   }
+}
+
+/**
+ * Recovers every well-formed commit seal of a range in one batch (off the main thread), keyed by
+ * (digest, seal): `verifySeals` then finds its answers in the returned `recover` and still does
+ * every check itself, falling back to `fallback` for anything the batch did not answer. Seals that
+ * fail the shape check (high s, bad recovery id) are never sent, so `fallback` rejects them.
+ */
+export async function prerecoverSeals(
+  blocks: readonly Block[],
+  batch: NonNullable<ImporterOptions['recoverSeals']>,
+  fallback: RecoverFn,
+): Promise<Prerecovered> {
+  const digests: Array<Hash | undefined> = []
+  const items: Array<{ digest: Hash; seal: Uint8Array }> = []
+  for (const block of blocks) {
+    let digest: Hash | undefined
+    try {
+      digest = commitSealDigest(block)
+      for (const seal of decodeExtraData(block.header.extraData).seals) {
+        try {
+          checkSignatureShape(seal)
+          items.push({ digest, seal })
+        } catch {}
+      }
+    } catch {
+      digest = undefined // malformed extraData: verifySeals reports it
+    }
+    digests.push(digest)
+  }
+  const signers = await batch(items)
+  if (signers === undefined) return { digests, recover: fallback }
+  const known = new Map<string, Address>()
+  items.forEach((it, i) => {
+    const a = signers[i]
+    if (a !== undefined) known.set(hex(it.digest) + hex(it.seal), a)
+  })
+  return { digests, recover: (hash, seal) => known.get(hex(hash) + hex(seal)) ?? fallback(hash, seal) }
 }
