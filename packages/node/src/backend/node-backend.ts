@@ -13,7 +13,13 @@ import {
 } from '@ethereumjs/tx'
 import { Address } from '@ethereumjs/util'
 import type { ExecutionRuntime } from '@openledger/evm-runtime'
-import { adoptRecovery, bindSender, ExecutionError, recoverSender } from '@openledger/evm-runtime'
+import {
+  adoptRecovery,
+  bindSender,
+  ExecutionError,
+  InvalidArgumentError,
+  recoverSender,
+} from '@openledger/evm-runtime'
 import {
   type BackendEvents,
   type BlockRef,
@@ -251,8 +257,15 @@ export class NodeBackend implements RpcBackend {
 
   async call(req: CallRequest, ref: BlockRef, overrides?: StateOverride): Promise<CallOutcome> {
     const { header, root } = await this.executionContext(ref)
-    const r = await this.runtime.call(req, header, { stateRoot: root, overrides })
-    return { returnData: r.returnData, gasUsed: r.gasUsed, error: r.error }
+    try {
+      const r = await this.runtime.call(req, header, { stateRoot: root, overrides })
+      return { returnData: r.returnData, gasUsed: r.gasUsed, error: r.error }
+    } catch (err) {
+      // Geth's -32000 for what stops a call before or outside the EVM (funds, intrinsic gas).
+      if (err instanceof ExecutionError || err instanceof InvalidArgumentError)
+        throw invalidInput(err.message)
+      throw err
+    }
   }
 
   async estimateGas(req: CallRequest, ref: BlockRef, overrides?: StateOverride): Promise<bigint> {
