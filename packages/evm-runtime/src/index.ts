@@ -20,6 +20,7 @@ export {
   type BlockMismatch,
   BlockValidationError,
   ExecutionError,
+  ExecutionFault,
   GenesisError,
   InvalidArgumentError,
   MissingStateError,
