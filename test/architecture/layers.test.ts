@@ -20,7 +20,7 @@ const ROOT = resolve(import.meta.dirname, '../..')
 const PACKAGE_LAYERS: readonly (readonly string[])[] = [
   ['consensus', 'evm-runtime', 'rpc'], // pure consensus; execution host; JSON-RPC server over a Backend
   ['module-kit'], // writing native modules against the host's interface
-  ['attribution'], // native modules (Datanets, Models, Attribution), engine, SDK
+  ['attribution', 'bridge'], // native modules (Datanets, Models, Attribution), engine, SDK; the L1 bridge
   ['node'], // assembly: store, pool, chain, sealer, QBFT host, p2p, RPC backends, CLI
 ]
 

@@ -75,34 +75,44 @@ function resolveImport(path: string): { contents: string } | { error: string } {
   }
 }
 
-export function compileContracts(): Record<string, CompiledContract> {
-  const solc = require('solc') as {
-    compile(input: string, opts: { import: (p: string) => unknown }): string
-    version(): string
+/** Compiles Solidity sources (name → text; imports resolve to contracts/ and OpenZeppelin). */
+export function compileSources(sources: Record<string, string>): Record<string, CompiledContract> {
+  const solc = require('solc') as { compile(input: string, opts: { import: (p: string) => unknown }): string }
+  const input = {
+    language: 'Solidity',
+    sources: Object.fromEntries(Object.entries(sources).map(([file, content]) => [file, { content }])),
+    settings: SOLC_SETTINGS,
   }
-  const sources: Record<string, { content: string }> = {}
-  for (const c of CONTRACTS) sources[c.file] = { content: readFileSync(join(root, c.file), 'utf8') }
-  const input = { language: 'Solidity', sources, settings: SOLC_SETTINGS }
   const out = JSON.parse(solc.compile(JSON.stringify(input), { import: resolveImport })) as SolcOutput
   const fatal = (out.errors ?? []).filter((e) => e.severity === 'error')
   if (fatal.length > 0) throw new Error(`solc failed:\n${fatal.map((e) => e.formattedMessage).join('\n')}`)
   const result: Record<string, CompiledContract> = {}
-  for (const c of CONTRACTS) {
-    const o = out.contracts[c.file]?.[c.name]
-    if (o === undefined) throw new Error(`solc produced no output for ${c.name}`)
-    result[c.name] = {
-      abi: o.abi,
-      bytecode: `0x${o.evm.bytecode.object}`,
-      deployedBytecode: `0x${o.evm.deployedBytecode.object}`,
-      storage: o.storageLayout.storage.map((s) => ({
-        label: s.label,
-        slot: Number(s.slot),
-        offset: s.offset,
-        type: s.type,
-      })),
+  for (const file of Object.keys(sources)) {
+    for (const [name, o] of Object.entries(out.contracts[file] ?? {})) {
+      result[name] = {
+        abi: o.abi,
+        bytecode: `0x${o.evm.bytecode.object}`,
+        deployedBytecode: `0x${o.evm.deployedBytecode.object}`,
+        storage: o.storageLayout.storage.map((s) => ({
+          label: s.label,
+          slot: Number(s.slot),
+          offset: s.offset,
+          type: s.type,
+        })),
+      }
     }
   }
   return result
+}
+
+/** The bridge's contracts (CONTRACTS), compiled from contracts/. */
+export function compileContracts(): Record<string, CompiledContract> {
+  const compiled = compileSources(
+    Object.fromEntries(CONTRACTS.map((c) => [c.file, readFileSync(join(root, c.file), 'utf8')])),
+  )
+  for (const c of CONTRACTS)
+    if (compiled[c.name] === undefined) throw new Error(`solc produced no output for ${c.name}`)
+  return compiled
 }
 
 export function renderArtifacts(compiled: Record<string, CompiledContract>): string {

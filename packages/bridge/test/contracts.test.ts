@@ -30,7 +30,7 @@ import {
   proveWithdrawal as proveWithdrawal_,
 } from 'viem/op-stack'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { compileSolidity } from '../../../test/helpers/solc.ts'
+import { compileSources } from '../scripts/compile.ts'
 import {
   L2OutputOracle,
   L2ToL1MessagePasser,
@@ -208,7 +208,7 @@ describe('deposits', () => {
       parseEther('1'),
       50_000n,
       false,
-      '0x1234',
+      '0x',
     ])
     expect(r.status).toBe('success')
     const [log] = extractTransactionDepositedLogs({ logs: r.logs })
@@ -220,7 +220,7 @@ describe('deposits', () => {
       value: parseEther('1'),
       gas: 50_000n,
       isCreation: false,
-      data: '0x1234',
+      data: '0x',
     })
     const locked = await l1.public.readContract({
       abi: OpenToken.abi,
@@ -257,7 +257,10 @@ describe('deposits', () => {
     ).toBe('Portal: gas limit too small')
     expect(
       await revertReason(sim('depositERC20Transaction', [user.address, 0n, 0n, 30_000n, true, '0x'])),
-    ).toBe('Portal: must send to address(0) when creating a contract')
+    ).toBe('Portal: deposits carry no L2 call (empty data, no creation)')
+    expect(
+      await revertReason(sim('depositERC20Transaction', [user.address, 0n, 0n, 100_000n, false, '0x12'])),
+    ).toBe('Portal: deposits carry no L2 call (empty data, no creation)')
     expect(
       await revertReason(sim('depositERC20Transaction', [user.address, 0n, 0n, 10_000_001n, false, '0x'])),
     ).toBe('Portal: deposit gas limit for this L1 block exceeded')
@@ -603,7 +606,7 @@ describe('withdrawals with viem op-stack actions', () => {
     } as never)
 
   it('a withdrawal with calldata gets its OPEN first, then its call with l2Sender set', async () => {
-    const { Probe } = compileSolidity({
+    const { Probe } = compileSources({
       'Probe.sol': `pragma solidity ^0.8.26;
         interface IPortal { function l2Sender() external view returns (address); }
         interface IERC20 { function balanceOf(address) external view returns (uint256); }
@@ -615,7 +618,7 @@ describe('withdrawals with viem op-stack actions', () => {
     })
     const deployHash = await l1.wallet().deployContract({
       abi: Probe!.abi,
-      bytecode: Probe!.bytecode,
+      bytecode: Probe!.bytecode as Hex,
       args: [l1.addresses.contracts.openToken],
       chain: l1.chain,
       account: l1.deployer,

@@ -19,7 +19,9 @@ import {Types} from "../lib/Types.sol";
 ///
 ///         Differences from the OptimismPortal: no ETH (OPEN is the L2's native asset; ETH sent
 ///         here is refused), no pause/guardian and no proxy; deposit gas is capped per L1 block
-///         by a fixed limit instead of ResourceMetering's fee market; an output root must be
+///         by a fixed limit instead of ResourceMetering's fee market; deposits carry no L2 call
+///         (the L2 mints and transfers as system work, see the node's deposit hook); an output
+///         root must be
 ///         version 0; a withdrawal with calldata gets its OPEN and its call in one all-or-nothing
 ///         step (a failed call keeps the OPEN here, as a failed call keeps ETH in the OP portal).
 contract Portal {
@@ -39,9 +41,6 @@ contract Portal {
 
     /// @notice Gas kept for the token transfer and bookkeeping around a relayed call.
     uint256 internal constant RELAY_RESERVE_GAS = 80_000;
-
-    /// @notice Calldata bound of a deposit (as the OP Stack).
-    uint256 public constant MAX_DEPOSIT_DATA = 120_000;
 
     L2OutputOracle public immutable L2_ORACLE;
     IERC20 public immutable token;
@@ -102,7 +101,9 @@ contract Portal {
     }
 
     /// @notice Locks `_mint` OPEN (after `approve`) and emits the deposit that mints it on L2 to the
-    ///         sender (aliased when a contract), then runs the L2 call `_to`/`_value`/`_data`.
+    ///         sender (aliased when a contract) and then moves `_value` of the sender's L2 OPEN to
+    ///         `_to` (a balance transfer: no L2 code runs). `_gasLimit` (≥ 21000) counts against the
+    ///         per-L1-block deposit budget; `_isCreation` must be false and `_data` empty.
     function depositERC20Transaction(
         address _to,
         uint256 _mint,
@@ -123,8 +124,9 @@ contract Portal {
     function _deposit(address _to, uint256 _mint, uint256 _value, uint64 _gasLimit, bool _isCreation, bytes memory _data)
         internal
     {
-        if (_isCreation) require(_to == address(0), "Portal: must send to address(0) when creating a contract");
-        require(_data.length <= MAX_DEPOSIT_DATA, "Portal: data too large");
+        // The L2 applies deposits as system work (mint, then a plain value transfer): no EVM call
+        // runs, so calldata and contract creation are refused here rather than dropped there.
+        require(!_isCreation && _data.length == 0, "Portal: deposits carry no L2 call (empty data, no creation)");
         require(_gasLimit >= minimumGasLimit(uint64(_data.length)), "Portal: gas limit too small");
         require(_mint < 2 ** 128 && _value < 2 ** 128, "Portal: amount too large");
 
