@@ -25,6 +25,7 @@ describe('artifacts', () => {
       ['totalMinted', 3, 0],
       ['timestamp', 4, 0],
       ['applied', 5, 0],
+      ['valueTransferFailed', 6, 0],
     ])
   })
 })
