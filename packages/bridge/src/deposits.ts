@@ -8,7 +8,9 @@ import { type Address, getAddress, type Hex, keccak256, toHex } from 'viem'
 import { getSourceHash } from 'viem/op-stack'
 
 /** keccak256("TransactionDeposited(address,address,uint256,bytes)") */
-export const TRANSACTION_DEPOSITED_TOPIC: Hex = keccak256(toHex('TransactionDeposited(address,address,uint256,bytes)'))
+export const TRANSACTION_DEPOSITED_TOPIC: Hex = keccak256(
+  toHex('TransactionDeposited(address,address,uint256,bytes)'),
+)
 
 export interface Deposit {
   sourceHash: Hex
@@ -60,22 +62,29 @@ export function decodeDepositLog(log: RawLog): Deposit {
     throw new DepositLogError('not a TransactionDeposited log')
   const from = topicAddress(log.topics[1]!, 'from')
   const to = topicAddress(log.topics[2]!, 'to')
-  if (BigInt(log.topics[3]!) !== 0n) throw new DepositLogError(`unsupported deposit version ${BigInt(log.topics[3]!)}`)
+  if (BigInt(log.topics[3]!) !== 0n)
+    throw new DepositLogError(`unsupported deposit version ${BigInt(log.topics[3]!)}`)
   // data = abi.encode(bytes opaqueData): offset 32, length, padded payload.
   const hex = log.data.slice(2)
   if (!/^[0-9a-fA-F]*$/.test(hex) || hex.length % 64 !== 0 || hex.length < 128)
     throw new DepositLogError('data is not an ABI-encoded bytes value')
   if (word(hex, 0) !== 32n) throw new DepositLogError('data offset is not 32')
   const len = word(hex, 1)
-  if (len < 73n || len > BigInt(hex.length / 2 - 64)) throw new DepositLogError(`opaqueData length ${len} out of range`)
+  if (len < 73n || len > BigInt(hex.length / 2 - 64))
+    throw new DepositLogError(`opaqueData length ${len} out of range`)
   const opaque = hex.slice(128, 128 + Number(len) * 2)
   const mint = BigInt(`0x${opaque.slice(0, 64)}`)
   const value = BigInt(`0x${opaque.slice(64, 128)}`)
   const gasLimit = BigInt(`0x${opaque.slice(128, 144)}`)
   const creationByte = opaque.slice(144, 146)
-  if (creationByte !== '00' && creationByte !== '01') throw new DepositLogError(`isCreation byte ${creationByte}`)
+  if (creationByte !== '00' && creationByte !== '01')
+    throw new DepositLogError(`isCreation byte ${creationByte}`)
   return {
-    sourceHash: getSourceHash({ domain: 'userDeposit', l1BlockHash: log.blockHash, l1LogIndex: log.logIndex }),
+    sourceHash: getSourceHash({
+      domain: 'userDeposit',
+      l1BlockHash: log.blockHash,
+      l1LogIndex: log.logIndex,
+    }),
     l1BlockNumber: log.blockNumber,
     l1BlockHash: log.blockHash.toLowerCase() as Hex,
     logIndex: log.logIndex,

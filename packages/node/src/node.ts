@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Block } from '@ethereumjs/block'
 import { createSystemModules, type ModuleParams, parseModuleParams } from '@openledger/attribution'
+import type { L1Addresses } from '@openledger/bridge'
 import {
+  type BlockHook,
   createExecutionRuntime,
   type ExecutedTx,
   type ExecutionRuntime,
@@ -18,6 +20,7 @@ import { createRpcServer, type RpcMethods, type RpcServerOptions } from '@openle
 import { Level } from 'level'
 import { attributionRpcMethods } from './attribution/rpc.ts'
 import { NodeBackend } from './backend/node-backend.ts'
+import { L2Bridge } from './bridge/l2-bridge.ts'
 import { Chain } from './chain/chain.ts'
 import { DevControls } from './dev/dev-controls.ts'
 import type { DevAccount } from './keys/dev-accounts.ts'
@@ -50,6 +53,8 @@ export interface DevNodeOptions {
     executed: ExecutedTx[],
     dropped: Array<{ hash: Uint8Array; reason: string }>,
   ) => void
+  /** Settle on an L1 (deposits, withdrawals): its RPC endpoint and the deployment's addresses file. */
+  l1?: { rpc: string; addresses: L1Addresses; pollMs?: number }
 }
 
 export class DatadirInUseError extends Error {
@@ -84,6 +89,8 @@ export class OpenLedgerNode {
     /** Releases resources in reverse order of acquisition (RPC first, database last). */
     private readonly closers: Array<() => Promise<unknown>>,
     private readonly log: Logger,
+    /** The L1 bridge, on a chain started with `l1`. */
+    readonly bridge?: L2Bridge,
   ) {}
 
   get signal(): AbortSignal {
@@ -94,14 +101,35 @@ export class OpenLedgerNode {
   static async startDev(opts: DevNodeOptions): Promise<OpenLedgerNode> {
     const closers: Array<() => Promise<unknown>> = []
     try {
-      const core = await openCore(opts, closers)
+      const bridge = opts.l1
+        ? new L2Bridge({
+            l1Rpc: opts.l1.rpc,
+            addresses: opts.l1.addresses,
+            log: opts.log,
+            pollMs: opts.l1.pollMs ?? 500,
+          })
+        : undefined
+      const core = await openCore({ ...opts, blockHooks: bridge ? [bridge.hook] : undefined }, closers)
       const { chain } = core
+      if (bridge) await bridge.attach(core.runtime, core.runtime.genesisBlock.header.stateRoot, core.metrics)
       const sealer = new DevSealer(chain, opts.mining, {
         coinbase: opts.coinbase ?? new Uint8Array(20),
         log: opts.log,
         onBlock: opts.onBlock,
+        proposalHeader: bridge ? (root) => bridge.proposalHeader(root) : undefined,
       })
       closers.unshift(() => sealer.stop())
+      if (bridge) {
+        // Confirmed deposits are work like pending transactions: automine makes a block for them.
+        bridge.start(
+          core.runtime,
+          () => chain.workingStateRoot,
+          async () => {
+            if (sealer.miningMode.kind === 'auto') await sealer.mine()
+          },
+        )
+        closers.unshift(() => bridge.stop())
+      }
       const impersonated = new Set<string>()
       const keys = new Map(
         opts.accounts.map((a) => [key(a.address), { address: a.address, privateKey: a.privateKey }]),
@@ -124,7 +152,7 @@ export class OpenLedgerNode {
         closers,
         () => 'ready',
       )
-      const node = new OpenLedgerNode(chain, sealer, backend, rpcUrl, metricsUrl, closers, opts.log)
+      const node = new OpenLedgerNode(chain, sealer, backend, rpcUrl, metricsUrl, closers, opts.log, bridge)
       sealer.start()
       opts.log.info({ head: chain.head.header.number.toString(), rpc: node.rpcUrl }, 'node started')
       return node
@@ -170,6 +198,8 @@ export interface CoreOptions {
   yieldEveryMs?: number
   /** Applied to the genesis block and every block read back from the store (QBFT block hash). */
   decorateBlock?: (block: Block) => Block
+  /** Block hooks (system work in every block), e.g. the L1 bridge's deposits. */
+  blockHooks?: BlockHook[]
 }
 
 /** What every node has: database, runtime, chain store, mempool, chain, metrics. */
@@ -198,6 +228,7 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
     modules: createSystemModules(moduleParams),
     getBlockHash: async (n) => store?.getCanonicalHash(n),
     yieldEveryMs: opts.yieldEveryMs,
+    blockHooks: opts.blockHooks,
   })
   closers.unshift(() => runtime.close())
   const genesisBlock = opts.decorateBlock ? opts.decorateBlock(runtime.genesisBlock) : runtime.genesisBlock

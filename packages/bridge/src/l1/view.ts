@@ -128,13 +128,18 @@ export class L1View {
   async depositsBetween(from: L1Cursor, toHash: Hex): Promise<{ origin: L1Header; deposits: Deposit[] }> {
     const key = `${from.hash.toLowerCase()}:${toHash.toLowerCase()}`
     const to = await this.headerByHash(toHash)
-    if (to === undefined) throw new L1DerivationError(`L1 block ${toHash} is unknown to this node's L1 endpoint`, true)
+    if (to === undefined)
+      throw new L1DerivationError(`L1 block ${toHash} is unknown to this node's L1 endpoint`, true)
     const done = this.derived.get(key)
     if (done) return { origin: to, deposits: done }
     if (to.number <= from.number)
-      throw new L1DerivationError(`L1 origin ${to.number} does not advance past the consumed block ${from.number}`)
+      throw new L1DerivationError(
+        `L1 origin ${to.number} does not advance past the consumed block ${from.number}`,
+      )
     if (to.number - from.number > BigInt(this.maxRange))
-      throw new L1DerivationError(`L1 origin ${to.number} is more than ${this.maxRange} blocks past ${from.number}`)
+      throw new L1DerivationError(
+        `L1 origin ${to.number} is more than ${this.maxRange} blocks past ${from.number}`,
+      )
     let head = this.head_?.number ?? (await this.refreshHead())
     if (to.number + BigInt(this.confirmations) > head) head = await this.refreshHead()
     if (to.number + BigInt(this.confirmations) > head)
@@ -166,7 +171,8 @@ export class L1View {
   async planNext(cursor: L1Cursor, gasBudget: bigint): Promise<DepositPlan | undefined> {
     const confirmed = await this.confirmedNumber()
     if (confirmed <= cursor.number) return undefined
-    let target = confirmed < cursor.number + BigInt(this.maxRange) ? confirmed : cursor.number + BigInt(this.maxRange)
+    let target =
+      confirmed < cursor.number + BigInt(this.maxRange) ? confirmed : cursor.number + BigInt(this.maxRange)
     const top = await this.headerByNumber(target)
     if (top === undefined) throw new L1DerivationError(`L1 block ${target} is unknown`, true)
     const all = await this.depositsBetween(cursor, top.hash)

@@ -48,7 +48,9 @@ export function createDepositHook(opts: DepositHookOptions): BlockHook {
       const cursor = await readCursor(ctx.state)
       if (origin === cursor.hash) return
       if (origin === ZERO_ROOT)
-        throw new L1DerivationError('block has no L1 origin (parentBeaconBlockRoot is zero on a bridged chain)')
+        throw new L1DerivationError(
+          'block has no L1 origin (parentBeaconBlockRoot is zero on a bridged chain)',
+        )
       const { origin: o, deposits } = await opts.view.depositsBetween(cursor, origin)
       let gas = 0n
       for (const d of deposits) gas += d.gasLimit
@@ -79,10 +81,15 @@ async function applyDeposits(ctx: BlockHookContext, deposits: readonly Deposit[]
     minted += d.mint
     if (d.value > 0n) {
       if ((await state.getBalance(from)) >= d.value) await state.transfer(from, hexToBytes(d.to), d.value)
-      else await state.putStorage(L1_BLOCK, mappingSlot(d.sourceHash, L1_BLOCK_SLOTS.valueTransferFailed), TRUE)
+      else
+        await state.putStorage(L1_BLOCK, mappingSlot(d.sourceHash, L1_BLOCK_SLOTS.valueTransferFailed), TRUE)
     }
     await state.putStorage(L1_BLOCK, appliedSlot, word(ctx.block.number))
   }
-  await state.putStorage(L1_BLOCK, slotKey(L1_BLOCK_SLOTS.depositCount), word(count + BigInt(deposits.length)))
+  await state.putStorage(
+    L1_BLOCK,
+    slotKey(L1_BLOCK_SLOTS.depositCount),
+    word(count + BigInt(deposits.length)),
+  )
   await state.putStorage(L1_BLOCK, slotKey(L1_BLOCK_SLOTS.totalMinted), word(minted))
 }

@@ -27,6 +27,9 @@ export interface SealerOptions {
     rejected: Array<{ hash: Uint8Array; reason: string }>,
   ) => void
   log: Logger
+  /** Header fields a block hook gives a meaning to (the L1 bridge's origin), for a block built on
+   * `parentStateRoot`. */
+  proposalHeader?: (parentStateRoot: Uint8Array) => Promise<{ parentBeaconBlockRoot?: Uint8Array }>
 }
 
 export class DevSealer {
@@ -149,12 +152,14 @@ export class DevSealer {
     const ts = this.nextBlockTimestamp(parent.header.timestamp, timestamp)
     const baseFee = this.nextBaseFee ?? parent.header.calcNextBaseFee()
     const pending = chain.txpool.pending(baseFee)
+    const extra = await this.opts.proposalHeader?.(chain.workingStateRoot)
     const result = await chain.runtime.buildBlock(parent.header, txIterator(pending), {
       parentStateRoot: chain.workingStateRoot,
       timestamp: ts,
       coinbase: this.coinbase,
       extraData: this.opts.extraData,
       baseFeePerGas: this.nextBaseFee,
+      parentBeaconBlockRoot: extra?.parentBeaconBlockRoot,
     })
     this.nextBaseFee = undefined
     const m = chain.metrics
