@@ -9,7 +9,7 @@ import { Account, Address } from '@ethereumjs/util'
 import { encodeReceipt, type RunTxResult, runTx, type TxReceipt, type VM } from '@ethereumjs/vm'
 import type { ExecutedTx, LogEntry } from '../api.ts'
 import { minBig } from '../bytes.ts'
-import { keccak256, recoverSender } from '../crypto.ts'
+import { isBoundSender, keccak256, recoverSender } from '../crypto.ts'
 import { installEvmFastPaths } from '../evm-fastpath.ts'
 import { orderedTrieRootFast } from './ordered-trie.ts'
 import { applyPlainTransfer } from './transfer.ts'
@@ -175,7 +175,13 @@ export async function runTransactions(
     } else {
       let result: RunTxResult
       try {
-        result = await runTx(vm, { tx, block, skipHardForkValidation: true, blockGasUsed: gasUsed })
+        result = await runTx(vm, {
+          tx,
+          block,
+          skipHardForkValidation: true,
+          blockGasUsed: gasUsed,
+          allowSenderCode: isBoundSender(tx),
+        })
       } catch (e) {
         const r = await classify(vm, tx, sender, e)
         if (opts.mode === 'validate') throw new TxInvalid(i, tx, r.reason)

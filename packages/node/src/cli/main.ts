@@ -22,6 +22,16 @@ program
     ).argParser(parseDurationMs),
   )
   .option('--no-mining', 'do not mine automatically: blocks only via evm_mine / anvil_mine')
+  .option(
+    '--no-throw-on-tx-failures',
+    "automine: answer a failed transaction's send with its hash, as anvil (default: Hardhat's error)",
+  )
+  .option(
+    '--disable-code-size-limit',
+    "no EIP-170/EIP-3860 contract and initcode size limits (Hardhat's allowUnlimitedContractSize)",
+    false,
+  )
+  .option('--allow-unlimited-contract-size', 'same as --disable-code-size-limit', false)
   .addOption(
     new Option('--accounts <n>', 'number of funded dev accounts (default 20)').argParser(parsePositiveInt),
   )
@@ -68,6 +78,8 @@ program
       host: o.host,
       blockTime: o.blockTime,
       mining: o.mining,
+      throwOnTxFailures: o.throwOnTxFailures,
+      unlimitedContractSize: o.disableCodeSizeLimit || o.allowUnlimitedContractSize,
       accounts: o.accounts,
       balance: o.balance,
       chainId: o.chainId,
