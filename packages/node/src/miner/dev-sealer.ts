@@ -13,7 +13,7 @@ import type { ExecutedTx } from '@openledger/evm-runtime'
 import { invalidInput } from '@openledger/rpc'
 import type { Chain } from '../chain/chain.ts'
 import type { Logger } from '../logger.ts'
-import { key } from '../util/bytes.ts'
+import { hex, key } from '../util/bytes.ts'
 import type { NextBlockEnv } from './pending-block.ts'
 
 /** What became of a transaction in an automine pass, for the sender still waiting on it. */
@@ -220,6 +220,9 @@ export class DevSealer {
       chain.txpool.remove(hash)
       dropped.push({ hash, reason: r.reason })
       this.recordOutcome(hash, { kind: 'dropped', reason: r.reason })
+      // Execution threw (rolled back by the runtime): not the sender's doing, so say it loudly.
+      if (r.fault)
+        this.opts.log.warn({ tx: hex(hash), err: r.fault.message }, 'transaction dropped: execution fault')
     }
     await chain.commit(result)
     for (const e of result.executed)
