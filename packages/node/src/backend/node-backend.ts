@@ -18,6 +18,7 @@ import {
   bindSender,
   ExecutionError,
   ExecutionFault,
+  InvalidArgumentError,
   recoverSender,
 } from '@openledger/evm-runtime'
 import {
@@ -257,8 +258,15 @@ export class NodeBackend implements RpcBackend {
 
   async call(req: CallRequest, ref: BlockRef, overrides?: StateOverride): Promise<CallOutcome> {
     const { header, root } = await this.executionContext(ref)
-    const r = await this.runtime.call(req, header, { stateRoot: root, overrides }).catch(faultAsRpcError)
-    return { returnData: r.returnData, gasUsed: r.gasUsed, error: r.error }
+    try {
+      const r = await this.runtime.call(req, header, { stateRoot: root, overrides })
+      return { returnData: r.returnData, gasUsed: r.gasUsed, error: r.error }
+    } catch (err) {
+      // Geth's -32000 for what stops a call before or outside the EVM (funds, intrinsic gas).
+      if (err instanceof ExecutionError || err instanceof InvalidArgumentError)
+        throw invalidInput(err.message)
+      return faultAsRpcError(err)
+    }
   }
 
   async estimateGas(req: CallRequest, ref: BlockRef, overrides?: StateOverride): Promise<bigint> {
