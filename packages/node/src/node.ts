@@ -18,9 +18,11 @@ import {
 } from '@openledger/evm-runtime'
 import { createRpcServer, type RpcMethods, type RpcServerOptions } from '@openledger/rpc'
 import { Level } from 'level'
+import type { Hex } from 'viem'
 import { attributionRpcMethods } from './attribution/rpc.ts'
 import { NodeBackend } from './backend/node-backend.ts'
 import { L2Bridge } from './bridge/l2-bridge.ts'
+import { OutputService } from './bridge/outputs.ts'
 import { Chain } from './chain/chain.ts'
 import { DevControls } from './dev/dev-controls.ts'
 import type { DevAccount } from './keys/dev-accounts.ts'
@@ -58,8 +60,10 @@ export interface DevNodeOptions {
     executed: ExecutedTx[],
     dropped: Array<{ hash: Uint8Array; reason: string }>,
   ) => void
-  /** Settle on an L1 (deposits, withdrawals): its RPC endpoint and the deployment's addresses file. */
-  l1?: { rpc: string; addresses: L1Addresses; pollMs?: number }
+  /** Settle on an L1 (deposits, withdrawals): its RPC endpoint and the deployment's addresses file;
+   * with `proposerKey` the node also signs (as the oracle's validator, if it is one) and proposes
+   * output roots. */
+  l1?: { rpc: string; addresses: L1Addresses; pollMs?: number; proposerKey?: Hex }
 }
 
 export class DatadirInUseError extends Error {
@@ -134,6 +138,20 @@ export class OpenLedgerNode {
           },
         )
         closers.unshift(() => bridge.stop())
+        if (opts.l1?.proposerKey) {
+          const outputs = new OutputService({
+            chain,
+            addresses: opts.l1.addresses,
+            l1Rpc: opts.l1.rpc,
+            signerKey: opts.l1.proposerKey,
+            proposerKey: opts.l1.proposerKey,
+            metrics: core.metrics,
+            log: opts.log,
+            pollMs: opts.l1.pollMs ?? 500,
+          })
+          outputs.start()
+          closers.unshift(() => outputs.stop())
+        }
       }
       const impersonated = new Set<string>()
       const keys = new Map(
