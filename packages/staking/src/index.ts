@@ -12,3 +12,25 @@ export * from './core/slashing.ts'
 export type { Series, StakingStore } from './core/store.ts'
 export * from './core/tally.ts'
 export * from './core/unbonding.ts'
+export * from './genesis.ts'
+export {
+  CLOCK_MODE,
+  COUNTING_MODE,
+  createGovernanceModule,
+  GOVERNOR_NAME,
+  hashProposal,
+} from './governance/module.ts'
+export {
+  GOVERNANCE_SLOTS,
+  MIN_BASE_FEE_SLOT,
+  readGovernanceParams,
+  readProposal,
+} from './governance/storage.ts'
+export * from './ledger/power.ts'
+export { governanceAbi, stakingAbi } from './sol/abi.ts'
+export { checkEquivocation } from './staking/evidence.ts'
+export { createStakingHook, STAKING_HOOK_NAME } from './staking/hook.ts'
+export * from './staking/layout.ts'
+export { createStakingModule, type StakingModuleOptions } from './staking/module.ts'
+export * from './staking/read.ts'
+export { StorageStakingStore } from './staking/storage-store.ts'

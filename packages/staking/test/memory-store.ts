@@ -197,6 +197,9 @@ export class MemoryStakingStore implements StakingStore {
   async delegatorValidators(d: Uint8Array) {
     return [...(this.s.delegatorValidators.get(hex(d)) ?? [])]
   }
+  async delegatorValidatorCount(d: Uint8Array) {
+    return (await this.delegatorValidators(d)).length
+  }
   async addDelegatorValidator(d: Uint8Array, v: Uint8Array) {
     this.s.delegatorValidators.set(hex(d), [...(await this.delegatorValidators(d)), v])
   }

@@ -53,6 +53,7 @@ export interface StakingStore {
   delegation(delegator: Uint8Array, validator: Uint8Array): Promise<DelegationRecord>
   setDelegation(delegator: Uint8Array, validator: Uint8Array, d: DelegationRecord): Promise<void>
   delegatorValidators(delegator: Uint8Array): Promise<Uint8Array[]>
+  delegatorValidatorCount(delegator: Uint8Array): Promise<number>
   addDelegatorValidator(delegator: Uint8Array, validator: Uint8Array): Promise<void>
   removeDelegatorValidator(delegator: Uint8Array, validator: Uint8Array): Promise<void>
 

@@ -88,8 +88,8 @@ export async function writeDelegation(
   maxDelegations: number,
 ): Promise<void> {
   if (before === 0n && d.shares > 0n) {
-    const list = await store.delegatorValidators(delegator)
-    if (list.length >= maxDelegations) fail('TooManyDelegations', BigInt(maxDelegations))
+    if ((await store.delegatorValidatorCount(delegator)) >= maxDelegations)
+      fail('TooManyDelegations', BigInt(maxDelegations))
     await store.addDelegatorValidator(delegator, validator)
   } else if (before > 0n && d.shares === 0n) {
     await store.removeDelegatorValidator(delegator, validator)

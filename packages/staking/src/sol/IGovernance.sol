@@ -153,4 +153,6 @@ interface IGovernance {
     error GovernorInvalidVoteType();
     error GovernorOnlyProposer(address account);
     error GovernorNoVotingPower(address voter);
+    error GovernorTimelockNotReady(uint256 proposalId, uint64 eta);
+    error GovernorCallFailed(uint256 index);
 }
