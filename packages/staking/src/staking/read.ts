@@ -12,6 +12,7 @@ import { entryBalance } from '../core/slashing.ts'
 import type { StakingStore } from '../core/store.ts'
 import { EntryKind } from '../core/unbonding.ts'
 import { selfTokens } from '../ledger/common.ts'
+import { StorageStakingStore } from './storage-store.ts'
 
 export interface ValidatorView {
   operator: `0x${string}`
@@ -189,4 +190,14 @@ export function paramsView(p: StakingParams) {
 /** Whether `consensus` is in the set that validates the next block. */
 export async function isActive(store: StakingStore, consensus: Uint8Array): Promise<boolean> {
   return (await store.activeSet()).some((a) => equalBytes(a, consensus))
+}
+
+/** A StakingStore over any storage reader (a state root, eth_call state): reads only. */
+export function readOnlyStakingStore(
+  getStorage: (account: Uint8Array, slot: Uint8Array) => Promise<Uint8Array>,
+): StakingStore {
+  const refuse = () => {
+    throw new Error('read-only staking store')
+  }
+  return new StorageStakingStore({ read: getStorage, write: refuse, writeFresh: refuse }, refuse)
 }
