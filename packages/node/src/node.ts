@@ -17,6 +17,7 @@ import {
 import { createRpcServer, type RpcMethods, type RpcServerOptions } from '@openledger/rpc'
 import { Level } from 'level'
 import { attributionRpcMethods } from './attribution/rpc.ts'
+import type { ExecutionConfig } from './backend/exec-limits.ts'
 import { NodeBackend } from './backend/node-backend.ts'
 import { Chain } from './chain/chain.ts'
 import { DevControls } from './dev/dev-controls.ts'
@@ -44,6 +45,8 @@ export interface DevNodeOptions {
   /** Start the sender-recovery worker once raw transactions arrive at this rate (tx/s); 0 = at
    * start. Default: lazily, so embedded and test nodes spawn no thread they do not need. */
   recoverStartRate?: number
+  /** Bounds of RPC-requested execution (gas cap, EVM timeout, trace memory); defaults as geth. */
+  execution?: Partial<ExecutionConfig>
   log: Logger
   onBlock?: (
     block: Block,
@@ -115,6 +118,7 @@ export class OpenLedgerNode {
         afterAdmit: () => sealer.onTransactionAdded(),
         rejectBelowBaseFee: () => sealer.miningMode.kind === 'auto',
         recoverStartRate: opts.recoverStartRate,
+        execution: opts.execution,
       })
       closers.unshift(() => backend.close())
       const { rpcUrl, metricsUrl } = await serveApis(
@@ -224,6 +228,8 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
 
 export interface ApiOptions {
   rpc: { host: string; port: number } & Omit<RpcServerOptions, 'logger'>
+  /** Bounds of RPC-requested execution (gas cap, EVM timeout, trace memory); defaults as geth. */
+  execution?: Partial<ExecutionConfig>
   metrics?: { host: string; port: number }
   log: Logger
 }
