@@ -10,7 +10,7 @@ import { encodeReceipt, type RunTxResult, runTx, type TxReceipt, type VM } from 
 import type { ExecutedTx, LogEntry } from '../api.ts'
 import type { Budget } from '../budget.ts'
 import { minBig } from '../bytes.ts'
-import { keccak256, recoverSender } from '../crypto.ts'
+import { isBoundSender, keccak256, recoverSender } from '../crypto.ts'
 import { ExecutionFault, isRequestStop } from '../errors.ts'
 import { installEvmFastPaths } from '../evm-fastpath.ts'
 import { checkpointDepth, rollbackTo } from '../isolation.ts'
@@ -149,7 +149,14 @@ async function applyTx(
   else {
     let result: RunTxResult
     try {
-      result = await runTx(vm, { tx, block, skipHardForkValidation: true, blockGasUsed })
+      result = await runTx(vm, {
+        tx,
+        block,
+        skipHardForkValidation: true,
+        blockGasUsed,
+        // Impersonated senders (dev mode) may have code, as on Hardhat and anvil (EIP-3607 off).
+        allowSenderCode: isBoundSender(tx),
+      })
     } catch (e) {
       // Thrown inside a message: execution broke. Anything else: runTx refused the tx.
       throw e instanceof ExecutionFault || isRequestStop(e) ? e : new TxRejected(e)

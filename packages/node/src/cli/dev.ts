@@ -14,6 +14,9 @@ export interface DevCommandOptions {
   host: string
   blockTime?: number
   mining: boolean
+  /** Hardhat's automine failure errors (default on). */
+  throwOnTxFailures?: boolean
+  unlimitedContractSize?: boolean
   accounts?: number
   balance?: bigint
   chainId?: number
@@ -50,6 +53,8 @@ export async function runDev(opts: DevCommandOptions): Promise<void> {
     rpc: { host: opts.host, port: opts.port, ...opts.rpc.rpc },
     execution: opts.rpc.execution,
     mining,
+    throwOnTransactionFailures: opts.throwOnTxFailures ?? true,
+    allowUnlimitedContractSize: opts.unlimitedContractSize === true,
     accounts,
     metrics: opts.metricsPort === undefined ? undefined : { host: opts.metricsHost, port: opts.metricsPort },
     // A dev chain is started to be used: have the recovery worker ready for the first burst.
