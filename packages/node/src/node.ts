@@ -20,6 +20,7 @@ import { createRpcServer, type RpcMethods, type RpcServerOptions } from '@openle
 import { Level } from 'level'
 import type { Hex } from 'viem'
 import { attributionRpcMethods } from './attribution/rpc.ts'
+import type { ExecutionConfig } from './backend/exec-limits.ts'
 import { NodeBackend } from './backend/node-backend.ts'
 import { L2Bridge } from './bridge/l2-bridge.ts'
 import { OutputService } from './bridge/outputs.ts'
@@ -54,6 +55,8 @@ export interface DevNodeOptions {
   /** Start the sender-recovery worker once raw transactions arrive at this rate (tx/s); 0 = at
    * start. Default: lazily, so embedded and test nodes spawn no thread they do not need. */
   recoverStartRate?: number
+  /** Bounds of RPC-requested execution (gas cap, EVM timeout, trace memory); defaults as geth. */
+  execution?: Partial<ExecutionConfig>
   log: Logger
   onBlock?: (
     block: Block,
@@ -170,6 +173,7 @@ export class OpenLedgerNode {
         pendingFromPool: true,
         rejectBelowBaseFee: () => sealer.miningMode.kind === 'auto',
         recoverStartRate: opts.recoverStartRate,
+        execution: opts.execution,
       })
       closers.unshift(() => backend.close())
       const { rpcUrl, metricsUrl } = await serveApis(
@@ -290,6 +294,8 @@ const UNLIMITED_CODE_MAX_TX_BYTES = 4 * 1024 * 1024
 
 export interface ApiOptions {
   rpc: { host: string; port: number } & Omit<RpcServerOptions, 'logger'>
+  /** Bounds of RPC-requested execution (gas cap, EVM timeout, trace memory); defaults as geth. */
+  execution?: Partial<ExecutionConfig>
   metrics?: { host: string; port: number }
   log: Logger
 }
