@@ -52,7 +52,9 @@ describe('ol-tfm-v1 forward/backward', () => {
       const lm = loss()
       data[i] = old
       const numeric = (lp - lm) / (2 * h)
-      expect(Math.abs(numeric - analytic)).toBeLessThan(0.06 * Math.max(2e-3, Math.abs(numeric) + Math.abs(analytic)))
+      expect(Math.abs(numeric - analytic)).toBeLessThan(
+        0.06 * Math.max(2e-3, Math.abs(numeric) + Math.abs(analytic)),
+      )
     }
     for (const s of modelTensorSpecs(c)) {
       for (let t = 0; t < 3; t++) {
@@ -89,7 +91,12 @@ describe('ol-tfm-v1 forward/backward', () => {
     const base = loadBase(c, params)
     const ad = loadAdapter(c, ALL, ld)
     const prompt = [72, 101, 108, 108, 111]
-    const gen = generate(base, ad, prompt, { maxTokens: T - 1 - prompt.length, temperature: 0, topK: 0, seed: 0n })
+    const gen = generate(base, ad, prompt, {
+      maxTokens: T - 1 - prompt.length,
+      temperature: 0,
+      topK: 0,
+      seed: 0n,
+    })
     const seq = [256, ...prompt, ...gen.tokens]
     const ws = new Workspace(c, 1, seq.length, ALL)
     forwardBackward(ws, m, Int32Array.from(seq), new Int32Array(seq.length).fill(0), {
@@ -114,7 +121,9 @@ describe('ol-tfm-v1 forward/backward', () => {
     const ad = loadAdapter(c, ALL, perturbed(initLora(c, ALL, 3n), 8n, 0.5))
     expect(generate(base, ad, [65, 66], o).tokens).not.toEqual(a)
     // Longer than the context: the cache is rebuilt, output keeps coming.
-    expect(generate(base, undefined, [65], { ...o, maxTokens: 3 * c.context }).tokens).toHaveLength(3 * c.context)
+    expect(generate(base, undefined, [65], { ...o, maxTokens: 3 * c.context }).tokens).toHaveLength(
+      3 * c.context,
+    )
     expect(() => generate(base, undefined, [300], o)).toThrow(RangeError)
   })
 })

@@ -57,12 +57,16 @@ export interface AdapterCheckpoint {
 
 export type Checkpoint = BaseCheckpoint | AdapterCheckpoint
 
-/** JSON with sorted keys and no whitespace; only strings, safe integers, arrays and objects. */
+/**
+ * JSON with sorted keys and no whitespace; strings, finite numbers (ECMAScript's shortest
+ * round-trip form, which the language specifies exactly), booleans, arrays and objects.
+ */
 export function canonicalJson(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v)
+  if (typeof v === 'boolean') return v ? 'true' : 'false'
   if (typeof v === 'number') {
-    if (!Number.isSafeInteger(v)) throw new ArtifactError('canonical JSON holds integers only')
-    return String(v)
+    if (!Number.isFinite(v)) throw new ArtifactError('canonical JSON holds finite numbers only')
+    return Object.is(v, -0) ? '0' : String(v)
   }
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`
   if (v !== null && typeof v === 'object') {
@@ -179,7 +183,11 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
     let lora: LoraConfig
     try {
       lora = checkLoraConfig(
-        { rank: intField(l, 'rank'), alpha: intField(l, 'alpha'), targets: l.targets as LoraConfig['targets'] },
+        {
+          rank: intField(l, 'rank'),
+          alpha: intField(l, 'alpha'),
+          targets: l.targets as LoraConfig['targets'],
+        },
         config,
       )
     } catch (e) {

@@ -59,7 +59,8 @@ export class ArtifactStore {
       throw new ArtifactError(`artifact ${hash} is not in the store ${this.dir}`)
     }
     const actual = keccakHex(bytes)
-    if (actual !== hash) throw new ArtifactError(`artifact file ${path} does not hash to ${hash} (got ${actual})`)
+    if (actual !== hash)
+      throw new ArtifactError(`artifact file ${path} does not hash to ${hash} (got ${actual})`)
     return bytes
   }
 }

@@ -58,7 +58,7 @@ export class Rng {
 
   /** Uniform in [0, 1) with 24 random bits (exact in float32). */
   float(): number {
-    return (this.u32() >>> 8) * 5.960464477539063e-8
+    return (this.u32() >>> 8) * 2 ** -24
   }
 
   /** Uniform integer in [0, n) for 1 ≤ n ≤ 2^32 (rejection: no modulo bias). */

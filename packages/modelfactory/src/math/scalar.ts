@@ -27,10 +27,10 @@ function exponentOf(x: number): number {
 }
 
 // ln 2 split in two (fdlibm's constants): k·LN2_HI is exact for |k| < 2^20.
-const LN2_HI = 6.93147180369123816490e-1
+const LN2_HI = 0.6931471803691238
 const LN2_LO = 1.9082149292705877e-10
-const INV_LN2 = 1.4426950408889634
-const SQRT2 = 1.4142135623730951
+const INV_LN2 = Math.LOG2E
+const SQRT2 = Math.SQRT2
 
 // 1/n! for n = 0 … 13, each by one IEEE division from the previous.
 const EXP_COEF: number[] = (() => {
@@ -45,7 +45,7 @@ const EXP_COEF: number[] = (() => {
  * exact scaling by 2^k.
  */
 export function exp64(x: number): number {
-  if (x !== x) return Number.NaN
+  if (Number.isNaN(x)) return Number.NaN
   if (x > 709.7) return Number.POSITIVE_INFINITY
   if (x < -708) {
     // Below the normal range of 2^k: the model never needs these (softmax inputs are ≥ -1e4 after
@@ -64,7 +64,7 @@ export function exp64(x: number): number {
  * log m = 2·atanh(s) with s = (m−1)/(m+1), |s| ≤ 0.1716, summed to s^25 (error < 2^-60).
  */
 export function log64(x: number): number {
-  if (x !== x || x < 0) return Number.NaN
+  if (Number.isNaN(x) || x < 0) return Number.NaN
   if (x === 0) return Number.NEGATIVE_INFINITY
   if (x === Number.POSITIVE_INFINITY) return x
   let e = 0
@@ -95,7 +95,7 @@ export function log64(x: number): number {
  * squares at each step).
  */
 export function sqrt64(x: number): number {
-  if (x !== x || x < 0) return Number.NaN
+  if (Number.isNaN(x) || x < 0) return Number.NaN
   if (x === 0 || x === Number.POSITIVE_INFINITY) return x
   let scale = 1
   if (x < 2.2250738585072014e-308) {

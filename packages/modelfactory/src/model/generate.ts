@@ -76,7 +76,10 @@ class Session {
   readonly s: Float64Array
   length = 0
 
-  constructor(readonly c: ModelConfig, rank: number) {
+  constructor(
+    readonly c: ModelConfig,
+    rank: number,
+  ) {
     const d = c.dim
     this.keys = Array.from({ length: c.layers }, () => new Float32Array(c.context * d))
     this.values = Array.from({ length: c.layers }, () => new Float32Array(c.context * d))
@@ -231,7 +234,8 @@ export function generate(
   if (!Number.isInteger(o.maxTokens) || o.maxTokens < 1) throw new RangeError('maxTokens must be ≥ 1')
   if (!(o.temperature >= 0 && o.temperature <= 10)) throw new RangeError('temperature must be in [0, 10]')
   for (const t of prompt) {
-    if (!Number.isInteger(t) || t < 0 || t >= c.vocab) throw new RangeError(`token ${t} outside the vocabulary`)
+    if (!Number.isInteger(t) || t < 0 || t >= c.vocab)
+      throw new RangeError(`token ${t} outside the vocabulary`)
   }
   const rng = new Rng(o.seed, `generate:${o.stream ?? ''}`)
   const s = new Session(c, adapter?.config.rank ?? 0)

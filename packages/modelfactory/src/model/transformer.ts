@@ -403,7 +403,7 @@ export function forwardBackward(
     }
     loss += mx + log64(sum) - (ws.logits[o + target] as number)
     if (train) {
-      for (let j = 0; j < V; j++) ws.logits[o + j] = (((e[j] as number) / sum - (j === target ? 1 : 0)) * inv)
+      for (let j = 0; j < V; j++) ws.logits[o + j] = ((e[j] as number) / sum - (j === target ? 1 : 0)) * inv
     }
   }
   loss *= inv
@@ -421,16 +421,112 @@ export function forwardBackward(
     const L = m.layers[l] as LayerParams
     const G = g.model?.layers[l]
     // MLP: out = xmid + W2·ReLU(W1·h2).
-    linearBack(ws, a.m, L.w2, ws.dres, ws.dao, false, G?.w2, N, f, d, pair(l, 'w2'), dPair(l, 'w2'), scale, a.us.get('w2'), rank)
+    linearBack(
+      ws,
+      a.m,
+      L.w2,
+      ws.dres,
+      ws.dao,
+      false,
+      G?.w2,
+      N,
+      f,
+      d,
+      pair(l, 'w2'),
+      dPair(l, 'w2'),
+      scale,
+      a.us.get('w2'),
+      rank,
+    )
     for (let i = 0; i < N * f; i++) ws.dz[i] = (a.z[i] as number) > 0 ? (ws.dao[i] as number) : 0
-    linearBack(ws, a.h2, L.w1, ws.dz, ws.dh, false, G?.w1, N, d, f, pair(l, 'w1'), dPair(l, 'w1'), scale, a.us.get('w1'), rank)
+    linearBack(
+      ws,
+      a.h2,
+      L.w1,
+      ws.dz,
+      ws.dh,
+      false,
+      G?.w1,
+      N,
+      d,
+      f,
+      pair(l, 'w1'),
+      dPair(l, 'w1'),
+      scale,
+      a.us.get('w1'),
+      rank,
+    )
     rmsnormBack(a.xmid, L.norm2, a.r2, ws.dh, ws.dres, G?.norm2, N, d, ws.row64)
     // Attention: xmid = xin + Wo·attn.
-    linearBack(ws, a.ao, L.wo, ws.dres, ws.dao, false, G?.wo, N, d, d, pair(l, 'wo'), dPair(l, 'wo'), scale, a.us.get('wo'), rank)
+    linearBack(
+      ws,
+      a.ao,
+      L.wo,
+      ws.dres,
+      ws.dao,
+      false,
+      G?.wo,
+      N,
+      d,
+      d,
+      pair(l, 'wo'),
+      dPair(l, 'wo'),
+      scale,
+      a.us.get('wo'),
+      rank,
+    )
     attentionBack(ws, a)
-    linearBack(ws, a.h1, L.wq, ws.dq, ws.dh, false, G?.wq, N, d, d, pair(l, 'wq'), dPair(l, 'wq'), scale, a.us.get('wq'), rank)
-    linearBack(ws, a.h1, L.wk, ws.dk, ws.dh, true, G?.wk, N, d, d, pair(l, 'wk'), dPair(l, 'wk'), scale, a.us.get('wk'), rank)
-    linearBack(ws, a.h1, L.wv, ws.dv, ws.dh, true, G?.wv, N, d, d, pair(l, 'wv'), dPair(l, 'wv'), scale, a.us.get('wv'), rank)
+    linearBack(
+      ws,
+      a.h1,
+      L.wq,
+      ws.dq,
+      ws.dh,
+      false,
+      G?.wq,
+      N,
+      d,
+      d,
+      pair(l, 'wq'),
+      dPair(l, 'wq'),
+      scale,
+      a.us.get('wq'),
+      rank,
+    )
+    linearBack(
+      ws,
+      a.h1,
+      L.wk,
+      ws.dk,
+      ws.dh,
+      true,
+      G?.wk,
+      N,
+      d,
+      d,
+      pair(l, 'wk'),
+      dPair(l, 'wk'),
+      scale,
+      a.us.get('wk'),
+      rank,
+    )
+    linearBack(
+      ws,
+      a.h1,
+      L.wv,
+      ws.dv,
+      ws.dh,
+      true,
+      G?.wv,
+      N,
+      d,
+      d,
+      pair(l, 'wv'),
+      dPair(l, 'wv'),
+      scale,
+      a.us.get('wv'),
+      rank,
+    )
     rmsnormBack(a.xin, L.norm1, a.r1, ws.dh, ws.dres, G?.norm1, N, d, ws.row64)
   }
   if (g.model !== undefined) {

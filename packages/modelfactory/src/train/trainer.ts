@@ -9,9 +9,9 @@ import {
   initLora,
   initModel,
   type LoraConfig,
-  type ModelConfig,
   loraTensorSpecs,
   loraViews,
+  type ModelConfig,
   modelTensorSpecs,
   modelViews,
 } from '../model/config.ts'
@@ -43,8 +43,10 @@ export interface StepReport {
 export type OnStep = (r: StepReport) => void
 
 function checkOptions(o: TrainOptions, c: ModelConfig): number {
-  if (!Number.isInteger(o.steps) || o.steps < 1 || o.steps > 10_000_000) throw new RangeError('steps must be ≥ 1')
-  if (!Number.isInteger(o.batch) || o.batch < 1 || o.batch > 4096) throw new RangeError('batch must be in [1, 4096]')
+  if (!Number.isInteger(o.steps) || o.steps < 1 || o.steps > 10_000_000)
+    throw new RangeError('steps must be ≥ 1')
+  if (!Number.isInteger(o.batch) || o.batch < 1 || o.batch > 4096)
+    throw new RangeError('batch must be in [1, 4096]')
   const seq = o.seq ?? c.context
   if (!Number.isInteger(seq) || seq < 2 || seq > c.context) {
     throw new RangeError(`sequence length must be in [2, ${c.context}]`)
