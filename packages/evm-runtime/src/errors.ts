@@ -81,3 +81,16 @@ export class RuntimeClosedError extends Error {
     this.name = 'RuntimeClosedError'
   }
 }
+
+/** A block hook (block/hooks.ts) threw: the block is not built or imported, nothing is persisted. */
+export class BlockHookError extends Error {
+  readonly code = 'BLOCK_HOOK_FAILED'
+  constructor(
+    readonly hook: string,
+    readonly phase: 'beginBlock' | 'endBlock',
+    cause: unknown,
+  ) {
+    super(`block hook ${hook} failed in ${phase}: ${(cause as Error)?.message ?? String(cause)}`, { cause })
+    this.name = 'BlockHookError'
+  }
+}

@@ -28,16 +28,17 @@ import type {
   StateOverrides,
   TraceOptions,
 } from './api.ts'
+import { executeBlockBody } from './block/body.ts'
 import {
   combineBlooms,
   orderedTrieRoot,
   receiptsRootInputs,
-  runTransactions,
   TxInvalid,
   type TxLoopResult,
   YIELD_EVERY_MS,
 } from './block/execute.ts'
 import { checkEmptyPragueFields, PRAGUE_EMPTY_FIELDS } from './block/header.ts'
+import { type BlockHook, checkBlockHooks } from './block/hooks.ts'
 import { assertLength, equalBytes, toHex } from './bytes.ts'
 import { CallEngine } from './call.ts'
 import { createBlockOptions, createChainCommon, nextBaseFee } from './config.ts'
@@ -65,6 +66,9 @@ export interface CreateExecutionRuntimeOptions {
   db: LevelLike
   genesis: GenesisConfig
   modules?: SystemModule[]
+  /** System work run in every block before and after its transactions (block/hooks.ts), in
+   * this order. Every node of a chain must run the same hooks. */
+  blockHooks?: BlockHook[]
   /** Hash of canonical block `n` (BLOCKHASH serves the last 256); undefined reads as zero. */
   getBlockHash: (number: bigint) => Promise<Uint8Array | undefined>
   /** LRU sizes (entries) of the block VM's caches; the call VM uses a quarter of each. */
@@ -83,6 +87,7 @@ export const MODULE_ACCOUNT_CODE = Uint8Array.of(0xfe)
 interface Views {
   common: Common
   modules: SystemModule[]
+  hooks: readonly BlockHook[]
   getBlockHash: CreateExecutionRuntimeOptions['getBlockHash']
 }
 
@@ -265,11 +270,12 @@ class Runtime implements ExecutionRuntime {
     await sm.checkpoint()
     let committed = false
     try {
-      const loop = await runTransactions(this.blockVm, env, txs, this.chainId, {
+      const loop = await executeBlockBody(this.blockVm, env, txs, this.chainId, {
         mode,
         deadline,
         treasury: this.treasury,
         yieldEveryMs: this.yieldEveryMs,
+        hooks: this.views.hooks,
       })
       // Roots time = flushing the block's writes into the trie + hashing + tx/receipt tries.
       const t0 = performance.now()
@@ -415,10 +421,11 @@ class Runtime implements ExecutionRuntime {
         throw new BlockValidationError('header', 'blocks of this chain carry no withdrawals')
       if (block.uncleHeaders.length > 0)
         throw new BlockValidationError('header', 'blocks of this chain carry no uncles')
-      // Nothing in this chain changes state outside transactions (no block rewards, withdrawals
-      // or system calls), so an empty block's post-state is its parent's: check the header
-      // without running the VM (block sync of idle chains is mostly empty blocks).
-      if (block.transactions.length === 0) {
+      // Without block hooks nothing changes state outside transactions (no block rewards or
+      // withdrawals), so an empty block's post-state is its parent's: check the header without
+      // running the VM (block sync of idle chains is mostly empty blocks). Hooks may change state
+      // in any block: then every block is executed.
+      if (block.transactions.length === 0 && this.views.hooks.length === 0) {
         const expect = (field: BlockMismatch, ok: boolean, got: string) => {
           if (!ok) throw new BlockValidationError(field, `an empty block must have ${got}`)
         }
@@ -547,9 +554,11 @@ class Runtime implements ExecutionRuntime {
     const sm = vm.stateManager as MerkleStateManager
     await sm.checkpoint()
     try {
-      const prefix = await runTransactions(vm, block, block.transactions.slice(0, txIndex), this.chainId, {
+      const prefix = await executeBlockBody(vm, block, block.transactions.slice(0, txIndex), this.chainId, {
         mode: 'validate',
         treasury: this.treasury,
+        hooks: this.views.hooks,
+        skipEndBlock: true,
       })
       const tx = block.transactions[txIndex]
       recoverSender(tx)
@@ -637,6 +646,8 @@ export async function createExecutionRuntime(
   installDirectFindPath()
   const modules = opts.modules ?? []
   checkModules(modules)
+  const hooks = [...(opts.blockHooks ?? [])]
+  checkBlockHooks(hooks)
   if (typeof opts.getBlockHash !== 'function')
     throw new InvalidArgumentError('getBlockHash callback is required')
   if (opts.db === null || typeof opts.db !== 'object' || typeof opts.db.batch !== 'function') {
@@ -647,7 +658,7 @@ export async function createExecutionRuntime(
   if (opts.db.status !== undefined && opts.db.status !== 'open') await opts.db.open?.()
   const common = createChainCommon(opts.genesis)
   const blockOptions = createBlockOptions(common, opts.genesis)
-  const views: Views = { common, modules, getBlockHash: opts.getBlockHash }
+  const views: Views = { common, modules, hooks, getBlockHash: opts.getBlockHash }
   const sizes = {
     accounts: opts.cache?.accounts ?? 100_000,
     storage: opts.cache?.storage ?? 100_000,

@@ -11,11 +11,20 @@
  * Dust rule: every remainder of these divisions is credited to the treasury with the protocol part,
  * so the credits of a settlement sum to F exactly.
  */
+
+import type { CallEnv, DefinedModule } from '@openledger/module-kit'
+import {
+  type AbiTools,
+  abiTools,
+  defineModule,
+  equalBytes,
+  fromHex,
+  isZero,
+  toHex,
+  u256,
+} from '@openledger/module-kit'
 import { attributionAbi } from '../sol/abi.ts'
-import { equalBytes, fromHex, isZero, toHex, u256 } from './bytes.ts'
 import { type Receipt, receiptDigest, receiptHashWords, recoverSigner } from './eip712.ts'
-import type { CallEnv, DefinedModule } from './framework.ts'
-import { type AbiTools, abiTools, defineModule } from './framework.ts'
 import { GAS, keccakGas } from './gas.ts'
 import {
   ATTRIBUTION_ADDRESS,

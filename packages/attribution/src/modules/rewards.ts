@@ -6,8 +6,9 @@
  * balance (mint, transfer) and on claim. Settling a payment is O(1) per datanet; claiming is
  * O(datanets held) through the per-account `held` list.
  */
-import { toBigInt, u256 } from './bytes.ts'
-import type { StorageReader, StorageWriter } from './exec.ts'
+
+import type { StorageReader, StorageWriter } from '@openledger/module-kit'
+import { toBigInt, u256 } from '@openledger/module-kit'
 import {
   ATTRIBUTION_ADDRESS,
   accruedSlot,
