@@ -56,6 +56,12 @@ export interface BuildBlockResult {
     tx: TypedTransaction
     reason: string /** true: may become valid later (e.g. block full) */
     retry: boolean
+    /**
+     * Set when executing the transaction threw (a precompile, a native module or the node itself
+     * failed, not the transaction): it was rolled back and left out, `retry` is false, and the
+     * node should log it. The cause is `fault.cause`.
+     */
+    fault?: Error
   }>
   /** Milliseconds spent in each phase, for logs and the benchmark's "where the time goes". */
   timings: {
@@ -142,6 +148,9 @@ export interface ExecutionRuntime {
    * genesis EIP-1559 parameters and allows QBFT extraData (> 32 bytes). Always set by
    * createExecutionRuntime. */
   readonly blockOptions?: BlockOptions
+  /** Dev option: EIP-170 (code size) and EIP-3860 (initcode size) limits are off. Transactions
+   * must then be created with `allowUnlimitedInitCodeSize` (see {@link txOptions}). */
+  readonly allowUnlimitedContractSize?: boolean
 
   /** Proposer path: execute `txs` in the given order on the parent state, skipping invalid ones,
    * and return a complete block (roots, bloom, gasUsed, baseFee). State is persisted. */

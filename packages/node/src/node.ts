@@ -27,7 +27,7 @@ import { DevSealer, type MiningMode } from './miner/dev-sealer.ts'
 import { ChainStore } from './store/index.ts'
 import { TxPool, type TxPoolOptions } from './txpool/index.ts'
 import { key } from './util/bytes.ts'
-import { CLIENT_VERSION } from './version.ts'
+import { DEV_CLIENT_VERSION } from './version.ts'
 
 export interface DevNodeOptions {
   /** Persistent data directory; without it a temporary one is used and deleted on close. */
@@ -41,6 +41,11 @@ export interface DevNodeOptions {
   txpool?: Partial<Omit<TxPoolOptions, 'common' | 'getAccount' | 'blockGasLimit'>>
   /** Serve Prometheus /metrics and /health on this address (off when absent). */
   metrics?: { host: string; port: number }
+  /** Automine: answer a send whose transaction failed with Hardhat's error (the transaction is
+   * still mined). Default true; false answers the hash as anvil does. */
+  throwOnTransactionFailures?: boolean
+  /** No EIP-170 / EIP-3860 size limits (Hardhat's allowUnlimitedContractSize). Default false. */
+  allowUnlimitedContractSize?: boolean
   /** Start the sender-recovery worker once raw transactions arrive at this rate (tx/s); 0 = at
    * start. Default: lazily, so embedded and test nodes spawn no thread they do not need. */
   recoverStartRate?: number
@@ -106,18 +111,28 @@ export class OpenLedgerNode {
       const keys = new Map(
         opts.accounts.map((a) => [key(a.address), { address: a.address, privateKey: a.privateKey }]),
       )
+      const throwOnFailures = opts.throwOnTransactionFailures ?? true
       const backend = new NodeBackend({
         chain,
-        clientVersion: CLIENT_VERSION,
+        clientVersion: DEV_CLIENT_VERSION,
         keys,
         impersonated,
-        dev: new DevControls(chain, sealer, impersonated),
-        afterAdmit: () => sealer.onTransactionAdded(),
+        dev: new DevControls(chain, sealer, impersonated, DEV_CLIENT_VERSION),
+        afterAdmit: (hash) => sealer.waitForOutcome(hash),
+        throwOnTransactionFailures: () => throwOnFailures,
+        nextBlockEnv: (parent) => sealer.nextEnv(parent),
+        pendingFromPool: true,
         rejectBelowBaseFee: () => sealer.miningMode.kind === 'auto',
         recoverStartRate: opts.recoverStartRate,
       })
       closers.unshift(() => backend.close())
-      const { rpcUrl, metricsUrl } = await serveApis(core, backend, opts, closers, () => 'ready')
+      const { rpcUrl, metricsUrl } = await serveApis(
+        core,
+        backend,
+        { ...opts, rpc: devRpcDefaults(opts.rpc) },
+        closers,
+        () => 'ready',
+      )
       const node = new OpenLedgerNode(chain, sealer, backend, rpcUrl, metricsUrl, closers, opts.log)
       sealer.start()
       opts.log.info({ head: chain.head.header.number.toString(), rpc: node.rpcUrl }, 'node started')
@@ -141,6 +156,20 @@ export class OpenLedgerNode {
   }
 }
 
+/**
+ * Dev mode serves one developer and their tools, like anvil: browsers may call it from any origin
+ * (the Host allow-list still stops DNS rebinding), and a test suite's burst of parallel calls is
+ * queued rather than refused. Explicit options win.
+ */
+function devRpcDefaults(rpc: DevNodeOptions['rpc']): DevNodeOptions['rpc'] {
+  return {
+    corsOrigins: ['*'],
+    wsOrigins: ['*'],
+    ...rpc,
+    limits: { maxPendingExecutions: 1024, maxPendingExecutionsPerClient: 1024, ...rpc.limits },
+  }
+}
+
 export interface CoreOptions {
   datadir?: string
   genesis: GenesisConfig
@@ -150,6 +179,8 @@ export interface CoreOptions {
   yieldEveryMs?: number
   /** Applied to the genesis block and every block read back from the store (QBFT block hash). */
   decorateBlock?: (block: Block) => Block
+  /** Dev only: see DevNodeOptions.allowUnlimitedContractSize. */
+  allowUnlimitedContractSize?: boolean
 }
 
 /** What every node has: database, runtime, chain store, mempool, chain, metrics. */
@@ -178,6 +209,7 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
     modules: createSystemModules(moduleParams),
     getBlockHash: async (n) => store?.getCanonicalHash(n),
     yieldEveryMs: opts.yieldEveryMs,
+    allowUnlimitedContractSize: opts.allowUnlimitedContractSize,
   })
   closers.unshift(() => runtime.close())
   const genesisBlock = opts.decorateBlock ? opts.decorateBlock(runtime.genesisBlock) : runtime.genesisBlock
@@ -189,6 +221,8 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
   const openedStore = store
   closers.unshift(() => openedStore.close())
   const txpool = new TxPool({
+    // Unlimited contracts need deployments larger than geth's 128 KiB transaction bound.
+    ...(opts.allowUnlimitedContractSize && { maxTxSize: UNLIMITED_CODE_MAX_TX_BYTES }),
     ...opts.txpool,
     common: runtime.common,
     blockGasLimit: () => openedStore.head().header.gasLimit,
@@ -201,6 +235,9 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
   const chain: Chain = new Chain(store, runtime, txpool, metrics)
   return { datadir, runtime, chain, metrics, moduleParams }
 }
+
+/** Largest transaction the pool takes with unlimited contract sizes (RPC bodies are 5 MiB). */
+const UNLIMITED_CODE_MAX_TX_BYTES = 4 * 1024 * 1024
 
 export interface ApiOptions {
   rpc: { host: string; port: number } & Omit<RpcServerOptions, 'logger'>
@@ -228,6 +265,7 @@ export async function serveApis(
     attributionRpcMethods({ chain: core.chain, backend, params: core.moduleParams }),
   )
   for (const [name, methods] of Object.entries(extraModules)) server.registerModule(name, methods)
+  core.metrics.trackRpcServer(() => server.stats())
   const bound = await server.listen(port, host)
   closers.unshift(() => server.close())
   let metricsUrl: string | undefined

@@ -13,10 +13,13 @@ import type {
   CallOutcome,
   CallRequest,
   DevBackend,
+  DevMetadata,
+  ExecOptions,
   FeeHistory,
   Hash,
   LogQuery,
   ProofResult,
+  ResetOptions,
   RpcBackend,
   RpcLog,
   RpcReceipt,
@@ -219,8 +222,16 @@ export class FixtureBackend implements RpcBackend {
       storageProof: slots.map((key) => ({ key, value: 0n, proof: [] })),
     }
   }
-  async call(_req: CallRequest): Promise<CallOutcome> {
+  /** Test hook run by eth_call before it answers (slow calls, cancellation). */
+  onCall: ((exec: ExecOptions | undefined) => Promise<void>) | undefined
+  async call(
+    _req: CallRequest,
+    _ref?: BlockRef,
+    _overrides?: unknown,
+    exec?: ExecOptions,
+  ): Promise<CallOutcome> {
     if (this.explode) throw new Error('database exploded: secret detail')
+    await this.onCall?.(exec)
     return this.callOutcome
   }
   async estimateGas(): Promise<bigint> {
@@ -332,5 +343,23 @@ export class FixtureDev implements DevBackend {
   }
   setMinGasPrice(price: bigint): void {
     this.calls.push(['setMinGasPrice', price])
+  }
+  setBlockGasLimit(gasLimit: bigint): void {
+    this.calls.push(['setBlockGasLimit', gasLimit])
+  }
+  setPrevRandao(value: Uint8Array): void {
+    this.calls.push(['setPrevRandao', hex(value)])
+  }
+  async reset(opts: ResetOptions): Promise<void> {
+    this.calls.push(['reset', opts])
+  }
+  async metadata(): Promise<DevMetadata> {
+    return {
+      clientVersion: 'HardhatNetwork/test',
+      chainId: 31337n,
+      instanceId: new Uint8Array(32).fill(7),
+      latestBlockNumber: 5n,
+      latestBlockHash: new Uint8Array(32).fill(1),
+    }
   }
 }

@@ -69,6 +69,16 @@ async function blockJson(ctx: RequestContext, block: Block, fullTx: boolean): Pr
   return formatBlock(block, true, aligned ? receipts.map((r) => r.from) : undefined)
 }
 
+/** A pending block has no hash yet (geth): null, also in its full transactions. */
+function asPending(json: Json): Json {
+  const out = json as Record<string, Json>
+  out.hash = null
+  const txs = out.transactions
+  if (Array.isArray(txs))
+    for (const t of txs) if (t !== null && typeof t === 'object' && !Array.isArray(t)) t.blockHash = null
+  return out
+}
+
 function txInBlock(block: Block, index: number): Json {
   const tx = block.transactions[index]
   if (!tx) return null
@@ -218,7 +228,7 @@ export const ethMethods: RpcMethods = {
     const ref = parseBlockRef(block, 'block')
     const overrides = parseStateOverride(overridesArg, 'stateOverrides')
     if (blockOverrides !== undefined) throw invalidParams('block overrides are not supported')
-    const outcome = await ctx.backend.call(req, ref, overrides)
+    const outcome = await ctx.execute(() => ctx.backend.call(req, ref, overrides, { signal: ctx.signal }))
     if (outcome.error) {
       if (outcome.error.reverted) throw revertError(outcome.returnData)
       throw new RpcError(ErrorCode.INVALID_INPUT, outcome.error.message)
@@ -231,7 +241,9 @@ export const ethMethods: RpcMethods = {
     const req = parseCallRequest(callArg, 'args')
     const ref = parseBlockRef(block, 'block')
     const overrides = parseStateOverride(overridesArg, 'stateOverrides')
-    return quantity(await ctx.backend.estimateGas(req, ref, overrides))
+    return quantity(
+      await ctx.execute(() => ctx.backend.estimateGas(req, ref, overrides, { signal: ctx.signal })),
+    )
   },
 
   eth_sendRawTransaction: async (params, ctx) => {
@@ -291,7 +303,9 @@ export const ethMethods: RpcMethods = {
     const ref = parseBlockNumberOrTag(n, 'blockNumber')
     const fullTx = parseBool(full, 'fullTransactions')
     const block = await blockOrNull(ctx, ref)
-    return block ? blockJson(ctx, block, fullTx) : null
+    if (!block) return null
+    const json = await blockJson(ctx, block, fullTx)
+    return 'tag' in ref && ref.tag === 'pending' ? asPending(json) : json
   },
 
   eth_getBlockByHash: async (params, ctx) => {
@@ -357,17 +371,17 @@ export const ethMethods: RpcMethods = {
 
   eth_newFilter: (params, ctx) => {
     const [f] = expectParams(params, 1, 1)
-    return ctx.filters.newLogFilter(parseFilter(f, 'filter'))
+    return ctx.filters.newLogFilter(parseFilter(f, 'filter'), ctx.client)
   },
 
   eth_newBlockFilter: (params, ctx) => {
     expectParams(params, 0, 0)
-    return ctx.filters.newBlockFilter()
+    return ctx.filters.newBlockFilter(ctx.client)
   },
 
   eth_newPendingTransactionFilter: (params, ctx) => {
     expectParams(params, 0, 0)
-    return ctx.filters.newPendingTransactionFilter()
+    return ctx.filters.newPendingTransactionFilter(ctx.client)
   },
 
   eth_getFilterChanges: (params, ctx) => {
