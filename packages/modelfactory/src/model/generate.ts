@@ -219,9 +219,69 @@ export interface Generation {
   finish: 'separator' | 'length'
 }
 
+/** Token-by-token generation (for streaming): `next()` returns the next token, or undefined once
+ * the sequence ended (then `finish` says why). Same tokens as `generate`. */
+export class GenerationStream {
+  readonly tokens: number[] = []
+  finish: 'separator' | 'length' | undefined
+  private readonly rng: Rng
+  private readonly s: Session
+  private readonly history: number[]
+  private readonly keep: number
+
+  constructor(
+    private readonly base: LoadedBase,
+    private readonly adapter: LoadedAdapter | undefined,
+    prompt: readonly number[],
+    private readonly o: GenerateOptions,
+  ) {
+    const c = base.config
+    if (!Number.isInteger(o.maxTokens) || o.maxTokens < 1) throw new RangeError('maxTokens must be ≥ 1')
+    if (!(o.temperature >= 0 && o.temperature <= 10)) throw new RangeError('temperature must be in [0, 10]')
+    if (!Number.isInteger(o.topK) || o.topK < 0) throw new RangeError('topK must be an integer ≥ 0')
+    for (const t of prompt) {
+      if (!Number.isInteger(t) || t < 0 || t >= c.vocab)
+        throw new RangeError(`token ${t} outside the vocabulary`)
+    }
+    this.rng = new Rng(o.seed, `generate:${o.stream ?? ''}`)
+    this.s = new Session(c, adapter?.config.rank ?? 0)
+    // Start of a document, then the prompt; the cache holds at most the last half-context of it
+    // (leaving room for the answer) and is rebuilt the same way when the context fills up.
+    this.history = [SEPARATOR_TOKEN, ...prompt]
+    this.keep = Math.max(1, Math.floor(c.context / 2))
+    this.prefill()
+  }
+
+  private prefill(): void {
+    this.s.length = 0
+    for (const t of this.history.slice(Math.max(0, this.history.length - this.keep)))
+      step(this.base, this.adapter, this.s, t)
+  }
+
+  get done(): boolean {
+    return this.finish !== undefined
+  }
+
+  next(): number | undefined {
+    if (this.finish !== undefined) return undefined
+    const c = this.base.config
+    const token = sample(this.s, c.vocab, this.o, this.rng)
+    if (token === SEPARATOR_TOKEN && this.o.stopAtSeparator !== false) {
+      this.finish = 'separator'
+      return undefined
+    }
+    this.tokens.push(token)
+    this.history.push(token)
+    if (this.tokens.length === this.o.maxTokens) this.finish = 'length'
+    else if (this.s.length === c.context) this.prefill()
+    else step(this.base, this.adapter, this.s, token)
+    return token
+  }
+}
+
 /**
  * Continues `prompt` (tokens) with at most `maxTokens` new tokens; `onToken` sees each new token
- * as it is produced (for streaming). Deterministic in (base, adapter, prompt, options).
+ * as it is produced. Deterministic in (base, adapter, prompt, options).
  */
 export function generate(
   base: LoadedBase,
@@ -230,34 +290,7 @@ export function generate(
   o: GenerateOptions,
   onToken?: (token: number) => void,
 ): Generation {
-  const c = base.config
-  if (!Number.isInteger(o.maxTokens) || o.maxTokens < 1) throw new RangeError('maxTokens must be ≥ 1')
-  if (!(o.temperature >= 0 && o.temperature <= 10)) throw new RangeError('temperature must be in [0, 10]')
-  for (const t of prompt) {
-    if (!Number.isInteger(t) || t < 0 || t >= c.vocab)
-      throw new RangeError(`token ${t} outside the vocabulary`)
-  }
-  const rng = new Rng(o.seed, `generate:${o.stream ?? ''}`)
-  const s = new Session(c, adapter?.config.rank ?? 0)
-  // Start of a document, then the prompt; the cache holds at most the last half-context of it
-  // (leaving room for the answer) and is rebuilt the same way when the context fills up.
-  const history = [SEPARATOR_TOKEN, ...prompt]
-  const keep = Math.max(1, Math.floor(c.context / 2))
-  const prefill = () => {
-    s.length = 0
-    for (const t of history.slice(Math.max(0, history.length - keep))) step(base, adapter, s, t)
-  }
-  prefill()
-  const out: number[] = []
-  for (let i = 0; i < o.maxTokens; i++) {
-    const next = sample(s, c.vocab, o, rng)
-    if (next === SEPARATOR_TOKEN && o.stopAtSeparator !== false) return { tokens: out, finish: 'separator' }
-    out.push(next)
-    history.push(next)
-    onToken?.(next)
-    if (i + 1 === o.maxTokens) break
-    if (s.length === c.context) prefill()
-    else step(base, adapter, s, next)
-  }
-  return { tokens: out, finish: 'length' }
+  const g = new GenerationStream(base, adapter, prompt, o)
+  for (let t = g.next(); t !== undefined; t = g.next()) onToken?.(t)
+  return { tokens: g.tokens, finish: g.finish ?? 'length' }
 }

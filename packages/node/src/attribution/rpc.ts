@@ -25,14 +25,14 @@ import {
   readDatanet,
   readDatanetCount,
   readDatanetVersion,
+  reader,
+  readJob,
   readModel,
   readModelCount,
-  readJob,
   readModelVersion,
   readReceipt,
-  readTrainingSpec,
-  reader,
   readRewards,
+  readTrainingSpec,
   receiptDigest,
 } from '@openledger/attribution'
 import {
@@ -362,7 +362,9 @@ export function attributionRpcMethods(deps: AttributionRpcDeps): RpcMethods {
       const jobId = parseQuantity(id, 'jobId')
       const { state } = await stateAt(parseBlockRef(b, 'block'))
       const job = await readJob(reader(state), jobId)
-      return toJson(job === undefined ? null : { ...job, statusName: JOB_STATUS_NAMES[job.status] ?? 'unknown' })
+      return toJson(
+        job === undefined ? null : { ...job, statusName: JOB_STATUS_NAMES[job.status] ?? 'unknown' },
+      )
     },
 
     ol_getInferenceReceipt: async (raw) => {
