@@ -7,6 +7,7 @@ import { createLogger, silentLogger } from '../logger.ts'
 import type { MiningMode } from '../miner/dev-sealer.ts'
 import { OpenLedgerNode } from '../node.ts'
 import { formatUnits, hex } from '../util/bytes.ts'
+import { bridgedGenesis, resolveL1Flags } from './bridge.ts'
 import type { RpcFlagConfig } from './rpc-flags.ts'
 
 export interface DevCommandOptions {
@@ -29,6 +30,7 @@ export interface DevCommandOptions {
   rpc: RpcFlagConfig
   metricsPort?: number
   metricsHost: string
+  l1?: { rpc: string; addresses: string; proposerKey?: string }
 }
 
 export async function runDev(opts: DevCommandOptions): Promise<void> {
@@ -40,7 +42,8 @@ export async function runDev(opts: DevCommandOptions): Promise<void> {
     chainId: opts.chainId,
     mnemonic: opts.mnemonic,
   })
-  const genesis = parseGenesis(json)
+  const l1 = await resolveL1Flags(opts.l1)
+  const genesis = parseGenesis(l1 ? bridgedGenesis(json, l1.addresses, opts.chainId) : json)
   const mining: MiningMode = !opts.mining
     ? { kind: 'manual' }
     : opts.blockTime !== undefined
@@ -60,6 +63,7 @@ export async function runDev(opts: DevCommandOptions): Promise<void> {
     // A dev chain is started to be used: have the recovery worker ready for the first burst.
     recoverStartRate: 0,
     log,
+    l1,
     onBlock: opts.silent ? undefined : (b, e, d) => out(formatBlock(b, e, d)),
   })
   const balances = await Promise.all(

@@ -239,6 +239,7 @@ export class P2PNetwork {
       tx: topicName(opts.chainId, opts.genesisHash, 'tx'),
       consensus: topicName(opts.chainId, opts.genesisHash, 'consensus'),
       block: topicName(opts.chainId, opts.genesisHash, 'block'),
+      output: topicName(opts.chainId, opts.genesisHash, 'output'),
     }
     const banned = new Map<string, number>()
     const isBanned = (peer: PeerId): boolean => {
@@ -341,6 +342,7 @@ export class P2PNetwork {
       tx: { accept: 0, ignore: 0, reject: 0 },
       consensus: { accept: 0, ignore: 0, reject: 0 },
       block: { accept: 0, ignore: 0, reject: 0 },
+      output: { accept: 0, ignore: 0, reject: 0 },
     }
     this.bootnodes = bootnodes
       .filter((b) => !b.peerId.equals(node.peerId))
@@ -513,6 +515,7 @@ export class P2PNetwork {
       tx: { ...this.counts.tx },
       consensus: { ...this.counts.consensus },
       block: { ...this.counts.block },
+      output: { ...this.counts.output },
     }
   }
 
