@@ -137,7 +137,15 @@ describe('the pending block (cause 2)', () => {
     expect(p.mixHash).toBe(randao)
     expect(p.baseFeePerGas).toBe('0x77359400')
     expect(p.gasLimit).toBe('0x1312d00')
-    const env = decodeEnv(await call(url, 'eth_call', [{ to: ENV }, 'pending']))
+    // with a fee paid, so BASEFEE is the block's (a fee-less call sees 0, as on geth and Hardhat)
+    const paid = {
+      from: A0,
+      to: ENV,
+      gas: '0x10000',
+      maxFeePerGas: '0x77359400',
+      maxPriorityFeePerGas: '0x0',
+    }
+    const env = decodeEnv(await call(url, 'eth_call', [paid, 'pending']))
     expect(env.coinbase).toBe(BigInt(coinbase))
     expect(env.prevRandao).toBe(BigInt(randao))
     expect(env.baseFee).toBe(0x77359400n)
