@@ -373,6 +373,17 @@ describe('block parameters and dev methods (cause 5)', () => {
     expect(await call(url, 'anvil_increaseTime', [0])).toBeTypeOf('number')
   })
 
+  it("a block edited by cheats keeps the edit once it is no longer the head (Hardhat's irregular state)", async () => {
+    // chai-matchers' changeEtherBalances reads balances at the block before the transaction.
+    const who = '0x00000000000000000000000000000000000abcde'
+    const n = await call(url, 'eth_blockNumber')
+    await call(url, 'hardhat_setBalance', [who, '0x2a'])
+    expect(await call(url, 'eth_getBalance', [who, n])).toBe('0x2a')
+    await call(url, 'eth_sendTransaction', [{ from: A0, to: who, value: '0x1' }])
+    expect(await call(url, 'eth_getBalance', [who, n])).toBe('0x2a')
+    expect(await call(url, 'eth_getBalance', [who, 'latest'])).toBe('0x2b')
+  })
+
   it('hardhat_reset returns to genesis with a fresh instance id', async () => {
     const before = await call(url, 'hardhat_metadata')
     expect(before.latestBlockNumber).toBeGreaterThan(0)

@@ -194,7 +194,7 @@ export class NodeBackend implements RpcBackend {
     const block = await this.blockOrThrow(ref)
     const head = this.chain.head
     const isHead = block.header.number === head.header.number && bytesEqual(block.hash(), head.hash())
-    return { block, root: isHead ? this.chain.workingStateRoot : block.header.stateRoot }
+    return { block, root: isHead ? this.chain.workingStateRoot : this.chain.stateRootOf(block) }
   }
 
   private async executionContext(ref: BlockRef): Promise<{ header: BlockHeader; root: Uint8Array }> {

@@ -10,6 +10,7 @@ import type { RpcLog } from '@openledger/rpc'
 import type { NodeMetrics } from '../metrics.ts'
 import type { ChainStore } from '../store/index.ts'
 import type { TxPool } from '../txpool/index.ts'
+import { bytesEqual, key } from '../util/bytes.ts'
 
 export interface ChainEventMap {
   block: [block: Block, logs: RpcLog[], executed: ExecutedTx[]]
@@ -42,6 +43,16 @@ export class Chain {
     return this.working
   }
 
+  /** Dev mode: block hash → the state its reads see when cheats (setBalance …) edited it after
+   * it became the head and a block was then built on the edited state — Hardhat's "irregular
+   * state": `eth_getBalance(addr, n)` keeps answering the edited value once n is no longer the head. */
+  private readonly edited = new Map<string, Uint8Array>()
+
+  /** The state root reads at `block` use (its header's, unless dev cheats edited it). */
+  stateRootOf(block: Block): Uint8Array {
+    return (this.edited.size > 0 && this.edited.get(key(block.hash()))) || block.header.stateRoot
+  }
+
   setWorkingStateRoot(root: Uint8Array): void {
     this.working = root
   }
@@ -57,6 +68,8 @@ export class Chain {
   ): Promise<void> {
     if (results.length === 0) return
     const t0 = performance.now()
+    const parent = this.store.head()
+    if (!bytesEqual(this.working, parent.header.stateRoot)) this.edited.set(key(parent.hash()), this.working)
     await this.store.commitBlocks(results)
     const t1 = performance.now()
     const last = results[results.length - 1]!.block
@@ -89,6 +102,7 @@ export class Chain {
   /** Dev rollback (evm_revert): drop blocks above `number` and return to their parent's state. */
   async rollbackTo(number: bigint, workingStateRoot: Uint8Array): Promise<void> {
     await this.store.truncateAfter(number)
+    if (number === 0n) this.edited.clear()
     this.working = workingStateRoot
   }
 }
