@@ -25,7 +25,6 @@ import type {
   ExecutedTx,
   ExecutionRuntime,
   Hash,
-  StateOverrides,
   TraceOptions,
 } from './api.ts'
 import { executeBlockBody } from './block/body.ts'
@@ -41,8 +40,9 @@ import {
 } from './block/execute.ts'
 import { checkEmptyPragueFields, PRAGUE_EMPTY_FIELDS } from './block/header.ts'
 import { type BlockHook, checkBlockHooks } from './block/hooks.ts'
+import { Budget, type ExecutionLimits, withBudget } from './budget.ts'
 import { assertLength, equalBytes, toHex } from './bytes.ts'
-import { CallEngine } from './call.ts'
+import { CallEngine, type CallOptions } from './call.ts'
 import { createBlockOptions, createChainCommon, nextBaseFee, setForkAt } from './config.ts'
 import { initCrypto, recoverSender } from './crypto.ts'
 import {
@@ -518,20 +518,12 @@ class Runtime implements ExecutionRuntime {
     })
   }
 
-  call(
-    params: CallParams,
-    header: BlockHeader,
-    opts?: { stateRoot?: Hash; overrides?: StateOverrides },
-  ): Promise<CallResult> {
+  call(params: CallParams, header: BlockHeader, opts?: CallOptions): Promise<CallResult> {
     this.open()
     return this.calls.call(params, header, opts)
   }
 
-  estimateGas(
-    params: CallParams,
-    header: BlockHeader,
-    opts?: { stateRoot?: Hash; overrides?: StateOverrides },
-  ): Promise<bigint> {
+  estimateGas(params: CallParams, header: BlockHeader, opts?: CallOptions): Promise<bigint> {
     this.open()
     return this.calls.estimateGas(params, header, opts)
   }
@@ -574,6 +566,7 @@ class Runtime implements ExecutionRuntime {
     parent: BlockHeader,
     txIndex: number,
     opts: TraceOptions,
+    limits?: ExecutionLimits,
   ): Promise<unknown> {
     this.open()
     if (!Number.isInteger(txIndex) || txIndex < 0 || txIndex >= block.transactions.length) {
@@ -592,36 +585,42 @@ class Runtime implements ExecutionRuntime {
     const vm = await createChainVM(db, this.views, small, parent.stateRoot)
     setForkAt(vm.common, this.genesis, block.header.number)
     const sm = vm.stateManager as MerkleStateManager
+    // The replayed prefix and the traced transaction share the request's budget.
+    const budget = limits ? new Budget(limits) : undefined
     await sm.checkpoint()
     try {
-      const prefix = await executeBlockBody(vm, block, block.transactions.slice(0, txIndex), this.chainId, {
-        mode: 'validate',
-        treasury: this.treasury,
-        hooks: this.views.hooks,
-        skipEndBlock: true,
-      })
-      const tx = block.transactions[txIndex]
-      recoverSender(tx)
-      if (opts.tracer === 'callTracer') {
-        const tracer = new CallTracer(vm.evm as HostEVM, opts)
-        try {
-          const r = await runTx(vm, { tx, block, skipHardForkValidation: true, blockGasUsed: prefix.gasUsed })
-          return tracer.result(tx.gasLimit, r.totalGasSpent)
-        } finally {
-          tracer.detach()
+      return await withBudget(vm.evm, budget, async () => {
+        const prefix = await executeBlockBody(vm, block, block.transactions.slice(0, txIndex), this.chainId, {
+          mode: 'validate',
+          treasury: this.treasury,
+          hooks: this.views.hooks,
+          skipEndBlock: true,
+          budget,
+        })
+        const tx = block.transactions[txIndex]
+        recoverSender(tx)
+        const run = () => runTx(vm, { tx, block, skipHardForkValidation: true, blockGasUsed: prefix.gasUsed })
+        if (opts.tracer === 'callTracer') {
+          const tracer = new CallTracer(vm.evm as HostEVM, opts)
+          try {
+            const r = await run()
+            return tracer.result(tx.gasLimit, r.totalGasSpent)
+          } finally {
+            tracer.detach()
+          }
         }
-      }
-      const logger = new StructLogger(vm.evm as HostEVM, opts)
-      try {
-        const r = await runTx(vm, { tx, block, skipHardForkValidation: true, blockGasUsed: prefix.gasUsed })
-        return logger.result(
-          r.totalGasSpent,
-          r.execResult.exceptionError !== undefined,
-          r.execResult.returnValue,
-        )
-      } finally {
-        logger.detach()
-      }
+        const logger = new StructLogger(vm.evm as HostEVM, opts)
+        try {
+          const r = await run()
+          return logger.result(
+            r.totalGasSpent,
+            r.execResult.exceptionError !== undefined,
+            r.execResult.returnValue,
+          )
+        } finally {
+          logger.detach()
+        }
+      })
     } finally {
       // A throwaway VM, but rolled back all the same: nothing it did may reach the shared reader.
       await rollbackTo(vm, 0).catch(() => undefined)

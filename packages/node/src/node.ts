@@ -17,6 +17,7 @@ import {
 import { createRpcServer, type RpcMethods, type RpcServerOptions } from '@openledger/rpc'
 import { Level } from 'level'
 import { attributionRpcMethods } from './attribution/rpc.ts'
+import type { ExecutionConfig } from './backend/exec-limits.ts'
 import { NodeBackend } from './backend/node-backend.ts'
 import { Chain } from './chain/chain.ts'
 import { DevControls } from './dev/dev-controls.ts'
@@ -49,6 +50,8 @@ export interface DevNodeOptions {
   /** Start the sender-recovery worker once raw transactions arrive at this rate (tx/s); 0 = at
    * start. Default: lazily, so embedded and test nodes spawn no thread they do not need. */
   recoverStartRate?: number
+  /** Bounds of RPC-requested execution (gas cap, EVM timeout, trace memory); defaults as geth. */
+  execution?: Partial<ExecutionConfig>
   log: Logger
   onBlock?: (
     block: Block,
@@ -124,6 +127,7 @@ export class OpenLedgerNode {
         pendingFromPool: true,
         rejectBelowBaseFee: () => sealer.miningMode.kind === 'auto',
         recoverStartRate: opts.recoverStartRate,
+        execution: opts.execution,
       })
       closers.unshift(() => backend.close())
       const { rpcUrl, metricsUrl } = await serveApis(
@@ -241,6 +245,8 @@ const UNLIMITED_CODE_MAX_TX_BYTES = 4 * 1024 * 1024
 
 export interface ApiOptions {
   rpc: { host: string; port: number } & Omit<RpcServerOptions, 'logger'>
+  /** Bounds of RPC-requested execution (gas cap, EVM timeout, trace memory); defaults as geth. */
+  execution?: Partial<ExecutionConfig>
   metrics?: { host: string; port: number }
   log: Logger
 }
