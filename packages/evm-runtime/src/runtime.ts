@@ -39,7 +39,7 @@ import {
   YIELD_EVERY_MS,
 } from './block/execute.ts'
 import { checkEmptyPragueFields, PRAGUE_EMPTY_FIELDS } from './block/header.ts'
-import { type BlockHook, checkBlockHooks } from './block/hooks.ts'
+import { type BlockHook, beaconRootClaimed, checkBlockHooks } from './block/hooks.ts'
 import { Budget, type ExecutionLimits, withBudget } from './budget.ts'
 import { assertLength, equalBytes, toHex } from './bytes.ts'
 import { CallEngine, type CallOptions } from './call.ts'
@@ -344,6 +344,11 @@ class Runtime implements ExecutionRuntime {
     const t0 = performance.now()
     assertLength('coinbase', opts.coinbase, 20)
     if (opts.mixHash !== undefined) assertLength('mixHash', opts.mixHash, 32)
+    if (opts.parentBeaconBlockRoot !== undefined) {
+      assertLength('parentBeaconBlockRoot', opts.parentBeaconBlockRoot, 32)
+      if (!beaconRootClaimed(this.views.hooks))
+        throw new InvalidArgumentError('parentBeaconBlockRoot is set by no block hook of this chain')
+    }
     if (opts.timestamp <= parent.timestamp) {
       throw new InvalidArgumentError(
         `timestamp ${opts.timestamp} must be greater than the parent's ${parent.timestamp}`,
@@ -367,6 +372,7 @@ class Runtime implements ExecutionRuntime {
         difficulty: 0n,
         nonce: new Uint8Array(8),
         ...PRAGUE_EMPTY_FIELDS,
+        parentBeaconBlockRoot: opts.parentBeaconBlockRoot ?? PRAGUE_EMPTY_FIELDS.parentBeaconBlockRoot,
       }
       const env = createBlock({ header: headerData, withdrawals: [] }, this.blockOptions)
       const deadline = opts.deadlineMs !== undefined ? t0 + opts.deadlineMs : undefined
@@ -439,7 +445,7 @@ class Runtime implements ExecutionRuntime {
       const expectedBaseFee = nextBaseFee(parent, this.genesis.eip1559)
       if (h.baseFeePerGas !== expectedBaseFee)
         throw new BlockValidationError('baseFee', `expected ${expectedBaseFee}, got ${h.baseFeePerGas}`)
-      checkEmptyPragueFields(h)
+      checkEmptyPragueFields(h, beaconRootClaimed(this.views.hooks))
       if (this.hardforkAt(h.number) === 'osaka' && block.transactions.length > 0) {
         const size = block.serialize().length
         if (size > MAX_RLP_BLOCK_SIZE)
