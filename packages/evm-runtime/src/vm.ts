@@ -20,6 +20,8 @@ export interface Views {
   hooks: readonly BlockHook[]
   /** Hash of canonical block `n` (BLOCKHASH serves the last 256); undefined reads as zero. */
   getBlockHash: (number: bigint) => Promise<Uint8Array | undefined>
+  /** Dev option (anvil's --disable-code-size-limit): no EIP-170/3860 size limits. */
+  allowUnlimitedContractSize?: boolean
 }
 
 export async function createChainVM(
@@ -64,6 +66,8 @@ export async function createChainVM(
     common,
     stateManager,
     blockchain,
+    allowUnlimitedContractSize: views.allowUnlimitedContractSize === true,
+    allowUnlimitedInitCodeSize: views.allowUnlimitedContractSize === true,
     customPrecompiles: views.modules.map((m) => ({
       address: new Address(m.address),
       function: modulePrecompile(m, chainId),

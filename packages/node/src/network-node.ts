@@ -258,6 +258,7 @@ export class NetworkNode {
         },
         peerCount: () => net.peerCount(),
         syncing: () => sync.status(),
+        execution: opts.execution,
       })
       closers.unshift(() => backend.close())
       backendRef = backend
@@ -269,7 +270,9 @@ export class NetworkNode {
       }
       if (isLoopback(opts.rpc.host))
         extra.admin = adminRpcMethods({ p2p: net, chain, clientVersion: CLIENT_VERSION, validator: address })
-      const { rpcUrl, metricsUrl } = await serveApis(core, backend, opts, closers, health, extra)
+      // Traces re-execute blocks: debug_* only when asked for (--rpc.debug).
+      const apis = { ...opts, rpc: { debug: false, ...opts.rpc } }
+      const { rpcUrl, metricsUrl } = await serveApis(core, backend, apis, closers, health, extra)
       closers.unshift(async () => abort.abort())
 
       engine?.start(head.header.number)
