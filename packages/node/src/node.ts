@@ -18,6 +18,7 @@ import { createRpcServer, type RpcMethods, type RpcServerOptions } from '@openle
 import { Level } from 'level'
 import { attributionRpcMethods } from './attribution/rpc.ts'
 import { NodeBackend } from './backend/node-backend.ts'
+import { createRecoverPool } from './backend/recover-pool.ts'
 import { Chain } from './chain/chain.ts'
 import { DevControls } from './dev/dev-controls.ts'
 import type { DevAccount } from './keys/dev-accounts.ts'
@@ -25,7 +26,7 @@ import type { Logger } from './logger.ts'
 import { type HealthState, NodeMetrics, serveMetrics } from './metrics.ts'
 import { DevSealer, type MiningMode } from './miner/dev-sealer.ts'
 import { ChainStore } from './store/index.ts'
-import { TxPool, type TxPoolOptions } from './txpool/index.ts'
+import { maintainPool, TxPool, type TxPoolOptions } from './txpool/index.ts'
 import { key } from './util/bytes.ts'
 import { CLIENT_VERSION } from './version.ts'
 
@@ -95,26 +96,37 @@ export class OpenLedgerNode {
     const closers: Array<() => Promise<unknown>> = []
     try {
       const core = await openCore(opts, closers)
-      const { chain } = core
-      const sealer = new DevSealer(chain, opts.mining, {
+      const { chain, runtime, store, pool, metrics } = core
+      const sealer = new DevSealer({
+        chain,
+        runtime,
+        pool,
+        metrics,
+        mode: opts.mining,
         coinbase: opts.coinbase ?? new Uint8Array(20),
         log: opts.log,
         onBlock: opts.onBlock,
       })
       closers.unshift(() => sealer.stop())
+      const recovery = createRecoverPool({ startAtRate: opts.recoverStartRate })
+      closers.unshift(async () => recovery?.close())
       const impersonated = new Set<string>()
       const keys = new Map(
         opts.accounts.map((a) => [key(a.address), { address: a.address, privateKey: a.privateKey }]),
       )
       const backend = new NodeBackend({
         chain,
+        store,
+        runtime,
+        pool,
+        metrics,
+        recovery,
         clientVersion: CLIENT_VERSION,
         keys,
         impersonated,
-        dev: new DevControls(chain, sealer, impersonated),
+        dev: new DevControls({ chain, runtime, pool, sealer, impersonated }),
         afterAdmit: () => sealer.onTransactionAdded(),
         rejectBelowBaseFee: () => sealer.miningMode.kind === 'auto',
-        recoverStartRate: opts.recoverStartRate,
       })
       closers.unshift(() => backend.close())
       const { rpcUrl, metricsUrl } = await serveApis(core, backend, opts, closers, () => 'ready')
@@ -156,12 +168,17 @@ export interface CoreOptions {
 export interface NodeCore {
   datadir: string
   runtime: ExecutionRuntime
+  store: ChainStore
   chain: Chain
+  pool: TxPool
   metrics: NodeMetrics
   moduleParams: ModuleParams
 }
 
-/** Opens the core in dependency order; registers closers (reverse order) as it goes. */
+/**
+ * Opens the core in dependency order, each part from parts that already exist; registers closers
+ * (reverse order) as it goes. The pool is the chain's first observer (txpool/maintain.ts).
+ */
 export async function openCore(opts: CoreOptions, closers: Array<() => Promise<unknown>>): Promise<NodeCore> {
   const tempDir = opts.datadir ? undefined : await mkdtemp(join(tmpdir(), 'openledger-'))
   const datadir = opts.datadir ?? tempDir!
@@ -170,36 +187,35 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
   closers.unshift(() => db.close())
   const stateDb = db.sublevel<Uint8Array, Uint8Array>('state', { keyEncoding: 'view', valueEncoding: 'view' })
   const chainDb = db.sublevel<Uint8Array, Uint8Array>('chain', { keyEncoding: 'view', valueEncoding: 'view' })
-  let store: ChainStore | undefined
   const moduleParams = parseModuleParams(opts.genesis.modules)
   const runtime = await createExecutionRuntime({
     db: stateDb,
     genesis: opts.genesis,
     modules: createSystemModules(moduleParams),
-    getBlockHash: async (n) => store?.getCanonicalHash(n),
+    getBlockHash: ChainStore.canonicalHashReader(chainDb),
     yieldEveryMs: opts.yieldEveryMs,
   })
   closers.unshift(() => runtime.close())
   const genesisBlock = opts.decorateBlock ? opts.decorateBlock(runtime.genesisBlock) : runtime.genesisBlock
-  store = await ChainStore.open(chainDb, {
+  const store = await ChainStore.open(chainDb, {
     genesisBlock,
     blockOptions: runtime.blockOptions,
     decorateBlock: opts.decorateBlock,
   })
-  const openedStore = store
-  closers.unshift(() => openedStore.close())
-  const txpool = new TxPool({
+  closers.unshift(() => store.close())
+  const metrics = new NodeMetrics()
+  const chain = new Chain(store, { log: opts.log, metrics })
+  const pool = new TxPool({
     ...opts.txpool,
     common: runtime.common,
-    blockGasLimit: () => openedStore.head().header.gasLimit,
+    blockGasLimit: () => store.head().header.gasLimit,
     getAccount: async (address) => {
       const acc = await runtime.getAccount(chain.workingStateRoot, address)
       return { nonce: acc?.nonce ?? 0n, balance: acc?.balance ?? 0n }
     },
   })
-  const metrics = new NodeMetrics()
-  const chain: Chain = new Chain(store, runtime, txpool, metrics)
-  return { datadir, runtime, chain, metrics, moduleParams }
+  chain.subscribe(maintainPool(pool, metrics))
+  return { datadir, runtime, store, chain, pool, metrics, moduleParams }
 }
 
 export interface ApiOptions {
@@ -225,7 +241,7 @@ export async function serveApis(
   })
   server.registerModule(
     'ol',
-    attributionRpcMethods({ chain: core.chain, backend, params: core.moduleParams }),
+    attributionRpcMethods({ chain: core.chain, runtime: core.runtime, backend, params: core.moduleParams }),
   )
   for (const [name, methods] of Object.entries(extraModules)) server.registerModule(name, methods)
   const bound = await server.listen(port, host)

@@ -5,9 +5,12 @@
  * offsets, and deletes that snapshot and every later one.
  */
 import type { TypedTransaction } from '@ethereumjs/tx'
+import type { ExecutionRuntime } from '@openledger/evm-runtime'
 import { type DevBackend, invalidInput } from '@openledger/rpc'
 import type { Chain } from '../chain/chain.ts'
 import type { DevSealer, MiningMode } from '../miner/dev-sealer.ts'
+import { SealerError } from '../miner/errors.ts'
+import type { TxPool } from '../txpool/index.ts'
 import { key } from '../util/bytes.ts'
 
 interface Snapshot {
@@ -26,11 +29,25 @@ export class DevControls implements DevBackend {
   private intervalMs = 0
   private automine: boolean
 
-  constructor(
-    private readonly chain: Chain,
-    private readonly sealer: DevSealer,
-    readonly impersonated: Set<string>,
-  ) {
+  private readonly chain: Chain
+  private readonly runtime: ExecutionRuntime
+  private readonly pool: TxPool
+  private readonly sealer: DevSealer
+  readonly impersonated: Set<string>
+
+  constructor(deps: {
+    chain: Chain
+    runtime: ExecutionRuntime
+    pool: TxPool
+    sealer: DevSealer
+    impersonated: Set<string>
+  }) {
+    this.chain = deps.chain
+    this.runtime = deps.runtime
+    this.pool = deps.pool
+    this.sealer = deps.sealer
+    this.impersonated = deps.impersonated
+    const sealer = deps.sealer
     this.automine = sealer.miningMode.kind === 'auto'
     const m = sealer.miningMode
     if (m.kind === 'interval') this.intervalMs = m.blockTimeMs
@@ -43,7 +60,7 @@ export class DevControls implements DevBackend {
         id,
         headNumber: this.chain.head.header.number,
         workingStateRoot: this.chain.workingStateRoot,
-        pool: this.chain.txpool.all(),
+        pool: this.pool.all(),
         timeOffset: this.sealer.timeOffset,
         nextTimestamp: this.sealer.nextTimestamp,
       })
@@ -58,7 +75,7 @@ export class DevControls implements DevBackend {
       const snap = this.snapshots[idx]!
       this.snapshots = this.snapshots.slice(0, idx)
       await this.chain.rollbackTo(snap.headNumber, snap.workingStateRoot)
-      await this.chain.txpool.reset(snap.pool)
+      await this.pool.reset(snap.pool)
       this.sealer.timeOffset = snap.timeOffset
       this.sealer.nextTimestamp = snap.nextTimestamp
       return true
@@ -69,7 +86,7 @@ export class DevControls implements DevBackend {
     if (blocks < 1n) return
     let ts = timestamp
     for (let i = 0n; i < blocks; i++) {
-      const block = await this.sealer.mine(ts)
+      const block = await this.sealer.mine(ts).catch(rpcError)
       // hardhat_mine: blocks after the first are spaced `interval` seconds apart.
       ts = block.header.timestamp + (interval > 0n ? interval : 1n)
     }
@@ -111,12 +128,12 @@ export class DevControls implements DevBackend {
     return { kind: 'manual' }
   }
 
-  private edit(edit: Parameters<Chain['runtime']['editState']>[1][number]): Promise<void> {
+  private edit(edit: Parameters<ExecutionRuntime['editState']>[1][number]): Promise<void> {
     return this.sealer.exclusive(async () => {
-      const root = await this.chain.runtime.editState(this.chain.workingStateRoot, [edit])
+      const root = await this.runtime.editState(this.chain.workingStateRoot, [edit])
       this.chain.setWorkingStateRoot(root)
       // Pooled transactions of this account may have become payable, stale or unpayable.
-      await this.chain.txpool.revalidate([edit.address])
+      await this.pool.revalidate([edit.address])
     })
   }
 
@@ -145,7 +162,7 @@ export class DevControls implements DevBackend {
   }
 
   dropTransaction(hash: Uint8Array): boolean {
-    return this.chain.txpool.remove(hash)
+    return this.pool.remove(hash)
   }
 
   setNextBlockBaseFee(fee: bigint): void {
@@ -157,6 +174,12 @@ export class DevControls implements DevBackend {
   }
 
   setMinGasPrice(price: bigint): void {
-    this.chain.txpool.setMinGasPrice(price)
+    this.pool.setMinGasPrice(price)
   }
+}
+
+/** The sealer's own errors as the JSON-RPC errors Hardhat and anvil answer with. */
+function rpcError(err: unknown): never {
+  if (err instanceof SealerError) throw invalidInput(err.message)
+  throw err
 }

@@ -9,14 +9,22 @@
  * never interleave.
  */
 import type { Block } from '@ethereumjs/block'
-import type { ExecutedTx } from '@openledger/evm-runtime'
-import { invalidInput } from '@openledger/rpc'
+import type { TypedTransaction } from '@ethereumjs/tx'
+import type { ExecutedTx, ExecutionRuntime } from '@openledger/evm-runtime'
 import type { Chain } from '../chain/chain.ts'
 import type { Logger } from '../logger.ts'
+import type { NodeMetrics } from '../metrics.ts'
+import type { PooledTx, TxPool } from '../txpool/index.ts'
+import { SealerError } from './errors.ts'
 
 export type MiningMode = { kind: 'auto' } | { kind: 'interval'; blockTimeMs: number } | { kind: 'manual' }
 
 export interface SealerOptions {
+  chain: Chain
+  runtime: ExecutionRuntime
+  pool: TxPool
+  metrics?: NodeMetrics
+  mode: MiningMode
   coinbase: Uint8Array
   extraData?: Uint8Array
   /** Called after each committed block (console output). */
@@ -43,12 +51,13 @@ export class DevSealer {
   nextBaseFee: bigint | undefined
   coinbase: Uint8Array
 
-  constructor(
-    private readonly chain: Chain,
-    mode: MiningMode,
-    private readonly opts: SealerOptions,
-  ) {
-    this.mode = mode
+  private readonly chain: Chain
+  private readonly pool: TxPool
+
+  constructor(private readonly opts: SealerOptions) {
+    this.chain = opts.chain
+    this.pool = opts.pool
+    this.mode = opts.mode
     this.coinbase = opts.coinbase
   }
 
@@ -81,7 +90,7 @@ export class DevSealer {
         this.mine().catch((err) => this.opts.log.error({ err }, 'interval mining failed'))
       }, this.mode.blockTimeMs)
       this.timer.unref?.()
-    } else if (this.mode.kind === 'auto' && this.chain.txpool.status().pending > 0) {
+    } else if (this.mode.kind === 'auto' && this.pool.status().pending > 0) {
       void this.onTransactionAdded()
     }
   }
@@ -100,11 +109,11 @@ export class DevSealer {
     try {
       while (this.autoAgain && !this.stopped) {
         this.autoAgain = false
-        while (this.chain.txpool.status().pending > 0 && !this.stopped) {
-          const before = this.chain.txpool.status().pending
+        while (this.pool.status().pending > 0 && !this.stopped) {
+          const before = this.pool.status().pending
           await this.mine()
           // Nothing could be included (e.g. all below the base fee): stop rather than spin.
-          if (this.chain.txpool.status().pending >= before) break
+          if (this.pool.status().pending >= before) break
         }
       }
     } catch (err) {
@@ -132,7 +141,8 @@ export class DevSealer {
     if (requested !== undefined) {
       this.nextTimestamp = undefined
       if (requested <= parentTs) {
-        throw invalidInput(
+        throw new SealerError(
+          'TIMESTAMP_NOT_AFTER_PARENT',
           `timestamp ${requested} is lower than or equal to the previous block's timestamp ${parentTs}`,
         )
       }
@@ -147,8 +157,8 @@ export class DevSealer {
     const parent = chain.head
     const ts = this.nextBlockTimestamp(parent.header.timestamp, timestamp)
     const baseFee = this.nextBaseFee ?? parent.header.calcNextBaseFee()
-    const pending = chain.txpool.pending(baseFee)
-    const result = await chain.runtime.buildBlock(parent.header, txIterator(pending), {
+    const pending = this.pool.pending(baseFee)
+    const result = await this.opts.runtime.buildBlock(parent.header, txIterator(pending), {
       parentStateRoot: chain.workingStateRoot,
       timestamp: ts,
       coinbase: this.coinbase,
@@ -156,7 +166,7 @@ export class DevSealer {
       baseFeePerGas: this.nextBaseFee,
     })
     this.nextBaseFee = undefined
-    const m = chain.metrics
+    const m = this.opts.metrics
     if (m) {
       m.phaseSeconds.inc({ phase: 'execution' }, result.timings.execution / 1000)
       m.phaseSeconds.inc({ phase: 'roots' }, result.timings.roots / 1000)
@@ -166,16 +176,16 @@ export class DevSealer {
     for (const r of result.rejected) {
       if (r.retry) continue
       const hash = r.tx.hash()
-      chain.txpool.remove(hash)
+      this.pool.remove(hash)
       dropped.push({ hash, reason: r.reason })
     }
-    await chain.commit(result)
+    await chain.commit(result, 'local')
     m?.blockImport.observe((performance.now() - started + result.timings.total) / 1000)
     this.opts.onBlock?.(result.block, result.executed, dropped)
     return result.block
   }
 }
 
-function* txIterator(pending: Iterable<{ tx: import('@ethereumjs/tx').TypedTransaction }>) {
+function* txIterator(pending: Iterable<PooledTx>): Generator<TypedTransaction> {
   for (const p of pending) yield p.tx
 }
