@@ -55,6 +55,26 @@ export class ExecutionError extends Error {
   }
 }
 
+/**
+ * Execution threw instead of returning an EVM result: a precompile, a native module, a state read
+ * or the runtime's own code failed (not the EVM rejecting or reverting the work, which is a normal
+ * result). The work was rolled back completely; `cause` is the original error.
+ */
+export class ExecutionFault extends Error {
+  readonly code = 'EXECUTION_FAULT'
+  constructor(cause: unknown) {
+    super(`execution failed internally: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    })
+    this.name = 'ExecutionFault'
+  }
+
+  /** `e` itself when it is already a fault, else a fault wrapping it. */
+  static of(e: unknown): ExecutionFault {
+    return e instanceof ExecutionFault ? e : new ExecutionFault(e)
+  }
+}
+
 /** A request names a state root this database does not hold (pruned, never written, or bogus). */
 export class MissingStateError extends Error {
   readonly code = 'STATE_MISSING'

@@ -30,6 +30,7 @@ export {
   type BlockMismatch,
   BlockValidationError,
   ExecutionError,
+  ExecutionFault,
   GenesisError,
   InvalidArgumentError,
   MissingStateError,

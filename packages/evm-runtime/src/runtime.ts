@@ -51,6 +51,7 @@ import {
   RuntimeClosedError,
 } from './errors.ts'
 import type { GenesisConfig } from './genesis.ts'
+import { resetTo, rollbackTo } from './isolation.ts'
 import { Mutex } from './lock.ts'
 import { checkModules, HostEVM, modulePrecompile } from './precompiles/host.ts'
 import type { SystemModule } from './precompiles/module-types.ts'
@@ -185,32 +186,17 @@ class Runtime implements ExecutionRuntime {
 
   /** Writes the genesis state (idempotent) and builds the genesis block. */
   async init(): Promise<void> {
-    const sm = this.sm
     this.writer.beginBuffer()
-    const moduleAddrs = new Map(this.views.modules.map((m) => [toHex(m.address), m]))
-    const written = new Set<string>()
-    for (const a of this.genesis.alloc) {
-      const hex = toHex(a.address)
-      const isModule = moduleAddrs.has(hex)
-      const address = new Address(a.address)
-      await sm.putAccount(
-        address,
-        createAccount({ nonce: isModule && a.nonce < 1n ? 1n : a.nonce, balance: a.balance }),
-      )
-      const code = isModule && a.code.length === 0 ? MODULE_ACCOUNT_CODE : a.code
-      if (code.length > 0) await sm.putCode(address, code)
-      for (const s of a.storage) await sm.putStorage(address, s.slot, s.value)
-      written.add(hex)
+    let stateRoot: Uint8Array
+    try {
+      stateRoot = await this.writeGenesisState()
+      if (await this.reader.hasState(stateRoot)) this.writer.discardBuffer()
+      else await this.writer.commitBuffer()
+    } catch (e) {
+      // All or nothing: a genesis that fails leaves no state behind and no VM half-written.
+      this.abort(KECCAK256_RLP)
+      throw e
     }
-    for (const [hex, m] of moduleAddrs) {
-      if (written.has(hex)) continue
-      const address = new Address(m.address)
-      await sm.putAccount(address, createAccount({ nonce: 1n, balance: 0n }))
-      await sm.putCode(address, MODULE_ACCOUNT_CODE)
-    }
-    const stateRoot = await sm.getStateRoot()
-    if (await this.reader.hasState(stateRoot)) this.writer.discardBuffer()
-    else await this.writer.commitBuffer()
     this.blockRoot = stateRoot
     this.genesisBlock = createBlock(
       {
@@ -237,6 +223,33 @@ class Runtime implements ExecutionRuntime {
     )
   }
 
+  /** The genesis alloc and one account per system module, into the block VM (buffered). */
+  private async writeGenesisState(): Promise<Uint8Array> {
+    const sm = this.sm
+    const moduleAddrs = new Map(this.views.modules.map((m) => [toHex(m.address), m]))
+    const written = new Set<string>()
+    for (const a of this.genesis.alloc) {
+      const hex = toHex(a.address)
+      const isModule = moduleAddrs.has(hex)
+      const address = new Address(a.address)
+      await sm.putAccount(
+        address,
+        createAccount({ nonce: isModule && a.nonce < 1n ? 1n : a.nonce, balance: a.balance }),
+      )
+      const code = isModule && a.code.length === 0 ? MODULE_ACCOUNT_CODE : a.code
+      if (code.length > 0) await sm.putCode(address, code)
+      for (const s of a.storage) await sm.putStorage(address, s.slot, s.value)
+      written.add(hex)
+    }
+    for (const [hex, m] of moduleAddrs) {
+      if (written.has(hex)) continue
+      const address = new Address(m.address)
+      await sm.putAccount(address, createAccount({ nonce: 1n, balance: 0n }))
+      await sm.putCode(address, MODULE_ACCOUNT_CODE)
+    }
+    return sm.getStateRoot()
+  }
+
   private async useBlockRoot(root: Uint8Array): Promise<void> {
     if (this.blockRoot !== undefined && equalBytes(this.blockRoot, root)) return
     if (!(await this.reader.hasState(root))) throw new MissingStateError(root)
@@ -244,17 +257,15 @@ class Runtime implements ExecutionRuntime {
     this.blockRoot = root
   }
 
-  /** Drops everything written since beginBuffer and puts the block VM back on `root`. */
-  private async abort(root: Uint8Array): Promise<void> {
-    // setStateRoot flushes the caches into the trie first: that must still hit the buffer.
-    try {
-      await this.sm.setStateRoot(root)
-      this.blockRoot = root
-    } catch {
-      this.blockRoot = undefined
-    } finally {
-      this.writer.discardBuffer()
-    }
+  /**
+   * Abandons the block VM's current work: drops everything written since beginBuffer and every
+   * in-memory change (open checkpoints, caches), and puts the VM back on `root`, a persisted root.
+   * Nothing is flushed, so nothing of the abandoned work can reach the trie or the database.
+   */
+  private abort(root: Uint8Array): void {
+    resetTo(this.blockVm, root)
+    this.blockRoot = root
+    this.writer.discardBuffer()
   }
 
   private async applyBlock(
@@ -268,7 +279,6 @@ class Runtime implements ExecutionRuntime {
     const sm = this.sm
     this.writer.beginBuffer()
     await sm.checkpoint()
-    let committed = false
     try {
       const loop = await executeBlockBody(this.blockVm, env, txs, this.chainId, {
         mode,
@@ -292,7 +302,6 @@ class Runtime implements ExecutionRuntime {
         yielded += lastYield - now
       }
       await sm.commit()
-      committed = true
       const stateRoot = await sm.getStateRoot()
       this.blockRoot = stateRoot
       await breathe()
@@ -306,8 +315,7 @@ class Runtime implements ExecutionRuntime {
       const rootsMs = performance.now() - t0 - yielded
       return { loop, stateRoot, transactionsTrie, receiptTrie, logsBloom, rootsMs }
     } catch (e) {
-      if (!committed) await sm.revert()
-      await this.abort(parentRoot)
+      this.abort(parentRoot)
       throw e
     }
   }
@@ -374,7 +382,7 @@ class Runtime implements ExecutionRuntime {
         await this.writer.commitBuffer()
         applied.rootsMs += performance.now() - tf
       } catch (e) {
-        await this.abort(parentRoot)
+        this.abort(parentRoot)
         throw e
       }
       const { loop } = applied
@@ -466,7 +474,7 @@ class Runtime implements ExecutionRuntime {
         got: string,
         want: string,
       ) => {
-        await this.abort(parent.stateRoot)
+        this.abort(parent.stateRoot)
         throw new BlockValidationError(field, `execution gives ${got}, header has ${want}`)
       }
       if (applied.loop.gasUsed !== h.gasUsed)
@@ -480,7 +488,7 @@ class Runtime implements ExecutionRuntime {
       try {
         await this.writer.commitBuffer()
       } catch (e) {
-        await this.abort(parent.stateRoot)
+        this.abort(parent.stateRoot)
         throw e
       }
       return applied.loop.executed
@@ -583,7 +591,8 @@ class Runtime implements ExecutionRuntime {
         logger.detach()
       }
     } finally {
-      await sm.revert()
+      // A throwaway VM, but rolled back all the same: nothing it did may reach the shared reader.
+      await rollbackTo(vm, 0).catch(() => undefined)
       db.discardBuffer()
     }
   }
@@ -625,7 +634,7 @@ class Runtime implements ExecutionRuntime {
         this.blockRoot = root
         return root
       } catch (e) {
-        await this.abort(stateRoot)
+        this.abort(stateRoot)
         throw e
       }
     })

@@ -23,6 +23,7 @@ import {
 } from '@ethereumjs/evm'
 import type { Address } from '@ethereumjs/util'
 import { equalBytes, toHex } from '../bytes.ts'
+import { ExecutionFault } from '../errors.ts'
 import { stateAccess } from '../state/module-state.ts'
 import type { ModuleCallContext, ModuleResult, ModuleState, SystemModule } from './module-types.ts'
 
@@ -32,6 +33,20 @@ export class HostEVM extends EVM {
 
   constructor(opts: EVMOpts) {
     super({ bn254: new NobleBN254(), ...opts })
+  }
+
+  /**
+   * Marks anything that throws inside a message (at any depth) as an ExecutionFault, so that the
+   * entry points can tell "execution broke" from "the transaction was invalid" (runTx throws those
+   * before any message runs). EthereumJS leaves the message checkpoints of a throw open: the entry
+   * points roll them back (isolation.ts).
+   */
+  override async runCall(opts: Parameters<EVM['runCall']>[0]): Promise<EVMResult> {
+    try {
+      return await super.runCall(opts)
+    } catch (e) {
+      throw ExecutionFault.of(e)
+    }
   }
 
   protected override async _executeCall(message: Message & { to: Address }): Promise<EVMResult> {

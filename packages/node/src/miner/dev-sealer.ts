@@ -15,6 +15,7 @@ import type { Chain } from '../chain/chain.ts'
 import type { Logger } from '../logger.ts'
 import type { NodeMetrics } from '../metrics.ts'
 import type { PooledTx, TxPool } from '../txpool/index.ts'
+import { hex } from '../util/bytes.ts'
 import { SealerError } from './errors.ts'
 
 export type MiningMode = { kind: 'auto' } | { kind: 'interval'; blockTimeMs: number } | { kind: 'manual' }
@@ -178,6 +179,9 @@ export class DevSealer {
       const hash = r.tx.hash()
       this.pool.remove(hash)
       dropped.push({ hash, reason: r.reason })
+      // Execution threw (rolled back by the runtime): not the sender's doing, so say it loudly.
+      if (r.fault)
+        this.opts.log.warn({ tx: hex(hash), err: r.fault.message }, 'transaction dropped: execution fault')
     }
     await chain.commit(result, 'local')
     m?.blockImport.observe((performance.now() - started + result.timings.total) / 1000)
