@@ -12,6 +12,7 @@ import { keccak_256 } from '@noble/hashes/sha3.js'
 import { createKeccak, type IHasher } from 'hash-wasm'
 import secp256k1 from 'secp256k1'
 import { bigintToBytes } from './bytes.ts'
+import { createKzg } from './kzg.ts'
 
 let wasmKeccak: IHasher | undefined
 
@@ -92,6 +93,8 @@ export function createCustomCrypto(): CustomCrypto {
     ecrecover,
     ecsign: ecsign as unknown as CustomCrypto['ecsign'],
     ecdsaRecover,
+    // EIP-4844 point evaluation (0x0a) and blob commitments; the library loads on first use.
+    kzg: createKzg(),
   }
 }
 
@@ -102,6 +105,12 @@ const boundSenders = new WeakMap<TypedTransaction, Uint8Array>()
  * transaction cannot be verified by anyone else. */
 export function bindSender(tx: TypedTransaction, sender: Uint8Array): void {
   boundSenders.set(tx, sender)
+}
+
+/** True for a transaction whose sender the node fixed (impersonation): it may come from an
+ * account with code, which EIP-3607 refuses for signed transactions (Hardhat and anvil allow it). */
+export function isBoundSender(tx: TypedTransaction): boolean {
+  return boundSenders.has(tx)
 }
 
 /**

@@ -25,7 +25,6 @@ import type {
   ExecutedTx,
   ExecutionRuntime,
   Hash,
-  StateOverrides,
   TraceOptions,
 } from './api.ts'
 import { executeBlockBody } from './block/body.ts'
@@ -39,8 +38,9 @@ import {
 } from './block/execute.ts'
 import { checkEmptyPragueFields, PRAGUE_EMPTY_FIELDS } from './block/header.ts'
 import { type BlockHook, checkBlockHooks } from './block/hooks.ts'
+import { Budget, type ExecutionLimits, withBudget } from './budget.ts'
 import { assertLength, equalBytes, toHex } from './bytes.ts'
-import { CallEngine } from './call.ts'
+import { CallEngine, type CallOptions } from './call.ts'
 import { createBlockOptions, createChainCommon, nextBaseFee } from './config.ts'
 import { initCrypto, recoverSender } from './crypto.ts'
 import {
@@ -80,6 +80,10 @@ export interface CreateExecutionRuntimeOptions {
    * execution past the consensus round timer.
    */
   yieldEveryMs?: number
+  /** Dev only (Hardhat's allowUnlimitedContractSize, anvil's --disable-code-size-limit): no
+   * EIP-170 code size or EIP-3860 initcode size limit. Blocks built this way are not valid on a
+   * chain whose other nodes keep the limits. */
+  allowUnlimitedContractSize?: boolean
 }
 
 /** Code given to system-module accounts so that extcodesize > 0 (0xfe: INVALID if ever run as code). */
@@ -90,6 +94,7 @@ interface Views {
   modules: SystemModule[]
   hooks: readonly BlockHook[]
   getBlockHash: CreateExecutionRuntimeOptions['getBlockHash']
+  allowUnlimitedContractSize: boolean
 }
 
 async function createChainVM(
@@ -134,6 +139,8 @@ async function createChainVM(
     common,
     stateManager,
     blockchain,
+    allowUnlimitedContractSize: views.allowUnlimitedContractSize,
+    allowUnlimitedInitCodeSize: views.allowUnlimitedContractSize,
     customPrecompiles: views.modules.map((m) => ({
       address: new Address(m.address),
       function: modulePrecompile(m, chainId),
@@ -171,7 +178,10 @@ class Runtime implements ExecutionRuntime {
   ) {
     this.chainId = common.chainId()
     this.treasury = genesis.feeRecipient.treasury
+    this.allowUnlimitedContractSize = views.allowUnlimitedContractSize
   }
+
+  readonly allowUnlimitedContractSize: boolean
 
   /** See CreateExecutionRuntimeOptions.yieldEveryMs. */
   yieldEveryMs: number | undefined
@@ -495,20 +505,12 @@ class Runtime implements ExecutionRuntime {
     })
   }
 
-  call(
-    params: CallParams,
-    header: BlockHeader,
-    opts?: { stateRoot?: Hash; overrides?: StateOverrides },
-  ): Promise<CallResult> {
+  call(params: CallParams, header: BlockHeader, opts?: CallOptions): Promise<CallResult> {
     this.open()
     return this.calls.call(params, header, opts)
   }
 
-  estimateGas(
-    params: CallParams,
-    header: BlockHeader,
-    opts?: { stateRoot?: Hash; overrides?: StateOverrides },
-  ): Promise<bigint> {
+  estimateGas(params: CallParams, header: BlockHeader, opts?: CallOptions): Promise<bigint> {
     this.open()
     return this.calls.estimateGas(params, header, opts)
   }
@@ -543,6 +545,7 @@ class Runtime implements ExecutionRuntime {
     parent: BlockHeader,
     txIndex: number,
     opts: TraceOptions,
+    limits?: ExecutionLimits,
   ): Promise<unknown> {
     this.open()
     if (!Number.isInteger(txIndex) || txIndex < 0 || txIndex >= block.transactions.length) {
@@ -560,36 +563,42 @@ class Runtime implements ExecutionRuntime {
     const small = { accounts: 10_000, storage: 10_000, code: 1_000, trieNodes: 0 }
     const vm = await createChainVM(db, this.views, small, parent.stateRoot)
     const sm = vm.stateManager as MerkleStateManager
+    // The replayed prefix and the traced transaction share the request's budget.
+    const budget = limits ? new Budget(limits) : undefined
     await sm.checkpoint()
     try {
-      const prefix = await executeBlockBody(vm, block, block.transactions.slice(0, txIndex), this.chainId, {
-        mode: 'validate',
-        treasury: this.treasury,
-        hooks: this.views.hooks,
-        skipEndBlock: true,
-      })
-      const tx = block.transactions[txIndex]
-      recoverSender(tx)
-      if (opts.tracer === 'callTracer') {
-        const tracer = new CallTracer(vm.evm as HostEVM, opts)
-        try {
-          const r = await runTx(vm, { tx, block, skipHardForkValidation: true, blockGasUsed: prefix.gasUsed })
-          return tracer.result(tx.gasLimit, r.totalGasSpent)
-        } finally {
-          tracer.detach()
+      return await withBudget(vm.evm, budget, async () => {
+        const prefix = await executeBlockBody(vm, block, block.transactions.slice(0, txIndex), this.chainId, {
+          mode: 'validate',
+          treasury: this.treasury,
+          hooks: this.views.hooks,
+          skipEndBlock: true,
+          budget,
+        })
+        const tx = block.transactions[txIndex]
+        recoverSender(tx)
+        const run = () => runTx(vm, { tx, block, skipHardForkValidation: true, blockGasUsed: prefix.gasUsed })
+        if (opts.tracer === 'callTracer') {
+          const tracer = new CallTracer(vm.evm as HostEVM, opts)
+          try {
+            const r = await run()
+            return tracer.result(tx.gasLimit, r.totalGasSpent)
+          } finally {
+            tracer.detach()
+          }
         }
-      }
-      const logger = new StructLogger(vm.evm as HostEVM, opts)
-      try {
-        const r = await runTx(vm, { tx, block, skipHardForkValidation: true, blockGasUsed: prefix.gasUsed })
-        return logger.result(
-          r.totalGasSpent,
-          r.execResult.exceptionError !== undefined,
-          r.execResult.returnValue,
-        )
-      } finally {
-        logger.detach()
-      }
+        const logger = new StructLogger(vm.evm as HostEVM, opts)
+        try {
+          const r = await run()
+          return logger.result(
+            r.totalGasSpent,
+            r.execResult.exceptionError !== undefined,
+            r.execResult.returnValue,
+          )
+        } finally {
+          logger.detach()
+        }
+      })
     } finally {
       // A throwaway VM, but rolled back all the same: nothing it did may reach the shared reader.
       await rollbackTo(vm, 0).catch(() => undefined)
@@ -667,7 +676,13 @@ export async function createExecutionRuntime(
   if (opts.db.status !== undefined && opts.db.status !== 'open') await opts.db.open?.()
   const common = createChainCommon(opts.genesis)
   const blockOptions = createBlockOptions(common, opts.genesis)
-  const views: Views = { common, modules, hooks, getBlockHash: opts.getBlockHash }
+  const views: Views = {
+    common,
+    modules,
+    hooks,
+    getBlockHash: opts.getBlockHash,
+    allowUnlimitedContractSize: opts.allowUnlimitedContractSize === true,
+  }
   const sizes = {
     accounts: opts.cache?.accounts ?? 100_000,
     storage: opts.cache?.storage ?? 100_000,

@@ -293,6 +293,7 @@ export class NetworkNode {
         },
         peerCount: () => net.peerCount(),
         syncing: () => sync.status(),
+        execution: opts.execution,
       })
       closers.unshift(() => backend.close())
       const multiValidator = genesis.validators.length > 1
@@ -310,7 +311,9 @@ export class NetworkNode {
           clientVersion: CLIENT_VERSION,
           validator: address,
         })
-      const { rpcUrl, metricsUrl } = await serveApis(core, backend, opts, closers, health, extra)
+      // Traces re-execute blocks: debug_* only when asked for (--rpc.debug).
+      const apis = { ...opts, rpc: { debug: false, ...opts.rpc } }
+      const { rpcUrl, metricsUrl } = await serveApis(core, backend, apis, closers, health, extra)
       closers.unshift(async () => abort.abort())
 
       engine?.start(head.header.number)

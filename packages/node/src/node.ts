@@ -17,6 +17,7 @@ import {
 import { createRpcServer, type RpcMethods, type RpcServerOptions } from '@openledger/rpc'
 import { Level } from 'level'
 import { attributionRpcMethods } from './attribution/rpc.ts'
+import type { ExecutionConfig } from './backend/exec-limits.ts'
 import { NodeBackend } from './backend/node-backend.ts'
 import { createRecoverPool } from './backend/recover-pool.ts'
 import { Chain } from './chain/chain.ts'
@@ -28,7 +29,7 @@ import { DevSealer, type MiningMode } from './miner/dev-sealer.ts'
 import { ChainStore } from './store/index.ts'
 import { maintainPool, TxPool, type TxPoolOptions } from './txpool/index.ts'
 import { key } from './util/bytes.ts'
-import { CLIENT_VERSION } from './version.ts'
+import { DEV_CLIENT_VERSION } from './version.ts'
 
 export interface DevNodeOptions {
   /** Persistent data directory; without it a temporary one is used and deleted on close. */
@@ -42,9 +43,16 @@ export interface DevNodeOptions {
   txpool?: Partial<Omit<TxPoolOptions, 'common' | 'getAccount' | 'blockGasLimit'>>
   /** Serve Prometheus /metrics and /health on this address (off when absent). */
   metrics?: { host: string; port: number }
+  /** Automine: answer a send whose transaction failed with Hardhat's error (the transaction is
+   * still mined). Default true; false answers the hash as anvil does. */
+  throwOnTransactionFailures?: boolean
+  /** No EIP-170 / EIP-3860 size limits (Hardhat's allowUnlimitedContractSize). Default false. */
+  allowUnlimitedContractSize?: boolean
   /** Start the sender-recovery worker once raw transactions arrive at this rate (tx/s); 0 = at
    * start. Default: lazily, so embedded and test nodes spawn no thread they do not need. */
   recoverStartRate?: number
+  /** Bounds of RPC-requested execution (gas cap, EVM timeout, trace memory); defaults as geth. */
+  execution?: Partial<ExecutionConfig>
   log: Logger
   onBlock?: (
     block: Block,
@@ -114,6 +122,7 @@ export class OpenLedgerNode {
       const keys = new Map(
         opts.accounts.map((a) => [key(a.address), { address: a.address, privateKey: a.privateKey }]),
       )
+      const throwOnFailures = opts.throwOnTransactionFailures ?? true
       const backend = new NodeBackend({
         chain,
         store,
@@ -121,12 +130,24 @@ export class OpenLedgerNode {
         pool,
         metrics,
         recovery,
-        clientVersion: CLIENT_VERSION,
+        clientVersion: DEV_CLIENT_VERSION,
         keys,
         impersonated,
-        dev: new DevControls({ chain, runtime, pool, sealer, impersonated }),
-        afterAdmit: () => sealer.onTransactionAdded(),
+        dev: new DevControls({
+          chain,
+          store,
+          runtime,
+          pool,
+          sealer,
+          impersonated,
+          clientVersion: DEV_CLIENT_VERSION,
+        }),
+        afterAdmit: (hash) => sealer.waitForOutcome(hash),
+        throwOnTransactionFailures: () => throwOnFailures,
+        nextBlockEnv: (parent) => sealer.nextEnv(parent),
+        pendingFromPool: true,
         rejectBelowBaseFee: () => sealer.miningMode.kind === 'auto',
+        execution: opts.execution,
       })
       closers.unshift(() => backend.close())
       const { rpcUrl, metricsUrl } = await serveApis(
@@ -182,6 +203,8 @@ export interface CoreOptions {
   yieldEveryMs?: number
   /** Applied to the genesis block and every block read back from the store (QBFT block hash). */
   decorateBlock?: (block: Block) => Block
+  /** Dev only: see DevNodeOptions.allowUnlimitedContractSize. */
+  allowUnlimitedContractSize?: boolean
 }
 
 /** What every node has: database, runtime, chain store, mempool, chain, metrics. */
@@ -214,6 +237,7 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
     modules: createSystemModules(moduleParams),
     getBlockHash: ChainStore.canonicalHashReader(chainDb),
     yieldEveryMs: opts.yieldEveryMs,
+    allowUnlimitedContractSize: opts.allowUnlimitedContractSize,
   })
   closers.unshift(() => runtime.close())
   const genesisBlock = opts.decorateBlock ? opts.decorateBlock(runtime.genesisBlock) : runtime.genesisBlock
@@ -226,6 +250,8 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
   const metrics = new NodeMetrics()
   const chain = new Chain(store, { log: opts.log, metrics })
   const pool = new TxPool({
+    // Unlimited contracts need deployments larger than geth's 128 KiB transaction bound.
+    ...(opts.allowUnlimitedContractSize && { maxTxSize: UNLIMITED_CODE_MAX_TX_BYTES }),
     ...opts.txpool,
     common: runtime.common,
     blockGasLimit: () => store.head().header.gasLimit,
@@ -238,8 +264,13 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
   return { datadir, runtime, store, chain, pool, metrics, moduleParams }
 }
 
+/** Largest transaction the pool takes with unlimited contract sizes (RPC bodies are 5 MiB). */
+const UNLIMITED_CODE_MAX_TX_BYTES = 4 * 1024 * 1024
+
 export interface ApiOptions {
   rpc: { host: string; port: number } & Omit<RpcServerOptions, 'logger'>
+  /** Bounds of RPC-requested execution (gas cap, EVM timeout, trace memory); defaults as geth. */
+  execution?: Partial<ExecutionConfig>
   metrics?: { host: string; port: number }
   log: Logger
 }

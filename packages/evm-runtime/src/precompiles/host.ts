@@ -23,7 +23,7 @@ import {
 } from '@ethereumjs/evm'
 import type { Address } from '@ethereumjs/util'
 import { equalBytes, toHex } from '../bytes.ts'
-import { ExecutionFault } from '../errors.ts'
+import { ExecutionFault, isRequestStop } from '../errors.ts'
 import { stateAccess } from '../state/module-state.ts'
 import type { ModuleCallContext, ModuleResult, ModuleState, SystemModule } from './module-types.ts'
 
@@ -45,7 +45,7 @@ export class HostEVM extends EVM {
     try {
       return await super.runCall(opts)
     } catch (e) {
-      throw ExecutionFault.of(e)
+      throw isRequestStop(e) ? e : ExecutionFault.of(e)
     }
   }
 

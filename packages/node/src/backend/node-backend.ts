@@ -3,7 +3,7 @@
  * store, reads state through the execution runtime, admits transactions to the pool, and turns
  * the chain's commits into RPC events (events.ts). Everything it uses is passed in.
  */
-import { type Block, type BlockHeader, createBlockHeader } from '@ethereumjs/block'
+import type { Block, BlockHeader } from '@ethereumjs/block'
 import {
   Capability,
   createTx,
@@ -18,7 +18,6 @@ import {
   adoptRecovery,
   bindSender,
   ExecutionError,
-  ExecutionFault,
   InvalidArgumentError,
   recoverSender,
 } from '@openledger/evm-runtime'
@@ -28,6 +27,7 @@ import {
   type CallRequest,
   type DevBackend,
   ErrorCode,
+  type ExecOptions,
   type FeeHistory,
   invalidInput,
   type LogQuery,
@@ -42,14 +42,23 @@ import {
   type SyncStatus,
   type TxLocation,
   type TxPoolSnapshot,
+  transactionFailedError,
 } from '@openledger/rpc'
 import type { Chain } from '../chain/chain.ts'
 import type { NodeMetrics } from '../metrics.ts'
+import { defaultNextEnv, type NextBlockEnv, PendingBlock } from '../miner/pending-block.ts'
 import type { ChainStore } from '../store/index.ts'
 import type { SyncProgress } from '../sync/range-sync.ts'
 import { type TxPool, TxPoolError } from '../txpool/index.ts'
 import { bytesEqual, key } from '../util/bytes.ts'
 import { RpcEvents } from './events.ts'
+import {
+  DEFAULT_EXECUTION,
+  type ExecutionConfig,
+  executionErrorAsRpc,
+  requestLimits,
+  traceOptions,
+} from './exec-limits.ts'
 import { rewardPercentiles, suggestTip } from './fees.ts'
 import type { RecoverPool } from './recover-pool.ts'
 
@@ -66,17 +75,34 @@ export interface NodeBackendOptions {
   impersonated?: Set<string>
   dev?: DevBackend
   /** Called after a tx is admitted; resolves when the node wants the RPC answer to go out
-   * (automine: after the block that includes it). */
-  afterAdmit?: (hash: Uint8Array) => Promise<void>
+   * (automine: after the block that includes it, with what became of the transaction). */
+  afterAdmit?: (hash: Uint8Array) => Promise<AdmitOutcome | undefined | void>
+  /** Answer a send whose automined transaction failed with Hardhat's error (its
+   * `throwOnTransactionFailures`); the transaction is mined all the same. Read per send. */
+  throwOnTransactionFailures?: () => boolean
   /** Refuse transactions that cannot pay the next block's base fee instead of pooling them
    * (dev automine, as anvil and Hardhat do: such a transaction would never be mined). */
   rejectBelowBaseFee?: () => boolean
+  /** Environment of the next block on `parent` (dev: the sealer's, with its time controls);
+   * default: wall-clock time and the next base fee. */
+  nextBlockEnv?: (parent: BlockHeader) => NextBlockEnv
+  /** Build the pending block from the pool's transactions (dev). Default false: the pending block
+   * is the next block's environment on the head's state, so reads never take the execution lock
+   * that a validator's consensus work waits on. */
+  pendingFromPool?: boolean
   peerCount?: () => number
   syncing?: () => SyncProgress | false
   /** Worker threads recovering eth_sendRawTransaction senders off the main thread (see
    * RecoverPool); absent: recovery in-thread. Owned (and closed) by the caller. */
   recovery?: RecoverPool
+  /** Bounds of RPC-requested execution (gas cap, time limit, time slices, trace memory). */
+  execution?: Partial<ExecutionConfig>
 }
+
+/** What became of an admitted transaction by the time its send is answered (automine). */
+export type AdmitOutcome =
+  | { kind: 'mined'; failure?: { message: string; returnData: Uint8Array } }
+  | { kind: 'dropped'; reason: string }
 
 const MAX_FEE_HISTORY_BLOCKS = 1024
 
@@ -91,7 +117,9 @@ export class NodeBackend implements RpcBackend {
   private readonly pool: TxPool
   private readonly keys: NodeBackendOptions['keys']
   private readonly impersonated: Set<string>
-  private pending: { id: string; header: BlockHeader } | undefined
+  /** The pending block (see PendingBlock); also the next block's environment for estimates. */
+  readonly pendingBlock: PendingBlock
+  readonly execution: ExecutionConfig
 
   constructor(private readonly opts: NodeBackendOptions) {
     this.chain = opts.chain
@@ -104,11 +132,26 @@ export class NodeBackend implements RpcBackend {
     this.dev = opts.dev
     this.keys = opts.keys
     this.impersonated = opts.impersonated ?? new Set()
+    this.execution = { ...DEFAULT_EXECUTION, ...opts.execution }
+    this.pendingBlock = new PendingBlock({
+      chain: opts.chain,
+      runtime: opts.runtime,
+      pool: opts.pool,
+      env: opts.nextBlockEnv ?? defaultNextEnv,
+      fromPool: opts.pendingFromPool ?? false,
+    })
   }
 
   /** Stops following the chain and the pool (no more RPC events). */
   async close(): Promise<void> {
     this.events.close()
+  }
+
+  private txOptions(): { common: ExecutionRuntime['common']; allowUnlimitedInitCodeSize: boolean } {
+    return {
+      common: this.runtime.common,
+      allowUnlimitedInitCodeSize: this.runtime.allowUnlimitedContractSize === true,
+    }
   }
 
   headNumber(): bigint {
@@ -117,6 +160,7 @@ export class NodeBackend implements RpcBackend {
 
   async getBlock(ref: BlockRef): Promise<Block | undefined> {
     const store = this.store
+    if ('tag' in ref && ref.tag === 'pending') return (await this.pendingBlock.get()).block
     if ('tag' in ref) return ref.tag === 'earliest' ? store.getBlockByNumber(0n) : this.chain.head
     if ('number' in ref) return store.getBlockByNumber(ref.number)
     const block = await store.getBlockByHash(ref.hash)
@@ -138,42 +182,27 @@ export class NodeBackend implements RpcBackend {
 
   /** State root behind a selector: the head's working root covers dev-mode state edits. */
   private async stateAt(ref: BlockRef): Promise<{ block: Block; root: Uint8Array }> {
+    if ('tag' in ref && ref.tag === 'pending') {
+      const pending = await this.pendingBlock.get()
+      return { block: pending.block, root: pending.stateRoot }
+    }
     const block = await this.blockOrThrow(ref)
     const head = this.chain.head
     const isHead = block.header.number === head.header.number && bytesEqual(block.hash(), head.hash())
     return { block, root: isHead ? this.chain.workingStateRoot : block.header.stateRoot }
   }
 
-  /** The block a transaction sent now would land in: number head+1, the next base fee, a later
-   * timestamp, on the head's working state. eth_estimateGas and eth_call at 'pending' run in it,
-   * as anvil and Hardhat do, so code that reads block.number or block.timestamp (the attribution
-   * modules stamp records with them) is priced as it will execute. */
-  private pendingContext(): { header: BlockHeader; root: Uint8Array } {
-    const head = this.chain.head.header
-    const now = BigInt(Math.floor(Date.now() / 1000))
-    const timestamp = now > head.timestamp ? now : head.timestamp + 1n
-    const id = `${key(head.hash())}:${timestamp}`
-    if (this.pending?.id !== id) {
-      const header = createBlockHeader(
-        {
-          parentHash: head.hash(),
-          number: head.number + 1n,
-          timestamp,
-          gasLimit: head.gasLimit,
-          baseFeePerGas: head.calcNextBaseFee(),
-          coinbase: head.coinbase,
-        },
-        this.runtime.blockOptions,
-      )
-      this.pending = { id, header }
-    }
-    return { header: this.pending!.header, root: this.chain.workingStateRoot }
-  }
-
   private async executionContext(ref: BlockRef): Promise<{ header: BlockHeader; root: Uint8Array }> {
-    if ('tag' in ref && ref.tag === 'pending') return this.pendingContext()
     const { block, root } = await this.stateAt(ref)
     return { header: block.header, root }
+  }
+
+  /** The block a transaction sent now would land in, on the head's working state (without the
+   * pool's transactions): number head+1, the next base fee, the next timestamp. Estimates for
+   * `latest` run in it, as on anvil and Hardhat, so code reading block.number or block.timestamp
+   * (the attribution modules stamp records with them) is priced as it will execute. */
+  private nextBlockContext(): { header: BlockHeader; root: Uint8Array } {
+    return { header: this.pendingBlock.nextHeader(), root: this.chain.workingStateRoot }
   }
 
   // The store keeps receipts in their RPC shape (with senders), so nothing is recovered here.
@@ -238,31 +267,44 @@ export class NodeBackend implements RpcBackend {
     return this.runtime.getProof(root, address, slots)
   }
 
-  async call(req: CallRequest, ref: BlockRef, overrides?: StateOverride): Promise<CallOutcome> {
+  async call(
+    req: CallRequest,
+    ref: BlockRef,
+    overrides?: StateOverride,
+    exec?: ExecOptions,
+  ): Promise<CallOutcome> {
     const { header, root } = await this.executionContext(ref)
     try {
-      const r = await this.runtime.call(req, header, { stateRoot: root, overrides })
+      const limits = requestLimits(this.execution, exec)
+      const r = await this.runtime.call(req, header, { stateRoot: root, overrides, limits })
       return { returnData: r.returnData, gasUsed: r.gasUsed, error: r.error }
     } catch (err) {
       // Geth's -32000 for what stops a call before or outside the EVM (funds, intrinsic gas).
       if (err instanceof ExecutionError || err instanceof InvalidArgumentError)
         throw invalidInput(err.message)
-      return faultAsRpcError(err)
+      return executionErrorAsRpc(err)
     }
   }
 
-  async estimateGas(req: CallRequest, ref: BlockRef, overrides?: StateOverride): Promise<bigint> {
-    // Estimates for the head are made in the pending block: that is where the transaction goes.
-    const isHead = 'tag' in ref && ref.tag !== 'earliest'
-    const { header, root } = isHead ? this.pendingContext() : await this.executionContext(ref)
+  async estimateGas(
+    req: CallRequest,
+    ref: BlockRef,
+    overrides?: StateOverride,
+    exec?: ExecOptions,
+  ): Promise<bigint> {
+    // Estimates for the head are made in the next block: that is where the transaction goes;
+    // `pending` also sees the pool's transactions before it.
+    const isHead = 'tag' in ref && ref.tag !== 'earliest' && ref.tag !== 'pending'
+    const { header, root } = isHead ? this.nextBlockContext() : await this.executionContext(ref)
     try {
-      return await this.runtime.estimateGas(req, header, { stateRoot: root, overrides })
+      const limits = requestLimits(this.execution, exec)
+      return await this.runtime.estimateGas(req, header, { stateRoot: root, overrides, limits })
     } catch (err) {
       if (err instanceof ExecutionError) {
         if (err.reverted) throw revertError(err.revertData)
         throw invalidInput(err.message)
       }
-      return faultAsRpcError(err)
+      return executionErrorAsRpc(err)
     }
   }
 
@@ -287,7 +329,10 @@ export class NodeBackend implements RpcBackend {
   }
 
   async feeHistory(blockCount: number, newest: BlockRef, percentiles: number[]): Promise<FeeHistory> {
-    const last = await this.blockOrThrow(newest)
+    // The pending block has no fee history of its own yet: it ends at the head, as on geth.
+    const last = await this.blockOrThrow(
+      'tag' in newest && newest.tag === 'pending' ? { tag: 'latest' } : newest,
+    )
     const count = BigInt(Math.min(Math.max(blockCount, 0), MAX_FEE_HISTORY_BLOCKS))
     let first = last.header.number - count + 1n
     if (first < 0n) first = 0n
@@ -328,7 +373,7 @@ export class NodeBackend implements RpcBackend {
     const offloaded = this.opts.recovery?.submit(raw)
     let tx: TypedTransaction
     try {
-      tx = createTxFromRLP(raw, { common: this.runtime.common })
+      tx = createTxFromRLP(raw, this.txOptions())
     } catch (err) {
       throw invalidInput(describeDecodeError(err))
     }
@@ -370,7 +415,12 @@ export class NodeBackend implements RpcBackend {
       throw err
     }
     const hash = tx.hash()
-    await this.opts.afterAdmit?.(hash)
+    const outcome = await this.opts.afterAdmit?.(hash)
+    // Never answer a hash for a transaction the node dropped instead of mining.
+    if (outcome?.kind === 'dropped')
+      throw invalidInput(`transaction ${key(hash)} was not mined: ${outcome.reason}`)
+    if (outcome?.kind === 'mined' && outcome.failure && this.opts.throwOnTransactionFailures?.())
+      throw transactionFailedError(hash, outcome.failure)
     return hash
   }
 
@@ -382,9 +432,9 @@ export class NodeBackend implements RpcBackend {
       throw new RpcError(ErrorCode.INVALID_INPUT, `unknown account ${fromKey}: not unlocked or impersonated`)
     }
     // Unfrozen so that an impersonated transaction can carry its sender (see impersonatedTx).
-    const txOpts = { common: this.runtime.common, freeze: false }
+    const txOpts = { ...this.txOptions(), freeze: false }
     const nonce = req.nonce ?? (await this.pendingNonce(req.from))
-    const gasLimit = req.gas ?? (await this.estimateGas({ ...req, nonce }, { tag: 'latest' }))
+    const gasLimit = req.gas ?? (await this.estimateGas({ ...req, nonce }, { tag: 'pending' }))
     const base = this.chain.head.header.calcNextBaseFee()
     const legacy = req.gasPrice !== undefined || req.type === 0 || req.type === 1
     const data = {
@@ -432,41 +482,23 @@ export class NodeBackend implements RpcBackend {
     return this.opts.peerCount?.() ?? 0
   }
 
-  async traceTransaction(hash: Uint8Array, options: Record<string, unknown>): Promise<unknown> {
+  async traceTransaction(
+    hash: Uint8Array,
+    options: Record<string, unknown>,
+    exec?: ExecOptions,
+  ): Promise<unknown> {
+    const { opts, timeoutMs } = traceOptions(options, this.execution)
     const loc = await this.store.getTxLocation(hash)
     if (!loc) throw resourceNotFound(`transaction ${key(hash)} not found`)
     const block = await this.store.getBlockByHash(loc.blockHash)
     if (!block) throw resourceNotFound(`block ${key(loc.blockHash)} not found`)
     const parent = await this.store.getBlockByHash(block.header.parentHash)
     if (!parent) throw resourceNotFound('parent block not found')
-    const tracer = options.tracer
-    if (tracer !== undefined && tracer !== 'callTracer') {
-      throw invalidParams(
-        `tracer ${String(tracer)} is not supported (use callTracer or the default struct logger)`,
-      )
-    }
-    const cfg = (options.tracerConfig ?? {}) as Record<string, unknown>
+    const limits = requestLimits(this.execution, exec, timeoutMs)
     return this.runtime
-      .traceTransaction(block, parent.header, loc.index, {
-        tracer: tracer === 'callTracer' ? 'callTracer' : 'structLogger',
-        disableStorage: options.disableStorage === true,
-        disableStack: options.disableStack === true,
-        enableMemory: options.enableMemory === true,
-        enableReturnData: options.enableReturnData === true,
-        onlyTopCall: cfg.onlyTopCall === true,
-        withLog: cfg.withLog === true,
-      })
-      .catch(faultAsRpcError)
+      .traceTransaction(block, parent.header, loc.index, opts, limits)
+      .catch(executionErrorAsRpc)
   }
-}
-
-/**
- * Execution that threw (a precompile, a native module or the node failed; the runtime rolled it
- * back) answers -32603 with the cause, so the caller sees why; anything else is rethrown.
- */
-function faultAsRpcError(err: unknown): never {
-  if (err instanceof ExecutionFault) throw new RpcError(ErrorCode.INTERNAL_ERROR, err.message)
-  throw err
 }
 
 function invalidParams(message: string): RpcError {

@@ -4,7 +4,7 @@ import { Command, Option } from 'commander'
 import { registerPayableCommands } from '../payable/commands.ts'
 import { VERSION } from '../version.ts'
 import { parseBigInt, parseDurationMs, parseOpenAmount, parsePort, parsePositiveInt } from './options.ts'
-import { addRpcFlags, rpcFlagArgs, rpcOptionsFromFlags } from './rpc-flags.ts'
+import { addRpcFlags, rpcConfigFromFlags, rpcFlagArgs } from './rpc-flags.ts'
 
 const program = new Command()
 program.name('openledger').description('OpenLedger Node: an EVM app-chain for Payable AI').version(VERSION)
@@ -23,6 +23,16 @@ const dev = program
     ).argParser(parseDurationMs),
   )
   .option('--no-mining', 'do not mine automatically: blocks only via evm_mine / anvil_mine')
+  .option(
+    '--no-throw-on-tx-failures',
+    "automine: answer a failed transaction's send with its hash, as anvil (default: Hardhat's error)",
+  )
+  .option(
+    '--disable-code-size-limit',
+    "no EIP-170/EIP-3860 contract and initcode size limits (Hardhat's allowUnlimitedContractSize)",
+    false,
+  )
+  .option('--allow-unlimited-contract-size', 'same as --disable-code-size-limit', false)
   .addOption(
     new Option('--accounts <n>', 'number of funded dev accounts (default 20)').argParser(parsePositiveInt),
   )
@@ -57,6 +67,8 @@ const dev = program
       host: o.host,
       blockTime: o.blockTime,
       mining: o.mining,
+      throwOnTxFailures: o.throwOnTxFailures,
+      unlimitedContractSize: o.disableCodeSizeLimit || o.allowUnlimitedContractSize,
       accounts: o.accounts,
       balance: o.balance,
       chainId: o.chainId,
@@ -65,7 +77,7 @@ const dev = program
       mnemonic: o.mnemonic,
       logLevel: o.logLevel,
       silent: o.silent,
-      rpc: rpcOptionsFromFlags(o, 'dev'),
+      rpc: rpcConfigFromFlags(o, 'dev'),
       metricsPort: o['metrics.port'],
       metricsHost: o['metrics.host'],
     })
@@ -118,7 +130,7 @@ const node = program
       metricsHost: o['metrics.host'],
       metricsPort: o['metrics.port'],
       logLevel: o.logLevel,
-      rpc: rpcOptionsFromFlags(o, 'network'),
+      rpc: rpcConfigFromFlags(o, 'network'),
     })
   })
 addRpcFlags(node, 'network')
