@@ -37,7 +37,7 @@ import {
   YIELD_EVERY_MS,
 } from './block/execute.ts'
 import { checkEmptyPragueFields, PRAGUE_EMPTY_FIELDS } from './block/header.ts'
-import { type BlockHook, checkBlockHooks } from './block/hooks.ts'
+import { type BlockHook, beaconRootClaimed, checkBlockHooks } from './block/hooks.ts'
 import { Budget, type ExecutionLimits, withBudget } from './budget.ts'
 import { assertLength, equalBytes, toHex } from './bytes.ts'
 import { CallEngine, type CallOptions } from './call.ts'
@@ -339,6 +339,11 @@ class Runtime implements ExecutionRuntime {
     const t0 = performance.now()
     assertLength('coinbase', opts.coinbase, 20)
     if (opts.mixHash !== undefined) assertLength('mixHash', opts.mixHash, 32)
+    if (opts.parentBeaconBlockRoot !== undefined) {
+      assertLength('parentBeaconBlockRoot', opts.parentBeaconBlockRoot, 32)
+      if (!beaconRootClaimed(this.views.hooks))
+        throw new InvalidArgumentError('parentBeaconBlockRoot is set by no block hook of this chain')
+    }
     if (opts.timestamp <= parent.timestamp) {
       throw new InvalidArgumentError(
         `timestamp ${opts.timestamp} must be greater than the parent's ${parent.timestamp}`,
@@ -362,6 +367,7 @@ class Runtime implements ExecutionRuntime {
         difficulty: 0n,
         nonce: new Uint8Array(8),
         ...PRAGUE_EMPTY_FIELDS,
+        parentBeaconBlockRoot: opts.parentBeaconBlockRoot ?? PRAGUE_EMPTY_FIELDS.parentBeaconBlockRoot,
       }
       const env = createBlock({ header: headerData, withdrawals: [] }, this.blockOptions)
       const deadline = opts.deadlineMs !== undefined ? t0 + opts.deadlineMs : undefined
@@ -434,7 +440,7 @@ class Runtime implements ExecutionRuntime {
       const expectedBaseFee = nextBaseFee(parent, this.genesis.eip1559)
       if (h.baseFeePerGas !== expectedBaseFee)
         throw new BlockValidationError('baseFee', `expected ${expectedBaseFee}, got ${h.baseFeePerGas}`)
-      checkEmptyPragueFields(h)
+      checkEmptyPragueFields(h, beaconRootClaimed(this.views.hooks))
       if ((block.withdrawals?.length ?? 0) > 0)
         throw new BlockValidationError('header', 'blocks of this chain carry no withdrawals')
       if (block.uncleHeaders.length > 0)

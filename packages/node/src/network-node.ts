@@ -10,6 +10,7 @@
  */
 import { join } from 'node:path'
 import type { Block } from '@ethereumjs/block'
+import type { L1Addresses } from '@openledger/bridge'
 import {
   type CodecContext,
   decodeExtraData,
@@ -22,6 +23,7 @@ import {
 import { type ExecutedTx, type GenesisConfig, keccak256 } from '@openledger/evm-runtime'
 import { NodeBackend } from './backend/node-backend.ts'
 import { createRecoverPool } from './backend/recover-pool.ts'
+import { L2Bridge } from './bridge/l2-bridge.ts'
 import type { Chain } from './chain/chain.ts'
 import { BlockImporter } from './chain/importer.ts'
 import { decodeQbftBlock, EthBlockCodec, withQbftHash } from './consensus/block-codec.ts'
@@ -60,6 +62,8 @@ export interface NetworkNodeOptions extends ApiOptions {
   log: Logger
   /** After each imported block (console lines). */
   onBlock?: (block: Block, executed: readonly ExecutedTx[]) => void
+  /** Settle on an L1 (deposits, withdrawals): its RPC endpoint and the deployment's addresses file. */
+  l1?: { rpc: string; addresses: L1Addresses; pollMs?: number }
 }
 
 /** QBFT genesis sanity: validators listed and the same set encoded in extraData. */
@@ -102,6 +106,8 @@ export class NetworkNode {
     private readonly closers: Array<() => Promise<unknown>>,
     private readonly log: Logger,
     abort: AbortController,
+    /** The L1 bridge, on a chain started with `l1`. */
+    readonly bridge?: L2Bridge,
   ) {
     this.#abort = abort
   }
@@ -118,8 +124,24 @@ export class NetworkNode {
     try {
       // Consensus work first: a proposal executes in one go rather than interleaved with the
       // transaction gossip and RPC that arrive meanwhile.
-      const core = await openCore({ ...opts, decorateBlock: withQbftHash, yieldEveryMs: 500 }, closers)
+      const bridge = opts.l1
+        ? new L2Bridge({ l1Rpc: opts.l1.rpc, addresses: opts.l1.addresses, log, pollMs: opts.l1.pollMs })
+        : undefined
+      const core = await openCore(
+        {
+          ...opts,
+          decorateBlock: withQbftHash,
+          yieldEveryMs: 500,
+          blockHooks: bridge ? [bridge.hook] : undefined,
+        },
+        closers,
+      )
       const { chain, runtime, store, pool, metrics } = core
+      if (bridge) {
+        await bridge.attach(runtime, runtime.genesisBlock.header.stateRoot, metrics)
+        bridge.start(runtime, () => chain.head.header.stateRoot)
+        closers.unshift(() => bridge.stop())
+      }
       // Block digests, on-chain hashes and message signing hashes: WASM keccak (runtime-initialised).
       useKeccak256(keccak256)
       const blockOptions = runtime.blockOptions!
@@ -222,6 +244,7 @@ export class NetworkNode {
                 },
                 log,
                 signal: abort.signal,
+                proposalHeader: bridge ? (root) => bridge.proposalHeader(root) : undefined,
               })
               const engine = new QbftEngine(
                 {
@@ -329,6 +352,7 @@ export class NetworkNode {
         closers,
         log,
         abort,
+        bridge,
       )
       log.info(
         {

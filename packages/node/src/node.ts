@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Block } from '@ethereumjs/block'
 import { createSystemModules, type ModuleParams, parseModuleParams } from '@openledger/attribution'
+import type { L1Addresses } from '@openledger/bridge'
 import {
+  type BlockHook,
   createExecutionRuntime,
   type ExecutedTx,
   type ExecutionRuntime,
@@ -16,10 +18,13 @@ import {
 } from '@openledger/evm-runtime'
 import { createRpcServer, type RpcMethods, type RpcServerOptions } from '@openledger/rpc'
 import { Level } from 'level'
+import type { Hex } from 'viem'
 import { attributionRpcMethods } from './attribution/rpc.ts'
 import type { ExecutionConfig } from './backend/exec-limits.ts'
 import { NodeBackend } from './backend/node-backend.ts'
 import { createRecoverPool } from './backend/recover-pool.ts'
+import { L2Bridge } from './bridge/l2-bridge.ts'
+import { OutputService } from './bridge/outputs.ts'
 import { Chain } from './chain/chain.ts'
 import { DevControls } from './dev/dev-controls.ts'
 import type { DevAccount } from './keys/dev-accounts.ts'
@@ -59,6 +64,10 @@ export interface DevNodeOptions {
     executed: ExecutedTx[],
     dropped: Array<{ hash: Uint8Array; reason: string }>,
   ) => void
+  /** Settle on an L1 (deposits, withdrawals): its RPC endpoint and the deployment's addresses file;
+   * with `proposerKey` the node also signs (as the oracle's validator, if it is one) and proposes
+   * output roots. */
+  l1?: { rpc: string; addresses: L1Addresses; pollMs?: number; proposerKey?: Hex }
 }
 
 export class DatadirInUseError extends Error {
@@ -93,6 +102,8 @@ export class OpenLedgerNode {
     /** Releases resources in reverse order of acquisition (RPC first, database last). */
     private readonly closers: Array<() => Promise<unknown>>,
     private readonly log: Logger,
+    /** The L1 bridge, on a chain started with `l1`. */
+    readonly bridge?: L2Bridge,
   ) {}
 
   get signal(): AbortSignal {
@@ -103,8 +114,17 @@ export class OpenLedgerNode {
   static async startDev(opts: DevNodeOptions): Promise<OpenLedgerNode> {
     const closers: Array<() => Promise<unknown>> = []
     try {
-      const core = await openCore(opts, closers)
+      const bridge = opts.l1
+        ? new L2Bridge({
+            l1Rpc: opts.l1.rpc,
+            addresses: opts.l1.addresses,
+            log: opts.log,
+            pollMs: opts.l1.pollMs ?? 500,
+          })
+        : undefined
+      const core = await openCore({ ...opts, blockHooks: bridge ? [bridge.hook] : undefined }, closers)
       const { chain, runtime, store, pool, metrics } = core
+      if (bridge) await bridge.attach(runtime, runtime.genesisBlock.header.stateRoot, metrics)
       const sealer = new DevSealer({
         chain,
         runtime,
@@ -114,10 +134,38 @@ export class OpenLedgerNode {
         coinbase: opts.coinbase ?? new Uint8Array(20),
         log: opts.log,
         onBlock: opts.onBlock,
+        proposalHeader: bridge ? (root) => bridge.proposalHeader(root) : undefined,
       })
       closers.unshift(() => sealer.stop())
       const recovery = createRecoverPool({ startAtRate: opts.recoverStartRate })
       closers.unshift(async () => recovery?.close())
+      if (bridge) {
+        // Confirmed deposits are work like pending transactions: automine makes a block for them.
+        bridge.start(
+          runtime,
+          () => chain.workingStateRoot,
+          async () => {
+            if (sealer.miningMode.kind === 'auto') await sealer.mine()
+          },
+        )
+        closers.unshift(() => bridge.stop())
+        if (opts.l1?.proposerKey) {
+          const outputs = new OutputService({
+            chain,
+            store,
+            runtime,
+            addresses: opts.l1.addresses,
+            l1Rpc: opts.l1.rpc,
+            signerKey: opts.l1.proposerKey,
+            proposerKey: opts.l1.proposerKey,
+            metrics,
+            log: opts.log,
+            pollMs: opts.l1.pollMs ?? 500,
+          })
+          outputs.start()
+          closers.unshift(() => outputs.stop())
+        }
+      }
       const impersonated = new Set<string>()
       const keys = new Map(
         opts.accounts.map((a) => [key(a.address), { address: a.address, privateKey: a.privateKey }]),
@@ -157,7 +205,7 @@ export class OpenLedgerNode {
         closers,
         () => 'ready',
       )
-      const node = new OpenLedgerNode(chain, sealer, backend, rpcUrl, metricsUrl, closers, opts.log)
+      const node = new OpenLedgerNode(chain, sealer, backend, rpcUrl, metricsUrl, closers, opts.log, bridge)
       sealer.start()
       opts.log.info({ head: chain.head.header.number.toString(), rpc: node.rpcUrl }, 'node started')
       return node
@@ -203,6 +251,8 @@ export interface CoreOptions {
   yieldEveryMs?: number
   /** Applied to the genesis block and every block read back from the store (QBFT block hash). */
   decorateBlock?: (block: Block) => Block
+  /** Block hooks (system work in every block), e.g. the L1 bridge's deposits. */
+  blockHooks?: BlockHook[]
   /** Dev only: see DevNodeOptions.allowUnlimitedContractSize. */
   allowUnlimitedContractSize?: boolean
 }
@@ -237,6 +287,7 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
     modules: createSystemModules(moduleParams),
     getBlockHash: ChainStore.canonicalHashReader(chainDb),
     yieldEveryMs: opts.yieldEveryMs,
+    blockHooks: opts.blockHooks,
     allowUnlimitedContractSize: opts.allowUnlimitedContractSize,
   })
   closers.unshift(() => runtime.close())
