@@ -1,6 +1,6 @@
 /** The Datanets module (0x4f50454e…0001): datasets, curation, versions and datanet shares. */
 import { datanetsAbi } from '../sol/abi.ts'
-import { equalBytes, fromHex, keccak, toBigInt, toHex, u256, ZERO_ADDRESS } from './bytes.ts'
+import { equalBytes, fromHex, keccak, toHex, u256, ZERO_ADDRESS } from './bytes.ts'
 import type { CallEnv, DefinedModule } from './framework.ts'
 import { type AbiTools, abiTools, defineModule } from './framework.ts'
 import { GAS, keccakGas } from './gas.ts'
@@ -16,15 +16,21 @@ import {
   datanetSlot,
   operatorApprovalSlot,
   shareBalanceSlot,
+  shareTokenId,
+  splitShareTokenId,
   writeString,
 } from './layout.ts'
 import { branchRoot, contributionLeaf, insertLeaf } from './merkle.ts'
+import { addTreeNode } from './pools.ts'
 import {
   readApprovedContributionAt,
   readContribution,
   readDatanet,
   readDatanetVersion,
   readHeldDatanets,
+  readHeldShareTokens,
+  readShareSupply,
+  readVersionDetails,
 } from './read.ts'
 import {
   ContributionStatus,
@@ -303,7 +309,9 @@ export function createDatanetsModule(): DefinedModule {
             approvedCount: approvalIndex + 1n,
             totalShares: d.totalShares + weight,
           })
-          await mintShares(x, id, c.contributor, weight)
+          // Shares of the version that will first hold this contribution.
+          const tokenId = shareTokenId(id, d.versionCount + 1n)
+          await mintShares(x, tokenId, c.contributor, weight)
           x.emit(
             t.log('ContributionApproved', {
               datanetId: id,
@@ -318,7 +326,7 @@ export function createDatanetsModule(): DefinedModule {
               operator: toHex(env.caller),
               from: toHex(ZERO_ADDRESS),
               to: toHex(c.contributor),
-              id,
+              id: tokenId,
               value: weight,
             }),
           )
@@ -352,8 +360,14 @@ export function createDatanetsModule(): DefinedModule {
           if (d.approvedCount === previous) t.fail('NothingToPublish', id, d.approvedCount)
           const root = await branchRoot(x, id, d.approvedCount)
           const version = d.versionCount + 1n
-          storeVersion(x, id, version, { root, count: d.approvedCount, publishedAtBlock: ctx.block.number })
+          storeVersion(x, id, version, {
+            root,
+            count: d.approvedCount,
+            publishedAtBlock: ctx.block.number,
+            totalWeight: d.totalShares,
+          })
           storeDatanet(x, id, { ...d, versionCount: version })
+          await addTreeNode(x, id, version)
           x.emit(
             t.log('VersionPublished', { datanetId: id, version, root: toHex(root), count: d.approvedCount }),
           )
@@ -369,6 +383,12 @@ export function createDatanetsModule(): DefinedModule {
           const to = addr(toHexS)
           if (equalBytes(to, ZERO_ADDRESS)) t.fail('ZeroAddress')
           const { x } = env
+          const { datanetId, version } = splitShareTokenId(id)
+          if (version === 0n) t.fail('InvalidShareToken', id)
+          const d = await loadDatanet(x, datanetId)
+          if (d === undefined) return t.fail('InvalidShareToken', id)
+          // Shares of an unpublished version may still be revoked with their contribution.
+          if (version > d.versionCount) t.fail('SharesLocked', id)
           if (!equalBytes(from, env.caller)) {
             if ((await readU(x, DATANETS_ADDRESS, operatorApprovalSlot(from, env.caller))) === 0n) {
               t.fail('NotOwnerNorApproved', toHex(from), toHex(env.caller))
@@ -376,7 +396,7 @@ export function createDatanetsModule(): DefinedModule {
           }
           const balance = await readU(x, DATANETS_ADDRESS, shareBalanceSlot(id, from))
           if (balance < amount) t.fail('InsufficientShares', toHex(from), id, balance, amount)
-          await moveShares(x, id, from, to, amount, balance)
+          await moveShares(x, id, from, to, amount)
           x.emit(
             t.log('TransferSingle', {
               operator: toHex(env.caller),
@@ -463,7 +483,7 @@ export function createDatanetsModule(): DefinedModule {
         mutating: false,
         async run(env, args) {
           const [id] = args as [bigint]
-          return toBigInt(await env.x.read(DATANETS_ADDRESS, datanetSlot(id, DATANET_FIELDS.totalShares)))
+          return readShareSupply(env.x, id)
         },
       },
       isApprovedForAll: {
@@ -480,6 +500,28 @@ export function createDatanetsModule(): DefinedModule {
         async run(env, args) {
           const [account] = args as [string]
           return readHeldDatanets(env.x, addr(account))
+        },
+      },
+      heldShareTokens: {
+        mutating: false,
+        async run(env, args) {
+          const [account] = args as [string]
+          return readHeldShareTokens(env.x, addr(account))
+        },
+      },
+      shareTokenId: {
+        mutating: false,
+        async run(_env, args) {
+          const [id, version] = args as [bigint, bigint]
+          if (version === 0n || id >= 1n << 128n) t.fail('InvalidShareToken', id)
+          return shareTokenId(id, version)
+        },
+      },
+      getVersionDetails: {
+        mutating: false,
+        async run(env, args) {
+          const [id, version] = args as [bigint, bigint]
+          return (await readVersionDetails(env.x, id, version)) ?? t.fail('VersionNotFound', id, version)
         },
       },
     },

@@ -22,6 +22,7 @@ export const EVENT_TOPICS = {
   FeeSplit: eventTopic(attributionAbi, 'FeeSplit'),
   AttributionPaid: eventTopic(attributionAbi, 'AttributionPaid'),
   ContributionPaid: eventTopic(attributionAbi, 'ContributionPaid'),
+  VersionPoolPaid: eventTopic(attributionAbi, 'VersionPoolPaid'),
 } as const
 
 const settleFn = attributionAbi.find((i) => i.type === 'function' && i.name === 'settle')
@@ -97,6 +98,13 @@ export type AttributionEvent =
       dust: bigint
     }
   | { eventName: 'AttributionPaid'; datanetId: bigint; datanetVersion: bigint; amount: bigint }
+  | {
+      eventName: 'VersionPoolPaid'
+      datanetId: bigint
+      version: bigint
+      amount: bigint
+      rewardIndexIncrease: bigint
+    }
   | {
       eventName: 'ContributionPaid'
       datanetId: bigint

@@ -127,6 +127,8 @@ export interface VersionRecord {
   root: Uint8Array
   count: bigint
   publishedAtBlock: bigint
+  /** Weight of all the contributions in the version: its pro-rata share supply. */
+  totalWeight: bigint
 }
 
 export async function loadVersion(
@@ -137,7 +139,12 @@ export async function loadVersion(
   const w1 = toBigInt(await r.read(DATANETS_ADDRESS, versionSlot(id, version, 1n)))
   if (w1 === 0n) return undefined // published versions have count ≥ 1
   const root = await r.read(DATANETS_ADDRESS, versionSlot(id, version, 0n))
-  return { root, count: field(w1, 0, 64), publishedAtBlock: field(w1, 64, 64) }
+  return {
+    root,
+    count: field(w1, 0, 64),
+    publishedAtBlock: field(w1, 64, 64),
+    totalWeight: field(w1, 128, 64),
+  }
 }
 
 export function storeVersion(w: StorageWriter, id: bigint, version: bigint, v: VersionRecord): void {
@@ -145,13 +152,28 @@ export function storeVersion(w: StorageWriter, id: bigint, version: bigint, v: V
   w.write(
     DATANETS_ADDRESS,
     versionSlot(id, version, 1n),
-    u256(pack([v.count, 0, 64], [v.publishedAtBlock, 64, 64])),
+    u256(pack([v.count, 0, 64], [v.publishedAtBlock, 64, 64], [v.totalWeight, 128, 64])),
   )
 }
 
-/** Only the count of a version (one read): settle needs nothing else. */
+/** Count and total weight of a version (one read; both 0 for a version that is not published). */
+export async function loadVersionTotals(
+  r: StorageReader,
+  id: bigint,
+  version: bigint,
+): Promise<{ count: bigint; totalWeight: bigint }> {
+  const w1 = toBigInt(await r.read(DATANETS_ADDRESS, versionSlot(id, version, 1n)))
+  return { count: field(w1, 0, 64), totalWeight: field(w1, 128, 64) }
+}
+
+/** Only the count of a version (one read). */
 export async function loadVersionCount(r: StorageReader, id: bigint, version: bigint): Promise<bigint> {
-  return field(toBigInt(await r.read(DATANETS_ADDRESS, versionSlot(id, version, 1n))), 0, 64)
+  return (await loadVersionTotals(r, id, version)).count
+}
+
+/** The number of published versions of a datanet (one read of its counters word; 0 if none). */
+export async function loadVersionCountOf(r: StorageReader, id: bigint): Promise<bigint> {
+  return field(toBigInt(await r.read(DATANETS_ADDRESS, datanetSlot(id, DATANET_FIELDS.counters))), 128, 64)
 }
 
 export interface ModelHeader {

@@ -13,7 +13,8 @@ interface IAttribution {
     /// @notice Credit for one datanet version. `weight` is in millionths of the contributors' part
     /// (all entries sum to 1,000,000). With named contributions, their weights also sum to
     /// 1,000,000 and the entry's amount goes to those contributions' contributors; without, it goes
-    /// to all current shareholders of the datanet.
+    /// to the holders of the shares of the contributions that version holds (versions <= it), in
+    /// proportion to their weights at publication.
     struct Entry {
         uint256 datanetId;
         uint64 datanetVersion;
@@ -73,7 +74,9 @@ interface IAttribution {
         bytes32 attributionCommitment,
         uint256 nonce
     );
-    /// @notice How the fee was split; protocol includes the dust (all integer-division remainders).
+    /// @notice How the fee was split; the six parts sum to the fee. Every level is apportioned
+    /// exactly (largest remainder; pro-rata pools carry sub-wei remainders), so `dust` is 0; it is
+    /// kept for ABI compatibility (it was credited to the treasury with `protocol`).
     event FeeSplit(
         bytes32 indexed receiptId,
         uint256 protocol,
@@ -85,6 +88,15 @@ interface IAttribution {
     );
     /// @notice The contributors' amount credited for one entry (to shareholders or named contributions).
     event AttributionPaid(bytes32 indexed receiptId, uint256 indexed datanetId, uint64 indexed datanetVersion, uint256 amount);
+    /// @notice A datanet-level entry's amount went to the pool of `version`: every share of a
+    /// version <= `version` earned `rewardIndexIncrease` / 2^64 wei (the pool carries the rest).
+    event VersionPoolPaid(
+        bytes32 indexed receiptId,
+        uint256 indexed datanetId,
+        uint64 indexed version,
+        uint256 amount,
+        uint256 rewardIndexIncrease
+    );
     event ContributionPaid(
         bytes32 indexed receiptId, uint256 indexed datanetId, uint256 indexed contributionId, address contributor, uint256 amount
     );
@@ -126,6 +138,9 @@ interface IAttribution {
     function getReceipt(bytes32 receiptId) external view returns (ReceiptInfo memory);
     function receiptDigest(InferenceReceipt calldata receipt) external view returns (bytes32);
     function isNonceUsed(uint256 modelId, uint256 nonce) external view returns (bool);
-    function rewardPerShare(uint256 datanetId) external view returns (uint256);
+    /// @notice Cumulative wei per share earned by share token `id` (a bare datanet id: its version-1
+    /// shares), rounded down; `rewardIndex` is the exact value ×2^64.
+    function rewardPerShare(uint256 id) external view returns (uint256);
+    function rewardIndex(uint256 shareTokenId) external view returns (uint256);
     function splitParams() external view returns (SplitParams memory);
 }

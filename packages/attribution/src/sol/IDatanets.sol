@@ -6,7 +6,14 @@ address constant DATANETS_ADDRESS = 0x4F50454E00000000000000000000000000000001;
 
 /// @title IDatanets
 /// @notice Datasets on-chain: contributions, curation, versions (Merkle commitments) and
-/// transferable datanet shares (ERC-1155-style, id = datanet id) that earn inference rewards.
+/// transferable version shares (ERC-1155-style) that earn inference rewards.
+/// @dev Share tokens: approving a contribution mints `weight` shares of id
+/// `shareTokenId(datanetId, v) = v << 128 | datanetId` to its contributor, v being the version that
+/// will first hold the contribution (the next one to be published). Shares of version v earn the
+/// datanet-level (pro-rata) income of every receipt naming a version >= v, in proportion to the
+/// weight a version held when it was published; they are transferable once version v is published.
+/// `balanceOf(holder, datanetId)` / `totalSupply(datanetId)` with a bare datanet id are the totals
+/// over all versions (a view: a bare datanet id is not a transferable token).
 /// @custom:address 0x4f50454e00000000000000000000000000000001
 interface IDatanets {
     /// @notice Contribution status: 0 none, 1 pending, 2 approved, 3 rejected.
@@ -43,6 +50,17 @@ interface IDatanets {
         bytes32 root;
         uint64 count;
         uint64 publishedAtBlock;
+    }
+
+    /// @notice VersionInfo plus what pro-rata payments use: the total weight of the contributions
+    /// the version holds (its share supply, fixed at publication).
+    struct VersionDetails {
+        uint256 datanetId;
+        uint64 version;
+        bytes32 root;
+        uint64 count;
+        uint64 publishedAtBlock;
+        uint256 totalWeight;
     }
 
     event DatanetCreated(uint256 indexed datanetId, address indexed owner, string name, string metadataURI, bool open);
@@ -89,6 +107,10 @@ interface IDatanets {
     error NothingToPublish(uint256 datanetId, uint64 approvedCount);
     error InsufficientShares(address account, uint256 id, uint256 balance, uint256 needed);
     error NotOwnerNorApproved(address account, address operator);
+    /// @notice `id` is not a share token (e.g. a bare datanet id, or an unknown datanet).
+    error InvalidShareToken(uint256 id);
+    /// @notice Shares of a version that is not published yet cannot move.
+    error SharesLocked(uint256 id);
 
     /// @notice Creates a datanet owned by msg.sender. `open` lets anyone contribute; otherwise only
     /// allow-listed accounts (and the owner and curators) may. Returns the new datanet id (from 1).
@@ -112,16 +134,18 @@ interface IDatanets {
         bytes calldata content
     ) external returns (uint256 contributionId);
 
-    /// @notice Curator or owner approves a pending contribution; mints `weight` shares to its contributor.
+    /// @notice Curator or owner approves a pending contribution; mints `weight` shares of the next
+    /// version's share token to its contributor.
     function approveContribution(uint256 datanetId, uint256 contributionId, uint64 weight) external;
     function rejectContribution(uint256 datanetId, uint256 contributionId) external;
 
     /// @notice Commits to all contributions approved so far (approval order) as a new version.
     function publishVersion(uint256 datanetId) external returns (uint64 version, bytes32 root, uint64 count);
 
-    /// @notice Moves datanet shares. Settles both sides' pending rewards first, so rewards earned
-    /// before the transfer stay with the sender and later rewards follow the shares. No receiver
-    /// hook is called (a precompile cannot call out), hence not named safeTransferFrom.
+    /// @notice Moves version shares (`id` a share token id of a published version). Settles both
+    /// sides' pending rewards first, so rewards earned before the transfer stay with the sender and
+    /// later rewards follow the shares. No receiver hook is called (a precompile cannot call out),
+    /// hence not named safeTransferFrom.
     function transferShares(address from, address to, uint256 id, uint256 amount) external;
     function setApprovalForAll(address operator, bool approved) external;
 
@@ -135,5 +159,10 @@ interface IDatanets {
     function balanceOf(address holder, uint256 id) external view returns (uint256);
     function totalSupply(uint256 id) external view returns (uint256);
     function isApprovedForAll(address holder, address operator) external view returns (bool);
+    /// @notice Distinct datanets the holder has shares of.
     function heldDatanets(address holder) external view returns (uint256[] memory);
+    /// @notice Share token ids the holder has a non-zero balance of.
+    function heldShareTokens(address holder) external view returns (uint256[] memory);
+    function shareTokenId(uint256 datanetId, uint64 version) external pure returns (uint256);
+    function getVersionDetails(uint256 datanetId, uint64 version) external view returns (VersionDetails memory);
 }

@@ -132,6 +132,17 @@ export const datanetsAbi = [
   {
     inputs: [
       {
+        internalType: 'uint256',
+        name: 'id',
+        type: 'uint256',
+      },
+    ],
+    name: 'InvalidShareToken',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
         internalType: 'uint64',
         name: 'weight',
         type: 'uint64',
@@ -239,6 +250,17 @@ export const datanetsAbi = [
       },
     ],
     name: 'NotOwnerNorApproved',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'id',
+        type: 'uint256',
+      },
+    ],
+    name: 'SharesLocked',
     type: 'error',
   },
   {
@@ -1008,12 +1030,87 @@ export const datanetsAbi = [
   {
     inputs: [
       {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint64',
+        name: 'version',
+        type: 'uint64',
+      },
+    ],
+    name: 'getVersionDetails',
+    outputs: [
+      {
+        components: [
+          {
+            internalType: 'uint256',
+            name: 'datanetId',
+            type: 'uint256',
+          },
+          {
+            internalType: 'uint64',
+            name: 'version',
+            type: 'uint64',
+          },
+          {
+            internalType: 'bytes32',
+            name: 'root',
+            type: 'bytes32',
+          },
+          {
+            internalType: 'uint64',
+            name: 'count',
+            type: 'uint64',
+          },
+          {
+            internalType: 'uint64',
+            name: 'publishedAtBlock',
+            type: 'uint64',
+          },
+          {
+            internalType: 'uint256',
+            name: 'totalWeight',
+            type: 'uint256',
+          },
+        ],
+        internalType: 'struct IDatanets.VersionDetails',
+        name: '',
+        type: 'tuple',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
         internalType: 'address',
         name: 'holder',
         type: 'address',
       },
     ],
     name: 'heldDatanets',
+    outputs: [
+      {
+        internalType: 'uint256[]',
+        name: '',
+        type: 'uint256[]',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'address',
+        name: 'holder',
+        type: 'address',
+      },
+    ],
+    name: 'heldShareTokens',
     outputs: [
       {
         internalType: 'uint256[]',
@@ -1223,6 +1320,30 @@ export const datanetsAbi = [
     name: 'setCurator',
     outputs: [],
     stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint64',
+        name: 'version',
+        type: 'uint64',
+      },
+    ],
+    name: 'shareTokenId',
+    outputs: [
+      {
+        internalType: 'uint256',
+        name: '',
+        type: 'uint256',
+      },
+    ],
+    stateMutability: 'pure',
     type: 'function',
   },
   {
@@ -2601,6 +2722,43 @@ export const attributionAbi = [
     type: 'event',
   },
   {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'bytes32',
+        name: 'receiptId',
+        type: 'bytes32',
+      },
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        indexed: true,
+        internalType: 'uint64',
+        name: 'version',
+        type: 'uint64',
+      },
+      {
+        indexed: false,
+        internalType: 'uint256',
+        name: 'amount',
+        type: 'uint256',
+      },
+      {
+        indexed: false,
+        internalType: 'uint256',
+        name: 'rewardIndexIncrease',
+        type: 'uint256',
+      },
+    ],
+    name: 'VersionPoolPaid',
+    type: 'event',
+  },
+  {
     inputs: [],
     name: 'claim',
     outputs: [
@@ -2829,7 +2987,26 @@ export const attributionAbi = [
     inputs: [
       {
         internalType: 'uint256',
-        name: 'datanetId',
+        name: 'shareTokenId',
+        type: 'uint256',
+      },
+    ],
+    name: 'rewardIndex',
+    outputs: [
+      {
+        internalType: 'uint256',
+        name: '',
+        type: 'uint256',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'id',
         type: 'uint256',
       },
     ],

@@ -179,6 +179,7 @@ export function attributionRpcMethods(deps: AttributionRpcDeps): RpcMethods {
     const split = events.find((e) => e.eventName === 'FeeSplit')
     const paid = events.filter((e) => e.eventName === 'AttributionPaid')
     const named = events.filter((e) => e.eventName === 'ContributionPaid')
+    const pools = events.filter((e) => e.eventName === 'VersionPoolPaid')
 
     // Weights are only in the signed receipt: find the settle call whose digest is this id.
     let entries: readonly ReceiptEntry[] = []
@@ -218,13 +219,19 @@ export function attributionRpcMethods(deps: AttributionRpcDeps): RpcMethods {
           amount: n?.amount ?? null,
         }
       })
+      const pool =
+        contributions.length > 0
+          ? undefined
+          : pools.find((x) => x.datanetId === p.datanetId && x.version === p.datanetVersion)
       return {
         datanetId: p.datanetId,
         datanetVersion: p.datanetVersion,
         weight: matches ? e.weight : null,
         amount: p.amount,
-        // Without named contributions the amount went to the datanet's shareholders pro rata.
+        // Without named contributions the amount went to the holders of the shares of the
+        // contributions that version holds (shares of versions ≤ it), pro rata.
         paidTo: contributions.length > 0 ? 'contributions' : 'shareholders',
+        rewardIndexIncrease: pool?.rewardIndexIncrease ?? null,
         contributions,
       }
     })

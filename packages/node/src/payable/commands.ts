@@ -16,15 +16,17 @@ import {
   getDatanet,
   getDatanetCount,
   getDatanetVersion,
-  getHeldDatanets,
+  getHeldShareTokens,
   getModel,
   getModelCount,
   getShareBalance,
+  getTotalShares,
   type InferenceReceipt,
   inlineContent,
   publishVersion,
   referencedContent,
   rejectContribution,
+  splitShareTokenId,
 } from '@openledger/attribution/sdk'
 import { type Command, Option } from 'commander'
 import type { Address, Hex } from 'viem'
@@ -588,12 +590,14 @@ function registerRewards(program: Command): void {
       if (account === undefined)
         throw new PayableError(`name --account, or give a key (--key-file or $${KEY_ENV})`)
       const claimable = await getClaimable(ctx.client, { holder: account })
-      const held = await getHeldDatanets(ctx.client, { holder: account })
+      const held = await getHeldShareTokens(ctx.client, { holder: account })
       const shares = await Promise.all(
-        held.map(async (id) => {
-          const balance = await getShareBalance(ctx.client, { holder: account, id })
-          const d = await getDatanet(ctx.client, { datanetId: id })
-          return { datanetId: id, name: d.name, shares: balance, totalShares: d.totalShares }
+        held.map(async (tokenId) => {
+          const { datanetId, version } = splitShareTokenId(tokenId)
+          const balance = await getShareBalance(ctx.client, { holder: account, id: tokenId })
+          const supply = await getTotalShares(ctx.client, { id: tokenId })
+          const d = await getDatanet(ctx.client, { datanetId })
+          return { datanetId, version, tokenId, name: d.name, shares: balance, totalShares: supply }
         }),
       )
       print(o, { account, claimable, shares }, () =>
@@ -604,8 +608,8 @@ function registerRewards(program: Command): void {
             : [
                 '',
                 table(
-                  ['datanet', 'name', 'shares', 'of total'],
-                  shares.map((s) => [s.datanetId, shorten(s.name, 32), s.shares, s.totalShares]),
+                  ['datanet', 'version', 'name', 'shares', 'of version total'],
+                  shares.map((s) => [s.datanetId, s.version, shorten(s.name, 32), s.shares, s.totalShares]),
                 ),
               ]),
         ].join('\n'),
