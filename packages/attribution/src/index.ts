@@ -2,5 +2,4 @@
  * attribution engine whose results the receipts commit to. */
 
 export * from './engine/index.ts'
-export * from './host.ts'
 export * from './modules/index.ts'

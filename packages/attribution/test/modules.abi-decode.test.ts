@@ -1,3 +1,4 @@
+import { AbiDecodeError, compileArgsDecoder } from '@openledger/module-kit'
 import fc from 'fast-check'
 import {
   type Abi,
@@ -11,7 +12,6 @@ import {
   keccak256,
 } from 'viem'
 import { describe, expect, it } from 'vitest'
-import { AbiDecodeError, compileArgsDecoder } from '../src/modules/abi-decode.ts'
 import { attributionAbi, datanetsAbi, modelsAbi } from '../src/sol/abi.ts'
 
 const functions = ([...datanetsAbi, ...modelsAbi, ...attributionAbi] as Abi).filter(

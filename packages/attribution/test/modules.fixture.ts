@@ -1,5 +1,7 @@
 /** Shared fixture for the module tests: a harness with the three modules, named accounts, typed
  * call helpers and a provider key that signs receipts with viem (independent EIP-712 encoder). */
+
+import { fromHex as fromHexAddr, type HarnessResult, ModuleHarness } from '@openledger/module-kit'
 import {
   type Abi,
   decodeErrorResult,
@@ -11,14 +13,11 @@ import {
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { expect } from 'vitest'
-import { fromHex as fromHexAddr } from '../src/modules/bytes.ts'
-import type { HarnessResult } from '../src/modules/harness.ts'
 import {
   ATTRIBUTION_ADDRESS,
   createSystemModules,
   DATANETS_ADDRESS,
   MODELS_ADDRESS,
-  ModuleHarness,
   type ModuleParams,
   parseModuleParams,
   RECEIPT_EIP712_TYPES,

@@ -1,6 +1,6 @@
+import { Exec } from '@openledger/module-kit'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { Exec } from '../src/modules/exec.ts'
 import {
   ATTRIBUTION_ADDRESS,
   DATANET_FIELDS,

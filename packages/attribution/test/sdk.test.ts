@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { fromHex, ModuleHarness } from '@openledger/module-kit'
 import {
   type Address,
   BaseError,
@@ -15,8 +16,7 @@ import {
 import { privateKeyToAccount } from 'viem/accounts'
 import { getTransactionReceipt } from 'viem/actions'
 import { describe, expect, it } from 'vitest'
-import { fromHex } from '../src/modules/bytes.ts'
-import { createSystemModules, GOVERNANCE_ADDRESS, ModuleHarness } from '../src/modules/index.ts'
+import { createSystemModules, GOVERNANCE_ADDRESS } from '../src/modules/index.ts'
 import * as sdk from '../src/sdk/index.ts'
 
 /** A tiny EIP-1193 node over the module harness: enough JSON-RPC for viem's contract actions. */

@@ -56,6 +56,12 @@ export interface BuildBlockResult {
     tx: TypedTransaction
     reason: string /** true: may become valid later (e.g. block full) */
     retry: boolean
+    /**
+     * Set when executing the transaction threw (a precompile, a native module or the node itself
+     * failed, not the transaction): it was rolled back and left out, `retry` is false, and the
+     * node should log it. The cause is `fault.cause`.
+     */
+    fault?: Error
   }>
   /** Milliseconds spent in each phase, for logs and the benchmark's "where the time goes". */
   timings: {

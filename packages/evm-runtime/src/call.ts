@@ -13,8 +13,9 @@ import { Account, Address } from '@ethereumjs/util'
 import type { VM } from '@ethereumjs/vm'
 import type { CallParams, CallResult, StateOverrides } from './api.ts'
 import { assertLength, equalBytes, fromHex, maxBig, minBig, toHex, ZERO_ADDRESS } from './bytes.ts'
-import { ExecutionError, InvalidArgumentError, MissingStateError } from './errors.ts'
+import { ExecutionError, ExecutionFault, InvalidArgumentError, MissingStateError } from './errors.ts'
 import { installEvmFastPaths } from './evm-fastpath.ts'
+import { resetTo, rollbackTo } from './isolation.ts'
 import { Mutex } from './lock.ts'
 import type { CallStateManager } from './state/call-state.ts'
 import type { LevelStateDB } from './state/level-db.ts'
@@ -172,7 +173,7 @@ export class CallEngine {
           )
         }
         const evm = this.vm.evm
-        // The previous call's finally left the journal clean (cleanJournal).
+        // The previous call's finally left the journal clean (rollbackTo).
         // EIP-2929/2930 warm set, as runTx would prepare it.
         // Straight into the journal's map: addAlwaysWarmAddress re-validates each hex string.
         const warm = (evm.journal as unknown as { alwaysWarmJournal: Map<string, Set<string>> })
@@ -216,9 +217,17 @@ export class CallEngine {
           result.error = { reverted, message: reverted ? 'execution reverted' : r.exceptionError.error }
         }
         return result
+      } catch (e) {
+        // Throws are faults of the node or a module, never an answer about the call.
+        throw e instanceof ExecutionError || e instanceof InvalidArgumentError ? e : ExecutionFault.of(e)
       } finally {
-        await sm.revert()
-        this.vm.evm.journal.cleanJournal()
+        // Every checkpoint a throw left open goes too, so the next call starts from the same clean
+        // VM (checkpoint depth 0, empty journal, transient storage and original-storage cache).
+        try {
+          await rollbackTo(this.vm, 0)
+        } catch {
+          resetTo(this.vm, this.root ?? (sm as CallStateManager).currentRoot())
+        }
         this.db.discardBuffer()
         this.db.beginBuffer()
         // Defensive: a call must leave the trie on the same root; if not, reload it next time.

@@ -55,6 +55,26 @@ export class ExecutionError extends Error {
   }
 }
 
+/**
+ * Execution threw instead of returning an EVM result: a precompile, a native module, a state read
+ * or the runtime's own code failed (not the EVM rejecting or reverting the work, which is a normal
+ * result). The work was rolled back completely; `cause` is the original error.
+ */
+export class ExecutionFault extends Error {
+  readonly code = 'EXECUTION_FAULT'
+  constructor(cause: unknown) {
+    super(`execution failed internally: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    })
+    this.name = 'ExecutionFault'
+  }
+
+  /** `e` itself when it is already a fault, else a fault wrapping it. */
+  static of(e: unknown): ExecutionFault {
+    return e instanceof ExecutionFault ? e : new ExecutionFault(e)
+  }
+}
+
 /** A request names a state root this database does not hold (pruned, never written, or bogus). */
 export class MissingStateError extends Error {
   readonly code = 'STATE_MISSING'
@@ -79,5 +99,18 @@ export class RuntimeClosedError extends Error {
   constructor() {
     super('execution runtime is closed')
     this.name = 'RuntimeClosedError'
+  }
+}
+
+/** A block hook (block/hooks.ts) threw: the block is not built or imported, nothing is persisted. */
+export class BlockHookError extends Error {
+  readonly code = 'BLOCK_HOOK_FAILED'
+  constructor(
+    readonly hook: string,
+    readonly phase: 'beginBlock' | 'endBlock',
+    cause: unknown,
+  ) {
+    super(`block hook ${hook} failed in ${phase}: ${(cause as Error)?.message ?? String(cause)}`, { cause })
+    this.name = 'BlockHookError'
   }
 }

@@ -1,6 +1,15 @@
 /** Public API of @openledger/evm-runtime. */
 export type * from './api.ts'
+export type { BlockBodyOptions } from './block/body.ts'
+export { executeBlockBody } from './block/body.ts'
 export { EMPTY_REQUESTS_HASH, EMPTY_WITHDRAWALS_ROOT, PRAGUE_EMPTY_FIELDS } from './block/header.ts'
+export type {
+  BlockEnv,
+  BlockHook,
+  BlockHookContext,
+  EndBlockContext,
+  SystemState,
+} from './block/hooks.ts'
 export { intrinsicGas } from './call.ts'
 export { blockParams, createBlockOptions, createChainCommon, nextBaseFee } from './config.ts'
 export {
@@ -17,9 +26,11 @@ export {
   recoverSender,
 } from './crypto.ts'
 export {
+  BlockHookError,
   type BlockMismatch,
   BlockValidationError,
   ExecutionError,
+  ExecutionFault,
   GenesisError,
   InvalidArgumentError,
   MissingStateError,

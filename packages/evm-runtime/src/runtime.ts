@@ -28,16 +28,17 @@ import type {
   StateOverrides,
   TraceOptions,
 } from './api.ts'
+import { executeBlockBody } from './block/body.ts'
 import {
   combineBlooms,
   orderedTrieRoot,
   receiptsRootInputs,
-  runTransactions,
   TxInvalid,
   type TxLoopResult,
   YIELD_EVERY_MS,
 } from './block/execute.ts'
 import { checkEmptyPragueFields, PRAGUE_EMPTY_FIELDS } from './block/header.ts'
+import { type BlockHook, checkBlockHooks } from './block/hooks.ts'
 import { assertLength, equalBytes, toHex } from './bytes.ts'
 import { CallEngine } from './call.ts'
 import { createBlockOptions, createChainCommon, nextBaseFee } from './config.ts'
@@ -50,6 +51,7 @@ import {
   RuntimeClosedError,
 } from './errors.ts'
 import type { GenesisConfig } from './genesis.ts'
+import { resetTo, rollbackTo } from './isolation.ts'
 import { Mutex } from './lock.ts'
 import { checkModules, HostEVM, modulePrecompile } from './precompiles/host.ts'
 import type { SystemModule } from './precompiles/module-types.ts'
@@ -65,6 +67,9 @@ export interface CreateExecutionRuntimeOptions {
   db: LevelLike
   genesis: GenesisConfig
   modules?: SystemModule[]
+  /** System work run in every block before and after its transactions (block/hooks.ts), in
+   * this order. Every node of a chain must run the same hooks. */
+  blockHooks?: BlockHook[]
   /** Hash of canonical block `n` (BLOCKHASH serves the last 256); undefined reads as zero. */
   getBlockHash: (number: bigint) => Promise<Uint8Array | undefined>
   /** LRU sizes (entries) of the block VM's caches; the call VM uses a quarter of each. */
@@ -83,6 +88,7 @@ export const MODULE_ACCOUNT_CODE = Uint8Array.of(0xfe)
 interface Views {
   common: Common
   modules: SystemModule[]
+  hooks: readonly BlockHook[]
   getBlockHash: CreateExecutionRuntimeOptions['getBlockHash']
 }
 
@@ -180,32 +186,17 @@ class Runtime implements ExecutionRuntime {
 
   /** Writes the genesis state (idempotent) and builds the genesis block. */
   async init(): Promise<void> {
-    const sm = this.sm
     this.writer.beginBuffer()
-    const moduleAddrs = new Map(this.views.modules.map((m) => [toHex(m.address), m]))
-    const written = new Set<string>()
-    for (const a of this.genesis.alloc) {
-      const hex = toHex(a.address)
-      const isModule = moduleAddrs.has(hex)
-      const address = new Address(a.address)
-      await sm.putAccount(
-        address,
-        createAccount({ nonce: isModule && a.nonce < 1n ? 1n : a.nonce, balance: a.balance }),
-      )
-      const code = isModule && a.code.length === 0 ? MODULE_ACCOUNT_CODE : a.code
-      if (code.length > 0) await sm.putCode(address, code)
-      for (const s of a.storage) await sm.putStorage(address, s.slot, s.value)
-      written.add(hex)
+    let stateRoot: Uint8Array
+    try {
+      stateRoot = await this.writeGenesisState()
+      if (await this.reader.hasState(stateRoot)) this.writer.discardBuffer()
+      else await this.writer.commitBuffer()
+    } catch (e) {
+      // All or nothing: a genesis that fails leaves no state behind and no VM half-written.
+      this.abort(KECCAK256_RLP)
+      throw e
     }
-    for (const [hex, m] of moduleAddrs) {
-      if (written.has(hex)) continue
-      const address = new Address(m.address)
-      await sm.putAccount(address, createAccount({ nonce: 1n, balance: 0n }))
-      await sm.putCode(address, MODULE_ACCOUNT_CODE)
-    }
-    const stateRoot = await sm.getStateRoot()
-    if (await this.reader.hasState(stateRoot)) this.writer.discardBuffer()
-    else await this.writer.commitBuffer()
     this.blockRoot = stateRoot
     this.genesisBlock = createBlock(
       {
@@ -232,6 +223,33 @@ class Runtime implements ExecutionRuntime {
     )
   }
 
+  /** The genesis alloc and one account per system module, into the block VM (buffered). */
+  private async writeGenesisState(): Promise<Uint8Array> {
+    const sm = this.sm
+    const moduleAddrs = new Map(this.views.modules.map((m) => [toHex(m.address), m]))
+    const written = new Set<string>()
+    for (const a of this.genesis.alloc) {
+      const hex = toHex(a.address)
+      const isModule = moduleAddrs.has(hex)
+      const address = new Address(a.address)
+      await sm.putAccount(
+        address,
+        createAccount({ nonce: isModule && a.nonce < 1n ? 1n : a.nonce, balance: a.balance }),
+      )
+      const code = isModule && a.code.length === 0 ? MODULE_ACCOUNT_CODE : a.code
+      if (code.length > 0) await sm.putCode(address, code)
+      for (const s of a.storage) await sm.putStorage(address, s.slot, s.value)
+      written.add(hex)
+    }
+    for (const [hex, m] of moduleAddrs) {
+      if (written.has(hex)) continue
+      const address = new Address(m.address)
+      await sm.putAccount(address, createAccount({ nonce: 1n, balance: 0n }))
+      await sm.putCode(address, MODULE_ACCOUNT_CODE)
+    }
+    return sm.getStateRoot()
+  }
+
   private async useBlockRoot(root: Uint8Array): Promise<void> {
     if (this.blockRoot !== undefined && equalBytes(this.blockRoot, root)) return
     if (!(await this.reader.hasState(root))) throw new MissingStateError(root)
@@ -239,17 +257,15 @@ class Runtime implements ExecutionRuntime {
     this.blockRoot = root
   }
 
-  /** Drops everything written since beginBuffer and puts the block VM back on `root`. */
-  private async abort(root: Uint8Array): Promise<void> {
-    // setStateRoot flushes the caches into the trie first: that must still hit the buffer.
-    try {
-      await this.sm.setStateRoot(root)
-      this.blockRoot = root
-    } catch {
-      this.blockRoot = undefined
-    } finally {
-      this.writer.discardBuffer()
-    }
+  /**
+   * Abandons the block VM's current work: drops everything written since beginBuffer and every
+   * in-memory change (open checkpoints, caches), and puts the VM back on `root`, a persisted root.
+   * Nothing is flushed, so nothing of the abandoned work can reach the trie or the database.
+   */
+  private abort(root: Uint8Array): void {
+    resetTo(this.blockVm, root)
+    this.blockRoot = root
+    this.writer.discardBuffer()
   }
 
   private async applyBlock(
@@ -263,13 +279,13 @@ class Runtime implements ExecutionRuntime {
     const sm = this.sm
     this.writer.beginBuffer()
     await sm.checkpoint()
-    let committed = false
     try {
-      const loop = await runTransactions(this.blockVm, env, txs, this.chainId, {
+      const loop = await executeBlockBody(this.blockVm, env, txs, this.chainId, {
         mode,
         deadline,
         treasury: this.treasury,
         yieldEveryMs: this.yieldEveryMs,
+        hooks: this.views.hooks,
       })
       // Roots time = flushing the block's writes into the trie + hashing + tx/receipt tries.
       const t0 = performance.now()
@@ -286,7 +302,6 @@ class Runtime implements ExecutionRuntime {
         yielded += lastYield - now
       }
       await sm.commit()
-      committed = true
       const stateRoot = await sm.getStateRoot()
       this.blockRoot = stateRoot
       await breathe()
@@ -300,8 +315,7 @@ class Runtime implements ExecutionRuntime {
       const rootsMs = performance.now() - t0 - yielded
       return { loop, stateRoot, transactionsTrie, receiptTrie, logsBloom, rootsMs }
     } catch (e) {
-      if (!committed) await sm.revert()
-      await this.abort(parentRoot)
+      this.abort(parentRoot)
       throw e
     }
   }
@@ -368,7 +382,7 @@ class Runtime implements ExecutionRuntime {
         await this.writer.commitBuffer()
         applied.rootsMs += performance.now() - tf
       } catch (e) {
-        await this.abort(parentRoot)
+        this.abort(parentRoot)
         throw e
       }
       const { loop } = applied
@@ -415,10 +429,11 @@ class Runtime implements ExecutionRuntime {
         throw new BlockValidationError('header', 'blocks of this chain carry no withdrawals')
       if (block.uncleHeaders.length > 0)
         throw new BlockValidationError('header', 'blocks of this chain carry no uncles')
-      // Nothing in this chain changes state outside transactions (no block rewards, withdrawals
-      // or system calls), so an empty block's post-state is its parent's: check the header
-      // without running the VM (block sync of idle chains is mostly empty blocks).
-      if (block.transactions.length === 0) {
+      // Without block hooks nothing changes state outside transactions (no block rewards or
+      // withdrawals), so an empty block's post-state is its parent's: check the header without
+      // running the VM (block sync of idle chains is mostly empty blocks). Hooks may change state
+      // in any block: then every block is executed.
+      if (block.transactions.length === 0 && this.views.hooks.length === 0) {
         const expect = (field: BlockMismatch, ok: boolean, got: string) => {
           if (!ok) throw new BlockValidationError(field, `an empty block must have ${got}`)
         }
@@ -459,7 +474,7 @@ class Runtime implements ExecutionRuntime {
         got: string,
         want: string,
       ) => {
-        await this.abort(parent.stateRoot)
+        this.abort(parent.stateRoot)
         throw new BlockValidationError(field, `execution gives ${got}, header has ${want}`)
       }
       if (applied.loop.gasUsed !== h.gasUsed)
@@ -473,7 +488,7 @@ class Runtime implements ExecutionRuntime {
       try {
         await this.writer.commitBuffer()
       } catch (e) {
-        await this.abort(parent.stateRoot)
+        this.abort(parent.stateRoot)
         throw e
       }
       return applied.loop.executed
@@ -547,9 +562,11 @@ class Runtime implements ExecutionRuntime {
     const sm = vm.stateManager as MerkleStateManager
     await sm.checkpoint()
     try {
-      const prefix = await runTransactions(vm, block, block.transactions.slice(0, txIndex), this.chainId, {
+      const prefix = await executeBlockBody(vm, block, block.transactions.slice(0, txIndex), this.chainId, {
         mode: 'validate',
         treasury: this.treasury,
+        hooks: this.views.hooks,
+        skipEndBlock: true,
       })
       const tx = block.transactions[txIndex]
       recoverSender(tx)
@@ -574,7 +591,8 @@ class Runtime implements ExecutionRuntime {
         logger.detach()
       }
     } finally {
-      await sm.revert()
+      // A throwaway VM, but rolled back all the same: nothing it did may reach the shared reader.
+      await rollbackTo(vm, 0).catch(() => undefined)
       db.discardBuffer()
     }
   }
@@ -616,7 +634,7 @@ class Runtime implements ExecutionRuntime {
         this.blockRoot = root
         return root
       } catch (e) {
-        await this.abort(stateRoot)
+        this.abort(stateRoot)
         throw e
       }
     })
@@ -637,6 +655,8 @@ export async function createExecutionRuntime(
   installDirectFindPath()
   const modules = opts.modules ?? []
   checkModules(modules)
+  const hooks = [...(opts.blockHooks ?? [])]
+  checkBlockHooks(hooks)
   if (typeof opts.getBlockHash !== 'function')
     throw new InvalidArgumentError('getBlockHash callback is required')
   if (opts.db === null || typeof opts.db !== 'object' || typeof opts.db.batch !== 'function') {
@@ -647,7 +667,7 @@ export async function createExecutionRuntime(
   if (opts.db.status !== undefined && opts.db.status !== 'open') await opts.db.open?.()
   const common = createChainCommon(opts.genesis)
   const blockOptions = createBlockOptions(common, opts.genesis)
-  const views: Views = { common, modules, getBlockHash: opts.getBlockHash }
+  const views: Views = { common, modules, hooks, getBlockHash: opts.getBlockHash }
   const sizes = {
     accounts: opts.cache?.accounts ?? 100_000,
     storage: opts.cache?.storage ?? 100_000,

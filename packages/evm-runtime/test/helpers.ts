@@ -5,7 +5,7 @@ import type { Common } from '@ethereumjs/common'
 import { createFeeMarket1559Tx, createLegacyTx } from '@ethereumjs/tx'
 import { privateToAddress } from '@ethereumjs/util'
 import { Level } from 'level'
-import type { SystemModule } from '../src/index.ts'
+import type { BlockHook, SystemModule } from '../src/index.ts'
 import { createExecutionRuntime, type GenesisConfig, parseGenesis } from '../src/index.ts'
 
 export const KEYS = [
@@ -56,7 +56,12 @@ export async function openDb(path = tempDir()) {
 
 export async function openRuntime(
   genesis: GenesisConfig,
-  opts: { path?: string; modules?: SystemModule[]; hashes?: Map<bigint, Uint8Array> } = {},
+  opts: {
+    path?: string
+    modules?: SystemModule[]
+    blockHooks?: BlockHook[]
+    hashes?: Map<bigint, Uint8Array>
+  } = {},
 ) {
   const db = await openDb(opts.path)
   const hashes = opts.hashes ?? new Map<bigint, Uint8Array>()
@@ -64,6 +69,7 @@ export async function openRuntime(
     db: db.state,
     genesis,
     modules: opts.modules,
+    blockHooks: opts.blockHooks,
     getBlockHash: async (n) => hashes.get(n),
   })
   return { runtime, db, hashes }

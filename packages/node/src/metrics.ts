@@ -87,6 +87,43 @@ export class NodeMetrics {
     registers: [this.registry],
   })
 
+  /** Gauges read from the RPC server at scrape time (set by trackRpcServer). */
+  private rpcStats: (() => RpcServerStats) | undefined
+  readonly rpcExecutions = new Gauge({
+    name: 'rpc_executions',
+    help: 'Executing JSON-RPC requests (eth_call, eth_estimateGas, traces), by state: running, waiting',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+    collect: () => {
+      const s = this.rpcStats?.()
+      if (!s) return
+      this.rpcExecutions.set({ state: 'running' }, s.executionsRunning)
+      this.rpcExecutions.set({ state: 'waiting' }, s.executionsWaiting)
+    },
+  })
+  readonly wsConnections = new Gauge({
+    name: 'rpc_ws_connections',
+    help: 'Open JSON-RPC WebSocket connections',
+    registers: [this.registry],
+    collect: () => {
+      const s = this.rpcStats?.()
+      if (s) this.wsConnections.set(s.wsConnections)
+    },
+  })
+  readonly wsBuffered = new Gauge({
+    name: 'rpc_ws_buffered_bytes',
+    help: 'Bytes waiting to be sent on all WebSocket connections',
+    registers: [this.registry],
+    collect: () => {
+      const s = this.rpcStats?.()
+      if (s) this.wsBuffered.set(s.wsBufferedBytes)
+    },
+  })
+
+  trackRpcServer(stats: () => RpcServerStats): void {
+    this.rpcStats = stats
+  }
+
   /** RequestObserver for the RPC server. Unknown methods share one label to bound cardinality. */
   readonly observeRpc = (e: { method: string; seconds: number; code?: number }): void => {
     const method = e.code === -32601 || e.code === -32600 ? 'invalid' : e.method
@@ -107,6 +144,13 @@ export class NodeMetrics {
       this.phaseSeconds.inc({ phase }, (performance.now() - start) / 1000)
     }
   }
+}
+
+export interface RpcServerStats {
+  executionsRunning: number
+  executionsWaiting: number
+  wsConnections: number
+  wsBufferedBytes: number
 }
 
 export type HealthState = 'ready' | 'syncing' | 'not-ready'

@@ -117,7 +117,13 @@ export class OpenLedgerNode {
         recoverStartRate: opts.recoverStartRate,
       })
       closers.unshift(() => backend.close())
-      const { rpcUrl, metricsUrl } = await serveApis(core, backend, opts, closers, () => 'ready')
+      const { rpcUrl, metricsUrl } = await serveApis(
+        core,
+        backend,
+        { ...opts, rpc: devRpcDefaults(opts.rpc) },
+        closers,
+        () => 'ready',
+      )
       const node = new OpenLedgerNode(chain, sealer, backend, rpcUrl, metricsUrl, closers, opts.log)
       sealer.start()
       opts.log.info({ head: chain.head.header.number.toString(), rpc: node.rpcUrl }, 'node started')
@@ -138,6 +144,20 @@ export class OpenLedgerNode {
       this.log.info('node stopped')
     })()
     return this.closing
+  }
+}
+
+/**
+ * Dev mode serves one developer and their tools, like anvil: browsers may call it from any origin
+ * (the Host allow-list still stops DNS rebinding), and a test suite's burst of parallel calls is
+ * queued rather than refused. Explicit options win.
+ */
+function devRpcDefaults(rpc: DevNodeOptions['rpc']): DevNodeOptions['rpc'] {
+  return {
+    corsOrigins: ['*'],
+    wsOrigins: ['*'],
+    ...rpc,
+    limits: { maxPendingExecutions: 1024, maxPendingExecutionsPerClient: 1024, ...rpc.limits },
   }
 }
 
@@ -228,6 +248,7 @@ export async function serveApis(
     attributionRpcMethods({ chain: core.chain, backend, params: core.moduleParams }),
   )
   for (const [name, methods] of Object.entries(extraModules)) server.registerModule(name, methods)
+  core.metrics.trackRpcServer(() => server.stats())
   const bound = await server.listen(port, host)
   closers.unshift(() => server.close())
   let metricsUrl: string | undefined

@@ -91,6 +91,12 @@ export type StateOverride = Map<
   }
 >
 
+/** What every executing backend method receives besides its params. */
+export interface ExecOptions {
+  /** Aborted when the client goes away: execution stops at its next check (within milliseconds). */
+  signal?: AbortSignal
+}
+
 export interface CallOutcome {
   returnData: Uint8Array
   gasUsed: bigint
@@ -177,8 +183,8 @@ export interface RpcBackend {
   getCode(address: Address, ref: BlockRef): Promise<Uint8Array>
   getStorageAt(address: Address, slot: Hash, ref: BlockRef): Promise<Hash>
   getProof(address: Address, slots: Hash[], ref: BlockRef): Promise<ProofResult>
-  call(req: CallRequest, ref: BlockRef, overrides?: StateOverride): Promise<CallOutcome>
-  estimateGas(req: CallRequest, ref: BlockRef, overrides?: StateOverride): Promise<bigint>
+  call(req: CallRequest, ref: BlockRef, overrides?: StateOverride, exec?: ExecOptions): Promise<CallOutcome>
+  estimateGas(req: CallRequest, ref: BlockRef, overrides?: StateOverride, exec?: ExecOptions): Promise<bigint>
 
   gasPrice(): Promise<bigint>
   maxPriorityFeePerGas(): Promise<bigint>
@@ -199,5 +205,5 @@ export interface RpcBackend {
   txpool(): TxPoolSnapshot
   syncing(): SyncStatus | false
   peerCount(): number
-  traceTransaction(hash: Hash, options: Record<string, unknown>): Promise<unknown>
+  traceTransaction(hash: Hash, options: Record<string, unknown>, exec?: ExecOptions): Promise<unknown>
 }

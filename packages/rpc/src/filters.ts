@@ -4,8 +4,10 @@
  *
  * Log filters remember the next block to scan and query the backend on each poll (bounded by the
  * block-range limit per poll), so an idle filter holds no logs. Block and pending-transaction
- * filters queue hashes from backend events, capped at `maxFilterQueue` (oldest dropped).
- * Filters not polled within `filterTimeoutMs` are removed, as in geth.
+ * filters keep a cursor into one shared log of recent hashes per kind (the newest
+ * `maxFilterQueue`), so their memory does not grow with their number.
+ * Filters not polled within `filterTimeoutMs` are removed, as in geth. The number of filters is
+ * bounded per client (remote IP) and overall, so one client cannot lock others out.
  */
 import { randomBytes } from 'node:crypto'
 import type { Block } from '@ethereumjs/block'
@@ -109,16 +111,47 @@ export async function queryLogs(
 
 interface LogFilter {
   kind: 'logs'
+  client: string
   criteria: FilterCriteria
   next: bigint
   lastPoll: number
 }
 interface HashFilter {
   kind: 'blocks' | 'pendingTransactions'
-  queue: Hash[]
+  client: string
+  /** Sequence number (in the kind's HashLog) of the first hash not yet returned. */
+  cursor: number
   lastPoll: number
 }
 type Filter = LogFilter | HashFilter
+
+/** The newest `max` hashes of one kind, numbered by arrival; hash filters read from a cursor. */
+class HashLog {
+  private items: Hash[] = []
+  /** Sequence number of items[0]. */
+  private first = 0
+  constructor(private readonly max: number) {}
+
+  get end(): number {
+    return this.first + this.items.length
+  }
+
+  push(hash: Hash): void {
+    this.items.push(hash)
+    // Trimmed in bulk so that a push stays O(1) amortised.
+    if (this.items.length >= 2 * this.max) {
+      const drop = this.items.length - this.max
+      this.items = this.items.slice(drop)
+      this.first += drop
+    }
+  }
+
+  /** Hashes from `cursor` on, at most the newest `max` (older ones were dropped, as a full queue drops them). */
+  since(cursor: number): Hash[] {
+    const from = Math.max(cursor - this.first, this.items.length - this.max, 0)
+    return this.items.slice(from)
+  }
+}
 
 export interface FilterManagerOptions {
   limits: RpcLimits
@@ -129,6 +162,9 @@ export interface FilterManagerOptions {
 
 export class FilterManager {
   private readonly filters = new Map<string, Filter>()
+  private readonly perClient = new Map<string, number>()
+  private readonly hashes: Record<HashFilter['kind'], HashLog>
+  private readonly hashFilters: Record<HashFilter['kind'], number> = { blocks: 0, pendingTransactions: 0 }
   private readonly limits: RpcLimits
   private readonly now: () => number
   private readonly logger: RpcLogger
@@ -141,6 +177,10 @@ export class FilterManager {
     opts: FilterManagerOptions,
   ) {
     this.limits = opts.limits
+    this.hashes = {
+      blocks: new HashLog(opts.limits.maxFilterQueue),
+      pendingTransactions: new HashLog(opts.limits.maxFilterQueue),
+    }
     this.logger = opts.logger
     this.now = opts.now ?? Date.now
     backend.events.on('block', this.onBlock)
@@ -158,12 +198,7 @@ export class FilterManager {
   }
 
   private push(kind: HashFilter['kind'], hash: Hash): void {
-    for (const f of this.filters.values()) {
-      if (f.kind !== kind) continue
-      f.queue.push(hash)
-      if (f.queue.length > this.limits.maxFilterQueue)
-        f.queue.splice(0, f.queue.length - this.limits.maxFilterQueue)
-    }
+    if (this.hashFilters[kind] > 0) this.hashes[kind].push(hash)
   }
 
   /** Removes filters not polled within the timeout. */
@@ -171,23 +206,44 @@ export class FilterManager {
     const deadline = this.now() - this.limits.filterTimeoutMs
     for (const [id, f] of this.filters) {
       if (f.lastPoll < deadline) {
-        this.filters.delete(id)
+        this.remove(id, f)
         this.logger.debug({ filter: id, kind: f.kind }, 'filter expired')
       }
     }
   }
 
+  private remove(id: string, f: Filter): void {
+    this.filters.delete(id)
+    const n = (this.perClient.get(f.client) ?? 1) - 1
+    if (n === 0) this.perClient.delete(f.client)
+    else this.perClient.set(f.client, n)
+    if (f.kind !== 'logs') this.hashFilters[f.kind]--
+  }
+
   private install(filter: Filter): string {
     this.sweep()
+    const mine = this.perClient.get(filter.client) ?? 0
+    if (mine >= this.limits.maxFiltersPerClient) {
+      throw limitExceeded(
+        `too many filters installed by this client (max ${this.limits.maxFiltersPerClient})`,
+      )
+    }
     if (this.filters.size >= this.limits.maxFilters) {
       throw limitExceeded(`too many filters installed (max ${this.limits.maxFilters})`)
     }
     const id = `0x${randomBytes(16).toString('hex')}`
     this.filters.set(id, filter)
+    this.perClient.set(filter.client, mine + 1)
+    if (filter.kind !== 'logs') this.hashFilters[filter.kind]++
     return id
   }
 
-  async newLogFilter(criteria: FilterCriteria): Promise<string> {
+  /** Filters installed by one client (remote IP). */
+  count(client: string): number {
+    return this.perClient.get(client) ?? 0
+  }
+
+  async newLogFilter(criteria: FilterCriteria, client = 'local'): Promise<string> {
     if (criteria.blockHash !== undefined) {
       throw invalidParams('blockHash is not supported by eth_newFilter; use eth_getLogs')
     }
@@ -197,15 +253,16 @@ export class FilterManager {
     if (criteria.fromBlock && 'number' in criteria.fromBlock && criteria.fromBlock.number > next) {
       next = criteria.fromBlock.number
     }
-    return this.install({ kind: 'logs', criteria, next, lastPoll: this.now() })
+    return this.install({ kind: 'logs', client, criteria, next, lastPoll: this.now() })
   }
 
-  newBlockFilter(): string {
-    return this.install({ kind: 'blocks', queue: [], lastPoll: this.now() })
+  newBlockFilter(client = 'local'): string {
+    return this.install({ kind: 'blocks', client, cursor: this.hashes.blocks.end, lastPoll: this.now() })
   }
 
-  newPendingTransactionFilter(): string {
-    return this.install({ kind: 'pendingTransactions', queue: [], lastPoll: this.now() })
+  newPendingTransactionFilter(client = 'local'): string {
+    const cursor = this.hashes.pendingTransactions.end
+    return this.install({ kind: 'pendingTransactions', client, cursor, lastPoll: this.now() })
   }
 
   private lookup(id: string): Filter {
@@ -219,8 +276,9 @@ export class FilterManager {
     const f = this.lookup(id)
     f.lastPoll = this.now()
     if (f.kind !== 'logs') {
-      const hashes = f.queue
-      f.queue = []
+      const log = this.hashes[f.kind]
+      const hashes = log.since(f.cursor)
+      f.cursor = log.end
       return hashes.map(data)
     }
     let to = this.backend.headNumber()
@@ -246,7 +304,10 @@ export class FilterManager {
 
   uninstall(id: string): boolean {
     this.sweep()
-    return this.filters.delete(id)
+    const f = this.filters.get(id)
+    if (f === undefined) return false
+    this.remove(id, f)
+    return true
   }
 
   close(): void {
@@ -255,5 +316,6 @@ export class FilterManager {
     this.backend.events.off('block', this.onBlock)
     this.backend.events.off('pendingTransaction', this.onPending)
     this.filters.clear()
+    this.perClient.clear()
   }
 }

@@ -15,8 +15,10 @@ import { web3Methods } from './modules/web3.ts'
 import { type RpcLimits, type RpcLogger, type RpcMethods, silentLogger } from './registry.ts'
 import { type JsonRpcResponse, type RequestObserver, RpcServer } from './server.ts'
 
+export { clientKey, hostAllowed, originAllowed } from './access.ts'
 export * from './backend.ts'
 export * from './errors.ts'
+export { ExecutionQueue, requestCancelled } from './exec-queue.ts'
 export { FilterManager, logMatches, queryLogs, resolveBlockNumber } from './filters.ts'
 export * from './format.ts'
 export type { RequestContext, RpcHandler, RpcLimits, RpcLogger, RpcMethods } from './registry.ts'
@@ -34,22 +36,39 @@ export const DEFAULT_LIMITS: Readonly<RpcLimits> = Object.freeze({
   maxWsBufferedBytes: 16 * 1024 * 1024,
   maxLogBlockRange: 10_000,
   maxLogResults: 10_000,
-  maxFilters: 1000,
+  maxFilters: 10_000,
+  maxFiltersPerClient: 1000,
   filterTimeoutMs: 5 * 60_000,
   maxFilterQueue: 10_000,
   maxSubscriptionsPerConnection: 100,
   maxFeeHistoryBlocks: 1024,
   maxProofKeys: 1024,
+  maxWsConnections: 1000,
+  maxWsConnectionsPerClient: 200,
+  maxWsBufferedBytesTotal: 64 * 1024 * 1024,
+  maxPendingExecutions: 256,
+  maxPendingExecutionsPerClient: 64,
+  executionConcurrency: 1,
+  headerTimeoutMs: 30_000,
+  requestTimeoutMs: 60_000,
 })
+
+/** Host names admitted by default (IP literals always are): geth's --http.vhosts default, plus 127.0.0.1. */
+export const DEFAULT_VHOSTS: readonly string[] = Object.freeze(['localhost', '127.0.0.1'])
 
 export interface RpcServerOptions {
   limits?: Partial<RpcLimits>
   /** pino-compatible logger (obj, msg); default silent. Request params are never logged. */
   logger?: RpcLogger
-  /** CORS allowed origins for HTTP (default ['*'], like geth --http.corsdomain '*'). [] sends no CORS headers. */
+  /** CORS allowed origins for HTTP (geth's --http.corsdomain); default [] sends no CORS headers,
+   * '*' allows any origin. */
   corsOrigins?: string[]
-  /** Allowed WebSocket Origin headers (default ['*'], like geth --ws.origins '*'). */
+  /** Allowed WebSocket Origin headers (geth's --ws.origins); default [] admits only clients that
+   * send no Origin (non-browser), '*' allows any. */
   wsOrigins?: string[]
+  /** Host names admitted on HTTP and WebSocket (geth's --http.vhosts); default DEFAULT_VHOSTS,
+   * '*' allows any. IP literals always pass (DNS rebinding needs a name). */
+  vhosts?: string[]
   /** Millisecond clock for filter expiry (tests inject one). */
   now?: () => number
   /** Per-request observer, e.g. for rpc_requests_total / rpc_request_duration_seconds. */
@@ -66,6 +85,13 @@ export interface RpcServerHandle {
   /** Sorted names of all registered methods. */
   methods(): string[]
   readonly limits: Readonly<RpcLimits>
+  /** Executions running and waiting, WebSocket connections and their unsent bytes (metrics). */
+  stats(): {
+    executionsRunning: number
+    executionsWaiting: number
+    wsConnections: number
+    wsBufferedBytes: number
+  }
 }
 
 function checkLimits(limits: RpcLimits): void {
@@ -75,14 +101,19 @@ function checkLimits(limits: RpcLimits): void {
   }
 }
 
+const DIRECT = { transport: 'direct', client: 'local' } as const
+
 export function createRpcServer(backend: RpcBackend, options: RpcServerOptions = {}): RpcServerHandle {
   const limits: RpcLimits = { ...DEFAULT_LIMITS, ...options.limits }
   checkLimits(limits)
+  if (limits.headerTimeoutMs > limits.requestTimeoutMs)
+    throw new Error('RPC limit headerTimeoutMs must not exceed requestTimeoutMs')
   const server = new RpcServer(backend, {
     limits,
     logger: options.logger ?? silentLogger,
-    corsOrigins: options.corsOrigins ?? ['*'],
-    wsOrigins: options.wsOrigins ?? ['*'],
+    corsOrigins: options.corsOrigins ?? [],
+    wsOrigins: options.wsOrigins ?? [],
+    vhosts: options.vhosts ?? [...DEFAULT_VHOSTS],
     now: options.now,
     onRequest: options.onRequest,
   })
@@ -100,11 +131,19 @@ export function createRpcServer(backend: RpcBackend, options: RpcServerOptions =
     listen: (port, host) => server.listen(port, host),
     close: () => server.close(),
     handle: (request) =>
-      typeof request === 'string'
-        ? server.handleText(request, 'direct')
-        : server.handleParsed(request, 'direct'),
+      typeof request === 'string' ? server.handleText(request, DIRECT) : server.handleParsed(request, DIRECT),
     registerModule: (name, methods) => server.registerModule(name, methods),
     methods: () => server.registry.names(),
     limits,
+    stats: () => {
+      const e = server.executions.stats()
+      const w = server.wsStats()
+      return {
+        executionsRunning: e.running,
+        executionsWaiting: e.waiting,
+        wsConnections: w.connections,
+        wsBufferedBytes: w.bufferedBytes,
+      }
+    },
   }
 }

@@ -29,6 +29,21 @@ export interface RpcLimits {
   maxSubscriptionsPerConnection: number
   maxFeeHistoryBlocks: number
   maxProofKeys: number
+  /** Filters one client (remote IP) may have installed; maxFilters bounds all clients together. */
+  maxFiltersPerClient: number
+  /** WebSocket connections open at once, all clients / one client (remote IP). */
+  maxWsConnections: number
+  maxWsConnectionsPerClient: number
+  /** Bytes waiting to be sent on all WebSocket connections together (maxWsBufferedBytes: one). */
+  maxWsBufferedBytesTotal: number
+  /** Executing requests (eth_call & co.) admitted at once: all clients / one client. */
+  maxPendingExecutions: number
+  maxPendingExecutionsPerClient: number
+  /** Executing requests that run at the same time (the backend's execution slots). */
+  executionConcurrency: number
+  /** HTTP: the request headers must arrive within this time, the whole request within the other. */
+  headerTimeoutMs: number
+  requestTimeoutMs: number
 }
 
 export interface RequestContext {
@@ -39,6 +54,16 @@ export interface RequestContext {
   readonly transport: 'http' | 'ws' | 'direct'
   /** Present on WebSocket requests: the connection's subscriptions. */
   readonly subscriptions?: Subscriptions
+  /** Who sent the request, for per-client limits: the remote IP ('local' without a transport). */
+  readonly client: string
+  /** Fires when the client goes away (HTTP connection closed, WebSocket closed). */
+  readonly signal?: AbortSignal
+  /**
+   * Runs EVM execution through the server's bounded, per-client-fair execution queue. Every
+   * handler that executes code (calls, estimates, traces, simulations) must go through it;
+   * throws -32005 when the queue is full.
+   */
+  execute<T>(task: () => Promise<T>): Promise<T>
 }
 
 export type RpcHandler = (params: unknown, ctx: RequestContext) => unknown

@@ -1,17 +1,17 @@
 /**
- * JSON-RPC 2.0 dispatch and transport: HTTP POST and WebSocket on one port (node:http + ws).
- * Each request is isolated: a throwing handler yields an error response for that request only.
- * Batches run in order, one item at a time, so a large batch cannot flood the backend.
+ * JSON-RPC 2.0 dispatch and the server's lifecycle; the transports are http.ts and ws.ts (one
+ * port). Each request is isolated: a throwing handler yields an error response for that request
+ * only. Batches run in order, one item at a time, so a large batch cannot flood the backend.
+ * Requests that execute EVM code go through one bounded, per-client-fair ExecutionQueue.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { performance } from 'node:perf_hooks'
-import type { Duplex } from 'node:stream'
-import { type RawData, WebSocket, WebSocketServer } from 'ws'
 import type { RpcBackend } from './backend.ts'
 import { ErrorCode, type JsonRpcErrorObject, methodNotFound, RpcError } from './errors.ts'
+import { ExecutionQueue } from './exec-queue.ts'
 import { FilterManager } from './filters.ts'
-import type { Json } from './format.ts'
+import { HttpTransport } from './http.ts'
 import {
   MethodRegistry,
   type RequestContext,
@@ -19,7 +19,8 @@ import {
   type RpcLogger,
   type RpcMethods,
 } from './registry.ts'
-import { Subscriptions } from './subscriptions.ts'
+import type { Subscriptions } from './subscriptions.ts'
+import { WsTransport } from './ws.ts'
 
 export type JsonRpcId = string | number | null
 
@@ -38,19 +39,29 @@ export type RequestObserver = (event: {
 export interface RpcServerConfig {
   limits: RpcLimits
   logger: RpcLogger
-  /** Allowed browser origins for HTTP (CORS); '*' allows any. */
+  /** Allowed browser origins for HTTP (CORS); '*' allows any, [] sends no CORS headers. */
   corsOrigins: string[]
   /** Allowed Origin headers for WebSocket upgrades; '*' allows any (requests without Origin always pass). */
   wsOrigins: string[]
+  /** Host header allow-list for HTTP and WebSocket (DNS rebinding); '*' allows any. */
+  vhosts: string[]
   now?: () => number
   onRequest?: RequestObserver
 }
 
-function errorResponse(id: JsonRpcId, error: JsonRpcErrorObject): JsonRpcResponse {
+/** Where a request came from: transport, client identity, and what cancels it. */
+export interface RequestSource {
+  transport: RequestContext['transport']
+  client: string
+  signal?: AbortSignal
+  subscriptions?: Subscriptions
+}
+
+export function errorResponse(id: JsonRpcId, error: JsonRpcErrorObject): JsonRpcResponse {
   return { jsonrpc: '2.0', id, error }
 }
 
-const invalidRequest = (message = 'invalid request'): JsonRpcErrorObject => ({
+export const invalidRequest = (message = 'invalid request'): JsonRpcErrorObject => ({
   code: ErrorCode.INVALID_REQUEST,
   message,
 })
@@ -59,41 +70,39 @@ function isValidId(id: unknown): id is JsonRpcId {
   return id === null || typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id))
 }
 
-function originAllowed(origin: string | undefined, allowed: string[]): boolean {
-  if (origin === undefined) return true
-  return allowed.includes('*') || allowed.includes(origin)
-}
-
 export class RpcServer {
   readonly registry = new MethodRegistry()
   readonly filters: FilterManager
+  readonly executions: ExecutionQueue
   private readonly http: Server
-  private readonly wss: WebSocketServer
-  private readonly sockets = new Set<WebSocket>()
+  private readonly ws: WsTransport
   private listening = false
 
   constructor(
     readonly backend: RpcBackend,
-    private readonly config: RpcServerConfig,
+    readonly config: RpcServerConfig,
   ) {
-    this.filters = new FilterManager(backend, {
-      limits: config.limits,
-      logger: config.logger,
-      now: config.now,
+    const { limits } = config
+    this.filters = new FilterManager(backend, { limits, logger: config.logger, now: config.now })
+    this.executions = new ExecutionQueue({
+      concurrency: limits.executionConcurrency,
+      maxPending: limits.maxPendingExecutions,
+      maxPendingPerClient: limits.maxPendingExecutionsPerClient,
     })
-    this.http = createServer((req, res) => this.onHttp(req, res))
-    // A stalled client must not hold a connection forever.
-    this.http.headersTimeout = 30_000
-    // Longer than Node's 5 s default: clients (ethers, viem, load balancers) reuse idle sockets,
-    // and a server closing one just as a request is sent surfaces as ECONNRESET.
-    this.http.keepAliveTimeout = 65_000
-    this.http.requestTimeout = 60_000
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: config.limits.maxWsMessageBytes })
-    this.http.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head))
-    this.http.on('clientError', (_err, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')
-      else socket.destroy()
+    this.http = createServer({
+      headersTimeout: limits.headerTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      // Node checks those timeouts on this period (default 30 s, which made a 30 s header
+      // timeout fire after up to 60 s).
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, limits.headerTimeoutMs / 4)),
+      // Longer than Node's 5 s default: clients (ethers, viem, load balancers) reuse idle sockets,
+      // and a server closing one just as a request is sent surfaces as ECONNRESET.
+      keepAliveTimeout: 65_000,
     })
+    const http = new HttpTransport(this, this.http)
+    this.http.on('request', (req, res) => http.onRequest(req, res))
+    this.ws = new WsTransport(this)
+    this.http.on('upgrade', (req, socket, head) => this.ws.onUpgrade(req, socket, head))
   }
 
   registerModule(name: string, methods: RpcMethods): void {
@@ -105,8 +114,7 @@ export class RpcServer {
   /** Parses and answers one HTTP body / WS message. Returns undefined when nothing is to be sent. */
   async handleText(
     text: string,
-    transport: RequestContext['transport'],
-    subscriptions?: Subscriptions,
+    source: RequestSource,
   ): Promise<JsonRpcResponse | JsonRpcResponse[] | undefined> {
     let parsed: unknown
     try {
@@ -114,21 +122,23 @@ export class RpcServer {
     } catch {
       return errorResponse(null, { code: ErrorCode.PARSE_ERROR, message: 'parse error' })
     }
-    return this.handleParsed(parsed, transport, subscriptions)
+    return this.handleParsed(parsed, source)
   }
 
   async handleParsed(
     message: unknown,
-    transport: RequestContext['transport'],
-    subscriptions?: Subscriptions,
+    source: RequestSource,
   ): Promise<JsonRpcResponse | JsonRpcResponse[] | undefined> {
     const ctx: RequestContext = {
       backend: this.backend,
       limits: this.config.limits,
       filters: this.filters,
       logger: this.config.logger,
-      transport,
-      subscriptions,
+      transport: source.transport,
+      subscriptions: source.subscriptions,
+      client: source.client,
+      signal: source.signal,
+      execute: (task) => this.executions.run(source.client, source.signal, task),
     }
     if (!Array.isArray(message)) return this.handleOne(message, ctx)
     if (message.length === 0) return errorResponse(null, invalidRequest('empty batch'))
@@ -140,6 +150,8 @@ export class RpcServer {
     }
     const out: JsonRpcResponse[] = []
     for (const item of message) {
+      // The client left: the rest of its batch is not worth running.
+      if (source.signal?.aborted) break
       const res = await this.handleOne(item, ctx)
       if (res) out.push(res)
     }
@@ -197,163 +209,9 @@ export class RpcServer {
     }
   }
 
-  // ---------------------------------------------------------------- HTTP
-
-  private corsHeaders(req: IncomingMessage, res: ServerResponse): void {
-    const origin = req.headers.origin
-    const allowed = this.config.corsOrigins
-    if (origin === undefined || allowed.length === 0) return
-    if (allowed.includes('*')) res.setHeader('Access-Control-Allow-Origin', '*')
-    else if (allowed.includes(origin)) {
-      res.setHeader('Access-Control-Allow-Origin', origin)
-      res.setHeader('Vary', 'Origin')
-    }
-  }
-
-  private sendJson(res: ServerResponse, status: number, body: unknown): void {
-    const text = body === undefined ? '' : JSON.stringify(body)
-    res.writeHead(status, {
-      'Content-Type': 'application/json',
-      'Content-Length': Buffer.byteLength(text),
-    })
-    res.end(text)
-  }
-
-  private tooLarge(res: ServerResponse): void {
-    res.setHeader('Connection', 'close')
-    this.sendJson(
-      res,
-      413,
-      errorResponse(null, {
-        code: ErrorCode.LIMIT_EXCEEDED,
-        message: `request body exceeds max size of ${this.config.limits.maxBodyBytes} bytes`,
-      }),
-    )
-  }
-
-  private onHttp(req: IncomingMessage, res: ServerResponse): void {
-    this.corsHeaders(req, res)
-    if (req.method === 'OPTIONS') {
-      res.setHeader('Access-Control-Allow-Methods', 'POST, GET, OPTIONS')
-      res.setHeader(
-        'Access-Control-Allow-Headers',
-        req.headers['access-control-request-headers'] ?? 'Content-Type',
-      )
-      res.setHeader('Access-Control-Max-Age', '600')
-      res.writeHead(204)
-      res.end()
-      return
-    }
-    if (req.method === 'GET' || req.method === 'HEAD') {
-      // Liveness probe for load balancers and scripts; JSON-RPC itself is POST or WebSocket.
-      this.sendJson(res, 200, { status: 'ok', chainId: `0x${this.backend.chainId.toString(16)}` })
-      return
-    }
-    if (req.method !== 'POST') {
-      res.setHeader('Allow', 'POST, GET, OPTIONS')
-      this.sendJson(
-        res,
-        405,
-        errorResponse(null, invalidRequest(`HTTP method ${req.method} not allowed; use POST`)),
-      )
-      return
-    }
-    const max = this.config.limits.maxBodyBytes
-    const declared = Number(req.headers['content-length'] ?? '0')
-    if (declared > max) {
-      this.tooLarge(res)
-      req.resume()
-      return
-    }
-    const chunks: Buffer[] = []
-    let size = 0
-    let aborted = false
-    req.on('data', (chunk: Buffer) => {
-      if (aborted) return
-      size += chunk.length
-      if (size > max) {
-        aborted = true
-        this.tooLarge(res)
-        return
-      }
-      chunks.push(chunk)
-    })
-    req.on('error', (err) => {
-      aborted = true
-      this.config.logger.debug({ err }, 'HTTP request stream error')
-    })
-    req.on('end', () => {
-      if (aborted) return
-      const text = Buffer.concat(chunks).toString('utf8')
-      this.handleText(text, 'http')
-        .then((response) => {
-          if (res.writableEnded || res.destroyed) return
-          this.sendJson(res, 200, response)
-        })
-        .catch((err: unknown) => {
-          this.config.logger.error({ err }, 'HTTP dispatch failed')
-          if (!res.headersSent)
-            this.sendJson(
-              res,
-              500,
-              errorResponse(null, { code: ErrorCode.INTERNAL_ERROR, message: 'internal error' }),
-            )
-        })
-    })
-  }
-
-  // ---------------------------------------------------------------- WebSocket
-
-  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const origin = req.headers.origin
-    if (!originAllowed(origin, this.config.wsOrigins)) {
-      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n')
-      return
-    }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws))
-  }
-
-  private onConnection(ws: WebSocket): void {
-    this.sockets.add(ws)
-    const send = (payload: unknown): boolean => {
-      if (ws.readyState !== WebSocket.OPEN) return false
-      if (ws.bufferedAmount > this.config.limits.maxWsBufferedBytes) {
-        // A reader this slow would make us buffer without bound; drop it like geth drops slow subscribers.
-        this.config.logger.warn({ buffered: ws.bufferedAmount }, 'closing slow WebSocket client')
-        ws.close(1008, 'client too slow: send buffer limit exceeded')
-        return false
-      }
-      ws.send(JSON.stringify(payload))
-      return true
-    }
-    const subscriptions = new Subscriptions(this.backend, (m: Json) => send(m), {
-      maxSubscriptions: this.config.limits.maxSubscriptionsPerConnection,
-      logger: this.config.logger,
-    })
-    ws.on('message', (raw: RawData, isBinary: boolean) => {
-      const text = isBinary
-        ? ''
-        : Array.isArray(raw)
-          ? Buffer.concat(raw).toString('utf8')
-          : raw.toString('utf8')
-      if (isBinary) {
-        send(errorResponse(null, invalidRequest('binary frames are not supported; send JSON text')))
-        return
-      }
-      this.handleText(text, 'ws', subscriptions)
-        .then((response) => {
-          if (response !== undefined) send(response)
-        })
-        .catch((err: unknown) => this.config.logger.error({ err }, 'WebSocket dispatch failed'))
-    })
-    ws.on('close', () => {
-      subscriptions.close()
-      this.sockets.delete(ws)
-    })
-    ws.on('error', (err) => {
-      // ws closes the socket itself (e.g. 1009 for an oversized message); just record why.
-      this.config.logger.debug({ err }, 'WebSocket error')
-    })
+  /** Open WebSocket connections and bytes waiting to be sent on them. */
+  wsStats(): { connections: number; bufferedBytes: number } {
+    return this.ws.stats()
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -373,9 +231,7 @@ export class RpcServer {
 
   async close(): Promise<void> {
     this.filters.close()
-    for (const ws of this.sockets) ws.terminate()
-    this.sockets.clear()
-    await new Promise<void>((resolve) => this.wss.close(() => resolve()))
+    await this.ws.close()
     if (!this.listening) return
     this.listening = false
     await new Promise<void>((resolve, reject) => {

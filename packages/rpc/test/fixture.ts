@@ -13,6 +13,7 @@ import type {
   CallOutcome,
   CallRequest,
   DevBackend,
+  ExecOptions,
   FeeHistory,
   Hash,
   LogQuery,
@@ -219,8 +220,16 @@ export class FixtureBackend implements RpcBackend {
       storageProof: slots.map((key) => ({ key, value: 0n, proof: [] })),
     }
   }
-  async call(_req: CallRequest): Promise<CallOutcome> {
+  /** Test hook run by eth_call before it answers (slow calls, cancellation). */
+  onCall: ((exec: ExecOptions | undefined) => Promise<void>) | undefined
+  async call(
+    _req: CallRequest,
+    _ref?: BlockRef,
+    _overrides?: unknown,
+    exec?: ExecOptions,
+  ): Promise<CallOutcome> {
     if (this.explode) throw new Error('database exploded: secret detail')
+    await this.onCall?.(exec)
     return this.callOutcome
   }
   async estimateGas(): Promise<bigint> {

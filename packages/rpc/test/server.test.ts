@@ -46,7 +46,7 @@ async function start(
 describe('HTTP framing', () => {
   let env: Env
   beforeAll(async () => {
-    env = await start()
+    env = await start({ corsOrigins: ['*'] })
   })
   afterAll(() => env.server.close())
 

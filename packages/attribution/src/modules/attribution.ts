@@ -11,11 +11,20 @@
  *   the named datanet version (pools.ts), which carries its sub-wei remainder.
  * So the credits of a settlement sum to F exactly and no account collects rounding.
  */
+
+import type { CallEnv, DefinedModule } from '@openledger/module-kit'
+import {
+  type AbiTools,
+  abiTools,
+  defineModule,
+  equalBytes,
+  fromHex,
+  isZero,
+  toHex,
+  u256,
+} from '@openledger/module-kit'
 import { attributionAbi } from '../sol/abi.ts'
-import { equalBytes, fromHex, isZero, toHex, u256 } from './bytes.ts'
 import { type Receipt, receiptDigest, receiptHashWords, recoverSigner } from './eip712.ts'
-import type { CallEnv, DefinedModule } from './framework.ts'
-import { type AbiTools, abiTools, defineModule } from './framework.ts'
 import { GAS, keccakGas } from './gas.ts'
 import { ATTRIBUTION_ADDRESS, accruedSlot, MODELS_ADDRESS, trainedOnSlot, usedNonceSlot } from './layout.ts'
 import { BPS_DENOMINATOR, type ModuleParams, WEIGHT_DENOMINATOR } from './params.ts'

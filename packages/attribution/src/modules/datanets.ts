@@ -1,8 +1,18 @@
 /** The Datanets module (0x4f50454e…0001): datasets, curation, versions and datanet shares. */
+
+import type { CallEnv, DefinedModule } from '@openledger/module-kit'
+import {
+  type AbiTools,
+  abiTools,
+  defineModule,
+  equalBytes,
+  fromHex,
+  keccak,
+  toHex,
+  u256,
+  ZERO_ADDRESS,
+} from '@openledger/module-kit'
 import { datanetsAbi } from '../sol/abi.ts'
-import { equalBytes, fromHex, keccak, toHex, u256, ZERO_ADDRESS } from './bytes.ts'
-import type { CallEnv, DefinedModule } from './framework.ts'
-import { type AbiTools, abiTools, defineModule } from './framework.ts'
 import { GAS, keccakGas } from './gas.ts'
 import {
   allowListSlot,

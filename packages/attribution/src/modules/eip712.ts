@@ -4,8 +4,8 @@
  * checks it against viem's hashTypedData.
  */
 import { secp256k1 } from '@noble/curves/secp256k1.js'
+import { concat, keccak, pad32, toBigInt, u256 } from '@openledger/module-kit'
 import native from 'secp256k1'
-import { concat, keccak, pad32, toBigInt, u256 } from './bytes.ts'
 
 export const EIP712_DOMAIN_NAME = 'OpenLedger Attribution'
 export const EIP712_DOMAIN_VERSION = '1'

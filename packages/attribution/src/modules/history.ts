@@ -4,9 +4,10 @@
  * calldata. Storage keeps only what settlement needs; the attribution entries of a receipt and the
  * per-party amounts live in the settling transaction's calldata and logs.
  */
+
+import { fromHex, toHex } from '@openledger/module-kit'
 import { type Abi, decodeEventLog, decodeFunctionData, toEventSelector, toFunctionSelector } from 'viem'
 import { attributionAbi, datanetsAbi } from '../sol/abi.ts'
-import { fromHex, toHex } from './bytes.ts'
 import type { Receipt } from './eip712.ts'
 
 function eventTopic(abi: Abi, name: string): Uint8Array {

@@ -1,5 +1,5 @@
 /** Public API of the on-chain attribution modules. */
-import type { SystemModule } from '../host.ts'
+import type { SystemModule } from '@openledger/module-kit'
 import { createAttributionModule } from './attribution.ts'
 import { createDatanetsModule } from './datanets.ts'
 import { createModelsModule } from './models.ts'
@@ -20,10 +20,7 @@ export {
   receiptStructHash,
   recoverSigner,
 } from './eip712.ts'
-export { ModuleRevert, OutOfGas, type StorageReader, stateReader } from './exec.ts'
-export type { DefinedModule, Handler } from './framework.ts'
 export { GAS, keccakGas, logGas } from './gas.ts'
-export { type HarnessCall, type HarnessResult, ModuleHarness } from './harness.ts'
 export {
   type AttributionEvent,
   decodeAttributionLog,
@@ -32,7 +29,6 @@ export {
   SETTLE_SELECTOR,
 } from './history.ts'
 export * from './layout.ts'
-export { MemoryState } from './memory-state.ts'
 export {
   computeContributionsRoot,
   contributionLeaf,

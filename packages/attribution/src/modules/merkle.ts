@@ -7,8 +7,9 @@
  * leaf = keccak256(abi.encode(uint256 datanetId, uint256 contributionId, address contributor,
  *                             bytes32 contentHash, uint64 size, uint64 weight))
  */
-import { concat, keccak, pad32, u256, ZERO32 } from './bytes.ts'
-import type { StorageReader, StorageWriter } from './exec.ts'
+
+import type { StorageReader, StorageWriter } from '@openledger/module-kit'
+import { concat, keccak, pad32, u256, ZERO32 } from '@openledger/module-kit'
 import { DATANETS_ADDRESS, merkleBranchSlot } from './layout.ts'
 
 export const TREE_DEPTH = 32

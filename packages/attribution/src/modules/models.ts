@@ -1,8 +1,17 @@
 /** The Models module (0x4f50454e…0002): model records, versions, lineage, provider and fee terms. */
+
+import type { CallEnv, DefinedModule } from '@openledger/module-kit'
+import {
+  type AbiTools,
+  abiTools,
+  defineModule,
+  equalBytes,
+  fromHex,
+  toHex,
+  u256,
+  ZERO_ADDRESS,
+} from '@openledger/module-kit'
 import { modelsAbi } from '../sol/abi.ts'
-import { equalBytes, fromHex, toHex, u256, ZERO_ADDRESS } from './bytes.ts'
-import type { CallEnv, DefinedModule } from './framework.ts'
-import { type AbiTools, abiTools, defineModule } from './framework.ts'
 import {
   arrayElementSlot,
   MODEL_FIELDS,

@@ -2,7 +2,7 @@
  * Genesis `modules` section: the fee split and its bounds. Changed only by governance (a later
  * module); every node must run with identical values, so parsing is strict and errors name the field.
  */
-import { fromHex, toHex } from './bytes.ts'
+import { fromHex, toHex } from '@openledger/module-kit'
 import { GOVERNANCE_ADDRESS, STAKING_ADDRESS } from './layout.ts'
 
 export const BPS_DENOMINATOR = 10_000

@@ -18,8 +18,8 @@
  * division into the next payment, so P_v = ⌊(all paid to v)·2^64 / S_v⌋ exactly; holders keep their
  * own sub-wei remainder (see rewards.ts). Every wei paid in is owed to someone in units of 2^-64 wei.
  */
-import { toBigInt, u256 } from './bytes.ts'
-import type { StorageReader, StorageWriter } from './exec.ts'
+import type { StorageReader, StorageWriter } from '@openledger/module-kit'
+import { toBigInt, u256 } from '@openledger/module-kit'
 import { ATTRIBUTION_ADDRESS, rewardTreeSlot } from './layout.ts'
 
 /** Reward-per-share values are fixed point with this many fractional bits. */

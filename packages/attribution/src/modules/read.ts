@@ -4,11 +4,10 @@
  * bigint). Used by the module views (metered) and by the ol_* JSON-RPC methods (unmetered).
  */
 
+import type { ModuleState } from '@openledger/module-kit'
+import { fromHex, keccak, type StorageReader, stateReader, toHex, u256 } from '@openledger/module-kit'
 import { decodeFunctionData } from 'viem'
-import type { ModuleState } from '../host.ts'
 import { datanetsAbi } from '../sol/abi.ts'
-import { fromHex, keccak, toHex, u256 } from './bytes.ts'
-import { type StorageReader, stateReader } from './exec.ts'
 import {
   ATTRIBUTION_ADDRESS,
   allowListSlot,

@@ -1,6 +1,7 @@
 /** Typed records over the storage layout (layout.ts), shared by the modules and the read API. */
-import { addressFromWord, addressToBigInt, field, isZero, pack, toBigInt, u256 } from './bytes.ts'
-import type { StorageReader, StorageWriter } from './exec.ts'
+
+import type { StorageReader, StorageWriter } from '@openledger/module-kit'
+import { addressFromWord, addressToBigInt, field, isZero, pack, toBigInt, u256 } from '@openledger/module-kit'
 import {
   ATTRIBUTION_ADDRESS,
   addSlot,

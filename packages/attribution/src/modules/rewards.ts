@@ -9,8 +9,9 @@
  * rounded down: nothing is lost to rounding, and nothing is paid twice. Settling a payment is
  * O(log versions) per datanet; claiming is O(share tokens held) through the per-account `held` list.
  */
-import { toBigInt, u256 } from './bytes.ts'
-import type { StorageReader, StorageWriter } from './exec.ts'
+
+import type { StorageReader, StorageWriter } from '@openledger/module-kit'
+import { toBigInt, u256 } from '@openledger/module-kit'
 import {
   ATTRIBUTION_ADDRESS,
   accruedSlot,

@@ -10,7 +10,9 @@ import { encodeReceipt, type RunTxResult, runTx, type TxReceipt, type VM } from 
 import type { ExecutedTx, LogEntry } from '../api.ts'
 import { minBig } from '../bytes.ts'
 import { keccak256, recoverSender } from '../crypto.ts'
+import { ExecutionFault } from '../errors.ts'
 import { installEvmFastPaths } from '../evm-fastpath.ts'
+import { checkpointDepth, rollbackTo } from '../isolation.ts'
 import { orderedTrieRootFast } from './ordered-trie.ts'
 import { applyPlainTransfer } from './transfer.ts'
 
@@ -29,6 +31,8 @@ export interface Rejection {
   tx: TypedTransaction
   reason: string
   retry: boolean
+  /** Set when execution threw (a fault of the node or a module, not of the transaction). */
+  fault?: ExecutionFault
 }
 
 export interface TxLoopResult {
@@ -48,8 +52,9 @@ export class TxInvalid extends Error {
     readonly index: number,
     readonly tx: TypedTransaction,
     reason: string,
+    readonly fault?: ExecutionFault,
   ) {
-    super(`tx ${index} (0x${Buffer.from(tx.hash()).toString('hex')}) is invalid: ${reason}`)
+    super(`tx ${index} (0x${Buffer.from(tx.hash()).toString('hex')}) is invalid: ${reason}`, { cause: fault })
   }
 }
 
@@ -109,6 +114,59 @@ async function classify(
   return { tx, reason: short, retry: false }
 }
 
+/** runTx refused the transaction before executing it (nonce, funds, fee, intrinsic gas …). */
+class TxRejected extends Error {
+  constructor(readonly reason: unknown) {
+    super((reason as Error)?.message ?? String(reason))
+  }
+}
+
+interface Applied {
+  gasUsed: bigint
+  receipt: TxReceipt
+  err?: NonNullable<RunTxResult['execResult']['exceptionError']>
+  returnData?: Uint8Array
+  createdAddress?: Uint8Array
+}
+
+/** One transaction's state changes: the transfer fast path or runTx, then the base-fee credit. */
+async function applyTx(
+  vm: VM,
+  tx: TypedTransaction,
+  sender: Uint8Array,
+  block: Block,
+  blockGasUsed: bigint,
+  baseFee: bigint,
+  treasury: Address | undefined,
+): Promise<Applied> {
+  let applied: Applied
+  const transfer = await applyPlainTransfer(vm, tx, sender, block, blockGasUsed)
+  if (transfer !== undefined) applied = transfer
+  else {
+    let result: RunTxResult
+    try {
+      result = await runTx(vm, { tx, block, skipHardForkValidation: true, blockGasUsed })
+    } catch (e) {
+      // Thrown inside a message: execution broke. Anything else: runTx refused the tx.
+      throw e instanceof ExecutionFault ? e : new TxRejected(e)
+    }
+    applied = {
+      gasUsed: result.totalGasSpent,
+      receipt: result.receipt,
+      err: result.execResult.exceptionError,
+      returnData: result.execResult.returnValue,
+      createdAddress: result.createdAddress?.bytes,
+    }
+  }
+  if (treasury !== undefined && baseFee > 0n) {
+    // Base fee goes to the treasury instead of being burnt, credited right after each tx.
+    const acct = (await vm.stateManager.getAccount(treasury)) ?? new Account()
+    acct.balance += baseFee * applied.gasUsed
+    await vm.stateManager.putAccount(treasury, acct)
+  }
+  return applied
+}
+
 /** How often block work lets the event loop run, unless the runtime is told otherwise. */
 export const YIELD_EVERY_MS = 25
 
@@ -163,38 +221,31 @@ export async function runTransactions(
     }
     const t1 = performance.now()
     senderMs += t1 - t0
-    let txGas: bigint
-    let receipt: TxReceipt
-    let err: RunTxResult['execResult']['exceptionError']
-    let returnData: Uint8Array | undefined
-    let createdAddress: Uint8Array | undefined
-    const transfer = await applyPlainTransfer(vm, tx, sender, block, gasUsed)
-    if (transfer !== undefined) {
-      txGas = transfer.gasUsed
-      receipt = transfer.receipt
-    } else {
-      let result: RunTxResult
-      try {
-        result = await runTx(vm, { tx, block, skipHardForkValidation: true, blockGasUsed: gasUsed })
-      } catch (e) {
-        const r = await classify(vm, tx, sender, e)
-        if (opts.mode === 'validate') throw new TxInvalid(i, tx, r.reason)
-        rejected.push(r)
-        continue
+    // Each transaction runs in its own checkpoint: whatever throws inside it (EthereumJS, a
+    // precompile, a native module, the transfer fast path, the fee credit), the state is put back
+    // exactly as before it, and the block goes on without it (build) or is rejected (validate).
+    const depth = checkpointDepth(vm)
+    await vm.stateManager.checkpoint()
+    let applied: Applied
+    try {
+      applied = await applyTx(vm, tx, sender, block, gasUsed, baseFee, treasury)
+    } catch (e) {
+      await rollbackTo(vm, depth)
+      let r: Rejection
+      if (e instanceof TxRejected) r = await classify(vm, tx, sender, e.reason)
+      else {
+        const fault = ExecutionFault.of(e)
+        r = { tx, reason: fault.message, retry: false, fault }
       }
-      txGas = result.totalGasSpent
-      receipt = result.receipt
-      err = result.execResult.exceptionError
-      returnData = result.execResult.returnValue
-      createdAddress = result.createdAddress?.bytes
+      if (opts.mode === 'validate') throw new TxInvalid(i, tx, r.reason, r.fault)
+      rejected.push(r)
+      continue
     }
+    // Outside the try: a failure to merge the checkpoint abandons the whole block (the runtime
+    // then resets the VM to the parent's root), it cannot be pinned on this transaction.
+    await vm.stateManager.commit()
+    const { gasUsed: txGas, receipt, err, returnData, createdAddress } = applied
     gasUsed += txGas
-    if (treasury !== undefined && baseFee > 0n) {
-      // Base fee goes to the treasury instead of being burnt, credited right after each tx.
-      const acct = (await vm.stateManager.getAccount(treasury)) ?? new Account()
-      acct.balance += baseFee * txGas
-      await vm.stateManager.putAccount(treasury, acct)
-    }
     receipts.push(receipt)
     const logs: LogEntry[] = receipt.logs.map(([address, topics, data]) => ({ address, topics, data }))
     executed.push({

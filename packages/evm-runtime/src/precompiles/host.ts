@@ -1,5 +1,5 @@
 /**
- * Hosts the native system modules (packages/attribution) as EthereumJS custom precompiles.
+ * Hosts the native system modules (interface: module-types.ts) as EthereumJS custom precompiles.
  *
  * EthereumJS v10 gives a precompile only `{data, gasLimit, common, _EVM}`. The module also needs
  * msg.sender, msg.value, the static flag and whether it was reached by DELEGATECALL/CALLCODE.
@@ -21,8 +21,10 @@ import {
   NobleBN254,
   type PrecompileInput,
 } from '@ethereumjs/evm'
-import { Account, Address } from '@ethereumjs/util'
+import type { Address } from '@ethereumjs/util'
 import { equalBytes, toHex } from '../bytes.ts'
+import { ExecutionFault } from '../errors.ts'
+import { stateAccess } from '../state/module-state.ts'
 import type { ModuleCallContext, ModuleResult, ModuleState, SystemModule } from './module-types.ts'
 
 export class HostEVM extends EVM {
@@ -31,6 +33,20 @@ export class HostEVM extends EVM {
 
   constructor(opts: EVMOpts) {
     super({ bn254: new NobleBN254(), ...opts })
+  }
+
+  /**
+   * Marks anything that throws inside a message (at any depth) as an ExecutionFault, so that the
+   * entry points can tell "execution broke" from "the transaction was invalid" (runTx throws those
+   * before any message runs). EthereumJS leaves the message checkpoints of a throw open: the entry
+   * points roll them back (isolation.ts).
+   */
+  override async runCall(opts: Parameters<EVM['runCall']>[0]): Promise<EVMResult> {
+    try {
+      return await super.runCall(opts)
+    } catch (e) {
+      throw ExecutionFault.of(e)
+    }
   }
 
   protected override async _executeCall(message: Message & { to: Address }): Promise<EVMResult> {
@@ -62,54 +78,9 @@ function outOfGas(gasLimit: bigint): ExecResult {
   }
 }
 
-function pad32(v: Uint8Array): Uint8Array {
-  if (v.length === 32) return v
-  const out = new Uint8Array(32)
-  out.set(v, 32 - v.length)
-  return out
-}
-
 /** ModuleState over the EVM's journaled state: writes are undone when the calling frame reverts. */
 export function createModuleState(evm: EVM): ModuleState {
-  const sm = evm.stateManager
-  return {
-    async getStorage(account, slot) {
-      if (account.length !== 20 || slot.length !== 32)
-        throw new Error('ModuleState.getStorage: account must be 20 bytes and slot 32 bytes')
-      return pad32(await sm.getStorage(new Address(account), slot))
-    },
-    async putStorage(account, slot, value) {
-      if (account.length !== 20 || slot.length !== 32 || value.length !== 32) {
-        throw new Error('ModuleState.putStorage: account must be 20 bytes, slot and value 32 bytes')
-      }
-      const addr = new Address(account)
-      if ((await sm.getAccount(addr)) === undefined) {
-        throw new Error(`ModuleState.putStorage: account ${toHex(account)} does not exist`)
-      }
-      await sm.putStorage(addr, slot, value)
-    },
-    async getBalance(account) {
-      if (account.length !== 20) throw new Error('ModuleState.getBalance: account must be 20 bytes')
-      return (await sm.getAccount(new Address(account)))?.balance ?? 0n
-    },
-    async transfer(from, to, amount) {
-      if (from.length !== 20 || to.length !== 20)
-        throw new Error('ModuleState.transfer: addresses must be 20 bytes')
-      if (amount < 0n) throw new Error('ModuleState.transfer: negative amount')
-      const fromAddr = new Address(from)
-      const fromAcct = (await sm.getAccount(fromAddr)) ?? new Account()
-      if (fromAcct.balance < amount) {
-        throw new Error(`ModuleState.transfer: ${toHex(from)} has ${fromAcct.balance} wei, needs ${amount}`)
-      }
-      if (amount === 0n || equalBytes(from, to)) return
-      fromAcct.balance -= amount
-      await evm.journal.putAccount(fromAddr, fromAcct)
-      const toAddr = new Address(to)
-      const toAcct = (await sm.getAccount(toAddr)) ?? new Account()
-      toAcct.balance += amount
-      await evm.journal.putAccount(toAddr, toAcct)
-    },
-  }
+  return stateAccess(evm.stateManager, (address, account) => evm.journal.putAccount(address, account))
 }
 
 /** Wraps a SystemModule as an EthereumJS precompile function. */

@@ -42,6 +42,7 @@ import {
   parseIndex,
   parseQuantity,
   quantity,
+  type RequestContext,
   type RpcBackend,
   type RpcMethods,
   resourceNotFound,
@@ -113,23 +114,41 @@ export function attributionRpcMethods(deps: AttributionRpcDeps): RpcMethods {
     })
   }
 
+  /** Call traces re-execute a block prefix: through the RPC server's bounded execution queue. */
+  const tracer =
+    (ctx: RequestContext): CallTrace =>
+    (txHash) =>
+      ctx.execute(
+        () =>
+          backend.traceTransaction(
+            txHash,
+            { tracer: 'callTracer' },
+            { signal: ctx.signal },
+          ) as Promise<CallFrame>,
+      )
+
   /** Inputs of every call made to `to` while executing `txHash` (top call included), in order.
    * The top-level input comes from the transaction; internal ones from a call trace, which
    * re-executes the block up to the transaction, so it is only done when needed. */
-  async function callInputs(txHash: Uint8Array, to: Uint8Array, topLevelOnly = false): Promise<Uint8Array[]> {
+  async function callInputs(
+    txHash: Uint8Array,
+    to: Uint8Array,
+    topLevelOnly: boolean,
+    trace: CallTrace,
+  ): Promise<Uint8Array[]> {
     const loc = await backend.getTransaction(txHash)
     if (loc === undefined) return []
     const out: Uint8Array[] = []
     const txTo = loc.tx.to?.bytes
     if (txTo !== undefined && bytesEqual(txTo, to)) out.push(loc.tx.data)
     if (topLevelOnly) return out
-    const trace = (await backend.traceTransaction(txHash, { tracer: 'callTracer' })) as CallFrame
+    const frames = await trace(txHash)
     const target = hex(to)
     const walk = (f: CallFrame, depth: number) => {
       if (depth > 0 && f.to?.toLowerCase() === target && f.type === 'CALL') out.push(hexBytes(f.input))
       for (const c of f.calls ?? []) walk(c, depth + 1)
     }
-    walk(trace, 0)
+    walk(frames, 0)
     return out
   }
 
@@ -139,6 +158,7 @@ export function attributionRpcMethods(deps: AttributionRpcDeps): RpcMethods {
     atBlock: bigint,
     contentHash: string,
     inlined: boolean,
+    trace: CallTrace,
   ): Promise<{ transactionHash: string | null; content: string | null }> {
     const logs = await logsAt(atBlock, DATANETS_ADDRESS, [
       [EVENT_TOPICS.ContributionSubmitted],
@@ -150,7 +170,7 @@ export function attributionRpcMethods(deps: AttributionRpcDeps): RpcMethods {
     const txHash = log.transactionHash
     if (!inlined) return { transactionHash: hex(txHash), content: null }
     const tryInputs = async (topLevelOnly: boolean) => {
-      for (const input of await callInputs(txHash, DATANETS_ADDRESS, topLevelOnly)) {
+      for (const input of await callInputs(txHash, DATANETS_ADDRESS, topLevelOnly, trace)) {
         const c = extractInlineContent(input)
         if (c !== undefined && c.datanetId === datanetId && c.contentHash.toLowerCase() === contentHash)
           return hex(c.content)
@@ -162,7 +182,7 @@ export function attributionRpcMethods(deps: AttributionRpcDeps): RpcMethods {
     return { transactionHash: hex(txHash), content }
   }
 
-  async function attribution(state: StateReader, receiptId: Uint8Array): Promise<Json> {
+  async function attribution(state: StateReader, receiptId: Uint8Array, trace: CallTrace): Promise<Json> {
     const rec = await readReceipt(state, receiptId)
     if (rec === undefined) return null
     const byReceipt = await logsAt(rec.settledAtBlock, ATTRIBUTION_ADDRESS, [null, [receiptId]])
@@ -185,7 +205,7 @@ export function attributionRpcMethods(deps: AttributionRpcDeps): RpcMethods {
     let entries: readonly ReceiptEntry[] = []
     if (txHash !== undefined) {
       const find = async (topLevelOnly: boolean) => {
-        for (const input of await callInputs(txHash, ATTRIBUTION_ADDRESS, topLevelOnly)) {
+        for (const input of await callInputs(txHash, ATTRIBUTION_ADDRESS, topLevelOnly, trace)) {
           const call = decodeSettleCall(input)
           if (
             call &&
@@ -295,7 +315,7 @@ export function attributionRpcMethods(deps: AttributionRpcDeps): RpcMethods {
       return toJson((await readDatanetVersion(state, datanetId, version)) ?? null)
     },
 
-    ol_getContribution: async (raw) => {
+    ol_getContribution: async (raw, ctx) => {
       const [id, c, b] = expectParams(raw, 2, 3)
       const datanetId = parseQuantity(id, 'datanetId')
       const contributionId = parseQuantity(c, 'contributionId')
@@ -308,6 +328,7 @@ export function attributionRpcMethods(deps: AttributionRpcDeps): RpcMethods {
         info.submittedAtBlock,
         info.contentHash.toLowerCase(),
         info.inlined,
+        tracer(ctx),
       )
       return toJson({
         ...info,
@@ -343,11 +364,11 @@ export function attributionRpcMethods(deps: AttributionRpcDeps): RpcMethods {
       return toJson((await readReceipt(state, receiptId)) ?? null)
     },
 
-    ol_getAttribution: async (raw) => {
+    ol_getAttribution: async (raw, ctx) => {
       const [id, b] = expectParams(raw, 1, 2)
       const receiptId = parseHash(id, 'receiptId')
       const { state } = await stateAt(parseBlockRef(b, 'block'))
-      return attribution(state, receiptId)
+      return attribution(state, receiptId, tracer(ctx))
     },
 
     ol_getRewards: async (raw) => {
@@ -361,6 +382,8 @@ export function attributionRpcMethods(deps: AttributionRpcDeps): RpcMethods {
     ol_listModels: (raw) => list(raw, readModelCount, listModels),
   }
 }
+
+type CallTrace = (txHash: Uint8Array) => Promise<CallFrame>
 
 interface CallFrame {
   type: string

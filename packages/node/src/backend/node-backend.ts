@@ -13,7 +13,14 @@ import {
 } from '@ethereumjs/tx'
 import { Address } from '@ethereumjs/util'
 import type { ExecutionRuntime } from '@openledger/evm-runtime'
-import { adoptRecovery, bindSender, ExecutionError, recoverSender } from '@openledger/evm-runtime'
+import {
+  adoptRecovery,
+  bindSender,
+  ExecutionError,
+  ExecutionFault,
+  InvalidArgumentError,
+  recoverSender,
+} from '@openledger/evm-runtime'
 import {
   type BackendEvents,
   type BlockRef,
@@ -251,8 +258,15 @@ export class NodeBackend implements RpcBackend {
 
   async call(req: CallRequest, ref: BlockRef, overrides?: StateOverride): Promise<CallOutcome> {
     const { header, root } = await this.executionContext(ref)
-    const r = await this.runtime.call(req, header, { stateRoot: root, overrides })
-    return { returnData: r.returnData, gasUsed: r.gasUsed, error: r.error }
+    try {
+      const r = await this.runtime.call(req, header, { stateRoot: root, overrides })
+      return { returnData: r.returnData, gasUsed: r.gasUsed, error: r.error }
+    } catch (err) {
+      // Geth's -32000 for what stops a call before or outside the EVM (funds, intrinsic gas).
+      if (err instanceof ExecutionError || err instanceof InvalidArgumentError)
+        throw invalidInput(err.message)
+      return faultAsRpcError(err)
+    }
   }
 
   async estimateGas(req: CallRequest, ref: BlockRef, overrides?: StateOverride): Promise<bigint> {
@@ -266,7 +280,7 @@ export class NodeBackend implements RpcBackend {
         if (err.reverted) throw revertError(err.revertData)
         throw invalidInput(err.message)
       }
-      throw err
+      return faultAsRpcError(err)
     }
   }
 
@@ -450,16 +464,27 @@ export class NodeBackend implements RpcBackend {
       )
     }
     const cfg = (options.tracerConfig ?? {}) as Record<string, unknown>
-    return this.runtime.traceTransaction(block, parent.header, loc.index, {
-      tracer: tracer === 'callTracer' ? 'callTracer' : 'structLogger',
-      disableStorage: options.disableStorage === true,
-      disableStack: options.disableStack === true,
-      enableMemory: options.enableMemory === true,
-      enableReturnData: options.enableReturnData === true,
-      onlyTopCall: cfg.onlyTopCall === true,
-      withLog: cfg.withLog === true,
-    })
+    return this.runtime
+      .traceTransaction(block, parent.header, loc.index, {
+        tracer: tracer === 'callTracer' ? 'callTracer' : 'structLogger',
+        disableStorage: options.disableStorage === true,
+        disableStack: options.disableStack === true,
+        enableMemory: options.enableMemory === true,
+        enableReturnData: options.enableReturnData === true,
+        onlyTopCall: cfg.onlyTopCall === true,
+        withLog: cfg.withLog === true,
+      })
+      .catch(faultAsRpcError)
   }
+}
+
+/**
+ * Execution that threw (a precompile, a native module or the node failed; the runtime rolled it
+ * back) answers -32603 with the cause, so the caller sees why; anything else is rethrown.
+ */
+function faultAsRpcError(err: unknown): never {
+  if (err instanceof ExecutionFault) throw new RpcError(ErrorCode.INTERNAL_ERROR, err.message)
+  throw err
 }
 
 function invalidParams(message: string): RpcError {

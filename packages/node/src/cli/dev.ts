@@ -1,6 +1,7 @@
 /** `openledger dev`: a single-node development chain, as anvil / Hardhat Network. */
 import type { Block } from '@ethereumjs/block'
 import { type ExecutedTx, parseGenesis } from '@openledger/evm-runtime'
+import type { RpcServerOptions } from '@openledger/rpc'
 import { buildDevGenesis } from '../genesis/dev-genesis.ts'
 import { DEV_DERIVATION_PATH, DEV_MNEMONIC, type DevAccount } from '../keys/dev-accounts.ts'
 import { createLogger, silentLogger } from '../logger.ts'
@@ -21,10 +22,8 @@ export interface DevCommandOptions {
   mnemonic?: string
   logLevel: string
   silent: boolean
-  rpcMaxBody?: number
-  rpcMaxBatch?: number
-  rpcLogsMaxRange?: number
-  rpcLogsMaxResults?: number
+  /** Browser access and limits from the shared RPC flags (rpc-flags.ts). */
+  rpc: Pick<RpcServerOptions, 'vhosts' | 'corsOrigins' | 'wsOrigins' | 'limits'>
   metricsPort?: number
   metricsHost: string
 }
@@ -48,16 +47,7 @@ export async function runDev(opts: DevCommandOptions): Promise<void> {
   const node = await OpenLedgerNode.startDev({
     datadir: opts.datadir,
     genesis,
-    rpc: {
-      host: opts.host,
-      port: opts.port,
-      limits: definedOnly({
-        maxBodyBytes: opts.rpcMaxBody,
-        maxBatchSize: opts.rpcMaxBatch,
-        maxLogBlockRange: opts.rpcLogsMaxRange,
-        maxLogResults: opts.rpcLogsMaxResults,
-      }),
-    },
+    rpc: { host: opts.host, port: opts.port, ...opts.rpc },
     mining,
     accounts,
     metrics: opts.metricsPort === undefined ? undefined : { host: opts.metricsHost, port: opts.metricsPort },
@@ -159,10 +149,4 @@ function formatBlock(
   }
   for (const d of dropped) lines.push(`    Dropped: ${hex(d.hash)} (${d.reason})`)
   return lines.join('\n')
-}
-
-function definedOnly<T extends Record<string, number | undefined>>(o: T): Partial<Record<keyof T, number>> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<
-    Record<keyof T, number>
-  >
 }

@@ -28,6 +28,8 @@ export interface DevnetOptions {
   datadir?: string
   chainId?: number
   logLevel: string
+  /** Extra flags for every node (the RPC flags devnet was given). */
+  nodeArgs?: string[]
 }
 
 export async function runDevnet(o: DevnetOptions): Promise<void> {
@@ -91,6 +93,7 @@ export async function runDevnet(o: DevnetOptions): Promise<void> {
       String(o.p2pPort + i),
       '--log-level',
       o.logLevel,
+      ...(o.nodeArgs ?? []),
     ]
     const boot = peerIds.map((_, j) => j).filter((j) => j !== i)
     if (boot.length > 0) args.push('--bootnodes', boot.map(p2pAddr).join(','))

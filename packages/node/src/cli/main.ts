@@ -4,11 +4,12 @@ import { Command, Option } from 'commander'
 import { registerPayableCommands } from '../payable/commands.ts'
 import { VERSION } from '../version.ts'
 import { parseBigInt, parseDurationMs, parseOpenAmount, parsePort, parsePositiveInt } from './options.ts'
+import { addRpcFlags, rpcFlagArgs, rpcOptionsFromFlags } from './rpc-flags.ts'
 
 const program = new Command()
 program.name('openledger').description('OpenLedger Node: an EVM app-chain for Payable AI').version(VERSION)
 
-program
+const dev = program
   .command('dev')
   .description('start a single-node development chain with funded accounts (like anvil)')
   .addOption(
@@ -43,18 +44,6 @@ program
   )
   .option('--silent', 'print nothing', false)
   .addOption(
-    new Option('--rpc.max-body <bytes>', 'maximum JSON-RPC request body size').argParser(parsePositiveInt),
-  )
-  .addOption(new Option('--rpc.max-batch <n>', 'maximum JSON-RPC batch length').argParser(parsePositiveInt))
-  .addOption(
-    new Option('--rpc.logs-max-range <blocks>', 'maximum eth_getLogs block range').argParser(
-      parsePositiveInt,
-    ),
-  )
-  .addOption(
-    new Option('--rpc.logs-max-results <n>', 'maximum eth_getLogs results').argParser(parsePositiveInt),
-  )
-  .addOption(
     new Option('--metrics.port <port>', 'serve Prometheus /metrics and /health on this port').argParser(
       parsePort,
     ),
@@ -76,14 +65,12 @@ program
       mnemonic: o.mnemonic,
       logLevel: o.logLevel,
       silent: o.silent,
-      rpcMaxBody: o['rpc.maxBody'],
-      rpcMaxBatch: o['rpc.maxBatch'],
-      rpcLogsMaxRange: o['rpc.logsMaxRange'],
-      rpcLogsMaxResults: o['rpc.logsMaxResults'],
+      rpc: rpcOptionsFromFlags(o, 'dev'),
       metricsPort: o['metrics.port'],
       metricsHost: o['metrics.host'],
     })
   })
+addRpcFlags(dev, 'dev')
 
 const list = (v: string): string[] =>
   v
@@ -91,7 +78,7 @@ const list = (v: string): string[] =>
     .map((x) => x.trim())
     .filter((x) => x.length > 0)
 
-program
+const node = program
   .command('node')
   .description('run one node of a QBFT network (a validator with --validator-key, else a full node)')
   .requiredOption('--genesis <file>', 'genesis file of the network (`openledger genesis new` writes one)')
@@ -131,10 +118,12 @@ program
       metricsHost: o['metrics.host'],
       metricsPort: o['metrics.port'],
       logLevel: o.logLevel,
+      rpc: rpcOptionsFromFlags(o, 'network'),
     })
   })
+addRpcFlags(node, 'network')
 
-program
+const devnet = program
   .command('devnet')
   .description('start N QBFT validator processes on this machine (node i serves RPC on --port + i)')
   .addOption(new Option('--validators <n>', 'number of validators').default(4).argParser(parsePositiveInt))
@@ -168,8 +157,10 @@ program
       datadir: o.datadir,
       chainId: o.chainId,
       logLevel: o.logLevel,
+      nodeArgs: rpcFlagArgs(o),
     })
   })
+addRpcFlags(devnet, 'network')
 
 const genesisCmd = program.command('genesis').description('genesis files')
 genesisCmd

@@ -3,6 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import type { Block } from '@ethereumjs/block'
 import { privateKeyToAddress } from '@openledger/consensus'
 import { type ExecutedTx, parseGenesis } from '@openledger/evm-runtime'
+import type { RpcServerOptions } from '@openledger/rpc'
 import { buildQbftGenesis } from '../genesis/qbft-genesis.ts'
 import { generatePrivateKey, readKeyFile, writeKeyFile } from '../keys/node-key.ts'
 import { createLogger } from '../logger.ts'
@@ -22,6 +23,8 @@ export interface NodeCommandOptions {
   metricsHost: string
   metricsPort?: number
   logLevel: string
+  /** Browser access and limits from the shared RPC flags (rpc-flags.ts). */
+  rpc?: Pick<RpcServerOptions, 'vhosts' | 'corsOrigins' | 'wsOrigins' | 'limits'>
 }
 
 export async function runNode(o: NodeCommandOptions): Promise<void> {
@@ -39,7 +42,7 @@ export async function runNode(o: NodeCommandOptions): Promise<void> {
     genesis,
     validatorKey,
     p2p: { host: o.p2pHost, port: o.p2pPort, bootnodes: o.bootnodes },
-    rpc: { host: o.rpcHost, port: o.rpcPort },
+    rpc: { host: o.rpcHost, port: o.rpcPort, ...o.rpc },
     metrics: o.metricsPort === undefined ? undefined : { host: o.metricsHost, port: o.metricsPort },
     log,
     onBlock: (b, e) => process.stdout.write(`${formatBlock(b, e)}\n`),

@@ -85,7 +85,16 @@ export class QbftNodeHost implements QbftHost {
         // Leave most of the period for validation, commit and the next round trip.
         deadlineMs: Math.max(250, (blockPeriodSeconds * 1000) / 2),
       })
-      for (const r of result.rejected) if (!r.retry) chain.txpool.remove(r.tx.hash())
+      for (const r of result.rejected) {
+        if (r.retry) continue
+        chain.txpool.remove(r.tx.hash())
+        // Execution threw (rolled back by the runtime): not the sender's doing, so say it loudly.
+        if (r.fault)
+          this.o.log.warn(
+            { tx: hex(r.tx.hash()), err: r.fault.message },
+            'transaction dropped: execution fault',
+          )
+      }
       const m = chain.metrics
       if (m) {
         m.phaseSeconds.inc({ phase: 'execution' }, result.timings.execution / 1000)

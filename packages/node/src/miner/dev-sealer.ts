@@ -13,6 +13,7 @@ import type { ExecutedTx } from '@openledger/evm-runtime'
 import { invalidInput } from '@openledger/rpc'
 import type { Chain } from '../chain/chain.ts'
 import type { Logger } from '../logger.ts'
+import { hex } from '../util/bytes.ts'
 
 export type MiningMode = { kind: 'auto' } | { kind: 'interval'; blockTimeMs: number } | { kind: 'manual' }
 
@@ -168,6 +169,9 @@ export class DevSealer {
       const hash = r.tx.hash()
       chain.txpool.remove(hash)
       dropped.push({ hash, reason: r.reason })
+      // Execution threw (rolled back by the runtime): not the sender's doing, so say it loudly.
+      if (r.fault)
+        this.opts.log.warn({ tx: hex(hash), err: r.fault.message }, 'transaction dropped: execution fault')
     }
     await chain.commit(result)
     m?.blockImport.observe((performance.now() - started + result.timings.total) / 1000)

@@ -9,7 +9,9 @@ export const debugMethods: RpcMethods = {
     const [h, opts] = expectParams(params, 1, 2)
     const hash = parseHash(h, 'txHash')
     const options = parseOptionsObject(opts, 'config')
-    const result = await ctx.backend.traceTransaction(hash, options)
+    const result = await ctx.execute(() =>
+      ctx.backend.traceTransaction(hash, options, { signal: ctx.signal }),
+    )
     if (result === undefined) throw resourceNotFound(`transaction ${data(hash)} not found`)
     return result
   },

@@ -218,7 +218,7 @@ export const ethMethods: RpcMethods = {
     const ref = parseBlockRef(block, 'block')
     const overrides = parseStateOverride(overridesArg, 'stateOverrides')
     if (blockOverrides !== undefined) throw invalidParams('block overrides are not supported')
-    const outcome = await ctx.backend.call(req, ref, overrides)
+    const outcome = await ctx.execute(() => ctx.backend.call(req, ref, overrides, { signal: ctx.signal }))
     if (outcome.error) {
       if (outcome.error.reverted) throw revertError(outcome.returnData)
       throw new RpcError(ErrorCode.INVALID_INPUT, outcome.error.message)
@@ -231,7 +231,9 @@ export const ethMethods: RpcMethods = {
     const req = parseCallRequest(callArg, 'args')
     const ref = parseBlockRef(block, 'block')
     const overrides = parseStateOverride(overridesArg, 'stateOverrides')
-    return quantity(await ctx.backend.estimateGas(req, ref, overrides))
+    return quantity(
+      await ctx.execute(() => ctx.backend.estimateGas(req, ref, overrides, { signal: ctx.signal })),
+    )
   },
 
   eth_sendRawTransaction: async (params, ctx) => {
@@ -357,17 +359,17 @@ export const ethMethods: RpcMethods = {
 
   eth_newFilter: (params, ctx) => {
     const [f] = expectParams(params, 1, 1)
-    return ctx.filters.newLogFilter(parseFilter(f, 'filter'))
+    return ctx.filters.newLogFilter(parseFilter(f, 'filter'), ctx.client)
   },
 
   eth_newBlockFilter: (params, ctx) => {
     expectParams(params, 0, 0)
-    return ctx.filters.newBlockFilter()
+    return ctx.filters.newBlockFilter(ctx.client)
   },
 
   eth_newPendingTransactionFilter: (params, ctx) => {
     expectParams(params, 0, 0)
-    return ctx.filters.newPendingTransactionFilter()
+    return ctx.filters.newPendingTransactionFilter(ctx.client)
   },
 
   eth_getFilterChanges: (params, ctx) => {

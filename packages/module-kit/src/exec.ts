@@ -4,9 +4,10 @@
  * `commit`, after their gas has been charged. A call that reverts or runs out of gas therefore
  * never touches the world state, independently of the host's own journaling.
  */
-import type { ModuleLog, ModuleState } from '../host.ts'
+
 import { equalBytes, isZero, toBigInt, u256, ZERO32 } from './bytes.ts'
 import { GAS, logGas } from './gas.ts'
+import type { ModuleLog, ModuleState } from './host-types.ts'
 
 /** Thrown to revert with ABI-encoded custom-error data. */
 export class ModuleRevert extends Error {

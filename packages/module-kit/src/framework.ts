@@ -12,11 +12,11 @@ import {
   toEventSelector,
   toFunctionSelector,
 } from 'viem'
-import type { ModuleCallContext, ModuleLog, ModuleResult, SystemModule } from '../host.ts'
 import { type ArgsDecoder, compileArgsDecoder } from './abi-decode.ts'
 import { fromHex, toHex, u256 } from './bytes.ts'
 import { Exec, ModuleRevert, OutOfGas } from './exec.ts'
 import { GAS, words } from './gas.ts'
+import type { ModuleCallContext, ModuleLog, ModuleResult, SystemModule } from './host-types.ts'
 
 export interface CallEnv {
   x: Exec

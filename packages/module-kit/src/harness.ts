@@ -3,8 +3,9 @@
  * credits msg.value to the module first, and reverts every state change (value included) unless
  * the call succeeds, as the real host's journaled call frame does.
  */
-import type { ModuleResult, SystemModule } from '../host.ts'
+
 import { toHex } from './bytes.ts'
+import type { ModuleResult, SystemModule } from './host-types.ts'
 import { MemoryState } from './memory-state.ts'
 
 export interface HarnessCall {

@@ -1,9 +1,10 @@
 /**
- * In-memory ModuleState with checkpoints, for tests and tools: storage per (account, slot), native
- * balances, a write counter, and full snapshots that can be compared for equality.
+ * In-memory ModuleState (and SystemState, for block hooks) with checkpoints, for tests and tools:
+ * storage per (account, slot), native balances, a write counter, and full snapshots that can be
+ * compared for equality.
  */
-import type { ModuleState } from '../host.ts'
 import { isZero, toHex } from './bytes.ts'
+import type { SystemState } from './host-types.ts'
 
 /** Undo log of one checkpoint: previous values (undefined = absent) of every key touched. */
 interface Journal {
@@ -11,7 +12,7 @@ interface Journal {
   balances: Map<string, bigint | undefined>
 }
 
-export class MemoryState implements ModuleState {
+export class MemoryState implements SystemState {
   private readonly storage = new Map<string, Uint8Array>()
   private readonly balances = new Map<string, bigint>()
   private readonly checkpoints: Journal[] = []
@@ -58,6 +59,22 @@ export class MemoryState implements ModuleState {
     this.writes++
     this.setBalance(from, fb - amount)
     this.setBalance(to, (await this.getBalance(to)) + amount)
+  }
+
+  /** SystemState.mint: new OPEN for `account` (block hooks: deposits, issuance). */
+  async mint(account: Uint8Array, amount: bigint): Promise<void> {
+    if (amount < 0n) throw new RangeError('negative mint')
+    this.writes++
+    this.setBalance(account, (await this.getBalance(account)) + amount)
+  }
+
+  /** SystemState.burn: destroys OPEN held by `account`. */
+  async burn(account: Uint8Array, amount: bigint): Promise<void> {
+    if (amount < 0n) throw new RangeError('negative burn')
+    const b = await this.getBalance(account)
+    if (b < amount) throw new Error(`insufficient balance: ${toHex(account)} has ${b}, needs ${amount}`)
+    this.writes++
+    this.setBalance(account, b - amount)
   }
 
   checkpoint(): void {

@@ -1,0 +1,165 @@
+/**
+ * The HTTP transport: POST bodies (size-capped) to dispatch, GET liveness, CORS preflight, the
+ * Host allow-list, header/request timeouts answered with 408, and cancellation: a request whose
+ * client closes the connection before the answer is aborted (its execution stops).
+ */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { clientKey, hostAllowed, originAllowed } from './access.ts'
+import { ErrorCode } from './errors.ts'
+import { errorResponse, invalidRequest, type RpcServer } from './server.ts'
+
+/** A raw HTTP response on a socket that has no ServerResponse (client errors, refused upgrades). */
+export function rawResponse(socket: Duplex, status: string, body?: unknown): void {
+  const text = body === undefined ? '' : JSON.stringify(body)
+  const head = [`HTTP/1.1 ${status}`, 'Connection: close']
+  if (text) head.push('Content-Type: application/json', `Content-Length: ${Buffer.byteLength(text)}`)
+  if (socket.writable) socket.end(`${head.join('\r\n')}\r\n\r\n${text}`)
+  else socket.destroy()
+}
+
+export function invalidHostBody(host: string | undefined): unknown {
+  return errorResponse(null, invalidRequest(`invalid host specified: ${host ?? ''}`))
+}
+
+export class HttpTransport {
+  constructor(
+    private readonly server: RpcServer,
+    http: Server,
+  ) {
+    http.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+        rawResponse(
+          socket,
+          '408 Request Timeout',
+          errorResponse(null, { code: ErrorCode.RESOURCE_UNAVAILABLE, message: 'request timed out' }),
+        )
+      } else if (err.code === 'HPE_HEADER_OVERFLOW')
+        rawResponse(socket, '431 Request Header Fields Too Large')
+      else rawResponse(socket, '400 Bad Request')
+    })
+  }
+
+  private get config() {
+    return this.server.config
+  }
+
+  private corsHeaders(req: IncomingMessage, res: ServerResponse): void {
+    const origin = req.headers.origin
+    const allowed = this.config.corsOrigins
+    if (origin === undefined || allowed.length === 0) return
+    if (allowed.includes('*')) res.setHeader('Access-Control-Allow-Origin', '*')
+    else if (originAllowed(origin, allowed)) {
+      res.setHeader('Access-Control-Allow-Origin', origin)
+      res.setHeader('Vary', 'Origin')
+    }
+  }
+
+  private sendJson(res: ServerResponse, status: number, body: unknown): void {
+    const text = body === undefined ? '' : JSON.stringify(body)
+    res.writeHead(status, {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(text),
+    })
+    res.end(text)
+  }
+
+  private tooLarge(res: ServerResponse): void {
+    res.setHeader('Connection', 'close')
+    this.sendJson(
+      res,
+      413,
+      errorResponse(null, {
+        code: ErrorCode.LIMIT_EXCEEDED,
+        message: `request body exceeds max size of ${this.config.limits.maxBodyBytes} bytes`,
+      }),
+    )
+  }
+
+  onRequest(req: IncomingMessage, res: ServerResponse): void {
+    if (!hostAllowed(req.headers.host, this.config.vhosts)) {
+      res.setHeader('Connection', 'close')
+      this.sendJson(res, 403, invalidHostBody(req.headers.host))
+      req.resume()
+      return
+    }
+    this.corsHeaders(req, res)
+    if (req.method === 'OPTIONS') {
+      res.setHeader('Access-Control-Allow-Methods', 'POST, GET, OPTIONS')
+      res.setHeader(
+        'Access-Control-Allow-Headers',
+        req.headers['access-control-request-headers'] ?? 'Content-Type',
+      )
+      res.setHeader('Access-Control-Max-Age', '600')
+      res.writeHead(204)
+      res.end()
+      return
+    }
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      // Liveness probe for load balancers and scripts; JSON-RPC itself is POST or WebSocket.
+      this.sendJson(res, 200, { status: 'ok', chainId: `0x${this.server.backend.chainId.toString(16)}` })
+      return
+    }
+    if (req.method !== 'POST') {
+      res.setHeader('Allow', 'POST, GET, OPTIONS')
+      this.sendJson(
+        res,
+        405,
+        errorResponse(null, invalidRequest(`HTTP method ${req.method} not allowed; use POST`)),
+      )
+      return
+    }
+    const max = this.config.limits.maxBodyBytes
+    const declared = Number(req.headers['content-length'] ?? '0')
+    if (declared > max) {
+      this.tooLarge(res)
+      req.resume()
+      return
+    }
+    const chunks: Buffer[] = []
+    let size = 0
+    let aborted = false
+    req.on('data', (chunk: Buffer) => {
+      if (aborted) return
+      size += chunk.length
+      if (size > max) {
+        aborted = true
+        this.tooLarge(res)
+        return
+      }
+      chunks.push(chunk)
+    })
+    req.on('error', (err) => {
+      aborted = true
+      this.config.logger.debug({ err }, 'HTTP request stream error')
+    })
+    req.on('end', () => {
+      if (aborted) return
+      const text = Buffer.concat(chunks).toString('utf8')
+      // The connection closing before the answer is written means nobody waits for it.
+      const gone = new AbortController()
+      res.once('close', () => {
+        if (!res.writableFinished) gone.abort()
+      })
+      this.server
+        .handleText(text, {
+          transport: 'http',
+          client: clientKey(req.socket.remoteAddress),
+          signal: gone.signal,
+        })
+        .then((response) => {
+          if (res.writableEnded || res.destroyed) return
+          this.sendJson(res, 200, response)
+        })
+        .catch((err: unknown) => {
+          this.config.logger.error({ err }, 'HTTP dispatch failed')
+          if (!res.headersSent && !res.destroyed)
+            this.sendJson(
+              res,
+              500,
+              errorResponse(null, { code: ErrorCode.INTERNAL_ERROR, message: 'internal error' }),
+            )
+        })
+    })
+  }
+}
