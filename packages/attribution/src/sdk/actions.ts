@@ -167,6 +167,8 @@ export const isApprovedForAll = readAction(DATANETS, datanetsAbi, 'isApprovedFor
 export const getHeldDatanets = readAction(DATANETS, datanetsAbi, 'heldDatanets')
 export const getHeldShareTokens = readAction(DATANETS, datanetsAbi, 'heldShareTokens')
 export const getDatanetVersionDetails = readAction(DATANETS, datanetsAbi, 'getVersionDetails')
+/** The chain's answer for shareTokenId (the same as the local `shareTokenId` helper). */
+export const getShareTokenId = readAction(DATANETS, datanetsAbi, 'shareTokenId')
 
 // ---- Models ----
 export const registerModel = writeAction(MODELS, modelsAbi, 'registerModel')
