@@ -7,6 +7,7 @@ let cache: Record<string, Compiled> | undefined
 export function testContracts(): Record<string, Compiled> {
   cache ??= compileSolidity({
     'Store.sol': readFileSync(new URL('../contracts/Store.sol', import.meta.url), 'utf8'),
+    'Token.sol': readFileSync(new URL('../contracts/Token.sol', import.meta.url), 'utf8'),
   })
   return cache
 }

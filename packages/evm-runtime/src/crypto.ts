@@ -12,6 +12,7 @@ import { keccak_256 } from '@noble/hashes/sha3.js'
 import { createKeccak, type IHasher } from 'hash-wasm'
 import secp256k1 from 'secp256k1'
 import { bigintToBytes } from './bytes.ts'
+import { createKzg } from './kzg.ts'
 
 let wasmKeccak: IHasher | undefined
 
@@ -92,6 +93,8 @@ export function createCustomCrypto(): CustomCrypto {
     ecrecover,
     ecsign: ecsign as unknown as CustomCrypto['ecsign'],
     ecdsaRecover,
+    // EIP-4844 point evaluation (0x0a) and blob commitments; the library loads on first use.
+    kzg: createKzg(),
   }
 }
 
