@@ -668,13 +668,19 @@ describe('Proof of Attribution on openledger dev', () => {
         c.error,
       )
       // Mined with a fixed gas limit: the transaction fails and the modules keep their state.
-      const hash = await wallet(USER).sendTransaction({
-        to: c.to,
-        data: c.data,
-        value: c.value,
-        gas: 1_000_000n,
-      })
-      const r = await mined(hash)
+      // The dev node answers the send with Hardhat's error, which names the mined transaction.
+      const err = await wallet(USER)
+        .sendTransaction({ to: c.to, data: c.data, value: c.value, gas: 1_000_000n })
+        .then(
+          () => undefined,
+          (e: { walk: (f: (e: unknown) => boolean) => unknown }) =>
+            e.walk((x) => typeof (x as { data?: { txHash?: string } }).data?.txHash === 'string') as
+              | { data: { txHash: `0x${string}`; data: `0x${string}` } }
+              | undefined,
+        )
+      expect(err, c.name).toBeDefined()
+      expect(decodeErrorResult({ abi: attributionAbi, data: err!.data.data }).errorName, c.name).toBe(c.error)
+      const r = await mined(err!.data.txHash)
       expect(r.status, c.name).toBe('reverted')
       expect(await moduleState(), c.name).toEqual(before)
     }

@@ -63,7 +63,7 @@ describe('bad input', () => {
       ['eth_getBalance', ['0x1234', 'latest']],
       ['eth_getBalance', [DEV_ADDRESSES[0], 'yesterday']],
       ['eth_getBlockByNumber', ['0x01', false]],
-      ['eth_getBlockByNumber', [12, false]],
+      ['eth_getBlockByNumber', [12.5, false]],
       ['eth_getTransactionByHash', ['0xabc']],
       ['eth_call', ['not an object', 'latest']],
       ['eth_getLogs', [{ fromBlock: 'banana' }]],

@@ -28,6 +28,8 @@ export async function startDevNode(
     accounts?: number
     chainId?: number
     limits?: Record<string, number>
+    throwOnTransactionFailures?: boolean
+    allowUnlimitedContractSize?: boolean
   } = {},
 ): Promise<OpenLedgerNode> {
   const { json, accounts } = await buildDevGenesis({ accounts: opts.accounts, chainId: opts.chainId })
@@ -37,6 +39,8 @@ export async function startDevNode(
     rpc: { host: '127.0.0.1', port: 0, limits: opts.limits },
     mining: opts.mining ?? { kind: 'auto' },
     accounts,
+    throwOnTransactionFailures: opts.throwOnTransactionFailures,
+    allowUnlimitedContractSize: opts.allowUnlimitedContractSize,
     log: silentLogger(),
   })
 }

@@ -148,6 +148,9 @@ export interface ExecutionRuntime {
    * genesis EIP-1559 parameters and allows QBFT extraData (> 32 bytes). Always set by
    * createExecutionRuntime. */
   readonly blockOptions?: BlockOptions
+  /** Dev option: EIP-170 (code size) and EIP-3860 (initcode size) limits are off. Transactions
+   * must then be created with `allowUnlimitedInitCodeSize` (see {@link txOptions}). */
+  readonly allowUnlimitedContractSize?: boolean
 
   /** Proposer path: execute `txs` in the given order on the parent state, skipping invalid ones,
    * and return a complete block (roots, bloom, gasUsed, baseFee). State is persisted. */

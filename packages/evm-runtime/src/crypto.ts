@@ -107,6 +107,12 @@ export function bindSender(tx: TypedTransaction, sender: Uint8Array): void {
   boundSenders.set(tx, sender)
 }
 
+/** True for a transaction whose sender the node fixed (impersonation): it may come from an
+ * account with code, which EIP-3607 refuses for signed transactions (Hardhat and anvil allow it). */
+export function isBoundSender(tx: TypedTransaction): boolean {
+  return boundSenders.has(tx)
+}
+
 /**
  * Recovers (and caches on the frozen tx) the sender address. Throws on an invalid signature.
  * Uses the native binding when the tx was created with the runtime's Common.

@@ -80,6 +80,10 @@ export interface CreateExecutionRuntimeOptions {
    * execution past the consensus round timer.
    */
   yieldEveryMs?: number
+  /** Dev only (Hardhat's allowUnlimitedContractSize, anvil's --disable-code-size-limit): no
+   * EIP-170 code size or EIP-3860 initcode size limit. Blocks built this way are not valid on a
+   * chain whose other nodes keep the limits. */
+  allowUnlimitedContractSize?: boolean
 }
 
 /** Code given to system-module accounts so that extcodesize > 0 (0xfe: INVALID if ever run as code). */
@@ -90,6 +94,7 @@ interface Views {
   modules: SystemModule[]
   hooks: readonly BlockHook[]
   getBlockHash: CreateExecutionRuntimeOptions['getBlockHash']
+  allowUnlimitedContractSize: boolean
 }
 
 async function createChainVM(
@@ -134,6 +139,8 @@ async function createChainVM(
     common,
     stateManager,
     blockchain,
+    allowUnlimitedContractSize: views.allowUnlimitedContractSize,
+    allowUnlimitedInitCodeSize: views.allowUnlimitedContractSize,
     customPrecompiles: views.modules.map((m) => ({
       address: new Address(m.address),
       function: modulePrecompile(m, chainId),
@@ -171,7 +178,10 @@ class Runtime implements ExecutionRuntime {
   ) {
     this.chainId = common.chainId()
     this.treasury = genesis.feeRecipient.treasury
+    this.allowUnlimitedContractSize = views.allowUnlimitedContractSize
   }
+
+  readonly allowUnlimitedContractSize: boolean
 
   /** See CreateExecutionRuntimeOptions.yieldEveryMs. */
   yieldEveryMs: number | undefined
@@ -667,7 +677,13 @@ export async function createExecutionRuntime(
   if (opts.db.status !== undefined && opts.db.status !== 'open') await opts.db.open?.()
   const common = createChainCommon(opts.genesis)
   const blockOptions = createBlockOptions(common, opts.genesis)
-  const views: Views = { common, modules, hooks, getBlockHash: opts.getBlockHash }
+  const views: Views = {
+    common,
+    modules,
+    hooks,
+    getBlockHash: opts.getBlockHash,
+    allowUnlimitedContractSize: opts.allowUnlimitedContractSize === true,
+  }
   const sizes = {
     accounts: opts.cache?.accounts ?? 100_000,
     storage: opts.cache?.storage ?? 100_000,

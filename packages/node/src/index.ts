@@ -19,4 +19,4 @@ export { checkQbftGenesis, NetworkConfigError, NetworkNode, type NetworkNodeOpti
 export { DatadirInUseError, type DevNodeOptions, OpenLedgerNode, openCore, serveApis } from './node.ts'
 export { type ChainStatus, P2PNetwork, type P2POptions, peerIdFromNodeKey, topicName } from './p2p/index.ts'
 export { bytesEqual, formatUnits, fromHex, hex } from './util/bytes.ts'
-export { CLIENT_VERSION, VERSION } from './version.ts'
+export { CLIENT_VERSION, DEV_CLIENT_VERSION, VERSION } from './version.ts'

@@ -27,7 +27,7 @@ import { DevSealer, type MiningMode } from './miner/dev-sealer.ts'
 import { ChainStore } from './store/index.ts'
 import { TxPool, type TxPoolOptions } from './txpool/index.ts'
 import { key } from './util/bytes.ts'
-import { CLIENT_VERSION } from './version.ts'
+import { DEV_CLIENT_VERSION } from './version.ts'
 
 export interface DevNodeOptions {
   /** Persistent data directory; without it a temporary one is used and deleted on close. */
@@ -41,6 +41,11 @@ export interface DevNodeOptions {
   txpool?: Partial<Omit<TxPoolOptions, 'common' | 'getAccount' | 'blockGasLimit'>>
   /** Serve Prometheus /metrics and /health on this address (off when absent). */
   metrics?: { host: string; port: number }
+  /** Automine: answer a send whose transaction failed with Hardhat's error (the transaction is
+   * still mined). Default true; false answers the hash as anvil does. */
+  throwOnTransactionFailures?: boolean
+  /** No EIP-170 / EIP-3860 size limits (Hardhat's allowUnlimitedContractSize). Default false. */
+  allowUnlimitedContractSize?: boolean
   /** Start the sender-recovery worker once raw transactions arrive at this rate (tx/s); 0 = at
    * start. Default: lazily, so embedded and test nodes spawn no thread they do not need. */
   recoverStartRate?: number
@@ -106,13 +111,17 @@ export class OpenLedgerNode {
       const keys = new Map(
         opts.accounts.map((a) => [key(a.address), { address: a.address, privateKey: a.privateKey }]),
       )
+      const throwOnFailures = opts.throwOnTransactionFailures ?? true
       const backend = new NodeBackend({
         chain,
-        clientVersion: CLIENT_VERSION,
+        clientVersion: DEV_CLIENT_VERSION,
         keys,
         impersonated,
-        dev: new DevControls(chain, sealer, impersonated),
-        afterAdmit: () => sealer.onTransactionAdded(),
+        dev: new DevControls(chain, sealer, impersonated, DEV_CLIENT_VERSION),
+        afterAdmit: (hash) => sealer.waitForOutcome(hash),
+        throwOnTransactionFailures: () => throwOnFailures,
+        nextBlockEnv: (parent) => sealer.nextEnv(parent),
+        pendingFromPool: true,
         rejectBelowBaseFee: () => sealer.miningMode.kind === 'auto',
         recoverStartRate: opts.recoverStartRate,
       })
@@ -170,6 +179,8 @@ export interface CoreOptions {
   yieldEveryMs?: number
   /** Applied to the genesis block and every block read back from the store (QBFT block hash). */
   decorateBlock?: (block: Block) => Block
+  /** Dev only: see DevNodeOptions.allowUnlimitedContractSize. */
+  allowUnlimitedContractSize?: boolean
 }
 
 /** What every node has: database, runtime, chain store, mempool, chain, metrics. */
@@ -198,6 +209,7 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
     modules: createSystemModules(moduleParams),
     getBlockHash: async (n) => store?.getCanonicalHash(n),
     yieldEveryMs: opts.yieldEveryMs,
+    allowUnlimitedContractSize: opts.allowUnlimitedContractSize,
   })
   closers.unshift(() => runtime.close())
   const genesisBlock = opts.decorateBlock ? opts.decorateBlock(runtime.genesisBlock) : runtime.genesisBlock
@@ -209,6 +221,8 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
   const openedStore = store
   closers.unshift(() => openedStore.close())
   const txpool = new TxPool({
+    // Unlimited contracts need deployments larger than geth's 128 KiB transaction bound.
+    ...(opts.allowUnlimitedContractSize && { maxTxSize: UNLIMITED_CODE_MAX_TX_BYTES }),
     ...opts.txpool,
     common: runtime.common,
     blockGasLimit: () => openedStore.head().header.gasLimit,
@@ -221,6 +235,9 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
   const chain: Chain = new Chain(store, runtime, txpool, metrics)
   return { datadir, runtime, chain, metrics, moduleParams }
 }
+
+/** Largest transaction the pool takes with unlimited contract sizes (RPC bodies are 5 MiB). */
+const UNLIMITED_CODE_MAX_TX_BYTES = 4 * 1024 * 1024
 
 export interface ApiOptions {
   rpc: { host: string; port: number } & Omit<RpcServerOptions, 'logger'>

@@ -9,7 +9,8 @@ import type { TypedTransaction } from '@ethereumjs/tx'
 export type Address = Uint8Array
 export type Hash = Uint8Array
 
-/** A resolved block selector. 'pending' is answered from the head (no pending block is kept). */
+/** A resolved block selector. 'pending' is the block the node would produce next (see the
+ * node's PendingBlock). */
 export type BlockRef =
   | { tag: 'latest' | 'pending' | 'safe' | 'finalized' | 'earliest' }
   | { number: bigint }
@@ -139,6 +140,22 @@ export interface BackendEvents {
   off(event: 'pendingTransaction', listener: (hash: Hash) => void): void
 }
 
+/** hardhat_reset / anvil_reset: without `forking`, back to genesis; with it, (re-)fork. */
+export interface ResetOptions {
+  forking?: { url?: string; blockNumber?: bigint }
+}
+
+/** hardhat_metadata (Hardhat's shape; anvil_metadata is answered the same). */
+export interface DevMetadata {
+  clientVersion: string
+  chainId: bigint
+  /** Random per start and per reset: tools key caches of deployments by it. */
+  instanceId: Uint8Array
+  latestBlockNumber: bigint
+  latestBlockHash: Uint8Array
+  forkedNetwork?: { chainId: bigint; forkBlockNumber: bigint; forkBlockHash: Uint8Array }
+}
+
 /** Dev-mode controls (anvil / Hardhat Network cheats). Present only in single-node dev mode. */
 export interface DevBackend {
   snapshot(): Promise<bigint>
@@ -160,6 +177,10 @@ export interface DevBackend {
   setNextBlockBaseFee(fee: bigint): void
   setCoinbase(address: Address): void
   setMinGasPrice(price: bigint): void
+  setBlockGasLimit(gasLimit: bigint): void
+  setPrevRandao(value: Uint8Array): void
+  reset(opts: ResetOptions): Promise<void>
+  metadata(): Promise<DevMetadata>
 }
 
 export interface RpcBackend {

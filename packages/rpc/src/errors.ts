@@ -111,3 +111,49 @@ export function revertError(data: Uint8Array): RpcError {
     `0x${toHex(data)}`,
   )
 }
+
+// Hardhat's wording of Panic(uint256) codes (hardhat-core), used in its transaction errors.
+const HARDHAT_PANIC_REASONS: Record<number, string> = {
+  1: 'Assertion error',
+  17: 'Arithmetic operation overflowed outside of an unchecked block',
+  18: 'Division or modulo division by zero',
+  33: 'Tried to convert a value into an enum, but the value was too big or negative',
+  34: 'Incorrectly encoded storage byte array',
+  49: '.pop() was called on an empty array',
+  50: 'Array accessed at an out-of-bounds or negative index',
+  65: 'Too much memory was allocated, or an array was created that is too large',
+  81: 'Called a zero-initialized variable of internal function type',
+}
+
+/**
+ * The error Hardhat's node answers to eth_sendTransaction / eth_sendRawTransaction when the
+ * automined transaction failed (its `throwOnTransactionFailures`): the transaction is mined all
+ * the same, and `data` carries its hash and revert bytes, which hardhat-chai-matchers decode.
+ * Messages and codes are Hardhat 2.29's (checked against `hardhat node` over HTTP).
+ */
+export function transactionFailedError(
+  txHash: Uint8Array,
+  failure: { message: string; returnData: Uint8Array },
+): RpcError {
+  const ret = failure.returnData
+  const retHex = `0x${toHex(ret)}`
+  let code: number = ErrorCode.INTERNAL_ERROR
+  let message: string
+  const vmError = (what: string) => `Error: VM Exception while processing transaction: ${what}`
+  if (failure.message === 'revert') {
+    const selector = ret.length >= 4 ? toHex(ret.subarray(0, 4)) : ''
+    const reason = decodeRevertReason(ret)
+    if (ret.length === 0) message = 'Error: Transaction reverted without a reason string'
+    else if (selector === ERROR_SELECTOR && reason !== undefined)
+      message = vmError(`reverted with reason string '${reason}'`)
+    else if (selector === PANIC_SELECTOR && ret.length === 36) {
+      const panic = BigInt(`0x${toHex(ret.subarray(4))}`)
+      const why = panic <= 0xffn ? HARDHAT_PANIC_REASONS[Number(panic)] : undefined
+      message = vmError(`reverted with panic code 0x${panic.toString(16)} (${why ?? 'Unknown panic code'})`)
+    } else message = vmError(`reverted with an unrecognized custom error (return data: ${retHex})`)
+  } else if (failure.message === 'out of gas') {
+    code = ErrorCode.INVALID_INPUT
+    message = 'Transaction ran out of gas'
+  } else message = vmError(failure.message)
+  return new RpcError(code, message, { message, txHash: `0x${toHex(txHash)}`, data: retHex })
+}

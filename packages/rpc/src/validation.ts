@@ -126,9 +126,11 @@ export function parseBool(value: unknown, name: string): boolean {
   return value
 }
 
-/** Block number or tag (no hash): `latest`, `0x1a`, ... */
+/** Block number or tag (no hash): `latest`, `0x1a`, ... A JSON integer is accepted too, as
+ * Hardhat accepts `eth_getBlockByNumber [1, false]` (scripts written against it send that). */
 export function parseBlockNumberOrTag(value: unknown, name: string): BlockRef {
   if (typeof value === 'string' && BLOCK_TAGS.has(value)) return { tag: value as BlockTag }
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return { number: BigInt(value) }
   if (typeof value !== 'string') fail(name, 'block number or tag', value)
   return { number: parseQuantity(value, name, 64) }
 }
@@ -140,6 +142,7 @@ export function parseBlockRef(
   fallback: BlockRef = { tag: 'latest' },
 ): BlockRef {
   if (value === undefined || value === null) return fallback
+  if (typeof value === 'number') return parseBlockNumberOrTag(value, name)
   if (typeof value === 'string') {
     // geth also accepts a bare 32-byte hash here.
     if (value.length === 66) return { hash: parseHash(value, name) }

@@ -13,11 +13,13 @@ import type {
   CallOutcome,
   CallRequest,
   DevBackend,
+  DevMetadata,
   ExecOptions,
   FeeHistory,
   Hash,
   LogQuery,
   ProofResult,
+  ResetOptions,
   RpcBackend,
   RpcLog,
   RpcReceipt,
@@ -341,5 +343,23 @@ export class FixtureDev implements DevBackend {
   }
   setMinGasPrice(price: bigint): void {
     this.calls.push(['setMinGasPrice', price])
+  }
+  setBlockGasLimit(gasLimit: bigint): void {
+    this.calls.push(['setBlockGasLimit', gasLimit])
+  }
+  setPrevRandao(value: Uint8Array): void {
+    this.calls.push(['setPrevRandao', hex(value)])
+  }
+  async reset(opts: ResetOptions): Promise<void> {
+    this.calls.push(['reset', opts])
+  }
+  async metadata(): Promise<DevMetadata> {
+    return {
+      clientVersion: 'HardhatNetwork/test',
+      chainId: 31337n,
+      instanceId: new Uint8Array(32).fill(7),
+      latestBlockNumber: 5n,
+      latestBlockHash: new Uint8Array(32).fill(1),
+    }
   }
 }

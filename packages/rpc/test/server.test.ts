@@ -419,10 +419,29 @@ describe('dev methods', () => {
       expect((await env.rpc.call('evm_snapshot')).result).toBe('0x1')
       expect((await env.rpc.call('anvil_snapshot')).result).toBe('0x2')
       expect((await env.rpc.call('evm_revert', ['0x2'])).result).toBe(true)
-      expect((await env.rpc.call('evm_mine', [1_700_000_123])).result).toBe('0x0')
-      expect((await env.rpc.call('evm_mine', [{ blocks: 3, timestamp: '0x10' }])).result).toBe('0x0')
+      expect((await env.rpc.call('evm_mine', [1_700_000_123])).result).toBe('0')
+      expect((await env.rpc.call('evm_mine', [{ blocks: 3, timestamp: '0x10' }])).result).toBe('0')
       expect((await env.rpc.call('hardhat_mine', ['0x5', '0x2'])).result).toBe(true)
-      expect((await env.rpc.call('evm_increaseTime', [60])).result).toBe(60)
+      // Hardhat's shapes for evm_*, anvil's for anvil_*
+      expect((await env.rpc.call('evm_increaseTime', [60])).result).toBe('60')
+      expect((await env.rpc.call('anvil_increaseTime', [60])).result).toBe(60)
+      expect((await env.rpc.call('evm_setNextBlockTimestamp', [2_000_000_000])).result).toBe('2000000000')
+      expect((await env.rpc.call('anvil_setNextBlockTimestamp', [2_000_000_001])).result).toBe(null)
+      expect((await env.rpc.call('evm_setBlockGasLimit', ['0x1000000'])).result).toBe(true)
+      expect((await env.rpc.call('hardhat_setPrevRandao', [`0x${'11'.repeat(32)}`])).result).toBe(true)
+      expect((await env.rpc.call('hardhat_reset', [])).result).toBe(true)
+      expect(
+        (await env.rpc.call('hardhat_reset', [{ forking: { jsonRpcUrl: 'http://x', blockNumber: 7 } }]))
+          .result,
+      ).toBe(true)
+      expect((await env.rpc.call('hardhat_reset', [{ forking: { url: 'x' } }])).error?.code).toBe(-32602)
+      expect((await env.rpc.call('hardhat_metadata')).result).toEqual({
+        clientVersion: 'HardhatNetwork/test',
+        chainId: 31337,
+        instanceId: `0x${'07'.repeat(32)}`,
+        latestBlockNumber: 5,
+        latestBlockHash: `0x${'01'.repeat(32)}`,
+      })
       expect((await env.rpc.call('hardhat_setBalance', [addr, '0x64'])).result).toBe(true)
       expect((await env.rpc.call('anvil_setStorageAt', [addr, '0x1', '0x2'])).result).toBe(true)
       expect((await env.rpc.call('evm_setAutomine', [false])).result).toBe(true)
@@ -434,6 +453,13 @@ describe('dev methods', () => {
         ['mine', 3n, undefined, 16n],
         ['mine', 5n, 2n, undefined],
         ['increaseTime', 60n],
+        ['increaseTime', 60n],
+        ['setNextBlockTimestamp', 2_000_000_000n],
+        ['setNextBlockTimestamp', 2_000_000_001n],
+        ['setBlockGasLimit', 0x1000000n],
+        ['setPrevRandao', `0x${'11'.repeat(32)}`],
+        ['reset', {}],
+        ['reset', { forking: { url: 'http://x', blockNumber: 7n } }],
         ['setBalance', addr, 100n],
         ['setStorageAt', addr, `0x${'0'.repeat(63)}1`, `0x${'0'.repeat(63)}2`],
       ])

@@ -3,6 +3,7 @@ import { ErrorCode, RpcError } from '../src/errors.ts'
 import {
   expectParams,
   parseAddress,
+  parseBlockNumberOrTag,
   parseBlockRef,
   parseCallRequest,
   parseData,
@@ -112,7 +113,14 @@ describe('block references', () => {
       () => parseBlockRef({ blockNumber: '0x1', requireCanonical: true }, 'b'),
       'only valid with blockHash',
     )
-    invalid(() => parseBlockRef(5, 'b'), 'block number, tag')
+    invalid(() => parseBlockRef(-1, 'b'), 'block number or tag')
+    invalid(() => parseBlockRef(1.5, 'b'), 'block number or tag')
+    invalid(() => parseBlockRef(true, 'b'), 'block number, tag or EIP-1898 object')
+  })
+
+  it('accepts JSON integers as block numbers, as Hardhat does', () => {
+    expect(parseBlockRef(5, 'b')).toEqual({ number: 5n })
+    expect(parseBlockNumberOrTag(0, 'b')).toEqual({ number: 0n })
   })
 })
 

@@ -9,7 +9,7 @@ import { Account, Address } from '@ethereumjs/util'
 import { encodeReceipt, type RunTxResult, runTx, type TxReceipt, type VM } from '@ethereumjs/vm'
 import type { ExecutedTx, LogEntry } from '../api.ts'
 import { minBig } from '../bytes.ts'
-import { keccak256, recoverSender } from '../crypto.ts'
+import { isBoundSender, keccak256, recoverSender } from '../crypto.ts'
 import { ExecutionFault } from '../errors.ts'
 import { installEvmFastPaths } from '../evm-fastpath.ts'
 import { checkpointDepth, rollbackTo } from '../isolation.ts'
@@ -145,7 +145,14 @@ async function applyTx(
   else {
     let result: RunTxResult
     try {
-      result = await runTx(vm, { tx, block, skipHardForkValidation: true, blockGasUsed })
+      result = await runTx(vm, {
+        tx,
+        block,
+        skipHardForkValidation: true,
+        blockGasUsed,
+        // Impersonated senders (dev mode) may have code, as on Hardhat and anvil (EIP-3607 off).
+        allowSenderCode: isBoundSender(tx),
+      })
     } catch (e) {
       // Thrown inside a message: execution broke. Anything else: runTx refused the tx.
       throw e instanceof ExecutionFault ? e : new TxRejected(e)

@@ -2,7 +2,7 @@
  * The node's implementation of the JSON-RPC backend: resolves block selectors against the chain
  * store, reads state through the execution runtime, admits transactions to the pool.
  */
-import { type Block, type BlockHeader, createBlockHeader } from '@ethereumjs/block'
+import type { Block, BlockHeader } from '@ethereumjs/block'
 import {
   Capability,
   createTx,
@@ -42,8 +42,10 @@ import {
   type SyncStatus,
   type TxLocation,
   type TxPoolSnapshot,
+  transactionFailedError,
 } from '@openledger/rpc'
 import type { Chain } from '../chain/chain.ts'
+import { defaultNextEnv, type NextBlockEnv, PendingBlock } from '../miner/pending-block.ts'
 import { TxPoolError } from '../txpool/index.ts'
 import { bytesEqual, key } from '../util/bytes.ts'
 import { rewardPercentiles, suggestTip } from './fees.ts'
@@ -58,11 +60,21 @@ export interface NodeBackendOptions {
   impersonated?: Set<string>
   dev?: DevBackend
   /** Called after a tx is admitted; resolves when the node wants the RPC answer to go out
-   * (automine: after the block that includes it). */
-  afterAdmit?: (hash: Uint8Array) => Promise<void>
+   * (automine: after the block that includes it, with what became of the transaction). */
+  afterAdmit?: (hash: Uint8Array) => Promise<AdmitOutcome | undefined | void>
+  /** Answer a send whose automined transaction failed with Hardhat's error (its
+   * `throwOnTransactionFailures`); the transaction is mined all the same. Read per send. */
+  throwOnTransactionFailures?: () => boolean
   /** Refuse transactions that cannot pay the next block's base fee instead of pooling them
    * (dev automine, as anvil and Hardhat do: such a transaction would never be mined). */
   rejectBelowBaseFee?: () => boolean
+  /** Environment of the next block on `parent` (dev: the sealer's, with its time controls);
+   * default: wall-clock time and the next base fee. */
+  nextBlockEnv?: (parent: BlockHeader) => NextBlockEnv
+  /** Build the pending block from the pool's transactions (dev). Default false: the pending block
+   * is the next block's environment on the head's state, so reads never take the execution lock
+   * that a validator's consensus work waits on. */
+  pendingFromPool?: boolean
   peerCount?: () => number
   syncing?: () => SyncStatus | false
   /** Worker threads recovering eth_sendRawTransaction senders off the main thread, started only
@@ -75,6 +87,11 @@ export interface NodeBackendOptions {
   signal?: AbortSignal
 }
 
+/** What became of an admitted transaction by the time its send is answered (automine). */
+export type AdmitOutcome =
+  | { kind: 'mined'; failure?: { message: string; returnData: Uint8Array } }
+  | { kind: 'dropped'; reason: string }
+
 const MAX_FEE_HISTORY_BLOCKS = 1024
 
 export class NodeBackend implements RpcBackend {
@@ -86,7 +103,8 @@ export class NodeBackend implements RpcBackend {
   private readonly runtime: ExecutionRuntime
   private readonly keys: NodeBackendOptions['keys']
   private readonly impersonated: Set<string>
-  private pending: { id: string; header: BlockHeader } | undefined
+  /** The pending block (see PendingBlock); also the next block's environment for estimates. */
+  readonly pendingBlock: PendingBlock
   private readonly recoverPool: RecoverPool | undefined
 
   constructor(private readonly opts: NodeBackendOptions) {
@@ -98,6 +116,11 @@ export class NodeBackend implements RpcBackend {
     this.dev = opts.dev
     this.keys = opts.keys
     this.impersonated = opts.impersonated ?? new Set()
+    this.pendingBlock = new PendingBlock(
+      opts.chain,
+      opts.nextBlockEnv ?? defaultNextEnv,
+      opts.pendingFromPool ?? false,
+    )
     const threads = opts.recoverThreads ?? defaultRecoverThreads()
     this.recoverPool =
       threads > 0
@@ -129,12 +152,20 @@ export class NodeBackend implements RpcBackend {
     await this.recoverPool?.close()
   }
 
+  private txOptions(): { common: ExecutionRuntime['common']; allowUnlimitedInitCodeSize: boolean } {
+    return {
+      common: this.runtime.common,
+      allowUnlimitedInitCodeSize: this.runtime.allowUnlimitedContractSize === true,
+    }
+  }
+
   headNumber(): bigint {
     return this.chain.head.header.number
   }
 
   async getBlock(ref: BlockRef): Promise<Block | undefined> {
     const store = this.chain.store
+    if ('tag' in ref && ref.tag === 'pending') return (await this.pendingBlock.get()).block
     if ('tag' in ref) return ref.tag === 'earliest' ? store.getBlockByNumber(0n) : this.chain.head
     if ('number' in ref) return store.getBlockByNumber(ref.number)
     const block = await store.getBlockByHash(ref.hash)
@@ -156,42 +187,27 @@ export class NodeBackend implements RpcBackend {
 
   /** State root behind a selector: the head's working root covers dev-mode state edits. */
   private async stateAt(ref: BlockRef): Promise<{ block: Block; root: Uint8Array }> {
+    if ('tag' in ref && ref.tag === 'pending') {
+      const pending = await this.pendingBlock.get()
+      return { block: pending.block, root: pending.stateRoot }
+    }
     const block = await this.blockOrThrow(ref)
     const head = this.chain.head
     const isHead = block.header.number === head.header.number && bytesEqual(block.hash(), head.hash())
     return { block, root: isHead ? this.chain.workingStateRoot : block.header.stateRoot }
   }
 
-  /** The block a transaction sent now would land in: number head+1, the next base fee, a later
-   * timestamp, on the head's working state. eth_estimateGas and eth_call at 'pending' run in it,
-   * as anvil and Hardhat do, so code that reads block.number or block.timestamp (the attribution
-   * modules stamp records with them) is priced as it will execute. */
-  private pendingContext(): { header: BlockHeader; root: Uint8Array } {
-    const head = this.chain.head.header
-    const now = BigInt(Math.floor(Date.now() / 1000))
-    const timestamp = now > head.timestamp ? now : head.timestamp + 1n
-    const id = `${key(head.hash())}:${timestamp}`
-    if (this.pending?.id !== id) {
-      const header = createBlockHeader(
-        {
-          parentHash: head.hash(),
-          number: head.number + 1n,
-          timestamp,
-          gasLimit: head.gasLimit,
-          baseFeePerGas: head.calcNextBaseFee(),
-          coinbase: head.coinbase,
-        },
-        this.runtime.blockOptions,
-      )
-      this.pending = { id, header }
-    }
-    return { header: this.pending!.header, root: this.chain.workingStateRoot }
-  }
-
   private async executionContext(ref: BlockRef): Promise<{ header: BlockHeader; root: Uint8Array }> {
-    if ('tag' in ref && ref.tag === 'pending') return this.pendingContext()
     const { block, root } = await this.stateAt(ref)
     return { header: block.header, root }
+  }
+
+  /** The block a transaction sent now would land in, on the head's working state (without the
+   * pool's transactions): number head+1, the next base fee, the next timestamp. Estimates for
+   * `latest` run in it, as on anvil and Hardhat, so code reading block.number or block.timestamp
+   * (the attribution modules stamp records with them) is priced as it will execute. */
+  private nextBlockContext(): { header: BlockHeader; root: Uint8Array } {
+    return { header: this.pendingBlock.nextHeader(), root: this.chain.workingStateRoot }
   }
 
   // The store keeps receipts in their RPC shape (with senders), so nothing is recovered here.
@@ -270,9 +286,10 @@ export class NodeBackend implements RpcBackend {
   }
 
   async estimateGas(req: CallRequest, ref: BlockRef, overrides?: StateOverride): Promise<bigint> {
-    // Estimates for the head are made in the pending block: that is where the transaction goes.
-    const isHead = 'tag' in ref && ref.tag !== 'earliest'
-    const { header, root } = isHead ? this.pendingContext() : await this.executionContext(ref)
+    // Estimates for the head are made in the next block: that is where the transaction goes;
+    // `pending` also sees the pool's transactions before it.
+    const isHead = 'tag' in ref && ref.tag !== 'earliest' && ref.tag !== 'pending'
+    const { header, root } = isHead ? this.nextBlockContext() : await this.executionContext(ref)
     try {
       return await this.runtime.estimateGas(req, header, { stateRoot: root, overrides })
     } catch (err) {
@@ -305,7 +322,10 @@ export class NodeBackend implements RpcBackend {
   }
 
   async feeHistory(blockCount: number, newest: BlockRef, percentiles: number[]): Promise<FeeHistory> {
-    const last = await this.blockOrThrow(newest)
+    // The pending block has no fee history of its own yet: it ends at the head, as on geth.
+    const last = await this.blockOrThrow(
+      'tag' in newest && newest.tag === 'pending' ? { tag: 'latest' } : newest,
+    )
     const count = BigInt(Math.min(Math.max(blockCount, 0), MAX_FEE_HISTORY_BLOCKS))
     let first = last.header.number - count + 1n
     if (first < 0n) first = 0n
@@ -346,7 +366,7 @@ export class NodeBackend implements RpcBackend {
     const offloaded = this.recoverPool?.submit(raw)
     let tx: TypedTransaction
     try {
-      tx = createTxFromRLP(raw, { common: this.runtime.common })
+      tx = createTxFromRLP(raw, this.txOptions())
     } catch (err) {
       throw invalidInput(describeDecodeError(err))
     }
@@ -388,7 +408,12 @@ export class NodeBackend implements RpcBackend {
       throw err
     }
     const hash = tx.hash()
-    await this.opts.afterAdmit?.(hash)
+    const outcome = await this.opts.afterAdmit?.(hash)
+    // Never answer a hash for a transaction the node dropped instead of mining.
+    if (outcome?.kind === 'dropped')
+      throw invalidInput(`transaction ${key(hash)} was not mined: ${outcome.reason}`)
+    if (outcome?.kind === 'mined' && outcome.failure && this.opts.throwOnTransactionFailures?.())
+      throw transactionFailedError(hash, outcome.failure)
     return hash
   }
 
@@ -400,9 +425,9 @@ export class NodeBackend implements RpcBackend {
       throw new RpcError(ErrorCode.INVALID_INPUT, `unknown account ${fromKey}: not unlocked or impersonated`)
     }
     // Unfrozen so that an impersonated transaction can carry its sender (see impersonatedTx).
-    const txOpts = { common: this.runtime.common, freeze: false }
+    const txOpts = { ...this.txOptions(), freeze: false }
     const nonce = req.nonce ?? (await this.pendingNonce(req.from))
-    const gasLimit = req.gas ?? (await this.estimateGas({ ...req, nonce }, { tag: 'latest' }))
+    const gasLimit = req.gas ?? (await this.estimateGas({ ...req, nonce }, { tag: 'pending' }))
     const base = this.chain.head.header.calcNextBaseFee()
     const legacy = req.gasPrice !== undefined || req.type === 0 || req.type === 1
     const data = {

@@ -14,6 +14,9 @@ export interface DevCommandOptions {
   host: string
   blockTime?: number
   mining: boolean
+  /** Hardhat's automine failure errors (default on). */
+  throwOnTxFailures?: boolean
+  unlimitedContractSize?: boolean
   accounts?: number
   balance?: bigint
   chainId?: number
@@ -49,6 +52,8 @@ export async function runDev(opts: DevCommandOptions): Promise<void> {
     genesis,
     rpc: { host: opts.host, port: opts.port, ...opts.rpc },
     mining,
+    throwOnTransactionFailures: opts.throwOnTxFailures ?? true,
+    allowUnlimitedContractSize: opts.unlimitedContractSize === true,
     accounts,
     metrics: opts.metricsPort === undefined ? undefined : { host: opts.metricsHost, port: opts.metricsPort },
     // A dev chain is started to be used: have the recovery worker ready for the first burst.

@@ -23,6 +23,16 @@ const dev = program
     ).argParser(parseDurationMs),
   )
   .option('--no-mining', 'do not mine automatically: blocks only via evm_mine / anvil_mine')
+  .option(
+    '--no-throw-on-tx-failures',
+    "automine: answer a failed transaction's send with its hash, as anvil (default: Hardhat's error)",
+  )
+  .option(
+    '--disable-code-size-limit',
+    "no EIP-170/EIP-3860 contract and initcode size limits (Hardhat's allowUnlimitedContractSize)",
+    false,
+  )
+  .option('--allow-unlimited-contract-size', 'same as --disable-code-size-limit', false)
   .addOption(
     new Option('--accounts <n>', 'number of funded dev accounts (default 20)').argParser(parsePositiveInt),
   )
@@ -57,6 +67,8 @@ const dev = program
       host: o.host,
       blockTime: o.blockTime,
       mining: o.mining,
+      throwOnTxFailures: o.throwOnTxFailures,
+      unlimitedContractSize: o.disableCodeSizeLimit || o.allowUnlimitedContractSize,
       accounts: o.accounts,
       balance: o.balance,
       chainId: o.chainId,

@@ -4,8 +4,9 @@
  * Snapshot semantics follow Hardhat/EDR: reverting restores chain head, state, pool and clock
  * offsets, and deletes that snapshot and every later one.
  */
+import { randomBytes } from 'node:crypto'
 import type { TypedTransaction } from '@ethereumjs/tx'
-import { type DevBackend, invalidInput } from '@openledger/rpc'
+import { type DevBackend, type DevMetadata, invalidInput, type ResetOptions } from '@openledger/rpc'
 import type { Chain } from '../chain/chain.ts'
 import type { DevSealer, MiningMode } from '../miner/dev-sealer.ts'
 import { key } from '../util/bytes.ts'
@@ -17,6 +18,10 @@ interface Snapshot {
   pool: Array<{ tx: TypedTransaction; sender: Uint8Array }>
   timeOffset: bigint
   nextTimestamp: bigint | undefined
+  nextBaseFee: bigint | undefined
+  nextPrevRandao: Uint8Array | undefined
+  gasLimit: bigint | undefined
+  coinbase: Uint8Array
 }
 
 export class DevControls implements DevBackend {
@@ -26,14 +31,25 @@ export class DevControls implements DevBackend {
   private intervalMs = 0
   private automine: boolean
 
+  private readonly initialMode: MiningMode
+  private readonly initialCoinbase: Uint8Array
+  private instanceId = randomBytes(32)
+
   constructor(
     private readonly chain: Chain,
     private readonly sealer: DevSealer,
     readonly impersonated: Set<string>,
+    private readonly clientVersion: string,
   ) {
-    this.automine = sealer.miningMode.kind === 'auto'
-    const m = sealer.miningMode
-    if (m.kind === 'interval') this.intervalMs = m.blockTimeMs
+    this.initialMode = sealer.miningMode
+    this.initialCoinbase = sealer.coinbase
+    this.automine = false
+    this.restoreMode(this.initialMode)
+  }
+
+  private restoreMode(m: MiningMode): void {
+    this.automine = m.kind === 'auto'
+    this.intervalMs = m.kind === 'interval' ? m.blockTimeMs : 0
   }
 
   snapshot(): Promise<bigint> {
@@ -46,6 +62,10 @@ export class DevControls implements DevBackend {
         pool: this.chain.txpool.all(),
         timeOffset: this.sealer.timeOffset,
         nextTimestamp: this.sealer.nextTimestamp,
+        nextBaseFee: this.sealer.nextBaseFee,
+        nextPrevRandao: this.sealer.nextPrevRandao,
+        gasLimit: this.sealer.gasLimit,
+        coinbase: this.sealer.coinbase,
       })
       return id
     })
@@ -59,8 +79,13 @@ export class DevControls implements DevBackend {
       this.snapshots = this.snapshots.slice(0, idx)
       await this.chain.rollbackTo(snap.headNumber, snap.workingStateRoot)
       await this.chain.txpool.reset(snap.pool)
-      this.sealer.timeOffset = snap.timeOffset
-      this.sealer.nextTimestamp = snap.nextTimestamp
+      const s = this.sealer
+      s.timeOffset = snap.timeOffset
+      s.nextTimestamp = snap.nextTimestamp
+      s.nextBaseFee = snap.nextBaseFee
+      s.nextPrevRandao = snap.nextPrevRandao
+      s.gasLimit = snap.gasLimit
+      s.coinbase = snap.coinbase
       return true
     })
   }
@@ -70,7 +95,8 @@ export class DevControls implements DevBackend {
     let ts = timestamp
     for (let i = 0n; i < blocks; i++) {
       const block = await this.sealer.mine(ts)
-      // hardhat_mine: blocks after the first are spaced `interval` seconds apart.
+      // hardhat_mine: blocks after the first are spaced `interval` seconds apart, and the clock
+      // moves with them (the sealer sets its offset from every block mined at a set time).
       ts = block.header.timestamp + (interval > 0n ? interval : 1n)
     }
   }
@@ -159,4 +185,53 @@ export class DevControls implements DevBackend {
   setMinGasPrice(price: bigint): void {
     this.chain.txpool.setMinGasPrice(price)
   }
+
+  setBlockGasLimit(gasLimit: bigint): void {
+    if (gasLimit < MIN_GAS_LIMIT) throw invalidInput(`block gas limit must be at least ${MIN_GAS_LIMIT}`)
+    this.sealer.gasLimit = gasLimit
+  }
+
+  setPrevRandao(value: Uint8Array): void {
+    this.sealer.nextPrevRandao = value
+  }
+
+  /** hardhat_reset without forking: back to the genesis block, as a freshly started node. */
+  reset(opts: ResetOptions): Promise<void> {
+    if (opts.forking) {
+      return Promise.reject(
+        invalidInput('this node was not started with --fork-url: hardhat_reset cannot fork'),
+      )
+    }
+    return this.sealer.exclusive(async () => {
+      const genesis = await this.chain.store.getBlockByNumber(0n)
+      if (!genesis) throw new Error('genesis block missing from the chain store')
+      await this.chain.rollbackTo(0n, genesis.header.stateRoot)
+      await this.chain.txpool.reset([])
+      this.snapshots = []
+      this.impersonated.clear()
+      const s = this.sealer
+      s.timeOffset = 0n
+      s.nextTimestamp = undefined
+      s.nextBaseFee = undefined
+      s.nextPrevRandao = undefined
+      s.gasLimit = undefined
+      s.coinbase = this.initialCoinbase
+      this.restoreMode(this.initialMode)
+      s.setMode(this.initialMode)
+      this.instanceId = randomBytes(32)
+    })
+  }
+
+  async metadata(): Promise<DevMetadata> {
+    const head = this.chain.head
+    return {
+      clientVersion: this.clientVersion,
+      chainId: this.chain.runtime.chainId,
+      instanceId: this.instanceId,
+      latestBlockNumber: head.header.number,
+      latestBlockHash: head.hash(),
+    }
+  }
 }
+
+const MIN_GAS_LIMIT = 5000n

@@ -8,12 +8,21 @@
  * All block production is serialised through one promise chain, so cheats, snapshots and mining
  * never interleave.
  */
-import type { Block } from '@ethereumjs/block'
+import type { Block, BlockHeader } from '@ethereumjs/block'
 import type { ExecutedTx } from '@openledger/evm-runtime'
 import { invalidInput } from '@openledger/rpc'
 import type { Chain } from '../chain/chain.ts'
 import type { Logger } from '../logger.ts'
-import { hex } from '../util/bytes.ts'
+import { hex, key } from '../util/bytes.ts'
+import type { NextBlockEnv } from './pending-block.ts'
+
+/** What became of a transaction in an automine pass, for the sender still waiting on it. */
+export type TxOutcome =
+  | { kind: 'mined'; failure?: { message: string; returnData: Uint8Array } }
+  | { kind: 'dropped'; reason: string }
+
+/** Outcomes kept for senders that have not collected theirs (bounded; oldest go first). */
+const MAX_OUTCOMES = 10_000
 
 export type MiningMode = { kind: 'auto' } | { kind: 'interval'; blockTimeMs: number } | { kind: 'manual' }
 
@@ -37,12 +46,18 @@ export class DevSealer {
   private autoPass: Promise<void> | undefined
   private autoAgain = false
   private stopped = false
-  /** Seconds added to wall-clock time (evm_increaseTime). */
+  /** Seconds added to wall-clock time (evm_increaseTime; moved by blocks mined at a set time). */
   timeOffset = 0n
   /** Exact timestamp for the next block (evm_setNextBlockTimestamp). */
   nextTimestamp: bigint | undefined
   nextBaseFee: bigint | undefined
+  /** prevrandao (mixHash) of the next block (hardhat_setPrevRandao); zero otherwise. */
+  nextPrevRandao: Uint8Array | undefined
+  /** Gas limit of every later block (evm_setBlockGasLimit); the parent's when undefined. */
+  gasLimit: bigint | undefined
   coinbase: Uint8Array
+  /** Automine: outcome per transaction hash (hex), collected once by {@link waitForOutcome}. */
+  private readonly outcomes = new Map<string, TxOutcome>()
 
   constructor(
     private readonly chain: Chain,
@@ -116,6 +131,24 @@ export class DevSealer {
     }
   }
 
+  /**
+   * Automine: resolves once a pass has mined everything pending now, with what became of `hash`
+   * (undefined when it is still pooled, e.g. a nonce gap, or the node is not automining).
+   */
+  async waitForOutcome(hash: Uint8Array): Promise<TxOutcome | undefined> {
+    await this.onTransactionAdded()
+    const k = key(hash)
+    const outcome = this.outcomes.get(k)
+    this.outcomes.delete(k)
+    return outcome
+  }
+
+  private recordOutcome(hash: Uint8Array, outcome: TxOutcome): void {
+    if (this.mode.kind !== 'auto') return
+    this.outcomes.set(key(hash), outcome)
+    if (this.outcomes.size > MAX_OUTCOMES) this.outcomes.delete(this.outcomes.keys().next().value!)
+  }
+
   /** Run `fn` after every block production and state edit queued before it. */
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.queue.then(fn, fn)
@@ -128,35 +161,52 @@ export class DevSealer {
     return this.exclusive(() => this.mineNow(timestamp))
   }
 
-  private nextBlockTimestamp(parentTs: bigint, explicit?: bigint): bigint {
-    const requested = explicit ?? this.nextTimestamp
-    if (requested !== undefined) {
-      this.nextTimestamp = undefined
-      if (requested <= parentTs) {
-        throw invalidInput(
-          `timestamp ${requested} is lower than or equal to the previous block's timestamp ${parentTs}`,
-        )
-      }
-      return requested
+  /**
+   * The environment of the block the sealer would mine next on `parent` (without consuming the
+   * one-shot settings): what the pending block, eth_call and eth_estimateGas at `pending` see.
+   */
+  nextEnv(parent: BlockHeader, explicitTimestamp?: bigint): NextBlockEnv {
+    return {
+      timestamp: explicitTimestamp ?? this.nextTimestamp ?? this.clockTimestamp(parent.timestamp),
+      baseFeePerGas: this.nextBaseFee ?? parent.calcNextBaseFee(),
+      coinbase: this.coinbase,
+      mixHash: this.nextPrevRandao ?? new Uint8Array(32),
+      gasLimit: this.gasLimit ?? parent.gasLimit,
     }
-    const now = BigInt(Math.floor(Date.now() / 1000)) + this.timeOffset
+  }
+
+  private clockTimestamp(parentTs: bigint): bigint {
+    const now = nowSeconds() + this.timeOffset
     return now > parentTs ? now : parentTs + 1n
   }
 
   private async mineNow(timestamp?: bigint): Promise<Block> {
     const chain = this.chain
     const parent = chain.head
-    const ts = this.nextBlockTimestamp(parent.header.timestamp, timestamp)
-    const baseFee = this.nextBaseFee ?? parent.header.calcNextBaseFee()
+    const fixed = timestamp ?? this.nextTimestamp
+    const env = this.nextEnv(parent.header, timestamp)
+    if (fixed !== undefined && fixed <= parent.header.timestamp) {
+      this.nextTimestamp = undefined
+      throw invalidInput(
+        `timestamp ${fixed} is lower than or equal to the previous block's timestamp ${parent.header.timestamp}`,
+      )
+    }
+    const baseFee = env.baseFeePerGas
     const pending = chain.txpool.pending(baseFee)
     const result = await chain.runtime.buildBlock(parent.header, txIterator(pending), {
       parentStateRoot: chain.workingStateRoot,
-      timestamp: ts,
-      coinbase: this.coinbase,
+      timestamp: env.timestamp,
+      coinbase: env.coinbase,
       extraData: this.opts.extraData,
       baseFeePerGas: this.nextBaseFee,
+      gasLimit: env.gasLimit,
+      mixHash: env.mixHash,
     })
     this.nextBaseFee = undefined
+    this.nextPrevRandao = undefined
+    this.nextTimestamp = undefined
+    // A block mined at a set time moves the clock there, so time flows on from it (Hardhat).
+    if (fixed !== undefined) this.timeOffset = fixed - nowSeconds()
     const m = chain.metrics
     if (m) {
       m.phaseSeconds.inc({ phase: 'execution' }, result.timings.execution / 1000)
@@ -169,15 +219,22 @@ export class DevSealer {
       const hash = r.tx.hash()
       chain.txpool.remove(hash)
       dropped.push({ hash, reason: r.reason })
+      this.recordOutcome(hash, { kind: 'dropped', reason: r.reason })
       // Execution threw (rolled back by the runtime): not the sender's doing, so say it loudly.
       if (r.fault)
         this.opts.log.warn({ tx: hex(hash), err: r.fault.message }, 'transaction dropped: execution fault')
     }
     await chain.commit(result)
+    for (const e of result.executed)
+      this.recordOutcome(e.hash, { kind: 'mined', failure: e.status === 0 ? e.error : undefined })
     m?.blockImport.observe((performance.now() - started + result.timings.total) / 1000)
     this.opts.onBlock?.(result.block, result.executed, dropped)
     return result.block
   }
+}
+
+function nowSeconds(): bigint {
+  return BigInt(Math.floor(Date.now() / 1000))
 }
 
 function* txIterator(pending: Iterable<{ tx: import('@ethereumjs/tx').TypedTransaction }>) {

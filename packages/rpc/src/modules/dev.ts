@@ -2,11 +2,13 @@
  * Dev-mode cheats (evm_*, hardhat_*, anvil_*), with anvil's and Hardhat's aliases. They change
  * state outside consensus, so they exist only when the backend runs single-node dev mode
  * (backend.dev); otherwise each answers -32601 saying so. Setters answer `true` (Hardhat's
- * convention; anvil clients ignore the result).
+ * convention; anvil clients ignore the result); evm_* and hardhat_* results have Hardhat 2.29's
+ * exact shapes (evm_mine "0", evm_increaseTime and evm_setNextBlockTimestamp decimal strings),
+ * anvil_* results anvil's.
  */
-import type { DevBackend } from '../backend.ts'
+import type { DevBackend, ResetOptions } from '../backend.ts'
 import { ErrorCode, invalidParams, RpcError } from '../errors.ts'
-import { quantity } from '../format.ts'
+import { data, quantity } from '../format.ts'
 import type { RequestContext, RpcMethods } from '../registry.ts'
 import {
   expectParams,
@@ -57,7 +59,7 @@ const evmMine: DevHandler = async (dev, params) => {
     const timestamp = opts.timestamp === undefined ? undefined : parseUint64(opts.timestamp, 'timestamp')
     await dev.mine(blocks, undefined, timestamp)
   } else await dev.mine(1n, undefined, parseUint64(arg, 'timestamp'))
-  return '0x0'
+  return '0'
 }
 
 const mine: DevHandler = async (dev, params) => {
@@ -69,15 +71,63 @@ const mine: DevHandler = async (dev, params) => {
   return true
 }
 
+// Hardhat answers the total clock offset as a decimal string, anvil as a number.
 const increaseTime: DevHandler = (dev, params) => {
   const [seconds] = expectParams(params, 1, 1)
-  return Number(dev.increaseTime(parseUint64(seconds, 'seconds')))
+  return dev.increaseTime(parseUint64(seconds, 'seconds')).toString()
 }
 
+const anvilIncreaseTime: DevHandler = (dev, params) => Number(increaseTime(dev, params))
+
+// Hardhat answers the timestamp (decimal string), anvil null.
 const setNextBlockTimestamp: DevHandler = (dev, params) => {
   const [ts] = expectParams(params, 1, 1)
-  dev.setNextBlockTimestamp(parseUint64(ts, 'timestamp'))
+  const timestamp = parseUint64(ts, 'timestamp')
+  dev.setNextBlockTimestamp(timestamp)
+  return timestamp.toString()
+}
+
+const anvilSetNextBlockTimestamp: DevHandler = (dev, params) => {
+  setNextBlockTimestamp(dev, params)
   return null
+}
+
+const setBlockGasLimit: DevHandler = (dev, params) => {
+  const [gas] = expectParams(params, 1, 1)
+  dev.setBlockGasLimit(parseQuantity(gas, 'gasLimit', 64))
+  return true
+}
+
+const setPrevRandao: DevHandler = (dev, params) => {
+  const [value] = expectParams(params, 1, 1)
+  dev.setPrevRandao(parseSlot(value, 'prevRandao'))
+  return true
+}
+
+// hardhat_reset([{ forking: { jsonRpcUrl, blockNumber } }]) / anvil_reset([{ forking: ... }]).
+const reset: DevHandler = async (dev, params) => {
+  const [opts] = expectParams(params, 0, 1)
+  await dev.reset(parseResetOptions(opts))
+  return true
+}
+
+const metadata: DevHandler = async (dev, params) => {
+  expectParams(params, 0, 0)
+  const m = await dev.metadata()
+  return {
+    clientVersion: m.clientVersion,
+    chainId: Number(m.chainId),
+    instanceId: data(m.instanceId),
+    latestBlockNumber: Number(m.latestBlockNumber),
+    latestBlockHash: data(m.latestBlockHash),
+    ...(m.forkedNetwork && {
+      forkedNetwork: {
+        chainId: Number(m.forkedNetwork.chainId),
+        forkBlockNumber: Number(m.forkedNetwork.forkBlockNumber),
+        forkBlockHash: data(m.forkedNetwork.forkBlockHash),
+      },
+    }),
+  }
 }
 
 const setAutomine: DevHandler = (dev, params) => {
@@ -156,6 +206,34 @@ const setMinGasPrice: DevHandler = (dev, params) => {
   return true
 }
 
+function parseResetOptions(value: unknown): ResetOptions {
+  if (value === undefined || value === null) return {}
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw invalidParams('invalid argument 0: expected an object')
+  const o = value as Record<string, unknown>
+  for (const k of Object.keys(o)) {
+    if (k !== 'forking') throw invalidParams(`invalid argument 0: unknown field "${k}"`)
+  }
+  if (o.forking === undefined || o.forking === null) return {}
+  if (typeof o.forking !== 'object' || Array.isArray(o.forking))
+    throw invalidParams('invalid argument 0.forking: expected an object')
+  const f = o.forking as Record<string, unknown>
+  for (const k of Object.keys(f)) {
+    if (k !== 'jsonRpcUrl' && k !== 'blockNumber' && k !== 'httpHeaders')
+      throw invalidParams(`invalid argument 0.forking: unknown field "${k}"`)
+  }
+  if (f.jsonRpcUrl !== undefined && typeof f.jsonRpcUrl !== 'string')
+    throw invalidParams('invalid argument 0.forking.jsonRpcUrl: expected a URL string')
+  let blockNumber: bigint | undefined
+  if (typeof f.blockNumber === 'number') {
+    if (!Number.isSafeInteger(f.blockNumber) || f.blockNumber < 0)
+      throw invalidParams('invalid argument 0.forking.blockNumber: expected a block number')
+    blockNumber = BigInt(f.blockNumber)
+  } else if (f.blockNumber !== undefined && f.blockNumber !== null)
+    blockNumber = parseUint64(f.blockNumber, 'forking.blockNumber')
+  return { forking: { url: f.jsonRpcUrl as string | undefined, blockNumber } }
+}
+
 function build(table: Record<string, DevHandler>): RpcMethods {
   const out: RpcMethods = {}
   for (const [name, fn] of Object.entries(table)) out[name] = devOnly(name, fn)
@@ -170,6 +248,7 @@ export const evmMethods: RpcMethods = build({
   evm_setNextBlockTimestamp: setNextBlockTimestamp,
   evm_setAutomine: setAutomine,
   evm_setIntervalMining: setIntervalMining,
+  evm_setBlockGasLimit: setBlockGasLimit,
 })
 
 export const hardhatMethods: RpcMethods = build({
@@ -185,6 +264,9 @@ export const hardhatMethods: RpcMethods = build({
   hardhat_setCoinbase: setCoinbase,
   hardhat_setNextBlockBaseFeePerGas: setNextBlockBaseFee,
   hardhat_setMinGasPrice: setMinGasPrice,
+  hardhat_setPrevRandao: setPrevRandao,
+  hardhat_reset: reset,
+  hardhat_metadata: metadata,
 })
 
 export const anvilMethods: RpcMethods = build({
@@ -201,9 +283,13 @@ export const anvilMethods: RpcMethods = build({
   anvil_setIntervalMining: setIntervalMining,
   anvil_snapshot: snapshot,
   anvil_revert: revert,
-  anvil_increaseTime: increaseTime,
-  anvil_setNextBlockTimestamp: setNextBlockTimestamp,
+  anvil_increaseTime: anvilIncreaseTime,
+  anvil_setNextBlockTimestamp: anvilSetNextBlockTimestamp,
   anvil_setCoinbase: setCoinbase,
   anvil_setNextBlockBaseFeePerGas: setNextBlockBaseFee,
   anvil_setMinGasPrice: setMinGasPrice,
+  anvil_setBlockGasLimit: setBlockGasLimit,
+  anvil_setPrevRandao: setPrevRandao,
+  anvil_reset: reset,
+  anvil_metadata: metadata,
 })

@@ -69,6 +69,16 @@ async function blockJson(ctx: RequestContext, block: Block, fullTx: boolean): Pr
   return formatBlock(block, true, aligned ? receipts.map((r) => r.from) : undefined)
 }
 
+/** A pending block has no hash yet (geth): null, also in its full transactions. */
+function asPending(json: Json): Json {
+  const out = json as Record<string, Json>
+  out.hash = null
+  const txs = out.transactions
+  if (Array.isArray(txs))
+    for (const t of txs) if (t !== null && typeof t === 'object' && !Array.isArray(t)) t.blockHash = null
+  return out
+}
+
 function txInBlock(block: Block, index: number): Json {
   const tx = block.transactions[index]
   if (!tx) return null
@@ -293,7 +303,9 @@ export const ethMethods: RpcMethods = {
     const ref = parseBlockNumberOrTag(n, 'blockNumber')
     const fullTx = parseBool(full, 'fullTransactions')
     const block = await blockOrNull(ctx, ref)
-    return block ? blockJson(ctx, block, fullTx) : null
+    if (!block) return null
+    const json = await blockJson(ctx, block, fullTx)
+    return 'tag' in ref && ref.tag === 'pending' ? asPending(json) : json
   },
 
   eth_getBlockByHash: async (params, ctx) => {
