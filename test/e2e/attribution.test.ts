@@ -240,7 +240,11 @@ describe('Proof of Attribution on openledger dev', () => {
     await ok(rejectContribution(cur, { datanetId: 1n, contributionId: 3n }))
     await ok(approveContribution(cur, { datanetId: 2n, contributionId: 1n, weight: 50n }))
     const approvedLogs = decodeModuleLogs(a1.logs)
-    expect(approvedLogs.map((l) => l.eventName).sort()).toEqual(['ContributionApproved', 'TransferSingle'])
+    expect(approvedLogs.map((l) => l.eventName).sort()).toEqual([
+      'ApprovalVoted',
+      'ContributionApproved',
+      'TransferSingle',
+    ])
     const mint = approvedLogs.find((l) => l.eventName === 'TransferSingle')!.args
     expect(mint).toMatchObject({ from: ZERO, to: ALICE.address, id: shareTokenId(1n, 1n), value: 300n })
     const v1 = await ok(publishVersion(cur, { datanetId: 1n }))

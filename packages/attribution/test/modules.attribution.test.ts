@@ -241,6 +241,8 @@ describe('Attribution module: settlement', () => {
   })
 
   it('pays the parent owner its royalty of the owner bucket for a derivative model', async () => {
+    // The parent's owner allows derivatives, for 10 % of their owner part.
+    await s.w.ok('models', 'setDerivativeTerms', [s.model, true, 1000], { from: MODEL_OWNER })
     const child = await s.w.registerModel([{ datanetId: s.d2, version: 1n }], {
       parentId: s.model,
       from: PARENT_OWNER,

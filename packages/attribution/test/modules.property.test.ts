@@ -23,6 +23,7 @@ import {
   hex,
   MODEL_OWNER,
   makeReceipt,
+  OWNER,
   type ReceiptInput,
   signReceipt,
   USER,
@@ -130,7 +131,8 @@ describe('conservation and cost properties', () => {
           } else if (op.kind === 'contribute') {
             const who = PEOPLE[op.who] as Uint8Array
             const cid = await w.contribute(d2, who, `row ${nonce} ${op.who} ${op.weight}`)
-            await w.approve(d2, cid, BigInt(op.weight))
+            // Nobody approves its own contribution: the owner curates the curator's.
+            await w.approve(d2, cid, BigInt(op.weight), who === CURATOR ? OWNER : CURATOR)
             // Shares of version 2+ of D2: they earn nothing from receipts naming version 1.
             if (op.weight % 2 === 0) await w.publish(d2)
           } else if (op.kind === 'transfer') {

@@ -140,7 +140,11 @@ describe('SDK actions over a viem client', () => {
     const approved = await send(
       sdk.approveContribution(client, { datanetId: 1n, contributionId: 1n, weight: 3n, account: OWNER }),
     )
-    expect(approved.map((e) => e.eventName)).toEqual(['ContributionApproved', 'TransferSingle'])
+    expect(approved.map((e) => e.eventName)).toEqual([
+      'ApprovalVoted',
+      'ContributionApproved',
+      'TransferSingle',
+    ])
     await send(
       sdk.approveContribution(client, { datanetId: 1n, contributionId: 2n, weight: 1n, account: OWNER }),
     )

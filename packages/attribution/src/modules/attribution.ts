@@ -26,8 +26,16 @@ import {
 import { attributionAbi } from '../sol/abi.ts'
 import { type Receipt, receiptDigest, receiptHashWords, recoverSigner } from './eip712.ts'
 import { GAS, keccakGas } from './gas.ts'
-import { ATTRIBUTION_ADDRESS, accruedSlot, MODELS_ADDRESS, trainedOnSlot, usedNonceSlot } from './layout.ts'
-import { BPS_DENOMINATOR, type ModuleParams, WEIGHT_DENOMINATOR } from './params.ts'
+import {
+  ATTRIBUTION_ADDRESS,
+  accruedSlot,
+  GOVERNANCE_ADDRESS,
+  MODELS_ADDRESS,
+  trainedOnSlot,
+  usedNonceSlot,
+} from './layout.ts'
+import { loadParams, paramSpecOf, SPLIT_WORDS, setParam } from './param-store.ts'
+import { BPS_DENOMINATOR, type ModuleParams, paramValue, WEIGHT_DENOMINATOR } from './params.ts'
 import { payVersionPool } from './pools.ts'
 import { readIsNonceUsed, readReceipt, readRewardIndex, readRewardPerShare, readRewards } from './read.ts'
 import {
@@ -166,7 +174,7 @@ class Credits {
 
 async function settle(
   env: CallEnv,
-  params: ModuleParams,
+  genesis: ModuleParams,
   a: ReceiptArg,
   signatureHex: string,
 ): Promise<string> {
@@ -223,25 +231,30 @@ async function settle(
 
   // Split.
   const fee = r.fee
-  const contributorsBps = BPS - BigInt(params.protocolBps + params.stakersBps + model.ownerShareBps)
-  const [protocol, stakers, ownerBucket, contributorsBucket] = apportion(fee, [
+  const params = await loadParams(x, genesis, SPLIT_WORDS)
+  const fixedBps = params.protocolBps + params.stakersBps + params.providerBps
+  // A model keeps its owner share unless Governance has since raised the fixed parts past it.
+  const ownerBps = Math.min(model.ownerShareBps, BPS_DENOMINATOR - fixedBps)
+  const [protocol, stakers, providerPart, ownerBucket, contributorsBucket] = apportion(fee, [
     BigInt(params.protocolBps),
     BigInt(params.stakersBps),
-    BigInt(model.ownerShareBps),
-    contributorsBps,
-  ]) as [bigint, bigint, bigint, bigint]
+    BigInt(params.providerBps),
+    BigInt(ownerBps),
+    BigInt(BPS_DENOMINATOR - fixedBps - ownerBps),
+  ]) as [bigint, bigint, bigint, bigint, bigint]
   const dust = 0n
   let royalty = 0n
   const credits = new Credits()
   if (model.parentId !== 0n) {
     const parentOwner = await loadModelOwner(x, model.parentId)
     if (parentOwner !== undefined) {
-      royalty = (ownerBucket * BigInt(params.parentRoyaltyBps)) / BPS
+      royalty = (ownerBucket * BigInt(model.parentRoyaltyBps)) / BPS
       credits.add(parentOwner, royalty)
     }
   }
   credits.add(model.owner, ownerBucket - royalty)
   credits.add(params.stakersPool, stakers)
+  credits.add(model.provider, providerPart)
 
   const receiptId = toHex(digest)
   const entryLogs = []
@@ -341,11 +354,14 @@ async function settle(
       dust,
     }),
   )
+  if (params.providerBps > 0) {
+    x.emit(t.log('ProviderPaid', { receiptId, provider: toHex(model.provider), amount: providerPart }))
+  }
   for (const l of entryLogs) x.emit(l)
   return receiptId
 }
 
-export function createAttributionModule(params: ModuleParams): DefinedModule {
+export function createAttributionModule(genesis: ModuleParams): DefinedModule {
   return defineModule({
     name: 'Attribution',
     address: ATTRIBUTION_ADDRESS,
@@ -364,7 +380,7 @@ export function createAttributionModule(params: ModuleParams): DefinedModule {
         },
         async run(env, args) {
           const [receipt, signature] = args as [ReceiptArg, string]
-          return settle(env, params, receipt, signature)
+          return settle(env, genesis, receipt, signature)
         },
       },
 
@@ -431,7 +447,8 @@ export function createAttributionModule(params: ModuleParams): DefinedModule {
       },
       splitParams: {
         mutating: false,
-        async run() {
+        async run(env) {
+          const params = await loadParams(env.x, genesis, SPLIT_WORDS)
           return {
             treasury: toHex(params.treasury),
             stakersPool: toHex(params.stakersPool),
@@ -442,6 +459,35 @@ export function createAttributionModule(params: ModuleParams): DefinedModule {
             parentRoyaltyBps: params.parentRoyaltyBps,
             weightDenominator: WEIGHT_DENOMINATOR,
           }
+        },
+      },
+      setParameter: {
+        mutating: true,
+        async run(env, args) {
+          const [name, value] = args as [string, bigint]
+          if (!equalBytes(env.caller, GOVERNANCE_ADDRESS)) t.fail('OnlyGovernance', toHex(env.caller))
+          const res = await setParam(env.x, genesis, fromHex(name), value)
+          if (!res.ok) {
+            if (res.reason === 'unknown') t.fail('UnknownParameter', name)
+            t.fail('InvalidParameter', name, value, res.detail)
+          }
+          env.x.emit(t.log('ParameterSet', { name, newValue: value }))
+        },
+      },
+      getParameter: {
+        mutating: false,
+        async run(env, args) {
+          const [name] = args as [string]
+          const spec = paramSpecOf(fromHex(name))
+          if (spec === undefined) return t.fail('UnknownParameter', name)
+          return paramValue(await loadParams(env.x, genesis), spec)
+        },
+      },
+      parameters: {
+        mutating: false,
+        async run(env) {
+          const p = await loadParams(env.x, genesis)
+          return { ...p, treasury: toHex(p.treasury), stakersPool: toHex(p.stakersPool) }
         },
       },
     },

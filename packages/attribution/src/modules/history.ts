@@ -114,6 +114,7 @@ export type AttributionEvent =
       amount: bigint
     }
   | { eventName: 'InferenceSettled'; payer: `0x${string}`; fee: bigint }
+  | { eventName: 'ProviderPaid'; provider: `0x${string}`; amount: bigint }
 
 /** Decodes an Attribution module log (any event of IAttribution); undefined if it does not match. */
 export function decodeAttributionLog(topics: Uint8Array[], data: Uint8Array): AttributionEvent | undefined {

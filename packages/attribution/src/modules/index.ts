@@ -54,7 +54,7 @@ export { ContributionStatus } from './records.ts'
  * register. Accounts at their addresses must exist from genesis (nonce 1, non-empty code). */
 export function createSystemModules(params: ModuleParams | unknown = undefined): SystemModule[] {
   const p = isParams(params) ? params : parseModuleParams(params)
-  return [createDatanetsModule(), createModelsModule(p), createAttributionModule(p)]
+  return [createDatanetsModule(p), createModelsModule(p), createAttributionModule(p)]
 }
 
 function isParams(v: unknown): v is ModuleParams {

@@ -36,22 +36,28 @@ export const DATANETS_SLOTS = {
   approvalOrder: 9n,
   held: 10n,
   heldIndex: 11n,
+  approvalVotes: 12n,
+  modelOwnerAllowed: 13n,
+  leafHashes: 14n,
 } as const
 
 /** Datanet struct fields: 0 owner|open<<160; 1 contributionCount|approvedCount<<64|versionCount<<128|
- * createdAtBlock<<192; 2 totalShares; 3 name (string); 4 metadataURI (string). */
+ * createdAtBlock<<192; 2 totalShares; 3 name (string); 4 metadataURI (string);
+ * 5 terms: requiredApprovals − 1 | licenceMode<<8 | minContributorsBps<<16 (zero: the defaults). */
 export const DATANET_FIELDS = {
   ownerOpen: 0n,
   counters: 1n,
   totalShares: 2n,
   name: 3n,
   metadataURI: 4n,
+  terms: 5n,
 } as const
 export function datanetSlot(datanetId: bigint, field: bigint): Uint8Array {
   return addSlot(nestedSlot(DATANETS_SLOTS.datanets, datanetId), field)
 }
-/** Contribution struct fields: 0 contributor|status<<160|inlined<<168; 1 contentHash;
- * 2 size|weight<<64|approvalIndex<<128|submittedAtBlock<<192; 3 metadataURI (string). */
+/** Contribution struct fields: 0 contributor|status<<160|inlined<<168|approvals<<176; 1 contentHash;
+ * 2 size|weight<<64|approvalIndex<<128|submittedAtBlock<<192 (weight: the proposed weight while
+ * pending with votes); 3 metadataURI (string). */
 export const CONTRIBUTION_FIELDS = {
   contributorStatus: 0n,
   contentHash: 1n,
@@ -106,8 +112,21 @@ export function splitShareTokenId(id: bigint): { datanetId: bigint; version: big
 export function operatorApprovalSlot(account: Uint8Array, operator: Uint8Array): Uint8Array {
   return nestedSlot(DATANETS_SLOTS.operatorApprovals, account, operator)
 }
+/** approvalOrder[id][approvalIndex] = contributionId | weight<<64 | size<<128 | inlined<<192. */
 export function approvalOrderSlot(datanetId: bigint, approvalIndex: bigint): Uint8Array {
   return nestedSlot(DATANETS_SLOTS.approvalOrder, datanetId, approvalIndex)
+}
+/** approvalVotes[id][contributionId][curator] = the weight the curator's vote proposes (0: none). */
+export function approvalVoteSlot(datanetId: bigint, contributionId: bigint, curator: Uint8Array): Uint8Array {
+  return nestedSlot(DATANETS_SLOTS.approvalVotes, datanetId, contributionId, curator)
+}
+export function modelOwnerAllowedSlot(datanetId: bigint, account: Uint8Array): Uint8Array {
+  return nestedSlot(DATANETS_SLOTS.modelOwnerAllowed, datanetId, account)
+}
+/** leafHashes[id][approvalIndex]: the Merkle leaf of the contribution approved at that index,
+ * hashed into the tree when the version holding it is published. */
+export function leafHashSlot(datanetId: bigint, approvalIndex: bigint): Uint8Array {
+  return nestedSlot(DATANETS_SLOTS.leafHashes, datanetId, approvalIndex)
 }
 /** held[account] is a uint256[] of the share token ids the account has a non-zero balance of. */
 export function heldLengthSlot(account: Uint8Array): Uint8Array {
@@ -123,7 +142,8 @@ export function heldIndexSlot(account: Uint8Array, tokenId: bigint): Uint8Array 
 
 // ---- Models (0x…02) -------------------------------------------------------------------------
 export const MODELS_SLOTS = { modelCount: 0n, models: 1n, versions: 2n, trainedOn: 3n } as const
-/** Model struct fields: 0 owner|ownerShareBps<<160|depth<<176; 1 provider; 2 minFeePerInference;
+/** Model struct fields: 0 owner|ownerShareBps<<160|depth<<176|parentRoyaltyBps<<184|
+ * derivativeTermsSet<<200|derivativesAllowed<<201|derivativeRoyaltyBps<<208; 1 provider; 2 minFeePerInference;
  * 3 parentId; 4 versionCount|createdAtBlock<<32; 5 name (string); 6 baseModel (string). */
 export const MODEL_FIELDS = {
   ownerShareDepth: 0n,
@@ -171,6 +191,7 @@ export const ATTRIBUTION_SLOTS = {
   rewardPerShare: 4n,
   rewardSnapshot: 5n,
   rewardTree: 6n,
+  parameters: 7n,
 } as const
 /** Receipt struct fields: 0 modelId; 1 payer|modelVersion<<160|settledAtBlock<<192; 2 fee;
  * 3 inputHash; 4 outputHash; 5 attributionCommitment; 6 nonce. Slot 1 is never zero for a
@@ -194,6 +215,10 @@ export function usedNonceSlot(modelId: bigint, nonce: bigint): Uint8Array {
  * of 2^-64 wei in the high 64 bits (what pro-rata rounding has not yet made a whole wei). */
 export function accruedSlot(account: Uint8Array): Uint8Array {
   return nestedSlot(ATTRIBUTION_SLOTS.accrued, account)
+}
+/** parameters[word]: a word of the parameter store (param-store.ts). */
+export function parameterSlot(word: bigint): Uint8Array {
+  return nestedSlot(ATTRIBUTION_SLOTS.parameters, word)
 }
 /** Reward index (cumulative reward per share, ×2^64) of a share token at the holder's last settlement. */
 export function rewardSnapshotSlot(tokenId: bigint, account: Uint8Array): Uint8Array {

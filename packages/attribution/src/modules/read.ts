@@ -11,7 +11,6 @@ import { datanetsAbi } from '../sol/abi.ts'
 import {
   ATTRIBUTION_ADDRESS,
   allowListSlot,
-  approvalOrderSlot,
   arrayElementSlot,
   CONTRIBUTION_FIELDS,
   contributionSlot,
@@ -33,9 +32,14 @@ import {
   trainedOnSlot,
   usedNonceSlot,
 } from './layout.ts'
+import { loadParams } from './param-store.ts'
+import type { ModuleParams } from './params.ts'
 import { poolCarry, REWARD_SCALE_BITS } from './pools.ts'
 import {
+  type DatanetTerms,
+  loadApprovalEntry,
   loadContributionCore,
+  loadDatanetTerms,
   loadDatanet,
   loadModel,
   loadModelVersionHashes,
@@ -271,8 +275,8 @@ export async function readApprovedContributionAt(
   datanetId: bigint,
   approvalIndex: bigint,
 ): Promise<bigint | undefined> {
-  const id = await readU(reader(s), DATANETS_ADDRESS, approvalOrderSlot(datanetId, approvalIndex))
-  return id === 0n ? undefined : id
+  const e = await loadApprovalEntry(reader(s), datanetId, approvalIndex)
+  return e?.contributionId
 }
 
 export async function readIsCurator(s: Readable, datanetId: bigint, account: Uint8Array): Promise<boolean> {
@@ -479,4 +483,40 @@ export function extractInlineContent(
   const bytes = fromHex(content)
   if (bytes.length === 0 || toHex(keccak(bytes)) !== contentHash.toLowerCase()) return undefined
   return { datanetId, contentHash, content: bytes }
+}
+
+/** The parameters in force: genesis values overridden by what Governance set. */
+export async function readParameters(s: Readable, genesis: ModuleParams): Promise<ModuleParams> {
+  return loadParams(reader(s), genesis)
+}
+
+/** Curation and licence terms of a datanet (undefined if it does not exist). */
+export async function readDatanetTerms(s: Readable, datanetId: bigint): Promise<DatanetTerms | undefined> {
+  const r = reader(s)
+  if ((await loadDatanet(r, datanetId)) === undefined) return undefined
+  return loadDatanetTerms(r, datanetId)
+}
+
+export interface ModelTermsInfo {
+  derivativesAllowed: boolean
+  /** What a derivative registered now would pay this model's owner (bps of its owner part). */
+  derivativeRoyaltyBps: number
+  /** What this model pays its parent's owner (bps of its owner part; 0 for an original model). */
+  parentRoyaltyBps: number
+}
+
+export async function readModelTerms(
+  s: Readable,
+  genesis: ModuleParams,
+  modelId: bigint,
+): Promise<ModelTermsInfo | undefined> {
+  const r = reader(s)
+  const m = await loadModel(r, modelId)
+  if (m === undefined) return undefined
+  const params = await loadParams(r, genesis)
+  return {
+    derivativesAllowed: m.derivativesAllowed,
+    derivativeRoyaltyBps: m.derivativeTermsSet ? m.derivativeRoyaltyBps : params.parentRoyaltyBps,
+    parentRoyaltyBps: m.parentRoyaltyBps,
+  }
 }

@@ -158,6 +158,22 @@ export async function mintShares(
   if (balance === 0n && amount > 0n) await heldAdd(w, to, tokenId)
 }
 
+/** Removes `amount` shares of a share token from `from` (after settling its pending reward); the
+ * caller knows the balance covers it. */
+export async function burnShares(
+  w: StorageWriter,
+  tokenId: bigint,
+  from: Uint8Array,
+  amount: bigint,
+): Promise<void> {
+  const { balance, earned } = await settleHolder(w, tokenId, from)
+  await creditScaled(w, from, earned)
+  if (balance < amount) throw new Error(`burning ${amount} of token ${tokenId} from a balance of ${balance}`)
+  w.write(DATANETS_ADDRESS, shareBalanceSlot(tokenId, from), u256(balance - amount))
+  await addToDatanetTotal(w, splitShareTokenId(tokenId).datanetId, from, -amount)
+  if (balance === amount && amount > 0n) await heldRemove(w, from, tokenId)
+}
+
 /** Moves shares; the caller has checked the balance. Both sides are settled first. */
 export async function moveShares(
   w: StorageWriter,

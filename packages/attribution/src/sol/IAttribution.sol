@@ -52,6 +52,31 @@ interface IAttribution {
         uint64 settledAtBlock;
     }
 
+    /// @notice Every governable parameter of the Datanets, Models and Attribution modules (genesis
+    /// values until Governance sets one; see docs/attribution-modules.md).
+    struct Parameters {
+        address treasury;
+        address stakersPool;
+        uint16 protocolBps;
+        uint16 stakersBps;
+        uint16 providerBps;
+        uint16 ownerBps;
+        uint16 minOwnerBps;
+        uint16 maxOwnerBps;
+        uint16 parentRoyaltyBps;
+        uint8 maxLineageDepth;
+        uint16 maxWeightShareBps;
+        uint32 maxVersionBatch;
+        uint16 spanK;
+        uint64 challengeWindow;
+        uint64 revealWindow;
+        uint64 maxResolvableBytes;
+        uint256 minProviderBond;
+        uint256 challengerBond;
+        uint16 challengerRewardBps;
+        uint16 slashBps;
+    }
+
     struct SplitParams {
         address treasury;
         address stakersPool;
@@ -101,6 +126,9 @@ interface IAttribution {
         bytes32 indexed receiptId, uint256 indexed datanetId, uint256 indexed contributionId, address contributor, uint256 amount
     );
     event RewardsClaimed(address indexed account, uint256 amount);
+    /// @notice The model's provider's part of a fee (`providerBps`; not emitted when it is 0).
+    event ProviderPaid(bytes32 indexed receiptId, address indexed provider, uint256 amount);
+    event ParameterSet(bytes32 indexed name, uint256 newValue);
 
     error WriteProtection();
     error NonPayable(uint256 value);
@@ -126,6 +154,9 @@ interface IAttribution {
     error ContributionNotInVersion(uint256 datanetId, uint64 datanetVersion, uint64 contributionId);
     error NothingToClaim(address account);
     error ReceiptNotFound(bytes32 receiptId);
+    error OnlyGovernance(address caller);
+    error UnknownParameter(bytes32 name);
+    error InvalidParameter(bytes32 name, uint256 value, string reason);
 
     /// @notice Pays `receipt.fee` (msg.value must equal it) for an inference and splits it.
     /// `signature` is the provider's 65-byte r||s||v EIP-712 signature (low-s only).
@@ -143,4 +174,11 @@ interface IAttribution {
     function rewardPerShare(uint256 id) external view returns (uint256);
     function rewardIndex(uint256 shareTokenId) external view returns (uint256);
     function splitParams() external view returns (SplitParams memory);
+
+    /// @notice Governance only (msg.sender = 0x4f50454e…0005): sets one parameter by name (ASCII,
+    /// left-aligned, e.g. "protocolBps"); addresses as uint160. Range and the relations between
+    /// parameters are checked on the whole new set.
+    function setParameter(bytes32 name, uint256 newValue) external;
+    function getParameter(bytes32 name) external view returns (uint256);
+    function parameters() external view returns (Parameters memory);
 }

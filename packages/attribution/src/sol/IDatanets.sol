@@ -52,6 +52,15 @@ interface IDatanets {
         uint64 publishedAtBlock;
     }
 
+    /// @notice How a datanet is curated and licensed. `licenceMode` 0: any model owner may train on
+    /// it; 1: only model owners the datanet owner allow-listed (and the datanet owner). A model
+    /// trained on it must leave its contributors at least `minContributorsBps` of every fee.
+    struct DatanetTerms {
+        uint8 requiredApprovals;
+        uint8 licenceMode;
+        uint16 minContributorsBps;
+    }
+
     /// @notice VersionInfo plus what pro-rata payments use: the total weight of the contributions
     /// the version holds (its share supply, fixed at publication).
     struct VersionDetails {
@@ -82,6 +91,17 @@ interface IDatanets {
         uint256 indexed datanetId, uint256 indexed contributionId, address indexed curator, uint64 weight, uint64 approvalIndex
     );
     event ContributionRejected(uint256 indexed datanetId, uint256 indexed contributionId, address indexed curator);
+    /// @notice A curator's approval vote; the contribution is approved (ContributionApproved) by the
+    /// vote that brings `approvals` to the datanet's `requiredApprovals`.
+    event ApprovalVoted(
+        uint256 indexed datanetId, uint256 indexed contributionId, address indexed curator, uint64 weight, uint8 approvals
+    );
+    /// @notice A curator withdrew its vote before the version holding the contribution was
+    /// published; below the requirement the contribution is pending again and its shares are burnt.
+    event ApprovalRevoked(uint256 indexed datanetId, uint256 indexed contributionId, address indexed curator, uint8 approvals);
+    event RequiredApprovalsSet(uint256 indexed datanetId, uint8 requiredApprovals);
+    event LicenceSet(uint256 indexed datanetId, uint8 licenceMode, uint16 minContributorsBps);
+    event ModelOwnerAllowed(uint256 indexed datanetId, address indexed modelOwner, bool allowed);
     event VersionPublished(uint256 indexed datanetId, uint64 indexed version, bytes32 root, uint64 count);
     event TransferSingle(address indexed operator, address indexed from, address indexed to, uint256 id, uint256 value);
     event ApprovalForAll(address indexed account, address indexed operator, bool approved);
@@ -111,6 +131,18 @@ interface IDatanets {
     error InvalidShareToken(uint256 id);
     /// @notice Shares of a version that is not published yet cannot move.
     error SharesLocked(uint256 id);
+    error SelfApproval(uint256 datanetId, uint256 contributionId);
+    error AlreadyApproved(uint256 datanetId, uint256 contributionId, address curator);
+    error NotApproved(uint256 datanetId, uint256 contributionId, address curator);
+    /// @notice Every approval of a contribution must propose the same weight.
+    error WeightMismatch(uint256 datanetId, uint256 contributionId, uint64 proposed, uint64 given);
+    error AlreadyPublished(uint256 datanetId, uint256 contributionId);
+    /// @notice A contribution the version would add weighs more than the governed share of its total.
+    error WeightCapExceeded(uint256 datanetId, uint256 contributionId, uint64 weight, uint256 maxWeight);
+    /// @notice The version being prepared holds the most contributions one version may add: publish first.
+    error VersionBatchFull(uint256 datanetId, uint256 maxBatch);
+    error InvalidRequiredApprovals(uint8 requiredApprovals);
+    error InvalidLicence(uint8 licenceMode, uint16 minContributorsBps);
 
     /// @notice Creates a datanet owned by msg.sender. `open` lets anyone contribute; otherwise only
     /// allow-listed accounts (and the owner and curators) may. Returns the new datanet id (from 1).
@@ -134,12 +166,24 @@ interface IDatanets {
         bytes calldata content
     ) external returns (uint256 contributionId);
 
-    /// @notice Curator or owner approves a pending contribution; mints `weight` shares of the next
-    /// version's share token to its contributor.
+    /// @notice A curator (or the owner) votes to approve a pending contribution with `weight`; never
+    /// its own contribution. On the vote reaching the datanet's `requiredApprovals` (default 1) the
+    /// contribution is approved: `weight` shares of the next version's share token are minted to
+    /// its contributor. All votes on a contribution must propose the same weight.
     function approveContribution(uint256 datanetId, uint256 contributionId, uint64 weight) external;
+    /// @notice Withdraws the caller's approval vote, until the version holding the contribution is
+    /// published.
+    function revokeApproval(uint256 datanetId, uint256 contributionId) external;
     function rejectContribution(uint256 datanetId, uint256 contributionId) external;
+    /// @notice Owner only: approvals (1..16) a contribution needs; the owner counts as a curator.
+    function setRequiredApprovals(uint256 datanetId, uint8 requiredApprovals) external;
+    /// @notice Owner only: licence of the datanet for models trained on it (see DatanetTerms).
+    function setLicence(uint256 datanetId, uint8 licenceMode, uint16 minContributorsBps) external;
+    function setModelOwnerAllowed(uint256 datanetId, address modelOwner, bool allowed) external;
 
     /// @notice Commits to all contributions approved so far (approval order) as a new version.
+    /// None of the contributions it adds may weigh more than the governed share
+    /// (`maxWeightShareBps`) of the version's total weight.
     function publishVersion(uint256 datanetId) external returns (uint64 version, bytes32 root, uint64 count);
 
     /// @notice Moves version shares (`id` a share token id of a published version). Settles both
@@ -164,5 +208,13 @@ interface IDatanets {
     /// @notice Share token ids the holder has a non-zero balance of.
     function heldShareTokens(address holder) external view returns (uint256[] memory);
     function shareTokenId(uint256 datanetId, uint64 version) external pure returns (uint256);
+    function getDatanetTerms(uint256 datanetId) external view returns (DatanetTerms memory);
+    function isModelOwnerAllowed(uint256 datanetId, address modelOwner) external view returns (bool);
+    /// @notice Approval votes a contribution has, the weight they propose, and the caller-independent
+    /// vote of `curator` (0: none).
+    function getApprovals(uint256 datanetId, uint256 contributionId, address curator)
+        external
+        view
+        returns (uint8 approvals, uint64 proposedWeight, uint64 curatorVote);
     function getVersionDetails(uint256 datanetId, uint64 version) external view returns (VersionDetails memory);
 }

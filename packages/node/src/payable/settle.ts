@@ -110,7 +110,7 @@ export interface Payout {
   amount: bigint
   /** Shareholders: the exact amount in units of 2^-64 wei, as the chain accounts it. */
   scaled?: bigint
-  role: 'treasury' | 'stakers' | 'model owner' | 'parent royalty' | 'contributor' | 'shareholder'
+  role: 'treasury' | 'stakers' | 'provider' | 'model owner' | 'parent royalty' | 'contributor' | 'shareholder'
   datanetId?: bigint
   contributionId?: bigint
   /** Spans of the output that earned this share (contributors). */
@@ -214,6 +214,15 @@ export async function explainSettlement(
     role: 'stakers',
     why: `stakers ${params.stakersBps} bps`,
   })
+  const providerPaid = mined.logs.find((l) => l.eventName === 'ProviderPaid')
+  if (providerPaid !== undefined) {
+    add({
+      account: providerPaid.args.provider as Address,
+      amount: providerPaid.args.amount as bigint,
+      role: 'provider',
+      why: `serving provider of model ${modelId}`,
+    })
+  }
   add({
     account: model.owner,
     amount: s.owner as bigint,
