@@ -263,6 +263,14 @@ describe('Proof of Attribution on openledger dev', () => {
       approvedCount: '0x2',
       versionCount: '0x1',
       totalShares: '0x190',
+      terms: { requiredApprovals: '0x1', licenceMode: '0x0', minContributorsBps: '0x0' },
+    })
+    // The governed parameters in force (the dev genesis values: nobody voted).
+    expect(await ol('ol_getParameters', [])).toMatchObject({
+      treasury: TREASURY,
+      protocolBps: '0x3e8',
+      challengeWindow: '0x0',
+      minProviderBond: '0x0',
     })
     const ver = await ol('ol_getDatanetVersion', ['0x1', '0x1'])
     expect(ver).toMatchObject({ count: '0x2', root: published.args.root })
@@ -412,10 +420,12 @@ describe('Proof of Attribution on openledger dev', () => {
       parentRoyalty: '0x0',
       contributors: toHex(alice + bob + pooled),
       dust: '0x0',
+      provider: '0x0',
     })
     expect(att.recipients).toEqual({
       treasury: TREASURY,
       stakersPool: STAKERS,
+      provider: PROVIDER.address.toLowerCase(),
       owner: MODEL_OWNER.address.toLowerCase(),
       parentOwner: null,
     })
