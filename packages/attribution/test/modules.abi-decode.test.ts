@@ -12,9 +12,9 @@ import {
   keccak256,
 } from 'viem'
 import { describe, expect, it } from 'vitest'
-import { attributionAbi, datanetsAbi, modelsAbi } from '../src/sol/abi.ts'
+import { attributionAbi, datanetsAbi, modelFactoryAbi, modelsAbi } from '../src/sol/abi.ts'
 
-const functions = ([...datanetsAbi, ...modelsAbi, ...attributionAbi] as Abi).filter(
+const functions = ([...datanetsAbi, ...modelsAbi, ...attributionAbi, ...modelFactoryAbi] as Abi).filter(
   (i): i is AbiFunction => i.type === 'function' && i.inputs.length > 0,
 )
 

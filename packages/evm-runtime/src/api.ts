@@ -42,6 +42,9 @@ export interface BuildBlockOptions {
   extraData?: Uint8Array
   gasLimit?: bigint
   mixHash?: Hash
+  /** Only when a block hook claims the field (BlockHook.claimsParentBeaconBlockRoot): the L1 bridge's
+   * L1 origin. Default 32 zero bytes. */
+  parentBeaconBlockRoot?: Hash
   /** Override the EIP-1559 base fee for this block (dev: hardhat_setNextBlockBaseFeePerGas). */
   baseFeePerGas?: bigint
   /** Stop adding transactions once this many ms have been spent (interval mining). */
@@ -100,6 +103,21 @@ export type StateOverrides = Map<
   }
 >
 
+/**
+ * Bounds of execution requested over RPC (budget.ts enforces them inside the interpreter); every
+ * field is optional (absent: no bound). Block building and import never take any.
+ */
+export interface ExecutionLimits {
+  /** Wall-clock limit (ms) of the whole request: every run of an estimate, a trace's replay. */
+  timeoutMs?: number
+  /** Aborting stops the execution at its next check. */
+  signal?: AbortSignal
+  /** Gas cap (geth's --rpc.gascap): a call's gas, given or default, is lowered to it. 0n: none. */
+  gasCap?: bigint
+  /** Let the event loop run after this many ms of uninterrupted execution (in-thread only). */
+  sliceMs?: number
+}
+
 export interface CallResult {
   returnData: Uint8Array
   gasUsed: bigint
@@ -136,6 +154,12 @@ export interface TraceOptions {
   /** callTracer: { onlyTopCall, withLog } */
   onlyTopCall?: boolean
   withLog?: boolean
+  /** struct logger: geth's `limit`, the size of the output (bytes of JSON) after which no further
+   * steps are recorded; execution goes on. 0 or absent: none. */
+  limit?: number
+  /** The node's memory budget for one trace result (bytes of JSON, any tracer): beyond it the
+   * trace fails with TraceTooLargeError instead of holding more. Absent: none. */
+  maxBytes?: number
 }
 
 /** The execution engine over one state database. Serialises state-mutating work internally. */
@@ -163,18 +187,19 @@ export interface ExecutionRuntime {
    * receiptsRoot, bloom and gasUsed; throws BlockValidationError naming the mismatch. */
   executeBlock(block: Block, parent: BlockHeader): Promise<ExecutedTx[]>
 
-  /** Read-only execution at a state root (eth_call). Never persists. */
+  /** Read-only execution at a state root (eth_call). Never persists. Throws ExecutionAborted when
+   * `limits` stop it (time, cancellation). */
   call(
     params: CallParams,
     header: BlockHeader,
-    opts?: { stateRoot?: Hash; overrides?: StateOverrides },
+    opts?: { stateRoot?: Hash; overrides?: StateOverrides; limits?: ExecutionLimits },
   ): Promise<CallResult>
   /** Binary search for the lowest gas that succeeds (eth_estimateGas). Throws ExecutionError with
    * the revert data when the call fails even at the cap. */
   estimateGas(
     params: CallParams,
     header: BlockHeader,
-    opts?: { stateRoot?: Hash; overrides?: StateOverrides },
+    opts?: { stateRoot?: Hash; overrides?: StateOverrides; limits?: ExecutionLimits },
   ): Promise<bigint>
 
   hasState(stateRoot: Hash): Promise<boolean>
@@ -183,8 +208,15 @@ export interface ExecutionRuntime {
   getStorage(stateRoot: Hash, address: Address, slot: Hash): Promise<Hash>
   getProof(stateRoot: Hash, address: Address, slots: Hash[]): Promise<AccountProof>
 
-  /** Re-execute block up to tx `txIndex` and trace that tx. */
-  traceTransaction(block: Block, parent: BlockHeader, txIndex: number, opts: TraceOptions): Promise<unknown>
+  /** Re-execute block up to tx `txIndex` and trace that tx; `limits` bound the replay and the
+   * traced transaction together (throws ExecutionAborted). */
+  traceTransaction(
+    block: Block,
+    parent: BlockHeader,
+    txIndex: number,
+    opts: TraceOptions,
+    limits?: ExecutionLimits,
+  ): Promise<unknown>
 
   /** Dev-mode state edits applied on top of `stateRoot`; returns the new root (persisted). */
   editState(

@@ -12,8 +12,15 @@ import type { MerkleStateManager } from '@ethereumjs/statemanager'
 import { Account, Address } from '@ethereumjs/util'
 import type { VM } from '@ethereumjs/vm'
 import type { CallParams, CallResult, StateOverrides } from './api.ts'
+import { Budget, type ExecutionLimits, withBudget } from './budget.ts'
 import { assertLength, equalBytes, fromHex, maxBig, minBig, toHex, ZERO_ADDRESS } from './bytes.ts'
-import { ExecutionError, ExecutionFault, InvalidArgumentError, MissingStateError } from './errors.ts'
+import {
+  ExecutionError,
+  ExecutionFault,
+  InvalidArgumentError,
+  isRequestStop,
+  MissingStateError,
+} from './errors.ts'
 import { installEvmFastPaths } from './evm-fastpath.ts'
 import { resetTo, rollbackTo } from './isolation.ts'
 import { Mutex } from './lock.ts'
@@ -41,6 +48,23 @@ export function intrinsicGas(p: CallParams): { intrinsic: bigint; floor: bigint 
   const floor = TX_BASE + FLOOR_PER_TOKEN * (zeros + nonZeros * 4n)
   return { intrinsic: gas, floor }
 }
+
+/** Where a call runs and what bounds it. */
+export interface CallOptions {
+  stateRoot?: Uint8Array
+  overrides?: StateOverrides
+  /** Gas cap, time limit, cancellation and time slices of the request (budget.ts). */
+  limits?: ExecutionLimits
+}
+
+/** The gas a call runs with: the given gas or the block's, lowered to the cap (geth's --rpc.gascap). */
+function cappedGas(p: CallParams, header: BlockHeader, limits: ExecutionLimits | undefined): bigint {
+  const gas = p.gas ?? header.gasLimit
+  const cap = limits?.gasCap
+  return cap !== undefined && cap > 0n && gas > cap ? cap : gas
+}
+
+const budgetFor = (limits: ExecutionLimits | undefined) => (limits ? new Budget(limits) : undefined)
 
 export interface CallRunResult extends CallResult {
   exec: EVMResult
@@ -135,15 +159,16 @@ export class CallEngine {
     return 0n
   }
 
-  /** One call; never persists. `gasCap` bounds the gas when params.gas is absent. */
+  /** One call; never persists. The gas is capped by `opts.limits.gasCap`; `budget` bounds its time. */
   async run(
     p: CallParams,
     header: BlockHeader,
-    opts: { stateRoot?: Uint8Array; overrides?: StateOverrides } = {},
+    opts: CallOptions = {},
+    budget?: Budget,
   ): Promise<CallRunResult> {
     if (p.from !== undefined) assertLength('from', p.from, 20)
     if (p.to !== undefined) assertLength('to', p.to, 20)
-    const gasLimit = p.gas ?? header.gasLimit
+    const gasLimit = cappedGas(p, header, opts.limits)
     if (gasLimit < 0n) throw new InvalidArgumentError('gas must not be negative')
     if ((p.value ?? 0n) < 0n) throw new InvalidArgumentError('value must not be negative')
     const root = opts.stateRoot ?? header.stateRoot
@@ -187,19 +212,21 @@ export class CallEngine {
           evm.journal.addAlwaysWarmAddress(a, true)
           for (const k of item.storageKeys) evm.journal.addAlwaysWarmSlot(a, toHex(k).slice(2), true)
         }
-        const exec = await evm.runCall({
-          block,
-          caller: from,
-          origin: from,
-          to: p.to !== undefined ? new Address(p.to) : undefined,
-          gasLimit: gasLimit - intrinsic,
-          gasPrice: price,
-          value,
-          data: p.data ?? new Uint8Array(0),
-          skipBalance: price === 0n,
-          // The sender's nonce bump is unobservable in a call; only CREATE derives an address from it.
-          skipNonceIncrement: p.to !== undefined,
-        })
+        const exec = await withBudget(evm, budget, () =>
+          evm.runCall({
+            block,
+            caller: from,
+            origin: from,
+            to: p.to !== undefined ? new Address(p.to) : undefined,
+            gasLimit: gasLimit - intrinsic,
+            gasPrice: price,
+            value,
+            data: p.data ?? new Uint8Array(0),
+            skipBalance: price === 0n,
+            // The sender's nonce bump is unobservable in a call; only CREATE derives an address from it.
+            skipNonceIncrement: p.to !== undefined,
+          }),
+        )
         const r = exec.execResult
         let used = intrinsic + r.executionGasUsed
         const refund = r.gasRefund ?? 0n
@@ -219,7 +246,9 @@ export class CallEngine {
         return result
       } catch (e) {
         // Throws are faults of the node or a module, never an answer about the call.
-        throw e instanceof ExecutionError || e instanceof InvalidArgumentError ? e : ExecutionFault.of(e)
+        // An aborted request (time limit, client gone) is the caller's answer, not a fault.
+        if (e instanceof ExecutionError || e instanceof InvalidArgumentError || isRequestStop(e)) throw e
+        throw ExecutionFault.of(e)
       } finally {
         // Every checkpoint a throw left open goes too, so the next call starts from the same clean
         // VM (checkpoint depth 0, empty journal, transient storage and original-storage cache).
@@ -237,21 +266,15 @@ export class CallEngine {
     })
   }
 
-  async call(
-    p: CallParams,
-    header: BlockHeader,
-    opts?: { stateRoot?: Uint8Array; overrides?: StateOverrides },
-  ): Promise<CallResult> {
-    const { exec: _e, gasLimit: _g, ...rest } = await this.run(p, header, opts)
+  async call(p: CallParams, header: BlockHeader, opts: CallOptions = {}): Promise<CallResult> {
+    const { exec: _e, gasLimit: _g, ...rest } = await this.run(p, header, opts, budgetFor(opts.limits))
     return rest
   }
 
-  async estimateGas(
-    p: CallParams,
-    header: BlockHeader,
-    opts: { stateRoot?: Uint8Array; overrides?: StateOverrides } = {},
-  ): Promise<bigint> {
-    let hi = p.gas ?? header.gasLimit
+  /** Every run of the search shares one budget: the time limit covers the whole estimate. */
+  async estimateGas(p: CallParams, header: BlockHeader, opts: CallOptions = {}): Promise<bigint> {
+    const budget = budgetFor(opts.limits)
+    let hi = cappedGas(p, header, opts.limits)
     const price = this.effectivePrice(p, header.baseFeePerGas ?? 0n)
     if (price > 0n) {
       const from = p.from ?? ZERO_ADDRESS
@@ -269,7 +292,7 @@ export class CallEngine {
     const { intrinsic, floor } = intrinsicGas(p)
     const min = maxBig(intrinsic, floor)
     if (hi < min) throw new ExecutionError(`gas required exceeds allowance (${hi})`)
-    const attempt = (gas: bigint) => this.run({ ...p, gas }, header, opts)
+    const attempt = (gas: bigint) => this.run({ ...p, gas }, header, opts, budget)
     const first = await attempt(hi)
     if (first.error !== undefined) {
       if (first.error.reverted) throw new ExecutionError('execution reverted', first.returnData, true)

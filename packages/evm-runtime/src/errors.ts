@@ -75,6 +75,51 @@ export class ExecutionFault extends Error {
   }
 }
 
+/**
+ * RPC-requested execution stopped before its end: over its wall-clock limit (geth's
+ * --rpc.evmtimeout; same message as geth) or cancelled because the client went away. Nothing it
+ * did persists.
+ */
+export class ExecutionAborted extends Error {
+  readonly code = 'EXECUTION_ABORTED'
+  constructor(
+    readonly reason: 'timeout' | 'cancelled',
+    readonly timeoutMs?: number,
+  ) {
+    super(
+      reason === 'timeout'
+        ? `execution aborted (timeout = ${formatMs(timeoutMs ?? 0)})`
+        : 'execution aborted (request cancelled)',
+    )
+    this.name = 'ExecutionAborted'
+  }
+}
+
+/** A trace result would exceed the node's memory budget (TraceOptions.maxBytes). */
+export class TraceTooLargeError extends Error {
+  readonly code = 'TRACE_TOO_LARGE'
+  constructor(readonly maxBytes: number) {
+    super(
+      `trace result exceeds the node's limit of ${maxBytes} bytes: pass a smaller "limit", or disableStack / disableStorage, or use callTracer`,
+    )
+    this.name = 'TraceTooLargeError'
+  }
+}
+
+/**
+ * The request that asked for the execution ended it (its time ran out, its client left, its trace
+ * grew past the budget): the entry points pass these through untouched, they are neither a fault
+ * nor an answer about the transaction.
+ */
+export function isRequestStop(e: unknown): e is ExecutionAborted | TraceTooLargeError {
+  return e instanceof ExecutionAborted || e instanceof TraceTooLargeError
+}
+
+/** Go's time.Duration format for whole and fractional seconds (5s, 1.5s, 250ms). */
+function formatMs(ms: number): string {
+  return ms >= 1000 ? `${ms / 1000}s` : `${ms}ms`
+}
+
 /** A request names a state root this database does not hold (pruned, never written, or bogus). */
 export class MissingStateError extends Error {
   readonly code = 'STATE_MISSING'

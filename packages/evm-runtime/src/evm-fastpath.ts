@@ -27,9 +27,14 @@
  *
  * Installed once, globally, on the library's prototypes (like state/find-path.ts); the fast paths
  * are property-tested against the originals in test/evm-fastpath.test.ts.
+ *
+ * Both interpreter loops (the fast one and the library's, through a `runStep` wrapper that stays
+ * installed when the fast paths are switched off) and precompile calls honour the request budget
+ * of budget.ts when the EVM carries one (RPC execution only; blocks never do).
  */
 import { EVM, EVMError, type EVMResult, type ExecResult, type Message } from '@ethereumjs/evm'
 import { Account, createZeroAddress } from '@ethereumjs/util'
+import type { Budgeted } from './budget.ts'
 import { noneActive } from './eips.ts'
 
 interface JumpAnalysis {
@@ -116,6 +121,30 @@ function apply(impl: Impl): void {
 export function installEvmFastPaths(): void {
   if (fast === undefined) fast = build()
   apply(fast)
+  installBudgetedRunStep()
+}
+
+let budgetedRunStep = false
+
+/**
+ * The library's interpreter loop awaits `runStep` per opcode (step listeners, DEBUG, EIPs the fast
+ * loop leaves out): the request budget is checked there, every CHECK_EVERY steps.
+ */
+function installBudgetedRunStep(): void {
+  if (budgetedRunStep) return
+  budgetedRunStep = true
+  const proto = Interpreter.prototype as unknown as {
+    runStep(this: { _evm: Budgeted }, op?: unknown): Promise<void>
+  }
+  const runStep = proto.runStep
+  proto.runStep = function (this: { _evm: Budgeted }, op?: unknown): Promise<void> {
+    const budget = this._evm._olBudget
+    if (budget !== undefined && --budget.countdown <= 0) {
+      const pause = budget.tick()
+      if (pause !== undefined) return pause.then(() => runStep.call(this, op))
+    }
+    return runStep.call(this, op)
+  }
 }
 
 /** Switches between the fast paths and the library's own methods (differential tests). */
@@ -283,6 +312,8 @@ function build(): Impl {
     }
     let result: ExecResult
     if (message.isCompiled) {
+      // A precompile or native module runs to its end once started: check the budget first.
+      ;(this as Budgeted)._olBudget?.check()
       result = await this.runPrecompile(code, message.data, message.gasLimit)
       result.gasRefund = message.gasRefund
     } else {
@@ -320,6 +351,7 @@ function build(): Impl {
     const rs = self._runState
     const common = self.common
     const opMap = evm._opcodeMap
+    const budget = (evm as Budgeted)._olBudget
     rs.code = code
     rs.programCounter = opts.pc ?? rs.programCounter
     const start = rs.programCounter
@@ -328,6 +360,12 @@ function build(): Impl {
     let err: EVMError | undefined
     let cached: OpcodeEntry[] | undefined
     while (rs.programCounter < code.length) {
+      // RPC execution only: time limit, cancellation and time slices (a loop of plain opcodes
+      // would otherwise never await).
+      if (budget !== undefined && --budget.countdown <= 0) {
+        const pause = budget.tick()
+        if (pause !== undefined) await pause
+      }
       const pc = rs.programCounter
       let entry: OpcodeEntry
       if (cached === undefined) {

@@ -10,7 +10,8 @@ export type {
   EndBlockContext,
   SystemState,
 } from './block/hooks.ts'
-export { intrinsicGas } from './call.ts'
+export { Budget, CHECK_EVERY, withBudget } from './budget.ts'
+export { type CallOptions, intrinsicGas } from './call.ts'
 export { blockParams, createBlockOptions, createChainCommon, nextBaseFee } from './config.ts'
 export {
   adoptRecovery,
@@ -29,12 +30,14 @@ export {
   BlockHookError,
   type BlockMismatch,
   BlockValidationError,
+  ExecutionAborted,
   ExecutionError,
   ExecutionFault,
   GenesisError,
   InvalidArgumentError,
   MissingStateError,
   RuntimeClosedError,
+  TraceTooLargeError,
 } from './errors.ts'
 export {
   type ConsensusType,
@@ -50,6 +53,7 @@ export type {
   ModuleLog,
   ModuleResult,
   ModuleState,
+  ModuleSubcallResult,
   SystemModule,
 } from './precompiles/module-types.ts'
 export { type CreateExecutionRuntimeOptions, createExecutionRuntime, MODULE_ACCOUNT_CODE } from './runtime.ts'

@@ -25,7 +25,6 @@ import type {
   ExecutedTx,
   ExecutionRuntime,
   Hash,
-  StateOverrides,
   TraceOptions,
 } from './api.ts'
 import { executeBlockBody } from './block/body.ts'
@@ -38,9 +37,10 @@ import {
   YIELD_EVERY_MS,
 } from './block/execute.ts'
 import { checkEmptyPragueFields, PRAGUE_EMPTY_FIELDS } from './block/header.ts'
-import { type BlockHook, checkBlockHooks } from './block/hooks.ts'
+import { type BlockHook, beaconRootClaimed, checkBlockHooks } from './block/hooks.ts'
+import { Budget, type ExecutionLimits, withBudget } from './budget.ts'
 import { assertLength, equalBytes, toHex } from './bytes.ts'
-import { CallEngine } from './call.ts'
+import { CallEngine, type CallOptions } from './call.ts'
 import { createBlockOptions, createChainCommon, nextBaseFee } from './config.ts'
 import { initCrypto, recoverSender } from './crypto.ts'
 import {
@@ -339,6 +339,11 @@ class Runtime implements ExecutionRuntime {
     const t0 = performance.now()
     assertLength('coinbase', opts.coinbase, 20)
     if (opts.mixHash !== undefined) assertLength('mixHash', opts.mixHash, 32)
+    if (opts.parentBeaconBlockRoot !== undefined) {
+      assertLength('parentBeaconBlockRoot', opts.parentBeaconBlockRoot, 32)
+      if (!beaconRootClaimed(this.views.hooks))
+        throw new InvalidArgumentError('parentBeaconBlockRoot is set by no block hook of this chain')
+    }
     if (opts.timestamp <= parent.timestamp) {
       throw new InvalidArgumentError(
         `timestamp ${opts.timestamp} must be greater than the parent's ${parent.timestamp}`,
@@ -362,6 +367,7 @@ class Runtime implements ExecutionRuntime {
         difficulty: 0n,
         nonce: new Uint8Array(8),
         ...PRAGUE_EMPTY_FIELDS,
+        parentBeaconBlockRoot: opts.parentBeaconBlockRoot ?? PRAGUE_EMPTY_FIELDS.parentBeaconBlockRoot,
       }
       const env = createBlock({ header: headerData, withdrawals: [] }, this.blockOptions)
       const deadline = opts.deadlineMs !== undefined ? t0 + opts.deadlineMs : undefined
@@ -434,7 +440,7 @@ class Runtime implements ExecutionRuntime {
       const expectedBaseFee = nextBaseFee(parent, this.genesis.eip1559)
       if (h.baseFeePerGas !== expectedBaseFee)
         throw new BlockValidationError('baseFee', `expected ${expectedBaseFee}, got ${h.baseFeePerGas}`)
-      checkEmptyPragueFields(h)
+      checkEmptyPragueFields(h, beaconRootClaimed(this.views.hooks))
       if ((block.withdrawals?.length ?? 0) > 0)
         throw new BlockValidationError('header', 'blocks of this chain carry no withdrawals')
       if (block.uncleHeaders.length > 0)
@@ -505,20 +511,12 @@ class Runtime implements ExecutionRuntime {
     })
   }
 
-  call(
-    params: CallParams,
-    header: BlockHeader,
-    opts?: { stateRoot?: Hash; overrides?: StateOverrides },
-  ): Promise<CallResult> {
+  call(params: CallParams, header: BlockHeader, opts?: CallOptions): Promise<CallResult> {
     this.open()
     return this.calls.call(params, header, opts)
   }
 
-  estimateGas(
-    params: CallParams,
-    header: BlockHeader,
-    opts?: { stateRoot?: Hash; overrides?: StateOverrides },
-  ): Promise<bigint> {
+  estimateGas(params: CallParams, header: BlockHeader, opts?: CallOptions): Promise<bigint> {
     this.open()
     return this.calls.estimateGas(params, header, opts)
   }
@@ -553,6 +551,7 @@ class Runtime implements ExecutionRuntime {
     parent: BlockHeader,
     txIndex: number,
     opts: TraceOptions,
+    limits?: ExecutionLimits,
   ): Promise<unknown> {
     this.open()
     if (!Number.isInteger(txIndex) || txIndex < 0 || txIndex >= block.transactions.length) {
@@ -570,36 +569,42 @@ class Runtime implements ExecutionRuntime {
     const small = { accounts: 10_000, storage: 10_000, code: 1_000, trieNodes: 0 }
     const vm = await createChainVM(db, this.views, small, parent.stateRoot)
     const sm = vm.stateManager as MerkleStateManager
+    // The replayed prefix and the traced transaction share the request's budget.
+    const budget = limits ? new Budget(limits) : undefined
     await sm.checkpoint()
     try {
-      const prefix = await executeBlockBody(vm, block, block.transactions.slice(0, txIndex), this.chainId, {
-        mode: 'validate',
-        treasury: this.treasury,
-        hooks: this.views.hooks,
-        skipEndBlock: true,
-      })
-      const tx = block.transactions[txIndex]
-      recoverSender(tx)
-      if (opts.tracer === 'callTracer') {
-        const tracer = new CallTracer(vm.evm as HostEVM, opts)
-        try {
-          const r = await runTx(vm, { tx, block, skipHardForkValidation: true, blockGasUsed: prefix.gasUsed })
-          return tracer.result(tx.gasLimit, r.totalGasSpent)
-        } finally {
-          tracer.detach()
+      return await withBudget(vm.evm, budget, async () => {
+        const prefix = await executeBlockBody(vm, block, block.transactions.slice(0, txIndex), this.chainId, {
+          mode: 'validate',
+          treasury: this.treasury,
+          hooks: this.views.hooks,
+          skipEndBlock: true,
+          budget,
+        })
+        const tx = block.transactions[txIndex]
+        recoverSender(tx)
+        const run = () => runTx(vm, { tx, block, skipHardForkValidation: true, blockGasUsed: prefix.gasUsed })
+        if (opts.tracer === 'callTracer') {
+          const tracer = new CallTracer(vm.evm as HostEVM, opts)
+          try {
+            const r = await run()
+            return tracer.result(tx.gasLimit, r.totalGasSpent)
+          } finally {
+            tracer.detach()
+          }
         }
-      }
-      const logger = new StructLogger(vm.evm as HostEVM, opts)
-      try {
-        const r = await runTx(vm, { tx, block, skipHardForkValidation: true, blockGasUsed: prefix.gasUsed })
-        return logger.result(
-          r.totalGasSpent,
-          r.execResult.exceptionError !== undefined,
-          r.execResult.returnValue,
-        )
-      } finally {
-        logger.detach()
-      }
+        const logger = new StructLogger(vm.evm as HostEVM, opts)
+        try {
+          const r = await run()
+          return logger.result(
+            r.totalGasSpent,
+            r.execResult.exceptionError !== undefined,
+            r.execResult.returnValue,
+          )
+        } finally {
+          logger.detach()
+        }
+      })
     } finally {
       // A throwaway VM, but rolled back all the same: nothing it did may reach the shared reader.
       await rollbackTo(vm, 0).catch(() => undefined)

@@ -1,11 +1,17 @@
 /**
  * Tracers in geth's output formats, fed by the EVM's step/beforeMessage/afterMessage events:
  * the default struct logger and `callTracer`.
+ *
+ * Both count the JSON size of what they hold: past `TraceOptions.maxBytes` (the node's memory
+ * budget) they throw TraceTooLargeError, which ends the trace; the struct logger also honours
+ * geth's `limit` (stop recording, let execution finish). A 30M-gas transaction would otherwise
+ * make the struct logger hold gigabytes (its storage snapshots alone grow quadratically).
  */
 import type { EVM, EVMResult, InterpreterStep, Message } from '@ethereumjs/evm'
 import type { Address } from '@ethereumjs/util'
 import type { TraceOptions } from './api.ts'
 import { bytesToBigint, toHex } from './bytes.ts'
+import { TraceTooLargeError } from './errors.ts'
 
 const hexNoPrefix = (b: Uint8Array) => toHex(b).slice(2)
 const word = (v: bigint) => v.toString(16).padStart(64, '0')
@@ -25,21 +31,40 @@ export interface StructLog {
   error?: string
 }
 
+/** JSON bytes of a storage snapshot: `"<64 hex>":"<64 hex>",` per slot. */
+const storageBytes = (st: Record<string, string>) => 12 + Object.keys(st).length * 134
+
+/** Counts the JSON size of a trace result against geth's `limit` and the node's budget. */
+class SizeMeter {
+  bytes = 0
+  constructor(private readonly maxBytes: number | undefined) {}
+  add(n: number): void {
+    this.bytes += n
+    if (this.maxBytes !== undefined && this.maxBytes > 0 && this.bytes > this.maxBytes)
+      throw new TraceTooLargeError(this.maxBytes)
+  }
+}
+
 /** geth's default tracer ("struct logger"). Attach before running the tx, detach after. */
 export class StructLogger {
   readonly logs: StructLog[] = []
   private readonly storage = new Map<string, Record<string, string>>()
   private pendingSload: { log: StructLog; addr: string; key: string } | undefined
   private readonly onStep = (step: InterpreterStep) => this.step(step)
+  private readonly size: SizeMeter
+  private attached = true
 
   constructor(
     private readonly evm: EVM,
     private readonly opts: TraceOptions,
   ) {
+    this.size = new SizeMeter(opts.maxBytes)
     evm.events.on('step', this.onStep)
   }
 
   detach(): void {
+    if (!this.attached) return
+    this.attached = false
     this.evm.events.off('step', this.onStep)
   }
 
@@ -52,9 +77,19 @@ export class StructLogger {
         const st = this.storage.get(addr) ?? {}
         st[key] = word(top)
         this.storage.set(addr, st)
-        if (this.opts.disableStorage !== true) log.storage = { ...st }
+        if (this.opts.disableStorage !== true) {
+          log.storage = { ...st }
+          this.size.add(storageBytes(st))
+        }
       }
       this.pendingSload = undefined
+    }
+    // geth's `limit`: once the output is that large, record nothing more (the SLOAD value above
+    // still completes the last log). Unhooking also lets the rest run without per-step events.
+    const limit = this.opts.limit
+    if (limit !== undefined && limit > 0 && this.size.bytes > limit) {
+      this.detach()
+      return
     }
     const log: StructLog = {
       pc: s.pc,
@@ -63,22 +98,31 @@ export class StructLogger {
       gasCost: Number(s.opcode.dynamicFee ?? BigInt(s.opcode.fee)),
       depth: s.depth + 1,
     }
+    let bytes = 80 + log.op.length
     if (s.gasRefund !== 0n) log.refund = Number(s.gasRefund)
-    if (this.opts.disableStack !== true) log.stack = s.stack.map(quantity)
+    if (this.opts.disableStack !== true) {
+      log.stack = s.stack.map(quantity)
+      for (const v of log.stack) bytes += v.length + 3
+    }
     if (this.opts.enableMemory === true) {
       const mem: string[] = []
       for (let i = 0; i < s.memory.length; i += 32) mem.push(hexNoPrefix(s.memory.subarray(i, i + 32)))
       log.memory = mem
+      bytes += mem.length * 67
     }
     const addr = s.address.toString()
     if (s.opcode.name === 'SSTORE' && s.stack.length >= 2) {
       const st = this.storage.get(addr) ?? {}
       st[word(s.stack[s.stack.length - 1])] = word(s.stack[s.stack.length - 2])
       this.storage.set(addr, st)
-      if (this.opts.disableStorage !== true) log.storage = { ...st }
+      if (this.opts.disableStorage !== true) {
+        log.storage = { ...st }
+        bytes += storageBytes(st)
+      }
     } else if (s.opcode.name === 'SLOAD' && s.stack.length >= 1) {
       this.pendingSload = { log, addr, key: word(s.stack[s.stack.length - 1]) }
     }
+    this.size.add(bytes)
     this.logs.push(log)
   }
 
@@ -140,11 +184,13 @@ export class CallTracer {
   private root: CallFrame | undefined
   private readonly onBefore = (m: Message) => this.before(m)
   private readonly onAfter = (r: EVMResult) => this.after(r)
+  private readonly size: SizeMeter
 
   constructor(
     private readonly evm: EVM,
     private readonly opts: TraceOptions,
   ) {
+    this.size = new SizeMeter(opts.maxBytes)
     evm.events.on('beforeMessage', this.onBefore)
     evm.events.on('afterMessage', this.onAfter)
   }
@@ -176,6 +222,8 @@ export class CallTracer {
       input: toHex(m.data),
     }
     if (type !== 'DELEGATECALL' && type !== 'STATICCALL') frame.value = quantity(m.value)
+    // The same large memory region can be passed to thousands of calls for a few gas each.
+    if (parent === undefined || this.opts.onlyTopCall !== true) this.size.add(200 + frame.input.length)
     if (parent !== undefined && this.opts.onlyTopCall !== true) {
       parent.frame.calls ??= []
       parent.frame.calls.push(frame)
@@ -191,8 +239,10 @@ export class CallTracer {
     const ex = r.execResult
     frame.gasUsed = quantity(ex.executionGasUsed)
     if (r.createdAddress !== undefined) frame.to = r.createdAddress.toString()
-    if (ex.returnValue.length > 0 || ex.exceptionError?.error === 'revert')
+    if (ex.returnValue.length > 0 || ex.exceptionError?.error === 'revert') {
       frame.output = toHex(ex.returnValue)
+      if (this.stack.length === 0 || this.opts.onlyTopCall !== true) this.size.add(frame.output.length + 12)
+    }
     if (ex.exceptionError !== undefined) {
       frame.error = ERROR_NAMES[ex.exceptionError.error] ?? ex.exceptionError.error
       if (ex.exceptionError.error === 'revert') {
@@ -212,6 +262,7 @@ export class CallTracer {
           data: toHex(data),
           position: quantity(BigInt(frame.calls?.length ?? 0)),
         }))
+        for (const l of frame.logs) this.size.add(100 + l.topics.length * 69 + l.data.length)
       }
     }
     const parent = this.stack[this.stack.length - 1]

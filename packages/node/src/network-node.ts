@@ -10,6 +10,7 @@
  */
 import { join } from 'node:path'
 import type { Block } from '@ethereumjs/block'
+import type { L1Addresses } from '@openledger/bridge'
 import {
   type CodecContext,
   decodeExtraData,
@@ -21,6 +22,7 @@ import {
 } from '@openledger/consensus'
 import { type ExecutedTx, type GenesisConfig, keccak256 } from '@openledger/evm-runtime'
 import { NodeBackend } from './backend/node-backend.ts'
+import { L2Bridge } from './bridge/l2-bridge.ts'
 import type { Chain } from './chain/chain.ts'
 import { BlockImporter } from './chain/importer.ts'
 import { decodeQbftBlock, EthBlockCodec, withQbftHash } from './consensus/block-codec.ts'
@@ -59,6 +61,8 @@ export interface NetworkNodeOptions extends ApiOptions {
   log: Logger
   /** After each imported block (console lines). */
   onBlock?: (block: Block, executed: ExecutedTx[]) => void
+  /** Settle on an L1 (deposits, withdrawals): its RPC endpoint and the deployment's addresses file. */
+  l1?: { rpc: string; addresses: L1Addresses; pollMs?: number }
 }
 
 /** QBFT genesis sanity: validators listed and the same set encoded in extraData. */
@@ -101,6 +105,8 @@ export class NetworkNode {
     private readonly closers: Array<() => Promise<unknown>>,
     private readonly log: Logger,
     abort: AbortController,
+    /** The L1 bridge, on a chain started with `l1`. */
+    readonly bridge?: L2Bridge,
   ) {
     this.#abort = abort
   }
@@ -117,8 +123,24 @@ export class NetworkNode {
     try {
       // Consensus work first: a proposal executes in one go rather than interleaved with the
       // transaction gossip and RPC that arrive meanwhile.
-      const core = await openCore({ ...opts, decorateBlock: withQbftHash, yieldEveryMs: 500 }, closers)
+      const bridge = opts.l1
+        ? new L2Bridge({ l1Rpc: opts.l1.rpc, addresses: opts.l1.addresses, log, pollMs: opts.l1.pollMs })
+        : undefined
+      const core = await openCore(
+        {
+          ...opts,
+          decorateBlock: withQbftHash,
+          yieldEveryMs: 500,
+          blockHooks: bridge ? [bridge.hook] : undefined,
+        },
+        closers,
+      )
       const { chain, runtime, metrics } = core
+      if (bridge) {
+        await bridge.attach(runtime, runtime.genesisBlock.header.stateRoot, metrics)
+        bridge.start(runtime, () => chain.head.header.stateRoot)
+        closers.unshift(() => bridge.stop())
+      }
       // Block digests, on-chain hashes and message signing hashes: WASM keccak (runtime-initialised).
       useKeccak256(keccak256)
       const blockOptions = runtime.blockOptions!
@@ -209,6 +231,7 @@ export class NetworkNode {
           },
           log,
           signal: abort.signal,
+          proposalHeader: bridge ? (root) => bridge.proposalHeader(root) : undefined,
         })
         engine = new QbftEngine(
           {
@@ -258,6 +281,7 @@ export class NetworkNode {
         },
         peerCount: () => net.peerCount(),
         syncing: () => sync.status(),
+        execution: opts.execution,
       })
       closers.unshift(() => backend.close())
       backendRef = backend
@@ -269,7 +293,9 @@ export class NetworkNode {
       }
       if (isLoopback(opts.rpc.host))
         extra.admin = adminRpcMethods({ p2p: net, chain, clientVersion: CLIENT_VERSION, validator: address })
-      const { rpcUrl, metricsUrl } = await serveApis(core, backend, opts, closers, health, extra)
+      // Traces re-execute blocks: debug_* only when asked for (--rpc.debug).
+      const apis = { ...opts, rpc: { debug: false, ...opts.rpc } }
+      const { rpcUrl, metricsUrl } = await serveApis(core, backend, apis, closers, health, extra)
       closers.unshift(async () => abort.abort())
 
       engine?.start(head.header.number)
@@ -285,6 +311,7 @@ export class NetworkNode {
         closers,
         log,
         abort,
+        bridge,
       )
       log.info(
         {

@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Block } from '@ethereumjs/block'
 import { createSystemModules, type ModuleParams, parseModuleParams } from '@openledger/attribution'
+import type { L1Addresses } from '@openledger/bridge'
 import {
+  type BlockHook,
   createExecutionRuntime,
   type ExecutedTx,
   type ExecutionRuntime,
@@ -16,8 +18,12 @@ import {
 } from '@openledger/evm-runtime'
 import { createRpcServer, type RpcMethods, type RpcServerOptions } from '@openledger/rpc'
 import { Level } from 'level'
+import type { Hex } from 'viem'
 import { attributionRpcMethods } from './attribution/rpc.ts'
+import type { ExecutionConfig } from './backend/exec-limits.ts'
 import { NodeBackend } from './backend/node-backend.ts'
+import { L2Bridge } from './bridge/l2-bridge.ts'
+import { OutputService } from './bridge/outputs.ts'
 import { Chain } from './chain/chain.ts'
 import { DevControls } from './dev/dev-controls.ts'
 import type { DevAccount } from './keys/dev-accounts.ts'
@@ -49,12 +55,18 @@ export interface DevNodeOptions {
   /** Start the sender-recovery worker once raw transactions arrive at this rate (tx/s); 0 = at
    * start. Default: lazily, so embedded and test nodes spawn no thread they do not need. */
   recoverStartRate?: number
+  /** Bounds of RPC-requested execution (gas cap, EVM timeout, trace memory); defaults as geth. */
+  execution?: Partial<ExecutionConfig>
   log: Logger
   onBlock?: (
     block: Block,
     executed: ExecutedTx[],
     dropped: Array<{ hash: Uint8Array; reason: string }>,
   ) => void
+  /** Settle on an L1 (deposits, withdrawals): its RPC endpoint and the deployment's addresses file;
+   * with `proposerKey` the node also signs (as the oracle's validator, if it is one) and proposes
+   * output roots. */
+  l1?: { rpc: string; addresses: L1Addresses; pollMs?: number; proposerKey?: Hex }
 }
 
 export class DatadirInUseError extends Error {
@@ -89,6 +101,8 @@ export class OpenLedgerNode {
     /** Releases resources in reverse order of acquisition (RPC first, database last). */
     private readonly closers: Array<() => Promise<unknown>>,
     private readonly log: Logger,
+    /** The L1 bridge, on a chain started with `l1`. */
+    readonly bridge?: L2Bridge,
   ) {}
 
   get signal(): AbortSignal {
@@ -99,14 +113,49 @@ export class OpenLedgerNode {
   static async startDev(opts: DevNodeOptions): Promise<OpenLedgerNode> {
     const closers: Array<() => Promise<unknown>> = []
     try {
-      const core = await openCore(opts, closers)
+      const bridge = opts.l1
+        ? new L2Bridge({
+            l1Rpc: opts.l1.rpc,
+            addresses: opts.l1.addresses,
+            log: opts.log,
+            pollMs: opts.l1.pollMs ?? 500,
+          })
+        : undefined
+      const core = await openCore({ ...opts, blockHooks: bridge ? [bridge.hook] : undefined }, closers)
       const { chain } = core
+      if (bridge) await bridge.attach(core.runtime, core.runtime.genesisBlock.header.stateRoot, core.metrics)
       const sealer = new DevSealer(chain, opts.mining, {
         coinbase: opts.coinbase ?? new Uint8Array(20),
         log: opts.log,
         onBlock: opts.onBlock,
+        proposalHeader: bridge ? (root) => bridge.proposalHeader(root) : undefined,
       })
       closers.unshift(() => sealer.stop())
+      if (bridge) {
+        // Confirmed deposits are work like pending transactions: automine makes a block for them.
+        bridge.start(
+          core.runtime,
+          () => chain.workingStateRoot,
+          async () => {
+            if (sealer.miningMode.kind === 'auto') await sealer.mine()
+          },
+        )
+        closers.unshift(() => bridge.stop())
+        if (opts.l1?.proposerKey) {
+          const outputs = new OutputService({
+            chain,
+            addresses: opts.l1.addresses,
+            l1Rpc: opts.l1.rpc,
+            signerKey: opts.l1.proposerKey,
+            proposerKey: opts.l1.proposerKey,
+            metrics: core.metrics,
+            log: opts.log,
+            pollMs: opts.l1.pollMs ?? 500,
+          })
+          outputs.start()
+          closers.unshift(() => outputs.stop())
+        }
+      }
       const impersonated = new Set<string>()
       const keys = new Map(
         opts.accounts.map((a) => [key(a.address), { address: a.address, privateKey: a.privateKey }]),
@@ -124,6 +173,7 @@ export class OpenLedgerNode {
         pendingFromPool: true,
         rejectBelowBaseFee: () => sealer.miningMode.kind === 'auto',
         recoverStartRate: opts.recoverStartRate,
+        execution: opts.execution,
       })
       closers.unshift(() => backend.close())
       const { rpcUrl, metricsUrl } = await serveApis(
@@ -133,7 +183,7 @@ export class OpenLedgerNode {
         closers,
         () => 'ready',
       )
-      const node = new OpenLedgerNode(chain, sealer, backend, rpcUrl, metricsUrl, closers, opts.log)
+      const node = new OpenLedgerNode(chain, sealer, backend, rpcUrl, metricsUrl, closers, opts.log, bridge)
       sealer.start()
       opts.log.info({ head: chain.head.header.number.toString(), rpc: node.rpcUrl }, 'node started')
       return node
@@ -179,6 +229,8 @@ export interface CoreOptions {
   yieldEveryMs?: number
   /** Applied to the genesis block and every block read back from the store (QBFT block hash). */
   decorateBlock?: (block: Block) => Block
+  /** Block hooks (system work in every block), e.g. the L1 bridge's deposits. */
+  blockHooks?: BlockHook[]
   /** Dev only: see DevNodeOptions.allowUnlimitedContractSize. */
   allowUnlimitedContractSize?: boolean
 }
@@ -209,6 +261,7 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
     modules: createSystemModules(moduleParams),
     getBlockHash: async (n) => store?.getCanonicalHash(n),
     yieldEveryMs: opts.yieldEveryMs,
+    blockHooks: opts.blockHooks,
     allowUnlimitedContractSize: opts.allowUnlimitedContractSize,
   })
   closers.unshift(() => runtime.close())
@@ -241,6 +294,8 @@ const UNLIMITED_CODE_MAX_TX_BYTES = 4 * 1024 * 1024
 
 export interface ApiOptions {
   rpc: { host: string; port: number } & Omit<RpcServerOptions, 'logger'>
+  /** Bounds of RPC-requested execution (gas cap, EVM timeout, trace memory); defaults as geth. */
+  execution?: Partial<ExecutionConfig>
   metrics?: { host: string; port: number }
   log: Logger
 }

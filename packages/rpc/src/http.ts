@@ -4,27 +4,13 @@
  * client closes the connection before the answer is aborted (its execution stops).
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
-import type { Duplex } from 'node:stream'
 import { clientKey, hostAllowed, originAllowed } from './access.ts'
 import { ErrorCode } from './errors.ts'
-import { errorResponse, invalidRequest, type RpcServer } from './server.ts'
-
-/** A raw HTTP response on a socket that has no ServerResponse (client errors, refused upgrades). */
-export function rawResponse(socket: Duplex, status: string, body?: unknown): void {
-  const text = body === undefined ? '' : JSON.stringify(body)
-  const head = [`HTTP/1.1 ${status}`, 'Connection: close']
-  if (text) head.push('Content-Type: application/json', `Content-Length: ${Buffer.byteLength(text)}`)
-  if (socket.writable) socket.end(`${head.join('\r\n')}\r\n\r\n${text}`)
-  else socket.destroy()
-}
-
-export function invalidHostBody(host: string | undefined): unknown {
-  return errorResponse(null, invalidRequest(`invalid host specified: ${host ?? ''}`))
-}
+import { type Dispatcher, errorResponse, invalidHostBody, invalidRequest, rawResponse } from './transport.ts'
 
 export class HttpTransport {
   constructor(
-    private readonly server: RpcServer,
+    private readonly server: Dispatcher,
     http: Server,
   ) {
     http.on('clientError', (err: NodeJS.ErrnoException, socket) => {

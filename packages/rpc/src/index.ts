@@ -6,6 +6,7 @@
  *   const { port } = await rpc.listen(8545, '127.0.0.1')
  */
 import type { RpcBackend } from './backend.ts'
+import { ErrorCode, RpcError } from './errors.ts'
 import { debugMethods } from './modules/debug.ts'
 import { anvilMethods, evmMethods, hardhatMethods } from './modules/dev.ts'
 import { ethMethods, personalMethods } from './modules/eth.ts'
@@ -73,6 +74,9 @@ export interface RpcServerOptions {
   now?: () => number
   /** Per-request observer, e.g. for rpc_requests_total / rpc_request_duration_seconds. */
   onRequest?: RequestObserver
+  /** Serve the debug_* namespace (traces re-execute blocks: network nodes turn it off by default).
+   * Default true; when false each debug_* method answers -32601 naming the flag that enables it. */
+  debug?: boolean
 }
 
 export interface RpcServerHandle {
@@ -103,6 +107,21 @@ function checkLimits(limits: RpcLimits): void {
 
 const DIRECT = { transport: 'direct', client: 'local' } as const
 
+/** The same method names, each refusing with -32601 and the flag that enables them. */
+function disabledMethods(methods: RpcMethods): RpcMethods {
+  return Object.fromEntries(
+    Object.keys(methods).map((name) => [
+      name,
+      () => {
+        throw new RpcError(
+          ErrorCode.METHOD_NOT_FOUND,
+          `the method ${name} is not available: the debug namespace is off on this node (start it with --rpc.debug)`,
+        )
+      },
+    ]),
+  )
+}
+
 export function createRpcServer(backend: RpcBackend, options: RpcServerOptions = {}): RpcServerHandle {
   const limits: RpcLimits = { ...DEFAULT_LIMITS, ...options.limits }
   checkLimits(limits)
@@ -122,7 +141,7 @@ export function createRpcServer(backend: RpcBackend, options: RpcServerOptions =
   server.registerModule('net', netMethods)
   server.registerModule('web3', web3Methods)
   server.registerModule('txpool', txpoolMethods)
-  server.registerModule('debug', debugMethods)
+  server.registerModule('debug', options.debug === false ? disabledMethods(debugMethods) : debugMethods)
   // Dev namespaces are always registered so that, outside dev mode, they explain why they refuse.
   server.registerModule('evm', evmMethods)
   server.registerModule('hardhat', hardhatMethods)

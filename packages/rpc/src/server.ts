@@ -12,65 +12,28 @@ import { ErrorCode, type JsonRpcErrorObject, methodNotFound, RpcError } from './
 import { ExecutionQueue } from './exec-queue.ts'
 import { FilterManager } from './filters.ts'
 import { HttpTransport } from './http.ts'
+import { MethodRegistry, type RequestContext, type RpcMethods } from './registry.ts'
 import {
-  MethodRegistry,
-  type RequestContext,
-  type RpcLimits,
-  type RpcLogger,
-  type RpcMethods,
-} from './registry.ts'
-import type { Subscriptions } from './subscriptions.ts'
+  type Dispatcher,
+  errorResponse,
+  invalidRequest,
+  isValidId,
+  type JsonRpcId,
+  type JsonRpcResponse,
+  type RequestSource,
+  type RpcServerConfig,
+} from './transport.ts'
 import { WsTransport } from './ws.ts'
 
-export type JsonRpcId = string | number | null
+export type {
+  JsonRpcId,
+  JsonRpcResponse,
+  RequestObserver,
+  RequestSource,
+  RpcServerConfig,
+} from './transport.ts'
 
-export type JsonRpcResponse =
-  | { jsonrpc: '2.0'; id: JsonRpcId; result: unknown }
-  | { jsonrpc: '2.0'; id: JsonRpcId; error: JsonRpcErrorObject }
-
-/** Called once per request (batch items individually); `code` is the error code or undefined on success. */
-export type RequestObserver = (event: {
-  method: string
-  transport: RequestContext['transport']
-  seconds: number
-  code?: number
-}) => void
-
-export interface RpcServerConfig {
-  limits: RpcLimits
-  logger: RpcLogger
-  /** Allowed browser origins for HTTP (CORS); '*' allows any, [] sends no CORS headers. */
-  corsOrigins: string[]
-  /** Allowed Origin headers for WebSocket upgrades; '*' allows any (requests without Origin always pass). */
-  wsOrigins: string[]
-  /** Host header allow-list for HTTP and WebSocket (DNS rebinding); '*' allows any. */
-  vhosts: string[]
-  now?: () => number
-  onRequest?: RequestObserver
-}
-
-/** Where a request came from: transport, client identity, and what cancels it. */
-export interface RequestSource {
-  transport: RequestContext['transport']
-  client: string
-  signal?: AbortSignal
-  subscriptions?: Subscriptions
-}
-
-export function errorResponse(id: JsonRpcId, error: JsonRpcErrorObject): JsonRpcResponse {
-  return { jsonrpc: '2.0', id, error }
-}
-
-export const invalidRequest = (message = 'invalid request'): JsonRpcErrorObject => ({
-  code: ErrorCode.INVALID_REQUEST,
-  message,
-})
-
-function isValidId(id: unknown): id is JsonRpcId {
-  return id === null || typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id))
-}
-
-export class RpcServer {
+export class RpcServer implements Dispatcher {
   readonly registry = new MethodRegistry()
   readonly filters: FilterManager
   readonly executions: ExecutionQueue

@@ -9,9 +9,8 @@ import type { Duplex } from 'node:stream'
 import { type RawData, WebSocket, WebSocketServer } from 'ws'
 import { clientKey, hostAllowed, originAllowed } from './access.ts'
 import type { Json } from './format.ts'
-import { invalidHostBody, rawResponse } from './http.ts'
-import { errorResponse, invalidRequest, type RpcServer } from './server.ts'
 import { Subscriptions } from './subscriptions.ts'
+import { type Dispatcher, errorResponse, invalidHostBody, invalidRequest, rawResponse } from './transport.ts'
 
 /** How long a computed total of buffered bytes is reused (sends in between add their size). */
 const TOTAL_REFRESH_MS = 50
@@ -23,7 +22,7 @@ export class WsTransport {
   private pendingUpgrades = 0
   private total = { bytes: 0, at: 0 }
 
-  constructor(private readonly server: RpcServer) {
+  constructor(private readonly server: Dispatcher) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: server.config.limits.maxWsMessageBytes })
   }
 

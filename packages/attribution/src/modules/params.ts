@@ -51,6 +51,10 @@ export interface ModuleParams {
   challengerRewardBps: number
   /** Share of the provider's bond slashed for a receipt proven wrong (or not revealed). */
   slashBps: number
+  /** Rules on challenged ModelFactory jobs (default: the Governance module). */
+  jobArbiter: Uint8Array
+  /** Bond a requester posts to challenge a job, in basis points of its payment. */
+  jobChallengeBondBps: number
 }
 
 export const DEFAULT_MODULE_PARAMS: Readonly<ModuleParams> = Object.freeze({
@@ -75,6 +79,8 @@ export const DEFAULT_MODULE_PARAMS: Readonly<ModuleParams> = Object.freeze({
   challengerBond: 0n,
   challengerRewardBps: 5000,
   slashBps: 10_000,
+  jobArbiter: GOVERNANCE_ADDRESS,
+  jobChallengeBondBps: 1000,
 })
 
 export class ModuleParamsError extends Error {
@@ -118,6 +124,7 @@ export const PARAMETERS: readonly ParamSpec[] = [
   { name: 'slashBps', kind: 'bps', word: 0, shift: 152, bits: 16, min: 0n, max: 10_000n },
   { name: 'spanK', kind: 'count', word: 0, shift: 168, bits: 16, min: 1n, max: 64n },
   { name: 'maxVersionBatch', kind: 'count', word: 0, shift: 184, bits: 32, min: 1n, max: 65_536n },
+  { name: 'jobChallengeBondBps', kind: 'bps', word: 0, shift: 216, bits: 16, min: 0n, max: 10_000n },
   { name: 'treasury', kind: 'address', word: 1, shift: 0, bits: 160, min: 1n, max: (1n << 160n) - 1n },
   { name: 'stakersPool', kind: 'address', word: 2, shift: 0, bits: 160, min: 1n, max: (1n << 160n) - 1n },
   { name: 'challengeWindow', kind: 'seconds', word: 3, shift: 0, bits: 48, min: 0n, max: U48 },
@@ -125,8 +132,9 @@ export const PARAMETERS: readonly ParamSpec[] = [
   { name: 'maxResolvableBytes', kind: 'count', word: 3, shift: 96, bits: 48, min: 0n, max: 1n << 40n },
   { name: 'minProviderBond', kind: 'wei', word: 4, shift: 0, bits: 128, min: 0n, max: U128 },
   { name: 'challengerBond', kind: 'wei', word: 5, shift: 0, bits: 128, min: 0n, max: U128 },
+  { name: 'jobArbiter', kind: 'address', word: 6, shift: 0, bits: 160, min: 1n, max: (1n << 160n) - 1n },
 ]
-export const PARAM_WORDS = 6
+export const PARAM_WORDS = 7
 
 /** A parameter's value as the integer the store and the ABI carry (addresses as uint160). */
 export function paramValue(p: ModuleParams, spec: ParamSpec): bigint {

@@ -8,9 +8,10 @@ import { Capability, isBlob4844Tx, type TypedTransaction } from '@ethereumjs/tx'
 import { Account, Address } from '@ethereumjs/util'
 import { encodeReceipt, type RunTxResult, runTx, type TxReceipt, type VM } from '@ethereumjs/vm'
 import type { ExecutedTx, LogEntry } from '../api.ts'
+import type { Budget } from '../budget.ts'
 import { minBig } from '../bytes.ts'
 import { isBoundSender, keccak256, recoverSender } from '../crypto.ts'
-import { ExecutionFault } from '../errors.ts'
+import { ExecutionFault, isRequestStop } from '../errors.ts'
 import { installEvmFastPaths } from '../evm-fastpath.ts'
 import { checkpointDepth, rollbackTo } from '../isolation.ts'
 import { orderedTrieRootFast } from './ordered-trie.ts'
@@ -25,6 +26,9 @@ export interface TxLoopOptions {
   treasury?: Uint8Array
   /** Let the event loop run after this many ms of execution (default 25; Infinity: never). */
   yieldEveryMs?: number
+  /** RPC work only (a trace's prefix replay): checked before each transaction, so plain transfers
+   * (which skip the interpreter) are bounded too. Never set for blocks. */
+  budget?: Budget
 }
 
 export interface Rejection {
@@ -155,7 +159,7 @@ async function applyTx(
       })
     } catch (e) {
       // Thrown inside a message: execution broke. Anything else: runTx refused the tx.
-      throw e instanceof ExecutionFault ? e : new TxRejected(e)
+      throw e instanceof ExecutionFault || isRequestStop(e) ? e : new TxRejected(e)
     }
     applied = {
       gasUsed: result.totalGasSpent,
@@ -207,6 +211,10 @@ export async function runTransactions(
       lastYield = performance.now()
       yieldedMs += lastYield - before // others' work: not this block's execution time
     }
+    if (opts.budget !== undefined) {
+      const pause = opts.budget.tick()
+      if (pause !== undefined) await pause
+    }
     if (opts.mode === 'build') {
       if (opts.deadline !== undefined && performance.now() > opts.deadline) break
       if (block.header.gasLimit - gasUsed < INTRINSIC_MIN) break
@@ -238,6 +246,8 @@ export async function runTransactions(
       applied = await applyTx(vm, tx, sender, block, gasUsed, baseFee, treasury)
     } catch (e) {
       await rollbackTo(vm, depth)
+      // The request's time or client ran out: that ends the replay, it says nothing of the tx.
+      if (isRequestStop(e)) throw e
       let r: Rejection
       if (e instanceof TxRejected) r = await classify(vm, tx, sender, e.reason)
       else {

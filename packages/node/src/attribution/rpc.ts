@@ -26,6 +26,8 @@ import {
   readDatanetCount,
   readDatanetTerms,
   readDatanetVersion,
+  reader,
+  readJob,
   readModel,
   readModelCount,
   readModelTerms,
@@ -33,6 +35,7 @@ import {
   readParameters,
   readReceipt,
   readRewards,
+  readTrainingSpec,
   receiptDigest,
 } from '@openledger/attribution'
 import {
@@ -364,7 +367,21 @@ export function attributionRpcMethods(deps: AttributionRpcDeps): RpcMethods {
       const modelId = parseQuantity(id, 'modelId')
       const version = parseIndex(v, 'version', 0xffffffff)
       const { state } = await stateAt(parseBlockRef(b, 'block'))
-      return toJson((await readModelVersion(state, modelId, version)) ?? null)
+      const info = await readModelVersion(state, modelId, version)
+      if (info === undefined) return null
+      // ModelFactory: how the version was trained (kind 0 when registered without a spec).
+      const trainingSpec = await readTrainingSpec(reader(state), modelId, BigInt(version))
+      return toJson({ ...info, trainingSpec })
+    },
+
+    ol_getJob: async (raw) => {
+      const [id, b] = expectParams(raw, 1, 2)
+      const jobId = parseQuantity(id, 'jobId')
+      const { state } = await stateAt(parseBlockRef(b, 'block'))
+      const job = await readJob(reader(state), jobId)
+      return toJson(
+        job === undefined ? null : { ...job, statusName: JOB_STATUS_NAMES[job.status] ?? 'unknown' },
+      )
     },
 
     ol_getInferenceReceipt: async (raw) => {
@@ -398,6 +415,8 @@ export function attributionRpcMethods(deps: AttributionRpcDeps): RpcMethods {
     ol_listModels: (raw) => list(raw, readModelCount, listModels),
   }
 }
+
+const JOB_STATUS_NAMES = ['none', 'open', 'claimed', 'submitted', 'challenged', 'paid', 'refunded']
 
 type CallTrace = (txHash: Uint8Array) => Promise<CallFrame>
 

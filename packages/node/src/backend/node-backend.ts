@@ -17,7 +17,6 @@ import {
   adoptRecovery,
   bindSender,
   ExecutionError,
-  ExecutionFault,
   InvalidArgumentError,
   recoverSender,
 } from '@openledger/evm-runtime'
@@ -28,6 +27,7 @@ import {
   type CallRequest,
   type DevBackend,
   ErrorCode,
+  type ExecOptions,
   type FeeHistory,
   invalidInput,
   type LogQuery,
@@ -48,6 +48,13 @@ import type { Chain } from '../chain/chain.ts'
 import { defaultNextEnv, type NextBlockEnv, PendingBlock } from '../miner/pending-block.ts'
 import { TxPoolError } from '../txpool/index.ts'
 import { bytesEqual, key } from '../util/bytes.ts'
+import {
+  DEFAULT_EXECUTION,
+  type ExecutionConfig,
+  executionErrorAsRpc,
+  requestLimits,
+  traceOptions,
+} from './exec-limits.ts'
 import { rewardPercentiles, suggestTip } from './fees.ts'
 import { defaultRecoverThreads, RecoverPool, type SealToRecover } from './recover-pool.ts'
 
@@ -85,6 +92,8 @@ export interface NodeBackendOptions {
   recoverStartRate?: number
   /** Stops the recovery workers when aborted (same as {@link NodeBackend.close}). */
   signal?: AbortSignal
+  /** Bounds of RPC-requested execution (gas cap, time limit, time slices, trace memory). */
+  execution?: Partial<ExecutionConfig>
 }
 
 /** What became of an admitted transaction by the time its send is answered (automine). */
@@ -106,6 +115,7 @@ export class NodeBackend implements RpcBackend {
   /** The pending block (see PendingBlock); also the next block's environment for estimates. */
   readonly pendingBlock: PendingBlock
   private readonly recoverPool: RecoverPool | undefined
+  readonly execution: ExecutionConfig
 
   constructor(private readonly opts: NodeBackendOptions) {
     this.chain = opts.chain
@@ -116,6 +126,7 @@ export class NodeBackend implements RpcBackend {
     this.dev = opts.dev
     this.keys = opts.keys
     this.impersonated = opts.impersonated ?? new Set()
+    this.execution = { ...DEFAULT_EXECUTION, ...opts.execution }
     this.pendingBlock = new PendingBlock(
       opts.chain,
       opts.nextBlockEnv ?? defaultNextEnv,
@@ -272,32 +283,44 @@ export class NodeBackend implements RpcBackend {
     return this.runtime.getProof(root, address, slots)
   }
 
-  async call(req: CallRequest, ref: BlockRef, overrides?: StateOverride): Promise<CallOutcome> {
+  async call(
+    req: CallRequest,
+    ref: BlockRef,
+    overrides?: StateOverride,
+    exec?: ExecOptions,
+  ): Promise<CallOutcome> {
     const { header, root } = await this.executionContext(ref)
     try {
-      const r = await this.runtime.call(req, header, { stateRoot: root, overrides })
+      const limits = requestLimits(this.execution, exec)
+      const r = await this.runtime.call(req, header, { stateRoot: root, overrides, limits })
       return { returnData: r.returnData, gasUsed: r.gasUsed, error: r.error }
     } catch (err) {
       // Geth's -32000 for what stops a call before or outside the EVM (funds, intrinsic gas).
       if (err instanceof ExecutionError || err instanceof InvalidArgumentError)
         throw invalidInput(err.message)
-      return faultAsRpcError(err)
+      return executionErrorAsRpc(err)
     }
   }
 
-  async estimateGas(req: CallRequest, ref: BlockRef, overrides?: StateOverride): Promise<bigint> {
+  async estimateGas(
+    req: CallRequest,
+    ref: BlockRef,
+    overrides?: StateOverride,
+    exec?: ExecOptions,
+  ): Promise<bigint> {
     // Estimates for the head are made in the next block: that is where the transaction goes;
     // `pending` also sees the pool's transactions before it.
     const isHead = 'tag' in ref && ref.tag !== 'earliest' && ref.tag !== 'pending'
     const { header, root } = isHead ? this.nextBlockContext() : await this.executionContext(ref)
     try {
-      return await this.runtime.estimateGas(req, header, { stateRoot: root, overrides })
+      const limits = requestLimits(this.execution, exec)
+      return await this.runtime.estimateGas(req, header, { stateRoot: root, overrides, limits })
     } catch (err) {
       if (err instanceof ExecutionError) {
         if (err.reverted) throw revertError(err.revertData)
         throw invalidInput(err.message)
       }
-      return faultAsRpcError(err)
+      return executionErrorAsRpc(err)
     }
   }
 
@@ -475,41 +498,23 @@ export class NodeBackend implements RpcBackend {
     return this.opts.peerCount?.() ?? 0
   }
 
-  async traceTransaction(hash: Uint8Array, options: Record<string, unknown>): Promise<unknown> {
+  async traceTransaction(
+    hash: Uint8Array,
+    options: Record<string, unknown>,
+    exec?: ExecOptions,
+  ): Promise<unknown> {
+    const { opts, timeoutMs } = traceOptions(options, this.execution)
     const loc = await this.chain.store.getTxLocation(hash)
     if (!loc) throw resourceNotFound(`transaction ${key(hash)} not found`)
     const block = await this.chain.store.getBlockByHash(loc.blockHash)
     if (!block) throw resourceNotFound(`block ${key(loc.blockHash)} not found`)
     const parent = await this.chain.store.getBlockByHash(block.header.parentHash)
     if (!parent) throw resourceNotFound('parent block not found')
-    const tracer = options.tracer
-    if (tracer !== undefined && tracer !== 'callTracer') {
-      throw invalidParams(
-        `tracer ${String(tracer)} is not supported (use callTracer or the default struct logger)`,
-      )
-    }
-    const cfg = (options.tracerConfig ?? {}) as Record<string, unknown>
+    const limits = requestLimits(this.execution, exec, timeoutMs)
     return this.runtime
-      .traceTransaction(block, parent.header, loc.index, {
-        tracer: tracer === 'callTracer' ? 'callTracer' : 'structLogger',
-        disableStorage: options.disableStorage === true,
-        disableStack: options.disableStack === true,
-        enableMemory: options.enableMemory === true,
-        enableReturnData: options.enableReturnData === true,
-        onlyTopCall: cfg.onlyTopCall === true,
-        withLog: cfg.withLog === true,
-      })
-      .catch(faultAsRpcError)
+      .traceTransaction(block, parent.header, loc.index, opts, limits)
+      .catch(executionErrorAsRpc)
   }
-}
-
-/**
- * Execution that threw (a precompile, a native module or the node failed; the runtime rolled it
- * back) answers -32603 with the cause, so the caller sees why; anything else is rethrown.
- */
-function faultAsRpcError(err: unknown): never {
-  if (err instanceof ExecutionFault) throw new RpcError(ErrorCode.INTERNAL_ERROR, err.message)
-  throw err
 }
 
 function invalidParams(message: string): RpcError {

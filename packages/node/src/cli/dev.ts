@@ -1,13 +1,13 @@
 /** `openledger dev`: a single-node development chain, as anvil / Hardhat Network. */
 import type { Block } from '@ethereumjs/block'
 import { type ExecutedTx, parseGenesis } from '@openledger/evm-runtime'
-import type { RpcServerOptions } from '@openledger/rpc'
 import { buildDevGenesis } from '../genesis/dev-genesis.ts'
 import { DEV_DERIVATION_PATH, DEV_MNEMONIC, type DevAccount } from '../keys/dev-accounts.ts'
 import { createLogger, silentLogger } from '../logger.ts'
 import type { MiningMode } from '../miner/dev-sealer.ts'
 import { OpenLedgerNode } from '../node.ts'
 import { formatUnits, hex } from '../util/bytes.ts'
+import type { RpcFlagConfig } from './rpc-flags.ts'
 
 export interface DevCommandOptions {
   port: number
@@ -25,8 +25,8 @@ export interface DevCommandOptions {
   mnemonic?: string
   logLevel: string
   silent: boolean
-  /** Browser access and limits from the shared RPC flags (rpc-flags.ts). */
-  rpc: Pick<RpcServerOptions, 'vhosts' | 'corsOrigins' | 'wsOrigins' | 'limits'>
+  /** Browser access, limits and execution bounds from the shared RPC flags (rpc-flags.ts). */
+  rpc: RpcFlagConfig
   metricsPort?: number
   metricsHost: string
 }
@@ -50,7 +50,8 @@ export async function runDev(opts: DevCommandOptions): Promise<void> {
   const node = await OpenLedgerNode.startDev({
     datadir: opts.datadir,
     genesis,
-    rpc: { host: opts.host, port: opts.port, ...opts.rpc },
+    rpc: { host: opts.host, port: opts.port, ...opts.rpc.rpc },
+    execution: opts.rpc.execution,
     mining,
     throwOnTransactionFailures: opts.throwOnTxFailures ?? true,
     allowUnlimitedContractSize: opts.unlimitedContractSize === true,

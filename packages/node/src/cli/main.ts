@@ -4,7 +4,7 @@ import { Command, Option } from 'commander'
 import { registerPayableCommands } from '../payable/commands.ts'
 import { VERSION } from '../version.ts'
 import { parseBigInt, parseDurationMs, parseOpenAmount, parsePort, parsePositiveInt } from './options.ts'
-import { addRpcFlags, rpcFlagArgs, rpcOptionsFromFlags } from './rpc-flags.ts'
+import { addRpcFlags, rpcConfigFromFlags, rpcFlagArgs } from './rpc-flags.ts'
 
 const program = new Command()
 program.name('openledger').description('OpenLedger Node: an EVM app-chain for Payable AI').version(VERSION)
@@ -77,7 +77,7 @@ const dev = program
       mnemonic: o.mnemonic,
       logLevel: o.logLevel,
       silent: o.silent,
-      rpc: rpcOptionsFromFlags(o, 'dev'),
+      rpc: rpcConfigFromFlags(o, 'dev'),
       metricsPort: o['metrics.port'],
       metricsHost: o['metrics.host'],
     })
@@ -130,7 +130,7 @@ const node = program
       metricsHost: o['metrics.host'],
       metricsPort: o['metrics.port'],
       logLevel: o.logLevel,
-      rpc: rpcOptionsFromFlags(o, 'network'),
+      rpc: rpcConfigFromFlags(o, 'network'),
     })
   })
 addRpcFlags(node, 'network')

@@ -3,13 +3,13 @@ import { readFile, writeFile } from 'node:fs/promises'
 import type { Block } from '@ethereumjs/block'
 import { privateKeyToAddress } from '@openledger/consensus'
 import { type ExecutedTx, parseGenesis } from '@openledger/evm-runtime'
-import type { RpcServerOptions } from '@openledger/rpc'
 import { buildQbftGenesis } from '../genesis/qbft-genesis.ts'
 import { generatePrivateKey, readKeyFile, writeKeyFile } from '../keys/node-key.ts'
 import { createLogger } from '../logger.ts'
 import { NetworkNode } from '../network-node.ts'
 import { peerIdFromNodeKey } from '../p2p/index.ts'
 import { fromHex, hex } from '../util/bytes.ts'
+import type { RpcFlagConfig } from './rpc-flags.ts'
 
 export interface NodeCommandOptions {
   genesis: string
@@ -23,8 +23,8 @@ export interface NodeCommandOptions {
   metricsHost: string
   metricsPort?: number
   logLevel: string
-  /** Browser access and limits from the shared RPC flags (rpc-flags.ts). */
-  rpc?: Pick<RpcServerOptions, 'vhosts' | 'corsOrigins' | 'wsOrigins' | 'limits'>
+  /** Browser access, limits and execution bounds from the shared RPC flags (rpc-flags.ts). */
+  rpc?: RpcFlagConfig
 }
 
 export async function runNode(o: NodeCommandOptions): Promise<void> {
@@ -42,7 +42,8 @@ export async function runNode(o: NodeCommandOptions): Promise<void> {
     genesis,
     validatorKey,
     p2p: { host: o.p2pHost, port: o.p2pPort, bootnodes: o.bootnodes },
-    rpc: { host: o.rpcHost, port: o.rpcPort, ...o.rpc },
+    rpc: { host: o.rpcHost, port: o.rpcPort, ...o.rpc?.rpc },
+    execution: o.rpc?.execution,
     metrics: o.metricsPort === undefined ? undefined : { host: o.metricsHost, port: o.metricsPort },
     log,
     onBlock: (b, e) => process.stdout.write(`${formatBlock(b, e)}\n`),

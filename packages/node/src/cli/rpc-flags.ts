@@ -1,11 +1,27 @@
 /**
  * JSON-RPC flags shared by `openledger dev`, `node` and `devnet` (devnet forwards them to each
- * node): browser access (Host allow-list, CORS, WebSocket origins) and the server's limits.
- * Dev mode keeps CORS and WebSocket origins open like anvil; network nodes default to none.
+ * node): browser access (Host allow-list, CORS, WebSocket origins), the server's limits, and the
+ * bounds of RPC-requested execution (gas cap, EVM timeout, trace memory, the debug namespace).
+ * Dev mode keeps CORS and WebSocket origins open like anvil and serves debug_*; network nodes
+ * default to no browser origins and no debug_*.
  */
 import type { RpcLimits, RpcServerOptions } from '@openledger/rpc'
-import { type Command, Option } from 'commander'
-import { parsePositiveInt } from './options.ts'
+import { type Command, InvalidArgumentError, Option } from 'commander'
+import type { ExecutionConfig } from '../backend/exec-limits.ts'
+import { parseBigInt, parsePositiveInt } from './options.ts'
+
+/** What the RPC flags configure: the server's options and the backend's execution bounds. */
+export interface RpcFlagConfig {
+  rpc: Pick<RpcServerOptions, 'vhosts' | 'corsOrigins' | 'wsOrigins' | 'limits' | 'debug'>
+  execution: Partial<ExecutionConfig>
+}
+
+/** A duration for --rpc.evmtimeout: 5, 5s, 500ms; 0 disables the limit. */
+function parseTimeout(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(value.trim())
+  if (!m) throw new InvalidArgumentError('expected a duration such as 5s or 500ms (0: no limit)')
+  return Math.round(m[2] === 'ms' ? Number(m[1]) : Number(m[1]) * 1000)
+}
 
 export type RpcFlagMode = 'dev' | 'network'
 
@@ -70,25 +86,51 @@ export function addRpcFlags(cmd: Command, mode: RpcFlagMode): Command {
     )
   for (const [flag, , what] of LIMIT_FLAGS)
     cmd.addOption(new Option(`--${flag} <n>`, what).argParser(parsePositiveInt))
+  cmd
+    .addOption(
+      new Option('--rpc.gascap <gas>', 'gas cap of eth_call, eth_estimateGas and traces (0: none)')
+        .default(50_000_000n, '50000000')
+        .argParser(parseBigInt),
+    )
+    .addOption(
+      new Option(
+        '--rpc.evmtimeout <duration>',
+        'wall-clock limit of one eth_call / eth_estimateGas / trace (0: none)',
+      )
+        .default(5000, '5s')
+        .argParser(parseTimeout),
+    )
+    .addOption(
+      new Option('--rpc.trace-max-bytes <n>', 'memory budget of one trace result (bytes of JSON)').argParser(
+        parsePositiveInt,
+      ),
+    )
+  if (!open)
+    cmd.option('--rpc.debug', 'serve the debug_* namespace (traces); off by default on network nodes')
   return cmd
 }
 
-/** The RPC server options a parsed command line asks for. */
-export function rpcOptionsFromFlags(
-  o: Record<string, unknown>,
-  mode: RpcFlagMode,
-): Pick<RpcServerOptions, 'vhosts' | 'corsOrigins' | 'wsOrigins' | 'limits'> {
+/** What a parsed command line asks of the RPC server and of execution. */
+export function rpcConfigFromFlags(o: Record<string, unknown>, mode: RpcFlagMode): RpcFlagConfig {
   const open = mode === 'dev' ? ['*'] : []
   const limits: Partial<RpcLimits> = {}
   for (const [flag, key] of LIMIT_FLAGS) {
     const v = o[attr(flag)]
     if (typeof v === 'number') limits[key] = v
   }
+  const execution: Partial<ExecutionConfig> = {}
+  if (typeof o['rpc.gascap'] === 'bigint') execution.gasCap = o['rpc.gascap']
+  if (typeof o['rpc.evmtimeout'] === 'number') execution.timeoutMs = o['rpc.evmtimeout']
+  if (typeof o['rpc.traceMaxBytes'] === 'number') execution.traceMaxBytes = o['rpc.traceMaxBytes']
   return {
-    vhosts: (o['http.vhosts'] as string[] | undefined) ?? ['localhost', '127.0.0.1'],
-    corsOrigins: (o['rpc.cors'] as string[] | undefined) ?? open,
-    wsOrigins: (o['ws.origins'] as string[] | undefined) ?? open,
-    limits,
+    rpc: {
+      vhosts: (o['http.vhosts'] as string[] | undefined) ?? ['localhost', '127.0.0.1'],
+      corsOrigins: (o['rpc.cors'] as string[] | undefined) ?? open,
+      wsOrigins: (o['ws.origins'] as string[] | undefined) ?? open,
+      limits,
+      debug: mode === 'dev' || o['rpc.debug'] === true,
+    },
+    execution,
   }
 }
 
@@ -108,5 +150,10 @@ export function rpcFlagArgs(o: Record<string, unknown>): string[] {
     const v = o[attr(flag)]
     if (typeof v === 'number') args.push(`--${flag}`, String(v))
   }
+  for (const flag of ['rpc.gascap', 'rpc.evmtimeout', 'rpc.trace-max-bytes']) {
+    const v = o[attr(flag)]
+    if (v !== undefined) args.push(`--${flag}`, flag === 'rpc.evmtimeout' ? `${v}ms` : String(v))
+  }
+  if (o['rpc.debug'] === true) args.push('--rpc.debug')
   return args
 }

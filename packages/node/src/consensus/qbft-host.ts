@@ -43,6 +43,8 @@ export interface QbftHostOptions {
   broadcast: (bytes: Uint8Array) => void
   log: Logger
   signal: AbortSignal
+  /** Header fields a block hook gives a meaning to (the L1 bridge's origin); must not wait on the network. */
+  proposalHeader?: (parentStateRoot: Uint8Array) => Promise<{ parentBeaconBlockRoot?: Uint8Array }>
 }
 
 export class QbftNodeHost implements QbftHost {
@@ -77,11 +79,13 @@ export class QbftNodeHost implements QbftHost {
         seals: [],
       })
       const baseFee = parent.header.calcNextBaseFee()
+      const extra = await this.o.proposalHeader?.(parent.header.stateRoot)
       const result = await chain.runtime.buildBlock(parent.header, txs(chain.txpool.pending(baseFee)), {
         timestamp,
         coinbase: this.o.address,
         extraData,
         mixHash: QBFT_MIX_HASH,
+        parentBeaconBlockRoot: extra?.parentBeaconBlockRoot,
         // Leave most of the period for validation, commit and the next round trip.
         deadlineMs: Math.max(250, (blockPeriodSeconds * 1000) / 2),
       })

@@ -36,6 +36,9 @@ export interface SealerOptions {
     rejected: Array<{ hash: Uint8Array; reason: string }>,
   ) => void
   log: Logger
+  /** Header fields a block hook gives a meaning to (the L1 bridge's origin), for a block built on
+   * `parentStateRoot`. */
+  proposalHeader?: (parentStateRoot: Uint8Array) => Promise<{ parentBeaconBlockRoot?: Uint8Array }>
 }
 
 export class DevSealer {
@@ -193,6 +196,7 @@ export class DevSealer {
     }
     const baseFee = env.baseFeePerGas
     const pending = chain.txpool.pending(baseFee)
+    const extra = await this.opts.proposalHeader?.(chain.workingStateRoot)
     const result = await chain.runtime.buildBlock(parent.header, txIterator(pending), {
       parentStateRoot: chain.workingStateRoot,
       timestamp: env.timestamp,
@@ -201,6 +205,7 @@ export class DevSealer {
       baseFeePerGas: this.nextBaseFee,
       gasLimit: env.gasLimit,
       mixHash: env.mixHash,
+      parentBeaconBlockRoot: extra?.parentBeaconBlockRoot,
     })
     this.nextBaseFee = undefined
     this.nextPrevRandao = undefined
