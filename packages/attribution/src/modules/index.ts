@@ -59,6 +59,7 @@ export {
 } from './params.ts'
 export * from './read.ts'
 export { ContributionStatus } from './records.ts'
+export { takeAccrued } from './rewards.ts'
 export {
   MAX_TRAINING_CONFIG_BYTES,
   readTrainingSpec,

@@ -43,10 +43,12 @@ export async function loadParams(
 
 const ALL_WORDS: readonly number[] = Array.from({ length: PARAM_WORDS }, (_, i) => i)
 const BY_WORD: ParamSpec[][] = ALL_WORDS.map((w) => PARAMETERS.filter((s) => s.word === w))
-/** Words by use: the fee split (with treasury and stakers pool), and challenges and bonds. */
+/** Words by use: the fee split (with treasury and stakers pool), curation, challenges and bonds. */
 export const SPLIT_WORDS: readonly number[] = [0, 1, 2]
 export const CURATION_WORDS: readonly number[] = [0]
 export const CHALLENGE_WORDS: readonly number[] = [0, 3, 4, 5]
+/** ModelFactory jobs: the challenge bond rate and the arbiter. */
+export const JOB_WORDS: readonly number[] = [0, 6]
 
 /** A parameter name as the ABI carries it: ASCII, left-aligned in a bytes32, zero-padded. */
 export function paramNameBytes(name: string): Uint8Array {

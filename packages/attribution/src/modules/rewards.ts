@@ -47,6 +47,17 @@ function accruedWord(wei: bigint, remainder: bigint): Uint8Array {
   return u256(wei | (remainder << WEI_BITS))
 }
 
+/**
+ * Takes an account's whole-wei accrued balance out (zeroing it, keeping the sub-wei remainder) and
+ * returns it; the caller moves the OPEN. For system modules that collect their part without a claim
+ * (the Staking module's end-of-block sweep of the stakers part).
+ */
+export async function takeAccrued(w: StorageWriter, account: Uint8Array): Promise<bigint> {
+  const a = await readAccrued(w, account)
+  if (a.wei > 0n) w.write(ATTRIBUTION_ADDRESS, accruedSlot(account), accruedWord(0n, a.remainder))
+  return a.wei
+}
+
 /** Credits whole wei. */
 export async function credit(w: StorageWriter, account: Uint8Array, amount: bigint): Promise<void> {
   if (amount === 0n) return
