@@ -10,11 +10,10 @@
  */
 import { Block, type BlockHeader, type BlockOptions, createBlock, createBlockHeader } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
-import { createMPT } from '@ethereumjs/mpt'
-import { Caches, CacheType, MerkleStateManager } from '@ethereumjs/statemanager'
+import { CacheType, type MerkleStateManager } from '@ethereumjs/statemanager'
 import type { TypedTransaction } from '@ethereumjs/tx'
-import { Account, Address, createAccount, KECCAK256_RLP, ValueEncoding } from '@ethereumjs/util'
-import { createVM, runTx, type VM } from '@ethereumjs/vm'
+import { Account, Address, createAccount, KECCAK256_RLP } from '@ethereumjs/util'
+import { runTx, type VM } from '@ethereumjs/vm'
 import type {
   AccountProof,
   AccountState,
@@ -53,7 +52,7 @@ import {
 import type { GenesisConfig } from './genesis.ts'
 import { resetTo, rollbackTo } from './isolation.ts'
 import { Mutex } from './lock.ts'
-import { checkModules, HostEVM, modulePrecompile } from './precompiles/host.ts'
+import { checkModules, type HostEVM } from './precompiles/host.ts'
 import type { SystemModule } from './precompiles/module-types.ts'
 import { BlockStateManager } from './state/block-state.ts'
 import { CallStateManager } from './state/call-state.ts'
@@ -61,6 +60,7 @@ import { installDirectFindPath } from './state/find-path.ts'
 import { type LevelLike, LevelStateDB } from './state/level-db.ts'
 import { StateReader } from './state/reader.ts'
 import { CallTracer, StructLogger } from './trace.ts'
+import { createChainVM, type Views } from './vm.ts'
 
 export interface CreateExecutionRuntimeOptions {
   /** A `level` database or sublevel opened with `keyEncoding: 'view', valueEncoding: 'view'`. */
@@ -88,66 +88,6 @@ export interface CreateExecutionRuntimeOptions {
 
 /** Code given to system-module accounts so that extcodesize > 0 (0xfe: INVALID if ever run as code). */
 export const MODULE_ACCOUNT_CODE = Uint8Array.of(0xfe)
-
-interface Views {
-  common: Common
-  modules: SystemModule[]
-  hooks: readonly BlockHook[]
-  getBlockHash: CreateExecutionRuntimeOptions['getBlockHash']
-  allowUnlimitedContractSize: boolean
-}
-
-async function createChainVM(
-  db: LevelStateDB,
-  views: Views,
-  sizes: { accounts: number; storage: number; code: number; trieNodes: number },
-  root?: Uint8Array,
-  cacheType: CacheType = CacheType.LRU,
-  StateManagerClass: typeof MerkleStateManager = MerkleStateManager,
-): Promise<VM> {
-  const { common } = views
-  const trie = await createMPT({
-    db,
-    useKeyHashing: true,
-    valueEncoding: ValueEncoding.Bytes,
-    common,
-    cacheSize: sizes.trieNodes,
-    root,
-  })
-  const stateManager = new StateManagerClass({
-    trie,
-    common,
-    caches: new Caches({
-      account: { type: cacheType, size: sizes.accounts },
-      storage: { type: cacheType, size: sizes.storage },
-      code: { type: cacheType, size: sizes.code },
-    }),
-  })
-  // The part of the blockchain interface the EVM uses: BLOCKHASH → getBlock(n).hash().
-  const blockchain = {
-    async getBlock(n: number) {
-      const hash = await views.getBlockHash(BigInt(n))
-      return { hash: () => hash ?? new Uint8Array(32) }
-    },
-    async putBlock() {},
-    shallowCopy() {
-      return blockchain
-    },
-  }
-  const chainId = common.chainId()
-  const evm = new HostEVM({
-    common,
-    stateManager,
-    blockchain,
-    allowUnlimitedContractSize: views.allowUnlimitedContractSize,
-    allowUnlimitedInitCodeSize: views.allowUnlimitedContractSize,
-    customPrecompiles: views.modules.map((m) => ({
-      address: new Address(m.address),
-      function: modulePrecompile(m, chainId),
-    })),
-  })
-  return createVM({ common, stateManager, blockchain, evm })
-}
 
 interface AppliedBlock {
   loop: TxLoopResult
@@ -178,7 +118,7 @@ class Runtime implements ExecutionRuntime {
   ) {
     this.chainId = common.chainId()
     this.treasury = genesis.feeRecipient.treasury
-    this.allowUnlimitedContractSize = views.allowUnlimitedContractSize
+    this.allowUnlimitedContractSize = views.allowUnlimitedContractSize === true
   }
 
   readonly allowUnlimitedContractSize: boolean
