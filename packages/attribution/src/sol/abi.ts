@@ -3,5202 +3,5201 @@
 
 export const datanetsAbi = [
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint256",
-        "name": "contributionId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
       },
       {
-        "internalType": "address",
-        "name": "curator",
-        "type": "address"
-      }
+        internalType: 'address',
+        name: 'curator',
+        type: 'address',
+      },
     ],
-    "name": "AlreadyApproved",
-    "type": "error"
+    name: 'AlreadyApproved',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint256",
-        "name": "contributionId",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
+      },
     ],
-    "name": "AlreadyPublished",
-    "type": "error"
+    name: 'AlreadyPublished',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint256",
-        "name": "contributionId",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
+      },
     ],
-    "name": "ContributionNotFound",
-    "type": "error"
+    name: 'ContributionNotFound',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint256",
-        "name": "contributionId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint8",
-        "name": "status",
-        "type": "uint8"
-      }
+        internalType: 'uint8',
+        name: 'status',
+        type: 'uint8',
+      },
     ],
-    "name": "ContributionNotPending",
-    "type": "error"
+    name: 'ContributionNotPending',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
     ],
-    "name": "DatanetNotFound",
-    "type": "error"
+    name: 'DatanetNotFound',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "bytes32",
-        "name": "declaredHash",
-        "type": "bytes32"
+        internalType: 'bytes32',
+        name: 'declaredHash',
+        type: 'bytes32',
       },
       {
-        "internalType": "uint64",
-        "name": "declaredSize",
-        "type": "uint64"
+        internalType: 'uint64',
+        name: 'declaredSize',
+        type: 'uint64',
       },
       {
-        "internalType": "bytes32",
-        "name": "actualHash",
-        "type": "bytes32"
+        internalType: 'bytes32',
+        name: 'actualHash',
+        type: 'bytes32',
       },
       {
-        "internalType": "uint64",
-        "name": "actualSize",
-        "type": "uint64"
-      }
+        internalType: 'uint64',
+        name: 'actualSize',
+        type: 'uint64',
+      },
     ],
-    "name": "InlineContentMismatch",
-    "type": "error"
+    name: 'InlineContentMismatch',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "size",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'size',
+        type: 'uint256',
       },
       {
-        "internalType": "uint256",
-        "name": "maxSize",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'maxSize',
+        type: 'uint256',
+      },
     ],
-    "name": "InlineContentTooLarge",
-    "type": "error"
+    name: 'InlineContentTooLarge',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "address",
-        "name": "account",
-        "type": "address"
+        internalType: 'address',
+        name: 'account',
+        type: 'address',
       },
       {
-        "internalType": "uint256",
-        "name": "id",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'id',
+        type: 'uint256',
       },
       {
-        "internalType": "uint256",
-        "name": "balance",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'balance',
+        type: 'uint256',
       },
       {
-        "internalType": "uint256",
-        "name": "needed",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'needed',
+        type: 'uint256',
+      },
     ],
-    "name": "InsufficientShares",
-    "type": "error"
+    name: 'InsufficientShares',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint64",
-        "name": "size",
-        "type": "uint64"
-      }
+        internalType: 'uint64',
+        name: 'size',
+        type: 'uint64',
+      },
     ],
-    "name": "InvalidContentSize",
-    "type": "error"
+    name: 'InvalidContentSize',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint8",
-        "name": "licenceMode",
-        "type": "uint8"
+        internalType: 'uint8',
+        name: 'licenceMode',
+        type: 'uint8',
       },
       {
-        "internalType": "uint16",
-        "name": "minContributorsBps",
-        "type": "uint16"
-      }
+        internalType: 'uint16',
+        name: 'minContributorsBps',
+        type: 'uint16',
+      },
     ],
-    "name": "InvalidLicence",
-    "type": "error"
+    name: 'InvalidLicence',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint8",
-        "name": "requiredApprovals",
-        "type": "uint8"
-      }
+        internalType: 'uint8',
+        name: 'requiredApprovals',
+        type: 'uint8',
+      },
     ],
-    "name": "InvalidRequiredApprovals",
-    "type": "error"
+    name: 'InvalidRequiredApprovals',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "id",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'id',
+        type: 'uint256',
+      },
     ],
-    "name": "InvalidShareToken",
-    "type": "error"
+    name: 'InvalidShareToken',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint64",
-        "name": "weight",
-        "type": "uint64"
+        internalType: 'uint64',
+        name: 'weight',
+        type: 'uint64',
       },
       {
-        "internalType": "uint64",
-        "name": "maxWeight",
-        "type": "uint64"
-      }
+        internalType: 'uint64',
+        name: 'maxWeight',
+        type: 'uint64',
+      },
     ],
-    "name": "InvalidWeight",
-    "type": "error"
+    name: 'InvalidWeight',
+    type: 'error',
   },
   {
-    "inputs": [],
-    "name": "MalformedCalldata",
-    "type": "error"
+    inputs: [],
+    name: 'MalformedCalldata',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "value",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'value',
+        type: 'uint256',
+      },
     ],
-    "name": "NonPayable",
-    "type": "error"
+    name: 'NonPayable',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "address",
-        "name": "caller",
-        "type": "address"
-      }
+        internalType: 'address',
+        name: 'caller',
+        type: 'address',
+      },
     ],
-    "name": "NotAllowListed",
-    "type": "error"
+    name: 'NotAllowListed',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint256",
-        "name": "contributionId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
       },
       {
-        "internalType": "address",
-        "name": "curator",
-        "type": "address"
-      }
+        internalType: 'address',
+        name: 'curator',
+        type: 'address',
+      },
     ],
-    "name": "NotApproved",
-    "type": "error"
+    name: 'NotApproved',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "address",
-        "name": "caller",
-        "type": "address"
-      }
+        internalType: 'address',
+        name: 'caller',
+        type: 'address',
+      },
     ],
-    "name": "NotCurator",
-    "type": "error"
+    name: 'NotCurator',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "address",
-        "name": "caller",
-        "type": "address"
-      }
+        internalType: 'address',
+        name: 'caller',
+        type: 'address',
+      },
     ],
-    "name": "NotDatanetOwner",
-    "type": "error"
+    name: 'NotDatanetOwner',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint64",
-        "name": "approvedCount",
-        "type": "uint64"
-      }
+        internalType: 'uint64',
+        name: 'approvedCount',
+        type: 'uint64',
+      },
     ],
-    "name": "NothingToPublish",
-    "type": "error"
+    name: 'NothingToPublish',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "address",
-        "name": "account",
-        "type": "address"
+        internalType: 'address',
+        name: 'account',
+        type: 'address',
       },
       {
-        "internalType": "address",
-        "name": "operator",
-        "type": "address"
-      }
+        internalType: 'address',
+        name: 'operator',
+        type: 'address',
+      },
     ],
-    "name": "NotOwnerNorApproved",
-    "type": "error"
+    name: 'NotOwnerNorApproved',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint256",
-        "name": "contributionId",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
+      },
     ],
-    "name": "SelfApproval",
-    "type": "error"
+    name: 'SelfApproval',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "id",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'id',
+        type: 'uint256',
+      },
     ],
-    "name": "SharesLocked",
-    "type": "error"
+    name: 'SharesLocked',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "length",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'length',
+        type: 'uint256',
       },
       {
-        "internalType": "uint256",
-        "name": "maxLength",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'maxLength',
+        type: 'uint256',
+      },
     ],
-    "name": "StringTooLong",
-    "type": "error"
+    name: 'StringTooLong',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "count",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'count',
+        type: 'uint256',
       },
       {
-        "internalType": "uint256",
-        "name": "max",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'max',
+        type: 'uint256',
+      },
     ],
-    "name": "TooManyItems",
-    "type": "error"
+    name: 'TooManyItems',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "bytes4",
-        "name": "selector",
-        "type": "bytes4"
-      }
+        internalType: 'bytes4',
+        name: 'selector',
+        type: 'bytes4',
+      },
     ],
-    "name": "UnknownSelector",
-    "type": "error"
+    name: 'UnknownSelector',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint256",
-        "name": "maxBatch",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'maxBatch',
+        type: 'uint256',
+      },
     ],
-    "name": "VersionBatchFull",
-    "type": "error"
+    name: 'VersionBatchFull',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint64",
-        "name": "version",
-        "type": "uint64"
-      }
+        internalType: 'uint64',
+        name: 'version',
+        type: 'uint64',
+      },
     ],
-    "name": "VersionNotFound",
-    "type": "error"
+    name: 'VersionNotFound',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint256",
-        "name": "contributionId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint64",
-        "name": "weight",
-        "type": "uint64"
+        internalType: 'uint64',
+        name: 'weight',
+        type: 'uint64',
       },
       {
-        "internalType": "uint256",
-        "name": "maxWeight",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'maxWeight',
+        type: 'uint256',
+      },
     ],
-    "name": "WeightCapExceeded",
-    "type": "error"
+    name: 'WeightCapExceeded',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint256",
-        "name": "contributionId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint64",
-        "name": "proposed",
-        "type": "uint64"
+        internalType: 'uint64',
+        name: 'proposed',
+        type: 'uint64',
       },
       {
-        "internalType": "uint64",
-        "name": "given",
-        "type": "uint64"
-      }
+        internalType: 'uint64',
+        name: 'given',
+        type: 'uint64',
+      },
     ],
-    "name": "WeightMismatch",
-    "type": "error"
+    name: 'WeightMismatch',
+    type: 'error',
   },
   {
-    "inputs": [],
-    "name": "WriteProtection",
-    "type": "error"
+    inputs: [],
+    name: 'WriteProtection',
+    type: 'error',
   },
   {
-    "inputs": [],
-    "name": "ZeroAddress",
-    "type": "error"
+    inputs: [],
+    name: 'ZeroAddress',
+    type: 'error',
   },
   {
-    "anonymous": false,
-    "inputs": [
+    anonymous: false,
+    inputs: [
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "indexed": true,
-        "internalType": "address",
-        "name": "account",
-        "type": "address"
+        indexed: true,
+        internalType: 'address',
+        name: 'account',
+        type: 'address',
       },
       {
-        "indexed": false,
-        "internalType": "bool",
-        "name": "allowed",
-        "type": "bool"
-      }
+        indexed: false,
+        internalType: 'bool',
+        name: 'allowed',
+        type: 'bool',
+      },
     ],
-    "name": "AllowListSet",
-    "type": "event"
+    name: 'AllowListSet',
+    type: 'event',
   },
   {
-    "anonymous": false,
-    "inputs": [
+    anonymous: false,
+    inputs: [
       {
-        "indexed": true,
-        "internalType": "address",
-        "name": "account",
-        "type": "address"
+        indexed: true,
+        internalType: 'address',
+        name: 'account',
+        type: 'address',
       },
       {
-        "indexed": true,
-        "internalType": "address",
-        "name": "operator",
-        "type": "address"
+        indexed: true,
+        internalType: 'address',
+        name: 'operator',
+        type: 'address',
       },
       {
-        "indexed": false,
-        "internalType": "bool",
-        "name": "approved",
-        "type": "bool"
-      }
+        indexed: false,
+        internalType: 'bool',
+        name: 'approved',
+        type: 'bool',
+      },
     ],
-    "name": "ApprovalForAll",
-    "type": "event"
+    name: 'ApprovalForAll',
+    type: 'event',
   },
   {
-    "anonymous": false,
-    "inputs": [
+    anonymous: false,
+    inputs: [
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "contributionId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
       },
       {
-        "indexed": true,
-        "internalType": "address",
-        "name": "curator",
-        "type": "address"
+        indexed: true,
+        internalType: 'address',
+        name: 'curator',
+        type: 'address',
       },
       {
-        "indexed": false,
-        "internalType": "uint8",
-        "name": "approvals",
-        "type": "uint8"
-      }
+        indexed: false,
+        internalType: 'uint8',
+        name: 'approvals',
+        type: 'uint8',
+      },
     ],
-    "name": "ApprovalRevoked",
-    "type": "event"
+    name: 'ApprovalRevoked',
+    type: 'event',
   },
   {
-    "anonymous": false,
-    "inputs": [
+    anonymous: false,
+    inputs: [
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "contributionId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
       },
       {
-        "indexed": true,
-        "internalType": "address",
-        "name": "curator",
-        "type": "address"
+        indexed: true,
+        internalType: 'address',
+        name: 'curator',
+        type: 'address',
       },
       {
-        "indexed": false,
-        "internalType": "uint64",
-        "name": "weight",
-        "type": "uint64"
+        indexed: false,
+        internalType: 'uint64',
+        name: 'weight',
+        type: 'uint64',
       },
       {
-        "indexed": false,
-        "internalType": "uint8",
-        "name": "approvals",
-        "type": "uint8"
-      }
+        indexed: false,
+        internalType: 'uint8',
+        name: 'approvals',
+        type: 'uint8',
+      },
     ],
-    "name": "ApprovalVoted",
-    "type": "event"
+    name: 'ApprovalVoted',
+    type: 'event',
   },
   {
-    "anonymous": false,
-    "inputs": [
+    anonymous: false,
+    inputs: [
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "contributionId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
       },
       {
-        "indexed": true,
-        "internalType": "address",
-        "name": "curator",
-        "type": "address"
+        indexed: true,
+        internalType: 'address',
+        name: 'curator',
+        type: 'address',
       },
       {
-        "indexed": false,
-        "internalType": "uint64",
-        "name": "weight",
-        "type": "uint64"
+        indexed: false,
+        internalType: 'uint64',
+        name: 'weight',
+        type: 'uint64',
       },
       {
-        "indexed": false,
-        "internalType": "uint64",
-        "name": "approvalIndex",
-        "type": "uint64"
-      }
+        indexed: false,
+        internalType: 'uint64',
+        name: 'approvalIndex',
+        type: 'uint64',
+      },
     ],
-    "name": "ContributionApproved",
-    "type": "event"
+    name: 'ContributionApproved',
+    type: 'event',
   },
   {
-    "anonymous": false,
-    "inputs": [
+    anonymous: false,
+    inputs: [
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "indexed": false,
-        "internalType": "bool",
-        "name": "open",
-        "type": "bool"
-      }
+        indexed: false,
+        internalType: 'bool',
+        name: 'open',
+        type: 'bool',
+      },
     ],
-    "name": "ContributionPolicySet",
-    "type": "event"
+    name: 'ContributionPolicySet',
+    type: 'event',
   },
   {
-    "anonymous": false,
-    "inputs": [
+    anonymous: false,
+    inputs: [
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "contributionId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
       },
       {
-        "indexed": true,
-        "internalType": "address",
-        "name": "curator",
-        "type": "address"
-      }
+        indexed: true,
+        internalType: 'address',
+        name: 'curator',
+        type: 'address',
+      },
     ],
-    "name": "ContributionRejected",
-    "type": "event"
+    name: 'ContributionRejected',
+    type: 'event',
   },
   {
-    "anonymous": false,
-    "inputs": [
+    anonymous: false,
+    inputs: [
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "contributionId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
       },
       {
-        "indexed": true,
-        "internalType": "address",
-        "name": "contributor",
-        "type": "address"
+        indexed: true,
+        internalType: 'address',
+        name: 'contributor',
+        type: 'address',
       },
       {
-        "indexed": false,
-        "internalType": "bytes32",
-        "name": "contentHash",
-        "type": "bytes32"
+        indexed: false,
+        internalType: 'bytes32',
+        name: 'contentHash',
+        type: 'bytes32',
       },
       {
-        "indexed": false,
-        "internalType": "uint64",
-        "name": "size",
-        "type": "uint64"
+        indexed: false,
+        internalType: 'uint64',
+        name: 'size',
+        type: 'uint64',
       },
       {
-        "indexed": false,
-        "internalType": "string",
-        "name": "metadataURI",
-        "type": "string"
+        indexed: false,
+        internalType: 'string',
+        name: 'metadataURI',
+        type: 'string',
       },
       {
-        "indexed": false,
-        "internalType": "bool",
-        "name": "inlined",
-        "type": "bool"
-      }
+        indexed: false,
+        internalType: 'bool',
+        name: 'inlined',
+        type: 'bool',
+      },
     ],
-    "name": "ContributionSubmitted",
-    "type": "event"
+    name: 'ContributionSubmitted',
+    type: 'event',
   },
   {
-    "anonymous": false,
-    "inputs": [
+    anonymous: false,
+    inputs: [
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "indexed": true,
-        "internalType": "address",
-        "name": "curator",
-        "type": "address"
+        indexed: true,
+        internalType: 'address',
+        name: 'curator',
+        type: 'address',
       },
       {
-        "indexed": false,
-        "internalType": "bool",
-        "name": "enabled",
-        "type": "bool"
-      }
+        indexed: false,
+        internalType: 'bool',
+        name: 'enabled',
+        type: 'bool',
+      },
     ],
-    "name": "CuratorSet",
-    "type": "event"
+    name: 'CuratorSet',
+    type: 'event',
   },
   {
-    "anonymous": false,
-    "inputs": [
+    anonymous: false,
+    inputs: [
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "indexed": true,
-        "internalType": "address",
-        "name": "owner",
-        "type": "address"
+        indexed: true,
+        internalType: 'address',
+        name: 'owner',
+        type: 'address',
       },
       {
-        "indexed": false,
-        "internalType": "string",
-        "name": "name",
-        "type": "string"
+        indexed: false,
+        internalType: 'string',
+        name: 'name',
+        type: 'string',
       },
       {
-        "indexed": false,
-        "internalType": "string",
-        "name": "metadataURI",
-        "type": "string"
+        indexed: false,
+        internalType: 'string',
+        name: 'metadataURI',
+        type: 'string',
       },
       {
-        "indexed": false,
-        "internalType": "bool",
-        "name": "open",
-        "type": "bool"
-      }
+        indexed: false,
+        internalType: 'bool',
+        name: 'open',
+        type: 'bool',
+      },
     ],
-    "name": "DatanetCreated",
-    "type": "event"
+    name: 'DatanetCreated',
+    type: 'event',
   },
   {
-    "anonymous": false,
-    "inputs": [
+    anonymous: false,
+    inputs: [
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "indexed": true,
-        "internalType": "address",
-        "name": "previousOwner",
-        "type": "address"
+        indexed: true,
+        internalType: 'address',
+        name: 'previousOwner',
+        type: 'address',
       },
       {
-        "indexed": true,
-        "internalType": "address",
-        "name": "newOwner",
-        "type": "address"
-      }
+        indexed: true,
+        internalType: 'address',
+        name: 'newOwner',
+        type: 'address',
+      },
     ],
-    "name": "DatanetOwnershipTransferred",
-    "type": "event"
+    name: 'DatanetOwnershipTransferred',
+    type: 'event',
   },
   {
-    "anonymous": false,
-    "inputs": [
+    anonymous: false,
+    inputs: [
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "indexed": false,
-        "internalType": "uint8",
-        "name": "licenceMode",
-        "type": "uint8"
+        indexed: false,
+        internalType: 'uint8',
+        name: 'licenceMode',
+        type: 'uint8',
       },
       {
-        "indexed": false,
-        "internalType": "uint16",
-        "name": "minContributorsBps",
-        "type": "uint16"
-      }
+        indexed: false,
+        internalType: 'uint16',
+        name: 'minContributorsBps',
+        type: 'uint16',
+      },
     ],
-    "name": "LicenceSet",
-    "type": "event"
+    name: 'LicenceSet',
+    type: 'event',
   },
   {
-    "anonymous": false,
-    "inputs": [
+    anonymous: false,
+    inputs: [
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "indexed": true,
-        "internalType": "address",
-        "name": "modelOwner",
-        "type": "address"
+        indexed: true,
+        internalType: 'address',
+        name: 'modelOwner',
+        type: 'address',
       },
       {
-        "indexed": false,
-        "internalType": "bool",
-        "name": "allowed",
-        "type": "bool"
-      }
+        indexed: false,
+        internalType: 'bool',
+        name: 'allowed',
+        type: 'bool',
+      },
     ],
-    "name": "ModelOwnerAllowed",
-    "type": "event"
+    name: 'ModelOwnerAllowed',
+    type: 'event',
   },
   {
-    "anonymous": false,
-    "inputs": [
+    anonymous: false,
+    inputs: [
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "indexed": false,
-        "internalType": "uint8",
-        "name": "requiredApprovals",
-        "type": "uint8"
-      }
+        indexed: false,
+        internalType: 'uint8',
+        name: 'requiredApprovals',
+        type: 'uint8',
+      },
     ],
-    "name": "RequiredApprovalsSet",
-    "type": "event"
+    name: 'RequiredApprovalsSet',
+    type: 'event',
   },
   {
-    "anonymous": false,
-    "inputs": [
+    anonymous: false,
+    inputs: [
       {
-        "indexed": true,
-        "internalType": "address",
-        "name": "operator",
-        "type": "address"
+        indexed: true,
+        internalType: 'address',
+        name: 'operator',
+        type: 'address',
       },
       {
-        "indexed": true,
-        "internalType": "address",
-        "name": "from",
-        "type": "address"
+        indexed: true,
+        internalType: 'address',
+        name: 'from',
+        type: 'address',
       },
       {
-        "indexed": true,
-        "internalType": "address",
-        "name": "to",
-        "type": "address"
+        indexed: true,
+        internalType: 'address',
+        name: 'to',
+        type: 'address',
       },
       {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "id",
-        "type": "uint256"
+        indexed: false,
+        internalType: 'uint256',
+        name: 'id',
+        type: 'uint256',
       },
       {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "value",
-        "type": "uint256"
-      }
+        indexed: false,
+        internalType: 'uint256',
+        name: 'value',
+        type: 'uint256',
+      },
     ],
-    "name": "TransferSingle",
-    "type": "event"
+    name: 'TransferSingle',
+    type: 'event',
   },
   {
-    "anonymous": false,
-    "inputs": [
+    anonymous: false,
+    inputs: [
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "indexed": true,
-        "internalType": "uint64",
-        "name": "version",
-        "type": "uint64"
+        indexed: true,
+        internalType: 'uint64',
+        name: 'version',
+        type: 'uint64',
       },
       {
-        "indexed": false,
-        "internalType": "bytes32",
-        "name": "root",
-        "type": "bytes32"
+        indexed: false,
+        internalType: 'bytes32',
+        name: 'root',
+        type: 'bytes32',
       },
       {
-        "indexed": false,
-        "internalType": "uint64",
-        "name": "count",
-        "type": "uint64"
-      }
+        indexed: false,
+        internalType: 'uint64',
+        name: 'count',
+        type: 'uint64',
+      },
     ],
-    "name": "VersionPublished",
-    "type": "event"
+    name: 'VersionPublished',
+    type: 'event',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint256",
-        "name": "contributionId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint64",
-        "name": "weight",
-        "type": "uint64"
-      }
+        internalType: 'uint64',
+        name: 'weight',
+        type: 'uint64',
+      },
     ],
-    "name": "approveContribution",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
+    name: 'approveContribution',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint64",
-        "name": "approvalIndex",
-        "type": "uint64"
-      }
+        internalType: 'uint64',
+        name: 'approvalIndex',
+        type: 'uint64',
+      },
     ],
-    "name": "approvedContributionAt",
-    "outputs": [
+    name: 'approvedContributionAt',
+    outputs: [
       {
-        "internalType": "uint256",
-        "name": "contributionId",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
+      },
     ],
-    "stateMutability": "view",
-    "type": "function"
+    stateMutability: 'view',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "address",
-        "name": "holder",
-        "type": "address"
+        internalType: 'address',
+        name: 'holder',
+        type: 'address',
       },
       {
-        "internalType": "uint256",
-        "name": "id",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'id',
+        type: 'uint256',
+      },
     ],
-    "name": "balanceOf",
-    "outputs": [
+    name: 'balanceOf',
+    outputs: [
       {
-        "internalType": "uint256",
-        "name": "",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: '',
+        type: 'uint256',
+      },
     ],
-    "stateMutability": "view",
-    "type": "function"
+    stateMutability: 'view',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "bytes32",
-        "name": "contentHash",
-        "type": "bytes32"
+        internalType: 'bytes32',
+        name: 'contentHash',
+        type: 'bytes32',
       },
       {
-        "internalType": "uint64",
-        "name": "size",
-        "type": "uint64"
+        internalType: 'uint64',
+        name: 'size',
+        type: 'uint64',
       },
       {
-        "internalType": "string",
-        "name": "metadataURI",
-        "type": "string"
+        internalType: 'string',
+        name: 'metadataURI',
+        type: 'string',
       },
       {
-        "internalType": "bytes",
-        "name": "content",
-        "type": "bytes"
-      }
+        internalType: 'bytes',
+        name: 'content',
+        type: 'bytes',
+      },
     ],
-    "name": "contribute",
-    "outputs": [
+    name: 'contribute',
+    outputs: [
       {
-        "internalType": "uint256",
-        "name": "contributionId",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
+      },
     ],
-    "stateMutability": "nonpayable",
-    "type": "function"
+    stateMutability: 'nonpayable',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "string",
-        "name": "name",
-        "type": "string"
+        internalType: 'string',
+        name: 'name',
+        type: 'string',
       },
       {
-        "internalType": "string",
-        "name": "metadataURI",
-        "type": "string"
+        internalType: 'string',
+        name: 'metadataURI',
+        type: 'string',
       },
       {
-        "internalType": "bool",
-        "name": "open",
-        "type": "bool"
+        internalType: 'bool',
+        name: 'open',
+        type: 'bool',
       },
       {
-        "internalType": "address[]",
-        "name": "curators",
-        "type": "address[]"
-      }
+        internalType: 'address[]',
+        name: 'curators',
+        type: 'address[]',
+      },
     ],
-    "name": "createDatanet",
-    "outputs": [
+    name: 'createDatanet',
+    outputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
     ],
-    "stateMutability": "nonpayable",
-    "type": "function"
+    stateMutability: 'nonpayable',
+    type: 'function',
   },
   {
-    "inputs": [],
-    "name": "datanetCount",
-    "outputs": [
+    inputs: [],
+    name: 'datanetCount',
+    outputs: [
       {
-        "internalType": "uint256",
-        "name": "",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: '',
+        type: 'uint256',
+      },
     ],
-    "stateMutability": "view",
-    "type": "function"
+    stateMutability: 'view',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint256",
-        "name": "contributionId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
       },
       {
-        "internalType": "address",
-        "name": "curator",
-        "type": "address"
-      }
+        internalType: 'address',
+        name: 'curator',
+        type: 'address',
+      },
     ],
-    "name": "getApprovals",
-    "outputs": [
+    name: 'getApprovals',
+    outputs: [
       {
-        "internalType": "uint8",
-        "name": "approvals",
-        "type": "uint8"
+        internalType: 'uint8',
+        name: 'approvals',
+        type: 'uint8',
       },
       {
-        "internalType": "uint64",
-        "name": "proposedWeight",
-        "type": "uint64"
+        internalType: 'uint64',
+        name: 'proposedWeight',
+        type: 'uint64',
       },
       {
-        "internalType": "uint64",
-        "name": "curatorVote",
-        "type": "uint64"
-      }
+        internalType: 'uint64',
+        name: 'curatorVote',
+        type: 'uint64',
+      },
     ],
-    "stateMutability": "view",
-    "type": "function"
+    stateMutability: 'view',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint256",
-        "name": "contributionId",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
+      },
     ],
-    "name": "getContribution",
-    "outputs": [
+    name: 'getContribution',
+    outputs: [
       {
-        "components": [
+        components: [
           {
-            "internalType": "uint256",
-            "name": "datanetId",
-            "type": "uint256"
+            internalType: 'uint256',
+            name: 'datanetId',
+            type: 'uint256',
           },
           {
-            "internalType": "uint256",
-            "name": "contributionId",
-            "type": "uint256"
+            internalType: 'uint256',
+            name: 'contributionId',
+            type: 'uint256',
           },
           {
-            "internalType": "address",
-            "name": "contributor",
-            "type": "address"
+            internalType: 'address',
+            name: 'contributor',
+            type: 'address',
           },
           {
-            "internalType": "bytes32",
-            "name": "contentHash",
-            "type": "bytes32"
+            internalType: 'bytes32',
+            name: 'contentHash',
+            type: 'bytes32',
           },
           {
-            "internalType": "uint64",
-            "name": "size",
-            "type": "uint64"
+            internalType: 'uint64',
+            name: 'size',
+            type: 'uint64',
           },
           {
-            "internalType": "string",
-            "name": "metadataURI",
-            "type": "string"
+            internalType: 'string',
+            name: 'metadataURI',
+            type: 'string',
           },
           {
-            "internalType": "bool",
-            "name": "inlined",
-            "type": "bool"
+            internalType: 'bool',
+            name: 'inlined',
+            type: 'bool',
           },
           {
-            "internalType": "uint8",
-            "name": "status",
-            "type": "uint8"
+            internalType: 'uint8',
+            name: 'status',
+            type: 'uint8',
           },
           {
-            "internalType": "uint64",
-            "name": "weight",
-            "type": "uint64"
+            internalType: 'uint64',
+            name: 'weight',
+            type: 'uint64',
           },
           {
-            "internalType": "uint64",
-            "name": "approvalIndex",
-            "type": "uint64"
+            internalType: 'uint64',
+            name: 'approvalIndex',
+            type: 'uint64',
           },
           {
-            "internalType": "uint64",
-            "name": "submittedAtBlock",
-            "type": "uint64"
-          }
+            internalType: 'uint64',
+            name: 'submittedAtBlock',
+            type: 'uint64',
+          },
         ],
-        "internalType": "struct IDatanets.ContributionInfo",
-        "name": "",
-        "type": "tuple"
-      }
+        internalType: 'struct IDatanets.ContributionInfo',
+        name: '',
+        type: 'tuple',
+      },
     ],
-    "stateMutability": "view",
-    "type": "function"
+    stateMutability: 'view',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
     ],
-    "name": "getDatanet",
-    "outputs": [
+    name: 'getDatanet',
+    outputs: [
       {
-        "components": [
+        components: [
           {
-            "internalType": "uint256",
-            "name": "id",
-            "type": "uint256"
+            internalType: 'uint256',
+            name: 'id',
+            type: 'uint256',
           },
           {
-            "internalType": "address",
-            "name": "owner",
-            "type": "address"
+            internalType: 'address',
+            name: 'owner',
+            type: 'address',
           },
           {
-            "internalType": "bool",
-            "name": "open",
-            "type": "bool"
+            internalType: 'bool',
+            name: 'open',
+            type: 'bool',
           },
           {
-            "internalType": "string",
-            "name": "name",
-            "type": "string"
+            internalType: 'string',
+            name: 'name',
+            type: 'string',
           },
           {
-            "internalType": "string",
-            "name": "metadataURI",
-            "type": "string"
+            internalType: 'string',
+            name: 'metadataURI',
+            type: 'string',
           },
           {
-            "internalType": "uint64",
-            "name": "contributionCount",
-            "type": "uint64"
+            internalType: 'uint64',
+            name: 'contributionCount',
+            type: 'uint64',
           },
           {
-            "internalType": "uint64",
-            "name": "approvedCount",
-            "type": "uint64"
+            internalType: 'uint64',
+            name: 'approvedCount',
+            type: 'uint64',
           },
           {
-            "internalType": "uint64",
-            "name": "versionCount",
-            "type": "uint64"
+            internalType: 'uint64',
+            name: 'versionCount',
+            type: 'uint64',
           },
           {
-            "internalType": "uint64",
-            "name": "createdAtBlock",
-            "type": "uint64"
+            internalType: 'uint64',
+            name: 'createdAtBlock',
+            type: 'uint64',
           },
           {
-            "internalType": "uint256",
-            "name": "totalShares",
-            "type": "uint256"
-          }
+            internalType: 'uint256',
+            name: 'totalShares',
+            type: 'uint256',
+          },
         ],
-        "internalType": "struct IDatanets.DatanetInfo",
-        "name": "",
-        "type": "tuple"
-      }
+        internalType: 'struct IDatanets.DatanetInfo',
+        name: '',
+        type: 'tuple',
+      },
     ],
-    "stateMutability": "view",
-    "type": "function"
+    stateMutability: 'view',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
     ],
-    "name": "getDatanetTerms",
-    "outputs": [
+    name: 'getDatanetTerms',
+    outputs: [
       {
-        "components": [
+        components: [
           {
-            "internalType": "uint8",
-            "name": "requiredApprovals",
-            "type": "uint8"
+            internalType: 'uint8',
+            name: 'requiredApprovals',
+            type: 'uint8',
           },
           {
-            "internalType": "uint8",
-            "name": "licenceMode",
-            "type": "uint8"
+            internalType: 'uint8',
+            name: 'licenceMode',
+            type: 'uint8',
           },
           {
-            "internalType": "uint16",
-            "name": "minContributorsBps",
-            "type": "uint16"
-          }
+            internalType: 'uint16',
+            name: 'minContributorsBps',
+            type: 'uint16',
+          },
         ],
-        "internalType": "struct IDatanets.DatanetTerms",
-        "name": "",
-        "type": "tuple"
-      }
+        internalType: 'struct IDatanets.DatanetTerms',
+        name: '',
+        type: 'tuple',
+      },
     ],
-    "stateMutability": "view",
-    "type": "function"
+    stateMutability: 'view',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint64",
-        "name": "version",
-        "type": "uint64"
-      }
+        internalType: 'uint64',
+        name: 'version',
+        type: 'uint64',
+      },
     ],
-    "name": "getVersion",
-    "outputs": [
+    name: 'getVersion',
+    outputs: [
       {
-        "components": [
+        components: [
           {
-            "internalType": "uint256",
-            "name": "datanetId",
-            "type": "uint256"
+            internalType: 'uint256',
+            name: 'datanetId',
+            type: 'uint256',
           },
           {
-            "internalType": "uint64",
-            "name": "version",
-            "type": "uint64"
+            internalType: 'uint64',
+            name: 'version',
+            type: 'uint64',
           },
           {
-            "internalType": "bytes32",
-            "name": "root",
-            "type": "bytes32"
+            internalType: 'bytes32',
+            name: 'root',
+            type: 'bytes32',
           },
           {
-            "internalType": "uint64",
-            "name": "count",
-            "type": "uint64"
+            internalType: 'uint64',
+            name: 'count',
+            type: 'uint64',
           },
           {
-            "internalType": "uint64",
-            "name": "publishedAtBlock",
-            "type": "uint64"
-          }
+            internalType: 'uint64',
+            name: 'publishedAtBlock',
+            type: 'uint64',
+          },
         ],
-        "internalType": "struct IDatanets.VersionInfo",
-        "name": "",
-        "type": "tuple"
-      }
+        internalType: 'struct IDatanets.VersionInfo',
+        name: '',
+        type: 'tuple',
+      },
     ],
-    "stateMutability": "view",
-    "type": "function"
+    stateMutability: 'view',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint64",
-        "name": "version",
-        "type": "uint64"
-      }
+        internalType: 'uint64',
+        name: 'version',
+        type: 'uint64',
+      },
     ],
-    "name": "getVersionDetails",
-    "outputs": [
+    name: 'getVersionDetails',
+    outputs: [
       {
-        "components": [
+        components: [
           {
-            "internalType": "uint256",
-            "name": "datanetId",
-            "type": "uint256"
+            internalType: 'uint256',
+            name: 'datanetId',
+            type: 'uint256',
           },
           {
-            "internalType": "uint64",
-            "name": "version",
-            "type": "uint64"
+            internalType: 'uint64',
+            name: 'version',
+            type: 'uint64',
           },
           {
-            "internalType": "bytes32",
-            "name": "root",
-            "type": "bytes32"
+            internalType: 'bytes32',
+            name: 'root',
+            type: 'bytes32',
           },
           {
-            "internalType": "uint64",
-            "name": "count",
-            "type": "uint64"
+            internalType: 'uint64',
+            name: 'count',
+            type: 'uint64',
           },
           {
-            "internalType": "uint64",
-            "name": "publishedAtBlock",
-            "type": "uint64"
+            internalType: 'uint64',
+            name: 'publishedAtBlock',
+            type: 'uint64',
           },
           {
-            "internalType": "uint256",
-            "name": "totalWeight",
-            "type": "uint256"
-          }
+            internalType: 'uint256',
+            name: 'totalWeight',
+            type: 'uint256',
+          },
         ],
-        "internalType": "struct IDatanets.VersionDetails",
-        "name": "",
-        "type": "tuple"
-      }
+        internalType: 'struct IDatanets.VersionDetails',
+        name: '',
+        type: 'tuple',
+      },
     ],
-    "stateMutability": "view",
-    "type": "function"
+    stateMutability: 'view',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "address",
-        "name": "holder",
-        "type": "address"
-      }
+        internalType: 'address',
+        name: 'holder',
+        type: 'address',
+      },
     ],
-    "name": "heldDatanets",
-    "outputs": [
+    name: 'heldDatanets',
+    outputs: [
       {
-        "internalType": "uint256[]",
-        "name": "",
-        "type": "uint256[]"
-      }
+        internalType: 'uint256[]',
+        name: '',
+        type: 'uint256[]',
+      },
     ],
-    "stateMutability": "view",
-    "type": "function"
+    stateMutability: 'view',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "address",
-        "name": "holder",
-        "type": "address"
-      }
+        internalType: 'address',
+        name: 'holder',
+        type: 'address',
+      },
     ],
-    "name": "heldShareTokens",
-    "outputs": [
+    name: 'heldShareTokens',
+    outputs: [
       {
-        "internalType": "uint256[]",
-        "name": "",
-        "type": "uint256[]"
-      }
+        internalType: 'uint256[]',
+        name: '',
+        type: 'uint256[]',
+      },
     ],
-    "stateMutability": "view",
-    "type": "function"
+    stateMutability: 'view',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "address",
-        "name": "contributor",
-        "type": "address"
-      }
+        internalType: 'address',
+        name: 'contributor',
+        type: 'address',
+      },
     ],
-    "name": "isAllowListed",
-    "outputs": [
+    name: 'isAllowListed',
+    outputs: [
       {
-        "internalType": "bool",
-        "name": "",
-        "type": "bool"
-      }
+        internalType: 'bool',
+        name: '',
+        type: 'bool',
+      },
     ],
-    "stateMutability": "view",
-    "type": "function"
+    stateMutability: 'view',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "address",
-        "name": "holder",
-        "type": "address"
+        internalType: 'address',
+        name: 'holder',
+        type: 'address',
       },
       {
-        "internalType": "address",
-        "name": "operator",
-        "type": "address"
-      }
+        internalType: 'address',
+        name: 'operator',
+        type: 'address',
+      },
     ],
-    "name": "isApprovedForAll",
-    "outputs": [
+    name: 'isApprovedForAll',
+    outputs: [
       {
-        "internalType": "bool",
-        "name": "",
-        "type": "bool"
-      }
+        internalType: 'bool',
+        name: '',
+        type: 'bool',
+      },
     ],
-    "stateMutability": "view",
-    "type": "function"
+    stateMutability: 'view',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "address",
-        "name": "curator",
-        "type": "address"
-      }
+        internalType: 'address',
+        name: 'curator',
+        type: 'address',
+      },
     ],
-    "name": "isCurator",
-    "outputs": [
+    name: 'isCurator',
+    outputs: [
       {
-        "internalType": "bool",
-        "name": "",
-        "type": "bool"
-      }
+        internalType: 'bool',
+        name: '',
+        type: 'bool',
+      },
     ],
-    "stateMutability": "view",
-    "type": "function"
+    stateMutability: 'view',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "address",
-        "name": "modelOwner",
-        "type": "address"
-      }
+        internalType: 'address',
+        name: 'modelOwner',
+        type: 'address',
+      },
     ],
-    "name": "isModelOwnerAllowed",
-    "outputs": [
+    name: 'isModelOwnerAllowed',
+    outputs: [
       {
-        "internalType": "bool",
-        "name": "",
-        "type": "bool"
-      }
+        internalType: 'bool',
+        name: '',
+        type: 'bool',
+      },
     ],
-    "stateMutability": "view",
-    "type": "function"
+    stateMutability: 'view',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
     ],
-    "name": "publishVersion",
-    "outputs": [
+    name: 'publishVersion',
+    outputs: [
       {
-        "internalType": "uint64",
-        "name": "version",
-        "type": "uint64"
+        internalType: 'uint64',
+        name: 'version',
+        type: 'uint64',
       },
       {
-        "internalType": "bytes32",
-        "name": "root",
-        "type": "bytes32"
+        internalType: 'bytes32',
+        name: 'root',
+        type: 'bytes32',
       },
       {
-        "internalType": "uint64",
-        "name": "count",
-        "type": "uint64"
-      }
+        internalType: 'uint64',
+        name: 'count',
+        type: 'uint64',
+      },
     ],
-    "stateMutability": "nonpayable",
-    "type": "function"
+    stateMutability: 'nonpayable',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint256",
-        "name": "contributionId",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
+      },
     ],
-    "name": "rejectContribution",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
+    name: 'rejectContribution',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint256",
-        "name": "contributionId",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
+      },
     ],
-    "name": "revokeApproval",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
+    name: 'revokeApproval',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "address",
-        "name": "contributor",
-        "type": "address"
+        internalType: 'address',
+        name: 'contributor',
+        type: 'address',
       },
       {
-        "internalType": "bool",
-        "name": "allowed",
-        "type": "bool"
-      }
+        internalType: 'bool',
+        name: 'allowed',
+        type: 'bool',
+      },
     ],
-    "name": "setAllowListed",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
+    name: 'setAllowListed',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "address",
-        "name": "operator",
-        "type": "address"
+        internalType: 'address',
+        name: 'operator',
+        type: 'address',
       },
       {
-        "internalType": "bool",
-        "name": "approved",
-        "type": "bool"
-      }
+        internalType: 'bool',
+        name: 'approved',
+        type: 'bool',
+      },
     ],
-    "name": "setApprovalForAll",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
+    name: 'setApprovalForAll',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "bool",
-        "name": "open",
-        "type": "bool"
-      }
+        internalType: 'bool',
+        name: 'open',
+        type: 'bool',
+      },
     ],
-    "name": "setContributionPolicy",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
+    name: 'setContributionPolicy',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "address",
-        "name": "curator",
-        "type": "address"
+        internalType: 'address',
+        name: 'curator',
+        type: 'address',
       },
       {
-        "internalType": "bool",
-        "name": "enabled",
-        "type": "bool"
-      }
+        internalType: 'bool',
+        name: 'enabled',
+        type: 'bool',
+      },
     ],
-    "name": "setCurator",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
+    name: 'setCurator',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint8",
-        "name": "licenceMode",
-        "type": "uint8"
+        internalType: 'uint8',
+        name: 'licenceMode',
+        type: 'uint8',
       },
       {
-        "internalType": "uint16",
-        "name": "minContributorsBps",
-        "type": "uint16"
-      }
+        internalType: 'uint16',
+        name: 'minContributorsBps',
+        type: 'uint16',
+      },
     ],
-    "name": "setLicence",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
+    name: 'setLicence',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "address",
-        "name": "modelOwner",
-        "type": "address"
+        internalType: 'address',
+        name: 'modelOwner',
+        type: 'address',
       },
       {
-        "internalType": "bool",
-        "name": "allowed",
-        "type": "bool"
-      }
+        internalType: 'bool',
+        name: 'allowed',
+        type: 'bool',
+      },
     ],
-    "name": "setModelOwnerAllowed",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
+    name: 'setModelOwnerAllowed',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint8",
-        "name": "requiredApprovals",
-        "type": "uint8"
-      }
+        internalType: 'uint8',
+        name: 'requiredApprovals',
+        type: 'uint8',
+      },
     ],
-    "name": "setRequiredApprovals",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
+    name: 'setRequiredApprovals',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint64",
-        "name": "version",
-        "type": "uint64"
-      }
+        internalType: 'uint64',
+        name: 'version',
+        type: 'uint64',
+      },
     ],
-    "name": "shareTokenId",
-    "outputs": [
+    name: 'shareTokenId',
+    outputs: [
       {
-        "internalType": "uint256",
-        "name": "",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: '',
+        type: 'uint256',
+      },
     ],
-    "stateMutability": "pure",
-    "type": "function"
+    stateMutability: 'pure',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "id",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'id',
+        type: 'uint256',
+      },
     ],
-    "name": "totalSupply",
-    "outputs": [
+    name: 'totalSupply',
+    outputs: [
       {
-        "internalType": "uint256",
-        "name": "",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: '',
+        type: 'uint256',
+      },
     ],
-    "stateMutability": "view",
-    "type": "function"
+    stateMutability: 'view',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "address",
-        "name": "newOwner",
-        "type": "address"
-      }
+        internalType: 'address',
+        name: 'newOwner',
+        type: 'address',
+      },
     ],
-    "name": "transferDatanetOwnership",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
+    name: 'transferDatanetOwnership',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "address",
-        "name": "from",
-        "type": "address"
+        internalType: 'address',
+        name: 'from',
+        type: 'address',
       },
       {
-        "internalType": "address",
-        "name": "to",
-        "type": "address"
+        internalType: 'address',
+        name: 'to',
+        type: 'address',
       },
       {
-        "internalType": "uint256",
-        "name": "id",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'id',
+        type: 'uint256',
       },
       {
-        "internalType": "uint256",
-        "name": "amount",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'amount',
+        type: 'uint256',
+      },
     ],
-    "name": "transferShares",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
-  }
+    name: 'transferShares',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
 ] as const
 
 export const modelsAbi = [
   {
-    "inputs": [],
-    "name": "BadTrainingSpec",
-    "type": "error"
+    inputs: [],
+    name: 'BadTrainingSpec',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "bytes32",
-        "name": "registered",
-        "type": "bytes32"
+        internalType: 'bytes32',
+        name: 'registered',
+        type: 'bytes32',
       },
       {
-        "internalType": "bytes32",
-        "name": "actual",
-        "type": "bytes32"
-      }
+        internalType: 'bytes32',
+        name: 'actual',
+        type: 'bytes32',
+      },
     ],
-    "name": "ConfigHashMismatch",
-    "type": "error"
+    name: 'ConfigHashMismatch',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint64",
-        "name": "version",
-        "type": "uint64"
-      }
+        internalType: 'uint64',
+        name: 'version',
+        type: 'uint64',
+      },
     ],
-    "name": "DatanetVersionNotFound",
-    "type": "error"
+    name: 'DatanetVersionNotFound',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "parentId",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'parentId',
+        type: 'uint256',
+      },
     ],
-    "name": "DerivativesNotAllowed",
-    "type": "error"
+    name: 'DerivativesNotAllowed',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint64",
-        "name": "version",
-        "type": "uint64"
-      }
+        internalType: 'uint64',
+        name: 'version',
+        type: 'uint64',
+      },
     ],
-    "name": "DuplicateDatanetVersion",
-    "type": "error"
+    name: 'DuplicateDatanetVersion',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint16",
-        "name": "royaltyBps",
-        "type": "uint16"
-      }
+        internalType: 'uint16',
+        name: 'royaltyBps',
+        type: 'uint16',
+      },
     ],
-    "name": "InvalidRoyalty",
-    "type": "error"
+    name: 'InvalidRoyalty',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "address",
-        "name": "modelOwner",
-        "type": "address"
-      }
+        internalType: 'address',
+        name: 'modelOwner',
+        type: 'address',
+      },
     ],
-    "name": "LicenceForbids",
-    "type": "error"
+    name: 'LicenceForbids',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "parentId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'parentId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint8",
-        "name": "maxDepth",
-        "type": "uint8"
-      }
+        internalType: 'uint8',
+        name: 'maxDepth',
+        type: 'uint8',
+      },
     ],
-    "name": "LineageTooDeep",
-    "type": "error"
+    name: 'LineageTooDeep',
+    type: 'error',
   },
   {
-    "inputs": [],
-    "name": "MalformedCalldata",
-    "type": "error"
+    inputs: [],
+    name: 'MalformedCalldata',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "modelId",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
+      },
     ],
-    "name": "ModelNotFound",
-    "type": "error"
+    name: 'ModelNotFound',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "modelId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint32",
-        "name": "version",
-        "type": "uint32"
-      }
+        internalType: 'uint32',
+        name: 'version',
+        type: 'uint32',
+      },
     ],
-    "name": "ModelVersionNotFound",
-    "type": "error"
+    name: 'ModelVersionNotFound',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "value",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'value',
+        type: 'uint256',
+      },
     ],
-    "name": "NonPayable",
-    "type": "error"
+    name: 'NonPayable',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "modelId",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
+      },
     ],
-    "name": "NotABaseModel",
-    "type": "error"
+    name: 'NotABaseModel',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "modelId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
       },
       {
-        "internalType": "address",
-        "name": "caller",
-        "type": "address"
-      }
+        internalType: 'address',
+        name: 'caller',
+        type: 'address',
+      },
     ],
-    "name": "NotModelOwner",
-    "type": "error"
+    name: 'NotModelOwner',
+    type: 'error',
   },
   {
-    "inputs": [],
-    "name": "NoTrainingData",
-    "type": "error"
+    inputs: [],
+    name: 'NoTrainingData',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint16",
-        "name": "ownerShareBps",
-        "type": "uint16"
+        internalType: 'uint16',
+        name: 'ownerShareBps',
+        type: 'uint16',
       },
       {
-        "internalType": "uint16",
-        "name": "minBps",
-        "type": "uint16"
+        internalType: 'uint16',
+        name: 'minBps',
+        type: 'uint16',
       },
       {
-        "internalType": "uint16",
-        "name": "maxBps",
-        "type": "uint16"
-      }
+        internalType: 'uint16',
+        name: 'maxBps',
+        type: 'uint16',
+      },
     ],
-    "name": "OwnerShareOutOfBounds",
-    "type": "error"
+    name: 'OwnerShareOutOfBounds',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint16",
-        "name": "contributorsBps",
-        "type": "uint16"
+        internalType: 'uint16',
+        name: 'contributorsBps',
+        type: 'uint16',
       },
       {
-        "internalType": "uint16",
-        "name": "minContributorsBps",
-        "type": "uint16"
-      }
+        internalType: 'uint16',
+        name: 'minContributorsBps',
+        type: 'uint16',
+      },
     ],
-    "name": "RoyaltyBelowLicence",
-    "type": "error"
+    name: 'RoyaltyBelowLicence',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "length",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'length',
+        type: 'uint256',
       },
       {
-        "internalType": "uint256",
-        "name": "maxLength",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'maxLength',
+        type: 'uint256',
+      },
     ],
-    "name": "StringTooLong",
-    "type": "error"
+    name: 'StringTooLong',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "count",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'count',
+        type: 'uint256',
       },
       {
-        "internalType": "uint256",
-        "name": "max",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'max',
+        type: 'uint256',
+      },
     ],
-    "name": "TooManyItems",
-    "type": "error"
+    name: 'TooManyItems',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "bytes4",
-        "name": "selector",
-        "type": "bytes4"
-      }
+        internalType: 'bytes4',
+        name: 'selector',
+        type: 'bytes4',
+      },
     ],
-    "name": "UnknownSelector",
-    "type": "error"
+    name: 'UnknownSelector',
+    type: 'error',
   },
   {
-    "inputs": [],
-    "name": "WriteProtection",
-    "type": "error"
+    inputs: [],
+    name: 'WriteProtection',
+    type: 'error',
   },
   {
-    "inputs": [],
-    "name": "ZeroAddress",
-    "type": "error"
+    inputs: [],
+    name: 'ZeroAddress',
+    type: 'error',
   },
   {
-    "anonymous": false,
-    "inputs": [
+    anonymous: false,
+    inputs: [
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "modelId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
       },
       {
-        "indexed": false,
-        "internalType": "bool",
-        "name": "allowed",
-        "type": "bool"
+        indexed: false,
+        internalType: 'bool',
+        name: 'allowed',
+        type: 'bool',
       },
       {
-        "indexed": false,
-        "internalType": "uint16",
-        "name": "royaltyBps",
-        "type": "uint16"
-      }
+        indexed: false,
+        internalType: 'uint16',
+        name: 'royaltyBps',
+        type: 'uint16',
+      },
     ],
-    "name": "DerivativeTermsSet",
-    "type": "event"
+    name: 'DerivativeTermsSet',
+    type: 'event',
   },
   {
-    "anonymous": false,
-    "inputs": [
+    anonymous: false,
+    inputs: [
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "modelId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
       },
       {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "previousMinFee",
-        "type": "uint256"
+        indexed: false,
+        internalType: 'uint256',
+        name: 'previousMinFee',
+        type: 'uint256',
       },
       {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "newMinFee",
-        "type": "uint256"
-      }
+        indexed: false,
+        internalType: 'uint256',
+        name: 'newMinFee',
+        type: 'uint256',
+      },
     ],
-    "name": "MinFeeUpdated",
-    "type": "event"
+    name: 'MinFeeUpdated',
+    type: 'event',
   },
   {
-    "anonymous": false,
-    "inputs": [
+    anonymous: false,
+    inputs: [
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "modelId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
       },
       {
-        "indexed": true,
-        "internalType": "address",
-        "name": "previousOwner",
-        "type": "address"
+        indexed: true,
+        internalType: 'address',
+        name: 'previousOwner',
+        type: 'address',
       },
       {
-        "indexed": true,
-        "internalType": "address",
-        "name": "newOwner",
-        "type": "address"
-      }
+        indexed: true,
+        internalType: 'address',
+        name: 'newOwner',
+        type: 'address',
+      },
     ],
-    "name": "ModelOwnershipTransferred",
-    "type": "event"
+    name: 'ModelOwnershipTransferred',
+    type: 'event',
   },
   {
-    "anonymous": false,
-    "inputs": [
+    anonymous: false,
+    inputs: [
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "modelId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
       },
       {
-        "indexed": true,
-        "internalType": "address",
-        "name": "owner",
-        "type": "address"
+        indexed: true,
+        internalType: 'address',
+        name: 'owner',
+        type: 'address',
       },
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "parentId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'parentId',
+        type: 'uint256',
       },
       {
-        "indexed": false,
-        "internalType": "string",
-        "name": "name",
-        "type": "string"
+        indexed: false,
+        internalType: 'string',
+        name: 'name',
+        type: 'string',
       },
       {
-        "indexed": false,
-        "internalType": "string",
-        "name": "baseModel",
-        "type": "string"
+        indexed: false,
+        internalType: 'string',
+        name: 'baseModel',
+        type: 'string',
       },
       {
-        "indexed": false,
-        "internalType": "address",
-        "name": "provider",
-        "type": "address"
+        indexed: false,
+        internalType: 'address',
+        name: 'provider',
+        type: 'address',
       },
       {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "minFeePerInference",
-        "type": "uint256"
+        indexed: false,
+        internalType: 'uint256',
+        name: 'minFeePerInference',
+        type: 'uint256',
       },
       {
-        "indexed": false,
-        "internalType": "uint16",
-        "name": "ownerShareBps",
-        "type": "uint16"
-      }
+        indexed: false,
+        internalType: 'uint16',
+        name: 'ownerShareBps',
+        type: 'uint16',
+      },
     ],
-    "name": "ModelRegistered",
-    "type": "event"
+    name: 'ModelRegistered',
+    type: 'event',
   },
   {
-    "anonymous": false,
-    "inputs": [
+    anonymous: false,
+    inputs: [
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "modelId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
       },
       {
-        "indexed": true,
-        "internalType": "uint32",
-        "name": "version",
-        "type": "uint32"
+        indexed: true,
+        internalType: 'uint32',
+        name: 'version',
+        type: 'uint32',
       },
       {
-        "indexed": false,
-        "internalType": "bytes32",
-        "name": "artifactHash",
-        "type": "bytes32"
+        indexed: false,
+        internalType: 'bytes32',
+        name: 'artifactHash',
+        type: 'bytes32',
       },
       {
-        "indexed": false,
-        "internalType": "string",
-        "name": "artifactURI",
-        "type": "string"
+        indexed: false,
+        internalType: 'string',
+        name: 'artifactURI',
+        type: 'string',
       },
       {
-        "indexed": false,
-        "internalType": "bytes32",
-        "name": "trainingConfigHash",
-        "type": "bytes32"
+        indexed: false,
+        internalType: 'bytes32',
+        name: 'trainingConfigHash',
+        type: 'bytes32',
       },
       {
-        "indexed": false,
-        "internalType": "bytes32",
-        "name": "trainingLogHash",
-        "type": "bytes32"
+        indexed: false,
+        internalType: 'bytes32',
+        name: 'trainingLogHash',
+        type: 'bytes32',
       },
       {
-        "components": [
+        components: [
           {
-            "internalType": "uint256",
-            "name": "datanetId",
-            "type": "uint256"
+            internalType: 'uint256',
+            name: 'datanetId',
+            type: 'uint256',
           },
           {
-            "internalType": "uint64",
-            "name": "version",
-            "type": "uint64"
-          }
+            internalType: 'uint64',
+            name: 'version',
+            type: 'uint64',
+          },
         ],
-        "indexed": false,
-        "internalType": "struct IModels.DatanetRef[]",
-        "name": "datanets",
-        "type": "tuple[]"
-      }
+        indexed: false,
+        internalType: 'struct IModels.DatanetRef[]',
+        name: 'datanets',
+        type: 'tuple[]',
+      },
     ],
-    "name": "ModelVersionPublished",
-    "type": "event"
+    name: 'ModelVersionPublished',
+    type: 'event',
   },
   {
-    "anonymous": false,
-    "inputs": [
+    anonymous: false,
+    inputs: [
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "modelId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
       },
       {
-        "indexed": true,
-        "internalType": "address",
-        "name": "previousProvider",
-        "type": "address"
+        indexed: true,
+        internalType: 'address',
+        name: 'previousProvider',
+        type: 'address',
       },
       {
-        "indexed": true,
-        "internalType": "address",
-        "name": "newProvider",
-        "type": "address"
-      }
+        indexed: true,
+        internalType: 'address',
+        name: 'newProvider',
+        type: 'address',
+      },
     ],
-    "name": "ProviderUpdated",
-    "type": "event"
+    name: 'ProviderUpdated',
+    type: 'event',
   },
   {
-    "anonymous": false,
-    "inputs": [
+    anonymous: false,
+    inputs: [
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "modelId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
       },
       {
-        "indexed": true,
-        "internalType": "uint32",
-        "name": "version",
-        "type": "uint32"
+        indexed: true,
+        internalType: 'uint32',
+        name: 'version',
+        type: 'uint32',
       },
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "baseModelId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'baseModelId',
+        type: 'uint256',
       },
       {
-        "indexed": false,
-        "internalType": "uint8",
-        "name": "kind",
-        "type": "uint8"
+        indexed: false,
+        internalType: 'uint8',
+        name: 'kind',
+        type: 'uint8',
       },
       {
-        "indexed": false,
-        "internalType": "uint16",
-        "name": "rank",
-        "type": "uint16"
+        indexed: false,
+        internalType: 'uint16',
+        name: 'rank',
+        type: 'uint16',
       },
       {
-        "indexed": false,
-        "internalType": "uint16",
-        "name": "alpha",
-        "type": "uint16"
+        indexed: false,
+        internalType: 'uint16',
+        name: 'alpha',
+        type: 'uint16',
       },
       {
-        "indexed": false,
-        "internalType": "uint32",
-        "name": "steps",
-        "type": "uint32"
+        indexed: false,
+        internalType: 'uint32',
+        name: 'steps',
+        type: 'uint32',
       },
       {
-        "indexed": false,
-        "internalType": "uint64",
-        "name": "seed",
-        "type": "uint64"
+        indexed: false,
+        internalType: 'uint64',
+        name: 'seed',
+        type: 'uint64',
       },
       {
-        "indexed": false,
-        "internalType": "bytes",
-        "name": "config",
-        "type": "bytes"
-      }
+        indexed: false,
+        internalType: 'bytes',
+        name: 'config',
+        type: 'bytes',
+      },
     ],
-    "name": "TrainingSpecRecorded",
-    "type": "event"
+    name: 'TrainingSpecRecorded',
+    type: 'event',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "modelId",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
+      },
     ],
-    "name": "getModel",
-    "outputs": [
+    name: 'getModel',
+    outputs: [
       {
-        "components": [
+        components: [
           {
-            "internalType": "uint256",
-            "name": "id",
-            "type": "uint256"
+            internalType: 'uint256',
+            name: 'id',
+            type: 'uint256',
           },
           {
-            "internalType": "address",
-            "name": "owner",
-            "type": "address"
+            internalType: 'address',
+            name: 'owner',
+            type: 'address',
           },
           {
-            "internalType": "string",
-            "name": "name",
-            "type": "string"
+            internalType: 'string',
+            name: 'name',
+            type: 'string',
           },
           {
-            "internalType": "string",
-            "name": "baseModel",
-            "type": "string"
+            internalType: 'string',
+            name: 'baseModel',
+            type: 'string',
           },
           {
-            "internalType": "uint256",
-            "name": "parentId",
-            "type": "uint256"
+            internalType: 'uint256',
+            name: 'parentId',
+            type: 'uint256',
           },
           {
-            "internalType": "uint8",
-            "name": "depth",
-            "type": "uint8"
+            internalType: 'uint8',
+            name: 'depth',
+            type: 'uint8',
           },
           {
-            "internalType": "address",
-            "name": "provider",
-            "type": "address"
+            internalType: 'address',
+            name: 'provider',
+            type: 'address',
           },
           {
-            "internalType": "uint256",
-            "name": "minFeePerInference",
-            "type": "uint256"
+            internalType: 'uint256',
+            name: 'minFeePerInference',
+            type: 'uint256',
           },
           {
-            "internalType": "uint16",
-            "name": "ownerShareBps",
-            "type": "uint16"
+            internalType: 'uint16',
+            name: 'ownerShareBps',
+            type: 'uint16',
           },
           {
-            "internalType": "uint32",
-            "name": "versionCount",
-            "type": "uint32"
+            internalType: 'uint32',
+            name: 'versionCount',
+            type: 'uint32',
           },
           {
-            "internalType": "uint64",
-            "name": "createdAtBlock",
-            "type": "uint64"
-          }
+            internalType: 'uint64',
+            name: 'createdAtBlock',
+            type: 'uint64',
+          },
         ],
-        "internalType": "struct IModels.ModelInfo",
-        "name": "",
-        "type": "tuple"
-      }
+        internalType: 'struct IModels.ModelInfo',
+        name: '',
+        type: 'tuple',
+      },
     ],
-    "stateMutability": "view",
-    "type": "function"
+    stateMutability: 'view',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "modelId",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
+      },
     ],
-    "name": "getModelTerms",
-    "outputs": [
+    name: 'getModelTerms',
+    outputs: [
       {
-        "components": [
+        components: [
           {
-            "internalType": "bool",
-            "name": "derivativesAllowed",
-            "type": "bool"
+            internalType: 'bool',
+            name: 'derivativesAllowed',
+            type: 'bool',
           },
           {
-            "internalType": "uint16",
-            "name": "derivativeRoyaltyBps",
-            "type": "uint16"
+            internalType: 'uint16',
+            name: 'derivativeRoyaltyBps',
+            type: 'uint16',
           },
           {
-            "internalType": "uint16",
-            "name": "parentRoyaltyBps",
-            "type": "uint16"
-          }
+            internalType: 'uint16',
+            name: 'parentRoyaltyBps',
+            type: 'uint16',
+          },
         ],
-        "internalType": "struct IModels.ModelTerms",
-        "name": "",
-        "type": "tuple"
-      }
+        internalType: 'struct IModels.ModelTerms',
+        name: '',
+        type: 'tuple',
+      },
     ],
-    "stateMutability": "view",
-    "type": "function"
+    stateMutability: 'view',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "modelId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint32",
-        "name": "version",
-        "type": "uint32"
-      }
+        internalType: 'uint32',
+        name: 'version',
+        type: 'uint32',
+      },
     ],
-    "name": "getModelVersion",
-    "outputs": [
+    name: 'getModelVersion',
+    outputs: [
       {
-        "components": [
+        components: [
           {
-            "internalType": "uint256",
-            "name": "modelId",
-            "type": "uint256"
+            internalType: 'uint256',
+            name: 'modelId',
+            type: 'uint256',
           },
           {
-            "internalType": "uint32",
-            "name": "version",
-            "type": "uint32"
+            internalType: 'uint32',
+            name: 'version',
+            type: 'uint32',
           },
           {
-            "internalType": "bytes32",
-            "name": "trainingConfigHash",
-            "type": "bytes32"
+            internalType: 'bytes32',
+            name: 'trainingConfigHash',
+            type: 'bytes32',
           },
           {
-            "internalType": "bytes32",
-            "name": "trainingLogHash",
-            "type": "bytes32"
+            internalType: 'bytes32',
+            name: 'trainingLogHash',
+            type: 'bytes32',
           },
           {
-            "internalType": "bytes32",
-            "name": "artifactHash",
-            "type": "bytes32"
+            internalType: 'bytes32',
+            name: 'artifactHash',
+            type: 'bytes32',
           },
           {
-            "internalType": "string",
-            "name": "artifactURI",
-            "type": "string"
+            internalType: 'string',
+            name: 'artifactURI',
+            type: 'string',
           },
           {
-            "components": [
+            components: [
               {
-                "internalType": "uint256",
-                "name": "datanetId",
-                "type": "uint256"
+                internalType: 'uint256',
+                name: 'datanetId',
+                type: 'uint256',
               },
               {
-                "internalType": "uint64",
-                "name": "version",
-                "type": "uint64"
-              }
+                internalType: 'uint64',
+                name: 'version',
+                type: 'uint64',
+              },
             ],
-            "internalType": "struct IModels.DatanetRef[]",
-            "name": "datanets",
-            "type": "tuple[]"
+            internalType: 'struct IModels.DatanetRef[]',
+            name: 'datanets',
+            type: 'tuple[]',
           },
           {
-            "internalType": "uint64",
-            "name": "publishedAtBlock",
-            "type": "uint64"
-          }
+            internalType: 'uint64',
+            name: 'publishedAtBlock',
+            type: 'uint64',
+          },
         ],
-        "internalType": "struct IModels.ModelVersionInfo",
-        "name": "",
-        "type": "tuple"
-      }
+        internalType: 'struct IModels.ModelVersionInfo',
+        name: '',
+        type: 'tuple',
+      },
     ],
-    "stateMutability": "view",
-    "type": "function"
+    stateMutability: 'view',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "modelId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint32",
-        "name": "version",
-        "type": "uint32"
-      }
+        internalType: 'uint32',
+        name: 'version',
+        type: 'uint32',
+      },
     ],
-    "name": "getTrainingSpec",
-    "outputs": [
+    name: 'getTrainingSpec',
+    outputs: [
       {
-        "components": [
+        components: [
           {
-            "internalType": "uint8",
-            "name": "kind",
-            "type": "uint8"
+            internalType: 'uint8',
+            name: 'kind',
+            type: 'uint8',
           },
           {
-            "internalType": "uint256",
-            "name": "baseModelId",
-            "type": "uint256"
+            internalType: 'uint256',
+            name: 'baseModelId',
+            type: 'uint256',
           },
           {
-            "internalType": "uint16",
-            "name": "rank",
-            "type": "uint16"
+            internalType: 'uint16',
+            name: 'rank',
+            type: 'uint16',
           },
           {
-            "internalType": "uint16",
-            "name": "alpha",
-            "type": "uint16"
+            internalType: 'uint16',
+            name: 'alpha',
+            type: 'uint16',
           },
           {
-            "internalType": "uint32",
-            "name": "steps",
-            "type": "uint32"
+            internalType: 'uint32',
+            name: 'steps',
+            type: 'uint32',
           },
           {
-            "internalType": "uint64",
-            "name": "seed",
-            "type": "uint64"
-          }
+            internalType: 'uint64',
+            name: 'seed',
+            type: 'uint64',
+          },
         ],
-        "internalType": "struct IModels.TrainingSpecInfo",
-        "name": "",
-        "type": "tuple"
-      }
+        internalType: 'struct IModels.TrainingSpecInfo',
+        name: '',
+        type: 'tuple',
+      },
     ],
-    "stateMutability": "view",
-    "type": "function"
+    stateMutability: 'view',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "modelId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint32",
-        "name": "modelVersion",
-        "type": "uint32"
+        internalType: 'uint32',
+        name: 'modelVersion',
+        type: 'uint32',
       },
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint64",
-        "name": "datanetVersion",
-        "type": "uint64"
-      }
+        internalType: 'uint64',
+        name: 'datanetVersion',
+        type: 'uint64',
+      },
     ],
-    "name": "isTrainedOn",
-    "outputs": [
+    name: 'isTrainedOn',
+    outputs: [
       {
-        "internalType": "bool",
-        "name": "",
-        "type": "bool"
-      }
+        internalType: 'bool',
+        name: '',
+        type: 'bool',
+      },
     ],
-    "stateMutability": "view",
-    "type": "function"
+    stateMutability: 'view',
+    type: 'function',
   },
   {
-    "inputs": [],
-    "name": "modelCount",
-    "outputs": [
+    inputs: [],
+    name: 'modelCount',
+    outputs: [
       {
-        "internalType": "uint256",
-        "name": "",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: '',
+        type: 'uint256',
+      },
     ],
-    "stateMutability": "view",
-    "type": "function"
+    stateMutability: 'view',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "modelId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
       },
       {
-        "components": [
+        components: [
           {
-            "components": [
+            components: [
               {
-                "internalType": "uint256",
-                "name": "datanetId",
-                "type": "uint256"
+                internalType: 'uint256',
+                name: 'datanetId',
+                type: 'uint256',
               },
               {
-                "internalType": "uint64",
-                "name": "version",
-                "type": "uint64"
-              }
+                internalType: 'uint64',
+                name: 'version',
+                type: 'uint64',
+              },
             ],
-            "internalType": "struct IModels.DatanetRef[]",
-            "name": "datanets",
-            "type": "tuple[]"
+            internalType: 'struct IModels.DatanetRef[]',
+            name: 'datanets',
+            type: 'tuple[]',
           },
           {
-            "internalType": "bytes32",
-            "name": "trainingConfigHash",
-            "type": "bytes32"
+            internalType: 'bytes32',
+            name: 'trainingConfigHash',
+            type: 'bytes32',
           },
           {
-            "internalType": "bytes32",
-            "name": "trainingLogHash",
-            "type": "bytes32"
+            internalType: 'bytes32',
+            name: 'trainingLogHash',
+            type: 'bytes32',
           },
           {
-            "internalType": "bytes32",
-            "name": "artifactHash",
-            "type": "bytes32"
+            internalType: 'bytes32',
+            name: 'artifactHash',
+            type: 'bytes32',
           },
           {
-            "internalType": "string",
-            "name": "artifactURI",
-            "type": "string"
-          }
+            internalType: 'string',
+            name: 'artifactURI',
+            type: 'string',
+          },
         ],
-        "internalType": "struct IModels.ModelVersionInput",
-        "name": "input",
-        "type": "tuple"
-      }
+        internalType: 'struct IModels.ModelVersionInput',
+        name: 'input',
+        type: 'tuple',
+      },
     ],
-    "name": "publishModelVersion",
-    "outputs": [
+    name: 'publishModelVersion',
+    outputs: [
       {
-        "internalType": "uint32",
-        "name": "version",
-        "type": "uint32"
-      }
+        internalType: 'uint32',
+        name: 'version',
+        type: 'uint32',
+      },
     ],
-    "stateMutability": "nonpayable",
-    "type": "function"
+    stateMutability: 'nonpayable',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "components": [
+        components: [
           {
-            "internalType": "string",
-            "name": "name",
-            "type": "string"
+            internalType: 'string',
+            name: 'name',
+            type: 'string',
           },
           {
-            "internalType": "string",
-            "name": "baseModel",
-            "type": "string"
+            internalType: 'string',
+            name: 'baseModel',
+            type: 'string',
           },
           {
-            "internalType": "uint256",
-            "name": "parentId",
-            "type": "uint256"
+            internalType: 'uint256',
+            name: 'parentId',
+            type: 'uint256',
           },
           {
-            "components": [
+            components: [
               {
-                "internalType": "uint256",
-                "name": "datanetId",
-                "type": "uint256"
+                internalType: 'uint256',
+                name: 'datanetId',
+                type: 'uint256',
               },
               {
-                "internalType": "uint64",
-                "name": "version",
-                "type": "uint64"
-              }
+                internalType: 'uint64',
+                name: 'version',
+                type: 'uint64',
+              },
             ],
-            "internalType": "struct IModels.DatanetRef[]",
-            "name": "datanets",
-            "type": "tuple[]"
+            internalType: 'struct IModels.DatanetRef[]',
+            name: 'datanets',
+            type: 'tuple[]',
           },
           {
-            "internalType": "bytes32",
-            "name": "trainingConfigHash",
-            "type": "bytes32"
+            internalType: 'bytes32',
+            name: 'trainingConfigHash',
+            type: 'bytes32',
           },
           {
-            "internalType": "bytes32",
-            "name": "trainingLogHash",
-            "type": "bytes32"
+            internalType: 'bytes32',
+            name: 'trainingLogHash',
+            type: 'bytes32',
           },
           {
-            "internalType": "bytes32",
-            "name": "artifactHash",
-            "type": "bytes32"
+            internalType: 'bytes32',
+            name: 'artifactHash',
+            type: 'bytes32',
           },
           {
-            "internalType": "string",
-            "name": "artifactURI",
-            "type": "string"
+            internalType: 'string',
+            name: 'artifactURI',
+            type: 'string',
           },
           {
-            "internalType": "address",
-            "name": "provider",
-            "type": "address"
+            internalType: 'address',
+            name: 'provider',
+            type: 'address',
           },
           {
-            "internalType": "uint256",
-            "name": "minFeePerInference",
-            "type": "uint256"
+            internalType: 'uint256',
+            name: 'minFeePerInference',
+            type: 'uint256',
           },
           {
-            "internalType": "uint16",
-            "name": "ownerShareBps",
-            "type": "uint16"
-          }
+            internalType: 'uint16',
+            name: 'ownerShareBps',
+            type: 'uint16',
+          },
         ],
-        "internalType": "struct IModels.ModelRegistration",
-        "name": "registration",
-        "type": "tuple"
+        internalType: 'struct IModels.ModelRegistration',
+        name: 'registration',
+        type: 'tuple',
       },
       {
-        "components": [
+        components: [
           {
-            "internalType": "uint8",
-            "name": "kind",
-            "type": "uint8"
+            internalType: 'uint8',
+            name: 'kind',
+            type: 'uint8',
           },
           {
-            "internalType": "uint256",
-            "name": "baseModelId",
-            "type": "uint256"
+            internalType: 'uint256',
+            name: 'baseModelId',
+            type: 'uint256',
           },
           {
-            "internalType": "uint16",
-            "name": "rank",
-            "type": "uint16"
+            internalType: 'uint16',
+            name: 'rank',
+            type: 'uint16',
           },
           {
-            "internalType": "uint16",
-            "name": "alpha",
-            "type": "uint16"
+            internalType: 'uint16',
+            name: 'alpha',
+            type: 'uint16',
           },
           {
-            "internalType": "uint32",
-            "name": "steps",
-            "type": "uint32"
+            internalType: 'uint32',
+            name: 'steps',
+            type: 'uint32',
           },
           {
-            "internalType": "uint64",
-            "name": "seed",
-            "type": "uint64"
+            internalType: 'uint64',
+            name: 'seed',
+            type: 'uint64',
           },
           {
-            "internalType": "bytes",
-            "name": "config",
-            "type": "bytes"
-          }
+            internalType: 'bytes',
+            name: 'config',
+            type: 'bytes',
+          },
         ],
-        "internalType": "struct IModels.TrainingSpec",
-        "name": "spec",
-        "type": "tuple"
-      }
+        internalType: 'struct IModels.TrainingSpec',
+        name: 'spec',
+        type: 'tuple',
+      },
     ],
-    "name": "registerAdapter",
-    "outputs": [
+    name: 'registerAdapter',
+    outputs: [
       {
-        "internalType": "uint256",
-        "name": "modelId",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
+      },
     ],
-    "stateMutability": "nonpayable",
-    "type": "function"
+    stateMutability: 'nonpayable',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "components": [
+        components: [
           {
-            "internalType": "string",
-            "name": "name",
-            "type": "string"
+            internalType: 'string',
+            name: 'name',
+            type: 'string',
           },
           {
-            "internalType": "string",
-            "name": "baseModel",
-            "type": "string"
+            internalType: 'string',
+            name: 'baseModel',
+            type: 'string',
           },
           {
-            "internalType": "bytes32",
-            "name": "trainingConfigHash",
-            "type": "bytes32"
+            internalType: 'bytes32',
+            name: 'trainingConfigHash',
+            type: 'bytes32',
           },
           {
-            "internalType": "bytes32",
-            "name": "trainingLogHash",
-            "type": "bytes32"
+            internalType: 'bytes32',
+            name: 'trainingLogHash',
+            type: 'bytes32',
           },
           {
-            "internalType": "bytes32",
-            "name": "artifactHash",
-            "type": "bytes32"
+            internalType: 'bytes32',
+            name: 'artifactHash',
+            type: 'bytes32',
           },
           {
-            "internalType": "string",
-            "name": "artifactURI",
-            "type": "string"
+            internalType: 'string',
+            name: 'artifactURI',
+            type: 'string',
           },
           {
-            "internalType": "uint32",
-            "name": "steps",
-            "type": "uint32"
+            internalType: 'uint32',
+            name: 'steps',
+            type: 'uint32',
           },
           {
-            "internalType": "uint64",
-            "name": "seed",
-            "type": "uint64"
+            internalType: 'uint64',
+            name: 'seed',
+            type: 'uint64',
           },
           {
-            "internalType": "bytes",
-            "name": "config",
-            "type": "bytes"
-          }
+            internalType: 'bytes',
+            name: 'config',
+            type: 'bytes',
+          },
         ],
-        "internalType": "struct IModels.BaseModelRegistration",
-        "name": "registration",
-        "type": "tuple"
-      }
+        internalType: 'struct IModels.BaseModelRegistration',
+        name: 'registration',
+        type: 'tuple',
+      },
     ],
-    "name": "registerBaseModel",
-    "outputs": [
+    name: 'registerBaseModel',
+    outputs: [
       {
-        "internalType": "uint256",
-        "name": "modelId",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
+      },
     ],
-    "stateMutability": "nonpayable",
-    "type": "function"
+    stateMutability: 'nonpayable',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "components": [
+        components: [
           {
-            "internalType": "string",
-            "name": "name",
-            "type": "string"
+            internalType: 'string',
+            name: 'name',
+            type: 'string',
           },
           {
-            "internalType": "string",
-            "name": "baseModel",
-            "type": "string"
+            internalType: 'string',
+            name: 'baseModel',
+            type: 'string',
           },
           {
-            "internalType": "uint256",
-            "name": "parentId",
-            "type": "uint256"
+            internalType: 'uint256',
+            name: 'parentId',
+            type: 'uint256',
           },
           {
-            "components": [
+            components: [
               {
-                "internalType": "uint256",
-                "name": "datanetId",
-                "type": "uint256"
+                internalType: 'uint256',
+                name: 'datanetId',
+                type: 'uint256',
               },
               {
-                "internalType": "uint64",
-                "name": "version",
-                "type": "uint64"
-              }
+                internalType: 'uint64',
+                name: 'version',
+                type: 'uint64',
+              },
             ],
-            "internalType": "struct IModels.DatanetRef[]",
-            "name": "datanets",
-            "type": "tuple[]"
+            internalType: 'struct IModels.DatanetRef[]',
+            name: 'datanets',
+            type: 'tuple[]',
           },
           {
-            "internalType": "bytes32",
-            "name": "trainingConfigHash",
-            "type": "bytes32"
+            internalType: 'bytes32',
+            name: 'trainingConfigHash',
+            type: 'bytes32',
           },
           {
-            "internalType": "bytes32",
-            "name": "trainingLogHash",
-            "type": "bytes32"
+            internalType: 'bytes32',
+            name: 'trainingLogHash',
+            type: 'bytes32',
           },
           {
-            "internalType": "bytes32",
-            "name": "artifactHash",
-            "type": "bytes32"
+            internalType: 'bytes32',
+            name: 'artifactHash',
+            type: 'bytes32',
           },
           {
-            "internalType": "string",
-            "name": "artifactURI",
-            "type": "string"
+            internalType: 'string',
+            name: 'artifactURI',
+            type: 'string',
           },
           {
-            "internalType": "address",
-            "name": "provider",
-            "type": "address"
+            internalType: 'address',
+            name: 'provider',
+            type: 'address',
           },
           {
-            "internalType": "uint256",
-            "name": "minFeePerInference",
-            "type": "uint256"
+            internalType: 'uint256',
+            name: 'minFeePerInference',
+            type: 'uint256',
           },
           {
-            "internalType": "uint16",
-            "name": "ownerShareBps",
-            "type": "uint16"
-          }
+            internalType: 'uint16',
+            name: 'ownerShareBps',
+            type: 'uint16',
+          },
         ],
-        "internalType": "struct IModels.ModelRegistration",
-        "name": "registration",
-        "type": "tuple"
-      }
+        internalType: 'struct IModels.ModelRegistration',
+        name: 'registration',
+        type: 'tuple',
+      },
     ],
-    "name": "registerModel",
-    "outputs": [
+    name: 'registerModel',
+    outputs: [
       {
-        "internalType": "uint256",
-        "name": "modelId",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
+      },
     ],
-    "stateMutability": "nonpayable",
-    "type": "function"
+    stateMutability: 'nonpayable',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "modelId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
       },
       {
-        "internalType": "bool",
-        "name": "allowed",
-        "type": "bool"
+        internalType: 'bool',
+        name: 'allowed',
+        type: 'bool',
       },
       {
-        "internalType": "uint16",
-        "name": "royaltyBps",
-        "type": "uint16"
-      }
+        internalType: 'uint16',
+        name: 'royaltyBps',
+        type: 'uint16',
+      },
     ],
-    "name": "setDerivativeTerms",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
+    name: 'setDerivativeTerms',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "modelId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint256",
-        "name": "minFeePerInference",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'minFeePerInference',
+        type: 'uint256',
+      },
     ],
-    "name": "setMinFee",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
+    name: 'setMinFee',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "modelId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
       },
       {
-        "internalType": "address",
-        "name": "provider",
-        "type": "address"
-      }
+        internalType: 'address',
+        name: 'provider',
+        type: 'address',
+      },
     ],
-    "name": "setProvider",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
+    name: 'setProvider',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "modelId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
       },
       {
-        "internalType": "address",
-        "name": "newOwner",
-        "type": "address"
-      }
+        internalType: 'address',
+        name: 'newOwner',
+        type: 'address',
+      },
     ],
-    "name": "transferModelOwnership",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
-  }
+    name: 'transferModelOwnership',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
 ] as const
 
 export const attributionAbi = [
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint64",
-        "name": "datanetVersion",
-        "type": "uint64"
+        internalType: 'uint64',
+        name: 'datanetVersion',
+        type: 'uint64',
       },
       {
-        "internalType": "uint64",
-        "name": "contributionId",
-        "type": "uint64"
-      }
+        internalType: 'uint64',
+        name: 'contributionId',
+        type: 'uint64',
+      },
     ],
-    "name": "ContributionNotInVersion",
-    "type": "error"
+    name: 'ContributionNotInVersion',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "entryIndex",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'entryIndex',
+        type: 'uint256',
       },
       {
-        "internalType": "uint256",
-        "name": "sum",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'sum',
+        type: 'uint256',
       },
       {
-        "internalType": "uint256",
-        "name": "total",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'total',
+        type: 'uint256',
+      },
     ],
-    "name": "ContributionWeightsDoNotSumToTotal",
-    "type": "error"
+    name: 'ContributionWeightsDoNotSumToTotal',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "modelId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint32",
-        "name": "modelVersion",
-        "type": "uint32"
+        internalType: 'uint32',
+        name: 'modelVersion',
+        type: 'uint32',
       },
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint64",
-        "name": "datanetVersion",
-        "type": "uint64"
-      }
+        internalType: 'uint64',
+        name: 'datanetVersion',
+        type: 'uint64',
+      },
     ],
-    "name": "DatanetVersionNotDeclared",
-    "type": "error"
+    name: 'DatanetVersionNotDeclared',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "fee",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'fee',
+        type: 'uint256',
       },
       {
-        "internalType": "uint256",
-        "name": "minimum",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'minimum',
+        type: 'uint256',
+      },
     ],
-    "name": "FeeBelowMinimum",
-    "type": "error"
+    name: 'FeeBelowMinimum',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "bytes32",
-        "name": "name",
-        "type": "bytes32"
+        internalType: 'bytes32',
+        name: 'name',
+        type: 'bytes32',
       },
       {
-        "internalType": "uint256",
-        "name": "value",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'value',
+        type: 'uint256',
       },
       {
-        "internalType": "string",
-        "name": "reason",
-        "type": "string"
-      }
+        internalType: 'string',
+        name: 'reason',
+        type: 'string',
+      },
     ],
-    "name": "InvalidParameter",
-    "type": "error"
+    name: 'InvalidParameter',
+    type: 'error',
   },
   {
-    "inputs": [],
-    "name": "InvalidSignature",
-    "type": "error"
+    inputs: [],
+    name: 'InvalidSignature',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "address",
-        "name": "expected",
-        "type": "address"
+        internalType: 'address',
+        name: 'expected',
+        type: 'address',
       },
       {
-        "internalType": "address",
-        "name": "recovered",
-        "type": "address"
-      }
+        internalType: 'address',
+        name: 'recovered',
+        type: 'address',
+      },
     ],
-    "name": "InvalidSigner",
-    "type": "error"
+    name: 'InvalidSigner',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "entryIndex",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'entryIndex',
+        type: 'uint256',
       },
       {
-        "internalType": "uint256",
-        "name": "ids",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'ids',
+        type: 'uint256',
       },
       {
-        "internalType": "uint256",
-        "name": "weights",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'weights',
+        type: 'uint256',
+      },
     ],
-    "name": "LengthMismatch",
-    "type": "error"
+    name: 'LengthMismatch',
+    type: 'error',
   },
   {
-    "inputs": [],
-    "name": "MalformedCalldata",
-    "type": "error"
+    inputs: [],
+    name: 'MalformedCalldata',
+    type: 'error',
   },
   {
-    "inputs": [],
-    "name": "MalleableSignature",
-    "type": "error"
+    inputs: [],
+    name: 'MalleableSignature',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "modelId",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
+      },
     ],
-    "name": "ModelNotFound",
-    "type": "error"
+    name: 'ModelNotFound',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "modelId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint32",
-        "name": "version",
-        "type": "uint32"
-      }
+        internalType: 'uint32',
+        name: 'version',
+        type: 'uint32',
+      },
     ],
-    "name": "ModelVersionNotFound",
-    "type": "error"
+    name: 'ModelVersionNotFound',
+    type: 'error',
   },
   {
-    "inputs": [],
-    "name": "NoEntries",
-    "type": "error"
+    inputs: [],
+    name: 'NoEntries',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "modelId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint256",
-        "name": "nonce",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'nonce',
+        type: 'uint256',
+      },
     ],
-    "name": "NonceAlreadyUsed",
-    "type": "error"
+    name: 'NonceAlreadyUsed',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "value",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'value',
+        type: 'uint256',
+      },
     ],
-    "name": "NonPayable",
-    "type": "error"
+    name: 'NonPayable',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "address",
-        "name": "account",
-        "type": "address"
-      }
+        internalType: 'address',
+        name: 'account',
+        type: 'address',
+      },
     ],
-    "name": "NothingToClaim",
-    "type": "error"
+    name: 'NothingToClaim',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "address",
-        "name": "caller",
-        "type": "address"
-      }
+        internalType: 'address',
+        name: 'caller',
+        type: 'address',
+      },
     ],
-    "name": "OnlyGovernance",
-    "type": "error"
+    name: 'OnlyGovernance',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "bytes32",
-        "name": "receiptId",
-        "type": "bytes32"
-      }
+        internalType: 'bytes32',
+        name: 'receiptId',
+        type: 'bytes32',
+      },
     ],
-    "name": "ReceiptAlreadySettled",
-    "type": "error"
+    name: 'ReceiptAlreadySettled',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint64",
-        "name": "deadline",
-        "type": "uint64"
+        internalType: 'uint64',
+        name: 'deadline',
+        type: 'uint64',
       },
       {
-        "internalType": "uint64",
-        "name": "timestamp",
-        "type": "uint64"
-      }
+        internalType: 'uint64',
+        name: 'timestamp',
+        type: 'uint64',
+      },
     ],
-    "name": "ReceiptExpired",
-    "type": "error"
+    name: 'ReceiptExpired',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "bytes32",
-        "name": "receiptId",
-        "type": "bytes32"
-      }
+        internalType: 'bytes32',
+        name: 'receiptId',
+        type: 'bytes32',
+      },
     ],
-    "name": "ReceiptNotFound",
-    "type": "error"
+    name: 'ReceiptNotFound',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "count",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'count',
+        type: 'uint256',
       },
       {
-        "internalType": "uint256",
-        "name": "max",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'max',
+        type: 'uint256',
+      },
     ],
-    "name": "TooManyItems",
-    "type": "error"
+    name: 'TooManyItems',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "bytes32",
-        "name": "name",
-        "type": "bytes32"
-      }
+        internalType: 'bytes32',
+        name: 'name',
+        type: 'bytes32',
+      },
     ],
-    "name": "UnknownParameter",
-    "type": "error"
+    name: 'UnknownParameter',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "bytes4",
-        "name": "selector",
-        "type": "bytes4"
-      }
+        internalType: 'bytes4',
+        name: 'selector',
+        type: 'bytes4',
+      },
     ],
-    "name": "UnknownSelector",
-    "type": "error"
+    name: 'UnknownSelector',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "sum",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'sum',
+        type: 'uint256',
       },
       {
-        "internalType": "uint256",
-        "name": "total",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'total',
+        type: 'uint256',
+      },
     ],
-    "name": "WeightsDoNotSumToTotal",
-    "type": "error"
+    name: 'WeightsDoNotSumToTotal',
+    type: 'error',
   },
   {
-    "inputs": [],
-    "name": "WriteProtection",
-    "type": "error"
+    inputs: [],
+    name: 'WriteProtection',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "address",
-        "name": "payer",
-        "type": "address"
+        internalType: 'address',
+        name: 'payer',
+        type: 'address',
       },
       {
-        "internalType": "address",
-        "name": "caller",
-        "type": "address"
-      }
+        internalType: 'address',
+        name: 'caller',
+        type: 'address',
+      },
     ],
-    "name": "WrongPayer",
-    "type": "error"
+    name: 'WrongPayer',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "value",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'value',
+        type: 'uint256',
       },
       {
-        "internalType": "uint256",
-        "name": "fee",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'fee',
+        type: 'uint256',
+      },
     ],
-    "name": "WrongValue",
-    "type": "error"
+    name: 'WrongValue',
+    type: 'error',
   },
   {
-    "anonymous": false,
-    "inputs": [
+    anonymous: false,
+    inputs: [
       {
-        "indexed": true,
-        "internalType": "bytes32",
-        "name": "receiptId",
-        "type": "bytes32"
+        indexed: true,
+        internalType: 'bytes32',
+        name: 'receiptId',
+        type: 'bytes32',
       },
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "indexed": true,
-        "internalType": "uint64",
-        "name": "datanetVersion",
-        "type": "uint64"
+        indexed: true,
+        internalType: 'uint64',
+        name: 'datanetVersion',
+        type: 'uint64',
       },
       {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "amount",
-        "type": "uint256"
-      }
+        indexed: false,
+        internalType: 'uint256',
+        name: 'amount',
+        type: 'uint256',
+      },
     ],
-    "name": "AttributionPaid",
-    "type": "event"
+    name: 'AttributionPaid',
+    type: 'event',
   },
   {
-    "anonymous": false,
-    "inputs": [
+    anonymous: false,
+    inputs: [
       {
-        "indexed": true,
-        "internalType": "bytes32",
-        "name": "receiptId",
-        "type": "bytes32"
+        indexed: true,
+        internalType: 'bytes32',
+        name: 'receiptId',
+        type: 'bytes32',
       },
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "contributionId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
       },
       {
-        "indexed": false,
-        "internalType": "address",
-        "name": "contributor",
-        "type": "address"
+        indexed: false,
+        internalType: 'address',
+        name: 'contributor',
+        type: 'address',
       },
       {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "amount",
-        "type": "uint256"
-      }
+        indexed: false,
+        internalType: 'uint256',
+        name: 'amount',
+        type: 'uint256',
+      },
     ],
-    "name": "ContributionPaid",
-    "type": "event"
+    name: 'ContributionPaid',
+    type: 'event',
   },
   {
-    "anonymous": false,
-    "inputs": [
+    anonymous: false,
+    inputs: [
       {
-        "indexed": true,
-        "internalType": "bytes32",
-        "name": "receiptId",
-        "type": "bytes32"
+        indexed: true,
+        internalType: 'bytes32',
+        name: 'receiptId',
+        type: 'bytes32',
       },
       {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "protocol",
-        "type": "uint256"
+        indexed: false,
+        internalType: 'uint256',
+        name: 'protocol',
+        type: 'uint256',
       },
       {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "stakers",
-        "type": "uint256"
+        indexed: false,
+        internalType: 'uint256',
+        name: 'stakers',
+        type: 'uint256',
       },
       {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "owner",
-        "type": "uint256"
+        indexed: false,
+        internalType: 'uint256',
+        name: 'owner',
+        type: 'uint256',
       },
       {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "parentRoyalty",
-        "type": "uint256"
+        indexed: false,
+        internalType: 'uint256',
+        name: 'parentRoyalty',
+        type: 'uint256',
       },
       {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "contributors",
-        "type": "uint256"
+        indexed: false,
+        internalType: 'uint256',
+        name: 'contributors',
+        type: 'uint256',
       },
       {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "dust",
-        "type": "uint256"
-      }
+        indexed: false,
+        internalType: 'uint256',
+        name: 'dust',
+        type: 'uint256',
+      },
     ],
-    "name": "FeeSplit",
-    "type": "event"
+    name: 'FeeSplit',
+    type: 'event',
   },
   {
-    "anonymous": false,
-    "inputs": [
+    anonymous: false,
+    inputs: [
       {
-        "indexed": true,
-        "internalType": "bytes32",
-        "name": "receiptId",
-        "type": "bytes32"
+        indexed: true,
+        internalType: 'bytes32',
+        name: 'receiptId',
+        type: 'bytes32',
       },
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "modelId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
       },
       {
-        "indexed": true,
-        "internalType": "address",
-        "name": "payer",
-        "type": "address"
+        indexed: true,
+        internalType: 'address',
+        name: 'payer',
+        type: 'address',
       },
       {
-        "indexed": false,
-        "internalType": "uint32",
-        "name": "modelVersion",
-        "type": "uint32"
+        indexed: false,
+        internalType: 'uint32',
+        name: 'modelVersion',
+        type: 'uint32',
       },
       {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "fee",
-        "type": "uint256"
+        indexed: false,
+        internalType: 'uint256',
+        name: 'fee',
+        type: 'uint256',
       },
       {
-        "indexed": false,
-        "internalType": "bytes32",
-        "name": "inputHash",
-        "type": "bytes32"
+        indexed: false,
+        internalType: 'bytes32',
+        name: 'inputHash',
+        type: 'bytes32',
       },
       {
-        "indexed": false,
-        "internalType": "bytes32",
-        "name": "outputHash",
-        "type": "bytes32"
+        indexed: false,
+        internalType: 'bytes32',
+        name: 'outputHash',
+        type: 'bytes32',
       },
       {
-        "indexed": false,
-        "internalType": "bytes32",
-        "name": "attributionCommitment",
-        "type": "bytes32"
+        indexed: false,
+        internalType: 'bytes32',
+        name: 'attributionCommitment',
+        type: 'bytes32',
       },
       {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "nonce",
-        "type": "uint256"
-      }
+        indexed: false,
+        internalType: 'uint256',
+        name: 'nonce',
+        type: 'uint256',
+      },
     ],
-    "name": "InferenceSettled",
-    "type": "event"
+    name: 'InferenceSettled',
+    type: 'event',
   },
   {
-    "anonymous": false,
-    "inputs": [
+    anonymous: false,
+    inputs: [
       {
-        "indexed": true,
-        "internalType": "bytes32",
-        "name": "name",
-        "type": "bytes32"
+        indexed: true,
+        internalType: 'bytes32',
+        name: 'name',
+        type: 'bytes32',
       },
       {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "newValue",
-        "type": "uint256"
-      }
+        indexed: false,
+        internalType: 'uint256',
+        name: 'newValue',
+        type: 'uint256',
+      },
     ],
-    "name": "ParameterSet",
-    "type": "event"
+    name: 'ParameterSet',
+    type: 'event',
   },
   {
-    "anonymous": false,
-    "inputs": [
+    anonymous: false,
+    inputs: [
       {
-        "indexed": true,
-        "internalType": "bytes32",
-        "name": "receiptId",
-        "type": "bytes32"
+        indexed: true,
+        internalType: 'bytes32',
+        name: 'receiptId',
+        type: 'bytes32',
       },
       {
-        "indexed": true,
-        "internalType": "address",
-        "name": "provider",
-        "type": "address"
+        indexed: true,
+        internalType: 'address',
+        name: 'provider',
+        type: 'address',
       },
       {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "amount",
-        "type": "uint256"
-      }
+        indexed: false,
+        internalType: 'uint256',
+        name: 'amount',
+        type: 'uint256',
+      },
     ],
-    "name": "ProviderPaid",
-    "type": "event"
+    name: 'ProviderPaid',
+    type: 'event',
   },
   {
-    "anonymous": false,
-    "inputs": [
+    anonymous: false,
+    inputs: [
       {
-        "indexed": true,
-        "internalType": "address",
-        "name": "account",
-        "type": "address"
+        indexed: true,
+        internalType: 'address',
+        name: 'account',
+        type: 'address',
       },
       {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "amount",
-        "type": "uint256"
-      }
+        indexed: false,
+        internalType: 'uint256',
+        name: 'amount',
+        type: 'uint256',
+      },
     ],
-    "name": "RewardsClaimed",
-    "type": "event"
+    name: 'RewardsClaimed',
+    type: 'event',
   },
   {
-    "anonymous": false,
-    "inputs": [
+    anonymous: false,
+    inputs: [
       {
-        "indexed": true,
-        "internalType": "bytes32",
-        "name": "receiptId",
-        "type": "bytes32"
+        indexed: true,
+        internalType: 'bytes32',
+        name: 'receiptId',
+        type: 'bytes32',
       },
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "indexed": true,
-        "internalType": "uint64",
-        "name": "version",
-        "type": "uint64"
+        indexed: true,
+        internalType: 'uint64',
+        name: 'version',
+        type: 'uint64',
       },
       {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "amount",
-        "type": "uint256"
+        indexed: false,
+        internalType: 'uint256',
+        name: 'amount',
+        type: 'uint256',
       },
       {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "rewardIndexIncrease",
-        "type": "uint256"
-      }
+        indexed: false,
+        internalType: 'uint256',
+        name: 'rewardIndexIncrease',
+        type: 'uint256',
+      },
     ],
-    "name": "VersionPoolPaid",
-    "type": "event"
+    name: 'VersionPoolPaid',
+    type: 'event',
   },
   {
-    "inputs": [],
-    "name": "claim",
-    "outputs": [
+    inputs: [],
+    name: 'claim',
+    outputs: [
       {
-        "internalType": "uint256",
-        "name": "amount",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'amount',
+        type: 'uint256',
+      },
     ],
-    "stateMutability": "nonpayable",
-    "type": "function"
+    stateMutability: 'nonpayable',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "address",
-        "name": "holder",
-        "type": "address"
-      }
+        internalType: 'address',
+        name: 'holder',
+        type: 'address',
+      },
     ],
-    "name": "claimable",
-    "outputs": [
+    name: 'claimable',
+    outputs: [
       {
-        "internalType": "uint256",
-        "name": "",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: '',
+        type: 'uint256',
+      },
     ],
-    "stateMutability": "view",
-    "type": "function"
+    stateMutability: 'view',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "bytes32",
-        "name": "name",
-        "type": "bytes32"
-      }
+        internalType: 'bytes32',
+        name: 'name',
+        type: 'bytes32',
+      },
     ],
-    "name": "getParameter",
-    "outputs": [
+    name: 'getParameter',
+    outputs: [
       {
-        "internalType": "uint256",
-        "name": "",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: '',
+        type: 'uint256',
+      },
     ],
-    "stateMutability": "view",
-    "type": "function"
+    stateMutability: 'view',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "bytes32",
-        "name": "receiptId",
-        "type": "bytes32"
-      }
+        internalType: 'bytes32',
+        name: 'receiptId',
+        type: 'bytes32',
+      },
     ],
-    "name": "getReceipt",
-    "outputs": [
+    name: 'getReceipt',
+    outputs: [
       {
-        "components": [
+        components: [
           {
-            "internalType": "bytes32",
-            "name": "receiptId",
-            "type": "bytes32"
+            internalType: 'bytes32',
+            name: 'receiptId',
+            type: 'bytes32',
           },
           {
-            "internalType": "uint256",
-            "name": "modelId",
-            "type": "uint256"
+            internalType: 'uint256',
+            name: 'modelId',
+            type: 'uint256',
           },
           {
-            "internalType": "uint32",
-            "name": "modelVersion",
-            "type": "uint32"
+            internalType: 'uint32',
+            name: 'modelVersion',
+            type: 'uint32',
           },
           {
-            "internalType": "address",
-            "name": "payer",
-            "type": "address"
+            internalType: 'address',
+            name: 'payer',
+            type: 'address',
           },
           {
-            "internalType": "uint256",
-            "name": "fee",
-            "type": "uint256"
+            internalType: 'uint256',
+            name: 'fee',
+            type: 'uint256',
           },
           {
-            "internalType": "bytes32",
-            "name": "inputHash",
-            "type": "bytes32"
+            internalType: 'bytes32',
+            name: 'inputHash',
+            type: 'bytes32',
           },
           {
-            "internalType": "bytes32",
-            "name": "outputHash",
-            "type": "bytes32"
+            internalType: 'bytes32',
+            name: 'outputHash',
+            type: 'bytes32',
           },
           {
-            "internalType": "bytes32",
-            "name": "attributionCommitment",
-            "type": "bytes32"
+            internalType: 'bytes32',
+            name: 'attributionCommitment',
+            type: 'bytes32',
           },
           {
-            "internalType": "uint256",
-            "name": "nonce",
-            "type": "uint256"
+            internalType: 'uint256',
+            name: 'nonce',
+            type: 'uint256',
           },
           {
-            "internalType": "uint64",
-            "name": "settledAtBlock",
-            "type": "uint64"
-          }
+            internalType: 'uint64',
+            name: 'settledAtBlock',
+            type: 'uint64',
+          },
         ],
-        "internalType": "struct IAttribution.ReceiptInfo",
-        "name": "",
-        "type": "tuple"
-      }
+        internalType: 'struct IAttribution.ReceiptInfo',
+        name: '',
+        type: 'tuple',
+      },
     ],
-    "stateMutability": "view",
-    "type": "function"
+    stateMutability: 'view',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "modelId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint256",
-        "name": "nonce",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'nonce',
+        type: 'uint256',
+      },
     ],
-    "name": "isNonceUsed",
-    "outputs": [
+    name: 'isNonceUsed',
+    outputs: [
       {
-        "internalType": "bool",
-        "name": "",
-        "type": "bool"
-      }
+        internalType: 'bool',
+        name: '',
+        type: 'bool',
+      },
     ],
-    "stateMutability": "view",
-    "type": "function"
+    stateMutability: 'view',
+    type: 'function',
   },
   {
-    "inputs": [],
-    "name": "parameters",
-    "outputs": [
+    inputs: [],
+    name: 'parameters',
+    outputs: [
       {
-        "components": [
+        components: [
           {
-            "internalType": "address",
-            "name": "treasury",
-            "type": "address"
+            internalType: 'address',
+            name: 'treasury',
+            type: 'address',
           },
           {
-            "internalType": "address",
-            "name": "stakersPool",
-            "type": "address"
+            internalType: 'address',
+            name: 'stakersPool',
+            type: 'address',
           },
           {
-            "internalType": "uint16",
-            "name": "protocolBps",
-            "type": "uint16"
+            internalType: 'uint16',
+            name: 'protocolBps',
+            type: 'uint16',
           },
           {
-            "internalType": "uint16",
-            "name": "stakersBps",
-            "type": "uint16"
+            internalType: 'uint16',
+            name: 'stakersBps',
+            type: 'uint16',
           },
           {
-            "internalType": "uint16",
-            "name": "providerBps",
-            "type": "uint16"
+            internalType: 'uint16',
+            name: 'providerBps',
+            type: 'uint16',
           },
           {
-            "internalType": "uint16",
-            "name": "ownerBps",
-            "type": "uint16"
+            internalType: 'uint16',
+            name: 'ownerBps',
+            type: 'uint16',
           },
           {
-            "internalType": "uint16",
-            "name": "minOwnerBps",
-            "type": "uint16"
+            internalType: 'uint16',
+            name: 'minOwnerBps',
+            type: 'uint16',
           },
           {
-            "internalType": "uint16",
-            "name": "maxOwnerBps",
-            "type": "uint16"
+            internalType: 'uint16',
+            name: 'maxOwnerBps',
+            type: 'uint16',
           },
           {
-            "internalType": "uint16",
-            "name": "parentRoyaltyBps",
-            "type": "uint16"
+            internalType: 'uint16',
+            name: 'parentRoyaltyBps',
+            type: 'uint16',
           },
           {
-            "internalType": "uint8",
-            "name": "maxLineageDepth",
-            "type": "uint8"
+            internalType: 'uint8',
+            name: 'maxLineageDepth',
+            type: 'uint8',
           },
           {
-            "internalType": "uint16",
-            "name": "maxWeightShareBps",
-            "type": "uint16"
+            internalType: 'uint16',
+            name: 'maxWeightShareBps',
+            type: 'uint16',
           },
           {
-            "internalType": "uint32",
-            "name": "maxVersionBatch",
-            "type": "uint32"
+            internalType: 'uint32',
+            name: 'maxVersionBatch',
+            type: 'uint32',
           },
           {
-            "internalType": "uint16",
-            "name": "spanK",
-            "type": "uint16"
+            internalType: 'uint16',
+            name: 'spanK',
+            type: 'uint16',
           },
           {
-            "internalType": "uint64",
-            "name": "challengeWindow",
-            "type": "uint64"
+            internalType: 'uint64',
+            name: 'challengeWindow',
+            type: 'uint64',
           },
           {
-            "internalType": "uint64",
-            "name": "revealWindow",
-            "type": "uint64"
+            internalType: 'uint64',
+            name: 'revealWindow',
+            type: 'uint64',
           },
           {
-            "internalType": "uint64",
-            "name": "maxResolvableBytes",
-            "type": "uint64"
+            internalType: 'uint64',
+            name: 'maxResolvableBytes',
+            type: 'uint64',
           },
           {
-            "internalType": "uint256",
-            "name": "minProviderBond",
-            "type": "uint256"
+            internalType: 'uint256',
+            name: 'minProviderBond',
+            type: 'uint256',
           },
           {
-            "internalType": "uint256",
-            "name": "challengerBond",
-            "type": "uint256"
+            internalType: 'uint256',
+            name: 'challengerBond',
+            type: 'uint256',
           },
           {
-            "internalType": "uint16",
-            "name": "challengerRewardBps",
-            "type": "uint16"
+            internalType: 'uint16',
+            name: 'challengerRewardBps',
+            type: 'uint16',
           },
           {
-            "internalType": "uint16",
-            "name": "slashBps",
-            "type": "uint16"
-          }
+            internalType: 'uint16',
+            name: 'slashBps',
+            type: 'uint16',
+          },
         ],
-        "internalType": "struct IAttribution.Parameters",
-        "name": "",
-        "type": "tuple"
-      }
+        internalType: 'struct IAttribution.Parameters',
+        name: '',
+        type: 'tuple',
+      },
     ],
-    "stateMutability": "view",
-    "type": "function"
+    stateMutability: 'view',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "components": [
+        components: [
           {
-            "internalType": "uint256",
-            "name": "modelId",
-            "type": "uint256"
+            internalType: 'uint256',
+            name: 'modelId',
+            type: 'uint256',
           },
           {
-            "internalType": "uint32",
-            "name": "modelVersion",
-            "type": "uint32"
+            internalType: 'uint32',
+            name: 'modelVersion',
+            type: 'uint32',
           },
           {
-            "internalType": "bytes32",
-            "name": "inputHash",
-            "type": "bytes32"
+            internalType: 'bytes32',
+            name: 'inputHash',
+            type: 'bytes32',
           },
           {
-            "internalType": "bytes32",
-            "name": "outputHash",
-            "type": "bytes32"
+            internalType: 'bytes32',
+            name: 'outputHash',
+            type: 'bytes32',
           },
           {
-            "components": [
+            components: [
               {
-                "internalType": "uint256",
-                "name": "datanetId",
-                "type": "uint256"
+                internalType: 'uint256',
+                name: 'datanetId',
+                type: 'uint256',
               },
               {
-                "internalType": "uint64",
-                "name": "datanetVersion",
-                "type": "uint64"
+                internalType: 'uint64',
+                name: 'datanetVersion',
+                type: 'uint64',
               },
               {
-                "internalType": "uint32",
-                "name": "weight",
-                "type": "uint32"
+                internalType: 'uint32',
+                name: 'weight',
+                type: 'uint32',
               },
               {
-                "internalType": "uint64[]",
-                "name": "contributionIds",
-                "type": "uint64[]"
+                internalType: 'uint64[]',
+                name: 'contributionIds',
+                type: 'uint64[]',
               },
               {
-                "internalType": "uint32[]",
-                "name": "contributionWeights",
-                "type": "uint32[]"
-              }
+                internalType: 'uint32[]',
+                name: 'contributionWeights',
+                type: 'uint32[]',
+              },
             ],
-            "internalType": "struct IAttribution.Entry[]",
-            "name": "entries",
-            "type": "tuple[]"
+            internalType: 'struct IAttribution.Entry[]',
+            name: 'entries',
+            type: 'tuple[]',
           },
           {
-            "internalType": "uint256",
-            "name": "nonce",
-            "type": "uint256"
+            internalType: 'uint256',
+            name: 'nonce',
+            type: 'uint256',
           },
           {
-            "internalType": "uint64",
-            "name": "deadline",
-            "type": "uint64"
+            internalType: 'uint64',
+            name: 'deadline',
+            type: 'uint64',
           },
           {
-            "internalType": "address",
-            "name": "payer",
-            "type": "address"
+            internalType: 'address',
+            name: 'payer',
+            type: 'address',
           },
           {
-            "internalType": "uint256",
-            "name": "fee",
-            "type": "uint256"
+            internalType: 'uint256',
+            name: 'fee',
+            type: 'uint256',
           },
           {
-            "internalType": "bytes32",
-            "name": "attributionCommitment",
-            "type": "bytes32"
-          }
+            internalType: 'bytes32',
+            name: 'attributionCommitment',
+            type: 'bytes32',
+          },
         ],
-        "internalType": "struct IAttribution.InferenceReceipt",
-        "name": "receipt",
-        "type": "tuple"
-      }
+        internalType: 'struct IAttribution.InferenceReceipt',
+        name: 'receipt',
+        type: 'tuple',
+      },
     ],
-    "name": "receiptDigest",
-    "outputs": [
+    name: 'receiptDigest',
+    outputs: [
       {
-        "internalType": "bytes32",
-        "name": "",
-        "type": "bytes32"
-      }
+        internalType: 'bytes32',
+        name: '',
+        type: 'bytes32',
+      },
     ],
-    "stateMutability": "view",
-    "type": "function"
+    stateMutability: 'view',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "shareTokenId",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'shareTokenId',
+        type: 'uint256',
+      },
     ],
-    "name": "rewardIndex",
-    "outputs": [
+    name: 'rewardIndex',
+    outputs: [
       {
-        "internalType": "uint256",
-        "name": "",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: '',
+        type: 'uint256',
+      },
     ],
-    "stateMutability": "view",
-    "type": "function"
+    stateMutability: 'view',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "id",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'id',
+        type: 'uint256',
+      },
     ],
-    "name": "rewardPerShare",
-    "outputs": [
+    name: 'rewardPerShare',
+    outputs: [
       {
-        "internalType": "uint256",
-        "name": "",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: '',
+        type: 'uint256',
+      },
     ],
-    "stateMutability": "view",
-    "type": "function"
+    stateMutability: 'view',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "bytes32",
-        "name": "name",
-        "type": "bytes32"
+        internalType: 'bytes32',
+        name: 'name',
+        type: 'bytes32',
       },
       {
-        "internalType": "uint256",
-        "name": "newValue",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'newValue',
+        type: 'uint256',
+      },
     ],
-    "name": "setParameter",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
+    name: 'setParameter',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "components": [
+        components: [
           {
-            "internalType": "uint256",
-            "name": "modelId",
-            "type": "uint256"
+            internalType: 'uint256',
+            name: 'modelId',
+            type: 'uint256',
           },
           {
-            "internalType": "uint32",
-            "name": "modelVersion",
-            "type": "uint32"
+            internalType: 'uint32',
+            name: 'modelVersion',
+            type: 'uint32',
           },
           {
-            "internalType": "bytes32",
-            "name": "inputHash",
-            "type": "bytes32"
+            internalType: 'bytes32',
+            name: 'inputHash',
+            type: 'bytes32',
           },
           {
-            "internalType": "bytes32",
-            "name": "outputHash",
-            "type": "bytes32"
+            internalType: 'bytes32',
+            name: 'outputHash',
+            type: 'bytes32',
           },
           {
-            "components": [
+            components: [
               {
-                "internalType": "uint256",
-                "name": "datanetId",
-                "type": "uint256"
+                internalType: 'uint256',
+                name: 'datanetId',
+                type: 'uint256',
               },
               {
-                "internalType": "uint64",
-                "name": "datanetVersion",
-                "type": "uint64"
+                internalType: 'uint64',
+                name: 'datanetVersion',
+                type: 'uint64',
               },
               {
-                "internalType": "uint32",
-                "name": "weight",
-                "type": "uint32"
+                internalType: 'uint32',
+                name: 'weight',
+                type: 'uint32',
               },
               {
-                "internalType": "uint64[]",
-                "name": "contributionIds",
-                "type": "uint64[]"
+                internalType: 'uint64[]',
+                name: 'contributionIds',
+                type: 'uint64[]',
               },
               {
-                "internalType": "uint32[]",
-                "name": "contributionWeights",
-                "type": "uint32[]"
-              }
+                internalType: 'uint32[]',
+                name: 'contributionWeights',
+                type: 'uint32[]',
+              },
             ],
-            "internalType": "struct IAttribution.Entry[]",
-            "name": "entries",
-            "type": "tuple[]"
+            internalType: 'struct IAttribution.Entry[]',
+            name: 'entries',
+            type: 'tuple[]',
           },
           {
-            "internalType": "uint256",
-            "name": "nonce",
-            "type": "uint256"
+            internalType: 'uint256',
+            name: 'nonce',
+            type: 'uint256',
           },
           {
-            "internalType": "uint64",
-            "name": "deadline",
-            "type": "uint64"
+            internalType: 'uint64',
+            name: 'deadline',
+            type: 'uint64',
           },
           {
-            "internalType": "address",
-            "name": "payer",
-            "type": "address"
+            internalType: 'address',
+            name: 'payer',
+            type: 'address',
           },
           {
-            "internalType": "uint256",
-            "name": "fee",
-            "type": "uint256"
+            internalType: 'uint256',
+            name: 'fee',
+            type: 'uint256',
           },
           {
-            "internalType": "bytes32",
-            "name": "attributionCommitment",
-            "type": "bytes32"
-          }
+            internalType: 'bytes32',
+            name: 'attributionCommitment',
+            type: 'bytes32',
+          },
         ],
-        "internalType": "struct IAttribution.InferenceReceipt",
-        "name": "receipt",
-        "type": "tuple"
+        internalType: 'struct IAttribution.InferenceReceipt',
+        name: 'receipt',
+        type: 'tuple',
       },
       {
-        "internalType": "bytes",
-        "name": "signature",
-        "type": "bytes"
-      }
+        internalType: 'bytes',
+        name: 'signature',
+        type: 'bytes',
+      },
     ],
-    "name": "settle",
-    "outputs": [
+    name: 'settle',
+    outputs: [
       {
-        "internalType": "bytes32",
-        "name": "receiptId",
-        "type": "bytes32"
-      }
+        internalType: 'bytes32',
+        name: 'receiptId',
+        type: 'bytes32',
+      },
     ],
-    "stateMutability": "payable",
-    "type": "function"
+    stateMutability: 'payable',
+    type: 'function',
   },
   {
-    "inputs": [],
-    "name": "splitParams",
-    "outputs": [
+    inputs: [],
+    name: 'splitParams',
+    outputs: [
       {
-        "components": [
+        components: [
           {
-            "internalType": "address",
-            "name": "treasury",
-            "type": "address"
+            internalType: 'address',
+            name: 'treasury',
+            type: 'address',
           },
           {
-            "internalType": "address",
-            "name": "stakersPool",
-            "type": "address"
+            internalType: 'address',
+            name: 'stakersPool',
+            type: 'address',
           },
           {
-            "internalType": "uint16",
-            "name": "protocolBps",
-            "type": "uint16"
+            internalType: 'uint16',
+            name: 'protocolBps',
+            type: 'uint16',
           },
           {
-            "internalType": "uint16",
-            "name": "stakersBps",
-            "type": "uint16"
+            internalType: 'uint16',
+            name: 'stakersBps',
+            type: 'uint16',
           },
           {
-            "internalType": "uint16",
-            "name": "minOwnerBps",
-            "type": "uint16"
+            internalType: 'uint16',
+            name: 'minOwnerBps',
+            type: 'uint16',
           },
           {
-            "internalType": "uint16",
-            "name": "maxOwnerBps",
-            "type": "uint16"
+            internalType: 'uint16',
+            name: 'maxOwnerBps',
+            type: 'uint16',
           },
           {
-            "internalType": "uint16",
-            "name": "parentRoyaltyBps",
-            "type": "uint16"
+            internalType: 'uint16',
+            name: 'parentRoyaltyBps',
+            type: 'uint16',
           },
           {
-            "internalType": "uint32",
-            "name": "weightDenominator",
-            "type": "uint32"
-          }
+            internalType: 'uint32',
+            name: 'weightDenominator',
+            type: 'uint32',
+          },
         ],
-        "internalType": "struct IAttribution.SplitParams",
-        "name": "",
-        "type": "tuple"
-      }
+        internalType: 'struct IAttribution.SplitParams',
+        name: '',
+        type: 'tuple',
+      },
     ],
-    "stateMutability": "view",
-    "type": "function"
-  }
+    stateMutability: 'view',
+    type: 'function',
+  },
 ] as const
 
 export const modelFactoryAbi = [
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "jobId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint256",
-        "name": "modelId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
       },
       {
-        "internalType": "string",
-        "name": "field",
-        "type": "string"
-      }
+        internalType: 'string',
+        name: 'field',
+        type: 'string',
+      },
     ],
-    "name": "AdapterMismatch",
-    "type": "error"
+    name: 'AdapterMismatch',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint64",
-        "name": "deadline",
-        "type": "uint64"
-      }
+        internalType: 'uint64',
+        name: 'deadline',
+        type: 'uint64',
+      },
     ],
-    "name": "BadDeadline",
-    "type": "error"
+    name: 'BadDeadline',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint64",
-        "name": "reviewPeriod",
-        "type": "uint64"
-      }
+        internalType: 'uint64',
+        name: 'reviewPeriod',
+        type: 'uint64',
+      },
     ],
-    "name": "BadReviewPeriod",
-    "type": "error"
+    name: 'BadReviewPeriod',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint64",
-        "name": "version",
-        "type": "uint64"
-      }
+        internalType: 'uint64',
+        name: 'version',
+        type: 'uint64',
+      },
     ],
-    "name": "DatanetVersionNotFound",
-    "type": "error"
+    name: 'DatanetVersionNotFound',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "jobId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint64",
-        "name": "deadline",
-        "type": "uint64"
-      }
+        internalType: 'uint64',
+        name: 'deadline',
+        type: 'uint64',
+      },
     ],
-    "name": "DeadlineNotPassed",
-    "type": "error"
+    name: 'DeadlineNotPassed',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "jobId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint64",
-        "name": "deadline",
-        "type": "uint64"
-      }
+        internalType: 'uint64',
+        name: 'deadline',
+        type: 'uint64',
+      },
     ],
-    "name": "DeadlinePassed",
-    "type": "error"
+    name: 'DeadlinePassed',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "datanetId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint64",
-        "name": "version",
-        "type": "uint64"
-      }
+        internalType: 'uint64',
+        name: 'version',
+        type: 'uint64',
+      },
     ],
-    "name": "DuplicateDatanetVersion",
-    "type": "error"
+    name: 'DuplicateDatanetVersion',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "jobId",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
     ],
-    "name": "JobNotFound",
-    "type": "error"
+    name: 'JobNotFound',
+    type: 'error',
   },
   {
-    "inputs": [],
-    "name": "MalformedCalldata",
-    "type": "error"
+    inputs: [],
+    name: 'MalformedCalldata',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "modelId",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
+      },
     ],
-    "name": "ModelNotFound",
-    "type": "error"
+    name: 'ModelNotFound',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "value",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'value',
+        type: 'uint256',
+      },
     ],
-    "name": "NonPayable",
-    "type": "error"
+    name: 'NonPayable',
+    type: 'error',
   },
   {
-    "inputs": [],
-    "name": "NoPayment",
-    "type": "error"
+    inputs: [],
+    name: 'NoPayment',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "modelId",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
+      },
     ],
-    "name": "NotABaseModel",
-    "type": "error"
+    name: 'NotABaseModel',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "address",
-        "name": "caller",
-        "type": "address"
-      }
+        internalType: 'address',
+        name: 'caller',
+        type: 'address',
+      },
     ],
-    "name": "NotArbiter",
-    "type": "error"
+    name: 'NotArbiter',
+    type: 'error',
   },
   {
-    "inputs": [],
-    "name": "NoTrainingData",
-    "type": "error"
+    inputs: [],
+    name: 'NoTrainingData',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "jobId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
       },
       {
-        "internalType": "address",
-        "name": "caller",
-        "type": "address"
-      }
+        internalType: 'address',
+        name: 'caller',
+        type: 'address',
+      },
     ],
-    "name": "NotRequester",
-    "type": "error"
+    name: 'NotRequester',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "jobId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
       },
       {
-        "internalType": "address",
-        "name": "caller",
-        "type": "address"
-      }
+        internalType: 'address',
+        name: 'caller',
+        type: 'address',
+      },
     ],
-    "name": "NotTrainer",
-    "type": "error"
+    name: 'NotTrainer',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "jobId",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
     ],
-    "name": "ReviewPeriodNotOver",
-    "type": "error"
+    name: 'ReviewPeriodNotOver',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "jobId",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
     ],
-    "name": "ReviewPeriodOver",
-    "type": "error"
+    name: 'ReviewPeriodOver',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "count",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'count',
+        type: 'uint256',
       },
       {
-        "internalType": "uint256",
-        "name": "max",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'max',
+        type: 'uint256',
+      },
     ],
-    "name": "TooManyItems",
-    "type": "error"
+    name: 'TooManyItems',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "bytes4",
-        "name": "selector",
-        "type": "bytes4"
-      }
+        internalType: 'bytes4',
+        name: 'selector',
+        type: 'bytes4',
+      },
     ],
-    "name": "UnknownSelector",
-    "type": "error"
+    name: 'UnknownSelector',
+    type: 'error',
   },
   {
-    "inputs": [],
-    "name": "WriteProtection",
-    "type": "error"
+    inputs: [],
+    name: 'WriteProtection',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "sent",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'sent',
+        type: 'uint256',
       },
       {
-        "internalType": "uint256",
-        "name": "required",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'required',
+        type: 'uint256',
+      },
     ],
-    "name": "WrongBond",
-    "type": "error"
+    name: 'WrongBond',
+    type: 'error',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "jobId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint8",
-        "name": "status",
-        "type": "uint8"
-      }
+        internalType: 'uint8',
+        name: 'status',
+        type: 'uint8',
+      },
     ],
-    "name": "WrongJobStatus",
-    "type": "error"
+    name: 'WrongJobStatus',
+    type: 'error',
   },
   {
-    "anonymous": false,
-    "inputs": [
+    anonymous: false,
+    inputs: [
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "jobId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
       },
       {
-        "indexed": true,
-        "internalType": "address",
-        "name": "challenger",
-        "type": "address"
+        indexed: true,
+        internalType: 'address',
+        name: 'challenger',
+        type: 'address',
       },
       {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "bond",
-        "type": "uint256"
+        indexed: false,
+        internalType: 'uint256',
+        name: 'bond',
+        type: 'uint256',
       },
       {
-        "indexed": false,
-        "internalType": "bytes32",
-        "name": "evidenceHash",
-        "type": "bytes32"
-      }
+        indexed: false,
+        internalType: 'bytes32',
+        name: 'evidenceHash',
+        type: 'bytes32',
+      },
     ],
-    "name": "JobChallenged",
-    "type": "event"
+    name: 'JobChallenged',
+    type: 'event',
   },
   {
-    "anonymous": false,
-    "inputs": [
+    anonymous: false,
+    inputs: [
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "jobId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
       },
       {
-        "indexed": true,
-        "internalType": "address",
-        "name": "trainer",
-        "type": "address"
-      }
+        indexed: true,
+        internalType: 'address',
+        name: 'trainer',
+        type: 'address',
+      },
     ],
-    "name": "JobClaimed",
-    "type": "event"
+    name: 'JobClaimed',
+    type: 'event',
   },
   {
-    "anonymous": false,
-    "inputs": [
+    anonymous: false,
+    inputs: [
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "jobId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
       },
       {
-        "indexed": true,
-        "internalType": "address",
-        "name": "trainer",
-        "type": "address"
+        indexed: true,
+        internalType: 'address',
+        name: 'trainer',
+        type: 'address',
       },
       {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "amount",
-        "type": "uint256"
-      }
+        indexed: false,
+        internalType: 'uint256',
+        name: 'amount',
+        type: 'uint256',
+      },
     ],
-    "name": "JobPaid",
-    "type": "event"
+    name: 'JobPaid',
+    type: 'event',
   },
   {
-    "anonymous": false,
-    "inputs": [
+    anonymous: false,
+    inputs: [
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "jobId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
       },
       {
-        "indexed": true,
-        "internalType": "address",
-        "name": "requester",
-        "type": "address"
+        indexed: true,
+        internalType: 'address',
+        name: 'requester',
+        type: 'address',
       },
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "baseModelId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'baseModelId',
+        type: 'uint256',
       },
       {
-        "indexed": false,
-        "internalType": "bytes32",
-        "name": "trainingConfigHash",
-        "type": "bytes32"
+        indexed: false,
+        internalType: 'bytes32',
+        name: 'trainingConfigHash',
+        type: 'bytes32',
       },
       {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "payment",
-        "type": "uint256"
+        indexed: false,
+        internalType: 'uint256',
+        name: 'payment',
+        type: 'uint256',
       },
       {
-        "indexed": false,
-        "internalType": "uint64",
-        "name": "deadline",
-        "type": "uint64"
+        indexed: false,
+        internalType: 'uint64',
+        name: 'deadline',
+        type: 'uint64',
       },
       {
-        "indexed": false,
-        "internalType": "uint64",
-        "name": "reviewPeriod",
-        "type": "uint64"
+        indexed: false,
+        internalType: 'uint64',
+        name: 'reviewPeriod',
+        type: 'uint64',
       },
       {
-        "components": [
+        components: [
           {
-            "internalType": "uint256",
-            "name": "datanetId",
-            "type": "uint256"
+            internalType: 'uint256',
+            name: 'datanetId',
+            type: 'uint256',
           },
           {
-            "internalType": "uint64",
-            "name": "version",
-            "type": "uint64"
-          }
+            internalType: 'uint64',
+            name: 'version',
+            type: 'uint64',
+          },
         ],
-        "indexed": false,
-        "internalType": "struct IModelFactory.DatanetRef[]",
-        "name": "datanets",
-        "type": "tuple[]"
-      }
+        indexed: false,
+        internalType: 'struct IModelFactory.DatanetRef[]',
+        name: 'datanets',
+        type: 'tuple[]',
+      },
     ],
-    "name": "JobPosted",
-    "type": "event"
+    name: 'JobPosted',
+    type: 'event',
   },
   {
-    "anonymous": false,
-    "inputs": [
+    anonymous: false,
+    inputs: [
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "jobId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
       },
       {
-        "indexed": true,
-        "internalType": "address",
-        "name": "requester",
-        "type": "address"
+        indexed: true,
+        internalType: 'address',
+        name: 'requester',
+        type: 'address',
       },
       {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "amount",
-        "type": "uint256"
-      }
+        indexed: false,
+        internalType: 'uint256',
+        name: 'amount',
+        type: 'uint256',
+      },
     ],
-    "name": "JobRefunded",
-    "type": "event"
+    name: 'JobRefunded',
+    type: 'event',
   },
   {
-    "anonymous": false,
-    "inputs": [
+    anonymous: false,
+    inputs: [
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "jobId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
       },
       {
-        "indexed": false,
-        "internalType": "bool",
-        "name": "adapterValid",
-        "type": "bool"
-      }
+        indexed: false,
+        internalType: 'bool',
+        name: 'adapterValid',
+        type: 'bool',
+      },
     ],
-    "name": "JobResolved",
-    "type": "event"
+    name: 'JobResolved',
+    type: 'event',
   },
   {
-    "anonymous": false,
-    "inputs": [
+    anonymous: false,
+    inputs: [
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "jobId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
       },
       {
-        "indexed": true,
-        "internalType": "uint256",
-        "name": "modelId",
-        "type": "uint256"
+        indexed: true,
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
       },
       {
-        "indexed": false,
-        "internalType": "bytes32",
-        "name": "artifactHash",
-        "type": "bytes32"
-      }
+        indexed: false,
+        internalType: 'bytes32',
+        name: 'artifactHash',
+        type: 'bytes32',
+      },
     ],
-    "name": "JobSubmitted",
-    "type": "event"
+    name: 'JobSubmitted',
+    type: 'event',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "jobId",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
     ],
-    "name": "acceptJob",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
+    name: 'acceptJob',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "jobId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
       },
       {
-        "internalType": "bytes32",
-        "name": "evidenceHash",
-        "type": "bytes32"
-      }
+        internalType: 'bytes32',
+        name: 'evidenceHash',
+        type: 'bytes32',
+      },
     ],
-    "name": "challengeJob",
-    "outputs": [],
-    "stateMutability": "payable",
-    "type": "function"
+    name: 'challengeJob',
+    outputs: [],
+    stateMutability: 'payable',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "jobId",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
     ],
-    "name": "claimJob",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
+    name: 'claimJob',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "jobId",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
     ],
-    "name": "finalizeJob",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
+    name: 'finalizeJob',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "jobId",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
     ],
-    "name": "getJob",
-    "outputs": [
+    name: 'getJob',
+    outputs: [
       {
-        "components": [
+        components: [
           {
-            "internalType": "uint256",
-            "name": "id",
-            "type": "uint256"
+            internalType: 'uint256',
+            name: 'id',
+            type: 'uint256',
           },
           {
-            "internalType": "address",
-            "name": "requester",
-            "type": "address"
+            internalType: 'address',
+            name: 'requester',
+            type: 'address',
           },
           {
-            "internalType": "address",
-            "name": "trainer",
-            "type": "address"
+            internalType: 'address',
+            name: 'trainer',
+            type: 'address',
           },
           {
-            "internalType": "uint8",
-            "name": "status",
-            "type": "uint8"
+            internalType: 'uint8',
+            name: 'status',
+            type: 'uint8',
           },
           {
-            "internalType": "uint256",
-            "name": "baseModelId",
-            "type": "uint256"
+            internalType: 'uint256',
+            name: 'baseModelId',
+            type: 'uint256',
           },
           {
-            "internalType": "bytes32",
-            "name": "trainingConfigHash",
-            "type": "bytes32"
+            internalType: 'bytes32',
+            name: 'trainingConfigHash',
+            type: 'bytes32',
           },
           {
-            "internalType": "uint256",
-            "name": "payment",
-            "type": "uint256"
+            internalType: 'uint256',
+            name: 'payment',
+            type: 'uint256',
           },
           {
-            "internalType": "uint64",
-            "name": "deadline",
-            "type": "uint64"
+            internalType: 'uint64',
+            name: 'deadline',
+            type: 'uint64',
           },
           {
-            "internalType": "uint64",
-            "name": "reviewPeriod",
-            "type": "uint64"
+            internalType: 'uint64',
+            name: 'reviewPeriod',
+            type: 'uint64',
           },
           {
-            "internalType": "uint64",
-            "name": "submittedAt",
-            "type": "uint64"
+            internalType: 'uint64',
+            name: 'submittedAt',
+            type: 'uint64',
           },
           {
-            "internalType": "uint256",
-            "name": "modelId",
-            "type": "uint256"
+            internalType: 'uint256',
+            name: 'modelId',
+            type: 'uint256',
           },
           {
-            "internalType": "uint256",
-            "name": "challengeBond",
-            "type": "uint256"
+            internalType: 'uint256',
+            name: 'challengeBond',
+            type: 'uint256',
           },
           {
-            "internalType": "uint64",
-            "name": "createdAtBlock",
-            "type": "uint64"
+            internalType: 'uint64',
+            name: 'createdAtBlock',
+            type: 'uint64',
           },
           {
-            "components": [
+            components: [
               {
-                "internalType": "uint256",
-                "name": "datanetId",
-                "type": "uint256"
+                internalType: 'uint256',
+                name: 'datanetId',
+                type: 'uint256',
               },
               {
-                "internalType": "uint64",
-                "name": "version",
-                "type": "uint64"
-              }
+                internalType: 'uint64',
+                name: 'version',
+                type: 'uint64',
+              },
             ],
-            "internalType": "struct IModelFactory.DatanetRef[]",
-            "name": "datanets",
-            "type": "tuple[]"
-          }
+            internalType: 'struct IModelFactory.DatanetRef[]',
+            name: 'datanets',
+            type: 'tuple[]',
+          },
         ],
-        "internalType": "struct IModelFactory.JobInfo",
-        "name": "",
-        "type": "tuple"
-      }
+        internalType: 'struct IModelFactory.JobInfo',
+        name: '',
+        type: 'tuple',
+      },
     ],
-    "stateMutability": "view",
-    "type": "function"
+    stateMutability: 'view',
+    type: 'function',
   },
   {
-    "inputs": [],
-    "name": "jobCount",
-    "outputs": [
+    inputs: [],
+    name: 'jobCount',
+    outputs: [
       {
-        "internalType": "uint256",
-        "name": "",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: '',
+        type: 'uint256',
+      },
     ],
-    "stateMutability": "view",
-    "type": "function"
+    stateMutability: 'view',
+    type: 'function',
   },
   {
-    "inputs": [],
-    "name": "jobParams",
-    "outputs": [
+    inputs: [],
+    name: 'jobParams',
+    outputs: [
       {
-        "internalType": "address",
-        "name": "arbiter",
-        "type": "address"
+        internalType: 'address',
+        name: 'arbiter',
+        type: 'address',
       },
       {
-        "internalType": "uint16",
-        "name": "challengeBondBps",
-        "type": "uint16"
-      }
+        internalType: 'uint16',
+        name: 'challengeBondBps',
+        type: 'uint16',
+      },
     ],
-    "stateMutability": "view",
-    "type": "function"
+    stateMutability: 'view',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "components": [
+        components: [
           {
-            "internalType": "uint256",
-            "name": "baseModelId",
-            "type": "uint256"
+            internalType: 'uint256',
+            name: 'baseModelId',
+            type: 'uint256',
           },
           {
-            "components": [
+            components: [
               {
-                "internalType": "uint256",
-                "name": "datanetId",
-                "type": "uint256"
+                internalType: 'uint256',
+                name: 'datanetId',
+                type: 'uint256',
               },
               {
-                "internalType": "uint64",
-                "name": "version",
-                "type": "uint64"
-              }
+                internalType: 'uint64',
+                name: 'version',
+                type: 'uint64',
+              },
             ],
-            "internalType": "struct IModelFactory.DatanetRef[]",
-            "name": "datanets",
-            "type": "tuple[]"
+            internalType: 'struct IModelFactory.DatanetRef[]',
+            name: 'datanets',
+            type: 'tuple[]',
           },
           {
-            "internalType": "bytes32",
-            "name": "trainingConfigHash",
-            "type": "bytes32"
+            internalType: 'bytes32',
+            name: 'trainingConfigHash',
+            type: 'bytes32',
           },
           {
-            "internalType": "uint64",
-            "name": "deadline",
-            "type": "uint64"
+            internalType: 'uint64',
+            name: 'deadline',
+            type: 'uint64',
           },
           {
-            "internalType": "uint64",
-            "name": "reviewPeriod",
-            "type": "uint64"
-          }
+            internalType: 'uint64',
+            name: 'reviewPeriod',
+            type: 'uint64',
+          },
         ],
-        "internalType": "struct IModelFactory.JobSpec",
-        "name": "spec",
-        "type": "tuple"
-      }
+        internalType: 'struct IModelFactory.JobSpec',
+        name: 'spec',
+        type: 'tuple',
+      },
     ],
-    "name": "postJob",
-    "outputs": [
+    name: 'postJob',
+    outputs: [
       {
-        "internalType": "uint256",
-        "name": "jobId",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
     ],
-    "stateMutability": "payable",
-    "type": "function"
+    stateMutability: 'payable',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "jobId",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
     ],
-    "name": "refundJob",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
+    name: 'refundJob',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "jobId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
       },
       {
-        "internalType": "bool",
-        "name": "adapterValid",
-        "type": "bool"
-      }
+        internalType: 'bool',
+        name: 'adapterValid',
+        type: 'bool',
+      },
     ],
-    "name": "resolveJob",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
+    name: 'resolveJob',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
   },
   {
-    "inputs": [
+    inputs: [
       {
-        "internalType": "uint256",
-        "name": "jobId",
-        "type": "uint256"
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
       },
       {
-        "internalType": "uint256",
-        "name": "modelId",
-        "type": "uint256"
-      }
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
+      },
     ],
-    "name": "submitJob",
-    "outputs": [],
-    "stateMutability": "nonpayable",
-    "type": "function"
-  }
+    name: 'submitJob',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
 ] as const
-
