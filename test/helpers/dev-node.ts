@@ -30,6 +30,8 @@ export async function startDevNode(
     limits?: Record<string, number>
     throwOnTransactionFailures?: boolean
     allowUnlimitedContractSize?: boolean
+    /** Bounds and threads of RPC execution (gas cap, EVM timeout, execution workers). */
+    execution?: { threads?: number; timeoutMs?: number; gasCap?: bigint }
   } = {},
 ): Promise<OpenLedgerNode> {
   const { json, accounts } = await buildDevGenesis({ accounts: opts.accounts, chainId: opts.chainId })
@@ -37,6 +39,7 @@ export async function startDevNode(
     datadir: opts.datadir,
     genesis: parseGenesis(json),
     rpc: { host: '127.0.0.1', port: 0, limits: opts.limits },
+    execution: opts.execution,
     mining: opts.mining ?? { kind: 'auto' },
     accounts,
     throwOnTransactionFailures: opts.throwOnTransactionFailures,

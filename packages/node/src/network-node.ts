@@ -20,6 +20,7 @@ import {
   useKeccak256,
 } from '@openledger/consensus'
 import { type ExecutedTx, type GenesisConfig, keccak256 } from '@openledger/evm-runtime'
+import { defaultExecThreads } from './backend/exec-limits.ts'
 import { NodeBackend } from './backend/node-backend.ts'
 import type { Chain } from './chain/chain.ts'
 import { BlockImporter } from './chain/importer.ts'
@@ -258,7 +259,8 @@ export class NetworkNode {
         },
         peerCount: () => net.peerCount(),
         syncing: () => sync.status(),
-        execution: opts.execution,
+        execution: { threads: defaultExecThreads(), ...opts.execution },
+        execWorkers: { dbPath: core.dbPath, spec: core.runtimeSpec },
       })
       closers.unshift(() => backend.close())
       backendRef = backend

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Block } from '@ethereumjs/block'
-import { createSystemModules, type ModuleParams, parseModuleParams } from '@openledger/attribution'
+import { type ModuleParams, parseModuleParams } from '@openledger/attribution'
 import {
   createExecutionRuntime,
   type ExecutedTx,
@@ -20,6 +20,7 @@ import { attributionRpcMethods } from './attribution/rpc.ts'
 import type { ExecutionConfig } from './backend/exec-limits.ts'
 import { NodeBackend } from './backend/node-backend.ts'
 import { Chain } from './chain/chain.ts'
+import { type RuntimeSpec, runtimeOptions, runtimeSpec } from './chain/runtime-spec.ts'
 import { DevControls } from './dev/dev-controls.ts'
 import type { DevAccount } from './keys/dev-accounts.ts'
 import type { Logger } from './logger.ts'
@@ -70,7 +71,9 @@ export class DatadirInUseError extends Error {
 export async function openDatabase(path: string): Promise<Level<Uint8Array, Uint8Array>> {
   const db = new Level<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' })
   try {
-    await db.open()
+    // Multithreading: the RPC execution workers open the same database (backend/exec-worker.ts).
+    // Another process still gets LEVEL_LOCKED.
+    await db.open({ multithreading: true } as Parameters<typeof db.open>[0])
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause
     if (cause?.code === 'LEVEL_LOCKED') throw new DatadirInUseError(path)
@@ -128,6 +131,7 @@ export class OpenLedgerNode {
         rejectBelowBaseFee: () => sealer.miningMode.kind === 'auto',
         recoverStartRate: opts.recoverStartRate,
         execution: opts.execution,
+        execWorkers: { dbPath: core.dbPath, spec: core.runtimeSpec },
       })
       closers.unshift(() => backend.close())
       const { rpcUrl, metricsUrl } = await serveApis(
@@ -190,6 +194,9 @@ export interface CoreOptions {
 /** What every node has: database, runtime, chain store, mempool, chain, metrics. */
 export interface NodeCore {
   datadir: string
+  /** The LevelDB directory and the runtime's configuration, for the RPC execution workers. */
+  dbPath: string
+  runtimeSpec: RuntimeSpec
   runtime: ExecutionRuntime
   chain: Chain
   metrics: NodeMetrics
@@ -201,19 +208,18 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
   const tempDir = opts.datadir ? undefined : await mkdtemp(join(tmpdir(), 'openledger-'))
   const datadir = opts.datadir ?? tempDir!
   if (tempDir) closers.unshift(() => rm(tempDir, { recursive: true, force: true }))
-  const db = await openDatabase(join(datadir, 'db'))
+  const dbPath = join(datadir, 'db')
+  const db = await openDatabase(dbPath)
   closers.unshift(() => db.close())
   const stateDb = db.sublevel<Uint8Array, Uint8Array>('state', { keyEncoding: 'view', valueEncoding: 'view' })
   const chainDb = db.sublevel<Uint8Array, Uint8Array>('chain', { keyEncoding: 'view', valueEncoding: 'view' })
   let store: ChainStore | undefined
   const moduleParams = parseModuleParams(opts.genesis.modules)
   const runtime = await createExecutionRuntime({
+    ...runtimeOptions(opts.genesis, opts),
     db: stateDb,
-    genesis: opts.genesis,
-    modules: createSystemModules(moduleParams),
     getBlockHash: async (n) => store?.getCanonicalHash(n),
     yieldEveryMs: opts.yieldEveryMs,
-    allowUnlimitedContractSize: opts.allowUnlimitedContractSize,
   })
   closers.unshift(() => runtime.close())
   const genesisBlock = opts.decorateBlock ? opts.decorateBlock(runtime.genesisBlock) : runtime.genesisBlock
@@ -237,7 +243,8 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
   })
   const metrics = new NodeMetrics()
   const chain: Chain = new Chain(store, runtime, txpool, metrics)
-  return { datadir, runtime, chain, metrics, moduleParams }
+  const spec = runtimeSpec(opts.genesis, opts)
+  return { datadir, dbPath, runtimeSpec: spec, runtime, chain, metrics, moduleParams }
 }
 
 /** Largest transaction the pool takes with unlimited contract sizes (RPC bodies are 5 MiB). */
@@ -263,6 +270,8 @@ export async function serveApis(
   const { host, port, ...rpcOptions } = opts.rpc
   const server = createRpcServer(backend, {
     ...rpcOptions,
+    // As many executions run at once as there are execution workers (one in-thread).
+    limits: { executionConcurrency: Math.max(1, backend.execution.threads), ...rpcOptions.limits },
     logger: opts.log,
     onRequest: core.metrics.observeRpc,
   })
