@@ -53,6 +53,7 @@ export type {
   ModuleLog,
   ModuleResult,
   ModuleState,
+  ModuleSubcallResult,
   SystemModule,
 } from './precompiles/module-types.ts'
 export { type CreateExecutionRuntimeOptions, createExecutionRuntime, MODULE_ACCOUNT_CODE } from './runtime.ts'

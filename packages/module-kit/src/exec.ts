@@ -152,6 +152,28 @@ export class Exec implements StorageWriter {
 
   /** Charges writes, logs and payouts, then applies them. Throws OutOfGas before applying anything. */
   async commit(): Promise<void> {
+    await this.apply(true)
+  }
+
+  /**
+   * Applies the writes and payouts buffered so far (charged as commit charges them) and keeps
+   * going with a clean buffer; logs stay buffered until commit. For a module that calls out
+   * (ModuleCallContext.call) and must make its own state final first, so that a re-entrant call
+   * sees it (checks-effects-interactions). A later revert of the call still undoes everything:
+   * the host journals what was applied.
+   */
+  async flush(): Promise<void> {
+    await this.apply(false)
+    for (const e of this.slots.values()) {
+      if (!e.dirty) continue
+      e.original = e.current
+      e.dirty = false
+      e.fresh = false
+    }
+    this.payouts.length = 0
+  }
+
+  private async apply(withLogs: boolean): Promise<void> {
     const dirty: SlotEntry[] = []
     const unread: SlotEntry[] = []
     let blind = 0n
@@ -172,7 +194,7 @@ export class Exec implements StorageWriter {
       else if (isZero(e.current)) cost += GAS.SSTORE_CLEAR
       else cost += GAS.SSTORE_UPDATE
     }
-    for (const l of this.logs) cost += logGas(l.topics.length, l.data.length)
+    if (withLogs) for (const l of this.logs) cost += logGas(l.topics.length, l.data.length)
     cost += GAS.VALUE_TRANSFER * BigInt(this.payouts.length)
     this.charge(cost)
     for (const p of this.payouts) await this.state.transfer(p.from, p.to, p.amount)

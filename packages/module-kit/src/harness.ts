@@ -56,6 +56,8 @@ export class ModuleHarness {
         chainId: this.chainId,
         block: this.block,
         state: this.state,
+        call: (to, v, data, gasLimit) =>
+          this.subcall(module.address, to, v, data, gasLimit, c.origin ?? c.from),
       })
       const moduleWrites = this.state.writes - before
       if (res.gasUsed > (c.gasLimit ?? 30_000_000n)) throw new Error('module used more gas than its limit')
@@ -66,5 +68,27 @@ export class ModuleHarness {
       this.state.revert()
       throw e
     }
+  }
+
+  /** ModuleCallContext.call: to another module (nested frame), or a plain value transfer. */
+  private async subcall(
+    from: Uint8Array,
+    to: Uint8Array,
+    value: bigint,
+    data: Uint8Array,
+    gasLimit: bigint,
+    origin: Uint8Array,
+  ): Promise<{ success: boolean; returnData: Uint8Array; gasUsed: bigint }> {
+    if (!this.modules.has(toHex(to))) {
+      if (data.length > 0) throw new Error(`the harness has no EVM to run code at ${toHex(to)}`)
+      if ((await this.state.getBalance(from)) < value)
+        return { success: false, returnData: new Uint8Array(), gasUsed: 0n }
+      await this.state.transfer(from, to, value)
+      return { success: true, returnData: new Uint8Array(), gasUsed: 0n }
+    }
+    if ((await this.state.getBalance(from)) < value)
+      return { success: false, returnData: new Uint8Array(), gasUsed: 0n }
+    const r = await this.call({ from, to, data, value, gasLimit, origin })
+    return { success: r.status === 'success', returnData: r.returnData, gasUsed: r.gasUsed }
   }
 }

@@ -12,6 +12,7 @@ export type {
   ModuleLog,
   ModuleResult,
   ModuleState,
+  ModuleSubcallResult,
   SystemModule,
   SystemState,
 } from '@openledger/evm-runtime'

@@ -14,6 +14,7 @@ export {
   DATANETS_ADDRESS,
   GOVERNANCE_ADDRESS,
   type Key,
+  MODEL_FACTORY_ADDRESS,
   MODELS_ADDRESS,
   mapSlot,
   nestedSlot,
@@ -98,7 +99,13 @@ export function heldIndexSlot(account: Uint8Array, datanetId: bigint): Uint8Arra
 }
 
 // ---- Models (0x…02) -------------------------------------------------------------------------
-export const MODELS_SLOTS = { modelCount: 0n, models: 1n, versions: 2n, trainedOn: 3n } as const
+export const MODELS_SLOTS = {
+  modelCount: 0n,
+  models: 1n,
+  versions: 2n,
+  trainedOn: 3n,
+  trainingSpecs: 4n,
+} as const
 /** Model struct fields: 0 owner|ownerShareBps<<160|depth<<176; 1 provider; 2 minFeePerInference;
  * 3 parentId; 4 versionCount|createdAtBlock<<32; 5 name (string); 6 baseModel (string). */
 export const MODEL_FIELDS = {
@@ -134,6 +141,11 @@ export function trainedOnSlot(
   version: bigint,
 ): Uint8Array {
   return nestedSlot(MODELS_SLOTS.trainedOn, modelId, modelVersion, datanetId, version)
+}
+
+/** trainingSpecs[modelId][version]: 0 kind|rank<<8|alpha<<24|steps<<40|seed<<72; 1 baseModelId. */
+export function trainingSpecSlot(modelId: bigint, version: bigint, field: bigint): Uint8Array {
+  return addSlot(nestedSlot(MODELS_SLOTS.trainingSpecs, modelId, version), field)
 }
 
 // ---- Attribution (0x…03) --------------------------------------------------------------------

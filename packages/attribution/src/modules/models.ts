@@ -27,6 +27,7 @@ import type { ModuleParams } from './params.ts'
 import { readIsTrainedOn, readModel, readModelCount, readModelVersion } from './read.ts'
 import { loadModel, loadVersionCount, type ModelHeader, storeModel } from './records.ts'
 import { readU } from './rewards.ts'
+import { trainingHandlers } from './training.ts'
 
 export const MODEL_LIMITS = {
   maxNameBytes: 64,
@@ -43,7 +44,7 @@ interface DatanetRefArg {
   version: bigint
 }
 
-interface VersionArgs {
+export interface VersionArgs {
   datanets: readonly DatanetRefArg[]
   trainingConfigHash: string
   trainingLogHash: string
@@ -111,6 +112,74 @@ async function requireOwnedModel(env: CallEnv, id: bigint): Promise<ModelHeader>
   return m
 }
 
+export interface Registration extends VersionArgs {
+  name: string
+  baseModel: string
+  parentId: bigint
+  provider: string
+  minFeePerInference: bigint
+  ownerShareBps: number
+}
+
+/** Validates and stores a new model owned by the caller with `reg` as version 1; returns its id.
+ * `noTrainingData`: a base model, whose version 1 names no datanet. */
+export async function registerNew(
+  env: CallEnv,
+  params: ModuleParams,
+  reg: Registration,
+  opts: { noTrainingData?: boolean } = {},
+): Promise<bigint> {
+  const name = checkString(reg.name, MODEL_LIMITS.maxNameBytes)
+  const baseModel = checkString(reg.baseModel, MODEL_LIMITS.maxBaseModelBytes)
+  const uri = checkString(reg.artifactURI, MODEL_LIMITS.maxURIBytes)
+  if (reg.ownerShareBps < params.minOwnerBps || reg.ownerShareBps > params.maxOwnerBps) {
+    t.fail('OwnerShareOutOfBounds', reg.ownerShareBps, params.minOwnerBps, params.maxOwnerBps)
+  }
+  const provider = fromHex(reg.provider)
+  // owner ≠ 0 marks existence, so the zero address (eth_call without `from`) cannot own a model.
+  if (equalBytes(provider, ZERO_ADDRESS) || equalBytes(env.caller, ZERO_ADDRESS)) t.fail('ZeroAddress')
+  const { x, ctx } = env
+  let depth = 0
+  if (reg.parentId !== 0n) {
+    const parent = await loadModel(x, reg.parentId)
+    if (parent === undefined) return t.fail('ModelNotFound', reg.parentId)
+    depth = parent.depth + 1
+    if (depth > params.maxLineageDepth) t.fail('LineageTooDeep', reg.parentId, params.maxLineageDepth)
+  }
+  if (opts.noTrainingData === true) {
+    if (reg.datanets.length !== 0) t.fail('BadTrainingSpec')
+  } else await checkDatanets(env, reg.datanets)
+  const countSlot = u256(MODELS_SLOTS.modelCount)
+  const id = (await readU(x, MODELS_ADDRESS, countSlot)) + 1n
+  x.write(MODELS_ADDRESS, countSlot, u256(id))
+  storeModel(x, id, {
+    owner: env.caller,
+    ownerShareBps: reg.ownerShareBps,
+    depth,
+    provider,
+    minFee: reg.minFeePerInference,
+    parentId: reg.parentId,
+    versionCount: 1n,
+    createdAtBlock: ctx.block.number,
+  })
+  writeString(x, MODELS_ADDRESS, modelSlot(id, MODEL_FIELDS.name), name)
+  writeString(x, MODELS_ADDRESS, modelSlot(id, MODEL_FIELDS.baseModel), baseModel)
+  x.emit(
+    t.log('ModelRegistered', {
+      modelId: id,
+      owner: toHex(env.caller),
+      parentId: reg.parentId,
+      name: reg.name,
+      baseModel: reg.baseModel,
+      provider: reg.provider,
+      minFeePerInference: reg.minFeePerInference,
+      ownerShareBps: reg.ownerShareBps,
+    }),
+  )
+  writeVersion(env, id, 1n, reg, uri)
+  return id
+}
+
 export function createModelsModule(params: ModuleParams): DefinedModule {
   return defineModule({
     name: 'Models',
@@ -120,64 +189,11 @@ export function createModelsModule(params: ModuleParams): DefinedModule {
       registerModel: {
         mutating: true,
         async run(env, args) {
-          const reg = args[0] as VersionArgs & {
-            name: string
-            baseModel: string
-            parentId: bigint
-            provider: string
-            minFeePerInference: bigint
-            ownerShareBps: number
-          }
-          const name = checkString(reg.name, MODEL_LIMITS.maxNameBytes)
-          const baseModel = checkString(reg.baseModel, MODEL_LIMITS.maxBaseModelBytes)
-          const uri = checkString(reg.artifactURI, MODEL_LIMITS.maxURIBytes)
-          if (reg.ownerShareBps < params.minOwnerBps || reg.ownerShareBps > params.maxOwnerBps) {
-            t.fail('OwnerShareOutOfBounds', reg.ownerShareBps, params.minOwnerBps, params.maxOwnerBps)
-          }
-          const provider = fromHex(reg.provider)
-          // owner ≠ 0 marks existence, so the zero address (eth_call without `from`) cannot own a model.
-          if (equalBytes(provider, ZERO_ADDRESS) || equalBytes(env.caller, ZERO_ADDRESS))
-            t.fail('ZeroAddress')
-          const { x, ctx } = env
-          let depth = 0
-          if (reg.parentId !== 0n) {
-            const parent = await loadModel(x, reg.parentId)
-            if (parent === undefined) return t.fail('ModelNotFound', reg.parentId)
-            depth = parent.depth + 1
-            if (depth > params.maxLineageDepth) t.fail('LineageTooDeep', reg.parentId, params.maxLineageDepth)
-          }
-          await checkDatanets(env, reg.datanets)
-          const countSlot = u256(MODELS_SLOTS.modelCount)
-          const id = (await readU(x, MODELS_ADDRESS, countSlot)) + 1n
-          x.write(MODELS_ADDRESS, countSlot, u256(id))
-          storeModel(x, id, {
-            owner: env.caller,
-            ownerShareBps: reg.ownerShareBps,
-            depth,
-            provider,
-            minFee: reg.minFeePerInference,
-            parentId: reg.parentId,
-            versionCount: 1n,
-            createdAtBlock: ctx.block.number,
-          })
-          writeString(x, MODELS_ADDRESS, modelSlot(id, MODEL_FIELDS.name), name)
-          writeString(x, MODELS_ADDRESS, modelSlot(id, MODEL_FIELDS.baseModel), baseModel)
-          x.emit(
-            t.log('ModelRegistered', {
-              modelId: id,
-              owner: toHex(env.caller),
-              parentId: reg.parentId,
-              name: reg.name,
-              baseModel: reg.baseModel,
-              provider: reg.provider,
-              minFeePerInference: reg.minFeePerInference,
-              ownerShareBps: reg.ownerShareBps,
-            }),
-          )
-          writeVersion(env, id, 1n, reg, uri)
-          return id
+          return registerNew(env, params, args[0] as Registration)
         },
       },
+
+      ...trainingHandlers(params, registerNew),
 
       publishModelVersion: {
         mutating: true,

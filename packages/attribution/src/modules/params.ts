@@ -26,6 +26,10 @@ export interface ModuleParams {
   parentRoyaltyBps: number
   /** Maximum derivative depth (an original model has depth 0). */
   maxLineageDepth: number
+  /** Rules on challenged ModelFactory jobs (default: the Governance module). */
+  jobArbiter: Uint8Array
+  /** Bond a requester posts to challenge a job, in basis points of its payment. */
+  jobChallengeBondBps: number
 }
 
 export const DEFAULT_MODULE_PARAMS: Readonly<ModuleParams> = Object.freeze({
@@ -39,6 +43,8 @@ export const DEFAULT_MODULE_PARAMS: Readonly<ModuleParams> = Object.freeze({
   maxOwnerBps: 5000,
   parentRoyaltyBps: 1000,
   maxLineageDepth: 8,
+  jobArbiter: GOVERNANCE_ADDRESS,
+  jobChallengeBondBps: 1000,
 })
 
 export class ModuleParamsError extends Error {
@@ -62,6 +68,8 @@ const KNOWN = new Set([
   'maxOwnerBps',
   'parentRoyaltyBps',
   'maxLineageDepth',
+  'jobArbiter',
+  'jobChallengeBondBps',
 ])
 
 function bps(obj: Record<string, unknown>, name: keyof ModuleParams, max = BPS_DENOMINATOR): number {
@@ -77,7 +85,7 @@ function bps(obj: Record<string, unknown>, name: keyof ModuleParams, max = BPS_D
   return v
 }
 
-function address(obj: Record<string, unknown>, name: 'treasury' | 'stakersPool'): Uint8Array {
+function address(obj: Record<string, unknown>, name: 'treasury' | 'stakersPool' | 'jobArbiter'): Uint8Array {
   const v = obj[name]
   const def = DEFAULT_MODULE_PARAMS[name]
   if (v === undefined) return def
@@ -88,7 +96,7 @@ function address(obj: Record<string, unknown>, name: 'treasury' | 'stakersPool')
     )
   }
   const a = fromHex(v)
-  if (a.every((b) => b === 0)) throw new ModuleParamsError(name, 'the zero address would burn rewards')
+  if (a.every((b) => b === 0)) throw new ModuleParamsError(name, 'the zero address cannot be used')
   return a
 }
 
@@ -117,6 +125,8 @@ export function parseModuleParams(input: unknown): ModuleParams {
     maxOwnerBps: bps(obj, 'maxOwnerBps'),
     parentRoyaltyBps: bps(obj, 'parentRoyaltyBps'),
     maxLineageDepth: bps(obj, 'maxLineageDepth', 32),
+    jobArbiter: address(obj, 'jobArbiter'),
+    jobChallengeBondBps: bps(obj, 'jobChallengeBondBps'),
   }
   const sum = p.protocolBps + p.stakersBps + p.ownerBps + p.contributorsBps
   if (sum !== BPS_DENOMINATOR) {

@@ -135,8 +135,8 @@ export interface RewardsInfo {
   claimable: bigint
 }
 
-type Readable = StorageReader | Pick<ModuleState, 'getStorage'>
-function reader(s: Readable): StorageReader {
+export type Readable = StorageReader | Pick<ModuleState, 'getStorage'>
+export function reader(s: Readable): StorageReader {
   return 'read' in s ? s : stateReader(s)
 }
 

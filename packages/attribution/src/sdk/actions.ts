@@ -18,11 +18,12 @@ import type {
   Transport,
 } from 'viem'
 import { readContract, simulateContract, writeContract } from 'viem/actions'
-import { attributionAbi, datanetsAbi, modelsAbi } from '../sol/abi.ts'
+import { attributionAbi, datanetsAbi, modelFactoryAbi, modelsAbi } from '../sol/abi.ts'
 
 export const DATANETS: Address = '0x4f50454e00000000000000000000000000000001'
 export const MODELS: Address = '0x4f50454e00000000000000000000000000000002'
 export const ATTRIBUTION: Address = '0x4f50454e00000000000000000000000000000003'
+export const MODEL_FACTORY: Address = '0x4f50454e00000000000000000000000000000006'
 
 type AbiFn<abi extends Abi, name extends string> = Extract<abi[number], { type: 'function'; name: name }>
 
@@ -41,6 +42,8 @@ export interface WriteOptions {
   nonce?: number
   maxFeePerGas?: bigint
   maxPriorityFeePerGas?: bigint
+  /** msg.value of payable functions without a fixed value rule (postJob, challengeJob). */
+  value?: bigint
 }
 
 export interface ReadOptions {
@@ -83,7 +86,7 @@ function writeAction<const abi extends Abi, const name extends ContractFunctionN
       nonce,
       maxFeePerGas,
       maxPriorityFeePerGas,
-      value: msgValue?.(params),
+      value: msgValue?.(params) ?? (params as WriteOptions).value,
     } as unknown as Parameters<typeof writeContract>[1])
   }
 }
@@ -106,7 +109,7 @@ function simulateAction<const abi extends Abi, const name extends ContractFuncti
       functionName,
       args,
       account: account ?? client.account,
-      value: msgValue?.(params),
+      value: msgValue?.(params) ?? (params as WriteOptions).value,
     } as unknown as Parameters<typeof simulateContract>[1])
     return result as ContractFunctionReturnType<abi, Mutability, name>
   }
@@ -173,6 +176,9 @@ export const transferModelOwnership = writeAction(MODELS, modelsAbi, 'transferMo
 export const setProvider = writeAction(MODELS, modelsAbi, 'setProvider')
 export const setMinFee = writeAction(MODELS, modelsAbi, 'setMinFee')
 export const simulateRegisterModel = simulateAction(MODELS, modelsAbi, 'registerModel')
+export const registerBaseModel = writeAction(MODELS, modelsAbi, 'registerBaseModel')
+export const registerAdapter = writeAction(MODELS, modelsAbi, 'registerAdapter')
+export const getTrainingSpec = readAction(MODELS, modelsAbi, 'getTrainingSpec')
 
 export const getModelCount = readAction(MODELS, modelsAbi, 'modelCount')
 export const getModel = readAction(MODELS, modelsAbi, 'getModel')
@@ -192,3 +198,18 @@ export const getReceiptDigest = readAction(ATTRIBUTION, attributionAbi, 'receipt
 export const isNonceUsed = readAction(ATTRIBUTION, attributionAbi, 'isNonceUsed')
 export const getRewardPerShare = readAction(ATTRIBUTION, attributionAbi, 'rewardPerShare')
 export const getSplitParams = readAction(ATTRIBUTION, attributionAbi, 'splitParams')
+
+// ---- ModelFactory jobs ----
+/** Posts a job; msg.value is the payment (`value`). */
+export const postJob = writeAction(MODEL_FACTORY, modelFactoryAbi, 'postJob')
+export const claimJob = writeAction(MODEL_FACTORY, modelFactoryAbi, 'claimJob')
+export const submitJob = writeAction(MODEL_FACTORY, modelFactoryAbi, 'submitJob')
+export const acceptJob = writeAction(MODEL_FACTORY, modelFactoryAbi, 'acceptJob')
+export const finalizeJob = writeAction(MODEL_FACTORY, modelFactoryAbi, 'finalizeJob')
+/** Challenges a submission; msg.value is the bond (`value`). */
+export const challengeJob = writeAction(MODEL_FACTORY, modelFactoryAbi, 'challengeJob')
+export const resolveJob = writeAction(MODEL_FACTORY, modelFactoryAbi, 'resolveJob')
+export const refundJob = writeAction(MODEL_FACTORY, modelFactoryAbi, 'refundJob')
+export const getJobCount = readAction(MODEL_FACTORY, modelFactoryAbi, 'jobCount')
+export const getJob = readAction(MODEL_FACTORY, modelFactoryAbi, 'getJob')
+export const getJobParams = readAction(MODEL_FACTORY, modelFactoryAbi, 'jobParams')

@@ -1,6 +1,6 @@
 /** Typed TypeScript SDK for the OpenLedger system modules (viem-style actions). */
 
-export { attributionAbi, datanetsAbi, modelsAbi } from '../sol/abi.ts'
+export { attributionAbi, datanetsAbi, modelFactoryAbi, modelsAbi } from '../sol/abi.ts'
 export * from './actions.ts'
 export * from './events.ts'
 export * from './receipts.ts'

@@ -1294,6 +1294,27 @@ export const datanetsAbi = [
 
 export const modelsAbi = [
   {
+    inputs: [],
+    name: 'BadTrainingSpec',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'bytes32',
+        name: 'registered',
+        type: 'bytes32',
+      },
+      {
+        internalType: 'bytes32',
+        name: 'actual',
+        type: 'bytes32',
+      },
+    ],
+    name: 'ConfigHashMismatch',
+    type: 'error',
+  },
+  {
     inputs: [
       {
         internalType: 'uint256',
@@ -1382,6 +1403,17 @@ export const modelsAbi = [
       },
     ],
     name: 'NonPayable',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
+      },
+    ],
+    name: 'NotABaseModel',
     type: 'error',
   },
   {
@@ -1671,6 +1703,67 @@ export const modelsAbi = [
     type: 'event',
   },
   {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
+      },
+      {
+        indexed: true,
+        internalType: 'uint32',
+        name: 'version',
+        type: 'uint32',
+      },
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'baseModelId',
+        type: 'uint256',
+      },
+      {
+        indexed: false,
+        internalType: 'uint8',
+        name: 'kind',
+        type: 'uint8',
+      },
+      {
+        indexed: false,
+        internalType: 'uint16',
+        name: 'rank',
+        type: 'uint16',
+      },
+      {
+        indexed: false,
+        internalType: 'uint16',
+        name: 'alpha',
+        type: 'uint16',
+      },
+      {
+        indexed: false,
+        internalType: 'uint32',
+        name: 'steps',
+        type: 'uint32',
+      },
+      {
+        indexed: false,
+        internalType: 'uint64',
+        name: 'seed',
+        type: 'uint64',
+      },
+      {
+        indexed: false,
+        internalType: 'bytes',
+        name: 'config',
+        type: 'bytes',
+      },
+    ],
+    name: 'TrainingSpecRecorded',
+    type: 'event',
+  },
+  {
     inputs: [
       {
         internalType: 'uint256',
@@ -1833,6 +1926,62 @@ export const modelsAbi = [
       },
       {
         internalType: 'uint32',
+        name: 'version',
+        type: 'uint32',
+      },
+    ],
+    name: 'getTrainingSpec',
+    outputs: [
+      {
+        components: [
+          {
+            internalType: 'uint8',
+            name: 'kind',
+            type: 'uint8',
+          },
+          {
+            internalType: 'uint256',
+            name: 'baseModelId',
+            type: 'uint256',
+          },
+          {
+            internalType: 'uint16',
+            name: 'rank',
+            type: 'uint16',
+          },
+          {
+            internalType: 'uint16',
+            name: 'alpha',
+            type: 'uint16',
+          },
+          {
+            internalType: 'uint32',
+            name: 'steps',
+            type: 'uint32',
+          },
+          {
+            internalType: 'uint64',
+            name: 'seed',
+            type: 'uint64',
+          },
+        ],
+        internalType: 'struct IModels.TrainingSpecInfo',
+        name: '',
+        type: 'tuple',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint32',
         name: 'modelVersion',
         type: 'uint32',
       },
@@ -1929,6 +2078,202 @@ export const modelsAbi = [
         internalType: 'uint32',
         name: 'version',
         type: 'uint32',
+      },
+    ],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        components: [
+          {
+            internalType: 'string',
+            name: 'name',
+            type: 'string',
+          },
+          {
+            internalType: 'string',
+            name: 'baseModel',
+            type: 'string',
+          },
+          {
+            internalType: 'uint256',
+            name: 'parentId',
+            type: 'uint256',
+          },
+          {
+            components: [
+              {
+                internalType: 'uint256',
+                name: 'datanetId',
+                type: 'uint256',
+              },
+              {
+                internalType: 'uint64',
+                name: 'version',
+                type: 'uint64',
+              },
+            ],
+            internalType: 'struct IModels.DatanetRef[]',
+            name: 'datanets',
+            type: 'tuple[]',
+          },
+          {
+            internalType: 'bytes32',
+            name: 'trainingConfigHash',
+            type: 'bytes32',
+          },
+          {
+            internalType: 'bytes32',
+            name: 'trainingLogHash',
+            type: 'bytes32',
+          },
+          {
+            internalType: 'bytes32',
+            name: 'artifactHash',
+            type: 'bytes32',
+          },
+          {
+            internalType: 'string',
+            name: 'artifactURI',
+            type: 'string',
+          },
+          {
+            internalType: 'address',
+            name: 'provider',
+            type: 'address',
+          },
+          {
+            internalType: 'uint256',
+            name: 'minFeePerInference',
+            type: 'uint256',
+          },
+          {
+            internalType: 'uint16',
+            name: 'ownerShareBps',
+            type: 'uint16',
+          },
+        ],
+        internalType: 'struct IModels.ModelRegistration',
+        name: 'registration',
+        type: 'tuple',
+      },
+      {
+        components: [
+          {
+            internalType: 'uint8',
+            name: 'kind',
+            type: 'uint8',
+          },
+          {
+            internalType: 'uint256',
+            name: 'baseModelId',
+            type: 'uint256',
+          },
+          {
+            internalType: 'uint16',
+            name: 'rank',
+            type: 'uint16',
+          },
+          {
+            internalType: 'uint16',
+            name: 'alpha',
+            type: 'uint16',
+          },
+          {
+            internalType: 'uint32',
+            name: 'steps',
+            type: 'uint32',
+          },
+          {
+            internalType: 'uint64',
+            name: 'seed',
+            type: 'uint64',
+          },
+          {
+            internalType: 'bytes',
+            name: 'config',
+            type: 'bytes',
+          },
+        ],
+        internalType: 'struct IModels.TrainingSpec',
+        name: 'spec',
+        type: 'tuple',
+      },
+    ],
+    name: 'registerAdapter',
+    outputs: [
+      {
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
+      },
+    ],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        components: [
+          {
+            internalType: 'string',
+            name: 'name',
+            type: 'string',
+          },
+          {
+            internalType: 'string',
+            name: 'baseModel',
+            type: 'string',
+          },
+          {
+            internalType: 'bytes32',
+            name: 'trainingConfigHash',
+            type: 'bytes32',
+          },
+          {
+            internalType: 'bytes32',
+            name: 'trainingLogHash',
+            type: 'bytes32',
+          },
+          {
+            internalType: 'bytes32',
+            name: 'artifactHash',
+            type: 'bytes32',
+          },
+          {
+            internalType: 'string',
+            name: 'artifactURI',
+            type: 'string',
+          },
+          {
+            internalType: 'uint32',
+            name: 'steps',
+            type: 'uint32',
+          },
+          {
+            internalType: 'uint64',
+            name: 'seed',
+            type: 'uint64',
+          },
+          {
+            internalType: 'bytes',
+            name: 'config',
+            type: 'bytes',
+          },
+        ],
+        internalType: 'struct IModels.BaseModelRegistration',
+        name: 'registration',
+        type: 'tuple',
+      },
+    ],
+    name: 'registerBaseModel',
+    outputs: [
+      {
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
       },
     ],
     stateMutability: 'nonpayable',
@@ -3000,6 +3345,813 @@ export const attributionAbi = [
       },
     ],
     stateMutability: 'view',
+    type: 'function',
+  },
+] as const
+
+export const modelFactoryAbi = [
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'string',
+        name: 'field',
+        type: 'string',
+      },
+    ],
+    name: 'AdapterMismatch',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint64',
+        name: 'deadline',
+        type: 'uint64',
+      },
+    ],
+    name: 'BadDeadline',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint64',
+        name: 'reviewPeriod',
+        type: 'uint64',
+      },
+    ],
+    name: 'BadReviewPeriod',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint64',
+        name: 'version',
+        type: 'uint64',
+      },
+    ],
+    name: 'DatanetVersionNotFound',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint64',
+        name: 'deadline',
+        type: 'uint64',
+      },
+    ],
+    name: 'DeadlineNotPassed',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint64',
+        name: 'deadline',
+        type: 'uint64',
+      },
+    ],
+    name: 'DeadlinePassed',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint64',
+        name: 'version',
+        type: 'uint64',
+      },
+    ],
+    name: 'DuplicateDatanetVersion',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+    ],
+    name: 'JobNotFound',
+    type: 'error',
+  },
+  {
+    inputs: [],
+    name: 'MalformedCalldata',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
+      },
+    ],
+    name: 'ModelNotFound',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'value',
+        type: 'uint256',
+      },
+    ],
+    name: 'NonPayable',
+    type: 'error',
+  },
+  {
+    inputs: [],
+    name: 'NoPayment',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
+      },
+    ],
+    name: 'NotABaseModel',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'address',
+        name: 'caller',
+        type: 'address',
+      },
+    ],
+    name: 'NotArbiter',
+    type: 'error',
+  },
+  {
+    inputs: [],
+    name: 'NoTrainingData',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'address',
+        name: 'caller',
+        type: 'address',
+      },
+    ],
+    name: 'NotRequester',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'address',
+        name: 'caller',
+        type: 'address',
+      },
+    ],
+    name: 'NotTrainer',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+    ],
+    name: 'ReviewPeriodNotOver',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+    ],
+    name: 'ReviewPeriodOver',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'count',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint256',
+        name: 'max',
+        type: 'uint256',
+      },
+    ],
+    name: 'TooManyItems',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'bytes4',
+        name: 'selector',
+        type: 'bytes4',
+      },
+    ],
+    name: 'UnknownSelector',
+    type: 'error',
+  },
+  {
+    inputs: [],
+    name: 'WriteProtection',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'sent',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint256',
+        name: 'required',
+        type: 'uint256',
+      },
+    ],
+    name: 'WrongBond',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint8',
+        name: 'status',
+        type: 'uint8',
+      },
+    ],
+    name: 'WrongJobStatus',
+    type: 'error',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+      {
+        indexed: true,
+        internalType: 'address',
+        name: 'challenger',
+        type: 'address',
+      },
+      {
+        indexed: false,
+        internalType: 'uint256',
+        name: 'bond',
+        type: 'uint256',
+      },
+      {
+        indexed: false,
+        internalType: 'bytes32',
+        name: 'evidenceHash',
+        type: 'bytes32',
+      },
+    ],
+    name: 'JobChallenged',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+      {
+        indexed: true,
+        internalType: 'address',
+        name: 'trainer',
+        type: 'address',
+      },
+    ],
+    name: 'JobClaimed',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+      {
+        indexed: true,
+        internalType: 'address',
+        name: 'trainer',
+        type: 'address',
+      },
+      {
+        indexed: false,
+        internalType: 'uint256',
+        name: 'amount',
+        type: 'uint256',
+      },
+    ],
+    name: 'JobPaid',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+      {
+        indexed: true,
+        internalType: 'address',
+        name: 'requester',
+        type: 'address',
+      },
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'baseModelId',
+        type: 'uint256',
+      },
+      {
+        indexed: false,
+        internalType: 'bytes32',
+        name: 'trainingConfigHash',
+        type: 'bytes32',
+      },
+      {
+        indexed: false,
+        internalType: 'uint256',
+        name: 'payment',
+        type: 'uint256',
+      },
+      {
+        indexed: false,
+        internalType: 'uint64',
+        name: 'deadline',
+        type: 'uint64',
+      },
+      {
+        indexed: false,
+        internalType: 'uint64',
+        name: 'reviewPeriod',
+        type: 'uint64',
+      },
+      {
+        components: [
+          {
+            internalType: 'uint256',
+            name: 'datanetId',
+            type: 'uint256',
+          },
+          {
+            internalType: 'uint64',
+            name: 'version',
+            type: 'uint64',
+          },
+        ],
+        indexed: false,
+        internalType: 'struct IModelFactory.DatanetRef[]',
+        name: 'datanets',
+        type: 'tuple[]',
+      },
+    ],
+    name: 'JobPosted',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+      {
+        indexed: true,
+        internalType: 'address',
+        name: 'requester',
+        type: 'address',
+      },
+      {
+        indexed: false,
+        internalType: 'uint256',
+        name: 'amount',
+        type: 'uint256',
+      },
+    ],
+    name: 'JobRefunded',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+      {
+        indexed: false,
+        internalType: 'bool',
+        name: 'adapterValid',
+        type: 'bool',
+      },
+    ],
+    name: 'JobResolved',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
+      },
+      {
+        indexed: false,
+        internalType: 'bytes32',
+        name: 'artifactHash',
+        type: 'bytes32',
+      },
+    ],
+    name: 'JobSubmitted',
+    type: 'event',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+    ],
+    name: 'acceptJob',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'bytes32',
+        name: 'evidenceHash',
+        type: 'bytes32',
+      },
+    ],
+    name: 'challengeJob',
+    outputs: [],
+    stateMutability: 'payable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+    ],
+    name: 'claimJob',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+    ],
+    name: 'finalizeJob',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+    ],
+    name: 'getJob',
+    outputs: [
+      {
+        components: [
+          {
+            internalType: 'uint256',
+            name: 'id',
+            type: 'uint256',
+          },
+          {
+            internalType: 'address',
+            name: 'requester',
+            type: 'address',
+          },
+          {
+            internalType: 'address',
+            name: 'trainer',
+            type: 'address',
+          },
+          {
+            internalType: 'uint8',
+            name: 'status',
+            type: 'uint8',
+          },
+          {
+            internalType: 'uint256',
+            name: 'baseModelId',
+            type: 'uint256',
+          },
+          {
+            internalType: 'bytes32',
+            name: 'trainingConfigHash',
+            type: 'bytes32',
+          },
+          {
+            internalType: 'uint256',
+            name: 'payment',
+            type: 'uint256',
+          },
+          {
+            internalType: 'uint64',
+            name: 'deadline',
+            type: 'uint64',
+          },
+          {
+            internalType: 'uint64',
+            name: 'reviewPeriod',
+            type: 'uint64',
+          },
+          {
+            internalType: 'uint64',
+            name: 'submittedAt',
+            type: 'uint64',
+          },
+          {
+            internalType: 'uint256',
+            name: 'modelId',
+            type: 'uint256',
+          },
+          {
+            internalType: 'uint256',
+            name: 'challengeBond',
+            type: 'uint256',
+          },
+          {
+            internalType: 'uint64',
+            name: 'createdAtBlock',
+            type: 'uint64',
+          },
+          {
+            components: [
+              {
+                internalType: 'uint256',
+                name: 'datanetId',
+                type: 'uint256',
+              },
+              {
+                internalType: 'uint64',
+                name: 'version',
+                type: 'uint64',
+              },
+            ],
+            internalType: 'struct IModelFactory.DatanetRef[]',
+            name: 'datanets',
+            type: 'tuple[]',
+          },
+        ],
+        internalType: 'struct IModelFactory.JobInfo',
+        name: '',
+        type: 'tuple',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [],
+    name: 'jobCount',
+    outputs: [
+      {
+        internalType: 'uint256',
+        name: '',
+        type: 'uint256',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [],
+    name: 'jobParams',
+    outputs: [
+      {
+        internalType: 'address',
+        name: 'arbiter',
+        type: 'address',
+      },
+      {
+        internalType: 'uint16',
+        name: 'challengeBondBps',
+        type: 'uint16',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        components: [
+          {
+            internalType: 'uint256',
+            name: 'baseModelId',
+            type: 'uint256',
+          },
+          {
+            components: [
+              {
+                internalType: 'uint256',
+                name: 'datanetId',
+                type: 'uint256',
+              },
+              {
+                internalType: 'uint64',
+                name: 'version',
+                type: 'uint64',
+              },
+            ],
+            internalType: 'struct IModelFactory.DatanetRef[]',
+            name: 'datanets',
+            type: 'tuple[]',
+          },
+          {
+            internalType: 'bytes32',
+            name: 'trainingConfigHash',
+            type: 'bytes32',
+          },
+          {
+            internalType: 'uint64',
+            name: 'deadline',
+            type: 'uint64',
+          },
+          {
+            internalType: 'uint64',
+            name: 'reviewPeriod',
+            type: 'uint64',
+          },
+        ],
+        internalType: 'struct IModelFactory.JobSpec',
+        name: 'spec',
+        type: 'tuple',
+      },
+    ],
+    name: 'postJob',
+    outputs: [
+      {
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+    ],
+    stateMutability: 'payable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+    ],
+    name: 'refundJob',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'bool',
+        name: 'adapterValid',
+        type: 'bool',
+      },
+    ],
+    name: 'resolveJob',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
+      },
+    ],
+    name: 'submitJob',
+    outputs: [],
+    stateMutability: 'nonpayable',
     type: 'function',
   },
 ] as const

@@ -17,15 +17,22 @@ import {
   type EVMOpts,
   type EVMResult,
   type ExecResult,
-  type Message,
+  type Log,
+  Message,
   NobleBN254,
   type PrecompileInput,
 } from '@ethereumjs/evm'
-import type { Address } from '@ethereumjs/util'
+import { Address } from '@ethereumjs/util'
 import { equalBytes, toHex } from '../bytes.ts'
 import { ExecutionFault, isRequestStop } from '../errors.ts'
 import { stateAccess } from '../state/module-state.ts'
-import type { ModuleCallContext, ModuleResult, ModuleState, SystemModule } from './module-types.ts'
+import type {
+  ModuleCallContext,
+  ModuleResult,
+  ModuleState,
+  ModuleSubcallResult,
+  SystemModule,
+} from './module-types.ts'
 
 export class HostEVM extends EVM {
   /** Messages currently executing a CALL-type frame, innermost last. */
@@ -93,6 +100,7 @@ export function modulePrecompile(module: SystemModule, chainId: bigint) {
       throw new Error(`system module ${module.name} invoked outside a HostEVM call frame`)
     }
     const header = evm.currentBlockHeader
+    const sub = subcalls(evm, msg, module)
     const ctx: ModuleCallContext = {
       address: module.address,
       caller: msg.caller.bytes,
@@ -111,6 +119,7 @@ export function modulePrecompile(module: SystemModule, chainId: bigint) {
         coinbase: header?.coinbase.bytes ?? new Uint8Array(20),
       },
       state: createModuleState(evm),
+      call: sub.call,
     }
     let result: ModuleResult
     try {
@@ -118,8 +127,66 @@ export function modulePrecompile(module: SystemModule, chainId: bigint) {
     } catch (e) {
       throw new Error(`system module ${module.name} failed: ${(e as Error).message}`)
     }
-    return toExecResult(module, result, input.gasLimit)
+    const exec = toExecResult(module, result, input.gasLimit)
+    // Logs of the module's own calls come first: they happened before its logs were released.
+    if (exec.exceptionError === undefined && sub.logs.length > 0)
+      exec.logs = [...sub.logs, ...(exec.logs ?? [])]
+    return exec
   }
+}
+
+const MAX_DEPTH = 1024
+
+/**
+ * ModuleCallContext.call for one module invocation: a nested message from the module's address,
+ * one level deeper than the message that reached it (as the CALL opcode makes it). Successful
+ * calls' logs, self-destructs and created addresses are gathered for the module's frame.
+ */
+function subcalls(evm: HostEVM, msg: Message & { to: Address }, module: SystemModule) {
+  const logs: Log[] = []
+  const call = async (
+    to: Uint8Array,
+    value: bigint,
+    data: Uint8Array,
+    gasLimit: bigint,
+  ): Promise<ModuleSubcallResult> => {
+    if (to.length !== 20) throw new Error(`system module ${module.name}: call target must be 20 bytes`)
+    if (value < 0n || gasLimit < 0n) throw new Error(`system module ${module.name}: negative value or gas`)
+    const fail = { success: false, returnData: EMPTY, gasUsed: 0n }
+    if (msg.depth + 1 >= MAX_DEPTH) return fail
+    if (value > 0n) {
+      if (msg.isStatic) return fail
+      const balance = (await evm.stateManager.getAccount(new Address(module.address)))?.balance ?? 0n
+      if (balance < value) return fail
+    }
+    const selfdestruct = new Map(msg.selfdestruct ?? [])
+    const createdAddresses = new Set(msg.createdAddresses ?? [])
+    const r = await evm.runCall({
+      message: new Message({
+        caller: new Address(module.address),
+        to: new Address(to),
+        value,
+        data: data.slice(),
+        gasLimit,
+        isStatic: msg.isStatic,
+        depth: msg.depth + 1,
+        selfdestruct,
+        createdAddresses,
+      }),
+    })
+    const ok = r.execResult.exceptionError === undefined
+    if (ok) {
+      logs.push(...(r.execResult.logs ?? []))
+      for (const [k, v] of selfdestruct) msg.selfdestruct?.set(k, v)
+      for (const a of createdAddresses) msg.createdAddresses?.add(a)
+    }
+    return {
+      success: ok,
+      returnData: r.execResult.returnValue.slice(),
+      gasUsed: r.execResult.executionGasUsed,
+    }
+  }
+  return { call, logs }
 }
 
 export function toExecResult(module: SystemModule, r: ModuleResult, gasLimit: bigint): ExecResult {

@@ -40,6 +40,20 @@ export interface ModuleCallContext {
   chainId: bigint
   block: { number: bigint; timestamp: bigint; coinbase: Uint8Array }
   state: ModuleState
+  /**
+   * A message call made by this module (msg.sender = `address`, `value` from its balance), run
+   * inside the current frame: its state changes and logs are kept only if this module call
+   * succeeds. The module charges the returned `gasUsed` and must not pass more gas than it has
+   * left. Absent in hosts without an EVM (unit-test harnesses).
+   */
+  call?(to: Uint8Array, value: bigint, data: Uint8Array, gasLimit: bigint): Promise<ModuleSubcallResult>
+}
+
+export interface ModuleSubcallResult {
+  success: boolean
+  /** Return data, or revert data when it failed. */
+  returnData: Uint8Array
+  gasUsed: bigint
 }
 
 export interface ModuleLog {

@@ -25,13 +25,17 @@ import {
   readDatanet,
   readDatanetCount,
   readDatanetVersion,
+  reader,
+  readJob,
   readModel,
   readModelCount,
   readModelVersion,
   readReceipt,
   readRewards,
+  readTrainingSpec,
   receiptDigest,
 } from '@openledger/attribution'
+import type { ExecutionRuntime } from '@openledger/evm-runtime'
 import {
   type BlockRef,
   expectParams,
@@ -56,6 +60,7 @@ export const OL_LIST_MAX_LIMIT = 100
 
 export interface AttributionRpcDeps {
   chain: Chain
+  runtime: ExecutionRuntime
   backend: RpcBackend
   /** The genesis module parameters (treasury and stakers pool addresses for ol_getAttribution). */
   params: ModuleParams
@@ -84,8 +89,7 @@ function toJson(v: unknown): Json {
 const STATUS_NAMES = ['none', 'pending', 'approved', 'rejected'] as const
 
 export function attributionRpcMethods(deps: AttributionRpcDeps): RpcMethods {
-  const { chain, backend, params } = deps
-  const runtime = chain.runtime
+  const { chain, runtime, backend, params } = deps
 
   /** The block behind a selector and a storage reader pinned to its state root. */
   async function stateAt(ref: BlockRef): Promise<{ block: Block; state: StateReader }> {
@@ -347,7 +351,21 @@ export function attributionRpcMethods(deps: AttributionRpcDeps): RpcMethods {
       const modelId = parseQuantity(id, 'modelId')
       const version = parseIndex(v, 'version', 0xffffffff)
       const { state } = await stateAt(parseBlockRef(b, 'block'))
-      return toJson((await readModelVersion(state, modelId, version)) ?? null)
+      const info = await readModelVersion(state, modelId, version)
+      if (info === undefined) return null
+      // ModelFactory: how the version was trained (kind 0 when registered without a spec).
+      const trainingSpec = await readTrainingSpec(reader(state), modelId, BigInt(version))
+      return toJson({ ...info, trainingSpec })
+    },
+
+    ol_getJob: async (raw) => {
+      const [id, b] = expectParams(raw, 1, 2)
+      const jobId = parseQuantity(id, 'jobId')
+      const { state } = await stateAt(parseBlockRef(b, 'block'))
+      const job = await readJob(reader(state), jobId)
+      return toJson(
+        job === undefined ? null : { ...job, statusName: JOB_STATUS_NAMES[job.status] ?? 'unknown' },
+      )
     },
 
     ol_getInferenceReceipt: async (raw) => {
@@ -375,6 +393,8 @@ export function attributionRpcMethods(deps: AttributionRpcDeps): RpcMethods {
     ol_listModels: (raw) => list(raw, readModelCount, listModels),
   }
 }
+
+const JOB_STATUS_NAMES = ['none', 'open', 'claimed', 'submitted', 'challenged', 'paid', 'refunded']
 
 type CallTrace = (txHash: Uint8Array) => Promise<CallFrame>
 

@@ -29,8 +29,6 @@ export interface ExecPoolOptions {
   threads: number
   dbPath: string
   spec: RuntimeSpec
-  /** Canonical hash of block `n` (BLOCKHASH in the workers). */
-  getBlockHash: (n: bigint) => Promise<Uint8Array | undefined>
   /** After a job's time limit, how long its worker may still take before it is replaced (ms). */
   graceMs?: number
   /** Niceness added to the worker threads' (Linux; default 10: consensus work on main threads first). */
@@ -87,7 +85,11 @@ export class ExecPool {
 
   /** Jobs running on workers, waiting for one, and answered by one so far. */
   stats(): { running: number; waiting: number; completed: number } {
-    return { running: this.slots.filter((s) => s.task).length, waiting: this.queue.length, completed: this.completed }
+    return {
+      running: this.slots.filter((s) => s.task).length,
+      waiting: this.queue.length,
+      completed: this.completed,
+    }
   }
 
   /** Spawns the workers (idempotent). */
@@ -124,12 +126,6 @@ export class ExecPool {
       case 'ready':
         slot.ready = true
         this.pump()
-        return
-      case 'blockHash':
-        this.opts.getBlockHash(m.n).then(
-          (hash) => slot.worker.postMessage({ type: 'blockHash', reqId: m.reqId, hash } satisfies ToWorker),
-          () => slot.worker.postMessage({ type: 'blockHash', reqId: m.reqId } satisfies ToWorker),
-        )
         return
       case 'result':
       case 'error': {
@@ -183,6 +179,9 @@ export class ExecPool {
   /** Runs a job on a worker. Rejects with PoolUnavailable when no worker will take it. */
   run(spec: JobSpec, signal?: Task['signal']): Promise<unknown> {
     if (!this.ready) return Promise.reject(new PoolUnavailable())
+    // Block hooks replay only on the main thread (RuntimeSpec.blockHooks).
+    if (spec.kind === 'trace' && this.opts.spec.blockHooks === true)
+      return Promise.reject(new PoolUnavailable())
     if (signal?.aborted) return Promise.reject(new ExecutionAborted('cancelled'))
     const job = { ...spec, id: this.nextId++ } as ExecJob
     return new Promise((resolve, reject) => {

@@ -57,13 +57,12 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 export type JobSpec = DistributiveOmit<ExecJob, 'id'>
 export type JobBody = DistributiveOmit<ExecJob, 'id' | 'limits'>
 
-export type ToWorker = { type: 'job'; job: ExecJob } | { type: 'blockHash'; reqId: number; hash?: Uint8Array }
+export type ToWorker = { type: 'job'; job: ExecJob }
 
 export type ToMain =
   | { type: 'ready' }
   | { type: 'result'; id: number; value: unknown }
   | { type: 'error'; id: number; error: SerializedError }
-  | { type: 'blockHash'; reqId: number; n: bigint }
 
 export interface SerializedError {
   name: string

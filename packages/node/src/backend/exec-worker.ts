@@ -2,7 +2,8 @@
  * One RPC execution worker (see exec-pool.ts): its own execution runtime, built from the node's
  * RuntimeSpec, over the node's LevelDB opened a second time in multithreading mode. It only reads:
  * every state root the main thread hands it is persisted (content-addressed trie nodes, never
- * pruned), so a root is a consistent snapshot. BLOCKHASH asks the main thread (chain store).
+ * pruned), so a root is a consistent snapshot. BLOCKHASH reads the canonical index as the node
+ * does (ChainStore.canonicalHashReader).
  *
  * It runs one job at a time to completion, bounded by the job's budget (time limit, the cancel
  * flag the main thread sets in shared memory); no time slices: nothing else runs on this thread.
@@ -16,6 +17,7 @@ import { createBlockFromRLP, createBlockHeaderFromRLP } from '@ethereumjs/block'
 import { createExecutionRuntime } from '@openledger/evm-runtime'
 import { Level } from 'level'
 import { runtimeOptionsFromSpec } from '../chain/runtime-spec.ts'
+import { ChainStore } from '../store/index.ts'
 import {
   type ExecJob,
   type ExecWorkerData,
@@ -37,21 +39,15 @@ try {
 }
 
 const send = (m: ToMain) => port.postMessage(m)
-const hashWaiters = new Map<number, (h: Uint8Array | undefined) => void>()
-let nextHashReq = 1
 
 const db = new Level<Uint8Array, Uint8Array>(data.dbPath, { keyEncoding: 'view', valueEncoding: 'view' })
 await db.open({ multithreading: true } as Parameters<typeof db.open>[0])
-const stateDb = db.sublevel<Uint8Array, Uint8Array>('state', { keyEncoding: 'view', valueEncoding: 'view' })
+const sub = (name: string) =>
+  db.sublevel<Uint8Array, Uint8Array>(name, { keyEncoding: 'view', valueEncoding: 'view' })
 const runtime = await createExecutionRuntime({
   ...runtimeOptionsFromSpec(data.spec),
-  db: stateDb,
-  getBlockHash: (n) =>
-    new Promise((resolve) => {
-      const reqId = nextHashReq++
-      hashWaiters.set(reqId, resolve)
-      send({ type: 'blockHash', reqId, n })
-    }),
+  db: sub('state'),
+  getBlockHash: ChainStore.canonicalHashReader(sub('chain')),
   cache: data.cache,
 })
 const opts = runtime.blockOptions
@@ -76,11 +72,6 @@ async function run(job: ExecJob): Promise<unknown> {
 }
 
 port.on('message', (m: ToWorker) => {
-  if (m.type === 'blockHash') {
-    hashWaiters.get(m.reqId)?.(m.hash)
-    hashWaiters.delete(m.reqId)
-    return
-  }
   run(m.job).then(
     (value) => send({ type: 'result', id: m.job.id, value }),
     (err: unknown) => send({ type: 'error', id: m.job.id, error: serializeError(err) }),

@@ -29,7 +29,7 @@ export interface ProviderAnswer {
 /** POSTs a prompt to a provider's /v1/infer and parses its answer strictly. */
 export async function askProvider(
   providerUrl: string,
-  body: { prompt: string; maxTokens?: number; seed?: number; payer?: Address },
+  body: { prompt: string; maxTokens?: number; seed?: number; payer?: Address; model?: string },
   timeoutMs = 120_000,
 ): Promise<ProviderAnswer> {
   let url: URL
