@@ -1,9 +1,9 @@
 /**
  * RPC execution on worker threads answers exactly what in-thread execution answers (results,
- * reverts with their data, BLOCKHASH through the main thread, estimates, traces, the native
- * modules), is bounded the same way (time limit, cancellation when the client leaves), and a
- * worker stays usable afterwards. The in-thread answer is computed by the node's own runtime at
- * the same state root and header.
+ * reverts with their data, BLOCKHASH, estimates, traces, the native modules), is bounded the same
+ * way (time limit, cancellation when the client leaves), and a worker stays usable afterwards.
+ * The in-thread answers come from a second dev node (execution on its main thread) that received
+ * the same transactions, so both hold the same state.
  */
 import type { OpenLedgerNode } from '@openledger/node'
 import { type Contract, ContractFactory, Interface, JsonRpcProvider, Wallet } from 'ethers'
@@ -12,38 +12,40 @@ import { testContracts } from '../helpers/contracts.ts'
 import { DEV_KEYS, rpc, startDevNode, waitFor } from '../helpers/dev-node.ts'
 
 let node: OpenLedgerNode
+/** Same genesis and transactions, execution in-thread. */
+let plain: OpenLedgerNode
 let provider: JsonRpcProvider
 let store: Contract
 let storeAddr: string
 let setTx: string
 const { Store } = testContracts()
-const bytes = (h: string) => Uint8Array.from(Buffer.from(h.slice(2), 'hex'))
-const hex = (b: Uint8Array) => `0x${Buffer.from(b).toString('hex')}`
 
 beforeAll(async () => {
   node = await startDevNode({ execution: { threads: 1, timeoutMs: 2000 } })
-  provider = new JsonRpcProvider(node.rpcUrl, undefined, { staticNetwork: true, cacheTimeout: -1 })
-  const wallet = new Wallet(DEV_KEYS[0]!, provider)
-  store = (await new ContractFactory(Store!.abi as never, Store!.bytecode, wallet).deploy(7n)) as Contract
-  await store.waitForDeployment()
-  storeAddr = await store.getAddress()
-  setTx = (await (await store.set(42n)).wait())!.hash
+  plain = await startDevNode({ execution: { threads: 0 } })
+  for (const n of [plain, node]) {
+    const p = new JsonRpcProvider(n.rpcUrl, undefined, { staticNetwork: true, cacheTimeout: -1 })
+    const wallet = new Wallet(DEV_KEYS[0]!, p)
+    store = (await new ContractFactory(Store!.abi as never, Store!.bytecode, wallet).deploy(7n)) as Contract
+    await store.waitForDeployment()
+    storeAddr = await store.getAddress()
+    setTx = (await (await store.set(42n)).wait())!.hash
+    if (n === plain) p.destroy()
+    else provider = p
+  }
   await waitFor(async () => node.backend.execWorkers()?.ready, 60_000, 'the execution worker')
+  expect(plain.backend.execWorkers()).toBeUndefined()
 }, 120_000)
 
 afterAll(async () => {
   provider?.destroy()
   await node?.close()
+  await plain?.close()
 })
 
-/** The in-thread answer: the node's runtime at the head's working state. */
-async function inThread(params: { to: string; data?: string; gas?: bigint }) {
-  const head = node.chain.head.header
-  return node.chain.runtime.call(
-    { to: bytes(params.to), data: params.data ? bytes(params.data) : undefined, gas: params.gas },
-    head,
-    { stateRoot: node.chain.workingStateRoot },
-  )
+/** The in-thread answer: the same request to the node without workers. */
+async function inThread(method: string, params: unknown[]) {
+  return (await rpc(plain.rpcUrl, { jsonrpc: '2.0', id: 1, method, params })).json
 }
 
 async function onWorker(method: string, params: unknown[]) {
@@ -56,23 +58,25 @@ async function onWorker(method: string, params: unknown[]) {
 describe('execution workers', () => {
   it('calls, reverts and module calls answer as in-thread execution', async () => {
     const iface = new Interface(Store!.abi as never)
-    const value = iface.encodeFunctionData('value')
-    const got = await onWorker('eth_call', [{ to: storeAddr, data: value }, 'latest'])
-    expect(got.result).toBe(hex((await inThread({ to: storeAddr, data: value })).returnData))
-    const boom = iface.encodeFunctionData('boom')
-    const reverted = await onWorker('eth_call', [{ to: storeAddr, data: boom }, 'latest'])
-    const local = await inThread({ to: storeAddr, data: boom })
-    expect(reverted.error.code).toBe(3)
-    expect(reverted.error.data).toBe(hex(local.returnData))
-    // A native module (Datanets) through the worker's own module instances: same bytes.
-    const datanets = '0x4f50454e00000000000000000000000000000001'
-    const junk = '0xdeadbeef'
-    const m = await onWorker('eth_call', [{ to: datanets, data: junk }, 'latest'])
-    const ml = await inThread({ to: datanets, data: junk })
-    expect(m.error?.data ?? m.result).toBe(hex(ml.returnData))
+    const requests: unknown[][] = [
+      [{ to: storeAddr, data: iface.encodeFunctionData('value') }, 'latest'],
+      // Panic(1) with its data, code 3.
+      [{ to: storeAddr, data: iface.encodeFunctionData('boom') }, 'latest'],
+      // A custom error.
+      [{ to: storeAddr, data: iface.encodeFunctionData('set', [5000n]) }, 'latest'],
+      // A native module (Datanets) through the worker's own module instances.
+      [{ to: '0x4f50454e00000000000000000000000000000001', data: '0xdeadbeef' }, 'latest'],
+      // Out of gas (non-revert error, -32000).
+      [{ to: storeAddr, data: iface.encodeFunctionData('set', [5n]), gas: '0x6000' }, 'latest'],
+    ]
+    for (const params of requests) {
+      const got = await onWorker('eth_call', params)
+      expect(got).toEqual(await inThread('eth_call', params))
+    }
+    expect((await onWorker('eth_call', requests[1]!)).error.code).toBe(3)
   })
 
-  it('BLOCKHASH is answered by the main thread; estimates and traces match', async () => {
+  it('BLOCKHASH reads the canonical chain; estimates and traces match', async () => {
     // NUMBER 1 SWAP1 SUB BLOCKHASH PUSH0 MSTORE PUSH1 32 PUSH0 RETURN: hash of the parent block.
     const probe = `0x${'00'.repeat(18)}bb01`
     const res = await onWorker('eth_call', [
@@ -82,24 +86,25 @@ describe('execution workers', () => {
     ])
     const parent = await provider.getBlock(node.chain.head.header.number - 1n)
     expect(res.result).toBe(parent!.hash)
-    const est = await onWorker('eth_estimateGas', [
+    const estimate = [
       {
         from: await new Wallet(DEV_KEYS[0]!).getAddress(),
         to: storeAddr,
         data: store.interface.encodeFunctionData('set', [5n]),
       },
-    ])
-    const head = node.chain.head.header
+    ]
+    const est = await onWorker('eth_estimateGas', estimate)
+    expect(est).toEqual(await inThread('eth_estimateGas', estimate))
     expect(BigInt(est.result)).toBeGreaterThan(21_000n)
-    const trace = await onWorker('debug_traceTransaction', [setTx, { tracer: 'callTracer' }])
-    const receipt = await provider.getTransactionReceipt(setTx)
-    const block = await node.chain.store.getBlockByHash(bytes(receipt!.blockHash))
-    const parentBlock = await node.chain.store.getBlockByHash(block!.header.parentHash)
-    const local = await node.chain.runtime.traceTransaction(block!, parentBlock!.header, receipt!.index, {
-      tracer: 'callTracer',
-    })
-    expect(trace.result).toEqual(local)
-    expect(head.number).toBeGreaterThan(0n)
+    for (const cfg of [
+      { tracer: 'callTracer' },
+      { limit: 4096 },
+      { disableStack: true, enableMemory: true },
+    ]) {
+      const trace = await onWorker('debug_traceTransaction', [setTx, cfg])
+      expect(trace.result).toBeDefined()
+      expect(trace).toEqual(await inThread('debug_traceTransaction', [setTx, cfg]))
+    }
   })
 
   it('bounds: the time limit and a client that leaves stop the worker; it serves the next call', async () => {

@@ -17,13 +17,20 @@ export interface RuntimeSpec {
   /** genesisToJson(genesis). */
   genesis: Record<string, unknown>
   allowUnlimitedContractSize?: boolean
+  /** The node runs block hooks (the L1 bridge's deposits): they hold node state (its L1 view) that
+   * a worker cannot rebuild, so what replays blocks (traces) stays on the main thread. */
+  blockHooks?: boolean
 }
 
 export function runtimeSpec(
   genesis: GenesisConfig,
-  opts: { allowUnlimitedContractSize?: boolean } = {},
+  opts: { allowUnlimitedContractSize?: boolean; blockHooks?: boolean } = {},
 ): RuntimeSpec {
-  return { genesis: genesisToJson(genesis), allowUnlimitedContractSize: opts.allowUnlimitedContractSize }
+  return {
+    genesis: genesisToJson(genesis),
+    allowUnlimitedContractSize: opts.allowUnlimitedContractSize,
+    blockHooks: opts.blockHooks,
+  }
 }
 
 export function runtimeOptions(
