@@ -84,8 +84,9 @@ describe('bounded execution behind JSON-RPC', () => {
     )
     expect(latencies.length).toBeGreaterThan(10)
     expect(median(latencies)).toBeLessThan(100)
-    // Never blocked for the call's duration (a stalled event loop answers only after it).
-    expect(Math.max(...latencies)).toBeLessThan(1000)
+    // Never blocked for the call's duration (a stalled event loop answers only after the call);
+    // half of it leaves room for a loaded machine's scheduling stalls.
+    expect(Math.max(...latencies)).toBeLessThan((seconds * 1000) / 2)
 
     // Without a gas cap the time limit ends it, with geth's message.
     const uncapped = await start(['--rpc.gascap', '0', '--rpc.evmtimeout', '2s'])
