@@ -42,6 +42,9 @@ export interface BuildBlockOptions {
   extraData?: Uint8Array
   gasLimit?: bigint
   mixHash?: Hash
+  /** Only when a block hook claims the field (BlockHook.claimsParentBeaconBlockRoot): the L1 bridge's
+   * L1 origin. Default 32 zero bytes. */
+  parentBeaconBlockRoot?: Hash
   /** Override the EIP-1559 base fee for this block (dev: hardhat_setNextBlockBaseFeePerGas). */
   baseFeePerGas?: bigint
   /** Stop adding transactions once this many ms have been spent (interval mining). */

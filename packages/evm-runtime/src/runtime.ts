@@ -10,11 +10,10 @@
  */
 import { Block, type BlockHeader, type BlockOptions, createBlock, createBlockHeader } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
-import { createMPT } from '@ethereumjs/mpt'
-import { Caches, CacheType, MerkleStateManager } from '@ethereumjs/statemanager'
+import { CacheType, type MerkleStateManager } from '@ethereumjs/statemanager'
 import type { TypedTransaction } from '@ethereumjs/tx'
-import { Account, Address, createAccount, KECCAK256_RLP, ValueEncoding } from '@ethereumjs/util'
-import { createVM, runTx, type VM } from '@ethereumjs/vm'
+import { Account, Address, createAccount, KECCAK256_RLP } from '@ethereumjs/util'
+import { runTx, type VM } from '@ethereumjs/vm'
 import type {
   AccountProof,
   AccountState,
@@ -37,7 +36,7 @@ import {
   YIELD_EVERY_MS,
 } from './block/execute.ts'
 import { checkEmptyPragueFields, PRAGUE_EMPTY_FIELDS } from './block/header.ts'
-import { type BlockHook, checkBlockHooks } from './block/hooks.ts'
+import { type BlockHook, beaconRootClaimed, checkBlockHooks } from './block/hooks.ts'
 import { Budget, type ExecutionLimits, withBudget } from './budget.ts'
 import { assertLength, equalBytes, toHex } from './bytes.ts'
 import { CallEngine, type CallOptions } from './call.ts'
@@ -53,7 +52,7 @@ import {
 import type { GenesisConfig } from './genesis.ts'
 import { resetTo, rollbackTo } from './isolation.ts'
 import { Mutex } from './lock.ts'
-import { checkModules, HostEVM, modulePrecompile } from './precompiles/host.ts'
+import { checkModules, type HostEVM } from './precompiles/host.ts'
 import type { SystemModule } from './precompiles/module-types.ts'
 import { BlockStateManager } from './state/block-state.ts'
 import { CallStateManager } from './state/call-state.ts'
@@ -61,6 +60,7 @@ import { installDirectFindPath } from './state/find-path.ts'
 import { type LevelLike, LevelStateDB } from './state/level-db.ts'
 import { StateReader } from './state/reader.ts'
 import { CallTracer, StructLogger } from './trace.ts'
+import { createChainVM, type Views } from './vm.ts'
 
 export interface CreateExecutionRuntimeOptions {
   /** A `level` database or sublevel opened with `keyEncoding: 'view', valueEncoding: 'view'`. */
@@ -88,66 +88,6 @@ export interface CreateExecutionRuntimeOptions {
 
 /** Code given to system-module accounts so that extcodesize > 0 (0xfe: INVALID if ever run as code). */
 export const MODULE_ACCOUNT_CODE = Uint8Array.of(0xfe)
-
-interface Views {
-  common: Common
-  modules: SystemModule[]
-  hooks: readonly BlockHook[]
-  getBlockHash: CreateExecutionRuntimeOptions['getBlockHash']
-  allowUnlimitedContractSize: boolean
-}
-
-async function createChainVM(
-  db: LevelStateDB,
-  views: Views,
-  sizes: { accounts: number; storage: number; code: number; trieNodes: number },
-  root?: Uint8Array,
-  cacheType: CacheType = CacheType.LRU,
-  StateManagerClass: typeof MerkleStateManager = MerkleStateManager,
-): Promise<VM> {
-  const { common } = views
-  const trie = await createMPT({
-    db,
-    useKeyHashing: true,
-    valueEncoding: ValueEncoding.Bytes,
-    common,
-    cacheSize: sizes.trieNodes,
-    root,
-  })
-  const stateManager = new StateManagerClass({
-    trie,
-    common,
-    caches: new Caches({
-      account: { type: cacheType, size: sizes.accounts },
-      storage: { type: cacheType, size: sizes.storage },
-      code: { type: cacheType, size: sizes.code },
-    }),
-  })
-  // The part of the blockchain interface the EVM uses: BLOCKHASH → getBlock(n).hash().
-  const blockchain = {
-    async getBlock(n: number) {
-      const hash = await views.getBlockHash(BigInt(n))
-      return { hash: () => hash ?? new Uint8Array(32) }
-    },
-    async putBlock() {},
-    shallowCopy() {
-      return blockchain
-    },
-  }
-  const chainId = common.chainId()
-  const evm = new HostEVM({
-    common,
-    stateManager,
-    blockchain,
-    allowUnlimitedContractSize: views.allowUnlimitedContractSize,
-    allowUnlimitedInitCodeSize: views.allowUnlimitedContractSize,
-    customPrecompiles: views.modules.map((m) => ({
-      address: new Address(m.address),
-      function: modulePrecompile(m, chainId),
-    })),
-  })
-  return createVM({ common, stateManager, blockchain, evm })
-}
 
 interface AppliedBlock {
   loop: TxLoopResult
@@ -178,7 +118,7 @@ class Runtime implements ExecutionRuntime {
   ) {
     this.chainId = common.chainId()
     this.treasury = genesis.feeRecipient.treasury
-    this.allowUnlimitedContractSize = views.allowUnlimitedContractSize
+    this.allowUnlimitedContractSize = views.allowUnlimitedContractSize === true
   }
 
   readonly allowUnlimitedContractSize: boolean
@@ -339,6 +279,11 @@ class Runtime implements ExecutionRuntime {
     const t0 = performance.now()
     assertLength('coinbase', opts.coinbase, 20)
     if (opts.mixHash !== undefined) assertLength('mixHash', opts.mixHash, 32)
+    if (opts.parentBeaconBlockRoot !== undefined) {
+      assertLength('parentBeaconBlockRoot', opts.parentBeaconBlockRoot, 32)
+      if (!beaconRootClaimed(this.views.hooks))
+        throw new InvalidArgumentError('parentBeaconBlockRoot is set by no block hook of this chain')
+    }
     if (opts.timestamp <= parent.timestamp) {
       throw new InvalidArgumentError(
         `timestamp ${opts.timestamp} must be greater than the parent's ${parent.timestamp}`,
@@ -362,6 +307,7 @@ class Runtime implements ExecutionRuntime {
         difficulty: 0n,
         nonce: new Uint8Array(8),
         ...PRAGUE_EMPTY_FIELDS,
+        parentBeaconBlockRoot: opts.parentBeaconBlockRoot ?? PRAGUE_EMPTY_FIELDS.parentBeaconBlockRoot,
       }
       const env = createBlock({ header: headerData, withdrawals: [] }, this.blockOptions)
       const deadline = opts.deadlineMs !== undefined ? t0 + opts.deadlineMs : undefined
@@ -434,7 +380,7 @@ class Runtime implements ExecutionRuntime {
       const expectedBaseFee = nextBaseFee(parent, this.genesis.eip1559)
       if (h.baseFeePerGas !== expectedBaseFee)
         throw new BlockValidationError('baseFee', `expected ${expectedBaseFee}, got ${h.baseFeePerGas}`)
-      checkEmptyPragueFields(h)
+      checkEmptyPragueFields(h, beaconRootClaimed(this.views.hooks))
       if ((block.withdrawals?.length ?? 0) > 0)
         throw new BlockValidationError('header', 'blocks of this chain carry no withdrawals')
       if (block.uncleHeaders.length > 0)

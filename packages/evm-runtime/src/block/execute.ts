@@ -26,6 +26,9 @@ export interface TxLoopOptions {
   treasury?: Uint8Array
   /** Let the event loop run after this many ms of execution (default 25; Infinity: never). */
   yieldEveryMs?: number
+  /** Execute blob (type 3) transactions instead of refusing them: only for a fixture's mainnet
+   * fork env (statetest); this chain has no blob data availability (docs/decisions.md). */
+  allowBlobs?: boolean
   /** RPC work only (a trace's prefix replay): checked before each transaction, so plain transfers
    * (which skip the interpreter) are bounded too. Never set for blocks. */
   budget?: Budget
@@ -78,9 +81,10 @@ function statelessCheck(
   block: Block,
   gasUsed: bigint,
   chainId: bigint,
+  allowBlobs: boolean,
 ): Rejection | undefined {
   const h = block.header
-  if (isBlob4844Tx(tx))
+  if (isBlob4844Tx(tx) && !allowBlobs)
     return { tx, reason: 'blob transactions are not supported on this chain', retry: false }
   if (tx.common.chainId() !== chainId)
     return { tx, reason: `wrong chain id ${tx.common.chainId()}`, retry: false }
@@ -219,7 +223,7 @@ export async function runTransactions(
       if (opts.deadline !== undefined && performance.now() > opts.deadline) break
       if (block.header.gasLimit - gasUsed < INTRINSIC_MIN) break
     }
-    const pre = statelessCheck(tx, block, gasUsed, chainId)
+    const pre = statelessCheck(tx, block, gasUsed, chainId, opts.allowBlobs === true)
     if (pre !== undefined) {
       if (opts.mode === 'validate') throw new TxInvalid(i, tx, pre.reason)
       rejected.push(pre)

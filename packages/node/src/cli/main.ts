@@ -218,6 +218,22 @@ keysCmd
     await runKeysNew({ out: o.out })
   })
 
+const evm = program.command('evm').description('EVM tools')
+evm
+  .command('statetest')
+  .description(
+    "run Ethereum GeneralStateTests (a file or a directory) through the chain's block execution; exit 1 on any failure",
+  )
+  .argument('<path>', 'fixture file or directory (e.g. ../shared/ethereum-tests/GeneralStateTests)')
+  .option('--fork <name>', 'only cases of this fork (fixture name, e.g. Cancun)')
+  .option('--run <regex>', 'only cases whose name (test/fork/index) matches')
+  .option('--json', 'one go-ethereum result object per line: {name, pass, stateRoot, fork, error}', false)
+  .option('--all', 'also run the cases on the checked-in exclusion list', false)
+  .action(async (path: string, o) => {
+    const { runStateTestCli } = await import('./statetest.ts')
+    process.exitCode = await runStateTestCli({ path, fork: o.fork, run: o.run, json: o.json, all: o.all })
+  })
+
 registerPayableCommands(program)
 
 program.parseAsync(process.argv).catch((err: unknown) => {
