@@ -7,11 +7,11 @@ import { adapterConfig, configBytes, keccakHex, type Hex as MfHex } from '@openl
 import { type Command, InvalidArgumentError } from 'commander'
 import { type Address, keccak256, stringToBytes } from 'viem'
 import { parseOpenAmount } from '../cli/options.ts'
-import { type ChainContext, connect } from './chain.ts'
+import { chainFor, parseIdArg, print } from './cli-common.ts'
 import type { DatanetVersionRef } from './corpus.ts'
 import { describeChainError, PayableError } from './errors.ts'
 import { DEFAULT_STORE, loadBaseModel, verifyModel } from './factory.ts'
-import { open, toJson } from './format.ts'
+import { open } from './format.ts'
 import {
   challengeJobOnChain,
   fulfilJob,
@@ -21,13 +21,11 @@ import {
   resolveJobOnChain,
   submitJobOnChain,
 } from './jobs.ts'
-import { loadPrivateKey, requirePrivateKey } from './keys.ts'
 import {
   type AdapterOpts,
   addAdapterOptions,
   loraOf,
   type MlCommon,
-  parseIdArg,
   scheduleOf,
   storeOf,
 } from './ml-commands.ts'
@@ -39,14 +37,6 @@ export function parseSeconds(value: string): bigint {
   if (m === null) throw new InvalidArgumentError('expected a duration such as 90, 90s, 10m, 2h or 1d')
   const mult = { s: 1n, m: 60n, h: 3600n, d: 86_400n }[(m[2] ?? 's') as 's' | 'm' | 'h' | 'd']
   return BigInt(m[1] as string) * mult
-}
-
-function print(o: { json: boolean }, json: unknown, human: () => string): void {
-  process.stdout.write(`${o.json ? toJson(json) : human()}\n`)
-}
-
-async function chain(o: MlCommon, needsKey: boolean): Promise<ChainContext> {
-  return connect(o.rpc, needsKey ? await requirePrivateKey(o.keyFile) : await loadPrivateKey(o.keyFile))
 }
 
 function describeJob(j: Awaited<ReturnType<typeof readJobOnChain>>): string {
@@ -93,7 +83,7 @@ export function registerJobCommands(model: Command, common: (c: Command) => Comm
             store: string
           },
       ) => {
-        const ctx = await chain(o, true)
+        const ctx = await chainFor(o, true)
         const base = await loadBaseModel(ctx, storeOf(o), o.base)
         const versions = await Promise.all(
           o.datanet.map(async (d) => {
@@ -147,8 +137,8 @@ export function registerJobCommands(model: Command, common: (c: Command) => Comm
     ['refund', 'refundJob', 'refund the requester of a job not submitted before its deadline'],
   ] as const) {
     common(job.command(`${name} <jobId>`).description(what)).action(async (id: string, o: MlCommon) => {
-      const ctx = await chain(o, true)
-      const jobId = parseIdArg(id)
+      const ctx = await chainFor(o, true)
+      const jobId = parseIdArg(id, 'jobId')
       const mined = await jobAction(ctx, action, jobId)
       const j = await readJobOnChain(ctx, jobId)
       print(
@@ -182,8 +172,8 @@ export function registerJobCommands(model: Command, common: (c: Command) => Comm
           contentDir?: string
         },
       ) => {
-        const ctx = await chain(o, true)
-        const jobId = parseIdArg(id)
+        const ctx = await chainFor(o, true)
+        const jobId = parseIdArg(id, 'jobId')
         if ((await readJobOnChain(ctx, jobId)).status === 1) await jobAction(ctx, 'claimJob', jobId)
         const r = await fulfilJob(ctx, jobId, {
           store: storeOf(o),
@@ -212,8 +202,8 @@ export function registerJobCommands(model: Command, common: (c: Command) => Comm
   common(job.command('submit <jobId>').description('submit an adapter you registered for a job you claimed'))
     .requiredOption('--model <modelId>', 'the registered adapter', parseId)
     .action(async (id: string, o: MlCommon & { model: bigint }) => {
-      const ctx = await chain(o, true)
-      const mined = await submitJobOnChain(ctx, parseIdArg(id), o.model)
+      const ctx = await chainFor(o, true)
+      const mined = await submitJobOnChain(ctx, parseIdArg(id, 'jobId'), o.model)
       print(
         o,
         { jobId: id, modelId: o.model, tx: mined.hash },
@@ -229,8 +219,8 @@ export function registerJobCommands(model: Command, common: (c: Command) => Comm
     .option('--store <dir>', 'artifact store directory', DEFAULT_STORE)
     .option('--content-dir <dir>', 'content of contributions referenced by hash')
     .action(async (id: string, o: MlCommon & { store: string; contentDir?: string }) => {
-      const ctx = await chain(o, false)
-      const j = await readJobOnChain(ctx, parseIdArg(id))
+      const ctx = await chainFor(o, false)
+      const j = await readJobOnChain(ctx, parseIdArg(id, 'jobId'))
       if (j.modelId === 0n) throw new PayableError(`job ${j.id} has no submitted adapter (${j.statusName})`)
       const v = await verifyModel(ctx, storeOf(o), j.modelId, { contentDir: o.contentDir })
       print(o, { jobId: j.id, ...v }, () =>
@@ -252,8 +242,8 @@ export function registerJobCommands(model: Command, common: (c: Command) => Comm
     .option('--store <dir>', 'artifact store directory', DEFAULT_STORE)
     .option('--content-dir <dir>', 'content of contributions referenced by hash')
     .action(async (id: string, o: MlCommon & { force: boolean; store: string; contentDir?: string }) => {
-      const ctx = await chain(o, true)
-      const j = await readJobOnChain(ctx, parseIdArg(id))
+      const ctx = await chainFor(o, true)
+      const j = await readJobOnChain(ctx, parseIdArg(id, 'jobId'))
       if (j.modelId === 0n) throw new PayableError(`job ${j.id} has no submitted adapter (${j.statusName})`)
       const v = await verifyModel(ctx, storeOf(o), j.modelId, { contentDir: o.contentDir })
       if (v.ok && !o.force)
@@ -277,9 +267,9 @@ export function registerJobCommands(model: Command, common: (c: Command) => Comm
     .option('--invalid', 'the adapter does not verify: refund the requester (and the bond)')
     .action(async (id: string, o: MlCommon & { valid?: boolean; invalid?: boolean }) => {
       if (o.valid === o.invalid) throw new PayableError('give exactly one of --valid or --invalid')
-      const ctx = await chain(o, true)
-      const mined = await resolveJobOnChain(ctx, parseIdArg(id), o.valid === true)
-      const j = await readJobOnChain(ctx, parseIdArg(id))
+      const ctx = await chainFor(o, true)
+      const mined = await resolveJobOnChain(ctx, parseIdArg(id, 'jobId'), o.valid === true)
+      const j = await readJobOnChain(ctx, parseIdArg(id, 'jobId'))
       print(
         o,
         { jobId: j.id, status: j.statusName, tx: mined.hash },
@@ -288,8 +278,8 @@ export function registerJobCommands(model: Command, common: (c: Command) => Comm
     })
 
   common(job.command('status <jobId>').description('show a job')).action(async (id: string, o: MlCommon) => {
-    const ctx = await chain(o, false)
-    const j = await readJobOnChain(ctx, parseIdArg(id))
+    const ctx = await chainFor(o, false)
+    const j = await readJobOnChain(ctx, parseIdArg(id, 'jobId'))
     print(o, j, () => describeJob(j))
   })
 }

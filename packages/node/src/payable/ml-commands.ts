@@ -24,6 +24,7 @@ import {
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import type { Address, Hex } from 'viem'
 import { type ChainContext, connect } from './chain.ts'
+import { type CommonOpts, parseIdArg, print } from './cli-common.ts'
 import type { DatanetVersionRef } from './corpus.ts'
 import { PayableError } from './errors.ts'
 import {
@@ -34,18 +35,13 @@ import {
   runAdapterTraining,
   verifyModel,
 } from './factory.ts'
-import { toJson } from './format.ts'
 import { requirePrivateKey } from './keys.ts'
 import { OpenLoraProvider } from './openlora.ts'
 import { serveOpenLora } from './openlora-http.ts'
 import { parseId } from './parse.ts'
 import { JobTrainer } from './trainer-loop.ts'
 
-export interface MlCommon {
-  rpc: string
-  keyFile?: string
-  json: boolean
-}
+export type MlCommon = CommonOpts
 
 // ---------------------------------------------------------------- option parsers
 
@@ -190,10 +186,6 @@ function phaseLogger(enabled: boolean) {
   }
 }
 
-function out(o: { json: boolean }, json: unknown, human: () => string): void {
-  process.stdout.write(`${o.json ? toJson(json) : human()}\n`)
-}
-
 async function writeFiles(dir: string, files: Record<string, Uint8Array>): Promise<Record<string, string>> {
   const abs = resolve(dir)
   await mkdir(abs, { recursive: true })
@@ -308,7 +300,7 @@ export function registerBaseTrain(model: Command, common: (c: Command) => Comman
           trainingLogHash: t.logHash,
           files: { artifact: store.path(artifactHash), ...files },
         }
-        out(o, r, () =>
+        print(o, r, () =>
           [
             modelId === undefined
               ? `Trained base model (${o.preset}), not registered`
@@ -401,7 +393,7 @@ export async function runLoraTrain(o: LoraTrainOpts): Promise<void> {
     trainingLogHash: t.logHash,
     files: { artifact: store.path(artifactHash), ...files },
   }
-  out(o, r, () =>
+  print(o, r, () =>
     [
       `Registered adapter ${modelId} "${o.name}" of base model ${o.base}, trained on ${o.datanet.map((d) => `${d.datanetId}@${d.version}`).join(', ')}`,
       `  ${job.records.length} records, ${t.trainTokens} training bytes, ${t.heldOutTokens} held out`,
@@ -429,13 +421,13 @@ export function registerVerify(model: Command, common: (c: Command) => Command):
     .action(async (id: string, o: MlCommon & { version?: number; store: string; contentDir?: string }) => {
       const ctx = await connect(o.rpc)
       const progress = new TrainProgress(!o.json, 0)
-      const v = await verifyModel(ctx, storeOf(o), parseIdArg(id), {
+      const v = await verifyModel(ctx, storeOf(o), parseIdArg(id, 'modelId'), {
         version: o.version,
         contentDir: o.contentDir,
         onPhase: phaseLogger(!o.json),
         onStep: progress.step,
       })
-      out(o, v, () =>
+      print(o, v, () =>
         v.ok
           ? `OK: model ${v.modelId} v${v.version} re-trained from chain data to ${v.recomputedArtifactHash} = the registered artifact hash; config and log hashes match`
           : [
@@ -445,14 +437,6 @@ export function registerVerify(model: Command, common: (c: Command) => Command):
       )
       if (!v.ok) process.exitCode = 1
     })
-}
-
-export function parseIdArg(value: string): bigint {
-  try {
-    return parseId(value)
-  } catch {
-    throw new PayableError(`expected a positive integer id, got "${value}"`)
-  }
 }
 
 // ---------------------------------------------------------------- provider serve --base
@@ -535,7 +519,7 @@ export async function runOpenLora(o: OpenLoraServeOpts): Promise<void> {
     })
     trainer.start()
   }
-  out(o, { ...p.info(), url: server.url, training: o.train }, () =>
+  print(o, { ...p.info(), url: server.url, training: o.train }, () =>
     [
       `OpenLoRA: base model ${o.base} "${p.base.name}", ${p.served().length} adapter(s), ${o.resident} resident, as ${p.address}${o.train ? '; training ModelFactory jobs' : ''}`,
       `Provider listening on ${server.url}`,
