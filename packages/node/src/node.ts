@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Block } from '@ethereumjs/block'
-import { createSystemModules, type ModuleParams, parseModuleParams } from '@openledger/attribution'
+import { type ModuleParams, parseModuleParams } from '@openledger/attribution'
 import type { L1Addresses } from '@openledger/bridge'
 import {
   type BlockHook,
@@ -22,16 +22,18 @@ import type { Hex } from 'viem'
 import { attributionRpcMethods } from './attribution/rpc.ts'
 import type { ExecutionConfig } from './backend/exec-limits.ts'
 import { NodeBackend } from './backend/node-backend.ts'
+import { createRecoverPool } from './backend/recover-pool.ts'
 import { L2Bridge } from './bridge/l2-bridge.ts'
 import { OutputService } from './bridge/outputs.ts'
 import { Chain } from './chain/chain.ts'
+import { type RuntimeSpec, runtimeOptions, runtimeSpec } from './chain/runtime-spec.ts'
 import { DevControls } from './dev/dev-controls.ts'
 import type { DevAccount } from './keys/dev-accounts.ts'
 import type { Logger } from './logger.ts'
 import { type HealthState, NodeMetrics, serveMetrics } from './metrics.ts'
 import { DevSealer, type MiningMode } from './miner/dev-sealer.ts'
 import { ChainStore } from './store/index.ts'
-import { TxPool, type TxPoolOptions } from './txpool/index.ts'
+import { maintainPool, TxPool, type TxPoolOptions } from './txpool/index.ts'
 import { key } from './util/bytes.ts'
 import { DEV_CLIENT_VERSION } from './version.ts'
 
@@ -79,7 +81,9 @@ export class DatadirInUseError extends Error {
 export async function openDatabase(path: string): Promise<Level<Uint8Array, Uint8Array>> {
   const db = new Level<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' })
   try {
-    await db.open()
+    // Multithreading: the RPC execution workers open the same database (backend/exec-worker.ts).
+    // Another process still gets LEVEL_LOCKED.
+    await db.open({ multithreading: true } as Parameters<typeof db.open>[0])
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause
     if (cause?.code === 'LEVEL_LOCKED') throw new DatadirInUseError(path)
@@ -122,19 +126,26 @@ export class OpenLedgerNode {
           })
         : undefined
       const core = await openCore({ ...opts, blockHooks: bridge ? [bridge.hook] : undefined }, closers)
-      const { chain } = core
-      if (bridge) await bridge.attach(core.runtime, core.runtime.genesisBlock.header.stateRoot, core.metrics)
-      const sealer = new DevSealer(chain, opts.mining, {
+      const { chain, runtime, store, pool, metrics } = core
+      if (bridge) await bridge.attach(runtime, runtime.genesisBlock.header.stateRoot, metrics)
+      const sealer = new DevSealer({
+        chain,
+        runtime,
+        pool,
+        metrics,
+        mode: opts.mining,
         coinbase: opts.coinbase ?? new Uint8Array(20),
         log: opts.log,
         onBlock: opts.onBlock,
         proposalHeader: bridge ? (root) => bridge.proposalHeader(root) : undefined,
       })
       closers.unshift(() => sealer.stop())
+      const recovery = createRecoverPool({ startAtRate: opts.recoverStartRate })
+      closers.unshift(async () => recovery?.close())
       if (bridge) {
         // Confirmed deposits are work like pending transactions: automine makes a block for them.
         bridge.start(
-          core.runtime,
+          runtime,
           () => chain.workingStateRoot,
           async () => {
             if (sealer.miningMode.kind === 'auto') await sealer.mine()
@@ -144,11 +155,13 @@ export class OpenLedgerNode {
         if (opts.l1?.proposerKey) {
           const outputs = new OutputService({
             chain,
+            store,
+            runtime,
             addresses: opts.l1.addresses,
             l1Rpc: opts.l1.rpc,
             signerKey: opts.l1.proposerKey,
             proposerKey: opts.l1.proposerKey,
-            metrics: core.metrics,
+            metrics,
             log: opts.log,
             pollMs: opts.l1.pollMs ?? 500,
           })
@@ -163,17 +176,30 @@ export class OpenLedgerNode {
       const throwOnFailures = opts.throwOnTransactionFailures ?? true
       const backend = new NodeBackend({
         chain,
+        store,
+        runtime,
+        pool,
+        metrics,
+        recovery,
         clientVersion: DEV_CLIENT_VERSION,
         keys,
         impersonated,
-        dev: new DevControls(chain, sealer, impersonated, DEV_CLIENT_VERSION),
+        dev: new DevControls({
+          chain,
+          store,
+          runtime,
+          pool,
+          sealer,
+          impersonated,
+          clientVersion: DEV_CLIENT_VERSION,
+        }),
         afterAdmit: (hash) => sealer.waitForOutcome(hash),
         throwOnTransactionFailures: () => throwOnFailures,
         nextBlockEnv: (parent) => sealer.nextEnv(parent),
         pendingFromPool: true,
         rejectBelowBaseFee: () => sealer.miningMode.kind === 'auto',
-        recoverStartRate: opts.recoverStartRate,
         execution: opts.execution,
+        execWorkers: { dbPath: core.dbPath, spec: core.runtimeSpec },
       })
       closers.unshift(() => backend.close())
       const { rpcUrl, metricsUrl } = await serveApis(
@@ -238,55 +264,64 @@ export interface CoreOptions {
 /** What every node has: database, runtime, chain store, mempool, chain, metrics. */
 export interface NodeCore {
   datadir: string
+  /** The LevelDB directory and the runtime's configuration, for the RPC execution workers. */
+  dbPath: string
+  runtimeSpec: RuntimeSpec
   runtime: ExecutionRuntime
+  store: ChainStore
   chain: Chain
+  pool: TxPool
   metrics: NodeMetrics
   moduleParams: ModuleParams
 }
 
-/** Opens the core in dependency order; registers closers (reverse order) as it goes. */
+/**
+ * Opens the core in dependency order, each part from parts that already exist; registers closers
+ * (reverse order) as it goes. The pool is the chain's first observer (txpool/maintain.ts).
+ */
 export async function openCore(opts: CoreOptions, closers: Array<() => Promise<unknown>>): Promise<NodeCore> {
   const tempDir = opts.datadir ? undefined : await mkdtemp(join(tmpdir(), 'openledger-'))
   const datadir = opts.datadir ?? tempDir!
   if (tempDir) closers.unshift(() => rm(tempDir, { recursive: true, force: true }))
-  const db = await openDatabase(join(datadir, 'db'))
+  const dbPath = join(datadir, 'db')
+  const db = await openDatabase(dbPath)
   closers.unshift(() => db.close())
   const stateDb = db.sublevel<Uint8Array, Uint8Array>('state', { keyEncoding: 'view', valueEncoding: 'view' })
   const chainDb = db.sublevel<Uint8Array, Uint8Array>('chain', { keyEncoding: 'view', valueEncoding: 'view' })
-  let store: ChainStore | undefined
   const moduleParams = parseModuleParams(opts.genesis.modules)
   const runtime = await createExecutionRuntime({
+    ...runtimeOptions(opts.genesis, opts),
     db: stateDb,
-    genesis: opts.genesis,
-    modules: createSystemModules(moduleParams),
-    getBlockHash: async (n) => store?.getCanonicalHash(n),
+    getBlockHash: ChainStore.canonicalHashReader(chainDb),
     yieldEveryMs: opts.yieldEveryMs,
     blockHooks: opts.blockHooks,
-    allowUnlimitedContractSize: opts.allowUnlimitedContractSize,
   })
   closers.unshift(() => runtime.close())
   const genesisBlock = opts.decorateBlock ? opts.decorateBlock(runtime.genesisBlock) : runtime.genesisBlock
-  store = await ChainStore.open(chainDb, {
+  const store = await ChainStore.open(chainDb, {
     genesisBlock,
     blockOptions: runtime.blockOptions,
     decorateBlock: opts.decorateBlock,
   })
-  const openedStore = store
-  closers.unshift(() => openedStore.close())
-  const txpool = new TxPool({
+  closers.unshift(() => store.close())
+  const metrics = new NodeMetrics()
+  const chain = new Chain(store, { log: opts.log, metrics })
+  const pool = new TxPool({
     // Unlimited contracts need deployments larger than geth's 128 KiB transaction bound.
     ...(opts.allowUnlimitedContractSize && { maxTxSize: UNLIMITED_CODE_MAX_TX_BYTES }),
     ...opts.txpool,
     common: runtime.common,
-    blockGasLimit: () => openedStore.head().header.gasLimit,
+    blockGasLimit: () => store.head().header.gasLimit,
     getAccount: async (address) => {
       const acc = await runtime.getAccount(chain.workingStateRoot, address)
       return { nonce: acc?.nonce ?? 0n, balance: acc?.balance ?? 0n }
     },
   })
-  const metrics = new NodeMetrics()
-  const chain: Chain = new Chain(store, runtime, txpool, metrics)
-  return { datadir, runtime, chain, metrics, moduleParams }
+  chain.subscribe(maintainPool(pool, metrics))
+  // Block hooks (the L1 bridge's deposits) hold node state a worker cannot rebuild: with hooks,
+  // traces (which replay a block's hooks) stay on the main thread.
+  const spec = runtimeSpec(opts.genesis, { ...opts, blockHooks: (opts.blockHooks?.length ?? 0) > 0 })
+  return { datadir, dbPath, runtimeSpec: spec, runtime, store, chain, pool, metrics, moduleParams }
 }
 
 /** Largest transaction the pool takes with unlimited contract sizes (RPC bodies are 5 MiB). */
@@ -312,12 +347,14 @@ export async function serveApis(
   const { host, port, ...rpcOptions } = opts.rpc
   const server = createRpcServer(backend, {
     ...rpcOptions,
+    // As many executions run at once as there are execution workers (one in-thread).
+    limits: { executionConcurrency: Math.max(1, backend.execution.threads), ...rpcOptions.limits },
     logger: opts.log,
     onRequest: core.metrics.observeRpc,
   })
   server.registerModule(
     'ol',
-    attributionRpcMethods({ chain: core.chain, backend, params: core.moduleParams }),
+    attributionRpcMethods({ chain: core.chain, runtime: core.runtime, backend, params: core.moduleParams }),
   )
   for (const [name, methods] of Object.entries(extraModules)) server.registerModule(name, methods)
   core.metrics.trackRpcServer(() => server.stats())

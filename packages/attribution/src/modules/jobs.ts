@@ -22,6 +22,8 @@ import {
   equalBytes,
   field,
   fromHex,
+  keccak,
+  keccakGas,
   MODEL_FACTORY_ADDRESS,
   nestedSlot,
   pack,
@@ -32,10 +34,11 @@ import {
 } from '@openledger/module-kit'
 import { modelFactoryAbi } from '../sol/abi.ts'
 import { MODEL_VERSION_FIELDS, MODELS_ADDRESS, modelVersionSlot, trainedOnSlot } from './layout.ts'
+import { JOB_WORDS, loadParams } from './param-store.ts'
 import type { ModuleParams } from './params.ts'
 import { loadModel, loadVersionCount } from './records.ts'
 import { readU } from './rewards.ts'
-import { readTrainingSpec, TRAINING_KIND } from './training.ts'
+import { MAX_TRAINING_CONFIG_BYTES, readTrainingSpec, TRAINING_KIND } from './training.ts'
 
 const t = abiTools(modelFactoryAbi)
 
@@ -190,6 +193,7 @@ export function createModelFactoryModule(params: ModuleParams): DefinedModule {
             trainingConfigHash: string
             deadline: bigint
             reviewPeriod: bigint
+            config: string
           }
           const { x, ctx } = env
           if (ctx.value === 0n) t.fail('NoPayment')
@@ -202,6 +206,14 @@ export function createModelFactoryModule(params: ModuleParams): DefinedModule {
           if ((await loadModel(x, spec.baseModelId)) === undefined) t.fail('ModelNotFound', spec.baseModelId)
           if ((await readTrainingSpec(x, spec.baseModelId, 1n)).kind !== TRAINING_KIND.base)
             t.fail('NotABaseModel', spec.baseModelId)
+          const configBytes = (spec.config.length - 2) / 2
+          if (configBytes > MAX_TRAINING_CONFIG_BYTES) {
+            t.fail('TooManyItems', BigInt(configBytes), BigInt(MAX_TRAINING_CONFIG_BYTES))
+          }
+          x.charge(keccakGas(configBytes))
+          const actual = toHex(keccak(fromHex(spec.config)))
+          if (actual !== spec.trainingConfigHash.toLowerCase())
+            t.fail('ConfigHashMismatch', spec.trainingConfigHash, actual)
           if (spec.datanets.length === 0) t.fail('NoTrainingData')
           if (spec.datanets.length > JOB_LIMITS.maxDatanets)
             t.fail('TooManyItems', BigInt(spec.datanets.length), BigInt(JOB_LIMITS.maxDatanets))
@@ -251,6 +263,7 @@ export function createModelFactoryModule(params: ModuleParams): DefinedModule {
               deadline: spec.deadline,
               reviewPeriod: spec.reviewPeriod,
               datanets: spec.datanets,
+              config: spec.config,
             }),
           )
           return id
@@ -342,7 +355,8 @@ export function createModelFactoryModule(params: ModuleParams): DefinedModule {
           const j = await requireJob(env, id, JOB_STATUS.submitted)
           if (!equalBytes(env.caller, j.requester)) t.fail('NotRequester', id, toHex(env.caller))
           if (env.ctx.block.timestamp > j.submittedAt + j.reviewPeriod) t.fail('ReviewPeriodOver', id)
-          const bond = (j.payment * BigInt(params.jobChallengeBondBps)) / 10_000n
+          const { jobChallengeBondBps } = await loadParams(env.x, params, JOB_WORDS)
+          const bond = (j.payment * BigInt(jobChallengeBondBps)) / 10_000n
           if (env.ctx.value !== bond) t.fail('WrongBond', env.ctx.value, bond)
           storeHeader(env, id, { ...j, status: JOB_STATUS.challenged, challengeBond: bond })
           env.x.emit(t.log('JobChallenged', { jobId: id, challenger: toHex(env.caller), bond, evidenceHash }))
@@ -353,7 +367,8 @@ export function createModelFactoryModule(params: ModuleParams): DefinedModule {
         mutating: true,
         async run(env, args) {
           const [id, valid] = args as [bigint, boolean]
-          if (!equalBytes(env.caller, params.jobArbiter)) t.fail('NotArbiter', toHex(env.caller))
+          const { jobArbiter } = await loadParams(env.x, params, JOB_WORDS)
+          if (!equalBytes(env.caller, jobArbiter)) t.fail('NotArbiter', toHex(env.caller))
           const j = await requireJob(env, id, JOB_STATUS.challenged)
           env.x.emit(t.log('JobResolved', { jobId: id, adapterValid: valid }))
           if (valid) settlePaid(env, id, j, j.challengeBond)
@@ -388,8 +403,9 @@ export function createModelFactoryModule(params: ModuleParams): DefinedModule {
 
       jobParams: {
         mutating: false,
-        async run() {
-          return [toHex(params.jobArbiter), params.jobChallengeBondBps]
+        async run(env) {
+          const p = await loadParams(env.x, params, JOB_WORDS)
+          return [toHex(p.jobArbiter), p.jobChallengeBondBps]
         },
       },
     },

@@ -24,6 +24,7 @@ export interface DevCommandOptions {
   datadir?: string
   genesis?: string
   mnemonic?: string
+  hardfork?: string
   logLevel: string
   silent: boolean
   /** Browser access, limits and execution bounds from the shared RPC flags (rpc-flags.ts). */
@@ -41,9 +42,15 @@ export async function runDev(opts: DevCommandOptions): Promise<void> {
     balance: opts.balance,
     chainId: opts.chainId,
     mnemonic: opts.mnemonic,
+    hardfork: opts.hardfork,
   })
   const l1 = await resolveL1Flags(opts.l1)
   const genesis = parseGenesis(l1 ? bridgedGenesis(json, l1.addresses, opts.chainId) : json)
+  // A throwaway chain starts now, as Hardhat's (its genesis time is the start time): tests take
+  // `time.latest()` of a fresh chain as "now" and schedule from it. A persisted chain keeps the
+  // file's time, so that its genesis hash is the same on every start.
+  if (opts.datadir === undefined && opts.genesis === undefined && genesis.timestamp === 0n)
+    genesis.timestamp = BigInt(Math.floor(Date.now() / 1000))
   const mining: MiningMode = !opts.mining
     ? { kind: 'manual' }
     : opts.blockTime !== undefined
@@ -144,7 +151,7 @@ function banner(p: {
 
 function formatBlock(
   block: Block,
-  executed: ExecutedTx[],
+  executed: readonly ExecutedTx[],
   dropped: Array<{ hash: Uint8Array; reason: string }>,
 ): string {
   const h = block.header

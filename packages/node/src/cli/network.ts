@@ -85,7 +85,7 @@ export function handleSignals(close: () => Promise<void>): void {
   process.on('SIGTERM', () => stop('SIGTERM'))
 }
 
-function formatBlock(block: Block, executed: ExecutedTx[]): string {
+function formatBlock(block: Block, executed: readonly ExecutedTx[]): string {
   const h = block.header
   return `Block #${h.number} ${hex(block.hash())} txs=${executed.length} gasUsed=${h.gasUsed} proposer=${hex(h.coinbase.bytes)}`
 }
@@ -109,6 +109,7 @@ export async function runGenesisNew(o: {
   blockPeriod: number
   requestTimeout?: number
   devAccounts?: number
+  hardfork?: string
   out?: string
   l1Addresses?: string
 }): Promise<void> {
@@ -126,6 +127,7 @@ export async function runGenesisNew(o: {
     blockPeriodSeconds: o.blockPeriod,
     requestTimeoutSeconds: o.requestTimeout,
     devAccounts: o.devAccounts,
+    hardfork: o.hardfork,
   })
   const bridged = o.l1Addresses ? bridgedGenesis(json, await readL1Addresses(o.l1Addresses), o.chainId) : json
   const text = `${JSON.stringify(bridged, null, 2)}\n`
