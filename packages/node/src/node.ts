@@ -15,6 +15,7 @@ import {
   type ExecutedTx,
   type ExecutionRuntime,
   type GenesisConfig,
+  type SystemModule,
 } from '@openledger/evm-runtime'
 import { createRpcServer, type RpcMethods, type RpcServerOptions } from '@openledger/rpc'
 import { Level } from 'level'
@@ -52,6 +53,8 @@ export interface DevNodeOptions {
   throwOnTransactionFailures?: boolean
   /** No EIP-170 / EIP-3860 size limits (Hardhat's allowUnlimitedContractSize). Default false. */
   allowUnlimitedContractSize?: boolean
+  /** Native modules served besides the chain's own (embedding, tests such as fault injection). */
+  extraModules?: SystemModule[]
   /** Start the sender-recovery worker once raw transactions arrive at this rate (tx/s); 0 = at
    * start. Default: lazily, so embedded and test nodes spawn no thread they do not need. */
   recoverStartRate?: number
@@ -233,6 +236,8 @@ export interface CoreOptions {
   blockHooks?: BlockHook[]
   /** Dev only: see DevNodeOptions.allowUnlimitedContractSize. */
   allowUnlimitedContractSize?: boolean
+  /** See DevNodeOptions.extraModules. */
+  extraModules?: SystemModule[]
 }
 
 /** What every node has: database, runtime, chain store, mempool, chain, metrics. */
@@ -258,7 +263,7 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
   const runtime = await createExecutionRuntime({
     db: stateDb,
     genesis: opts.genesis,
-    modules: createSystemModules(moduleParams),
+    modules: [...createSystemModules(moduleParams), ...(opts.extraModules ?? [])],
     getBlockHash: async (n) => store?.getCanonicalHash(n),
     yieldEveryMs: opts.yieldEveryMs,
     blockHooks: opts.blockHooks,

@@ -9,11 +9,11 @@
  * never interleave.
  */
 import type { Block, BlockHeader } from '@ethereumjs/block'
-import type { ExecutedTx } from '@openledger/evm-runtime'
+import type { BuildBlockResult, ExecutedTx } from '@openledger/evm-runtime'
 import { invalidInput } from '@openledger/rpc'
 import type { Chain } from '../chain/chain.ts'
 import type { Logger } from '../logger.ts'
-import { hex, key } from '../util/bytes.ts'
+import { bytesEqual, hex, key } from '../util/bytes.ts'
 import type { NextBlockEnv } from './pending-block.ts'
 
 /** What became of a transaction in an automine pass, for the sender still waiting on it. */
@@ -121,7 +121,7 @@ export class DevSealer {
         this.autoAgain = false
         while (this.chain.txpool.status().pending > 0 && !this.stopped) {
           const before = this.chain.txpool.status().pending
-          await this.mine()
+          await this.exclusive(() => this.mineNow(undefined, true))
           // Nothing could be included (e.g. all below the base fee): stop rather than spin.
           if (this.chain.txpool.status().pending >= before) break
         }
@@ -183,7 +183,14 @@ export class DevSealer {
     return now > parentTs ? now : parentTs + 1n
   }
 
-  private async mineNow(timestamp?: bigint): Promise<Block> {
+  /**
+   * Builds and commits the next block. `auto`: an automine pass, which commits nothing when the
+   * block would hold no transaction and change no state (everything pending was dropped, e.g. its
+   * execution faulted): the chain then looks exactly as if those transactions had never arrived.
+   */
+  private async mineNow(timestamp?: bigint, auto?: false): Promise<Block>
+  private async mineNow(timestamp: bigint | undefined, auto: true): Promise<Block | undefined>
+  private async mineNow(timestamp?: bigint, auto = false): Promise<Block | undefined> {
     const chain = this.chain
     const parent = chain.head
     const fixed = timestamp ?? this.nextTimestamp
@@ -207,6 +214,14 @@ export class DevSealer {
       mixHash: env.mixHash,
       parentBeaconBlockRoot: extra?.parentBeaconBlockRoot,
     })
+    const nothing =
+      auto &&
+      result.executed.length === 0 &&
+      bytesEqual(result.block.header.stateRoot, chain.workingStateRoot)
+    if (nothing) {
+      this.dropRejected(result.rejected)
+      return undefined
+    }
     this.nextBaseFee = undefined
     this.nextPrevRandao = undefined
     this.nextTimestamp = undefined
@@ -218,23 +233,29 @@ export class DevSealer {
       m.phaseSeconds.inc({ phase: 'roots' }, result.timings.roots / 1000)
     }
     const started = performance.now()
-    const dropped: Array<{ hash: Uint8Array; reason: string }> = []
-    for (const r of result.rejected) {
-      if (r.retry) continue
-      const hash = r.tx.hash()
-      chain.txpool.remove(hash)
-      dropped.push({ hash, reason: r.reason })
-      this.recordOutcome(hash, { kind: 'dropped', reason: r.reason })
-      // Execution threw (rolled back by the runtime): not the sender's doing, so say it loudly.
-      if (r.fault)
-        this.opts.log.warn({ tx: hex(hash), err: r.fault.message }, 'transaction dropped: execution fault')
-    }
+    const dropped = this.dropRejected(result.rejected)
     await chain.commit(result)
     for (const e of result.executed)
       this.recordOutcome(e.hash, { kind: 'mined', failure: e.status === 0 ? e.error : undefined })
     m?.blockImport.observe((performance.now() - started + result.timings.total) / 1000)
     this.opts.onBlock?.(result.block, result.executed, dropped)
     return result.block
+  }
+
+  /** Removes what the builder refused for good from the pool and records why. */
+  private dropRejected(rejected: BuildBlockResult['rejected']): Array<{ hash: Uint8Array; reason: string }> {
+    const dropped: Array<{ hash: Uint8Array; reason: string }> = []
+    for (const r of rejected) {
+      if (r.retry) continue
+      const hash = r.tx.hash()
+      this.chain.txpool.remove(hash)
+      dropped.push({ hash, reason: r.reason })
+      this.recordOutcome(hash, { kind: 'dropped', reason: r.reason })
+      // Execution threw (rolled back by the runtime): not the sender's doing, so say it loudly.
+      if (r.fault)
+        this.opts.log.warn({ tx: hex(hash), err: r.fault.message }, 'transaction dropped: execution fault')
+    }
+    return dropped
   }
 }
 
