@@ -22,6 +22,7 @@ import {
 } from '@openledger/consensus'
 import { type ExecutedTx, type GenesisConfig, keccak256 } from '@openledger/evm-runtime'
 import { NodeBackend } from './backend/node-backend.ts'
+import { createRecoverPool } from './backend/recover-pool.ts'
 import { L2Bridge } from './bridge/l2-bridge.ts'
 import type { Chain } from './chain/chain.ts'
 import { BlockImporter } from './chain/importer.ts'
@@ -60,7 +61,7 @@ export interface NetworkNodeOptions extends ApiOptions {
   txpool?: Partial<Omit<TxPoolOptions, 'common' | 'getAccount' | 'blockGasLimit'>>
   log: Logger
   /** After each imported block (console lines). */
-  onBlock?: (block: Block, executed: ExecutedTx[]) => void
+  onBlock?: (block: Block, executed: readonly ExecutedTx[]) => void
   /** Settle on an L1 (deposits, withdrawals): its RPC endpoint and the deployment's addresses file. */
   l1?: { rpc: string; addresses: L1Addresses; pollMs?: number }
 }
@@ -135,7 +136,7 @@ export class NetworkNode {
         },
         closers,
       )
-      const { chain, runtime, metrics } = core
+      const { chain, runtime, store, pool, metrics } = core
       if (bridge) {
         await bridge.attach(runtime, runtime.genesisBlock.header.stateRoot, metrics)
         bridge.start(runtime, () => chain.head.header.stateRoot)
@@ -146,6 +147,12 @@ export class NetworkNode {
       const blockOptions = runtime.blockOptions!
       const codec = new EthBlockCodec(blockOptions)
       const validators = new ChainValidatorSet(genesis.validators, chain.head)
+      chain.subscribe({
+        name: 'validator set',
+        onCommit: (blocks) => {
+          for (const { block } of blocks) validators.onBlock(block)
+        },
+      })
       const decode = (bytes: Uint8Array) => decodeQbftBlock(bytes, blockOptions)
       const nodeKey = opts.validatorKey ?? (await loadOrCreateKey(join(opts.datadir, 'node.key')))
       const address = opts.validatorKey ? privateKeyToAddress(opts.validatorKey) : undefined
@@ -155,106 +162,129 @@ export class NetworkNode {
       )
         log.warn({ address: hex(address) }, 'the validator key is not in the validator set: following only')
 
-      // Late-bound: the importer's hook needs the engine and the network, which need the importer.
-      let engine: QbftEngine | undefined
-      let wal: ConsensusWal | undefined
-      let p2p: P2PNetwork | undefined
-      let backendRef: NodeBackend | undefined
-      const importer: BlockImporter = new BlockImporter(chain, {
+      // Sender recovery for RPC and seal recovery for sync share the worker threads.
+      const recovery = createRecoverPool({ signal: abort.signal })
+      closers.unshift(async () => recovery?.close())
+      const importer = new BlockImporter({
+        chain,
+        store,
+        runtime,
+        knownSenders: (hash) => pool.senderPublicKey(hash),
+        metrics,
         validators: (h) => validators.validators(h),
         recover: nativeRecover,
         // Sync verifies a quorum of seals per block: recovered in batches on the worker threads.
-        recoverSeals: (items) => backendRef?.recoverSeals(items) ?? Promise.resolve(undefined),
+        recoverSeals: (items) => recovery?.recoverSeals(items) ?? Promise.resolve(undefined),
         log,
-        onImported: (block, source) => {
-          validators.onBlock(block)
-          const n = block.header.number
-          engine?.onNewHead(n)
-          // The proposer announces the sealed block to full nodes. Every validator holds a
-          // different seal subset, so all of them publishing would gossip n distinct copies.
-          if (source === 'consensus' && address && bytesEqual(block.header.coinbase.bytes, address))
-            p2p?.publish('block', block.serialize()).catch((err) => log.debug({ err }, 'block gossip failed'))
-          wal?.prune(n).catch((err) => log.warn({ err }, 'WAL prune failed'))
-        },
       })
       // Closed after the network (closers run in reverse): let an import in flight finish.
       closers.unshift(() => importer.exclusive(async () => {}))
-      chain.events.on('block', (block, _logs, executed) => opts.onBlock?.(block, executed))
 
       const head = chain.head
-      p2p = await P2PNetwork.create({
+      const net = await P2PNetwork.create({
         nodeKey,
         host: opts.p2p.host,
         port: opts.p2p.port,
         bootnodes: opts.p2p.bootnodes,
         chainId: runtime.chainId,
-        genesisHash: chain.store.genesisHash,
+        genesisHash: store.genesisHash,
         status: () => ({
           chainId: runtime.chainId,
-          genesisHash: chain.store.genesisHash,
+          genesisHash: store.genesisHash,
           headNumber: chain.head.header.number,
           headHash: chain.head.hash(),
         }),
         log,
       })
-      const net = p2p
       closers.unshift(() => net.close())
 
-      const sync = new RangeSync({ chain, importer, network: net, decode, log, signal: abort.signal })
+      const sync = new RangeSync({
+        chain,
+        metrics,
+        importer,
+        network: net,
+        decode,
+        log,
+        signal: abort.signal,
+      })
       net.events.on('peer:status', (peer, status) => sync.onPeerHead(peer, status.headNumber))
       net.events.on('peer:connect', () => metrics.peers.set(net.peerCount()))
       net.events.on('peer:disconnect', (peer) => {
         sync.onPeerGone(peer)
         metrics.peers.set(net.peerCount())
       })
-      net.onBlocksByRange((from, count) => chain.store.getRawBlocks(from, count))
+      net.onBlocksByRange((from, count) => store.getRawBlocks(from, count))
 
-      let host: QbftNodeHost | undefined
-      if (address) {
-        const opened = await ConsensusWal.open(join(opts.datadir, 'consensus.wal'))
-        wal = opened.wal
-        const w = wal
-        closers.unshift(() => w.close())
-        if (opened.recovered.truncatedBytes > 0)
-          log.warn(opened.recovered, 'consensus WAL had a torn tail (an unacknowledged write): cut off')
-        host = new QbftNodeHost({
-          chain,
-          importer,
-          codec,
-          validators,
-          blockOptions,
-          address,
-          blockPeriodSeconds: genesis.consensus.blockPeriodSeconds,
-          wal: w,
-          broadcast: (bytes) => {
-            net.publish('consensus', bytes).catch((err) => log.debug({ err }, 'consensus gossip failed'))
-          },
-          log,
-          signal: abort.signal,
-          proposalHeader: bridge ? (root) => bridge.proposalHeader(root) : undefined,
-        })
-        engine = new QbftEngine(
-          {
-            chainId: runtime.chainId,
-            signer: nativeSigner(opts.validatorKey!, address),
-            validators,
-            blocks: codec,
-            recover: nativeRecover,
-            timeouts: { baseMs: genesis.consensus.requestTimeoutSeconds * 1000 },
-            history: walHistory(opened.records, chain.head.header.number),
-          },
-          host,
-        )
-        const e = engine
-        closers.unshift(() => e.stop())
-      }
+      // With a validator key: the WAL, the consensus host and the QBFT engine.
+      const validator =
+        address === undefined
+          ? undefined
+          : await (async () => {
+              const opened = await ConsensusWal.open(join(opts.datadir, 'consensus.wal'))
+              const wal = opened.wal
+              closers.unshift(() => wal.close())
+              if (opened.recovered.truncatedBytes > 0)
+                log.warn(opened.recovered, 'consensus WAL had a torn tail (an unacknowledged write): cut off')
+              const host = new QbftNodeHost({
+                chain,
+                runtime,
+                pool,
+                metrics,
+                importer,
+                codec,
+                validators,
+                blockOptions,
+                address,
+                blockPeriodSeconds: genesis.consensus.blockPeriodSeconds,
+                wal,
+                broadcast: (bytes) => {
+                  net
+                    .publish('consensus', bytes)
+                    .catch((err) => log.debug({ err }, 'consensus gossip failed'))
+                },
+                log,
+                signal: abort.signal,
+                proposalHeader: bridge ? (root) => bridge.proposalHeader(root) : undefined,
+              })
+              const engine = new QbftEngine(
+                {
+                  chainId: runtime.chainId,
+                  signer: nativeSigner(opts.validatorKey!, address),
+                  validators,
+                  blocks: codec,
+                  recover: nativeRecover,
+                  timeouts: { baseMs: genesis.consensus.requestTimeoutSeconds * 1000 },
+                  history: walHistory(opened.records, chain.head.header.number),
+                },
+                host,
+              )
+              closers.unshift(() => engine.stop())
+              return { host, engine, wal }
+            })()
+      const engine = validator?.engine
+      // What follows a new head, after the pool and before the RPC events: the engine's next
+      // height, the proposer's announcement of its sealed block, WAL pruning, console lines.
+      chain.subscribe({
+        name: 'consensus',
+        onCommit: (blocks, source) => {
+          const last = blocks[blocks.length - 1]!.block
+          const n = last.header.number
+          engine?.onNewHead(n)
+          // The proposer announces the sealed block to full nodes. Every validator holds a
+          // different seal subset, so all of them publishing would gossip n distinct copies.
+          if (source === 'consensus' && address && bytesEqual(last.header.coinbase.bytes, address))
+            net.publish('block', last.serialize()).catch((err) => log.debug({ err }, 'block gossip failed'))
+          validator?.wal.prune(n).catch((err) => log.warn({ err }, 'WAL prune failed'))
+          for (const { block, executed } of blocks) opts.onBlock?.(block, executed)
+        },
+      })
 
       const ctx: CodecContext = { chainId: runtime.chainId, blocks: codec, recover: nativeRecover }
       const count = (topic: GossipTopic, v: Verdict): Verdict => {
         metrics.gossipMessages.inc({ topic, verdict: v })
         return v
       }
-      const tx = txRule(chain)
+      const tx = txRule({ common: runtime.common, pool })
       net.setValidator('tx', async (data) => count('tx', await tx(data)))
       const cons = consensusRule(engine, ctx, (h) => validators.validators(h))
       net.setValidator('consensus', (data) => count('consensus', cons(data)))
@@ -273,10 +303,15 @@ export class NetworkNode {
       closers.unshift(async () => txBatcher.close())
       const backend = new NodeBackend({
         chain,
+        store,
+        runtime,
+        pool,
+        metrics,
+        recovery,
         clientVersion: CLIENT_VERSION,
         keys: new Map(),
         afterAdmit: async (hash) => {
-          const pooled = chain.txpool.get(hash)
+          const pooled = pool.get(hash)
           if (pooled) txBatcher.add(pooled.tx.serialize())
         },
         peerCount: () => net.peerCount(),
@@ -284,15 +319,21 @@ export class NetworkNode {
         execution: opts.execution,
       })
       closers.unshift(() => backend.close())
-      backendRef = backend
       const multiValidator = genesis.validators.length > 1
       const health = (): HealthState =>
         sync.syncing ? 'syncing' : multiValidator && net.peerCount() === 0 ? 'not-ready' : 'ready'
       const extra: Parameters<typeof serveApis>[5] = {
-        qbft: qbftRpcMethods({ backend, evidence: () => host?.evidence ?? [] }),
+        qbft: qbftRpcMethods({ backend, evidence: () => validator?.host.evidence ?? [] }),
       }
       if (isLoopback(opts.rpc.host))
-        extra.admin = adminRpcMethods({ p2p: net, chain, clientVersion: CLIENT_VERSION, validator: address })
+        extra.admin = adminRpcMethods({
+          p2p: net,
+          chain,
+          chainId: runtime.chainId,
+          genesisHash: store.genesisHash,
+          clientVersion: CLIENT_VERSION,
+          validator: address,
+        })
       // Traces re-execute blocks: debug_* only when asked for (--rpc.debug).
       const apis = { ...opts, rpc: { debug: false, ...opts.rpc } }
       const { rpcUrl, metricsUrl } = await serveApis(core, backend, apis, closers, health, extra)

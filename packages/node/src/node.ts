@@ -23,6 +23,7 @@ import type { Hex } from 'viem'
 import { attributionRpcMethods } from './attribution/rpc.ts'
 import type { ExecutionConfig } from './backend/exec-limits.ts'
 import { NodeBackend } from './backend/node-backend.ts'
+import { createRecoverPool } from './backend/recover-pool.ts'
 import { L2Bridge } from './bridge/l2-bridge.ts'
 import { OutputService } from './bridge/outputs.ts'
 import { Chain } from './chain/chain.ts'
@@ -32,7 +33,7 @@ import type { Logger } from './logger.ts'
 import { type HealthState, NodeMetrics, serveMetrics } from './metrics.ts'
 import { DevSealer, type MiningMode } from './miner/dev-sealer.ts'
 import { ChainStore } from './store/index.ts'
-import { TxPool, type TxPoolOptions } from './txpool/index.ts'
+import { maintainPool, TxPool, type TxPoolOptions } from './txpool/index.ts'
 import { key } from './util/bytes.ts'
 import { DEV_CLIENT_VERSION } from './version.ts'
 
@@ -125,19 +126,26 @@ export class OpenLedgerNode {
           })
         : undefined
       const core = await openCore({ ...opts, blockHooks: bridge ? [bridge.hook] : undefined }, closers)
-      const { chain } = core
-      if (bridge) await bridge.attach(core.runtime, core.runtime.genesisBlock.header.stateRoot, core.metrics)
-      const sealer = new DevSealer(chain, opts.mining, {
+      const { chain, runtime, store, pool, metrics } = core
+      if (bridge) await bridge.attach(runtime, runtime.genesisBlock.header.stateRoot, metrics)
+      const sealer = new DevSealer({
+        chain,
+        runtime,
+        pool,
+        metrics,
+        mode: opts.mining,
         coinbase: opts.coinbase ?? new Uint8Array(20),
         log: opts.log,
         onBlock: opts.onBlock,
         proposalHeader: bridge ? (root) => bridge.proposalHeader(root) : undefined,
       })
       closers.unshift(() => sealer.stop())
+      const recovery = createRecoverPool({ startAtRate: opts.recoverStartRate })
+      closers.unshift(async () => recovery?.close())
       if (bridge) {
         // Confirmed deposits are work like pending transactions: automine makes a block for them.
         bridge.start(
-          core.runtime,
+          runtime,
           () => chain.workingStateRoot,
           async () => {
             if (sealer.miningMode.kind === 'auto') await sealer.mine()
@@ -147,11 +155,13 @@ export class OpenLedgerNode {
         if (opts.l1?.proposerKey) {
           const outputs = new OutputService({
             chain,
+            store,
+            runtime,
             addresses: opts.l1.addresses,
             l1Rpc: opts.l1.rpc,
             signerKey: opts.l1.proposerKey,
             proposerKey: opts.l1.proposerKey,
-            metrics: core.metrics,
+            metrics,
             log: opts.log,
             pollMs: opts.l1.pollMs ?? 500,
           })
@@ -166,16 +176,28 @@ export class OpenLedgerNode {
       const throwOnFailures = opts.throwOnTransactionFailures ?? true
       const backend = new NodeBackend({
         chain,
+        store,
+        runtime,
+        pool,
+        metrics,
+        recovery,
         clientVersion: DEV_CLIENT_VERSION,
         keys,
         impersonated,
-        dev: new DevControls(chain, sealer, impersonated, DEV_CLIENT_VERSION),
+        dev: new DevControls({
+          chain,
+          store,
+          runtime,
+          pool,
+          sealer,
+          impersonated,
+          clientVersion: DEV_CLIENT_VERSION,
+        }),
         afterAdmit: (hash) => sealer.waitForOutcome(hash),
         throwOnTransactionFailures: () => throwOnFailures,
         nextBlockEnv: (parent) => sealer.nextEnv(parent),
         pendingFromPool: true,
         rejectBelowBaseFee: () => sealer.miningMode.kind === 'auto',
-        recoverStartRate: opts.recoverStartRate,
         execution: opts.execution,
       })
       closers.unshift(() => backend.close())
@@ -244,12 +266,17 @@ export interface CoreOptions {
 export interface NodeCore {
   datadir: string
   runtime: ExecutionRuntime
+  store: ChainStore
   chain: Chain
+  pool: TxPool
   metrics: NodeMetrics
   moduleParams: ModuleParams
 }
 
-/** Opens the core in dependency order; registers closers (reverse order) as it goes. */
+/**
+ * Opens the core in dependency order, each part from parts that already exist; registers closers
+ * (reverse order) as it goes. The pool is the chain's first observer (txpool/maintain.ts).
+ */
 export async function openCore(opts: CoreOptions, closers: Array<() => Promise<unknown>>): Promise<NodeCore> {
   const tempDir = opts.datadir ? undefined : await mkdtemp(join(tmpdir(), 'openledger-'))
   const datadir = opts.datadir ?? tempDir!
@@ -258,40 +285,39 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
   closers.unshift(() => db.close())
   const stateDb = db.sublevel<Uint8Array, Uint8Array>('state', { keyEncoding: 'view', valueEncoding: 'view' })
   const chainDb = db.sublevel<Uint8Array, Uint8Array>('chain', { keyEncoding: 'view', valueEncoding: 'view' })
-  let store: ChainStore | undefined
   const moduleParams = parseModuleParams(opts.genesis.modules)
   const runtime = await createExecutionRuntime({
     db: stateDb,
     genesis: opts.genesis,
     modules: [...createSystemModules(moduleParams), ...(opts.extraModules ?? [])],
-    getBlockHash: async (n) => store?.getCanonicalHash(n),
+    getBlockHash: ChainStore.canonicalHashReader(chainDb),
     yieldEveryMs: opts.yieldEveryMs,
     blockHooks: opts.blockHooks,
     allowUnlimitedContractSize: opts.allowUnlimitedContractSize,
   })
   closers.unshift(() => runtime.close())
   const genesisBlock = opts.decorateBlock ? opts.decorateBlock(runtime.genesisBlock) : runtime.genesisBlock
-  store = await ChainStore.open(chainDb, {
+  const store = await ChainStore.open(chainDb, {
     genesisBlock,
     blockOptions: runtime.blockOptions,
     decorateBlock: opts.decorateBlock,
   })
-  const openedStore = store
-  closers.unshift(() => openedStore.close())
-  const txpool = new TxPool({
+  closers.unshift(() => store.close())
+  const metrics = new NodeMetrics()
+  const chain = new Chain(store, { log: opts.log, metrics })
+  const pool = new TxPool({
     // Unlimited contracts need deployments larger than geth's 128 KiB transaction bound.
     ...(opts.allowUnlimitedContractSize && { maxTxSize: UNLIMITED_CODE_MAX_TX_BYTES }),
     ...opts.txpool,
     common: runtime.common,
-    blockGasLimit: () => openedStore.head().header.gasLimit,
+    blockGasLimit: () => store.head().header.gasLimit,
     getAccount: async (address) => {
       const acc = await runtime.getAccount(chain.workingStateRoot, address)
       return { nonce: acc?.nonce ?? 0n, balance: acc?.balance ?? 0n }
     },
   })
-  const metrics = new NodeMetrics()
-  const chain: Chain = new Chain(store, runtime, txpool, metrics)
-  return { datadir, runtime, chain, metrics, moduleParams }
+  chain.subscribe(maintainPool(pool, metrics))
+  return { datadir, runtime, store, chain, pool, metrics, moduleParams }
 }
 
 /** Largest transaction the pool takes with unlimited contract sizes (RPC bodies are 5 MiB). */
@@ -322,7 +348,7 @@ export async function serveApis(
   })
   server.registerModule(
     'ol',
-    attributionRpcMethods({ chain: core.chain, backend, params: core.moduleParams }),
+    attributionRpcMethods({ chain: core.chain, runtime: core.runtime, backend, params: core.moduleParams }),
   )
   for (const [name, methods] of Object.entries(extraModules)) server.registerModule(name, methods)
   core.metrics.trackRpcServer(() => server.stats())

@@ -35,6 +35,7 @@ import {
   readTrainingSpec,
   receiptDigest,
 } from '@openledger/attribution'
+import type { ExecutionRuntime } from '@openledger/evm-runtime'
 import {
   type BlockRef,
   expectParams,
@@ -59,6 +60,7 @@ export const OL_LIST_MAX_LIMIT = 100
 
 export interface AttributionRpcDeps {
   chain: Chain
+  runtime: ExecutionRuntime
   backend: RpcBackend
   /** The genesis module parameters (treasury and stakers pool addresses for ol_getAttribution). */
   params: ModuleParams
@@ -87,8 +89,7 @@ function toJson(v: unknown): Json {
 const STATUS_NAMES = ['none', 'pending', 'approved', 'rejected'] as const
 
 export function attributionRpcMethods(deps: AttributionRpcDeps): RpcMethods {
-  const { chain, backend, params } = deps
-  const runtime = chain.runtime
+  const { chain, runtime, backend, params } = deps
 
   /** The block behind a selector and a storage reader pinned to its state root. */
   async function stateAt(ref: BlockRef): Promise<{ block: Block; state: StateReader }> {

@@ -19,6 +19,7 @@ import {
   SignatureCollector,
   signOutput,
 } from '@openledger/bridge'
+import type { ExecutionRuntime } from '@openledger/evm-runtime'
 import {
   type Account,
   type Address,
@@ -35,10 +36,13 @@ import { privateKeyToAccount } from 'viem/accounts'
 import type { Chain } from '../chain/chain.ts'
 import type { Logger } from '../logger.ts'
 import type { NodeMetrics } from '../metrics.ts'
+import type { ChainStore } from '../store/index.ts'
 import { hex } from '../util/bytes.ts'
 
 export interface OutputServiceOptions {
   chain: Chain
+  store: ChainStore
+  runtime: ExecutionRuntime
   addresses: L1Addresses
   l1Rpc: string
   /** Signs outputs when its address is in the oracle's validator set (a QBFT validator key). */
@@ -112,10 +116,10 @@ export class OutputService {
   async rootAt(n: bigint): Promise<Hex | undefined> {
     const cached = this.#roots.get(n)
     if (cached) return cached
-    const block = await this.o.chain.store.getBlockByNumber(n)
+    const block = await this.o.store.getBlockByNumber(n)
     if (!block) return undefined
     const stateRoot = block.header.stateRoot
-    const mp = await this.o.chain.runtime.getAccount(stateRoot, hexToBytes(MESSAGE_PASSER_ADDRESS))
+    const mp = await this.o.runtime.getAccount(stateRoot, hexToBytes(MESSAGE_PASSER_ADDRESS))
     if (!mp) throw new Error(`block ${n} has no message passer at ${MESSAGE_PASSER_ADDRESS}`)
     const { outputRoot } = outputOf({
       number: n,

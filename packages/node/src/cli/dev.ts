@@ -140,7 +140,7 @@ function banner(p: {
 
 function formatBlock(
   block: Block,
-  executed: ExecutedTx[],
+  executed: readonly ExecutedTx[],
   dropped: Array<{ hash: Uint8Array; reason: string }>,
 ): string {
   const h = block.header

@@ -81,7 +81,7 @@ export function handleSignals(close: () => Promise<void>): void {
   process.on('SIGTERM', () => stop('SIGTERM'))
 }
 
-function formatBlock(block: Block, executed: ExecutedTx[]): string {
+function formatBlock(block: Block, executed: readonly ExecutedTx[]): string {
   const h = block.header
   return `Block #${h.number} ${hex(block.hash())} txs=${executed.length} gasUsed=${h.gasUsed} proposer=${hex(h.coinbase.bytes)}`
 }

@@ -16,11 +16,13 @@ import {
   type Round,
   type SignedRecord,
 } from '@openledger/consensus'
-import { BlockValidationError, type ExecutedTx } from '@openledger/evm-runtime'
+import { BlockValidationError, type ExecutedTx, type ExecutionRuntime } from '@openledger/evm-runtime'
 import type { Chain } from '../chain/chain.ts'
 import type { BlockImporter } from '../chain/importer.ts'
 import { reuseKnownSenders } from '../chain/known-senders.ts'
 import type { Logger } from '../logger.ts'
+import type { NodeMetrics } from '../metrics.ts'
+import type { TxPool } from '../txpool/index.ts'
 import { bytesEqual, hex } from '../util/bytes.ts'
 import { type EthBlockCodec, withQbftHash } from './block-codec.ts'
 import type { ChainValidatorSet } from './validator-set.ts'
@@ -32,6 +34,9 @@ const MAX_EVIDENCE = 256
 
 export interface QbftHostOptions {
   chain: Chain
+  runtime: ExecutionRuntime
+  pool: TxPool
+  metrics?: NodeMetrics
   importer: BlockImporter
   codec: EthBlockCodec
   validators: ChainValidatorSet
@@ -79,8 +84,9 @@ export class QbftNodeHost implements QbftHost {
         seals: [],
       })
       const baseFee = parent.header.calcNextBaseFee()
+      const { pool, runtime } = this.o
       const extra = await this.o.proposalHeader?.(parent.header.stateRoot)
-      const result = await chain.runtime.buildBlock(parent.header, txs(chain.txpool.pending(baseFee)), {
+      const result = await runtime.buildBlock(parent.header, txs(pool.pending(baseFee)), {
         timestamp,
         coinbase: this.o.address,
         extraData,
@@ -91,7 +97,7 @@ export class QbftNodeHost implements QbftHost {
       })
       for (const r of result.rejected) {
         if (r.retry) continue
-        chain.txpool.remove(r.tx.hash())
+        pool.remove(r.tx.hash())
         // Execution threw (rolled back by the runtime): not the sender's doing, so say it loudly.
         if (r.fault)
           this.o.log.warn(
@@ -99,7 +105,7 @@ export class QbftNodeHost implements QbftHost {
             'transaction dropped: execution fault',
           )
       }
-      const m = chain.metrics
+      const m = this.o.metrics
       if (m) {
         m.phaseSeconds.inc({ phase: 'execution' }, result.timings.execution / 1000)
         m.phaseSeconds.inc({ phase: 'roots' }, result.timings.roots / 1000)
@@ -125,8 +131,9 @@ export class QbftNodeHost implements QbftHost {
       }
       try {
         const t0 = performance.now()
-        reuseKnownSenders(eth, this.o.chain.txpool)
-        const executed = await this.o.chain.runtime.executeBlock(eth, parent.header)
+        const { pool, runtime } = this.o
+        reuseKnownSenders(eth, (hash) => pool.senderPublicKey(hash))
+        const executed = await runtime.executeBlock(eth, parent.header)
         this.#remember(block.digest, executed)
         this.o.log.debug(
           {
@@ -172,7 +179,7 @@ export class QbftNodeHost implements QbftHost {
     seals: readonly Uint8Array[],
     _signers: readonly Address[],
   ): Promise<void> {
-    const { chain, codec, blockOptions } = this.o
+    const { chain, runtime, codec, blockOptions } = this.o
     const eth = codec.ethBlock(block)
     const header = createBlockHeaderFromBytesArray(headerWithSeals(eth.header.raw(), seals), blockOptions)
     const sealed = withQbftHash(new Block(header, eth.transactions, [], [], blockOptions))
@@ -180,7 +187,7 @@ export class QbftNodeHost implements QbftHost {
       const done = this.#executed.get(hex(block.digest))
       if (done) return done
       // Decided before our own validation finished: execute now.
-      return chain.runtime.executeBlock(eth, chain.head.header)
+      return runtime.executeBlock(eth, chain.head.header)
     })
     if (result === 'known')
       this.o.log.debug({ height: String(block.height) }, 'decided block already imported')
@@ -214,7 +221,7 @@ export class QbftNodeHost implements QbftHost {
   }
 
   onRoundStarted(height: bigint, round: Round, reason: string): void {
-    const m = this.o.chain.metrics
+    const m = this.o.metrics
     m?.qbftRound.set(round)
     if (round > 0) {
       m?.qbftRoundChanges.inc()
