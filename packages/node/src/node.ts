@@ -55,7 +55,8 @@ export interface DevNodeOptions {
   throwOnTransactionFailures?: boolean
   /** No EIP-170 / EIP-3860 size limits (Hardhat's allowUnlimitedContractSize). Default false. */
   allowUnlimitedContractSize?: boolean
-  /** Native modules served besides the chain's own (embedding, tests such as fault injection). */
+  /** Native modules served besides the chain's own (embedding, tests such as fault injection).
+   * In-process execution only: RPC execution workers are rebuilt from the genesis spec. */
   extraModules?: SystemModule[]
   /** Start the sender-recovery worker once raw transactions arrive at this rate (tx/s); 0 = at
    * start. Default: lazily, so embedded and test nodes spawn no thread they do not need. */
