@@ -28,8 +28,8 @@ import {
 } from '@openledger/attribution/sdk'
 import { type Command, Option } from 'commander'
 import type { Address, Hex } from 'viem'
-import { parseOpenAmount, parsePort } from '../cli/options.ts'
 import { type ChainContext, connect, DEFAULT_RPC, findLog, requireWallet, sendAndWait } from './chain.ts'
+import { parseOpenAmount, parsePort } from './cli-options.ts'
 import { readModel } from './corpus.ts'
 import { PayableError } from './errors.ts'
 import { open, Progress, shorten, table, toJson } from './format.ts'
@@ -863,22 +863,6 @@ function registerAttribution(program: Command): void {
     )
 }
 
-function registerDemo(program: Command): void {
-  program
-    .command('demo')
-    .description('run the whole Payable AI loop on a fresh ephemeral dev chain with the shipped corpus')
-    .option(
-      '--corpus <dir>',
-      'corpus directory with manifest.json (default: the shipped public-domain corpus)',
-    )
-    .option('--json', 'print a JSON summary', false)
-    .action(async (o: { corpus?: string; json: boolean }) => {
-      const { runDemo } = await import('./demo.ts')
-      const ok = await runDemo({ corpusDir: o.corpus, json: o.json })
-      process.exitCode = ok ? 0 : 1
-    })
-}
-
 /** Adds the payable-AI commands to the `openledger` program. */
 export function registerPayableCommands(program: Command): void {
   registerDatanet(program)
@@ -887,5 +871,4 @@ export function registerPayableCommands(program: Command): void {
   registerProvider(program)
   registerInfer(program)
   registerAttribution(program)
-  registerDemo(program)
 }
