@@ -59,6 +59,7 @@ export {
 } from './params.ts'
 export * from './read.ts'
 export { ContributionStatus } from './records.ts'
+export { takeAccrued } from './rewards.ts'
 export {
   MAX_TRAINING_CONFIG_BYTES,
   readTrainingSpec,
@@ -71,7 +72,7 @@ export {
 export function createSystemModules(params: ModuleParams | unknown = undefined): SystemModule[] {
   const p = isParams(params) ? params : parseModuleParams(params)
   return [
-    createDatanetsModule(),
+    createDatanetsModule(p),
     createModelsModule(p),
     createAttributionModule(p),
     createModelFactoryModule(p),

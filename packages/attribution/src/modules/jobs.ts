@@ -32,6 +32,7 @@ import {
 } from '@openledger/module-kit'
 import { modelFactoryAbi } from '../sol/abi.ts'
 import { MODEL_VERSION_FIELDS, MODELS_ADDRESS, modelVersionSlot, trainedOnSlot } from './layout.ts'
+import { JOB_WORDS, loadParams } from './param-store.ts'
 import type { ModuleParams } from './params.ts'
 import { loadModel, loadVersionCount } from './records.ts'
 import { readU } from './rewards.ts'
@@ -342,7 +343,8 @@ export function createModelFactoryModule(params: ModuleParams): DefinedModule {
           const j = await requireJob(env, id, JOB_STATUS.submitted)
           if (!equalBytes(env.caller, j.requester)) t.fail('NotRequester', id, toHex(env.caller))
           if (env.ctx.block.timestamp > j.submittedAt + j.reviewPeriod) t.fail('ReviewPeriodOver', id)
-          const bond = (j.payment * BigInt(params.jobChallengeBondBps)) / 10_000n
+          const { jobChallengeBondBps } = await loadParams(env.x, params, JOB_WORDS)
+          const bond = (j.payment * BigInt(jobChallengeBondBps)) / 10_000n
           if (env.ctx.value !== bond) t.fail('WrongBond', env.ctx.value, bond)
           storeHeader(env, id, { ...j, status: JOB_STATUS.challenged, challengeBond: bond })
           env.x.emit(t.log('JobChallenged', { jobId: id, challenger: toHex(env.caller), bond, evidenceHash }))
@@ -353,7 +355,8 @@ export function createModelFactoryModule(params: ModuleParams): DefinedModule {
         mutating: true,
         async run(env, args) {
           const [id, valid] = args as [bigint, boolean]
-          if (!equalBytes(env.caller, params.jobArbiter)) t.fail('NotArbiter', toHex(env.caller))
+          const { jobArbiter } = await loadParams(env.x, params, JOB_WORDS)
+          if (!equalBytes(env.caller, jobArbiter)) t.fail('NotArbiter', toHex(env.caller))
           const j = await requireJob(env, id, JOB_STATUS.challenged)
           env.x.emit(t.log('JobResolved', { jobId: id, adapterValid: valid }))
           if (valid) settlePaid(env, id, j, j.challengeBond)
@@ -388,8 +391,9 @@ export function createModelFactoryModule(params: ModuleParams): DefinedModule {
 
       jobParams: {
         mutating: false,
-        async run() {
-          return [toHex(params.jobArbiter), params.jobChallengeBondBps]
+        async run(env) {
+          const p = await loadParams(env.x, params, JOB_WORDS)
+          return [toHex(p.jobArbiter), p.jobChallengeBondBps]
         },
       },
     },

@@ -153,6 +153,10 @@ export const rejectContribution = writeAction(DATANETS, datanetsAbi, 'rejectCont
 export const publishVersion = writeAction(DATANETS, datanetsAbi, 'publishVersion')
 export const transferShares = writeAction(DATANETS, datanetsAbi, 'transferShares')
 export const setApprovalForAll = writeAction(DATANETS, datanetsAbi, 'setApprovalForAll')
+export const revokeApproval = writeAction(DATANETS, datanetsAbi, 'revokeApproval')
+export const setRequiredApprovals = writeAction(DATANETS, datanetsAbi, 'setRequiredApprovals')
+export const setLicence = writeAction(DATANETS, datanetsAbi, 'setLicence')
+export const setModelOwnerAllowed = writeAction(DATANETS, datanetsAbi, 'setModelOwnerAllowed')
 export const simulateCreateDatanet = simulateAction(DATANETS, datanetsAbi, 'createDatanet')
 export const simulateContribute = simulateAction(DATANETS, datanetsAbi, 'contribute')
 export const simulatePublishVersion = simulateAction(DATANETS, datanetsAbi, 'publishVersion')
@@ -168,6 +172,13 @@ export const getShareBalance = readAction(DATANETS, datanetsAbi, 'balanceOf')
 export const getTotalShares = readAction(DATANETS, datanetsAbi, 'totalSupply')
 export const isApprovedForAll = readAction(DATANETS, datanetsAbi, 'isApprovedForAll')
 export const getHeldDatanets = readAction(DATANETS, datanetsAbi, 'heldDatanets')
+export const getHeldShareTokens = readAction(DATANETS, datanetsAbi, 'heldShareTokens')
+export const getDatanetVersionDetails = readAction(DATANETS, datanetsAbi, 'getVersionDetails')
+export const getDatanetTerms = readAction(DATANETS, datanetsAbi, 'getDatanetTerms')
+export const isModelOwnerAllowed = readAction(DATANETS, datanetsAbi, 'isModelOwnerAllowed')
+export const getApprovals = readAction(DATANETS, datanetsAbi, 'getApprovals')
+/** The chain's answer for shareTokenId (the same as the local `shareTokenId` helper). */
+export const getShareTokenId = readAction(DATANETS, datanetsAbi, 'shareTokenId')
 
 // ---- Models ----
 export const registerModel = writeAction(MODELS, modelsAbi, 'registerModel')
@@ -175,6 +186,7 @@ export const publishModelVersion = writeAction(MODELS, modelsAbi, 'publishModelV
 export const transferModelOwnership = writeAction(MODELS, modelsAbi, 'transferModelOwnership')
 export const setProvider = writeAction(MODELS, modelsAbi, 'setProvider')
 export const setMinFee = writeAction(MODELS, modelsAbi, 'setMinFee')
+export const setDerivativeTerms = writeAction(MODELS, modelsAbi, 'setDerivativeTerms')
 export const simulateRegisterModel = simulateAction(MODELS, modelsAbi, 'registerModel')
 export const registerBaseModel = writeAction(MODELS, modelsAbi, 'registerBaseModel')
 export const registerAdapter = writeAction(MODELS, modelsAbi, 'registerAdapter')
@@ -184,6 +196,7 @@ export const getModelCount = readAction(MODELS, modelsAbi, 'modelCount')
 export const getModel = readAction(MODELS, modelsAbi, 'getModel')
 export const getModelVersion = readAction(MODELS, modelsAbi, 'getModelVersion')
 export const isTrainedOn = readAction(MODELS, modelsAbi, 'isTrainedOn')
+export const getModelTerms = readAction(MODELS, modelsAbi, 'getModelTerms')
 
 // ---- Attribution ----
 /** Settles a signed receipt; msg.value is the receipt's fee. */
@@ -197,7 +210,12 @@ export const getReceipt = readAction(ATTRIBUTION, attributionAbi, 'getReceipt')
 export const getReceiptDigest = readAction(ATTRIBUTION, attributionAbi, 'receiptDigest')
 export const isNonceUsed = readAction(ATTRIBUTION, attributionAbi, 'isNonceUsed')
 export const getRewardPerShare = readAction(ATTRIBUTION, attributionAbi, 'rewardPerShare')
+export const getRewardIndex = readAction(ATTRIBUTION, attributionAbi, 'rewardIndex')
 export const getSplitParams = readAction(ATTRIBUTION, attributionAbi, 'splitParams')
+export const getParameters = readAction(ATTRIBUTION, attributionAbi, 'parameters')
+export const getParameter = readAction(ATTRIBUTION, attributionAbi, 'getParameter')
+/** Governance only: what an executed proposal calls (see IAttribution.setParameter). */
+export const setParameter = writeAction(ATTRIBUTION, attributionAbi, 'setParameter')
 
 // ---- ModelFactory jobs ----
 /** Posts a job; msg.value is the payment (`value`). */

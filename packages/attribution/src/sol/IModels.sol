@@ -92,6 +92,14 @@ interface IModels {
         uint64 createdAtBlock;
     }
 
+    /// @notice A model's terms for derivatives, and the royalty it pays its own parent (share of its
+    /// owner part, fixed when it was registered from the parent's terms).
+    struct ModelTerms {
+        bool derivativesAllowed;
+        uint16 derivativeRoyaltyBps;
+        uint16 parentRoyaltyBps;
+    }
+
     struct ModelVersionInfo {
         uint256 modelId;
         uint32 version;
@@ -136,6 +144,7 @@ interface IModels {
     event ModelOwnershipTransferred(uint256 indexed modelId, address indexed previousOwner, address indexed newOwner);
     event ProviderUpdated(uint256 indexed modelId, address indexed previousProvider, address indexed newProvider);
     event MinFeeUpdated(uint256 indexed modelId, uint256 previousMinFee, uint256 newMinFee);
+    event DerivativeTermsSet(uint256 indexed modelId, bool allowed, uint16 royaltyBps);
 
     error WriteProtection();
     error NonPayable(uint256 value);
@@ -152,11 +161,21 @@ interface IModels {
     error DuplicateDatanetVersion(uint256 datanetId, uint64 version);
     error NoTrainingData();
     error LineageTooDeep(uint256 parentId, uint8 maxDepth);
+    /// @notice The parent's owner has not allowed derivatives (setDerivativeTerms).
+    error DerivativesNotAllowed(uint256 parentId);
+    /// @notice The datanet's licence admits only allow-listed model owners.
+    error LicenceForbids(uint256 datanetId, address modelOwner);
+    /// @notice The model would leave the datanet's contributors less than its licence requires.
+    error RoyaltyBelowLicence(uint256 datanetId, uint16 contributorsBps, uint16 minContributorsBps);
+    error InvalidRoyalty(uint16 royaltyBps);
     error ConfigHashMismatch(bytes32 registered, bytes32 actual);
     error NotABaseModel(uint256 modelId);
     error BadTrainingSpec();
 
     /// @notice Registers a model owned by msg.sender, with version 1 described by the registration.
+    /// Each training datanet's licence must admit msg.sender and the model's contributors part; a
+    /// derivative (parentId != 0) needs the parent to allow derivatives (or the same owner) and pays
+    /// the parent's derivative royalty.
     function registerModel(ModelRegistration calldata registration) external returns (uint256 modelId);
     /// @notice Registers a base model (version 1, no training datanets) owned by msg.sender, who is
     /// also its provider; its config bytes are checked against trainingConfigHash.
@@ -171,6 +190,11 @@ interface IModels {
     function transferModelOwnership(uint256 modelId, address newOwner) external;
     function setProvider(uint256 modelId, address provider) external;
     function setMinFee(uint256 modelId, uint256 minFeePerInference) external;
+    /// @notice Owner only: whether others may register derivatives of this model, and the share of
+    /// a derivative's owner part paid to this model's owner (fixed into each derivative at its
+    /// registration). Derivatives are not allowed until the owner says so.
+    function setDerivativeTerms(uint256 modelId, bool allowed, uint16 royaltyBps) external;
+    function getModelTerms(uint256 modelId) external view returns (ModelTerms memory);
 
     function modelCount() external view returns (uint256);
     function getModel(uint256 modelId) external view returns (ModelInfo memory);

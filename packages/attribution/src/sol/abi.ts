@@ -14,6 +14,43 @@ export const datanetsAbi = [
         name: 'contributionId',
         type: 'uint256',
       },
+      {
+        internalType: 'address',
+        name: 'curator',
+        type: 'address',
+      },
+    ],
+    name: 'AlreadyApproved',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
+      },
+    ],
+    name: 'AlreadyPublished',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
+      },
     ],
     name: 'ContributionNotFound',
     type: 'error',
@@ -132,6 +169,44 @@ export const datanetsAbi = [
   {
     inputs: [
       {
+        internalType: 'uint8',
+        name: 'licenceMode',
+        type: 'uint8',
+      },
+      {
+        internalType: 'uint16',
+        name: 'minContributorsBps',
+        type: 'uint16',
+      },
+    ],
+    name: 'InvalidLicence',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint8',
+        name: 'requiredApprovals',
+        type: 'uint8',
+      },
+    ],
+    name: 'InvalidRequiredApprovals',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'id',
+        type: 'uint256',
+      },
+    ],
+    name: 'InvalidShareToken',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
         internalType: 'uint64',
         name: 'weight',
         type: 'uint64',
@@ -175,6 +250,27 @@ export const datanetsAbi = [
       },
     ],
     name: 'NotAllowListed',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'address',
+        name: 'curator',
+        type: 'address',
+      },
+    ],
+    name: 'NotApproved',
     type: 'error',
   },
   {
@@ -245,6 +341,33 @@ export const datanetsAbi = [
     inputs: [
       {
         internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
+      },
+    ],
+    name: 'SelfApproval',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'id',
+        type: 'uint256',
+      },
+    ],
+    name: 'SharesLocked',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
         name: 'length',
         type: 'uint256',
       },
@@ -292,12 +415,80 @@ export const datanetsAbi = [
         type: 'uint256',
       },
       {
+        internalType: 'uint256',
+        name: 'maxBatch',
+        type: 'uint256',
+      },
+    ],
+    name: 'VersionBatchFull',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
         internalType: 'uint64',
         name: 'version',
         type: 'uint64',
       },
     ],
     name: 'VersionNotFound',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint64',
+        name: 'weight',
+        type: 'uint64',
+      },
+      {
+        internalType: 'uint256',
+        name: 'maxWeight',
+        type: 'uint256',
+      },
+    ],
+    name: 'WeightCapExceeded',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint64',
+        name: 'proposed',
+        type: 'uint64',
+      },
+      {
+        internalType: 'uint64',
+        name: 'given',
+        type: 'uint64',
+      },
+    ],
+    name: 'WeightMismatch',
     type: 'error',
   },
   {
@@ -358,6 +549,74 @@ export const datanetsAbi = [
       },
     ],
     name: 'ApprovalForAll',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
+      },
+      {
+        indexed: true,
+        internalType: 'address',
+        name: 'curator',
+        type: 'address',
+      },
+      {
+        indexed: false,
+        internalType: 'uint8',
+        name: 'approvals',
+        type: 'uint8',
+      },
+    ],
+    name: 'ApprovalRevoked',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
+      },
+      {
+        indexed: true,
+        internalType: 'address',
+        name: 'curator',
+        type: 'address',
+      },
+      {
+        indexed: false,
+        internalType: 'uint64',
+        name: 'weight',
+        type: 'uint64',
+      },
+      {
+        indexed: false,
+        internalType: 'uint8',
+        name: 'approvals',
+        type: 'uint8',
+      },
+    ],
+    name: 'ApprovalVoted',
     type: 'event',
   },
   {
@@ -575,6 +834,75 @@ export const datanetsAbi = [
       },
     ],
     name: 'DatanetOwnershipTransferred',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        indexed: false,
+        internalType: 'uint8',
+        name: 'licenceMode',
+        type: 'uint8',
+      },
+      {
+        indexed: false,
+        internalType: 'uint16',
+        name: 'minContributorsBps',
+        type: 'uint16',
+      },
+    ],
+    name: 'LicenceSet',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        indexed: true,
+        internalType: 'address',
+        name: 'modelOwner',
+        type: 'address',
+      },
+      {
+        indexed: false,
+        internalType: 'bool',
+        name: 'allowed',
+        type: 'bool',
+      },
+    ],
+    name: 'ModelOwnerAllowed',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        indexed: false,
+        internalType: 'uint8',
+        name: 'requiredApprovals',
+        type: 'uint8',
+      },
+    ],
+    name: 'RequiredApprovalsSet',
     type: 'event',
   },
   {
@@ -814,6 +1142,45 @@ export const datanetsAbi = [
         name: 'contributionId',
         type: 'uint256',
       },
+      {
+        internalType: 'address',
+        name: 'curator',
+        type: 'address',
+      },
+    ],
+    name: 'getApprovals',
+    outputs: [
+      {
+        internalType: 'uint8',
+        name: 'approvals',
+        type: 'uint8',
+      },
+      {
+        internalType: 'uint64',
+        name: 'proposedWeight',
+        type: 'uint64',
+      },
+      {
+        internalType: 'uint64',
+        name: 'curatorVote',
+        type: 'uint64',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
+      },
     ],
     name: 'getContribution',
     outputs: [
@@ -961,6 +1328,42 @@ export const datanetsAbi = [
         name: 'datanetId',
         type: 'uint256',
       },
+    ],
+    name: 'getDatanetTerms',
+    outputs: [
+      {
+        components: [
+          {
+            internalType: 'uint8',
+            name: 'requiredApprovals',
+            type: 'uint8',
+          },
+          {
+            internalType: 'uint8',
+            name: 'licenceMode',
+            type: 'uint8',
+          },
+          {
+            internalType: 'uint16',
+            name: 'minContributorsBps',
+            type: 'uint16',
+          },
+        ],
+        internalType: 'struct IDatanets.DatanetTerms',
+        name: '',
+        type: 'tuple',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
       {
         internalType: 'uint64',
         name: 'version',
@@ -1008,12 +1411,87 @@ export const datanetsAbi = [
   {
     inputs: [
       {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint64',
+        name: 'version',
+        type: 'uint64',
+      },
+    ],
+    name: 'getVersionDetails',
+    outputs: [
+      {
+        components: [
+          {
+            internalType: 'uint256',
+            name: 'datanetId',
+            type: 'uint256',
+          },
+          {
+            internalType: 'uint64',
+            name: 'version',
+            type: 'uint64',
+          },
+          {
+            internalType: 'bytes32',
+            name: 'root',
+            type: 'bytes32',
+          },
+          {
+            internalType: 'uint64',
+            name: 'count',
+            type: 'uint64',
+          },
+          {
+            internalType: 'uint64',
+            name: 'publishedAtBlock',
+            type: 'uint64',
+          },
+          {
+            internalType: 'uint256',
+            name: 'totalWeight',
+            type: 'uint256',
+          },
+        ],
+        internalType: 'struct IDatanets.VersionDetails',
+        name: '',
+        type: 'tuple',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
         internalType: 'address',
         name: 'holder',
         type: 'address',
       },
     ],
     name: 'heldDatanets',
+    outputs: [
+      {
+        internalType: 'uint256[]',
+        name: '',
+        type: 'uint256[]',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'address',
+        name: 'holder',
+        type: 'address',
+      },
+    ],
+    name: 'heldShareTokens',
     outputs: [
       {
         internalType: 'uint256[]',
@@ -1103,6 +1581,30 @@ export const datanetsAbi = [
         name: 'datanetId',
         type: 'uint256',
       },
+      {
+        internalType: 'address',
+        name: 'modelOwner',
+        type: 'address',
+      },
+    ],
+    name: 'isModelOwnerAllowed',
+    outputs: [
+      {
+        internalType: 'bool',
+        name: '',
+        type: 'bool',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
     ],
     name: 'publishVersion',
     outputs: [
@@ -1139,6 +1641,24 @@ export const datanetsAbi = [
       },
     ],
     name: 'rejectContribution',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
+      },
+    ],
+    name: 'revokeApproval',
     outputs: [],
     stateMutability: 'nonpayable',
     type: 'function',
@@ -1223,6 +1743,94 @@ export const datanetsAbi = [
     name: 'setCurator',
     outputs: [],
     stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint8',
+        name: 'licenceMode',
+        type: 'uint8',
+      },
+      {
+        internalType: 'uint16',
+        name: 'minContributorsBps',
+        type: 'uint16',
+      },
+    ],
+    name: 'setLicence',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'address',
+        name: 'modelOwner',
+        type: 'address',
+      },
+      {
+        internalType: 'bool',
+        name: 'allowed',
+        type: 'bool',
+      },
+    ],
+    name: 'setModelOwnerAllowed',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint8',
+        name: 'requiredApprovals',
+        type: 'uint8',
+      },
+    ],
+    name: 'setRequiredApprovals',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint64',
+        name: 'version',
+        type: 'uint64',
+      },
+    ],
+    name: 'shareTokenId',
+    outputs: [
+      {
+        internalType: 'uint256',
+        name: '',
+        type: 'uint256',
+      },
+    ],
+    stateMutability: 'pure',
     type: 'function',
   },
   {
@@ -1334,6 +1942,17 @@ export const modelsAbi = [
     inputs: [
       {
         internalType: 'uint256',
+        name: 'parentId',
+        type: 'uint256',
+      },
+    ],
+    name: 'DerivativesNotAllowed',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
         name: 'datanetId',
         type: 'uint256',
       },
@@ -1344,6 +1963,33 @@ export const modelsAbi = [
       },
     ],
     name: 'DuplicateDatanetVersion',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint16',
+        name: 'royaltyBps',
+        type: 'uint16',
+      },
+    ],
+    name: 'InvalidRoyalty',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'address',
+        name: 'modelOwner',
+        type: 'address',
+      },
+    ],
+    name: 'LicenceForbids',
     type: 'error',
   },
   {
@@ -1462,6 +2108,27 @@ export const modelsAbi = [
     inputs: [
       {
         internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint16',
+        name: 'contributorsBps',
+        type: 'uint16',
+      },
+      {
+        internalType: 'uint16',
+        name: 'minContributorsBps',
+        type: 'uint16',
+      },
+    ],
+    name: 'RoyaltyBelowLicence',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
         name: 'length',
         type: 'uint256',
       },
@@ -1510,6 +2177,31 @@ export const modelsAbi = [
     inputs: [],
     name: 'ZeroAddress',
     type: 'error',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
+      },
+      {
+        indexed: false,
+        internalType: 'bool',
+        name: 'allowed',
+        type: 'bool',
+      },
+      {
+        indexed: false,
+        internalType: 'uint16',
+        name: 'royaltyBps',
+        type: 'uint16',
+      },
+    ],
+    name: 'DerivativeTermsSet',
+    type: 'event',
   },
   {
     anonymous: false,
@@ -1832,6 +2524,42 @@ export const modelsAbi = [
           },
         ],
         internalType: 'struct IModels.ModelInfo',
+        name: '',
+        type: 'tuple',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
+      },
+    ],
+    name: 'getModelTerms',
+    outputs: [
+      {
+        components: [
+          {
+            internalType: 'bool',
+            name: 'derivativesAllowed',
+            type: 'bool',
+          },
+          {
+            internalType: 'uint16',
+            name: 'derivativeRoyaltyBps',
+            type: 'uint16',
+          },
+          {
+            internalType: 'uint16',
+            name: 'parentRoyaltyBps',
+            type: 'uint16',
+          },
+        ],
+        internalType: 'struct IModels.ModelTerms',
         name: '',
         type: 'tuple',
       },
@@ -2375,6 +3103,29 @@ export const modelsAbi = [
         type: 'uint256',
       },
       {
+        internalType: 'bool',
+        name: 'allowed',
+        type: 'bool',
+      },
+      {
+        internalType: 'uint16',
+        name: 'royaltyBps',
+        type: 'uint16',
+      },
+    ],
+    name: 'setDerivativeTerms',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
+      },
+      {
         internalType: 'uint256',
         name: 'minFeePerInference',
         type: 'uint256',
@@ -2509,6 +3260,27 @@ export const attributionAbi = [
     type: 'error',
   },
   {
+    inputs: [
+      {
+        internalType: 'bytes32',
+        name: 'name',
+        type: 'bytes32',
+      },
+      {
+        internalType: 'uint256',
+        name: 'value',
+        type: 'uint256',
+      },
+      {
+        internalType: 'string',
+        name: 'reason',
+        type: 'string',
+      },
+    ],
+    name: 'InvalidParameter',
+    type: 'error',
+  },
+  {
     inputs: [],
     name: 'InvalidSignature',
     type: 'error',
@@ -2633,6 +3405,17 @@ export const attributionAbi = [
   {
     inputs: [
       {
+        internalType: 'address',
+        name: 'caller',
+        type: 'address',
+      },
+    ],
+    name: 'OnlyGovernance',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
         internalType: 'bytes32',
         name: 'receiptId',
         type: 'bytes32',
@@ -2682,6 +3465,17 @@ export const attributionAbi = [
       },
     ],
     name: 'TooManyItems',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'bytes32',
+        name: 'name',
+        type: 'bytes32',
+      },
+    ],
+    name: 'UnknownParameter',
     type: 'error',
   },
   {
@@ -2931,6 +3725,50 @@ export const attributionAbi = [
     inputs: [
       {
         indexed: true,
+        internalType: 'bytes32',
+        name: 'name',
+        type: 'bytes32',
+      },
+      {
+        indexed: false,
+        internalType: 'uint256',
+        name: 'newValue',
+        type: 'uint256',
+      },
+    ],
+    name: 'ParameterSet',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'bytes32',
+        name: 'receiptId',
+        type: 'bytes32',
+      },
+      {
+        indexed: true,
+        internalType: 'address',
+        name: 'provider',
+        type: 'address',
+      },
+      {
+        indexed: false,
+        internalType: 'uint256',
+        name: 'amount',
+        type: 'uint256',
+      },
+    ],
+    name: 'ProviderPaid',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
         internalType: 'address',
         name: 'account',
         type: 'address',
@@ -2943,6 +3781,43 @@ export const attributionAbi = [
       },
     ],
     name: 'RewardsClaimed',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'bytes32',
+        name: 'receiptId',
+        type: 'bytes32',
+      },
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        indexed: true,
+        internalType: 'uint64',
+        name: 'version',
+        type: 'uint64',
+      },
+      {
+        indexed: false,
+        internalType: 'uint256',
+        name: 'amount',
+        type: 'uint256',
+      },
+      {
+        indexed: false,
+        internalType: 'uint256',
+        name: 'rewardIndexIncrease',
+        type: 'uint256',
+      },
+    ],
+    name: 'VersionPoolPaid',
     type: 'event',
   },
   {
@@ -2967,6 +3842,25 @@ export const attributionAbi = [
       },
     ],
     name: 'claimable',
+    outputs: [
+      {
+        internalType: 'uint256',
+        name: '',
+        type: 'uint256',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'bytes32',
+        name: 'name',
+        type: 'bytes32',
+      },
+    ],
+    name: 'getParameter',
     outputs: [
       {
         internalType: 'uint256',
@@ -3067,6 +3961,121 @@ export const attributionAbi = [
         internalType: 'bool',
         name: '',
         type: 'bool',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [],
+    name: 'parameters',
+    outputs: [
+      {
+        components: [
+          {
+            internalType: 'address',
+            name: 'treasury',
+            type: 'address',
+          },
+          {
+            internalType: 'address',
+            name: 'stakersPool',
+            type: 'address',
+          },
+          {
+            internalType: 'uint16',
+            name: 'protocolBps',
+            type: 'uint16',
+          },
+          {
+            internalType: 'uint16',
+            name: 'stakersBps',
+            type: 'uint16',
+          },
+          {
+            internalType: 'uint16',
+            name: 'providerBps',
+            type: 'uint16',
+          },
+          {
+            internalType: 'uint16',
+            name: 'ownerBps',
+            type: 'uint16',
+          },
+          {
+            internalType: 'uint16',
+            name: 'minOwnerBps',
+            type: 'uint16',
+          },
+          {
+            internalType: 'uint16',
+            name: 'maxOwnerBps',
+            type: 'uint16',
+          },
+          {
+            internalType: 'uint16',
+            name: 'parentRoyaltyBps',
+            type: 'uint16',
+          },
+          {
+            internalType: 'uint8',
+            name: 'maxLineageDepth',
+            type: 'uint8',
+          },
+          {
+            internalType: 'uint16',
+            name: 'maxWeightShareBps',
+            type: 'uint16',
+          },
+          {
+            internalType: 'uint32',
+            name: 'maxVersionBatch',
+            type: 'uint32',
+          },
+          {
+            internalType: 'uint16',
+            name: 'spanK',
+            type: 'uint16',
+          },
+          {
+            internalType: 'uint64',
+            name: 'challengeWindow',
+            type: 'uint64',
+          },
+          {
+            internalType: 'uint64',
+            name: 'revealWindow',
+            type: 'uint64',
+          },
+          {
+            internalType: 'uint64',
+            name: 'maxResolvableBytes',
+            type: 'uint64',
+          },
+          {
+            internalType: 'uint256',
+            name: 'minProviderBond',
+            type: 'uint256',
+          },
+          {
+            internalType: 'uint256',
+            name: 'challengerBond',
+            type: 'uint256',
+          },
+          {
+            internalType: 'uint16',
+            name: 'challengerRewardBps',
+            type: 'uint16',
+          },
+          {
+            internalType: 'uint16',
+            name: 'slashBps',
+            type: 'uint16',
+          },
+        ],
+        internalType: 'struct IAttribution.Parameters',
+        name: '',
+        type: 'tuple',
       },
     ],
     stateMutability: 'view',
@@ -3174,7 +4183,26 @@ export const attributionAbi = [
     inputs: [
       {
         internalType: 'uint256',
-        name: 'datanetId',
+        name: 'shareTokenId',
+        type: 'uint256',
+      },
+    ],
+    name: 'rewardIndex',
+    outputs: [
+      {
+        internalType: 'uint256',
+        name: '',
+        type: 'uint256',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'id',
         type: 'uint256',
       },
     ],
@@ -3187,6 +4215,24 @@ export const attributionAbi = [
       },
     ],
     stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'bytes32',
+        name: 'name',
+        type: 'bytes32',
+      },
+      {
+        internalType: 'uint256',
+        name: 'newValue',
+        type: 'uint256',
+      },
+    ],
+    name: 'setParameter',
+    outputs: [],
+    stateMutability: 'nonpayable',
     type: 'function',
   },
   {
