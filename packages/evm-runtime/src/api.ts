@@ -202,6 +202,11 @@ export interface ExecutionRuntime {
     opts?: { stateRoot?: Hash; overrides?: StateOverrides; limits?: ExecutionLimits },
   ): Promise<bigint>
 
+  /** The fork in force at block `blockNumber` (genesis `hardfork` and `hardforks`). */
+  hardforkAt(blockNumber: bigint): 'prague' | 'osaka'
+  /** EIP-7825's per-transaction gas cap at that block (Osaka), or undefined. */
+  txGasCapAt(blockNumber: bigint): bigint | undefined
+
   hasState(stateRoot: Hash): Promise<boolean>
   getAccount(stateRoot: Hash, address: Address): Promise<AccountState | undefined>
   getCode(stateRoot: Hash, address: Address): Promise<Uint8Array>

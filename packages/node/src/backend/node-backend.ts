@@ -189,7 +189,7 @@ export class NodeBackend implements RpcBackend {
     const block = await this.blockOrThrow(ref)
     const head = this.chain.head
     const isHead = block.header.number === head.header.number && bytesEqual(block.hash(), head.hash())
-    return { block, root: isHead ? this.chain.workingStateRoot : block.header.stateRoot }
+    return { block, root: isHead ? this.chain.workingStateRoot : this.chain.stateRootOf(block) }
   }
 
   private async executionContext(ref: BlockRef): Promise<{ header: BlockHeader; root: Uint8Array }> {
@@ -396,6 +396,10 @@ export class NodeBackend implements RpcBackend {
   }
 
   private async admit(tx: TypedTransaction, sender: Uint8Array): Promise<Uint8Array> {
+    // Osaka (EIP-7825) in the next block: such a transaction could never be mined (geth's message).
+    const cap = this.runtime.txGasCapAt(this.chain.head.header.number + 1n)
+    if (cap !== undefined && tx.gasLimit > cap)
+      throw invalidInput(`transaction gas limit too high (cap: ${cap}, tx: ${tx.gasLimit})`)
     if (this.opts.rejectBelowBaseFee?.()) {
       const baseFee = this.chain.head.header.calcNextBaseFee()
       const feeCap = 'maxFeePerGas' in tx ? (tx.maxFeePerGas as bigint) : (tx as LegacyTx).gasPrice
@@ -446,6 +450,9 @@ export class NodeBackend implements RpcBackend {
       accessList: req.accessList?.map((a) => [a.address, a.storageKeys] as [Uint8Array, Uint8Array[]]),
       chainId: this.chainId,
     }
+    const cap = this.runtime.txGasCapAt(this.chain.head.header.number + 1n)
+    if (cap !== undefined && gasLimit > cap)
+      throw invalidInput(`transaction gas limit too high (cap: ${cap}, tx: ${gasLimit})`)
     let tx: TypedTransaction
     if (legacy) {
       const gasPrice = req.gasPrice ?? (await this.gasPrice())
@@ -507,6 +514,8 @@ function invalidParams(message: string): RpcError {
 
 function describeDecodeError(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err)
+  const cap = /gas limit (\d+) exceeds the maximum allowed by EIP-7825 \((\d+)\)/.exec(msg)
+  if (cap) return `transaction gas limit too high (cap: ${cap[2]}, tx: ${cap[1]})`
   if (/chain ?id/i.test(msg)) return `invalid chain id for signer: ${msg}`
   return `rlp: invalid transaction: ${msg.split('\n')[0]}`
 }

@@ -24,6 +24,7 @@ export interface DevCommandOptions {
   datadir?: string
   genesis?: string
   mnemonic?: string
+  hardfork?: string
   logLevel: string
   silent: boolean
   /** Browser access, limits and execution bounds from the shared RPC flags (rpc-flags.ts). */
@@ -40,6 +41,7 @@ export async function runDev(opts: DevCommandOptions): Promise<void> {
     balance: opts.balance,
     chainId: opts.chainId,
     mnemonic: opts.mnemonic,
+    hardfork: opts.hardfork,
   })
   const genesis = parseGenesis(json)
   const mining: MiningMode = !opts.mining

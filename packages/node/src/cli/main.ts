@@ -54,6 +54,11 @@ const dev = program
   .option('--genesis <file>', 'genesis file to start from (default genesis/devnet.json)')
   .option('--mnemonic <phrase>', 'BIP-39 mnemonic of the dev accounts')
   .addOption(
+    new Option('--hardfork <name>', "EVM rules from genesis on (default: the genesis file's, osaka)").choices(
+      ['prague', 'osaka'],
+    ),
+  )
+  .addOption(
     new Option('--log-level <level>', 'log level')
       .choices(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
       .default('warn'),
@@ -81,6 +86,7 @@ const dev = program
       datadir: o.datadir,
       genesis: o.genesis,
       mnemonic: o.mnemonic,
+      hardfork: o.hardfork,
       logLevel: o.logLevel,
       silent: o.silent,
       rpc: rpcConfigFromFlags(o, 'dev'),
@@ -200,6 +206,9 @@ genesisCmd
   .addOption(
     new Option('--dev-accounts <n>', 'fund this many dev-mnemonic accounts').argParser(parsePositiveInt),
   )
+  .addOption(
+    new Option('--hardfork <name>', 'EVM rules from genesis on (default osaka)').choices(['prague', 'osaka']),
+  )
   .option('--out <file>', 'write to this file (default: stdout)')
   .action(async (o) => {
     const { runGenesisNew } = await import('./network.ts')
@@ -210,6 +219,7 @@ genesisCmd
       blockPeriod: o.blockPeriod,
       requestTimeout: o.requestTimeout,
       devAccounts: o.devAccounts,
+      hardfork: o.hardfork,
       out: o.out,
     })
   })
