@@ -20,12 +20,12 @@ import {
   withdrawOpen,
 } from '@openledger/bridge'
 import { parseGenesis } from '@openledger/evm-runtime'
+import { formatUnits } from '@openledger/payable'
 import { createWalletClient, type Hex, http, parseEther } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { buildDevGenesis } from '../genesis/dev-genesis.ts'
 import { silentLogger } from '../logger.ts'
 import { OpenLedgerNode } from '../node.ts'
-import { formatUnits } from '@openledger/payable'
 
 /** anvil's first two dev accounts: the operator (deployer, validator, proposer) and a user. */
 const OPERATOR: Hex = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'

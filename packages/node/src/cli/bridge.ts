@@ -18,13 +18,13 @@ import {
   withdrawalStatus,
   withdrawOpen,
 } from '@openledger/bridge'
+import { formatUnits } from '@openledger/payable'
+import { parseBigInt, parseOpenAmount, parsePositiveInt } from '@openledger/payable/cli'
 import { type Command, Option } from 'commander'
 import { getAddress, type Hex, isAddress } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { readKeyFile } from '../keys/node-key.ts'
-import { formatUnits } from '@openledger/payable'
 import { hex } from '../util/bytes.ts'
-import { parseBigInt, parseOpenAmount, parsePositiveInt } from '@openledger/payable/cli'
 
 /** `--key`: a 0x-hex private key or a key file (`openledger keys new --out F`). */
 export async function loadKey(value: string): Promise<Hex> {
