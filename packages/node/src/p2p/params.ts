@@ -3,6 +3,7 @@ import { privateKeyFromRaw } from '@libp2p/crypto/keys'
 import type { PeerScoreParams, PeerScoreThresholds, TopicScoreParams } from '@libp2p/gossipsub/score'
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { bytesToHex } from '@noble/hashes/utils.js'
 
 /** `output`: validators' signatures over L1 output roots (chains settled on an L1). */
 export type GossipTopic = 'tx' | 'consensus' | 'block' | 'output'
@@ -18,12 +19,6 @@ export const DEFAULT_MAX_MESSAGE_BYTES: Readonly<Record<GossipTopic, number>> = 
   output: 8 * 1024,
 }
 
-function hex(bytes: Uint8Array): string {
-  let s = ''
-  for (const b of bytes) s += b.toString(16).padStart(2, '0')
-  return s
-}
-
 /** `/openledger/<chainId>/<first 8 bytes of genesis hash, hex>/<topic>/1`: nodes of another chain never share a topic. */
 export function topicName(chainId: bigint, genesisHash: Uint8Array, topic: GossipTopic): string {
   if (typeof chainId !== 'bigint' || chainId < 0n)
@@ -32,7 +27,7 @@ export function topicName(chainId: bigint, genesisHash: Uint8Array, topic: Gossi
     throw new Error('topicName: genesisHash must be 32 bytes')
   }
   if (!GOSSIP_TOPICS.includes(topic)) throw new Error(`topicName: unknown topic ${String(topic)}`)
-  return `/openledger/${chainId}/${hex(genesisHash.subarray(0, 8))}/${topic}/1`
+  return `/openledger/${chainId}/${bytesToHex(genesisHash.subarray(0, 8))}/${topic}/1`
 }
 
 export function nodePrivateKey(nodeKey: Uint8Array): PrivateKey {
