@@ -1,5 +1,5 @@
 /**
- * Bridge benchmark (`node --import tsx bench/bridge.ts [--deposits N] [--withdrawals M]`), on a
+ * Bridge benchmark (`pnpm bench:bridge [--deposits N] [--withdrawals M]`, default 64 and 32), on a
  * real anvil L1 and a dev node in this process:
  *   - deposits/s end to end: N deposits sent to the Portal (8 senders in parallel) until all are
  *     minted on L2, against the same L1 moving N plain OPEN transfers (the reference: what the L1
@@ -40,7 +40,11 @@ const SENDERS = 8
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(name)
-  return i >= 0 ? Number(process.argv[i + 1]) : def
+  if (i < 0) return def
+  const v = Number(process.argv[i + 1])
+  if (!Number.isInteger(v) || v < 1 || v > 10_000)
+    throw new Error(`${name} wants an integer in 1..10000, got ${process.argv[i + 1] ?? 'nothing'}`)
+  return v
 }
 
 const keyOf = (i: number): Hex => {

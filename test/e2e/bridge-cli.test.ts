@@ -1,7 +1,8 @@
 /**
  * The bridge from the command line: `openledger bridge demo --json` (a local L1 and a dev chain,
  * every step checked), and a dev node process killed with SIGKILL between a deposit and its
- * confirmation, then after applying it: minted exactly once.
+ * confirmation, then after applying it: minted exactly once; then a deposit moved by an L1 reorg
+ * shallower than the confirmation depth: minted once, from its new block.
  */
 
 import { writeFile } from 'node:fs/promises'
@@ -41,7 +42,7 @@ describe('openledger bridge', () => {
     })
   }, 300_000)
 
-  it('a dev process SIGKILLed before the confirmation, and again after applying, mints once', async () => {
+  it('a dev process SIGKILLed before the confirmation, and again after applying, mints once; so does a shallow L1 reorg', async () => {
     const l1 = await startTestL1({
       l2ChainId: 1337,
       validators: [],
@@ -81,6 +82,30 @@ describe('openledger bridge', () => {
     expect(await l1Block(p.rpcUrl).depositCount()).toBe(1n)
     expect(BigInt(await call(p.rpcUrl, 'eth_getBalance', [user.address, 'latest']))).toBe(
       before + parseEther('7'),
+    )
+
+    // An L1 reorg shallower than the confirmations moves a deposit to a new block: the process
+    // mints it once, under its new identity, never under the old one.
+    const r2 = await deposit(l1, L1_KEYS[1]!, parseEther('2'))
+    const old = depositOf(r2)
+    const raw = await l1.public.request({
+      method: 'eth_getRawTransactionByHash',
+      params: [r2.transactionHash],
+    })
+    await l1.test.request({ method: 'anvil_reorg', params: [1, [[raw, 0]]] })
+    const moved = depositOf(await l1.public.getTransactionReceipt({ hash: r2.transactionHash }))
+    expect(moved.sourceHash).not.toBe(old.sourceHash)
+    await l1.test.mine({ blocks: 2 })
+    const c3 = bridgeClients({ l1Rpc: l1.anvil.url, l2Rpc: p.rpcUrl, addresses: l1.addresses })
+    await waitFor(
+      async () => (await depositAppliedAt(c3, moved.sourceHash)) || undefined,
+      60_000,
+      'the re-included deposit applied',
+    )
+    expect(await depositAppliedAt(c3, old.sourceHash)).toBe(0n)
+    expect(await l1Block(p.rpcUrl).depositCount()).toBe(2n)
+    expect(BigInt(await call(p.rpcUrl, 'eth_getBalance', [user.address, 'latest']))).toBe(
+      before + parseEther('9'),
     )
   }, 300_000)
 })

@@ -5,7 +5,6 @@
  * op-stack actions and finalised after the window; the Portal's balance is conserved.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import {
   bridgeClients,
@@ -24,31 +23,18 @@ import { parseEther } from 'viem'
 import { afterAll, describe, expect, it } from 'vitest'
 import { L1_KEYS } from '../helpers/bridge.ts'
 import { BIN, call, tempDir, waitFor } from '../helpers/dev-node.ts'
+import { freeRange } from '../helpers/network.ts'
 
 const cleanups: Array<() => Promise<void>> = []
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {})
 })
 
-async function freeRange(n: number): Promise<number> {
-  const free = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const srv = createServer()
-      srv.once('error', () => resolve(false))
-      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)))
-    })
-  for (;;) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000)
-    const ports = [...Array(n).keys()].flatMap((i) => [base + i, base + 100 + i, base + 200])
-    if ((await Promise.all(ports.map(free))).every(Boolean)) return base
-  }
-}
-
 describe('openledger devnet --validators 4 --l1 local', () => {
   it('deposit → minted once everywhere; withdraw → signed output → prove → finalise; conserved', async () => {
     const dir = await tempDir()
     cleanups.push(dir.remove)
-    const base = await freeRange(4)
+    const base = await freeRange(4, { withL1: true })
     const child: ChildProcess = spawn(
       process.execPath,
       [
@@ -80,7 +66,14 @@ describe('openledger devnet --validators 4 --l1 local', () => {
       out += d
     })
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)))
-    await waitFor(async () => out.includes('Press Ctrl-C'), 180_000, 'devnet table')
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`devnet exited with ${child.exitCode}:\n${out}`)
+        return out.includes('Press Ctrl-C')
+      },
+      180_000,
+      'devnet table',
+    )
     expect(out).toContain(`anvil at http://127.0.0.1:${base + 200}`)
     const addresses = await readL1Addresses(join(dir.path, 'net', 'l1-addresses.json'))
     const l1Rpc = `http://127.0.0.1:${base + 200}`

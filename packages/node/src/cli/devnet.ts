@@ -20,7 +20,7 @@ import { bytesEqual, fromHex, hex } from '../util/bytes.ts'
 import { bridgedGenesis } from './bridge.ts'
 
 const BIN = fileURLToPath(new URL('../../bin/openledger.mjs', import.meta.url))
-const READY_TIMEOUT_MS = 60_000
+const READY_TIMEOUT_MS = 120_000
 
 export interface DevnetOptions {
   validators: number
