@@ -6,7 +6,7 @@
  */
 import { type LocalL1, startAnvil } from '@openledger/bridge'
 import type { OpenLedgerNode } from '@openledger/node'
-import { encodeDeployData, encodeFunctionData, type Hex, parseEther } from 'viem'
+import { type Abi, encodeDeployData, encodeFunctionData, type Hex, parseEther } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { testContracts } from '../helpers/contracts.ts'
@@ -86,30 +86,30 @@ beforeAll(async () => {
   urls.anvil = anvil.url
   txs.transfer = await send(0, { to: A[1], value: parseEther('1') })
   txs.deployStore = await send(0, {
-    data: encodeDeployData({ abi: Store!.abi as never, bytecode: Store!.bytecode, args: [7n] }),
+    data: encodeDeployData({ abi: Store!.abi as Abi, bytecode: Store!.bytecode, args: [7n] }),
   })
   store = contractAddress(await rpc(urls.ol, 'eth_getTransactionReceipt', [txs.deployStore]))
   txs.set = await send(1, {
     to: store,
-    data: encodeFunctionData({ abi: Store!.abi as never, functionName: 'set', args: [42n] }),
+    data: encodeFunctionData({ abi: Store!.abi as Abi, functionName: 'set', args: [42n] }),
   })
   txs.deployForwarder = await send(1, { data: Forwarder!.bytecode })
   forwarder = contractAddress(await rpc(urls.ol, 'eth_getTransactionReceipt', [txs.deployForwarder]))
   const fwd = (fn: string, args: unknown[] = []) =>
-    encodeFunctionData({ abi: Forwarder!.abi as never, functionName: fn, args } as never)
+    encodeFunctionData({ abi: Forwarder!.abi as Abi, functionName: fn, args } as never)
   txs.fwd = await send(0, { to: forwarder, value: 12345n, data: fwd('fwd', [A[3]]) })
   txs.make = await send(2, { to: forwarder, data: fwd('make') })
   txs.make2 = await send(2, { to: forwarder, data: fwd('make2', [`0x${'11'.repeat(32)}`]) })
   txs.fail = await send(0, { to: forwarder, data: fwd('fail'), gas: 100_000n })
   txs.revertStore = await send(1, {
     to: store,
-    data: encodeFunctionData({ abi: Store!.abi as never, functionName: 'set', args: [13n] }),
+    data: encodeFunctionData({ abi: Store!.abi as Abi, functionName: 'set', args: [13n] }),
     gas: 100_000n,
   })
   for (let i = 0; i < 5; i++) await send(0, { to: A[1], value: BigInt(i + 1) })
   await send(1, {
     to: store,
-    data: encodeFunctionData({ abi: Store!.abi as never, functionName: 'set', args: [5n] }),
+    data: encodeFunctionData({ abi: Store!.abi as Abi, functionName: 'set', args: [5n] }),
   })
   // One block with several transactions of the same addresses: block-transaction paging, and
   // search pages that must not split a block.
