@@ -32,6 +32,7 @@ import { NodeBackend } from './backend/node-backend.ts'
 import { createRecoverPool } from './backend/recover-pool.ts'
 import { L2Bridge } from './bridge/l2-bridge.ts'
 import { OutputService } from './bridge/outputs.ts'
+import { addressIndexObserver } from './chain/address-index-observer.ts'
 import { Chain } from './chain/chain.ts'
 import { type RuntimeSpec, runtimeOptions, runtimeSpec } from './chain/runtime-spec.ts'
 import { DevControls } from './dev/dev-controls.ts'
@@ -342,7 +343,7 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
     store,
     opts.log,
   )
-  chain.subscribe(addressIndex.observer())
+  chain.subscribe(addressIndexObserver(addressIndex))
   // Block hooks (the L1 bridge's deposits) hold node state a worker cannot rebuild: with hooks,
   // traces (which replay a block's hooks) stay on the main thread.
   const spec = runtimeSpec(opts.genesis, { ...opts, blockHooks: (opts.blockHooks?.length ?? 0) > 0 })

@@ -1,8 +1,8 @@
 /**
  * Address history (Otterscan's "search transactions" index, Erigon's CallFrom/CallTo indices in
- * spirit): for every address, the transactions it appears in, in chain order. Written by a chain
- * observer after each commit, in its own keyspace (sublevel 'ots'), so the chain store's atomic
- * block batch stays as it is; on open it catches up from the stored blocks and receipts, so a
+ * spirit): for every address, the transactions it appears in, in chain order. Written after each
+ * commit by a chain observer (chain/address-index-observer.ts) in its own keyspace (sublevel
+ * 'ots'), so the chain store's atomic block batch stays as it is; on open it catches up from the stored blocks and receipts, so a
  * crash between the chain's batch and the index's only delays it, and older datadirs get indexed.
  *
  * An address appears in a transaction as its sender, its recipient, the contract it created or
@@ -17,7 +17,6 @@
  *   0x05 'head'                              → number u64        last indexed block
  */
 import type { Block } from '@ethereumjs/block'
-import type { ChainObserver, CommittedBlock } from '../chain/chain.ts'
 import type { Logger } from '../logger.ts'
 import { key as hexKey } from '../util/bytes.ts'
 import type { ChainStore } from './chainStore.ts'
@@ -86,7 +85,6 @@ export const MAX_PAGE_SIZE = 1000
 
 export class AddressIndex {
   #head = -1n
-  #queue: Promise<unknown> = Promise.resolve()
 
   private constructor(private readonly db: IndexDb) {}
 
@@ -104,7 +102,7 @@ export class AddressIndex {
         const block = await store.getBlockByNumber(n)
         if (!block) throw new Error(`address index: block ${n} missing from the chain store`)
         const receipts = (await store.getReceipts(block.hash())) ?? []
-        await index.write(
+        await index.indexBlock(
           block,
           receipts.map((r, i) => ({
             hash: r.transactionHash,
@@ -126,39 +124,8 @@ export class AddressIndex {
     return this.#head
   }
 
-  /** The chain observer that keeps the index at the chain's head. */
-  observer(): ChainObserver {
-    return {
-      name: 'address-index',
-      onCommit: (blocks: readonly CommittedBlock[]) =>
-        this.serial(async () => {
-          for (const { block, executed } of blocks) {
-            if (block.header.number <= this.#head) continue
-            await this.write(
-              block,
-              executed.map((e) => ({
-                hash: e.hash,
-                sender: e.sender,
-                nonce: e.tx.nonce,
-                to: e.tx.to?.bytes,
-                contractAddress: e.contractAddress,
-                logs: e.logs,
-              })),
-            )
-          }
-        }),
-      onRollback: (head: Block) => this.serial(() => this.unwindTo(head.header.number)),
-    }
-  }
-
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(fn, fn)
-    this.#queue = run.catch(() => undefined)
-    return run
-  }
-
   /** One batch per block: appearances, nonces, creators, the undo list and the new head. */
-  private async write(block: Block, txs: readonly IndexedTx[]): Promise<void> {
+  async indexBlock(block: Block, txs: readonly IndexedTx[]): Promise<void> {
     const number = block.header.number
     const nb = u64(number)
     const puts: Array<{ key: Uint8Array; value: Uint8Array }> = []
@@ -192,7 +159,7 @@ export class AddressIndex {
   }
 
   /** Removes what blocks above `number` wrote (dev rollback). */
-  private async unwindTo(number: bigint): Promise<void> {
+  async unwindTo(number: bigint): Promise<void> {
     if (number >= this.#head) return
     const ops: Array<{ type: 'del'; key: Uint8Array } | { type: 'put'; key: Uint8Array; value: Uint8Array }> =
       []
