@@ -22,7 +22,7 @@ import {
   withdrawalStatus,
   withdrawOpen,
 } from '@openledger/bridge'
-import { parseEther } from 'viem'
+import { type Hex, parseEther } from 'viem'
 import { buildProveWithdrawal, getL2Output } from 'viem/op-stack'
 import { afterAll, describe, expect, it } from 'vitest'
 import { L1_KEYS } from '../helpers/bridge.ts'
@@ -141,7 +141,7 @@ describe('openledger devnet --validators 4 --l1 local', () => {
     ).rejects.toThrow(/invalid withdrawal inclusion proof/)
     const last = args.withdrawalProof.length - 1
     const flipped = args.withdrawalProof.map((p, i) =>
-      i === last ? (`${p.slice(0, -2)}${p.endsWith('00') ? '01' : '00'}` as const) : p,
+      i === last ? (`${p.slice(0, -2)}${p.endsWith('00') ? '01' : '00'}` as Hex) : p,
     )
     await expect(prove({ ...args, withdrawalProof: flipped })).rejects.toThrow(
       /invalid withdrawal inclusion proof/,
