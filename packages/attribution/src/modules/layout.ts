@@ -44,7 +44,8 @@ export const DATANETS_SLOTS = {
 
 /** Datanet struct fields: 0 owner|open<<160; 1 contributionCount|approvedCount<<64|versionCount<<128|
  * createdAtBlock<<192; 2 totalShares; 3 name (string); 4 metadataURI (string);
- * 5 terms: requiredApprovals − 1 | licenceMode<<8 | minContributorsBps<<16 (zero: the defaults). */
+ * 5 terms: requiredApprovals − 1 | licenceMode<<8 | minContributorsBps<<16 | inlineTextOnly<<32
+ * (zero: the defaults). */
 export const DATANET_FIELDS = {
   ownerOpen: 0n,
   counters: 1n,
@@ -56,7 +57,7 @@ export const DATANET_FIELDS = {
 export function datanetSlot(datanetId: bigint, field: bigint): Uint8Array {
   return addSlot(nestedSlot(DATANETS_SLOTS.datanets, datanetId), field)
 }
-/** Contribution struct fields: 0 contributor|status<<160|inlined<<168|approvals<<176; 1 contentHash;
+/** Contribution struct fields: 0 contributor|status<<160|inlined<<168|approvals<<176|text<<184; 1 contentHash;
  * 2 size|weight<<64|approvalIndex<<128|submittedAtBlock<<192 (weight: the proposed weight while
  * pending with votes); 3 metadataURI (string). */
 export const CONTRIBUTION_FIELDS = {
@@ -74,8 +75,9 @@ export function curatorSlot(datanetId: bigint, account: Uint8Array): Uint8Array 
 export function allowListSlot(datanetId: bigint, account: Uint8Array): Uint8Array {
   return nestedSlot(DATANETS_SLOTS.allowList, datanetId, account)
 }
-/** Version struct fields: 0 root; 1 count|publishedAtBlock<<64|totalWeight<<128 (the weight of
- * every contribution the version holds, fixed when it is published: its pro-rata share supply). */
+/** Version struct fields: 0 root; 1 count|publishedAtBlock<<64|totalWeight<<128|contentBytes<<192|
+ * recomputable<<240 (totalWeight: the weight of every contribution the version holds, fixed when it
+ * is published, its pro-rata share supply; recomputable: all of them inline UTF-8 text). */
 export function versionSlot(datanetId: bigint, version: bigint, field: bigint): Uint8Array {
   return addSlot(nestedSlot(DATANETS_SLOTS.versions, datanetId, version), field)
 }
@@ -113,7 +115,8 @@ export function splitShareTokenId(id: bigint): { datanetId: bigint; version: big
 export function operatorApprovalSlot(account: Uint8Array, operator: Uint8Array): Uint8Array {
   return nestedSlot(DATANETS_SLOTS.operatorApprovals, account, operator)
 }
-/** approvalOrder[id][approvalIndex] = contributionId | weight<<64 | size<<128 | inlined<<192. */
+/** approvalOrder[id][approvalIndex] = contributionId | weight<<64 | size<<128 | inlined<<192 |
+ * text<<193 | submittedAtBlock<<200 (48 bits). */
 export function approvalOrderSlot(datanetId: bigint, approvalIndex: bigint): Uint8Array {
   return nestedSlot(DATANETS_SLOTS.approvalOrder, datanetId, approvalIndex)
 }

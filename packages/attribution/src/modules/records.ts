@@ -78,6 +78,8 @@ export interface ContributionCore {
   inlined: boolean
   /** Approval votes it has (curation.ts). */
   approvals: number
+  /** Inline content that is valid UTF-8 (recomputable on chain). */
+  text: boolean
   size: bigint
   weight: bigint
   approvalIndex: bigint
@@ -100,6 +102,7 @@ export async function loadContributionCore(
     status: Number(field(w0, 160, 8)),
     inlined: field(w0, 168, 8) === 1n,
     approvals: Number(field(w0, 176, 8)),
+    text: field(w0, 184, 8) === 1n,
     size: field(w2, 0, 64),
     weight: field(w2, 64, 64),
     approvalIndex: field(w2, 128, 64),
@@ -117,6 +120,7 @@ export function storeContributionCore(w: StorageWriter, id: bigint, cid: bigint,
         [BigInt(c.status), 160, 8],
         [c.inlined ? 1n : 0n, 168, 8],
         [BigInt(c.approvals), 176, 8],
+        [c.text ? 1n : 0n, 184, 8],
       ),
     ),
   )
@@ -137,6 +141,8 @@ export interface DatanetTerms {
   licenceMode: number
   /** Least share of every fee (bps) a model trained on it must leave its contributors. */
   minContributorsBps: number
+  /** Contributions must be inline UTF-8 text (recomputable on chain). */
+  inlineTextOnly: boolean
 }
 
 export async function loadDatanetTerms(r: StorageReader, id: bigint): Promise<DatanetTerms> {
@@ -145,6 +151,7 @@ export async function loadDatanetTerms(r: StorageReader, id: bigint): Promise<Da
     requiredApprovals: Number(field(w, 0, 8)) + 1,
     licenceMode: Number(field(w, 8, 8)),
     minContributorsBps: Number(field(w, 16, 16)),
+    inlineTextOnly: field(w, 32, 8) === 1n,
   }
 }
 
@@ -157,6 +164,7 @@ export function storeDatanetTerms(w: StorageWriter, id: bigint, terms: DatanetTe
         [BigInt(terms.requiredApprovals - 1), 0, 8],
         [BigInt(terms.licenceMode), 8, 8],
         [BigInt(terms.minContributorsBps), 16, 16],
+        [terms.inlineTextOnly ? 1n : 0n, 32, 8],
       ),
     ),
   )
@@ -168,6 +176,10 @@ export interface ApprovalEntry {
   weight: bigint
   size: bigint
   inlined: boolean
+  /** Inline UTF-8 text. */
+  text: boolean
+  /** Where its ContributionContent log is (inline contributions). */
+  submittedAtBlock: bigint
 }
 
 export async function loadApprovalEntry(
@@ -181,13 +193,22 @@ export async function loadApprovalEntry(
     contributionId: field(w, 0, 64),
     weight: field(w, 64, 64),
     size: field(w, 128, 64),
-    inlined: field(w, 192, 8) === 1n,
+    inlined: field(w, 192, 1) === 1n,
+    text: field(w, 193, 1) === 1n,
+    submittedAtBlock: field(w, 200, 48),
   }
 }
 
 export function approvalEntryWord(e: ApprovalEntry): Uint8Array {
   return u256(
-    pack([e.contributionId, 0, 64], [e.weight, 64, 64], [e.size, 128, 64], [e.inlined ? 1n : 0n, 192, 8]),
+    pack(
+      [e.contributionId, 0, 64],
+      [e.weight, 64, 64],
+      [e.size, 128, 64],
+      [e.inlined ? 1n : 0n, 192, 1],
+      [e.text ? 1n : 0n, 193, 1],
+      [e.submittedAtBlock, 200, 48],
+    ),
   )
 }
 
@@ -197,6 +218,10 @@ export interface VersionRecord {
   publishedAtBlock: bigint
   /** Weight of all the contributions in the version: its pro-rata share supply. */
   totalWeight: bigint
+  /** Bytes of content of all its contributions. */
+  contentBytes: bigint
+  /** Every contribution it holds is inline UTF-8 text. */
+  recomputable: boolean
 }
 
 export async function loadVersion(
@@ -212,6 +237,8 @@ export async function loadVersion(
     count: field(w1, 0, 64),
     publishedAtBlock: field(w1, 64, 64),
     totalWeight: field(w1, 128, 64),
+    contentBytes: field(w1, 192, 48),
+    recomputable: field(w1, 240, 1) === 1n,
   }
 }
 
@@ -220,7 +247,15 @@ export function storeVersion(w: StorageWriter, id: bigint, version: bigint, v: V
   w.write(
     DATANETS_ADDRESS,
     versionSlot(id, version, 1n),
-    u256(pack([v.count, 0, 64], [v.publishedAtBlock, 64, 64], [v.totalWeight, 128, 64])),
+    u256(
+      pack(
+        [v.count, 0, 64],
+        [v.publishedAtBlock, 64, 64],
+        [v.totalWeight, 128, 64],
+        [v.contentBytes, 192, 48],
+        [v.recomputable ? 1n : 0n, 240, 1],
+      ),
+    ),
   )
 }
 

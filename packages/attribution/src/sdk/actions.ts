@@ -157,6 +157,7 @@ export const revokeApproval = writeAction(DATANETS, datanetsAbi, 'revokeApproval
 export const setRequiredApprovals = writeAction(DATANETS, datanetsAbi, 'setRequiredApprovals')
 export const setLicence = writeAction(DATANETS, datanetsAbi, 'setLicence')
 export const setModelOwnerAllowed = writeAction(DATANETS, datanetsAbi, 'setModelOwnerAllowed')
+export const setContentPolicy = writeAction(DATANETS, datanetsAbi, 'setContentPolicy')
 export const simulateCreateDatanet = simulateAction(DATANETS, datanetsAbi, 'createDatanet')
 export const simulateContribute = simulateAction(DATANETS, datanetsAbi, 'contribute')
 export const simulatePublishVersion = simulateAction(DATANETS, datanetsAbi, 'publishVersion')

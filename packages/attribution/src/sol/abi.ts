@@ -46,6 +46,17 @@ export const datanetsAbi = [
         name: 'datanetId',
         type: 'uint256',
       },
+    ],
+    name: 'ContentNotRecomputable',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
       {
         internalType: 'uint256',
         name: 'contributionId',
@@ -629,6 +640,25 @@ export const datanetsAbi = [
         type: 'uint256',
       },
       {
+        indexed: false,
+        internalType: 'bool',
+        name: 'inlineTextOnly',
+        type: 'bool',
+      },
+    ],
+    name: 'ContentPolicySet',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
         indexed: true,
         internalType: 'uint256',
         name: 'contributionId',
@@ -654,6 +684,31 @@ export const datanetsAbi = [
       },
     ],
     name: 'ContributionApproved',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
+      },
+      {
+        indexed: false,
+        internalType: 'bytes',
+        name: 'content',
+        type: 'bytes',
+      },
+    ],
+    name: 'ContributionContent',
     type: 'event',
   },
   {
@@ -1348,6 +1403,11 @@ export const datanetsAbi = [
             name: 'minContributorsBps',
             type: 'uint16',
           },
+          {
+            internalType: 'bool',
+            name: 'inlineTextOnly',
+            type: 'bool',
+          },
         ],
         internalType: 'struct IDatanets.DatanetTerms',
         name: '',
@@ -1454,6 +1514,16 @@ export const datanetsAbi = [
             internalType: 'uint256',
             name: 'totalWeight',
             type: 'uint256',
+          },
+          {
+            internalType: 'uint64',
+            name: 'contentBytes',
+            type: 'uint64',
+          },
+          {
+            internalType: 'bool',
+            name: 'recomputable',
+            type: 'bool',
           },
         ],
         internalType: 'struct IDatanets.VersionDetails',
@@ -1700,6 +1770,24 @@ export const datanetsAbi = [
       },
     ],
     name: 'setApprovalForAll',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'bool',
+        name: 'inlineTextOnly',
+        type: 'bool',
+      },
+    ],
+    name: 'setContentPolicy',
     outputs: [],
     stateMutability: 'nonpayable',
     type: 'function',
