@@ -205,7 +205,12 @@ export class SpanStream {
   /** Occurrences counted in pass 2 so far (its work), for metering. */
   hits = 0
 
-  finish(): AttributionResult {
+  /**
+   * Finishes (once). `onRecordCounted(hits)` is called after pass 2 went through each record with
+   * the occurrences found in it, so a caller can meter that work as it happens (and stop it by
+   * throwing).
+   */
+  finish(onRecordCounted?: (hits: number) => void): AttributionResult {
     if (this.finished) throw new AttributionError('INVALID_PARAMS', 'stream already finished')
     this.finished = true
     const { auto, best } = this
@@ -216,7 +221,7 @@ export class SpanStream {
       best[p] = auto.len[p]!
     }
     const spans = this.maximalSpans()
-    const facts = this.count(spans)
+    const facts = this.count(spans, onRecordCounted)
     const corpusCommitment = corpusCommitmentOf(this.records)
     return spanResult(
       this.output,
@@ -266,7 +271,10 @@ export class SpanStream {
   }
 
   /** Pass 2: occurrences of each span and the records holding them. */
-  private count(spans: readonly { start: number; length: number; state: number }[]): SpanFact[] {
+  private count(
+    spans: readonly { start: number; length: number; state: number }[],
+    onRecordCounted?: (hits: number) => void,
+  ): SpanFact[] {
     const { auto } = this
     interface Group {
       length: number
@@ -295,6 +303,7 @@ export class SpanStream {
       const m: Match = { v: 0, len: 0 }
       for (let r = 0; r < this.recordIds.length; r++) {
         const ids = this.recordIds[r]!
+        const hitsBefore = this.hits
         m.v = 0
         m.len = 0
         for (let i = 0; i < ids.length; i++) {
@@ -312,6 +321,7 @@ export class SpanStream {
             }
           }
         }
+        onRecordCounted?.(this.hits - hitsBefore)
       }
     }
     return spans.map((s, i) => ({

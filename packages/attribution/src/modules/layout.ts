@@ -207,6 +207,7 @@ export const ATTRIBUTION_SLOTS = {
   rewardSnapshot: 5n,
   rewardTree: 6n,
   parameters: 7n,
+  providerBonds: 8n,
 } as const
 /** Receipt struct fields: 0 modelId; 1 payer|modelVersion<<160|settledAtBlock<<192; 2 fee;
  * 3 inputHash; 4 outputHash; 5 attributionCommitment; 6 nonce. Slot 1 is never zero for a
@@ -219,6 +220,12 @@ export const RECEIPT_FIELDS = {
   outputHash: 4n,
   attributionCommitment: 5n,
   nonce: 6n,
+  /** Receipts settled with a challenge window: state|windowEnds<<8|revealDeadline<<56|creditedAtBlock<<104. */
+  challenge: 7n,
+  /** The provider that signed it (a windowed receipt's bond to slash). */
+  signer: 8n,
+  /** challenger|bond<<160 once challenged. */
+  challenger: 9n,
 } as const
 export function receiptSlot(receiptId: Uint8Array, field: bigint): Uint8Array {
   return addSlot(nestedSlot(ATTRIBUTION_SLOTS.receipts, receiptId), field)
@@ -230,6 +237,10 @@ export function usedNonceSlot(modelId: bigint, nonce: bigint): Uint8Array {
  * of 2^-64 wei in the high 64 bits (what pro-rata rounding has not yet made a whole wei). */
 export function accruedSlot(account: Uint8Array): Uint8Array {
   return nestedSlot(ATTRIBUTION_SLOTS.accrued, account)
+}
+/** providerBonds[provider] = bond | lockedUntil<<128 | openChallenges<<192. */
+export function providerBondSlot(provider: Uint8Array): Uint8Array {
+  return nestedSlot(ATTRIBUTION_SLOTS.providerBonds, provider)
 }
 /** parameters[word]: a word of the parameter store (param-store.ts). */
 export function parameterSlot(word: bigint): Uint8Array {

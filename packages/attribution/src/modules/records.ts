@@ -16,6 +16,7 @@ import {
   MODELS_ADDRESS,
   modelSlot,
   modelVersionSlot,
+  providerBondSlot,
   RECEIPT_FIELDS,
   receiptSlot,
   versionSlot,
@@ -444,4 +445,109 @@ export function storeReceipt(w: StorageWriter, receiptId: Uint8Array, rec: Recei
   wr(RECEIPT_FIELDS.outputHash, rec.outputHash)
   wr(RECEIPT_FIELDS.attributionCommitment, rec.attributionCommitment)
   wr(RECEIPT_FIELDS.nonce, u256(rec.nonce))
+}
+
+/** Where a receipt settled with a challenge window stands (0 for one credited at settlement). */
+export const ReceiptState = { Final: 0, Pending: 1, Challenged: 2, Finalized: 3, Corrected: 4 } as const
+
+export interface ReceiptChallenge {
+  state: number
+  /** Until this timestamp the receipt may be challenged; after it, finalized. */
+  windowEnds: bigint
+  /** A challenged receipt's output must be revealed by this timestamp. */
+  revealDeadline: bigint
+  /** Block in which its fee was credited (0: not yet). */
+  creditedAtBlock: bigint
+  /** The provider that signed it. */
+  signer: Uint8Array
+  challenger: Uint8Array
+  bond: bigint
+}
+
+export async function loadReceiptChallenge(
+  r: StorageReader,
+  receiptId: Uint8Array,
+): Promise<ReceiptChallenge> {
+  const w = toBigInt(await r.read(ATTRIBUTION_ADDRESS, receiptSlot(receiptId, RECEIPT_FIELDS.challenge)))
+  const state = Number(field(w, 0, 8))
+  if (state === ReceiptState.Final) {
+    return {
+      state,
+      windowEnds: 0n,
+      revealDeadline: 0n,
+      creditedAtBlock: 0n,
+      signer: new Uint8Array(20),
+      challenger: new Uint8Array(20),
+      bond: 0n,
+    }
+  }
+  const signer = addressFromWord(
+    toBigInt(await r.read(ATTRIBUTION_ADDRESS, receiptSlot(receiptId, RECEIPT_FIELDS.signer))),
+  )
+  const c = toBigInt(await r.read(ATTRIBUTION_ADDRESS, receiptSlot(receiptId, RECEIPT_FIELDS.challenger)))
+  return {
+    state,
+    windowEnds: field(w, 8, 48),
+    revealDeadline: field(w, 56, 48),
+    creditedAtBlock: field(w, 104, 64),
+    signer,
+    challenger: addressFromWord(c),
+    bond: field(c, 160, 96),
+  }
+}
+
+/** Writes the state word (and, for `fresh` — the receipt was just stored — the signer). */
+export function storeReceiptChallenge(
+  w: StorageWriter,
+  receiptId: Uint8Array,
+  c: ReceiptChallenge,
+  parts: { signer?: boolean; challenger?: boolean } = {},
+): void {
+  w.write(
+    ATTRIBUTION_ADDRESS,
+    receiptSlot(receiptId, RECEIPT_FIELDS.challenge),
+    u256(
+      pack(
+        [BigInt(c.state), 0, 8],
+        [c.windowEnds, 8, 48],
+        [c.revealDeadline, 56, 48],
+        [c.creditedAtBlock, 104, 64],
+      ),
+    ),
+  )
+  if (parts.signer === true)
+    w.writeFresh(
+      ATTRIBUTION_ADDRESS,
+      receiptSlot(receiptId, RECEIPT_FIELDS.signer),
+      u256(addressToBigInt(c.signer)),
+    )
+  if (parts.challenger === true) {
+    w.write(
+      ATTRIBUTION_ADDRESS,
+      receiptSlot(receiptId, RECEIPT_FIELDS.challenger),
+      u256(pack([addressToBigInt(c.challenger), 0, 160], [c.bond, 160, 96])),
+    )
+  }
+}
+
+/** A provider's bond and what keeps it locked. */
+export interface ProviderBond {
+  bond: bigint
+  /** The end of the latest challenge window of its receipts: no withdrawal before. */
+  lockedUntil: bigint
+  /** Challenges of its receipts not yet resolved: no withdrawal while any is open. */
+  openChallenges: number
+}
+
+export async function loadProviderBond(r: StorageReader, provider: Uint8Array): Promise<ProviderBond> {
+  const w = toBigInt(await r.read(ATTRIBUTION_ADDRESS, providerBondSlot(provider)))
+  return { bond: field(w, 0, 128), lockedUntil: field(w, 128, 64), openChallenges: Number(field(w, 192, 32)) }
+}
+
+export function storeProviderBond(w: StorageWriter, provider: Uint8Array, b: ProviderBond): void {
+  w.write(
+    ATTRIBUTION_ADDRESS,
+    providerBondSlot(provider),
+    u256(pack([b.bond, 0, 128], [b.lockedUntil, 128, 64], [BigInt(b.openChallenges), 192, 32])),
+  )
 }
