@@ -19,6 +19,7 @@ import {
 import { createRpcServer, type RpcMethods, type RpcServerOptions } from '@openledger/rpc'
 import { Level } from 'level'
 import type { Hex } from 'viem'
+import { ChainHistory } from './attribution/history.ts'
 import { attributionRpcMethods } from './attribution/rpc.ts'
 import type { ExecutionConfig } from './backend/exec-limits.ts'
 import { NodeBackend } from './backend/node-backend.ts'
@@ -281,10 +282,11 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
   const stateDb = db.sublevel<Uint8Array, Uint8Array>('state', { keyEncoding: 'view', valueEncoding: 'view' })
   const chainDb = db.sublevel<Uint8Array, Uint8Array>('chain', { keyEncoding: 'view', valueEncoding: 'view' })
   const moduleParams = parseModuleParams(opts.genesis.modules)
+  const history = new ChainHistory()
   const runtime = await createExecutionRuntime({
     db: stateDb,
     genesis: opts.genesis,
-    modules: createSystemModules(moduleParams),
+    modules: createSystemModules(moduleParams, { history }),
     getBlockHash: ChainStore.canonicalHashReader(chainDb),
     yieldEveryMs: opts.yieldEveryMs,
     blockHooks: opts.blockHooks,
@@ -298,6 +300,7 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
     decorateBlock: opts.decorateBlock,
   })
   closers.unshift(() => store.close())
+  history.bind(store)
   const metrics = new NodeMetrics()
   const chain = new Chain(store, { log: opts.log, metrics })
   const pool = new TxPool({
