@@ -30,13 +30,19 @@ export async function startDevNode(
     limits?: Record<string, number>
     throwOnTransactionFailures?: boolean
     allowUnlimitedContractSize?: boolean
+    /** Bounds and threads of RPC execution (gas cap, EVM timeout, execution workers). */
+    execution?: { threads?: number; timeoutMs?: number; gasCap?: bigint }
+    /** Fields replacing genesis/devnet.json's (e.g. hardfork, hardforks). */
+    genesis?: Record<string, unknown>
   } = {},
 ): Promise<OpenLedgerNode> {
   const { json, accounts } = await buildDevGenesis({ accounts: opts.accounts, chainId: opts.chainId })
+  Object.assign(json, opts.genesis)
   return OpenLedgerNode.startDev({
     datadir: opts.datadir,
     genesis: parseGenesis(json),
     rpc: { host: '127.0.0.1', port: 0, limits: opts.limits },
+    execution: opts.execution,
     mining: opts.mining ?? { kind: 'auto' },
     accounts,
     throwOnTransactionFailures: opts.throwOnTransactionFailures,

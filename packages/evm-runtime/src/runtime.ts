@@ -29,8 +29,10 @@ import type {
 import { executeBlockBody } from './block/body.ts'
 import {
   combineBlooms,
+  MAX_RLP_BLOCK_SIZE,
   orderedTrieRoot,
   receiptsRootInputs,
+  TX_GAS_LIMIT_CAP,
   TxInvalid,
   type TxLoopResult,
   YIELD_EVERY_MS,
@@ -40,7 +42,7 @@ import { type BlockHook, beaconRootClaimed, checkBlockHooks } from './block/hook
 import { Budget, type ExecutionLimits, withBudget } from './budget.ts'
 import { assertLength, equalBytes, toHex } from './bytes.ts'
 import { CallEngine, type CallOptions } from './call.ts'
-import { createBlockOptions, createChainCommon, nextBaseFee } from './config.ts'
+import { createBlockOptions, createChainCommon, nextBaseFee, setForkAt } from './config.ts'
 import { initCrypto, recoverSender } from './crypto.ts'
 import {
   type BlockMismatch,
@@ -49,7 +51,7 @@ import {
   MissingStateError,
   RuntimeClosedError,
 } from './errors.ts'
-import type { GenesisConfig } from './genesis.ts'
+import { type GenesisConfig, type HardforkName, hardforkAt } from './genesis.ts'
 import { resetTo, rollbackTo } from './isolation.ts'
 import { Mutex } from './lock.ts'
 import { checkModules, type HostEVM } from './precompiles/host.ts'
@@ -226,6 +228,7 @@ class Runtime implements ExecutionRuntime {
     deadline?: number,
   ): Promise<AppliedBlock> {
     await this.useBlockRoot(parentRoot)
+    setForkAt(this.blockVm.common, this.genesis, env.header.number)
     const sm = this.sm
     this.writer.beginBuffer()
     await sm.checkpoint()
@@ -381,6 +384,14 @@ class Runtime implements ExecutionRuntime {
       if (h.baseFeePerGas !== expectedBaseFee)
         throw new BlockValidationError('baseFee', `expected ${expectedBaseFee}, got ${h.baseFeePerGas}`)
       checkEmptyPragueFields(h, beaconRootClaimed(this.views.hooks))
+      if (this.hardforkAt(h.number) === 'osaka' && block.transactions.length > 0) {
+        const size = block.serialize().length
+        if (size > MAX_RLP_BLOCK_SIZE)
+          throw new BlockValidationError(
+            'header',
+            `block of ${size} bytes exceeds the EIP-7934 limit ${MAX_RLP_BLOCK_SIZE}`,
+          )
+      }
       if ((block.withdrawals?.length ?? 0) > 0)
         throw new BlockValidationError('header', 'blocks of this chain carry no withdrawals')
       if (block.uncleHeaders.length > 0)
@@ -461,6 +472,14 @@ class Runtime implements ExecutionRuntime {
     return this.calls.estimateGas(params, header, opts)
   }
 
+  hardforkAt(blockNumber: bigint): HardforkName {
+    return hardforkAt(this.genesis, blockNumber)
+  }
+
+  txGasCapAt(blockNumber: bigint): bigint | undefined {
+    return this.hardforkAt(blockNumber) === 'osaka' ? TX_GAS_LIMIT_CAP : undefined
+  }
+
   hasState(stateRoot: Hash): Promise<boolean> {
     this.open()
     return this.reader.hasState(stateRoot)
@@ -508,6 +527,7 @@ class Runtime implements ExecutionRuntime {
     db.beginBuffer()
     const small = { accounts: 10_000, storage: 10_000, code: 1_000, trieNodes: 0 }
     const vm = await createChainVM(db, this.views, small, parent.stateRoot)
+    setForkAt(vm.common, this.genesis, block.header.number)
     const sm = vm.stateManager as MerkleStateManager
     // The replayed prefix and the traced transaction share the request's budget.
     const budget = limits ? new Budget(limits) : undefined
@@ -659,7 +679,13 @@ export async function createExecutionRuntime(
     CacheType.ORDERED_MAP,
     CallStateManager,
   )
-  const calls = new CallEngine(callVm, callDb, blockOptions, (root) => reader.hasState(root))
+  const calls = new CallEngine(
+    callVm,
+    callDb,
+    blockOptions,
+    (root) => reader.hasState(root),
+    (common, n) => setForkAt(common, opts.genesis, n),
+  )
   const runtime = new Runtime(common, blockOptions, opts.genesis, views, writer, blockVm, calls, reader)
   runtime.yieldEveryMs = opts.yieldEveryMs
   await runtime.init()

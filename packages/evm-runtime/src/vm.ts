@@ -32,7 +32,9 @@ export async function createChainVM(
   cacheType: CacheType = CacheType.LRU,
   StateManagerClass: typeof MerkleStateManager = MerkleStateManager,
 ): Promise<VM> {
-  const { common } = views
+  // Each VM switches its own Common between forks (config.setForkAt): never the shared one that
+  // transactions and blocks are decoded with.
+  const common = views.common.copy()
   const trie = await createMPT({
     db,
     useKeyHashing: true,

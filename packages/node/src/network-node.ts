@@ -21,6 +21,7 @@ import {
   useKeccak256,
 } from '@openledger/consensus'
 import { type ExecutedTx, type GenesisConfig, keccak256 } from '@openledger/evm-runtime'
+import { defaultExecThreads } from './backend/exec-limits.ts'
 import { NodeBackend } from './backend/node-backend.ts'
 import { createRecoverPool } from './backend/recover-pool.ts'
 import { L2Bridge } from './bridge/l2-bridge.ts'
@@ -316,7 +317,8 @@ export class NetworkNode {
         },
         peerCount: () => net.peerCount(),
         syncing: () => sync.status(),
-        execution: opts.execution,
+        execution: { threads: defaultExecThreads(), ...opts.execution },
+        execWorkers: { dbPath: core.dbPath, spec: core.runtimeSpec },
       })
       closers.unshift(() => backend.close())
       const multiValidator = genesis.validators.length > 1

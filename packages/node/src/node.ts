@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Block } from '@ethereumjs/block'
-import { createSystemModules, type ModuleParams, parseModuleParams } from '@openledger/attribution'
+import { type ModuleParams, parseModuleParams } from '@openledger/attribution'
 import type { L1Addresses } from '@openledger/bridge'
 import {
   type BlockHook,
@@ -15,11 +15,12 @@ import {
   type ExecutedTx,
   type ExecutionRuntime,
   type GenesisConfig,
+  type SystemModule,
 } from '@openledger/evm-runtime'
 import { createRpcServer, type RpcMethods, type RpcServerOptions } from '@openledger/rpc'
 import { Level } from 'level'
 import type { Hex } from 'viem'
-import { ChainHistory } from './attribution/history.ts'
+import { chainHistory } from './attribution/history.ts'
 import { attributionRpcMethods } from './attribution/rpc.ts'
 import type { ExecutionConfig } from './backend/exec-limits.ts'
 import { NodeBackend } from './backend/node-backend.ts'
@@ -27,6 +28,7 @@ import { createRecoverPool } from './backend/recover-pool.ts'
 import { L2Bridge } from './bridge/l2-bridge.ts'
 import { OutputService } from './bridge/outputs.ts'
 import { Chain } from './chain/chain.ts'
+import { type RuntimeSpec, runtimeOptions, runtimeSpec } from './chain/runtime-spec.ts'
 import { DevControls } from './dev/dev-controls.ts'
 import type { DevAccount } from './keys/dev-accounts.ts'
 import type { Logger } from './logger.ts'
@@ -54,6 +56,9 @@ export interface DevNodeOptions {
   throwOnTransactionFailures?: boolean
   /** No EIP-170 / EIP-3860 size limits (Hardhat's allowUnlimitedContractSize). Default false. */
   allowUnlimitedContractSize?: boolean
+  /** Native modules served besides the chain's own (embedding, tests such as fault injection).
+   * In-process execution only: RPC execution workers are rebuilt from the genesis spec. */
+  extraModules?: SystemModule[]
   /** Start the sender-recovery worker once raw transactions arrive at this rate (tx/s); 0 = at
    * start. Default: lazily, so embedded and test nodes spawn no thread they do not need. */
   recoverStartRate?: number
@@ -81,7 +86,9 @@ export class DatadirInUseError extends Error {
 export async function openDatabase(path: string): Promise<Level<Uint8Array, Uint8Array>> {
   const db = new Level<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' })
   try {
-    await db.open()
+    // Multithreading: the RPC execution workers open the same database (backend/exec-worker.ts).
+    // Another process still gets LEVEL_LOCKED.
+    await db.open({ multithreading: true } as Parameters<typeof db.open>[0])
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause
     if (cause?.code === 'LEVEL_LOCKED') throw new DatadirInUseError(path)
@@ -197,6 +204,7 @@ export class OpenLedgerNode {
         pendingFromPool: true,
         rejectBelowBaseFee: () => sealer.miningMode.kind === 'auto',
         execution: opts.execution,
+        execWorkers: { dbPath: core.dbPath, spec: core.runtimeSpec },
       })
       closers.unshift(() => backend.close())
       const { rpcUrl, metricsUrl } = await serveApis(
@@ -256,11 +264,16 @@ export interface CoreOptions {
   blockHooks?: BlockHook[]
   /** Dev only: see DevNodeOptions.allowUnlimitedContractSize. */
   allowUnlimitedContractSize?: boolean
+  /** See DevNodeOptions.extraModules. */
+  extraModules?: SystemModule[]
 }
 
 /** What every node has: database, runtime, chain store, mempool, chain, metrics. */
 export interface NodeCore {
   datadir: string
+  /** The LevelDB directory and the runtime's configuration, for the RPC execution workers. */
+  dbPath: string
+  runtimeSpec: RuntimeSpec
   runtime: ExecutionRuntime
   store: ChainStore
   chain: Chain
@@ -277,20 +290,20 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
   const tempDir = opts.datadir ? undefined : await mkdtemp(join(tmpdir(), 'openledger-'))
   const datadir = opts.datadir ?? tempDir!
   if (tempDir) closers.unshift(() => rm(tempDir, { recursive: true, force: true }))
-  const db = await openDatabase(join(datadir, 'db'))
+  const dbPath = join(datadir, 'db')
+  const db = await openDatabase(dbPath)
   closers.unshift(() => db.close())
   const stateDb = db.sublevel<Uint8Array, Uint8Array>('state', { keyEncoding: 'view', valueEncoding: 'view' })
   const chainDb = db.sublevel<Uint8Array, Uint8Array>('chain', { keyEncoding: 'view', valueEncoding: 'view' })
   const moduleParams = parseModuleParams(opts.genesis.modules)
-  const history = new ChainHistory()
+  const base = runtimeOptions(opts.genesis, { ...opts, history: chainHistory(chainDb) })
   const runtime = await createExecutionRuntime({
+    ...base,
+    ...(opts.extraModules && { modules: [...base.modules!, ...opts.extraModules] }),
     db: stateDb,
-    genesis: opts.genesis,
-    modules: createSystemModules(moduleParams, { history }),
     getBlockHash: ChainStore.canonicalHashReader(chainDb),
     yieldEveryMs: opts.yieldEveryMs,
     blockHooks: opts.blockHooks,
-    allowUnlimitedContractSize: opts.allowUnlimitedContractSize,
   })
   closers.unshift(() => runtime.close())
   const genesisBlock = opts.decorateBlock ? opts.decorateBlock(runtime.genesisBlock) : runtime.genesisBlock
@@ -300,7 +313,6 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
     decorateBlock: opts.decorateBlock,
   })
   closers.unshift(() => store.close())
-  history.bind(store)
   const metrics = new NodeMetrics()
   const chain = new Chain(store, { log: opts.log, metrics })
   const pool = new TxPool({
@@ -315,7 +327,10 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
     },
   })
   chain.subscribe(maintainPool(pool, metrics))
-  return { datadir, runtime, store, chain, pool, metrics, moduleParams }
+  // Block hooks (the L1 bridge's deposits) hold node state a worker cannot rebuild: with hooks,
+  // traces (which replay a block's hooks) stay on the main thread.
+  const spec = runtimeSpec(opts.genesis, { ...opts, blockHooks: (opts.blockHooks?.length ?? 0) > 0 })
+  return { datadir, dbPath, runtimeSpec: spec, runtime, store, chain, pool, metrics, moduleParams }
 }
 
 /** Largest transaction the pool takes with unlimited contract sizes (RPC bodies are 5 MiB). */
@@ -341,6 +356,8 @@ export async function serveApis(
   const { host, port, ...rpcOptions } = opts.rpc
   const server = createRpcServer(backend, {
     ...rpcOptions,
+    // As many executions run at once as there are execution workers (one in-thread).
+    limits: { executionConcurrency: Math.max(1, backend.execution.threads), ...rpcOptions.limits },
     logger: opts.log,
     onRequest: core.metrics.observeRpc,
   })

@@ -235,7 +235,7 @@ export function challengeHandlers(genesis: ModuleParams, deps: ModuleDeps): Reco
         }
         const params = await loadParams(x, genesis, CHALLENGE_WORDS)
         const corpus = await modelCorpus(x, r.modelId, BigInt(r.modelVersion))
-        const again = await recompute(x, deps.history, corpus, output, params.spanK)
+        const again = await recompute(x, deps.history, corpus, output, params.spanK, ctx.block.number)
         const honest =
           equalBytes(again.result.commitment, r.attributionCommitment) &&
           sameEntries(again.entries, r.entries)

@@ -20,7 +20,7 @@ import {
   SpanStream,
   toReceiptEntries,
 } from '../engine/index.ts'
-import { ATTRIBUTION_LIMITS } from './attribution-common.ts'
+import { ATTRIBUTION_LIMITS, t } from './attribution-common.ts'
 import type { ReceiptEntry } from './eip712.ts'
 import { GAS } from './gas.ts'
 import { EVENT_TOPICS } from './history.ts'
@@ -102,6 +102,7 @@ export async function recompute(
   corpus: readonly CorpusVersion[],
   output: string,
   k: number,
+  blockNumber: bigint,
 ): Promise<Recomputed> {
   if (history === undefined)
     throw new Error('the node gave the Attribution module no chain history to read content from')
@@ -116,7 +117,13 @@ export async function recompute(
     }
   }
   let bytes = 0n
-  for (const r of records) bytes += r.size
+  for (const r of records) {
+    // The history holds committed blocks only: content of this block is read from the next one
+    // on, the same on every node (a revert, never a host error).
+    if (r.submittedAtBlock >= blockNumber)
+      t.fail('ContentNotYetInHistory', r.datanetId, r.contributionId, r.submittedAtBlock)
+    bytes += r.size
+  }
   x.charge(GAS.JUDGE_RECORD * BigInt(records.length) + GAS.JUDGE_BYTE * bytes)
   // Content, one history read per (datanet, block).
   const byBlock = new Map<string, (ApprovalEntry & { datanetId: bigint })[]>()

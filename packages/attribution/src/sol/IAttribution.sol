@@ -205,6 +205,9 @@ interface IAttribution {
     error RevealWindowOpen(bytes32 receiptId, uint64 revealDeadline);
     error OutputMismatch(bytes32 outputHash, bytes32 actual);
     error OutputNotText();
+    /// @notice The corpus holds content submitted in the block being executed: the chain's history
+    /// (which the re-run reads) has it from the next block on. Reveal again in a later block.
+    error ContentNotYetInHistory(uint256 datanetId, uint64 contributionId, uint64 submittedAtBlock);
 
     /// @notice Pays `receipt.fee` (msg.value must equal it) for an inference and splits it.
     /// `signature` is the provider's 65-byte r||s||v EIP-712 signature (low-s only).

@@ -3325,6 +3325,27 @@ export const attributionAbi = [
       },
       {
         internalType: 'uint64',
+        name: 'contributionId',
+        type: 'uint64',
+      },
+      {
+        internalType: 'uint64',
+        name: 'submittedAtBlock',
+        type: 'uint64',
+      },
+    ],
+    name: 'ContentNotYetInHistory',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint64',
         name: 'datanetVersion',
         type: 'uint64',
       },
@@ -5324,6 +5345,22 @@ export const modelFactoryAbi = [
   {
     inputs: [
       {
+        internalType: 'bytes32',
+        name: 'expected',
+        type: 'bytes32',
+      },
+      {
+        internalType: 'bytes32',
+        name: 'actual',
+        type: 'bytes32',
+      },
+    ],
+    name: 'ConfigHashMismatch',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
         internalType: 'uint256',
         name: 'datanetId',
         type: 'uint256',
@@ -5711,6 +5748,12 @@ export const modelFactoryAbi = [
         name: 'datanets',
         type: 'tuple[]',
       },
+      {
+        indexed: false,
+        internalType: 'bytes',
+        name: 'config',
+        type: 'bytes',
+      },
     ],
     name: 'JobPosted',
     type: 'event',
@@ -6015,6 +6058,11 @@ export const modelFactoryAbi = [
             internalType: 'uint64',
             name: 'reviewPeriod',
             type: 'uint64',
+          },
+          {
+            internalType: 'bytes',
+            name: 'config',
+            type: 'bytes',
           },
         ],
         internalType: 'struct IModelFactory.JobSpec',

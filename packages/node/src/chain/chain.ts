@@ -16,6 +16,7 @@ import type { ExecutedTx } from '@openledger/evm-runtime'
 import type { Logger } from '../logger.ts'
 import type { NodeMetrics } from '../metrics.ts'
 import type { ChainStore } from '../store/index.ts'
+import { bytesEqual, key } from '../util/bytes.ts'
 
 /** Who produced the committed blocks: this node's dev sealer, its QBFT engine, or peers. */
 export type CommitSource = 'local' | 'consensus' | 'network'
@@ -55,6 +56,16 @@ export class Chain {
     return this.#working
   }
 
+  /** Dev mode: block hash → the state its reads see when cheats (setBalance …) edited it after
+   * it became the head and a block was then built on the edited state — Hardhat's "irregular
+   * state": `eth_getBalance(addr, n)` keeps answering the edited value once n is no longer the head. */
+  readonly #edited = new Map<string, Uint8Array>()
+
+  /** The state root reads at `block` use (its header's, unless dev cheats edited it). */
+  stateRootOf(block: Block): Uint8Array {
+    return (this.#edited.size > 0 && this.#edited.get(key(block.hash()))) || block.header.stateRoot
+  }
+
   setWorkingStateRoot(root: Uint8Array): void {
     this.#working = root
   }
@@ -77,6 +88,9 @@ export class Chain {
   async commitMany(results: readonly CommittedBlock[], source: CommitSource): Promise<void> {
     if (results.length === 0) return
     const t0 = performance.now()
+    const parent = this.store.head()
+    if (!bytesEqual(this.#working, parent.header.stateRoot))
+      this.#edited.set(key(parent.hash()), this.#working)
     await this.store.commitBlocks(results)
     const last = results[results.length - 1]!.block
     this.#working = last.header.stateRoot
@@ -99,6 +113,7 @@ export class Chain {
   /** Dev rollback (evm_revert): drop blocks above `number` and return to their parent's state. */
   async rollbackTo(number: bigint, workingStateRoot: Uint8Array): Promise<void> {
     await this.store.truncateAfter(number)
+    if (number === 0n) this.#edited.clear()
     this.#working = workingStateRoot
     const head = this.head
     for (const o of this.#observers) {

@@ -1,9 +1,15 @@
 /** The `openledger` command line. */
 import '../polyfills.ts'
+import {
+  parseBigInt,
+  parseDurationMs,
+  parseOpenAmount,
+  parsePort,
+  parsePositiveInt,
+  registerPayableCommands,
+} from '@openledger/payable/cli'
 import { Command, Option } from 'commander'
-import { registerPayableCommands } from '../payable/commands.ts'
 import { VERSION } from '../version.ts'
-import { parseBigInt, parseDurationMs, parseOpenAmount, parsePort, parsePositiveInt } from './options.ts'
 import { addRpcFlags, rpcConfigFromFlags, rpcFlagArgs } from './rpc-flags.ts'
 
 const program = new Command()
@@ -48,6 +54,11 @@ const dev = program
   .option('--genesis <file>', 'genesis file to start from (default genesis/devnet.json)')
   .option('--mnemonic <phrase>', 'BIP-39 mnemonic of the dev accounts')
   .addOption(
+    new Option('--hardfork <name>', "EVM rules from genesis on (default: the genesis file's, osaka)").choices(
+      ['prague', 'osaka'],
+    ),
+  )
+  .addOption(
     new Option('--log-level <level>', 'log level')
       .choices(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
       .default('warn'),
@@ -75,6 +86,7 @@ const dev = program
       datadir: o.datadir,
       genesis: o.genesis,
       mnemonic: o.mnemonic,
+      hardfork: o.hardfork,
       logLevel: o.logLevel,
       silent: o.silent,
       rpc: rpcConfigFromFlags(o, 'dev'),
@@ -194,6 +206,9 @@ genesisCmd
   .addOption(
     new Option('--dev-accounts <n>', 'fund this many dev-mnemonic accounts').argParser(parsePositiveInt),
   )
+  .addOption(
+    new Option('--hardfork <name>', 'EVM rules from genesis on (default osaka)').choices(['prague', 'osaka']),
+  )
   .option('--out <file>', 'write to this file (default: stdout)')
   .action(async (o) => {
     const { runGenesisNew } = await import('./network.ts')
@@ -204,6 +219,7 @@ genesisCmd
       blockPeriod: o.blockPeriod,
       requestTimeout: o.requestTimeout,
       devAccounts: o.devAccounts,
+      hardfork: o.hardfork,
       out: o.out,
     })
   })
@@ -235,6 +251,24 @@ evm
   })
 
 registerPayableCommands(program)
+registerDemo(program)
+
+/** `openledger demo`: a dev node in this process and the payable tools against it. */
+function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description('run the whole Payable AI loop on a fresh ephemeral dev chain with the shipped corpus')
+    .option(
+      '--corpus <dir>',
+      'corpus directory with manifest.json (default: the shipped public-domain corpus)',
+    )
+    .option('--json', 'print a JSON summary', false)
+    .action(async (o: { corpus?: string; json: boolean }) => {
+      const { runDemo } = await import('./demo.ts')
+      const ok = await runDemo({ corpusDir: o.corpus, json: o.json })
+      process.exitCode = ok ? 0 : 1
+    })
+}
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`openledger: ${err instanceof Error ? err.message : String(err)}\n`)

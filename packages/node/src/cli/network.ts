@@ -105,6 +105,7 @@ export async function runGenesisNew(o: {
   blockPeriod: number
   requestTimeout?: number
   devAccounts?: number
+  hardfork?: string
   out?: string
 }): Promise<void> {
   const addresses: Uint8Array[] = []
@@ -121,6 +122,7 @@ export async function runGenesisNew(o: {
     blockPeriodSeconds: o.blockPeriod,
     requestTimeoutSeconds: o.requestTimeout,
     devAccounts: o.devAccounts,
+    hardfork: o.hardfork,
   })
   const text = `${JSON.stringify(json, null, 2)}\n`
   if (o.out) {

@@ -14,6 +14,8 @@ export interface QbftGenesisOptions {
   devAccounts?: number
   balance?: bigint
   name?: string
+  /** EVM rules from genesis on (default: genesis/devnet.json's, osaka). */
+  hardfork?: string
 }
 
 export async function buildQbftGenesis(opts: QbftGenesisOptions): Promise<Record<string, unknown>> {
@@ -21,6 +23,7 @@ export async function buildQbftGenesis(opts: QbftGenesisOptions): Promise<Record
   const validators = sortValidators(opts.validators)
   json.name = opts.name ?? 'openledger-network'
   if (opts.chainId !== undefined) json.chainId = opts.chainId
+  if (opts.hardfork !== undefined) json.hardfork = opts.hardfork
   json.validators = validators.map(hex)
   json.extraData = hex(genesisExtraData(validators))
   const period = opts.blockPeriodSeconds ?? 1
