@@ -185,6 +185,12 @@ describe('challenges', () => {
       { from: USER },
       'OutputMismatch',
     )
+    // Executed in the block that holds the content (history has committed blocks only): a typed
+    // revert on every node, and the reveal can be sent again later.
+    const now = s.w.h.block
+    s.w.h.block = { ...now, number: 1n }
+    await s.w.rejects('attribution', 'reveal', [r, output], { from: USER }, 'ContentNotYetInHistory')
+    s.w.h.block = now
     const reads = s.w.history.reads
     const res = await s.w.raw('attribution', 'reveal', [r, output], { from: USER })
     expect(res.status).toBe('success')

@@ -118,7 +118,11 @@ export class World {
       typeof encodeFunctionData
     >[0])
     const res = await this.h.call({ ...o, to: TARGETS[target], data: fromHexAddr(data) })
-    if (res.status === 'success') this.history.record(this.h.block.number, TARGETS[target], res.logs)
+    if (res.status === 'success' && !o.isStatic) {
+      this.history.record(this.h.block.number, TARGETS[target], res.logs)
+      // One transaction per block, as `openledger dev` mines: history holds earlier blocks only.
+      this.h.block = { ...this.h.block, number: this.h.block.number + 1n }
+    }
     return res
   }
 
