@@ -26,6 +26,7 @@ import {
 } from '@openledger/rpc'
 import { Level } from 'level'
 import type { Hex } from 'viem'
+import { chainHistory } from './attribution/history.ts'
 import { attributionRpcMethods } from './attribution/rpc.ts'
 import type { ExecutionConfig } from './backend/exec-limits.ts'
 import { NodeBackend } from './backend/node-backend.ts'
@@ -317,11 +318,10 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
   const stateDb = db.sublevel<Uint8Array, Uint8Array>('state', { keyEncoding: 'view', valueEncoding: 'view' })
   const chainDb = db.sublevel<Uint8Array, Uint8Array>('chain', { keyEncoding: 'view', valueEncoding: 'view' })
   const moduleParams = parseModuleParams(opts.genesis.modules)
+  const base = runtimeOptions(opts.genesis, { ...opts, history: chainHistory(chainDb) })
   const runtime = await createExecutionRuntime({
-    ...runtimeOptions(opts.genesis, opts),
-    ...(opts.extraModules && {
-      modules: [...runtimeOptions(opts.genesis, opts).modules!, ...opts.extraModules],
-    }),
+    ...base,
+    ...(opts.extraModules && { modules: [...base.modules!, ...opts.extraModules] }),
     db: stateDb,
     getBlockHash: ChainStore.canonicalHashReader(chainDb),
     yieldEveryMs: opts.yieldEveryMs,
