@@ -59,9 +59,9 @@ import type { SystemModule } from './precompiles/module-types.ts'
 import { BlockStateManager } from './state/block-state.ts'
 import { CallStateManager } from './state/call-state.ts'
 import { installDirectFindPath } from './state/find-path.ts'
+import { ForkLayer, type ForkPoint } from './state/fork.ts'
 import { type LevelLike, LevelStateDB } from './state/level-db.ts'
 import { StateReader } from './state/reader.ts'
-import { ForkLayer, type ForkPoint } from './state/fork.ts'
 import { CallTracer, StructLogger } from './trace.ts'
 import { createChainVM, isForkAware, type Views } from './vm.ts'
 
@@ -171,7 +171,8 @@ class Runtime implements ExecutionRuntime {
       throw e
     }
     this.blockRoot = stateRoot
-    this.genesisBlock = fork === undefined ? this.genesisFromConfig(stateRoot) : this.forkGenesis(fork, stateRoot)
+    this.genesisBlock =
+      fork === undefined ? this.genesisFromConfig(stateRoot) : this.forkGenesis(fork, stateRoot)
   }
 
   /**
@@ -180,8 +181,7 @@ class Runtime implements ExecutionRuntime {
    */
   private useFork(fork: ForkLayer | undefined): void {
     this.views.fork = fork
-    for (const sm of [this.blockVm.stateManager, this.calls.stateManager])
-      if (isForkAware(sm)) sm.fork = fork
+    for (const sm of [this.blockVm.stateManager, this.calls.stateManager]) if (isForkAware(sm)) sm.fork = fork
     this.calls.forgetReads()
     this.reader.useFork(fork)
   }
@@ -282,7 +282,8 @@ class Runtime implements ExecutionRuntime {
       account.nonce = isModule && nonce < 1n ? 1n : nonce
       account.balance = a.balance
       await sm.putAccount(address, account)
-      const code = isModule && a.code.length === 0 && base?.isContract() !== true ? MODULE_ACCOUNT_CODE : a.code
+      const code =
+        isModule && a.code.length === 0 && base?.isContract() !== true ? MODULE_ACCOUNT_CODE : a.code
       if (code.length > 0) await sm.putCode(address, code)
       for (const s of a.storage) await sm.putStorage(address, s.slot, s.value)
       written.add(hex)

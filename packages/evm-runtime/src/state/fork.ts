@@ -21,7 +21,7 @@
  * state root commits to every account and slot its execution touched: deterministic for a given
  * fork block and local history, and what eth_getProof proves against (docs/fork.md).
  */
-import { type MerklePatriciaTrie, createMPT } from '@ethereumjs/mpt'
+import { createMPT, type MerklePatriciaTrie } from '@ethereumjs/mpt'
 import { Account, KECCAK256_NULL, KECCAK256_RLP, ValueEncoding } from '@ethereumjs/util'
 import { equalBytes, toHex } from '../bytes.ts'
 import { keccak256 } from '../crypto.ts'

@@ -90,7 +90,8 @@ export class StateReader {
   ): Promise<{ account: Account | undefined; local: boolean }> {
     const rlp = await trie.get(address)
     const fork = this.fork
-    if (fork === undefined) return { account: rlp === null ? undefined : createAccountFromRLP(rlp), local: true }
+    if (fork === undefined)
+      return { account: rlp === null ? undefined : createAccountFromRLP(rlp), local: true }
     if (rlp === null) return { account: await fork.remoteAccount(address), local: false }
     return { account: isAccountTombstone(rlp) ? undefined : createAccountFromRLP(rlp), local: true }
   }

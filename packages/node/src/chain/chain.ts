@@ -113,8 +113,21 @@ export class Chain {
   /** Dev rollback (evm_revert): drop blocks above `number` and return to their parent's state. */
   async rollbackTo(number: bigint, workingStateRoot: Uint8Array): Promise<void> {
     await this.store.truncateAfter(number)
-    if (number === 0n) this.#edited.clear()
+    if (number === this.store.genesisNumber) this.#edited.clear()
     this.#working = workingStateRoot
+    await this.#rolledBack()
+  }
+
+  /** Dev reset (hardhat_reset): the chain starts over from `genesis` (its own, or a fork block),
+   * announced to the observers as a rollback to it. */
+  async restart(genesis: Block, opts: { forkedGenesis?: boolean } = {}): Promise<void> {
+    await this.store.restart(genesis, opts)
+    this.#edited.clear()
+    this.#working = genesis.header.stateRoot
+    await this.#rolledBack()
+  }
+
+  async #rolledBack(): Promise<void> {
     const head = this.head
     for (const o of this.#observers) {
       if (o.onRollback === undefined) continue
