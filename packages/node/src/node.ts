@@ -19,7 +19,13 @@ import {
   type SystemModule,
   withForkHash,
 } from '@openledger/evm-runtime'
-import { createRpcServer, type RpcMethods, type RpcServerOptions } from '@openledger/rpc'
+import {
+  createRpcServer,
+  erigonMethods,
+  otsMethods,
+  type RpcMethods,
+  type RpcServerOptions,
+} from '@openledger/rpc'
 import { Level } from 'level'
 import type { Hex } from 'viem'
 import { attributionRpcMethods } from './attribution/rpc.ts'
@@ -28,6 +34,7 @@ import { NodeBackend } from './backend/node-backend.ts'
 import { createRecoverPool } from './backend/recover-pool.ts'
 import { L2Bridge } from './bridge/l2-bridge.ts'
 import { OutputService } from './bridge/outputs.ts'
+import { addressIndexObserver } from './chain/address-index-observer.ts'
 import { Chain } from './chain/chain.ts'
 import { type RuntimeSpec, runtimeOptions, runtimeSpec } from './chain/runtime-spec.ts'
 import { DevControls } from './dev/dev-controls.ts'
@@ -38,6 +45,7 @@ import type { DevAccount } from './keys/dev-accounts.ts'
 import type { Logger } from './logger.ts'
 import { type HealthState, NodeMetrics, serveMetrics } from './metrics.ts'
 import { DevSealer, type MiningMode } from './miner/dev-sealer.ts'
+import { AddressIndex } from './store/address-index.ts'
 import { ChainStore } from './store/index.ts'
 import { maintainPool, TxPool, type TxPoolOptions } from './txpool/index.ts'
 import { key } from './util/bytes.ts'
@@ -324,6 +332,8 @@ export interface NodeCore {
   pool: TxPool
   metrics: NodeMetrics
   moduleParams: ModuleParams
+  /** Address → transactions (ots_searchTransactions*), kept at the head by a chain observer. */
+  addressIndex: AddressIndex
 }
 
 /**
@@ -376,10 +386,28 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
     },
   })
   chain.subscribe(maintainPool(pool, metrics))
+  // Before the RPC events: a client told of a new block finds it in ots_searchTransactions*.
+  const addressIndex = await AddressIndex.open(
+    db.sublevel<Uint8Array, Uint8Array>('ots', { keyEncoding: 'view', valueEncoding: 'view' }),
+    store,
+    opts.log,
+  )
+  chain.subscribe(addressIndexObserver(addressIndex))
   // Block hooks (the L1 bridge's deposits) hold node state a worker cannot rebuild: with hooks,
   // traces (which replay a block's hooks) stay on the main thread.
   const spec = runtimeSpec(opts.genesis, { ...opts, blockHooks: (opts.blockHooks?.length ?? 0) > 0 })
-  return { datadir, dbPath, runtimeSpec: spec, runtime, store, chain, pool, metrics, moduleParams }
+  return {
+    datadir,
+    dbPath,
+    runtimeSpec: spec,
+    runtime,
+    store,
+    chain,
+    pool,
+    metrics,
+    moduleParams,
+    addressIndex,
+  }
 }
 
 function forkHashDecorator(runtime: ExecutionRuntime, then?: (b: Block) => Block): (b: Block) => Block {
@@ -422,6 +450,8 @@ export async function serveApis(
     'ol',
     attributionRpcMethods({ chain: core.chain, runtime: core.runtime, backend, params: core.moduleParams }),
   )
+  server.registerModule('ots', otsMethods(core.addressIndex))
+  server.registerModule('erigon', erigonMethods)
   for (const [name, methods] of Object.entries(extraModules)) server.registerModule(name, methods)
   core.metrics.trackRpcServer(() => server.stats())
   const bound = await server.listen(port, host)
