@@ -153,6 +153,8 @@ describe('openledger dev forking a remote chain', () => {
   it('hardhat_reset re-forks at another block, and without forking becomes a local chain', async () => {
     const f = fork!.rpcUrl
     const local = await send(f, DEV_ADDRESSES[2]!, store, iface.encodeFunctionData('set', [600n]))
+    const nonce = (await call(f, 'eth_getTransactionByHash', [local])).nonce
+    expect(await call(f, 'ots_getTransactionBySenderAndNonce', [DEV_ADDRESSES[2], nonce])).toBe(local)
     const later = forkAt + 1n
     expect(
       await call(f, 'hardhat_reset', [
@@ -163,6 +165,8 @@ describe('openledger dev forking a remote chain', () => {
     expect(await num(f, 'eth_getStorageAt', [store, '0x0', 'latest'])).toBe(99n)
     expect(await call(f, 'eth_getTransactionReceipt', [local])).toBeNull()
     expect(await call(f, 'eth_getTransactionByHash', [local])).toBeNull()
+    // The Otterscan index forgot the old chain's transactions too.
+    expect(await call(f, 'ots_getTransactionBySenderAndNonce', [DEV_ADDRESSES[2], nonce])).toBeNull()
     // The impersonation went with the old chain.
     const refused = await rpc(f, {
       jsonrpc: '2.0',
