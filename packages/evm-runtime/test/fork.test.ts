@@ -9,13 +9,13 @@ import type { Block } from '@ethereumjs/block'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { keccak256 } from '../src/crypto.ts'
 import {
+  createExecutionRuntime,
   type ExecutionRuntime,
   type ForkPoint,
   type ForkSource,
   NotInLocalStateError,
   parseGenesis,
 } from '../src/index.ts'
-import { compile } from './solc.ts'
 import {
   ADDRS,
   bytes,
@@ -30,7 +30,7 @@ import {
   transfer,
   txData,
 } from './helpers.ts'
-import { createExecutionRuntime } from '../src/index.ts'
+import { compile } from './solc.ts'
 
 const VAULT = compile({
   'Vault.sol': `
@@ -171,7 +171,9 @@ describe('forked state', () => {
     }
     // The alloc sets a balance over the remote account and keeps its nonce.
     expect((await f.runtime.getAccount(root, ADDRS[2]!))?.balance).toBe(7n * ETH)
-    expect(hex(await f.runtime.getCode(root, vault))).toBe(hex(await remote.runtime.getCode(remoteRoot, vault)))
+    expect(hex(await f.runtime.getCode(root, vault))).toBe(
+      hex(await remote.runtime.getCode(remoteRoot, vault)),
+    )
     for (const [k, v] of [
       [1n, 11n],
       [2n, 22n],
