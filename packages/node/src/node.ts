@@ -5,7 +5,7 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import type { Block } from '@ethereumjs/block'
 import { type ModuleParams, parseModuleParams } from '@openledger/attribution'
 import type { L1Addresses } from '@openledger/bridge'
@@ -28,6 +28,7 @@ import {
 } from '@openledger/rpc'
 import { Level } from 'level'
 import type { Hex } from 'viem'
+import { chainHistory } from './attribution/history.ts'
 import { attributionRpcMethods } from './attribution/rpc.ts'
 import type { ExecutionConfig } from './backend/exec-limits.ts'
 import { NodeBackend } from './backend/node-backend.ts'
@@ -102,17 +103,26 @@ export class DatadirInUseError extends Error {
   }
 }
 
+/** Databases a node of this thread holds. Multithreading mode lets a second open in the same
+ * process succeed (LevelDB's lock is per process), so two nodes on one datadir are refused here. */
+const openPaths = new Set<string>()
+
 export async function openDatabase(path: string): Promise<Level<Uint8Array, Uint8Array>> {
+  const key = resolve(path)
+  if (openPaths.has(key)) throw new DatadirInUseError(path)
+  openPaths.add(key)
   const db = new Level<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' })
   try {
     // Multithreading: the RPC execution workers open the same database (backend/exec-worker.ts).
     // Another process still gets LEVEL_LOCKED.
     await db.open({ multithreading: true } as Parameters<typeof db.open>[0])
   } catch (err) {
+    openPaths.delete(key)
     const cause = (err as { cause?: { code?: string } }).cause
     if (cause?.code === 'LEVEL_LOCKED') throw new DatadirInUseError(path)
     throw err
   }
+  db.once('closed', () => openPaths.delete(key))
   return db
 }
 
@@ -350,11 +360,10 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
   const stateDb = db.sublevel<Uint8Array, Uint8Array>('state', { keyEncoding: 'view', valueEncoding: 'view' })
   const chainDb = db.sublevel<Uint8Array, Uint8Array>('chain', { keyEncoding: 'view', valueEncoding: 'view' })
   const moduleParams = parseModuleParams(opts.genesis.modules)
+  const base = runtimeOptions(opts.genesis, { ...opts, history: chainHistory(chainDb) })
   const runtime = await createExecutionRuntime({
-    ...runtimeOptions(opts.genesis, opts),
-    ...(opts.extraModules && {
-      modules: [...runtimeOptions(opts.genesis, opts).modules!, ...opts.extraModules],
-    }),
+    ...base,
+    ...(opts.extraModules && { modules: [...base.modules!, ...opts.extraModules] }),
     db: stateDb,
     getBlockHash: ChainStore.canonicalHashReader(chainDb),
     yieldEveryMs: opts.yieldEveryMs,

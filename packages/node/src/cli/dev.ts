@@ -9,6 +9,7 @@ import { createLogger, silentLogger } from '../logger.ts'
 import type { MiningMode } from '../miner/dev-sealer.ts'
 import { OpenLedgerNode } from '../node.ts'
 import { hex } from '../util/bytes.ts'
+import { bridgedGenesis, resolveL1Flags } from './bridge.ts'
 import type { RpcFlagConfig } from './rpc-flags.ts'
 
 export interface DevCommandOptions {
@@ -34,6 +35,7 @@ export interface DevCommandOptions {
   rpc: RpcFlagConfig
   metricsPort?: number
   metricsHost: string
+  l1?: { rpc: string; addresses: string; proposerKey?: string }
 }
 
 export async function runDev(opts: DevCommandOptions): Promise<void> {
@@ -46,7 +48,8 @@ export async function runDev(opts: DevCommandOptions): Promise<void> {
     mnemonic: opts.mnemonic,
     hardfork: opts.hardfork,
   })
-  const genesis = parseGenesis(json)
+  const l1 = await resolveL1Flags(opts.l1)
+  const genesis = parseGenesis(l1 ? bridgedGenesis(json, l1.addresses, opts.chainId) : json)
   // A throwaway chain starts now, as Hardhat's (its genesis time is the start time): tests take
   // `time.latest()` of a fresh chain as "now" and schedule from it. A persisted chain keeps the
   // file's time, so that its genesis hash is the same on every start.
@@ -80,6 +83,7 @@ export async function runDev(opts: DevCommandOptions): Promise<void> {
     // A dev chain is started to be used: have the recovery worker ready for the first burst.
     recoverStartRate: 0,
     log,
+    l1,
     onBlock: opts.silent ? undefined : (b, e, d) => out(formatBlock(b, e, d)),
   })
   const balances = await Promise.all(

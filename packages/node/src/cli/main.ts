@@ -10,6 +10,7 @@ import {
 } from '@openledger/payable/cli'
 import { Command, Option } from 'commander'
 import { VERSION } from '../version.ts'
+import { registerBridgeCommands } from './bridge.ts'
 import { addRpcFlags, rpcConfigFromFlags, rpcFlagArgs } from './rpc-flags.ts'
 
 const program = new Command()
@@ -97,6 +98,9 @@ const dev = program
     ),
   )
   .addOption(new Option('--metrics.host <address>', 'interface for the metrics server').default('127.0.0.1'))
+  .option('--l1-rpc <url>', 'settle on this L1: apply its deposits, prove withdrawals (with --l1-addresses)')
+  .option('--l1-addresses <file>', 'addresses file of the bridge deployment (`openledger l1 deploy`)')
+  .option('--l1-proposer-key <key>', 'sign and propose output roots on L1 with this key (0x key or key file)')
   .action(async (o) => {
     // Loaded on demand: the node (EVM, LevelDB, RPC server) is not needed by the other commands.
     const { runDev } = await import('./dev.ts')
@@ -129,9 +133,21 @@ const dev = program
       rpc: rpcConfigFromFlags(o, 'dev'),
       metricsPort: o['metrics.port'],
       metricsHost: o['metrics.host'],
+      l1: l1Flags(o),
     })
   })
 addRpcFlags(dev, 'dev')
+
+/** --l1-rpc / --l1-addresses / --l1-proposer-key: all or nothing (the key is optional). */
+function l1Flags(o: { l1Rpc?: string; l1Addresses?: string; l1ProposerKey?: string }) {
+  if (o.l1Rpc === undefined && o.l1Addresses === undefined) {
+    if (o.l1ProposerKey !== undefined) throw new Error('--l1-proposer-key needs --l1-rpc and --l1-addresses')
+    return undefined
+  }
+  if (o.l1Rpc === undefined || o.l1Addresses === undefined)
+    throw new Error('--l1-rpc and --l1-addresses go together')
+  return { rpc: o.l1Rpc, addresses: o.l1Addresses, proposerKey: o.l1ProposerKey }
+}
 
 const list = (v: string): string[] =>
   v
@@ -165,6 +181,9 @@ const node = program
       .choices(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
       .default('info'),
   )
+  .option('--l1-rpc <url>', 'settle on this L1: apply its deposits, sign outputs (with --l1-addresses)')
+  .option('--l1-addresses <file>', 'addresses file of the bridge deployment (`openledger l1 deploy`)')
+  .option('--l1-proposer-key <key>', 'propose output roots on L1 with this key (0x key or key file)')
   .action(async (o) => {
     const { runNode } = await import('./network.ts')
     await runNode({
@@ -180,6 +199,7 @@ const node = program
       metricsPort: o['metrics.port'],
       logLevel: o.logLevel,
       rpc: rpcConfigFromFlags(o, 'network'),
+      l1: l1Flags(o),
     })
   })
 addRpcFlags(node, 'network')
@@ -207,6 +227,14 @@ const devnet = program
       .choices(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
       .default('info'),
   )
+  .addOption(
+    new Option('--l1 <kind>', 'settle on an L1: "local" starts anvil and deploys the bridge').choices([
+      'local',
+    ]),
+  )
+  .addOption(
+    new Option('--l1-port <port>', 'RPC port of the local L1 (default: --port + 100)').argParser(parsePort),
+  )
   .action(async (o) => {
     const { runDevnet } = await import('./devnet.ts')
     await runDevnet({
@@ -219,6 +247,8 @@ const devnet = program
       chainId: o.chainId,
       logLevel: o.logLevel,
       nodeArgs: rpcFlagArgs(o),
+      l1: o.l1,
+      l1Port: o.l1Port,
     })
   })
 addRpcFlags(devnet, 'network')
@@ -243,6 +273,7 @@ genesisCmd
   .addOption(
     new Option('--dev-accounts <n>', 'fund this many dev-mnemonic accounts').argParser(parsePositiveInt),
   )
+  .option('--l1-addresses <file>', 'settle on L1: add the bridge predeploys (chain id from the file)')
   .addOption(
     new Option('--hardfork <name>', 'EVM rules from genesis on (default osaka)').choices(['prague', 'osaka']),
   )
@@ -258,6 +289,7 @@ genesisCmd
       devAccounts: o.devAccounts,
       hardfork: o.hardfork,
       out: o.out,
+      l1Addresses: o.l1Addresses,
     })
   })
 
@@ -288,6 +320,7 @@ evm
   })
 
 registerPayableCommands(program)
+registerBridgeCommands(program)
 registerDemo(program)
 
 /** `openledger demo`: a dev node in this process and the payable tools against it. */
