@@ -2,6 +2,7 @@
 import type { Block } from '@ethereumjs/block'
 import { type ExecutedTx, parseGenesis } from '@openledger/evm-runtime'
 import { formatUnits } from '@openledger/payable'
+import { displayUrl } from '../fork/remote.ts'
 import { buildDevGenesis } from '../genesis/dev-genesis.ts'
 import { DEV_DERIVATION_PATH, DEV_MNEMONIC, type DevAccount } from '../keys/dev-accounts.ts'
 import { createLogger, silentLogger } from '../logger.ts'
@@ -26,6 +27,8 @@ export interface DevCommandOptions {
   genesis?: string
   mnemonic?: string
   hardfork?: string
+  /** --fork-url and its companions (headers as "Name: value"). */
+  fork?: { url: string; blockNumber?: bigint; timeoutMs?: number; retries?: number; headers?: string[] }
   logLevel: string
   silent: boolean
   /** Browser access, limits and execution bounds from the shared RPC flags (rpc-flags.ts). */
@@ -58,7 +61,16 @@ export async function runDev(opts: DevCommandOptions): Promise<void> {
       ? { kind: 'interval', blockTimeMs: opts.blockTime }
       : { kind: 'auto' }
   const log = opts.silent ? silentLogger() : createLogger({ level: opts.logLevel })
+  const fork = opts.fork && {
+    url: opts.fork.url,
+    blockNumber: opts.fork.blockNumber,
+    timeoutMs: opts.fork.timeoutMs,
+    retries: opts.fork.retries,
+    headers: opts.fork.headers && parseHeaders(opts.fork.headers),
+    chainId: opts.chainId === undefined ? undefined : BigInt(opts.chainId),
+  }
   const node = await OpenLedgerNode.startDev({
+    fork,
     datadir: opts.datadir,
     genesis,
     rpc: { host: opts.host, port: opts.port, ...opts.rpc.rpc },
@@ -77,6 +89,7 @@ export async function runDev(opts: DevCommandOptions): Promise<void> {
   const balances = await Promise.all(
     accounts.map((a) => node.backend.getBalance(a.address, { tag: 'latest' })),
   )
+  const forkedFrom = (await node.backend.dev?.metadata())?.forkedNetwork
   out(
     banner({
       node,
@@ -86,6 +99,12 @@ export async function runDev(opts: DevCommandOptions): Promise<void> {
       mnemonic: opts.mnemonic ?? DEV_MNEMONIC,
       mining,
       datadir: opts.datadir,
+      fork: forkedFrom &&
+        opts.fork && {
+          display: displayUrl(opts.fork.url),
+          blockNumber: forkedFrom.forkBlockNumber,
+          hash: forkedFrom.forkBlockHash,
+        },
     }),
   )
 
@@ -109,6 +128,17 @@ export async function runDev(opts: DevCommandOptions): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'))
 }
 
+/** --fork-header "Name: value" lines as a header map. */
+function parseHeaders(lines: string[]): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const line of lines) {
+    const i = line.indexOf(':')
+    if (i <= 0) throw new Error(`--fork-header must be "Name: value", got ${JSON.stringify(line)}`)
+    out[line.slice(0, i).trim()] = line.slice(i + 1).trim()
+  }
+  return out
+}
+
 function banner(p: {
   node: OpenLedgerNode
   accounts: DevAccount[]
@@ -117,6 +147,7 @@ function banner(p: {
   mnemonic: string
   mining: MiningMode
   datadir?: string
+  fork?: { display: string; blockNumber: bigint; hash: Uint8Array }
 }): string {
   const symbol = p.genesis.currency.symbol
   const lines = [
@@ -136,7 +167,10 @@ function banner(p: {
     `Mnemonic:          ${p.mnemonic}`,
     `Derivation path:   ${DEV_DERIVATION_PATH}/{index}`,
     '',
-    `Chain ID:          ${p.genesis.chainId}`,
+    `Chain ID:          ${p.node.backend.chainId}`,
+    ...(p.fork
+      ? [`Forked from:       ${p.fork.display} at block ${p.fork.blockNumber} (${hex(p.fork.hash)})`]
+      : []),
     `Currency:          ${p.genesis.currency.name} (${symbol}, ${p.genesis.currency.decimals} decimals)`,
     `Base Fee:          ${p.node.chain.head.header.calcNextBaseFee()} wei`,
     `Gas Limit:         ${p.genesis.gasLimit}`,
