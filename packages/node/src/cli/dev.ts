@@ -82,6 +82,7 @@ export async function runDev(opts: DevCommandOptions): Promise<void> {
       mnemonic: opts.mnemonic ?? DEV_MNEMONIC,
       mining,
       datadir: opts.datadir,
+      studio: opts.rpc.rpc.studio !== false,
     }),
   )
 
@@ -113,6 +114,7 @@ function banner(p: {
   mnemonic: string
   mining: MiningMode
   datadir?: string
+  studio: boolean
 }): string {
   const symbol = p.genesis.currency.symbol
   const lines = [
@@ -141,6 +143,7 @@ function banner(p: {
     `Head block:        ${p.node.chain.head.header.number}`,
     '',
     ...(p.node.metricsUrl ? [`Metrics:           ${p.node.metricsUrl}/metrics (health: /health)`] : []),
+    ...(p.studio ? [`Studio:            ${p.node.rpcUrl}/studio/`] : []),
     `Listening on ${p.node.rpcUrl} (HTTP and WebSocket)`,
   ]
   return lines.join('\n')
