@@ -127,6 +127,17 @@ export interface CallResult {
   error?: { reverted: boolean; message: string }
 }
 
+export interface AccessListResult {
+  /** Sorted by address, each entry's keys sorted (geth's order). */
+  accessList: Array<{ address: Address; storageKeys: Hash[] }>
+  /** Gas of the call with that access list (its intrinsic cost included). */
+  gasUsed: bigint
+  /** The EVM error of the final run ("execution reverted", "out of gas" …); absent on success. */
+  error?: string
+  /** Revert payload when the final run reverted. */
+  returnData?: Uint8Array
+}
+
 export interface AccountState {
   nonce: bigint
   balance: bigint
@@ -202,6 +213,22 @@ export interface ExecutionRuntime {
     header: BlockHeader,
     opts?: { stateRoot?: Hash; overrides?: StateOverrides; limits?: ExecutionLimits },
   ): Promise<bigint>
+
+  /** eth_createAccessList (geth's semantics, see access-list.ts): the call re-run with the slots
+   * and addresses it touches until the list is stable; gasUsed with that list, the final run's
+   * EVM error. Same bounds and isolation as `call`. */
+  createAccessList(
+    params: CallParams,
+    header: BlockHeader,
+    opts?: { stateRoot?: Hash; overrides?: StateOverrides; limits?: ExecutionLimits },
+  ): Promise<AccessListResult>
+  /** debug_traceCall: `call` with a tracer (traceTransaction's output shapes). */
+  traceCall(
+    params: CallParams,
+    header: BlockHeader,
+    opts: { stateRoot?: Hash; overrides?: StateOverrides; limits?: ExecutionLimits },
+    traceOpts: TraceOptions,
+  ): Promise<unknown>
 
   /** The fork in force at block `blockNumber` (genesis `hardfork` and `hardforks`). */
   hardforkAt(blockNumber: bigint): 'prague' | 'osaka'

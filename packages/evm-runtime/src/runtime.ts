@@ -12,9 +12,18 @@ import { Block, type BlockHeader, type BlockOptions, createBlock, createBlockHea
 import type { Common } from '@ethereumjs/common'
 import { CacheType, type MerkleStateManager } from '@ethereumjs/statemanager'
 import type { TypedTransaction } from '@ethereumjs/tx'
-import { Account, Address, createAccount, KECCAK256_RLP } from '@ethereumjs/util'
+import {
+  Account,
+  Address,
+  bigIntToUnpaddedBytes,
+  createAccount,
+  generateAddress,
+  KECCAK256_RLP,
+} from '@ethereumjs/util'
 import { runTx, type VM } from '@ethereumjs/vm'
+import { createAccessList, warmAddresses } from './access-list.ts'
 import type {
+  AccessListResult,
   AccountProof,
   AccountState,
   BuildBlockOptions,
@@ -47,6 +56,7 @@ import { initCrypto, recoverSender } from './crypto.ts'
 import {
   type BlockMismatch,
   BlockValidationError,
+  ExecutionError,
   InvalidArgumentError,
   MissingStateError,
   RuntimeClosedError,
@@ -61,7 +71,7 @@ import { CallStateManager } from './state/call-state.ts'
 import { installDirectFindPath } from './state/find-path.ts'
 import { type LevelLike, LevelStateDB } from './state/level-db.ts'
 import { StateReader } from './state/reader.ts'
-import { CallTracer, StructLogger } from './trace.ts'
+import { CallTracer, StructLogger, traceCall } from './trace.ts'
 import { createChainVM, type Views } from './vm.ts'
 
 export interface CreateExecutionRuntimeOptions {
@@ -470,6 +480,40 @@ class Runtime implements ExecutionRuntime {
   estimateGas(params: CallParams, header: BlockHeader, opts?: CallOptions): Promise<bigint> {
     this.open()
     return this.calls.estimateGas(params, header, opts)
+  }
+
+  async createAccessList(
+    params: CallParams,
+    header: BlockHeader,
+    opts: CallOptions = {},
+  ): Promise<AccessListResult> {
+    this.open()
+    const from = params.from ?? new Uint8Array(20)
+    assertLength('from', from, 20)
+    const root = opts.stateRoot ?? header.stateRoot
+    const override = opts.overrides?.get(toHex(from).toLowerCase())
+    const account = await this.reader.getAccount(root, from)
+    // Fees are zeroed (as geth), but the value must be affordable, as geth's balance check wants.
+    const balance = override?.balance ?? account?.balance ?? 0n
+    const value = params.value ?? 0n
+    if (value > balance)
+      throw new ExecutionError(
+        `insufficient funds for gas * price + value: address ${toHex(from)} have ${balance} want ${value}`,
+      )
+    // A creation deploys to the address of the sender's current nonce (state override included).
+    const target =
+      params.to ?? generateAddress(from, bigIntToUnpaddedBytes(override?.nonce ?? account?.nonce ?? 0n))
+    return createAccessList(this.calls, params, header, opts, warmAddresses(this.calls, from, target))
+  }
+
+  traceCall(
+    params: CallParams,
+    header: BlockHeader,
+    opts: CallOptions,
+    traceOpts: TraceOptions,
+  ): Promise<unknown> {
+    this.open()
+    return traceCall(this.calls, params, header, opts, traceOpts)
   }
 
   hardforkAt(blockNumber: bigint): HardforkName {

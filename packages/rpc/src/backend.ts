@@ -104,6 +104,14 @@ export interface CallOutcome {
   error?: { reverted: boolean; message: string }
 }
 
+/** eth_createAccessList's answer (geth): the stable access list, the gas used with it, and the
+ * final run's EVM error ("execution reverted" …), if any. */
+export interface AccessListOutcome {
+  accessList: Array<{ address: Address; storageKeys: Hash[] }>
+  gasUsed: bigint
+  error?: string
+}
+
 export interface FeeHistory {
   oldestBlock: bigint
   baseFeePerGas: bigint[] // count + 1 entries
@@ -206,6 +214,12 @@ export interface RpcBackend {
   getProof(address: Address, slots: Hash[], ref: BlockRef): Promise<ProofResult>
   call(req: CallRequest, ref: BlockRef, overrides?: StateOverride, exec?: ExecOptions): Promise<CallOutcome>
   estimateGas(req: CallRequest, ref: BlockRef, overrides?: StateOverride, exec?: ExecOptions): Promise<bigint>
+  createAccessList(
+    req: CallRequest,
+    ref: BlockRef,
+    overrides?: StateOverride,
+    exec?: ExecOptions,
+  ): Promise<AccessListOutcome>
 
   gasPrice(): Promise<bigint>
   maxPriorityFeePerGas(): Promise<bigint>
@@ -227,4 +241,12 @@ export interface RpcBackend {
   syncing(): SyncStatus | false
   peerCount(): number
   traceTransaction(hash: Hash, options: Record<string, unknown>, exec?: ExecOptions): Promise<unknown>
+  /** debug_traceCall: `options` is geth's TraceConfig (tracer fields, timeout, limit). */
+  traceCall(
+    req: CallRequest,
+    ref: BlockRef,
+    options: Record<string, unknown>,
+    overrides?: StateOverride,
+    exec?: ExecOptions,
+  ): Promise<unknown>
 }

@@ -66,9 +66,16 @@ async function run(job: ExecJob): Promise<unknown> {
   }
   const header = createBlockHeaderFromRLP(job.header, opts)
   const callOpts = { stateRoot: job.stateRoot, overrides: job.overrides, limits }
-  return job.kind === 'call'
-    ? runtime.call(job.params, header, callOpts)
-    : runtime.estimateGas(job.params, header, callOpts)
+  switch (job.kind) {
+    case 'call':
+      return runtime.call(job.params, header, callOpts)
+    case 'estimate':
+      return runtime.estimateGas(job.params, header, callOpts)
+    case 'accessList':
+      return runtime.createAccessList(job.params, header, callOpts)
+    case 'traceCall':
+      return runtime.traceCall(job.params, header, callOpts, job.opts ?? {})
+  }
 }
 
 port.on('message', (m: ToWorker) => {

@@ -9,6 +9,7 @@ import { Address } from '@ethereumjs/util'
 import type { ExecutionLimits, ExecutionRuntime } from '@openledger/evm-runtime'
 import { bindSender, ExecutionError, InvalidArgumentError } from '@openledger/evm-runtime'
 import {
+  type AccessListOutcome,
   type BlockRef,
   type CallOutcome,
   type CallRequest,
@@ -321,6 +322,62 @@ export class NodeBackend implements RpcBackend {
         if (err.reverted) throw revertError(err.revertData)
         throw invalidInput(err.message)
       }
+      return executionErrorAsRpc(err)
+    }
+  }
+
+  async createAccessList(
+    req: CallRequest,
+    ref: BlockRef,
+    overrides?: StateOverride,
+    exec?: ExecOptions,
+  ): Promise<AccessListOutcome> {
+    const { header, root } = await this.executionContext(ref)
+    try {
+      const limits = requestLimits(this.execution, exec)
+      const job = {
+        kind: 'accessList',
+        params: req,
+        header: header.serialize(),
+        stateRoot: root,
+        overrides,
+      } as const
+      const r = await this.execute(job, limits, () =>
+        this.runtime.createAccessList(req, header, { stateRoot: root, overrides, limits }),
+      )
+      return { accessList: r.accessList, gasUsed: r.gasUsed, error: r.error }
+    } catch (err) {
+      if (err instanceof ExecutionError || err instanceof InvalidArgumentError)
+        throw invalidInput(err.message)
+      return executionErrorAsRpc(err)
+    }
+  }
+
+  async traceCall(
+    req: CallRequest,
+    ref: BlockRef,
+    options: Record<string, unknown>,
+    overrides?: StateOverride,
+    exec?: ExecOptions,
+  ): Promise<unknown> {
+    const { opts, timeoutMs } = traceOptions(options, this.execution)
+    const { header, root } = await this.executionContext(ref)
+    try {
+      const limits = requestLimits(this.execution, exec, timeoutMs)
+      const job = {
+        kind: 'traceCall',
+        params: req,
+        header: header.serialize(),
+        stateRoot: root,
+        overrides,
+        opts,
+      } as const
+      return await this.execute(job, limits, () =>
+        this.runtime.traceCall(req, header, { stateRoot: root, overrides, limits }, opts),
+      )
+    } catch (err) {
+      if (err instanceof ExecutionError || err instanceof InvalidArgumentError)
+        throw invalidInput(err.message)
       return executionErrorAsRpc(err)
     }
   }
