@@ -5,7 +5,7 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import type { Block } from '@ethereumjs/block'
 import { type ModuleParams, parseModuleParams } from '@openledger/attribution'
 import type { L1Addresses } from '@openledger/bridge'
@@ -92,17 +92,26 @@ export class DatadirInUseError extends Error {
   }
 }
 
+/** Databases a node of this thread holds. Multithreading mode lets a second open in the same
+ * process succeed (LevelDB's lock is per process), so two nodes on one datadir are refused here. */
+const openPaths = new Set<string>()
+
 export async function openDatabase(path: string): Promise<Level<Uint8Array, Uint8Array>> {
+  const key = resolve(path)
+  if (openPaths.has(key)) throw new DatadirInUseError(path)
+  openPaths.add(key)
   const db = new Level<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' })
   try {
     // Multithreading: the RPC execution workers open the same database (backend/exec-worker.ts).
     // Another process still gets LEVEL_LOCKED.
     await db.open({ multithreading: true } as Parameters<typeof db.open>[0])
   } catch (err) {
+    openPaths.delete(key)
     const cause = (err as { cause?: { code?: string } }).cause
     if (cause?.code === 'LEVEL_LOCKED') throw new DatadirInUseError(path)
     throw err
   }
+  db.once('closed', () => openPaths.delete(key))
   return db
 }
 
