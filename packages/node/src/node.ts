@@ -52,7 +52,7 @@ export interface DevNodeOptions {
   /** Persistent data directory; without it a temporary one is used and deleted on close. */
   datadir?: string
   genesis: GenesisConfig
-  rpc: { host: string; port: number } & Omit<RpcServerOptions, 'logger'>
+  rpc: ApiOptions['rpc']
   mining: MiningMode
   /** Unlocked accounts for eth_accounts / eth_sendTransaction / eth_sign. */
   accounts: DevAccount[]

@@ -20,6 +20,7 @@ export const MODULES: Record<string, { name: string; abi: Abi }> = {
   '0x4f50454e00000000000000000000000000000006': { name: 'ModelFactory', abi: modelFactoryAbi as Abi },
 }
 export const DATANETS = '0x4f50454e00000000000000000000000000000001'
+export const ATTRIBUTION = '0x4f50454e00000000000000000000000000000003'
 
 export const moduleName = (address: string | null | undefined): string | undefined =>
   address ? MODULES[address.toLowerCase()]?.name : undefined

@@ -4,6 +4,7 @@ import { short } from './format.ts'
 import { aboutPage } from './pages/about.ts'
 import { datanetPage, datanetsPage } from './pages/datanets.ts'
 import { addressPage, blockPage, homePage, searchTarget, txPage } from './pages/explorer.ts'
+import { modelPage, modelsPage, receiptPage, rewardsPage } from './pages/payable.ts'
 import { rpc } from './rpc.ts'
 import { connectInjected, initWallet, onWalletChange, select, wallet } from './wallet.ts'
 
@@ -23,6 +24,10 @@ const routes: Route[] = [
   ],
   [/^#\/datanets$/, () => datanetsPage(main)],
   [/^#\/datanet\/(\d+)$/, (m) => datanetPage(main, m[1]!)],
+  [/^#\/models$/, () => modelsPage(main)],
+  [/^#\/model\/(\d+)$/, (m) => modelPage(main, m[1]!)],
+  [/^#\/receipt\/(0x[0-9a-fA-F]{64})$/, (m) => receiptPage(main, m[1]!)],
+  [/^#\/rewards$/, () => rewardsPage(main)],
   [/^#\/about$/, () => aboutPage(main)],
 ]
 
@@ -72,9 +77,10 @@ function renderAccount(): void {
 const search = document.getElementById('search') as HTMLFormElement
 search.addEventListener('submit', (ev) => {
   ev.preventDefault()
-  const q = (search.elements.namedItem('q') as HTMLInputElement).value
-  searchTarget(q)
+  const input = search.elements.namedItem('q') as HTMLInputElement
+  searchTarget(input.value)
     .then((target) => {
+      input.value = ''
       location.hash = target
     })
     .catch((e) => render(main, h('h1', {}, 'Search'), errorBox(e)))

@@ -156,7 +156,16 @@ const logView = (l: Receipt['logs'][number]): Child => {
   return h(
     'li',
     { class: 'log' },
-    h('div', {}, addrLink(l.address), ' ', h('strong', {}, d?.name ?? 'log')),
+    h(
+      'div',
+      {},
+      addrLink(l.address),
+      ' ',
+      h('strong', {}, d?.name ?? 'log'),
+      d?.name === 'Attribution.InferenceSettled' && l.topics[1]
+        ? [' ', link(`#/receipt/${l.topics[1]}`, 'fee split and attribution →')]
+        : null,
+    ),
     d
       ? fields(d.args)
       : fields([
