@@ -16,7 +16,7 @@ let generation = 0
 type Route = [RegExp, (m: RegExpMatchArray) => Promise<unknown> | unknown]
 const routes: Route[] = [
   [/^#?\/?$/, () => homePage(main)],
-  [/^#\/block\/(\w+)$/, (m) => blockPage(main, m[1]!)],
+  [/^#\/block\/(\w+)(?:\/page\/(\d+))?$/, (m) => blockPage(main, m[1]!, Number(m[2] ?? 0))],
   [/^#\/tx\/(0x[0-9a-fA-F]{64})$/, (m) => txPage(main, m[1]!)],
   [
     /^#\/address\/(0x[0-9a-fA-F]{40})(?:\/before\/(\d+))?$/,

@@ -80,7 +80,10 @@ function qbftExtra(extraData: string): { validators: string[]; seals: string[]; 
   }
 }
 
-export async function blockPage(main: HTMLElement, id: string): Promise<void> {
+/** Transactions per block page (ots_getBlockTransactions pages). */
+const BLOCK_PAGE = 100
+
+export async function blockPage(main: HTMLElement, id: string, pageNumber = 0): Promise<void> {
   const n = /^\d+$/.test(id) ? `0x${BigInt(id).toString(16)}` : id
   const details = await rpc<{ block: BlockJson & { transactionCount: number }; totalFees: string }>(
     'ots_getBlockDetails',
@@ -89,7 +92,7 @@ export async function blockPage(main: HTMLElement, id: string): Promise<void> {
   const b = details.block
   const txs = await rpc<{ fullblock: { transactions: Tx[] }; receipts: Receipt[] }>(
     'ots_getBlockTransactions',
-    [n, 0, 100],
+    [n, pageNumber, BLOCK_PAGE],
   )
   const extra = qbftExtra(b.extraData)
   const validators = await optional<string[]>('qbft_getValidatorsByBlockNumber', [n])
@@ -135,7 +138,26 @@ export async function blockPage(main: HTMLElement, id: string): Promise<void> {
           ]),
         )
       : null,
-    h('h2', {}, 'Transactions'),
+    h(
+      'h2',
+      {},
+      b.transactionCount > BLOCK_PAGE
+        ? `Transactions ${pageNumber * BLOCK_PAGE + 1}–${Math.min(b.transactionCount, (pageNumber + 1) * BLOCK_PAGE)} of ${b.transactionCount}`
+        : 'Transactions',
+    ),
+    b.transactionCount > BLOCK_PAGE
+      ? h(
+          'nav',
+          { class: 'pager', 'aria-label': 'Transaction pages' },
+          pageNumber > 0
+            ? link(`#/block/${BigInt(b.number)}/page/${pageNumber - 1}`, '← previous 100')
+            : null,
+          ' ',
+          (pageNumber + 1) * BLOCK_PAGE < b.transactionCount
+            ? link(`#/block/${BigInt(b.number)}/page/${pageNumber + 1}`, 'next 100 →')
+            : null,
+        )
+      : null,
     table(
       ['Hash', 'From', 'To', 'Method', 'Value', 'Status'],
       txs.fullblock.transactions.map((t, i) => [
