@@ -40,6 +40,8 @@ export async function buildStudio(opts: { minify?: boolean } = {}): Promise<Stud
     write: false,
     format: 'esm',
     platform: 'browser',
+    // Bundle the workspace packages the app imports from their sources, not their dist/ builds.
+    conditions: ['@openledger/source'],
     target: 'es2022',
     minify: opts.minify ?? true,
     sourcemap: false,
