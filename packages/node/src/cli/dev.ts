@@ -102,6 +102,7 @@ export async function runDev(opts: DevCommandOptions): Promise<void> {
       mnemonic: opts.mnemonic ?? DEV_MNEMONIC,
       mining,
       datadir: opts.datadir,
+      studio: opts.rpc.rpc.studio !== false,
       fork: forkedFrom &&
         opts.fork && {
           display: displayUrl(opts.fork.url),
@@ -150,6 +151,7 @@ function banner(p: {
   mnemonic: string
   mining: MiningMode
   datadir?: string
+  studio: boolean
   fork?: { display: string; blockNumber: bigint; hash: Uint8Array }
 }): string {
   const symbol = p.genesis.currency.symbol
@@ -182,6 +184,7 @@ function banner(p: {
     `Head block:        ${p.node.chain.head.header.number}`,
     '',
     ...(p.node.metricsUrl ? [`Metrics:           ${p.node.metricsUrl}/metrics (health: /health)`] : []),
+    ...(p.studio ? [`Studio:            ${p.node.rpcUrl}/studio/`] : []),
     `Listening on ${p.node.rpcUrl} (HTTP and WebSocket)`,
   ]
   return lines.join('\n')
