@@ -211,10 +211,17 @@ async function main(): Promise<void> {
         args: [c.account!.address, parseEther('1'), 0n, 100_000n, false, '0x'],
         chain: null,
         account: c.account!,
+        // A margin over eth_estimateGas: other deposits in the same L1 block change its cost.
+        gas: 150_000n,
       })
-      sources.push(
-        depositOf(await l1.waitForTransactionReceipt({ hash: h, pollingInterval: 100 })).sourceHash,
-      )
+      const r = await l1.waitForTransactionReceipt({ hash: h, pollingInterval: 100 })
+      if (r.status !== 'success') {
+        const tx = await l1.getTransaction({ hash: h })
+        throw new Error(
+          `deposit ${h} reverted in L1 block ${r.blockNumber} (gas ${r.gasUsed} of ${tx.gas}, nonce ${tx.nonce}, lane ${lane})`,
+        )
+      }
+      sources.push(depositOf(r).sourceHash)
     })
     await until(
       'all deposits minted',
