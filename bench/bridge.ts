@@ -134,12 +134,14 @@ async function main(): Promise<void> {
   let node: OpenLedgerNode | undefined
   try {
     const operator = privateKeyToAccount(keyOf(0))
+    // The proposer has its own key: its L1 transactions must not race the operator's nonces.
+    const proposerKey = keyOf(SENDERS + 1)
     const addresses = await deployL1({
       rpcUrl: anvil.url,
       account: operator,
       params: {
         l2ChainId: 1337,
-        validators: [operator.address],
+        validators: [privateKeyToAccount(proposerKey).address],
         submissionInterval: 5n,
         finalizationPeriodSeconds: 3600n,
         confirmations: 1,
@@ -154,7 +156,7 @@ async function main(): Promise<void> {
       mining: { kind: 'interval', blockTimeMs: 1000 },
       accounts: [],
       log: silentLogger(),
-      l1: { rpc: anvil.url, addresses, proposerKey: keyOf(0), pollMs: 250 },
+      l1: { rpc: anvil.url, addresses, proposerKey, pollMs: 250 },
     })
     const senders = Array.from({ length: SENDERS }, (_, i) => keyOf(i + 1))
     const token = { abi: OpenToken.abi, address: addresses.contracts.openToken } as const
