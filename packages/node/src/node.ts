@@ -67,6 +67,9 @@ export interface DevNodeOptions {
   /** Native modules served besides the chain's own (embedding, tests such as fault injection).
    * In-process execution only: RPC execution workers are rebuilt from the genesis spec. */
   extraModules?: SystemModule[]
+  /** Block hooks run after the chain's own (embedding, tests such as hook fault injection).
+   * In-process execution only, as extraModules. */
+  extraBlockHooks?: BlockHook[]
   /** Start the sender-recovery worker once raw transactions arrive at this rate (tx/s); 0 = at
    * start. Default: lazily, so embedded and test nodes spawn no thread they do not need. */
   recoverStartRate?: number
@@ -138,7 +141,8 @@ export class OpenLedgerNode {
             pollMs: opts.l1.pollMs ?? 500,
           })
         : undefined
-      const core = await openCore({ ...opts, blockHooks: bridge ? [bridge.hook] : undefined }, closers)
+      const hooks = [...(bridge ? [bridge.hook] : []), ...(opts.extraBlockHooks ?? [])]
+      const core = await openCore({ ...opts, blockHooks: hooks.length > 0 ? hooks : undefined }, closers)
       const { chain, runtime, store, pool, metrics } = core
       if (bridge) await bridge.attach(runtime, runtime.genesisBlock.header.stateRoot, metrics)
       const sealer = new DevSealer({

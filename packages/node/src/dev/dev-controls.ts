@@ -6,8 +6,15 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { TypedTransaction } from '@ethereumjs/tx'
-import type { ExecutionRuntime } from '@openledger/evm-runtime'
-import { type DevBackend, type DevMetadata, invalidInput, type ResetOptions } from '@openledger/rpc'
+import { BlockHookError, type ExecutionRuntime } from '@openledger/evm-runtime'
+import {
+  type DevBackend,
+  type DevMetadata,
+  ErrorCode,
+  invalidInput,
+  type ResetOptions,
+  RpcError,
+} from '@openledger/rpc'
 import type { Chain } from '../chain/chain.ts'
 import type { DevSealer, MiningMode } from '../miner/dev-sealer.ts'
 import { SealerError } from '../miner/errors.ts'
@@ -262,5 +269,8 @@ const MIN_GAS_LIMIT = 5000n
 /** The sealer's own errors as the JSON-RPC errors Hardhat and anvil answer with. */
 function rpcError(err: unknown): never {
   if (err instanceof SealerError) throw invalidInput(err.message)
+  // System work failed whatever the block holds (docs/evm-runtime.md): a fault of the node, named.
+  if (err instanceof BlockHookError)
+    throw new RpcError(ErrorCode.INTERNAL_ERROR, `no block mined: ${err.message}`)
   throw err
 }
