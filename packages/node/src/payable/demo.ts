@@ -27,6 +27,7 @@ import { OpenLedgerNode } from '../node.ts'
 import { hex } from '../util/bytes.ts'
 import { type ChainContext, connect, findLog, requireWallet, sendAndWait } from './chain.ts'
 import { readCorpus } from './corpus.ts'
+import { runModelFactoryDemo } from './demo-ml.ts'
 import { PayableError } from './errors.ts'
 import { open, shorten, table, toJson } from './format.ts'
 import { Provider, serveProvider } from './provider.ts'
@@ -96,6 +97,9 @@ export interface DemoWorld {
   server: Awaited<ReturnType<typeof serveProvider>>
   manifest: Manifest
   trained: Awaited<ReturnType<typeof trainFromChain>>
+  /** Dev account keys (index = role) and the demo's temporary directory. */
+  keys: Hex[]
+  work: string
   close(): Promise<void>
 }
 
@@ -229,7 +233,22 @@ export async function buildDemoWorld(
     )
     say()
 
-    return { node, ctx, addr, label, datanetRefs, modelId, fee, provider, server, manifest, trained, close }
+    return {
+      node,
+      ctx,
+      addr,
+      label,
+      datanetRefs,
+      modelId,
+      fee,
+      provider,
+      server,
+      manifest,
+      trained,
+      keys,
+      work,
+      close,
+    }
   } catch (err) {
     await close()
     throw err
@@ -241,9 +260,10 @@ export async function runDemo(opts: DemoOptions = {}): Promise<boolean> {
   const say = opts.json ? () => {} : (line = '') => write(`${line}\n`)
   const world = await buildDemoWorld({ corpusDir: opts.corpusDir, say })
   const { ctx, addr, label, datanetRefs, modelId, fee, server, manifest, trained } = world
+  let closeMf: (() => Promise<void>) | undefined
   try {
     // 4. Inferences, paid by the user.
-    const settlements: { prompt: string; output: string; report: SettlementReport }[] = []
+    const settlements: { prompt: string; output: string; report: SettlementReport; adapter?: bigint }[] = []
     for (const prompt of manifest.prompts) {
       const answer = await askProvider(server.url, { prompt, maxTokens: 40, payer: addr(USER) })
       await checkAnswer(ctx(USER), answer, fee)
@@ -266,6 +286,19 @@ export async function runDemo(opts: DemoOptions = {}): Promise<boolean> {
       )
       say()
     }
+
+    // 4b. ModelFactory and OpenLoRA: base model, one adapter per datanet, one provider, paid answers.
+    const mf = await runModelFactoryDemo(
+      {
+        ...world,
+        prompts: manifest.prompts,
+        names: NAMES,
+        roles: { owner: MODEL_OWNER, provider: PROVIDER, user: USER },
+      },
+      say,
+    )
+    closeMf = mf.close
+    settlements.push(...mf.settlements)
 
     // 5. Payout table vs on-chain claimables (nobody has claimed yet).
     // Exact amounts in units of 2^-64 wei, as the chain accounts shareholders' pro-rata rewards:
@@ -313,11 +346,22 @@ export async function runDemo(opts: DemoOptions = {}): Promise<boolean> {
     const built = { corpus: verifier, index: SpanIndex.build(verifier.records) }
     const verified = []
     for (const s of settlements) {
-      const v = await verifyReceipt(ctx(0), s.report.receiptId, s.output, { corpus: built })
+      // Adapter receipts attribute over their own datanet version: rebuilt from chain for each.
+      const v = await verifyReceipt(
+        ctx(0),
+        s.report.receiptId,
+        s.output,
+        'adapter' in s ? {} : { corpus: built },
+      )
       verified.push({ receiptId: s.report.receiptId, ok: v.ok, reasons: v.reasons })
       say(`verify ${s.report.receiptId}: ${v.ok ? 'OK' : `FAILED ${v.reasons.join('; ')}`}`)
     }
-    const ok = totals.every((t) => t.match) && exactTotal === totalFees << 64n && verified.every((v) => v.ok)
+    const ok =
+      totals.every((t) => t.match) &&
+      exactTotal === totalFees << 64n &&
+      verified.every((v) => v.ok) &&
+      mf.adapters.every((a) => a.verified) &&
+      mf.provider.adaptersServed === mf.adapters.length
     say()
     say(ok ? 'Demo complete: every wei accounted for and every receipt verified.' : 'Demo FAILED: see above.')
     if (opts.json) {
@@ -332,16 +376,25 @@ export async function runDemo(opts: DemoOptions = {}): Promise<boolean> {
             trainingConfigHash: trained.trainingConfigHash,
             trainingLogHash: trained.trainingLogHash,
           },
-          inferences: settlements.map((s) => ({ prompt: s.prompt, output: s.output, ...s.report })),
+          inferences: settlements.map((s) => ({
+            prompt: s.prompt,
+            output: s.output,
+            ...(s.adapter === undefined ? {} : { adapter: s.adapter }),
+            ...s.report,
+          })),
           totals,
           totalFees,
           carried,
           verified,
+          baseModelId: mf.baseModelId,
+          adapters: mf.adapters,
+          provider: { adaptersServed: mf.provider.adaptersServed },
         })}\n`,
       )
     }
     return ok
   } finally {
+    await closeMf?.()
     await world.close()
   }
 }
