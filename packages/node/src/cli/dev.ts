@@ -43,6 +43,11 @@ export async function runDev(opts: DevCommandOptions): Promise<void> {
     hardfork: opts.hardfork,
   })
   const genesis = parseGenesis(json)
+  // A throwaway chain starts now, as Hardhat's (its genesis time is the start time): tests take
+  // `time.latest()` of a fresh chain as "now" and schedule from it. A persisted chain keeps the
+  // file's time, so that its genesis hash is the same on every start.
+  if (opts.datadir === undefined && opts.genesis === undefined && genesis.timestamp === 0n)
+    genesis.timestamp = BigInt(Math.floor(Date.now() / 1000))
   const mining: MiningMode = !opts.mining
     ? { kind: 'manual' }
     : opts.blockTime !== undefined
