@@ -7,10 +7,9 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ArtifactStore } from '@openledger/modelfactory'
 import { deriveDevAccounts, hex } from '@openledger/node'
+import { connect, fulfilJob, jobAction } from '@openledger/payable'
 import { getAddress, type Hex } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { connect } from '../../packages/node/src/payable/chain.ts'
-import { fulfilJob, jobAction } from '../../packages/node/src/payable/jobs.ts'
 import {
   BIN,
   type CliRun,

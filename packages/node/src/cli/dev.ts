@@ -1,12 +1,13 @@
 /** `openledger dev`: a single-node development chain, as anvil / Hardhat Network. */
 import type { Block } from '@ethereumjs/block'
 import { type ExecutedTx, parseGenesis } from '@openledger/evm-runtime'
+import { formatUnits } from '@openledger/payable'
 import { buildDevGenesis } from '../genesis/dev-genesis.ts'
 import { DEV_DERIVATION_PATH, DEV_MNEMONIC, type DevAccount } from '../keys/dev-accounts.ts'
 import { createLogger, silentLogger } from '../logger.ts'
 import type { MiningMode } from '../miner/dev-sealer.ts'
 import { OpenLedgerNode } from '../node.ts'
-import { formatUnits, hex } from '../util/bytes.ts'
+import { hex } from '../util/bytes.ts'
 import type { RpcFlagConfig } from './rpc-flags.ts'
 
 export interface DevCommandOptions {

@@ -5,10 +5,11 @@
  * Dev mode keeps CORS and WebSocket origins open like anvil and serves debug_*; network nodes
  * default to no browser origins and no debug_*.
  */
+
+import { parseBigInt, parsePositiveInt } from '@openledger/payable/cli'
 import type { RpcLimits, RpcServerOptions } from '@openledger/rpc'
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import type { ExecutionConfig } from '../backend/exec-limits.ts'
-import { parseBigInt, parsePositiveInt } from './options.ts'
 
 /** What the RPC flags configure: the server's options and the backend's execution bounds. */
 export interface RpcFlagConfig {

@@ -1,7 +1,8 @@
 /**
  * CLI of the payable-AI loop over JSON-RPC: `datanet`, `model`, `rewards`, `provider`, `infer`,
- * `attribution` and `demo`. Every command takes --rpc, a key from --key-file or
- * OPENLEDGER_PRIVATE_KEY (never printed), prints tables by default and JSON with --json.
+ * `attribution` (`demo`, which runs a node, is the node CLI's). Every command takes --rpc, a key
+ * from --key-file or OPENLEDGER_PRIVATE_KEY (never printed), prints tables by default and JSON
+ * with --json.
  */
 import { readFile, writeFile } from 'node:fs/promises'
 import { basename } from 'node:path'
@@ -30,9 +31,9 @@ import {
 } from '@openledger/attribution/sdk'
 import { type Command, Option } from 'commander'
 import type { Address, Hex } from 'viem'
-import { parseOpenAmount, parsePort } from '../cli/options.ts'
 import { connect, findLog, requireWallet, sendAndWait } from './chain.ts'
 import { type CommonOpts, chainFor, common, parseIdArg, print, STATUS } from './cli-common.ts'
+import { parseOpenAmount, parsePort } from './cli-options.ts'
 import { readModel } from './corpus.ts'
 import { PayableError } from './errors.ts'
 import { open, Progress, shorten, table, toJson } from './format.ts'
@@ -887,22 +888,6 @@ function registerAttribution(program: Command): void {
     )
 }
 
-function registerDemo(program: Command): void {
-  program
-    .command('demo')
-    .description('run the whole Payable AI loop on a fresh ephemeral dev chain with the shipped corpus')
-    .option(
-      '--corpus <dir>',
-      'corpus directory with manifest.json (default: the shipped public-domain corpus)',
-    )
-    .option('--json', 'print a JSON summary', false)
-    .action(async (o: { corpus?: string; json: boolean }) => {
-      const { runDemo } = await import('./demo.ts')
-      const ok = await runDemo({ corpusDir: o.corpus, json: o.json })
-      process.exitCode = ok ? 0 : 1
-    })
-}
-
 /** Adds the payable-AI commands to the `openledger` program. */
 export function registerPayableCommands(program: Command): void {
   registerDatanet(program)
@@ -914,5 +899,4 @@ export function registerPayableCommands(program: Command): void {
   registerProvider(program)
   registerInfer(program)
   registerAttribution(program)
-  registerDemo(program)
 }
