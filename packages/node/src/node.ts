@@ -15,6 +15,7 @@ import {
   type ExecutedTx,
   type ExecutionRuntime,
   type GenesisConfig,
+  type SystemModule,
 } from '@openledger/evm-runtime'
 import { createRpcServer, type RpcMethods, type RpcServerOptions } from '@openledger/rpc'
 import { Level } from 'level'
@@ -54,6 +55,9 @@ export interface DevNodeOptions {
   throwOnTransactionFailures?: boolean
   /** No EIP-170 / EIP-3860 size limits (Hardhat's allowUnlimitedContractSize). Default false. */
   allowUnlimitedContractSize?: boolean
+  /** Native modules served besides the chain's own (embedding, tests such as fault injection).
+   * In-process execution only: RPC execution workers are rebuilt from the genesis spec. */
+  extraModules?: SystemModule[]
   /** Start the sender-recovery worker once raw transactions arrive at this rate (tx/s); 0 = at
    * start. Default: lazily, so embedded and test nodes spawn no thread they do not need. */
   recoverStartRate?: number
@@ -259,6 +263,8 @@ export interface CoreOptions {
   blockHooks?: BlockHook[]
   /** Dev only: see DevNodeOptions.allowUnlimitedContractSize. */
   allowUnlimitedContractSize?: boolean
+  /** See DevNodeOptions.extraModules. */
+  extraModules?: SystemModule[]
 }
 
 /** What every node has: database, runtime, chain store, mempool, chain, metrics. */
@@ -291,6 +297,9 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
   const moduleParams = parseModuleParams(opts.genesis.modules)
   const runtime = await createExecutionRuntime({
     ...runtimeOptions(opts.genesis, opts),
+    ...(opts.extraModules && {
+      modules: [...runtimeOptions(opts.genesis, opts).modules!, ...opts.extraModules],
+    }),
     db: stateDb,
     getBlockHash: ChainStore.canonicalHashReader(chainDb),
     yieldEveryMs: opts.yieldEveryMs,
