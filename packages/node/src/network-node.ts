@@ -34,6 +34,7 @@ import { ChainValidatorSet } from './consensus/validator-set.ts'
 import { ConsensusWal, walHistory } from './consensus/wal.ts'
 import { blockRule, consensusRule, txRule } from './gossip/rules.ts'
 import { TxBatcher } from './gossip/tx-batch.ts'
+import { TxIntake } from './intake/tx-intake.ts'
 import { loadOrCreateKey } from './keys/node-key.ts'
 import type { Logger } from './logger.ts'
 import type { HealthState } from './metrics.ts'
@@ -285,7 +286,9 @@ export class NetworkNode {
         metrics.gossipMessages.inc({ topic, verdict: v })
         return v
       }
-      const tx = txRule({ common: runtime.common, pool })
+      // One intake for transactions from gossip and from RPC.
+      const intake = new TxIntake(core)
+      const tx = txRule({ intake, pool })
       net.setValidator('tx', async (data) => count('tx', await tx(data)))
       const cons = consensusRule(engine, ctx, (h) => validators.validators(h))
       net.setValidator('consensus', (data) => count('consensus', cons(data)))
@@ -304,6 +307,7 @@ export class NetworkNode {
       closers.unshift(async () => txBatcher.close())
       const backend = new NodeBackend({
         chain,
+        intake,
         store,
         runtime,
         pool,

@@ -29,6 +29,7 @@ import { OutputService } from './bridge/outputs.ts'
 import { Chain } from './chain/chain.ts'
 import { type RuntimeSpec, runtimeOptions, runtimeSpec } from './chain/runtime-spec.ts'
 import { DevControls } from './dev/dev-controls.ts'
+import { TxIntake } from './intake/tx-intake.ts'
 import type { DevAccount } from './keys/dev-accounts.ts'
 import type { Logger } from './logger.ts'
 import { type HealthState, NodeMetrics, serveMetrics } from './metrics.ts'
@@ -178,8 +179,11 @@ export class OpenLedgerNode {
         opts.accounts.map((a) => [key(a.address), { address: a.address, privateKey: a.privateKey }]),
       )
       const throwOnFailures = opts.throwOnTransactionFailures ?? true
+      // Dev automine refuses what could never be mined, as anvil and Hardhat do.
+      const intake = new TxIntake({ ...core, rejectBelowBaseFee: () => sealer.miningMode.kind === 'auto' })
       const backend = new NodeBackend({
         chain,
+        intake,
         store,
         runtime,
         pool,
@@ -201,7 +205,6 @@ export class OpenLedgerNode {
         throwOnTransactionFailures: () => throwOnFailures,
         nextBlockEnv: (parent) => sealer.nextEnv(parent),
         pendingFromPool: true,
-        rejectBelowBaseFee: () => sealer.miningMode.kind === 'auto',
         execution: opts.execution,
         execWorkers: { dbPath: core.dbPath, spec: core.runtimeSpec },
       })

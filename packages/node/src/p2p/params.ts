@@ -3,6 +3,7 @@ import { privateKeyFromRaw } from '@libp2p/crypto/keys'
 import type { PeerScoreParams, PeerScoreThresholds, TopicScoreParams } from '@libp2p/gossipsub/score'
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { bytesToHex } from '@noble/hashes/utils.js'
 
 export type GossipTopic = 'tx' | 'consensus' | 'block'
 export type Verdict = 'accept' | 'ignore' | 'reject'
@@ -15,12 +16,6 @@ export const DEFAULT_MAX_MESSAGE_BYTES: Readonly<Record<GossipTopic, number>> = 
   block: 8 * 1024 * 1024,
 }
 
-function hex(bytes: Uint8Array): string {
-  let s = ''
-  for (const b of bytes) s += b.toString(16).padStart(2, '0')
-  return s
-}
-
 /** `/openledger/<chainId>/<first 8 bytes of genesis hash, hex>/<topic>/1`: nodes of another chain never share a topic. */
 export function topicName(chainId: bigint, genesisHash: Uint8Array, topic: GossipTopic): string {
   if (typeof chainId !== 'bigint' || chainId < 0n)
@@ -29,7 +24,7 @@ export function topicName(chainId: bigint, genesisHash: Uint8Array, topic: Gossi
     throw new Error('topicName: genesisHash must be 32 bytes')
   }
   if (!GOSSIP_TOPICS.includes(topic)) throw new Error(`topicName: unknown topic ${String(topic)}`)
-  return `/openledger/${chainId}/${hex(genesisHash.subarray(0, 8))}/${topic}/1`
+  return `/openledger/${chainId}/${bytesToHex(genesisHash.subarray(0, 8))}/${topic}/1`
 }
 
 export function nodePrivateKey(nodeKey: Uint8Array): PrivateKey {
