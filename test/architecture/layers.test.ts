@@ -43,7 +43,7 @@ const NODE_LAYERS: readonly (readonly string[])[] = [
   ['chain'], // commit: the one path that persists blocks and notifies observers
   ['txpool'], // the pool follows the chain
   ['intake', 'miner', 'gossip', 'sync', 'consensus/qbft-host.ts'], // intake and block producers
-  ['backend', 'dev', 'rpc', 'attribution', 'bridge'], // services: JSON-RPC backends and namespaces; the L1 bridge
+  ['backend', 'dev', 'fork', 'rpc', 'attribution', 'bridge'], // services: JSON-RPC backends and namespaces; the L1 bridge; a dev chain's fork remote
   ['node.ts', 'network-node.ts', 'index.ts'], // assembly
   ['cli'], // the `openledger` program
 ]

@@ -9,6 +9,7 @@ import { Address } from '@ethereumjs/util'
 import type { ExecutionLimits, ExecutionRuntime } from '@openledger/evm-runtime'
 import { bindSender, ExecutionError, InvalidArgumentError } from '@openledger/evm-runtime'
 import {
+  type AccessListOutcome,
   type BlockRef,
   type CallOutcome,
   type CallRequest,
@@ -16,6 +17,7 @@ import {
   ErrorCode,
   type ExecOptions,
   type FeeHistory,
+  type ForkedHistory,
   invalidInput,
   type LogQuery,
   type ProofResult,
@@ -89,6 +91,9 @@ export interface NodeBackendOptions {
   execution?: Partial<ExecutionConfig>
   /** Where execution workers find the chain (needed when execution.threads > 0). */
   execWorkers?: { dbPath: string; spec: RuntimeSpec }
+  /** A dev chain that may be forked: the remote history it continues now, if any (read per
+   * request; hardhat_reset forks and un-forks). */
+  fork?: () => ForkedHistory | undefined
 }
 
 /** What became of an admitted transaction by the time its send is answered (automine). */
@@ -114,6 +119,11 @@ export class NodeBackend implements RpcBackend {
   readonly pendingBlock: PendingBlock
   readonly execution: ExecutionConfig
   private readonly execPool: ExecPool | undefined
+
+  /** The remote chain a forked dev chain continues (rpc/src/fork.ts forwards its history). */
+  get fork(): ForkedHistory | undefined {
+    return this.opts.fork?.()
+  }
 
   constructor(private readonly opts: NodeBackendOptions) {
     this.chain = opts.chain
@@ -325,6 +335,62 @@ export class NodeBackend implements RpcBackend {
     }
   }
 
+  async createAccessList(
+    req: CallRequest,
+    ref: BlockRef,
+    overrides?: StateOverride,
+    exec?: ExecOptions,
+  ): Promise<AccessListOutcome> {
+    const { header, root } = await this.executionContext(ref)
+    try {
+      const limits = requestLimits(this.execution, exec)
+      const job = {
+        kind: 'accessList',
+        params: req,
+        header: header.serialize(),
+        stateRoot: root,
+        overrides,
+      } as const
+      const r = await this.execute(job, limits, () =>
+        this.runtime.createAccessList(req, header, { stateRoot: root, overrides, limits }),
+      )
+      return { accessList: r.accessList, gasUsed: r.gasUsed, error: r.error }
+    } catch (err) {
+      if (err instanceof ExecutionError || err instanceof InvalidArgumentError)
+        throw invalidInput(err.message)
+      return executionErrorAsRpc(err)
+    }
+  }
+
+  async traceCall(
+    req: CallRequest,
+    ref: BlockRef,
+    options: Record<string, unknown>,
+    overrides?: StateOverride,
+    exec?: ExecOptions,
+  ): Promise<unknown> {
+    const { opts, timeoutMs } = traceOptions(options, this.execution)
+    const { header, root } = await this.executionContext(ref)
+    try {
+      const limits = requestLimits(this.execution, exec, timeoutMs)
+      const job = {
+        kind: 'traceCall',
+        params: req,
+        header: header.serialize(),
+        stateRoot: root,
+        overrides,
+        opts,
+      } as const
+      return await this.execute(job, limits, () =>
+        this.runtime.traceCall(req, header, { stateRoot: root, overrides, limits }, opts),
+      )
+    } catch (err) {
+      if (err instanceof ExecutionError || err instanceof InvalidArgumentError)
+        throw invalidInput(err.message)
+      return executionErrorAsRpc(err)
+    }
+  }
+
   private async recentBlocks(count: number): Promise<Block[]> {
     const out: Block[] = []
     let n = this.headNumber()
@@ -506,7 +572,8 @@ export class NodeBackend implements RpcBackend {
    * starts on the first request; a job it cannot take (workers starting or given up) runs here.
    */
   private async execute<T>(job: JobBody, limits: ExecutionLimits, inThread: () => Promise<T>): Promise<T> {
-    const pool = this.execPool
+    // Workers read the database only: a forked chain's state is partly on its remote.
+    const pool = this.runtime.fork === undefined ? this.execPool : undefined
     if (pool !== undefined) {
       pool.start()
       if (pool.ready) {

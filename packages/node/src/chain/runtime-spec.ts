@@ -4,7 +4,7 @@
  * workers (backend/exec-worker.ts) both build theirs from this one function, so an eth_call on a
  * worker executes exactly as the chain does. Add new modules or hooks here.
  */
-import { createSystemModules, parseModuleParams } from '@openledger/attribution'
+import { createSystemModules, type ModuleHistory, parseModuleParams } from '@openledger/attribution'
 import {
   type CreateExecutionRuntimeOptions,
   type GenesisConfig,
@@ -33,13 +33,15 @@ export function runtimeSpec(
   }
 }
 
+/** `history`: the chain's logs, which the Attribution module reads to re-run a challenged receipt
+ * (attribution/history.ts over the chain keyspace, like getBlockHash). */
 export function runtimeOptions(
   genesis: GenesisConfig,
-  opts: { allowUnlimitedContractSize?: boolean } = {},
+  opts: { allowUnlimitedContractSize?: boolean; history?: ModuleHistory } = {},
 ): Omit<CreateExecutionRuntimeOptions, 'db' | 'getBlockHash'> {
   return {
     genesis,
-    modules: createSystemModules(parseModuleParams(genesis.modules)),
+    modules: createSystemModules(parseModuleParams(genesis.modules), { history: opts.history }),
     allowUnlimitedContractSize: opts.allowUnlimitedContractSize,
   }
 }
@@ -47,6 +49,7 @@ export function runtimeOptions(
 /** The same options on the other side of a worker boundary. */
 export function runtimeOptionsFromSpec(
   spec: RuntimeSpec,
+  history?: ModuleHistory,
 ): Omit<CreateExecutionRuntimeOptions, 'db' | 'getBlockHash'> {
-  return runtimeOptions(parseGenesis(spec.genesis), spec)
+  return runtimeOptions(parseGenesis(spec.genesis), { ...spec, history })
 }

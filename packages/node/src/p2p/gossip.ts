@@ -26,6 +26,7 @@ export class Gossip {
     tx: { accept: 0, ignore: 0, reject: 0 },
     consensus: { accept: 0, ignore: 0, reject: 0 },
     block: { accept: 0, ignore: 0, reject: 0 },
+    output: { accept: 0, ignore: 0, reject: 0 },
   }
   private warnedNoValidator = new Set<GossipTopic>()
   private closed = false
@@ -89,6 +90,7 @@ export class Gossip {
       tx: { ...this.counts.tx },
       consensus: { ...this.counts.consensus },
       block: { ...this.counts.block },
+      output: { ...this.counts.output },
     }
   }
   /** Gossipsub mesh peers per topic (diagnostics, tests). */

@@ -121,6 +121,7 @@ export async function createHost(opts: P2POptions): Promise<Host> {
     tx: topicName(opts.chainId, opts.genesisHash, 'tx'),
     consensus: topicName(opts.chainId, opts.genesisHash, 'consensus'),
     block: topicName(opts.chainId, opts.genesisHash, 'block'),
+    output: topicName(opts.chainId, opts.genesisHash, 'output'),
   }
   const banned = new Map<string, number>()
   const isBanned = (peer: PeerId): boolean => {
