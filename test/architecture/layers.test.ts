@@ -21,7 +21,7 @@ const PACKAGE_LAYERS: readonly (readonly string[])[] = [
   ['consensus', 'evm-runtime', 'rpc', 'modelfactory'], // pure consensus; execution host; JSON-RPC server over a Backend; off-chain ML (models, LoRA, artifacts)
   ['module-kit'], // writing native modules against the host's interface
   ['attribution', 'bridge'], // native modules (Datanets, Models, Attribution), engine, SDK; the L1 bridge
-  ['staking', 'payable'], // native modules Staking (with slashing) and Governance; Payable AI's client side (CLI commands, providers, trainer)
+  ['staking', 'payable', 'studio'], // native modules Staking (with slashing) and Governance; Payable AI's client side (CLI commands, providers, trainer); the Studio web app
   ['node'], // assembly: store, pool, chain, sealer, QBFT host, p2p, RPC backends, CLI
 ]
 
