@@ -304,6 +304,36 @@ describe('forking: bad remotes fail at start with a clear message', () => {
     // The API key in the path is never shown.
     await expect(slow).rejects.not.toThrow(/secret-api-key/)
     await expect(startDevNode({ fork: { url: 'ftp://example.com' } })).rejects.toThrow(/must be http/)
+    // A server that is not an Ethereum node: garbage answers and HTTP errors.
+    const liar = createServer((req, res) => {
+      let body = ''
+      req.on('data', (d) => {
+        body += d
+      })
+      req.on('end', () => {
+        if (req.url === '/500') {
+          res.writeHead(500).end('oops')
+          return
+        }
+        const reqs = JSON.parse(body)
+        const answer = (r: { id: number }) => ({ jsonrpc: '2.0', id: r.id, result: 'banana' })
+        res.writeHead(200, { 'content-type': 'application/json' })
+        res.end(JSON.stringify(Array.isArray(reqs) ? reqs.map(answer) : answer(reqs)))
+      })
+    })
+    await new Promise<void>((r) => liar.listen(0, '127.0.0.1', r))
+    const liarUrl = `http://127.0.0.1:${(liar.address() as AddressInfo).port}`
+    try {
+      await expect(startDevNode({ fork: { url: liarUrl, retries: 0 } })).rejects.toThrow(
+        /the fork's remote http:\/\/127\.0\.0\.1:\d+ answered eth_chainId with "banana", not a quantity/,
+      )
+      await expect(startDevNode({ fork: { url: `${liarUrl}/500`, retries: 0 } })).rejects.toThrow(
+        /answered eth_\w+ with HTTP 500/,
+      )
+    } finally {
+      liar.closeAllConnections()
+      await new Promise((r) => liar.close(r))
+    }
     await expect(startDevNode({ fork: { url: remote.rpcUrl, blockNumber: 10_000n } })).rejects.toThrow(
       /has no block 10000 \(its latest block is \d+\)/,
     )
