@@ -362,7 +362,7 @@ const gasAtBest =
   GAS.JUDGE_BASE +
   BigInt(big.length) * GAS.JUDGE_RECORD +
   BigInt(bigBytes) * GAS.JUDGE_BYTE +
-  BigInt(hits / 3) * GAS.JUDGE_HIT
+  BigInt(Math.ceil(hits / 3)) * GAS.JUDGE_HIT
 console.log(
   `re-run computation over ${(bigBytes / 1024 / 1024).toFixed(2)} MB (${big.length} records), 200-token output: CPU ${times.map((t) => t.toFixed(0)).join(' / ')} ms; gas at least ${gasAtBest} (one history block for all records) — ${gasAtBest > GAS.JUDGE_BUDGET ? 'over' : 'within'} the challenge budget of ${GAS.JUDGE_BUDGET}`,
 )

@@ -116,39 +116,29 @@ function describeResolution(id: Hex, r: ReturnType<typeof resolution>): string {
 }
 
 export function registerProviderBondCommands(provider: Command, common: (c: Command) => Command): void {
-  common(
-    provider
-      .command('bond <amount>')
-      .description('add OPEN to your provider bond (the stake behind your receipts)'),
-  ).action(async (amount: string, o: CommonOpts) => {
-    const value = parseOpenAmount(amount)
-    const ctx = await chainFor(o, true)
-    const { wallet, account } = requireWallet(ctx)
-    const mined = await sendAndWait(ctx, 'bondProvider', sendBond(wallet, { value }))
-    const [bond] = await getProviderBond(ctx.client, { provider: account.address })
-    print(
-      o,
-      { provider: account.address, bond, tx: mined.hash },
-      () => `Bond of ${account.address}: ${open(bond)} (tx ${mined.hash})`,
+  const moves = [
+    ['bond', 'add OPEN to your provider bond (the stake behind your receipts)'],
+    ['unbond', 'withdraw OPEN from your bond (once no window or challenge is open)'],
+  ] as const
+  for (const [name, description] of moves) {
+    common(provider.command(`${name} <amount>`).description(description)).action(
+      async (amount: string, o: CommonOpts) => {
+        const value = parseOpenAmount(amount)
+        const ctx = await chainFor(o, true)
+        const { wallet, account } = requireWallet(ctx)
+        const mined =
+          name === 'bond'
+            ? await sendAndWait(ctx, 'bondProvider', sendBond(wallet, { value }))
+            : await sendAndWait(ctx, 'unbondProvider', sendUnbond(wallet, { amount: value }))
+        const [bond] = await getProviderBond(ctx.client, { provider: account.address })
+        print(
+          o,
+          { provider: account.address, bond, tx: mined.hash },
+          () => `Bond of ${account.address}: ${open(bond)} (tx ${mined.hash})`,
+        )
+      },
     )
-  })
-
-  common(
-    provider
-      .command('unbond <amount>')
-      .description('withdraw OPEN from your bond (once no window or challenge is open)'),
-  ).action(async (amount: string, o: CommonOpts) => {
-    const value = parseOpenAmount(amount)
-    const ctx = await chainFor(o, true)
-    const { wallet, account } = requireWallet(ctx)
-    const mined = await sendAndWait(ctx, 'unbondProvider', sendUnbond(wallet, { amount: value }))
-    const [bond] = await getProviderBond(ctx.client, { provider: account.address })
-    print(
-      o,
-      { provider: account.address, bond, tx: mined.hash },
-      () => `Bond of ${account.address}: ${open(bond)} (tx ${mined.hash})`,
-    )
-  })
+  }
 
   common(
     provider
