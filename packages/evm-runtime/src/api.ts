@@ -6,6 +6,7 @@
 import type { Block, BlockHeader, BlockOptions } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
 import type { TypedTransaction } from '@ethereumjs/tx'
+import type { ForkPoint } from './state/fork.ts'
 
 export type Address = Uint8Array // 20 bytes
 export type Hash = Uint8Array // 32 bytes
@@ -261,6 +262,15 @@ export interface ExecutionRuntime {
       | { kind: 'storage'; address: Address; slot: Hash; value: Hash }
     >,
   ): Promise<Hash>
+
+  /** The remote chain this one continues from (a forked dev chain, state/fork.ts), if any. */
+  readonly fork?: ForkPoint
+  /**
+   * Dev (hardhat_reset): start the chain over — from a remote chain's block with `fork`, else from
+   * the genesis configuration, at `timestamp` when given. Returns the new genesis block (for the
+   * chain store); every cache is dropped. Persisted state stays (content-addressed).
+   */
+  reset?(opts: { fork?: ForkPoint; timestamp?: bigint }): Promise<Block>
 
   close(): Promise<void>
 }

@@ -18,6 +18,7 @@ import { assertLength, equalBytes, fromHex, maxBig, minBig, toHex, ZERO_ADDRESS 
 import {
   ExecutionError,
   ExecutionFault,
+  ForkError,
   InvalidArgumentError,
   isRequestStop,
   MissingStateError,
@@ -95,6 +96,21 @@ export class CallEngine {
 
   private get sm(): MerkleStateManager {
     return this.vm.stateManager as MerkleStateManager
+  }
+
+  get stateManager(): VM['stateManager'] {
+    return this.vm.stateManager
+  }
+
+  /** Runs `fn` while no call is running. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.lock.run(fn)
+  }
+
+  /** Forgets every read and the current root (a fork changed what equal roots read through to). */
+  forgetReads(): void {
+    ;(this.vm.stateManager as CallStateManager).forgetReads()
+    this.root = undefined
   }
 
   private async useRoot(root: Uint8Array): Promise<void> {
@@ -263,7 +279,14 @@ export class CallEngine {
       } catch (e) {
         // Throws are faults of the node or a module, never an answer about the call.
         // An aborted request (time limit, client gone) is the caller's answer, not a fault.
-        if (e instanceof ExecutionError || e instanceof InvalidArgumentError || isRequestStop(e)) throw e
+        // A fork's remote failing is the remote's problem, told as such.
+        if (
+          e instanceof ExecutionError ||
+          e instanceof InvalidArgumentError ||
+          e instanceof ForkError ||
+          isRequestStop(e)
+        )
+          throw e
         throw ExecutionFault.of(e)
       } finally {
         tracer?.detach()

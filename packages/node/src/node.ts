@@ -14,8 +14,10 @@ import {
   createExecutionRuntime,
   type ExecutedTx,
   type ExecutionRuntime,
+  type ForkPoint,
   type GenesisConfig,
   type SystemModule,
+  withForkHash,
 } from '@openledger/evm-runtime'
 import {
   createRpcServer,
@@ -37,11 +39,14 @@ import { addressIndexObserver } from './chain/address-index-observer.ts'
 import { Chain } from './chain/chain.ts'
 import { type RuntimeSpec, runtimeOptions, runtimeSpec } from './chain/runtime-spec.ts'
 import { DevControls } from './dev/dev-controls.ts'
+import { Forking, type ForkTransport } from './fork/forking.ts'
+import { type Fork, openFork } from './fork/open.ts'
 import { TxIntake } from './intake/tx-intake.ts'
 import type { DevAccount } from './keys/dev-accounts.ts'
 import type { Logger } from './logger.ts'
 import { type HealthState, NodeMetrics, serveMetrics } from './metrics.ts'
 import { DevSealer, type MiningMode } from './miner/dev-sealer.ts'
+import { type StudioOptions, studioHandler } from './rpc/studio.ts'
 import { AddressIndex } from './store/address-index.ts'
 import { ChainStore } from './store/index.ts'
 import { maintainPool, TxPool, type TxPoolOptions } from './txpool/index.ts'
@@ -52,7 +57,7 @@ export interface DevNodeOptions {
   /** Persistent data directory; without it a temporary one is used and deleted on close. */
   datadir?: string
   genesis: GenesisConfig
-  rpc: { host: string; port: number } & Omit<RpcServerOptions, 'logger'>
+  rpc: ApiOptions['rpc']
   mining: MiningMode
   /** Unlocked accounts for eth_accounts / eth_sendTransaction / eth_sign. */
   accounts: DevAccount[]
@@ -83,6 +88,13 @@ export interface DevNodeOptions {
    * with `proposerKey` the node also signs (as the oracle's validator, if it is one) and proposes
    * output roots. */
   l1?: { rpc: string; addresses: L1Addresses; pollMs?: number; proposerKey?: Hex }
+  /**
+   * Fork a remote chain (anvil's / Hardhat's forking): the chain continues from its block
+   * `blockNumber` (default its latest) on its state, read lazily over JSON-RPC; the genesis alloc
+   * (dev accounts) is laid over it. The chain id is the remote's unless `chainId` is given. Not
+   * with `datadir` (a fork lives as long as the process, as anvil's and Hardhat's).
+   */
+  fork?: ForkTransport & { url: string; blockNumber?: bigint; chainId?: bigint }
 }
 
 export class DatadirInUseError extends Error {
@@ -137,8 +149,24 @@ export class OpenLedgerNode {
   }
 
   /** Single-node development chain (`openledger dev`): dev sealer, dev-only RPC methods on. */
-  static async startDev(opts: DevNodeOptions): Promise<OpenLedgerNode> {
+  static async startDev(options: DevNodeOptions): Promise<OpenLedgerNode> {
     const closers: Array<() => Promise<unknown>> = []
+    if (options.fork && options.datadir !== undefined)
+      throw new Error('--fork-url cannot be used with --datadir: a forked chain is not persisted')
+    if (options.fork && options.l1) throw new Error('a forked dev chain cannot settle on an L1')
+    // The remote is asked first: a bad URL or fork block fails before anything is opened.
+    const fork: Fork | undefined = options.fork && (await openFork(options.fork))
+    const opts: DevNodeOptions = fork
+      ? { ...options, genesis: { ...options.genesis, chainId: options.fork!.chainId ?? fork.chainId } }
+      : options
+    // Forking (at start or by hardhat_reset) needs a chain that lives only as long as the process.
+    const forking =
+      opts.datadir === undefined && !opts.l1
+        ? new Forking(
+            { timeoutMs: opts.fork?.timeoutMs, retries: opts.fork?.retries, headers: opts.fork?.headers },
+            fork,
+          )
+        : undefined
     try {
       const bridge = opts.l1
         ? new L2Bridge({
@@ -148,7 +176,15 @@ export class OpenLedgerNode {
             pollMs: opts.l1.pollMs ?? 500,
           })
         : undefined
-      const core = await openCore({ ...opts, blockHooks: bridge ? [bridge.hook] : undefined }, closers)
+      const core = await openCore(
+        {
+          ...opts,
+          blockHooks: bridge ? [bridge.hook] : undefined,
+          fork: fork?.point,
+          forkable: forking !== undefined,
+        },
+        closers,
+      )
       const { chain, runtime, store, pool, metrics } = core
       if (bridge) await bridge.attach(runtime, runtime.genesisBlock.header.stateRoot, metrics)
       const sealer = new DevSealer({
@@ -218,7 +254,9 @@ export class OpenLedgerNode {
           sealer,
           impersonated,
           clientVersion: DEV_CLIENT_VERSION,
+          forking,
         }),
+        fork: forking && (() => forking.history),
         afterAdmit: (hash) => sealer.waitForOutcome(hash),
         throwOnTransactionFailures: () => throwOnFailures,
         nextBlockEnv: (parent) => sealer.nextEnv(parent),
@@ -266,6 +304,7 @@ function devRpcDefaults(rpc: DevNodeOptions['rpc']): DevNodeOptions['rpc'] {
   return {
     corsOrigins: ['*'],
     wsOrigins: ['*'],
+    studio: {},
     ...rpc,
     limits: { maxPendingExecutions: 1024, maxPendingExecutionsPerClient: 1024, ...rpc.limits },
   }
@@ -286,6 +325,11 @@ export interface CoreOptions {
   allowUnlimitedContractSize?: boolean
   /** See DevNodeOptions.extraModules. */
   extraModules?: SystemModule[]
+  /** Start as a fork of a remote chain (dev; see DevNodeOptions.fork). */
+  fork?: ForkPoint
+  /** The chain may be (re-)forked by a reset (dev): its first block may be a remote's fork block,
+   * known by the remote's hash. */
+  forkable?: boolean
 }
 
 /** What every node has: database, runtime, chain store, mempool, chain, metrics. */
@@ -326,13 +370,17 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
     getBlockHash: ChainStore.canonicalHashReader(chainDb),
     yieldEveryMs: opts.yieldEveryMs,
     blockHooks: opts.blockHooks,
+    fork: opts.fork,
   })
   closers.unshift(() => runtime.close())
-  const genesisBlock = opts.decorateBlock ? opts.decorateBlock(runtime.genesisBlock) : runtime.genesisBlock
+  // A fork block read back from the store is known by the remote's hash, not its local header's.
+  const decorateBlock = opts.forkable ? forkHashDecorator(runtime, opts.decorateBlock) : opts.decorateBlock
+  const genesisBlock = decorateBlock ? decorateBlock(runtime.genesisBlock) : runtime.genesisBlock
   const store = await ChainStore.open(chainDb, {
     genesisBlock,
     blockOptions: runtime.blockOptions,
-    decorateBlock: opts.decorateBlock,
+    decorateBlock,
+    forkedGenesis: opts.forkable,
   })
   closers.unshift(() => store.close())
   const metrics = new NodeMetrics()
@@ -373,11 +421,22 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
   }
 }
 
+function forkHashDecorator(runtime: ExecutionRuntime, then?: (b: Block) => Block): (b: Block) => Block {
+  return (block) => {
+    const f = runtime.fork?.block
+    const b = f !== undefined && block.header.number === f.number ? withForkHash(block, f.hash) : block
+    return then ? then(b) : b
+  }
+}
+
 /** Largest transaction the pool takes with unlimited contract sizes (RPC bodies are 5 MiB). */
 const UNLIMITED_CODE_MAX_TX_BYTES = 4 * 1024 * 1024
 
 export interface ApiOptions {
-  rpc: { host: string; port: number } & Omit<RpcServerOptions, 'logger'>
+  rpc: { host: string; port: number } & Omit<RpcServerOptions, 'logger' | 'pages'> & {
+      /** Serve OpenLedger Studio at /studio/ (on in dev mode, `--studio` on other nodes). */
+      studio?: StudioOptions | false
+    }
   /** Bounds of RPC-requested execution (gas cap, EVM timeout, trace memory); defaults as geth. */
   execution?: Partial<ExecutionConfig>
   metrics?: { host: string; port: number }
@@ -393,9 +452,10 @@ export async function serveApis(
   health: () => HealthState,
   extraModules: Record<string, RpcMethods> = {},
 ): Promise<{ rpcUrl: string; metricsUrl: string | undefined }> {
-  const { host, port, ...rpcOptions } = opts.rpc
+  const { host, port, studio, ...rpcOptions } = opts.rpc
   const server = createRpcServer(backend, {
     ...rpcOptions,
+    pages: studio ? studioHandler(studio, opts.log) : undefined,
     // As many executions run at once as there are execution workers (one in-thread).
     limits: { executionConcurrency: Math.max(1, backend.execution.threads), ...rpcOptions.limits },
     logger: opts.log,

@@ -148,6 +148,18 @@ export interface BackendEvents {
   off(event: 'pendingTransaction', listener: (hash: Hash) => void): void
 }
 
+/**
+ * A forked dev chain (`openledger dev --fork-url`): blocks up to and including `blockNumber` are
+ * the remote chain's, and requests about them (blocks, transactions, receipts, logs, state before
+ * the fork block, proofs) are answered by the remote (fork.ts routes them).
+ */
+export interface ForkedHistory {
+  readonly blockNumber: bigint
+  /** Sends `method` with `params` to the remote; resolves with its result as received. Throws
+   * RpcError: the remote's own error, or why it could not be asked. */
+  request(method: string, params: unknown[]): Promise<unknown>
+}
+
 /** hardhat_reset / anvil_reset: without `forking`, back to genesis; with it, (re-)fork. */
 export interface ResetOptions {
   forking?: { url?: string; blockNumber?: bigint }
@@ -197,6 +209,8 @@ export interface RpcBackend {
   readonly events: BackendEvents
   /** undefined outside single-node dev mode: dev methods then answer "method not available". */
   readonly dev?: DevBackend
+  /** Set on a forked dev chain (read per request: a reset may fork or un-fork the chain). */
+  readonly fork?: ForkedHistory
 
   headNumber(): bigint
   /** Resolve a selector to a block; undefined if unknown. */

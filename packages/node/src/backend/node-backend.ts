@@ -17,6 +17,7 @@ import {
   ErrorCode,
   type ExecOptions,
   type FeeHistory,
+  type ForkedHistory,
   invalidInput,
   type LogQuery,
   type ProofResult,
@@ -90,6 +91,9 @@ export interface NodeBackendOptions {
   execution?: Partial<ExecutionConfig>
   /** Where execution workers find the chain (needed when execution.threads > 0). */
   execWorkers?: { dbPath: string; spec: RuntimeSpec }
+  /** A dev chain that may be forked: the remote history it continues now, if any (read per
+   * request; hardhat_reset forks and un-forks). */
+  fork?: () => ForkedHistory | undefined
 }
 
 /** What became of an admitted transaction by the time its send is answered (automine). */
@@ -115,6 +119,11 @@ export class NodeBackend implements RpcBackend {
   readonly pendingBlock: PendingBlock
   readonly execution: ExecutionConfig
   private readonly execPool: ExecPool | undefined
+
+  /** The remote chain a forked dev chain continues (rpc/src/fork.ts forwards its history). */
+  get fork(): ForkedHistory | undefined {
+    return this.opts.fork?.()
+  }
 
   constructor(private readonly opts: NodeBackendOptions) {
     this.chain = opts.chain
@@ -563,7 +572,8 @@ export class NodeBackend implements RpcBackend {
    * starts on the first request; a job it cannot take (workers starting or given up) runs here.
    */
   private async execute<T>(job: JobBody, limits: ExecutionLimits, inThread: () => Promise<T>): Promise<T> {
-    const pool = this.execPool
+    // Workers read the database only: a forked chain's state is partly on its remote.
+    const pool = this.runtime.fork === undefined ? this.execPool : undefined
     if (pool !== undefined) {
       pool.start()
       if (pool.ready) {

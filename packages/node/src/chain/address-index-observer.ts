@@ -32,5 +32,6 @@ export function addressIndexObserver(index: AddressIndex): ChainObserver {
         }
       }),
     onRollback: (head) => serial(() => index.unwindTo(head.header.number)),
+    onRestart: (first) => serial(() => index.restart(first.header.number)),
   }
 }

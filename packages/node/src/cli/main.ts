@@ -54,6 +54,33 @@ const dev = program
   .option('--datadir <dir>', 'persist the chain here and resume from it (default: a temporary directory)')
   .option('--genesis <file>', 'genesis file to start from (default genesis/devnet.json)')
   .option('--mnemonic <phrase>', 'BIP-39 mnemonic of the dev accounts')
+  .option(
+    '--fork-url <url>',
+    'fork a remote chain over its JSON-RPC endpoint (http/https): continue from its block, on its state',
+  )
+  .addOption(
+    new Option('--fork-block-number <n>', "block to fork at (default: the remote's latest)").argParser(
+      parseBigInt,
+    ),
+  )
+  .addOption(
+    new Option(
+      '--fork-timeout <duration>',
+      'time limit of each request to the fork remote (default 30s)',
+    ).argParser(parseDurationMs),
+  )
+  .addOption(
+    new Option(
+      '--fork-retries <n>',
+      'retries of a fork remote request on network errors, 429, 5xx (default 3)',
+    ).argParser((v) => Number(parseBigInt(v))),
+  )
+  .addOption(
+    new Option(
+      '--fork-header <header...>',
+      'extra HTTP header for the fork remote, "Name: value" (repeatable)',
+    ),
+  )
   .addOption(
     new Option('--hardfork <name>', "EVM rules from genesis on (default: the genesis file's, osaka)").choices(
       ['prague', 'osaka'],
@@ -91,6 +118,16 @@ const dev = program
       genesis: o.genesis,
       mnemonic: o.mnemonic,
       hardfork: o.hardfork,
+      fork:
+        o.forkUrl === undefined
+          ? undefined
+          : {
+              url: o.forkUrl,
+              blockNumber: o.forkBlockNumber,
+              timeoutMs: o.forkTimeout,
+              retries: o.forkRetries,
+              headers: o.forkHeader,
+            },
       logLevel: o.logLevel,
       silent: o.silent,
       rpc: rpcConfigFromFlags(o, 'dev'),

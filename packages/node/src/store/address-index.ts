@@ -97,7 +97,8 @@ export class AddressIndex {
     const chainHead = store.headNumber()
     if (index.#head > chainHead) await index.unwindTo(chainHead)
     if (index.#head < chainHead) {
-      const from = index.#head + 1n
+      // A forked dev chain's first block is the remote's fork block: nothing before it is ours.
+      const from = index.#head + 1n > store.genesisNumber ? index.#head + 1n : store.genesisNumber
       for (let n = from; n <= chainHead; n++) {
         const block = await store.getBlockByNumber(n)
         if (!block) throw new Error(`address index: block ${n} missing from the chain store`)
@@ -161,11 +162,22 @@ export class AddressIndex {
   /** Removes what blocks above `number` wrote (dev rollback). */
   async unwindTo(number: bigint): Promise<void> {
     if (number >= this.#head) return
+    await this.#unwind(cat(Uint8Array.of(B.undo), u64(number)), number)
+  }
+
+  /** Removes everything (dev reset: the chain starts over from `first`, its new first block,
+   * which has no transactions). */
+  restart(first: bigint): Promise<void> {
+    return this.#unwind(Uint8Array.of(B.undo), first)
+  }
+
+  /** Deletes what the undo records after `after` list, and the records; the head becomes `head`. */
+  async #unwind(after: Uint8Array, head: bigint): Promise<void> {
     const ops: Array<{ type: 'del'; key: Uint8Array } | { type: 'put'; key: Uint8Array; value: Uint8Array }> =
       []
     const it = this.db.iterator({
       ...VIEW,
-      gt: cat(Uint8Array.of(B.undo), u64(number)),
+      gt: after,
       lt: Uint8Array.of(B.undo + 1),
     })
     try {
@@ -180,9 +192,9 @@ export class AddressIndex {
     } finally {
       await it.close()
     }
-    ops.push({ type: 'put', key: HEAD_KEY, value: u64(number) })
+    ops.push({ type: 'put', key: HEAD_KEY, value: u64(head) })
     await this.db.batch(ops, VIEW)
-    this.#head = number
+    this.#head = head
   }
 
   /**
