@@ -37,18 +37,18 @@ const MODELS = '0x4f50454e00000000000000000000000000000002'
 const ATTRIBUTION = '0x4f50454e00000000000000000000000000000003'
 const ATTRIBUTION_BYTES = Uint8Array.from(Buffer.from(ATTRIBUTION.slice(2), 'hex'))
 
-interface Acct {
+export interface Acct {
   key: SigningKey
   address: string
   nonce: number
 }
 
-function acct(label: string): Acct {
+export function acct(label: string): Acct {
   const k = keccakUtf8(`openledger-bench-attribution:${label}`)
   return { key: new SigningKey(k), address: computeAddress(k), nonce: 0 }
 }
 
-function sign(a: Acct, to: string | undefined, data: Hex, gasLimit: bigint, value = 0n): string {
+export function sign(a: Acct, to: string | undefined, data: Hex, gasLimit: bigint, value = 0n): string {
   const tx = Transaction.from({
     type: 2,
     chainId: CHAIN_ID,

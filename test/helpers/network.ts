@@ -33,6 +33,8 @@ export interface TestNetworkOptions {
   requestTimeoutSeconds?: number
   /** Extra CLI flags for every node. */
   nodeArgs?: string[]
+  /** Edits the genesis JSON before it is written (e.g. module parameters). */
+  editGenesis?: (genesis: Record<string, unknown>) => void
 }
 
 export class TestNetwork {
@@ -51,6 +53,7 @@ export class TestNetwork {
       blockPeriodSeconds: opts.blockPeriodSeconds ?? 1,
       requestTimeoutSeconds: opts.requestTimeoutSeconds,
     })
+    opts.editGenesis?.(genesis)
     const genesisPath = join(dir, 'genesis.json')
     await writeFile(genesisPath, JSON.stringify(genesis))
     const net = new TestNetwork(dir, genesisPath, opts)
