@@ -37,13 +37,14 @@ const NODE_LAYERS: readonly (readonly string[])[] = [
     'consensus/block-codec.ts',
     'consensus/crypto.ts',
     'consensus/validator-set.ts',
+    'consensus/epochs.ts',
     'consensus/wal-format.ts',
     'consensus/wal.ts',
   ],
   ['chain'], // commit: the one path that persists blocks and notifies observers
   ['txpool'], // the pool follows the chain
-  ['miner', 'gossip', 'sync', 'consensus/qbft-host.ts'], // intake and block producers
-  ['backend', 'dev', 'rpc', 'attribution'], // services: JSON-RPC backends and namespaces
+  ['miner', 'gossip', 'sync', 'consensus/qbft-host.ts', 'consensus/evidence.ts'], // intake and block producers
+  ['backend', 'dev', 'rpc', 'attribution', 'staking'], // services: JSON-RPC backends and namespaces
   ['node.ts', 'network-node.ts', 'index.ts'], // assembly
   ['cli', 'payable'], // programs
 ]

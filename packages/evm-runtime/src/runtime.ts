@@ -70,6 +70,12 @@ export interface CreateExecutionRuntimeOptions {
   /** System work run in every block before and after its transactions (block/hooks.ts), in
    * this order. Every node of a chain must run the same hooks. */
   blockHooks?: BlockHook[]
+  /**
+   * A storage word of the parent block's state that bounds the EIP-1559 base fee from below (the
+   * chain's governance-set minimum): a block's base fee is max(the formula, that word). Building
+   * and validation read it alike. Absent: the formula alone.
+   */
+  baseFeeFloor?: { account: Uint8Array; slot: Uint8Array }
   /** Hash of canonical block `n` (BLOCKHASH serves the last 256); undefined reads as zero. */
   getBlockHash: (number: bigint) => Promise<Uint8Array | undefined>
   /** LRU sizes (entries) of the block VM's caches; the call VM uses a quarter of each. */
@@ -93,6 +99,7 @@ interface Views {
   common: Common
   modules: SystemModule[]
   hooks: readonly BlockHook[]
+  baseFeeFloor?: { account: Uint8Array; slot: Uint8Array }
   getBlockHash: CreateExecutionRuntimeOptions['getBlockHash']
   allowUnlimitedContractSize: boolean
 }
@@ -330,6 +337,22 @@ class Runtime implements ExecutionRuntime {
     }
   }
 
+  /** EIP-1559 base fee of the child of `parent` (state `root`), with the governance floor. */
+  private async baseFeeAfter(parent: BlockHeader, root: Uint8Array): Promise<bigint> {
+    const fee = nextBaseFee(parent, this.genesis.eip1559)
+    const floor = this.views.baseFeeFloor
+    if (floor === undefined) return fee
+    const word = await this.reader.getStorage(root, floor.account, floor.slot)
+    let min = 0n
+    for (const b of word) min = (min << 8n) | BigInt(b)
+    return min > fee ? min : fee
+  }
+
+  nextBaseFee(parent: BlockHeader): Promise<bigint> {
+    this.open()
+    return this.baseFeeAfter(parent, parent.stateRoot)
+  }
+
   buildBlock(
     parent: BlockHeader,
     txs: Iterable<TypedTransaction>,
@@ -358,7 +381,7 @@ class Runtime implements ExecutionRuntime {
         gasLimit,
         extraData: opts.extraData ?? new Uint8Array(0),
         mixHash: opts.mixHash ?? new Uint8Array(32),
-        baseFeePerGas: opts.baseFeePerGas ?? nextBaseFee(parent, this.genesis.eip1559),
+        baseFeePerGas: opts.baseFeePerGas ?? (await this.baseFeeAfter(parent, parentRoot)),
         difficulty: 0n,
         nonce: new Uint8Array(8),
         ...PRAGUE_EMPTY_FIELDS,
@@ -431,7 +454,7 @@ class Runtime implements ExecutionRuntime {
         throw new BlockValidationError('gasLimit', `${h.gasLimit} is below the minimum 5000`)
       if (h.gasUsed > h.gasLimit)
         throw new BlockValidationError('gasUsed', `${h.gasUsed} exceeds the gas limit ${h.gasLimit}`)
-      const expectedBaseFee = nextBaseFee(parent, this.genesis.eip1559)
+      const expectedBaseFee = await this.baseFeeAfter(parent, parent.stateRoot)
       if (h.baseFeePerGas !== expectedBaseFee)
         throw new BlockValidationError('baseFee', `expected ${expectedBaseFee}, got ${h.baseFeePerGas}`)
       checkEmptyPragueFields(h)

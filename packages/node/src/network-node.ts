@@ -20,11 +20,14 @@ import {
   useKeccak256,
 } from '@openledger/consensus'
 import { type ExecutedTx, type GenesisConfig, keccak256 } from '@openledger/evm-runtime'
+import { readOnlyStakingStore } from '@openledger/staking'
 import { NodeBackend } from './backend/node-backend.ts'
 import type { Chain } from './chain/chain.ts'
 import { BlockImporter } from './chain/importer.ts'
 import { decodeQbftBlock, EthBlockCodec, withQbftHash } from './consensus/block-codec.ts'
 import { nativeRecover, nativeSigner } from './consensus/crypto.ts'
+import { checkVanity } from './consensus/epochs.ts'
+import { EvidenceReporter } from './consensus/evidence.ts'
 import { QbftNodeHost } from './consensus/qbft-host.ts'
 import { ChainValidatorSet } from './consensus/validator-set.ts'
 import { ConsensusWal, walHistory } from './consensus/wal.ts'
@@ -123,7 +126,10 @@ export class NetworkNode {
       useKeccak256(keccak256)
       const blockOptions = runtime.blockOptions!
       const codec = new EthBlockCodec(blockOptions)
-      const validators = new ChainValidatorSet(genesis.validators, chain.head)
+      // The Staking module's storage at any state root: the validator set and epoch vanities.
+      const stakingAt = (root: Uint8Array) =>
+        readOnlyStakingStore((account, slot) => runtime.getStorage(root, account, slot))
+      const validators = await ChainValidatorSet.open(stakingAt, chain.head)
       const decode = (bytes: Uint8Array) => decodeQbftBlock(bytes, blockOptions)
       const nodeKey = opts.validatorKey ?? (await loadOrCreateKey(join(opts.datadir, 'node.key')))
       const address = opts.validatorKey ? privateKeyToAddress(opts.validatorKey) : undefined
@@ -131,7 +137,10 @@ export class NetworkNode {
         address &&
         !validators.validators(chain.head.header.number + 1n).some((v) => bytesEqual(v, address))
       )
-        log.warn({ address: hex(address) }, 'the validator key is not in the validator set: following only')
+        log.warn(
+          { address: hex(address) },
+          'the validator key is not in the current validator set: following until an epoch elects it',
+        )
 
       // Late-bound: the importer's hook needs the engine and the network, which need the importer.
       let engine: QbftEngine | undefined
@@ -140,6 +149,11 @@ export class NetworkNode {
       let backendRef: NodeBackend | undefined
       const importer: BlockImporter = new BlockImporter(chain, {
         validators: (h) => validators.validators(h),
+        afterExecute: async (block) => {
+          const wrong = await checkVanity(block, stakingAt(block.header.stateRoot))
+          if (wrong) throw new Error(wrong)
+          await validators.prepare(block)
+        },
         recover: nativeRecover,
         // Sync verifies a quorum of seals per block: recovered in batches on the worker threads.
         recoverSeals: (items) => backendRef?.recoverSeals(items) ?? Promise.resolve(undefined),
@@ -188,6 +202,22 @@ export class NetworkNode {
       net.onBlocksByRange((from, count) => chain.store.getRawBlocks(from, count))
 
       let host: QbftNodeHost | undefined
+      // Observed equivocations go to the Staking module as transactions signed by this validator.
+      const reporter =
+        address && opts.validatorKey
+          ? new EvidenceReporter({
+              common: runtime.common,
+              privateKey: opts.validatorKey,
+              address,
+              nonce: async () => (backendRef ? backendRef.getNonce(address, { tag: 'pending' }) : 0n),
+              baseFee: () => runtime.nextBaseFee(chain.head.header),
+              send: async (raw) => {
+                if (!backendRef) throw new Error('node not started')
+                return backendRef.sendRawTransaction(raw)
+              },
+              log,
+            })
+          : undefined
       if (address) {
         const opened = await ConsensusWal.open(join(opts.datadir, 'consensus.wal'))
         wal = opened.wal
@@ -200,6 +230,7 @@ export class NetworkNode {
           importer,
           codec,
           validators,
+          stakingAt,
           blockOptions,
           address,
           blockPeriodSeconds: genesis.consensus.blockPeriodSeconds,
@@ -207,6 +238,7 @@ export class NetworkNode {
           broadcast: (bytes) => {
             net.publish('consensus', bytes).catch((err) => log.debug({ err }, 'consensus gossip failed'))
           },
+          reportEvidence: (ev) => reporter?.report(ev),
           log,
           signal: abort.signal,
         })

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Block } from '@ethereumjs/block'
-import { createSystemModules, type ModuleParams, parseModuleParams } from '@openledger/attribution'
+import type { ModuleParams } from '@openledger/attribution'
 import {
   createExecutionRuntime,
   type ExecutedTx,
@@ -21,10 +21,12 @@ import type { ExecutionConfig } from './backend/exec-limits.ts'
 import { NodeBackend } from './backend/node-backend.ts'
 import { Chain } from './chain/chain.ts'
 import { DevControls } from './dev/dev-controls.ts'
+import { nativeModules } from './genesis/native-modules.ts'
 import type { DevAccount } from './keys/dev-accounts.ts'
 import type { Logger } from './logger.ts'
 import { type HealthState, NodeMetrics, serveMetrics } from './metrics.ts'
 import { DevSealer, type MiningMode } from './miner/dev-sealer.ts'
+import { stakingRpcMethods } from './staking/rpc.ts'
 import { ChainStore } from './store/index.ts'
 import { TxPool, type TxPoolOptions } from './txpool/index.ts'
 import { key } from './util/bytes.ts'
@@ -206,11 +208,14 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
   const stateDb = db.sublevel<Uint8Array, Uint8Array>('state', { keyEncoding: 'view', valueEncoding: 'view' })
   const chainDb = db.sublevel<Uint8Array, Uint8Array>('chain', { keyEncoding: 'view', valueEncoding: 'view' })
   let store: ChainStore | undefined
-  const moduleParams = parseModuleParams(opts.genesis.modules)
+  const native = await nativeModules(opts.genesis)
+  const { moduleParams } = native
   const runtime = await createExecutionRuntime({
     db: stateDb,
-    genesis: opts.genesis,
-    modules: createSystemModules(moduleParams),
+    genesis: native.genesis,
+    modules: native.modules,
+    blockHooks: native.blockHooks,
+    baseFeeFloor: native.baseFeeFloor,
     getBlockHash: async (n) => store?.getCanonicalHash(n),
     yieldEveryMs: opts.yieldEveryMs,
     allowUnlimitedContractSize: opts.allowUnlimitedContractSize,
@@ -266,10 +271,10 @@ export async function serveApis(
     logger: opts.log,
     onRequest: core.metrics.observeRpc,
   })
-  server.registerModule(
-    'ol',
-    attributionRpcMethods({ chain: core.chain, backend, params: core.moduleParams }),
-  )
+  server.registerModule('ol', {
+    ...attributionRpcMethods({ chain: core.chain, backend, params: core.moduleParams }),
+    ...stakingRpcMethods({ chain: core.chain, backend }),
+  })
   for (const [name, methods] of Object.entries(extraModules)) server.registerModule(name, methods)
   core.metrics.trackRpcServer(() => server.stats())
   const bound = await server.listen(port, host)

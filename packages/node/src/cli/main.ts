@@ -194,10 +194,22 @@ genesisCmd
   .addOption(
     new Option('--dev-accounts <n>', 'fund this many dev-mnemonic accounts').argParser(parsePositiveInt),
   )
+  .addOption(
+    new Option('--stake <OPEN>', 'self-delegation bonded for each validator at genesis (0: none)')
+      .default(1000n)
+      .argParser(parseBigInt),
+  )
+  .addOption(new Option('--epoch-length <blocks>', 'blocks per staking epoch').argParser(parsePositiveInt))
+  .addOption(
+    new Option('--unbonding-time <seconds>', 'unbonding time (default 21 days)').argParser(parsePositiveInt),
+  )
   .option('--out <file>', 'write to this file (default: stdout)')
   .action(async (o) => {
     const { runGenesisNew } = await import('./network.ts')
     await runGenesisNew({
+      stake: o.stake * 10n ** 18n,
+      epochLength: o.epochLength,
+      unbondingTime: o.unbondingTime,
       validators: o.validators,
       validatorKeys: o.validatorKeys,
       chainId: o.chainId,

@@ -106,6 +106,10 @@ export async function runGenesisNew(o: {
   requestTimeout?: number
   devAccounts?: number
   out?: string
+  /** Self-delegation of each validator, wei. */
+  stake?: bigint
+  epochLength?: number
+  unbondingTime?: number
 }): Promise<void> {
   const addresses: Uint8Array[] = []
   for (const v of o.validators) {
@@ -121,6 +125,15 @@ export async function runGenesisNew(o: {
     blockPeriodSeconds: o.blockPeriod,
     requestTimeoutSeconds: o.requestTimeout,
     devAccounts: o.devAccounts,
+    stake: o.stake,
+    stakingParams: {
+      ...(o.epochLength !== undefined && { epochLength: o.epochLength }),
+      ...(o.unbondingTime !== undefined && {
+        unbondingTime: o.unbondingTime,
+        // Evidence must stay admissible for longer than stake takes to unbond (docs/staking.md).
+        maxEvidenceAge: o.unbondingTime * 2 + 1,
+      }),
+    },
   })
   const text = `${JSON.stringify(json, null, 2)}\n`
   if (o.out) {

@@ -17,12 +17,14 @@ import {
   type SignedRecord,
 } from '@openledger/consensus'
 import { BlockValidationError, type ExecutedTx } from '@openledger/evm-runtime'
+import type { StakingStore } from '@openledger/staking'
 import type { Chain } from '../chain/chain.ts'
 import type { BlockImporter } from '../chain/importer.ts'
 import { reuseKnownSenders } from '../chain/known-senders.ts'
 import type { Logger } from '../logger.ts'
 import { bytesEqual, hex } from '../util/bytes.ts'
 import { type EthBlockCodec, withQbftHash } from './block-codec.ts'
+import { checkVanity, expectedVanity, withVanity } from './epochs.ts'
 import type { ChainValidatorSet } from './validator-set.ts'
 import type { ConsensusWal } from './wal.ts'
 
@@ -35,12 +37,16 @@ export interface QbftHostOptions {
   importer: BlockImporter
   codec: EthBlockCodec
   validators: ChainValidatorSet
+  /** The Staking module's storage at a state root (epoch vanity of the blocks we build and check). */
+  stakingAt: (stateRoot: Uint8Array) => StakingStore
   blockOptions: BlockOptions
   /** This validator's address (coinbase of the blocks it proposes). */
   address: Address
   blockPeriodSeconds: number
   wal: ConsensusWal
   broadcast: (bytes: Uint8Array) => void
+  /** Equivocations seen by the engine (besides the in-memory list served by qbft_getEvidence). */
+  reportEvidence?: (evidence: Equivocation) => void
   log: Logger
   signal: AbortSignal
 }
@@ -76,7 +82,7 @@ export class QbftNodeHost implements QbftHost {
         round,
         seals: [],
       })
-      const baseFee = parent.header.calcNextBaseFee()
+      const baseFee = await chain.runtime.nextBaseFee(parent.header)
       const result = await chain.runtime.buildBlock(parent.header, txs(chain.txpool.pending(baseFee)), {
         timestamp,
         coinbase: this.o.address,
@@ -100,7 +106,9 @@ export class QbftNodeHost implements QbftHost {
         m.phaseSeconds.inc({ phase: 'execution' }, result.timings.execution / 1000)
         m.phaseSeconds.inc({ phase: 'roots' }, result.timings.roots / 1000)
       }
-      const block = this.o.codec.remember(withQbftHash(result.block))
+      // An epoch's last block announces the next set in its vanity (known only after execution).
+      const vanity = await expectedVanity(this.o.stakingAt(result.block.header.stateRoot), height)
+      const block = this.o.codec.remember(withVanity(withQbftHash(result.block), vanity, this.o.blockOptions))
       this.#remember(block.digest, result.executed)
       this.o.log.debug(
         { height: String(height), round, txs: result.executed.length, ms: Math.round(result.timings.total) },
@@ -123,6 +131,11 @@ export class QbftNodeHost implements QbftHost {
         const t0 = performance.now()
         reuseKnownSenders(eth, this.o.chain.txpool)
         const executed = await this.o.chain.runtime.executeBlock(eth, parent.header)
+        const wrongVanity = await checkVanity(eth, this.o.stakingAt(eth.header.stateRoot))
+        if (wrongVanity) {
+          this.o.log.warn({ height: String(block.height), reason: wrongVanity }, 'invalid proposal')
+          return false
+        }
         this.#remember(block.digest, executed)
         this.o.log.debug(
           {
@@ -198,6 +211,7 @@ export class QbftNodeHost implements QbftHost {
   onEvidence(evidence: Equivocation): void {
     this.evidence.push(evidence)
     if (this.evidence.length > MAX_EVIDENCE) this.evidence.shift()
+    this.o.reportEvidence?.(evidence)
     this.o.log.warn(
       {
         kind: evidence.kind,
