@@ -32,6 +32,11 @@ export interface TestNetworkOptions {
   requestTimeoutSeconds?: number
   /** Extra CLI flags for every node. */
   nodeArgs?: string[]
+  /** genesis.modules.staking.params / genesis.modules.governance overrides. */
+  stakingParams?: Record<string, number | string>
+  governance?: Record<string, number | string>
+  /** Nodes with a validator key that is not in the genesis set (they can stake into it). */
+  candidates?: number
 }
 
 export class TestNetwork {
@@ -44,11 +49,13 @@ export class TestNetwork {
 
   static async create(opts: TestNetworkOptions): Promise<TestNetwork> {
     const dir = await mkdtemp(join(tmpdir(), 'ol-net-'))
-    const keys = Array.from({ length: opts.validators }, () => generatePrivateKey())
+    const keys = Array.from({ length: opts.validators + (opts.candidates ?? 0) }, () => generatePrivateKey())
     const genesis = await buildQbftGenesis({
-      validators: keys.map((k) => privateKeyToAddress(k)),
+      validators: keys.slice(0, opts.validators).map((k) => privateKeyToAddress(k)),
       blockPeriodSeconds: opts.blockPeriodSeconds ?? 1,
       requestTimeoutSeconds: opts.requestTimeoutSeconds,
+      stakingParams: opts.stakingParams,
+      governance: opts.governance,
     })
     const genesisPath = join(dir, 'genesis.json')
     await writeFile(genesisPath, JSON.stringify(genesis))
@@ -157,6 +164,12 @@ export class TestNetwork {
     // The first node alone (its ports become everyone's bootnode), then the rest together.
     await this.start(0)
     await Promise.all(this.nodes.slice(1).map((n) => (n.keyFile ? this.start(n.index) : undefined)))
+  }
+
+  /** The private key of node i's validator key file (tests sign with it). */
+  async validatorKey(i: number): Promise<Uint8Array> {
+    const { readKeyFile } = await import('@openledger/node')
+    return readKeyFile(this.nodes[i]!.keyFile!)
   }
 
   async kill(i: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {

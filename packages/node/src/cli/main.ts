@@ -3,8 +3,10 @@ import '../polyfills.ts'
 import { Command, Option } from 'commander'
 import { registerPayableCommands } from '../payable/commands.ts'
 import { VERSION } from '../version.ts'
+import { registerGovernanceCommands } from './gov.ts'
 import { parseBigInt, parseDurationMs, parseOpenAmount, parsePort, parsePositiveInt } from './options.ts'
 import { addRpcFlags, rpcConfigFromFlags, rpcFlagArgs } from './rpc-flags.ts'
+import { registerStakingCommands } from './stake.ts'
 
 const program = new Command()
 program.name('openledger').description('OpenLedger Node: an EVM app-chain for Payable AI').version(VERSION)
@@ -231,6 +233,8 @@ keysCmd
   })
 
 registerPayableCommands(program)
+registerStakingCommands(program)
+registerGovernanceCommands(program)
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`openledger: ${err instanceof Error ? err.message : String(err)}\n`)
