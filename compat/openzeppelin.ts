@@ -15,7 +15,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { installCleanup } from '../bench/lib/proc.ts'
-import { type FileResult, filePasses, runFile } from './lib/run.ts'
+import { type CompatNetwork, type FileResult, filePasses, runFile } from './lib/run.ts'
 import { prepareSuite, type SuitePaths, testFiles, withWorkLock, workDir } from './lib/suite.ts'
 import { type RunningTarget, startHardhat, startOpenledger, type TargetName } from './lib/targets.ts'
 
@@ -37,6 +37,8 @@ export const SAMPLE = [
 
 export interface CompatOptions {
   files?: string[]
+  /** Hardhat network name the tests run with (default localhost, see CompatNetwork). */
+  network?: CompatNetwork
   only?: TargetName
   timeoutMs?: number
   log?: (s: string) => void
@@ -119,7 +121,11 @@ export async function runCompat(opts: CompatOptions = {}): Promise<CompatReport>
         }
         let r: FileResult
         try {
-          r = await runFile(suite, t, file, { timeoutMs: opts.timeoutMs ?? 20 * 60_000, logDir })
+          r = await runFile(suite, t, file, {
+            timeoutMs: opts.timeoutMs ?? 20 * 60_000,
+            logDir,
+            network: opts.network ?? 'localhost',
+          })
         } catch (err) {
           r = {
             file,
@@ -207,7 +213,7 @@ function parseArgs(argv: string[]): CompatOptions & { json?: string } {
     else if (a === '--json') o.json = v()
     else if (a === '--help' || a === '-h') {
       process.stdout.write(
-        'usage: pnpm compat [--sample] [--files a,b] [--only openledger|hardhat] [--timeout-min N] [--json file]\n',
+        'usage: pnpm compat [--sample] [--files a,b] [--only openledger|hardhat] [--network localhost|remote] [--timeout-min N] [--json file]\n',
       )
       process.exit(0)
     } else throw new Error(`unknown argument ${a}`)

@@ -14,7 +14,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { receiptDigest } from '@openledger/attribution'
+import { receiptDigest, shareTokenId } from '@openledger/attribution'
 import { attributionAbi, datanetsAbi, modelsAbi } from '@openledger/attribution/sdk'
 import { computeAddress, getCreateAddress, id as keccakUtf8, SigningKey, Transaction } from 'ethers'
 import solc from 'solc'
@@ -303,7 +303,7 @@ export function plan(settleSenders: number, settlesPerSender: number, k: number)
       return sign(
         h,
         DATANETS,
-        dn('transferShares', [h.address, holders[(i + 1) % k]!.address, d, 1n]),
+        dn('transferShares', [h.address, holders[(i + 1) % k]!.address, shareTokenId(d, 1n), 1n]),
         400_000n,
       )
     }),

@@ -277,7 +277,10 @@ export async function generateSealedChain(datadir: string, genesis: unknown, key
       const raw = built.block.header.raw()
       const sealedRaw = headerWithSeals(raw, [signer.sign(hashForCommitSeal(raw))])
       const header = createBlockHeaderFromBytesArray(sealedRaw, opts)
-      await chain.commit({ block: withQbftHash(new Block(header, [], [], [], opts)), executed: [] })
+      await chain.commit(
+        { block: withQbftHash(new Block(header, [], [], [], opts)), executed: [] },
+        'consensus',
+      )
     }
   } finally {
     for (const c of closers) await c().catch(() => {})

@@ -1,5 +1,5 @@
 /**
- * Runs test files of the prepared suite with `hardhat test --no-compile --network remote`
+ * Runs test files of the prepared suite with `hardhat test --no-compile --network <localhost|remote>`
  * against a running node, one process per file, and reads mocha's summary.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -7,6 +7,10 @@ import { dirname, join } from 'node:path'
 import { startChild, withTimeout } from '../../bench/lib/proc.ts'
 import type { SuitePaths } from './suite.ts'
 import { type RunningTarget, rpc } from './targets.ts'
+
+/** `localhost`: hardhat-ethers sends with a fixed gas limit on a node answering hardhat_metadata
+ * (what users running `--network localhost` get); `remote`: it estimates every transaction. */
+export type CompatNetwork = 'localhost' | 'remote'
 
 export interface FileResult {
   file: string
@@ -49,7 +53,7 @@ export async function runFile(
   suite: SuitePaths,
   target: RunningTarget,
   file: string,
-  opts: { timeoutMs: number; logDir: string },
+  opts: { timeoutMs: number; logDir: string; network: CompatNetwork },
 ): Promise<FileResult> {
   // Every file starts from a fresh chain, as with a fresh in-process network.
   await rpc(target.url, 'hardhat_reset', [])
@@ -62,7 +66,7 @@ export async function runFile(
       'test',
       '--no-compile',
       '--network',
-      'remote',
+      opts.network,
       '--config',
       suite.config,
       file,

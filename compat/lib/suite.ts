@@ -31,7 +31,7 @@ export interface SuitePaths {
   config: string
 }
 
-export const COMPAT_CONFIG = 'hardhat.openledger-compat.config.js'
+export const COMPAT_CONFIG = 'hardhat.openledger-compat.v2.config.js'
 
 export function sharedDir(root: string): string {
   return process.env.OPENLEDGER_SHARED ?? join(root, '..', 'shared')
@@ -177,8 +177,8 @@ export function prepareSuite(root: string, log: (s: string) => void): SuitePaths
 
 /**
  * Requires the suite's own config unchanged, makes Hardhat compile with the `solc` npm package's
- * soljson instead of downloading a compiler (TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD), and adds the
- * `remote` network at $COMPAT_URL.
+ * soljson instead of downloading a compiler (TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD), and points the
+ * `localhost` and `remote` networks at $COMPAT_URL.
  */
 function compatConfig(): string {
   return `// Written by openledger's compat harness (compat/lib/suite.ts). Do not edit.
@@ -198,11 +198,16 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async args => {
   return { compilerPath: path.join(solcDir, 'soljson.js'), isSolcJs: true, version, longVersion };
 });
 
+// \`localhost\` is how users point Hardhat at a node (hardhat-ethers then sends with a fixed gas
+// limit when the node answers hardhat_metadata, as Hardhat's own node does); \`remote\` is any
+// other network name (hardhat-ethers estimates every transaction).
+const url = process.env.COMPAT_URL || 'http://127.0.0.1:8545';
 module.exports = {
   ...base,
   networks: {
     ...base.networks,
-    remote: { url: process.env.COMPAT_URL || 'http://127.0.0.1:8545', timeout: 600000 },
+    localhost: { url, timeout: 600000 },
+    remote: { url, timeout: 600000 },
   },
 };
 `

@@ -28,6 +28,7 @@ import {
   registerModel,
   rejectContribution,
   settle,
+  shareTokenId,
   signInferenceReceipt,
   transferShares,
 } from '@openledger/attribution/sdk'
@@ -67,8 +68,6 @@ const PROVIDER = privateKeyToAccount(PROVIDER_KEY)
 const TREASURY = '0x4f50454e00000000000000000000000000000005'
 const STAKERS = '0x4f50454e00000000000000000000000000000004'
 const ZERO = '0x0000000000000000000000000000000000000000'
-const W = 1_000_000n
-const BPS = 10_000n
 
 const SOL_DIR = new URL('../../packages/attribution/src/sol/', import.meta.url)
 const PROBER = `// SPDX-License-Identifier: Apache-2.0
@@ -125,12 +124,37 @@ let receiptId1: Hex
 let settleBlock: bigint
 const F1 = 10n ** 18n + 7n
 
+/** Largest remainder (documented rule): floors, then one unit each to the largest remainders,
+ * ties to the lower index. Independent of the module's implementation. */
+function apportion(total: bigint, weights: bigint[]): bigint[] {
+  const sum = weights.reduce((a, b) => a + b, 0n)
+  const parts = weights.map((w) => (total * w) / sum)
+  const order = weights
+    .map((w, i) => ({ i, rem: (total * w) % sum }))
+    .sort((a, b) => (a.rem === b.rem ? a.i - b.i : a.rem > b.rem ? -1 : 1))
+  let left = total - parts.reduce((a, b) => a + b, 0n)
+  for (const { i } of order) {
+    if (left === 0n) break
+    parts[i]! += 1n
+    left--
+  }
+  return parts
+}
+
 function splitOf(fee: bigint) {
-  const protocol = (fee * 1000n) / BPS
-  const stakers = (fee * 2000n) / BPS
-  const owner = (fee * 2000n) / BPS
-  const contributors = (fee * 5000n) / BPS
-  return { protocol, stakers, owner, contributors, rest: fee - protocol - stakers - owner - contributors }
+  const [protocol, stakers, owner, contributors] = apportion(fee, [1000n, 2000n, 2000n, 5000n]) as [
+    bigint,
+    bigint,
+    bigint,
+    bigint,
+  ]
+  return { protocol, stakers, owner, contributors }
+}
+
+/** What a holder of `held` of a version pool's `supply` shares can claim after `amount` is paid to
+ * it: the pool's rate is ⌊amount·2^64/supply⌋ (×2^-64 wei per share), rounded down at the end. */
+function poolShare(amount: bigint, held: bigint, supply: bigint): bigint {
+  return (held * ((amount << 64n) / supply)) >> 64n
 }
 
 async function deadline(): Promise<bigint> {
@@ -216,9 +240,13 @@ describe('Proof of Attribution on openledger dev', () => {
     await ok(rejectContribution(cur, { datanetId: 1n, contributionId: 3n }))
     await ok(approveContribution(cur, { datanetId: 2n, contributionId: 1n, weight: 50n }))
     const approvedLogs = decodeModuleLogs(a1.logs)
-    expect(approvedLogs.map((l) => l.eventName).sort()).toEqual(['ContributionApproved', 'TransferSingle'])
+    expect(approvedLogs.map((l) => l.eventName).sort()).toEqual([
+      'ApprovalVoted',
+      'ContributionApproved',
+      'TransferSingle',
+    ])
     const mint = approvedLogs.find((l) => l.eventName === 'TransferSingle')!.args
-    expect(mint).toMatchObject({ from: ZERO, to: ALICE.address, id: 1n, value: 300n })
+    expect(mint).toMatchObject({ from: ZERO, to: ALICE.address, id: shareTokenId(1n, 1n), value: 300n })
     const v1 = await ok(publishVersion(cur, { datanetId: 1n }))
     await ok(publishVersion(cur, { datanetId: 2n }))
     const published = decodeModuleLogs(v1.logs).find((l) => l.eventName === 'VersionPublished')!
@@ -235,6 +263,14 @@ describe('Proof of Attribution on openledger dev', () => {
       approvedCount: '0x2',
       versionCount: '0x1',
       totalShares: '0x190',
+      terms: { requiredApprovals: '0x1', licenceMode: '0x0', minContributorsBps: '0x0' },
+    })
+    // The governed parameters in force (the dev genesis values: nobody voted).
+    expect(await ol('ol_getParameters', [])).toMatchObject({
+      treasury: TREASURY,
+      protocolBps: '0x3e8',
+      challengeWindow: '0x0',
+      minProviderBond: '0x0',
     })
     const ver = await ol('ol_getDatanetVersion', ['0x1', '0x1'])
     expect(ver).toMatchObject({ count: '0x2', root: published.args.root })
@@ -318,13 +354,11 @@ describe('Proof of Attribution on openledger dev', () => {
 
     // Independent computation of the documented split.
     const s = splitOf(F1)
-    const e1 = (s.contributors * 600_000n) / W
-    const alice = (e1 * 700_000n) / W
-    const bob = (e1 * 300_000n) / W
-    const e2 = (s.contributors * 400_000n) / W
-    const pooled = (e2 / 50n) * 50n // Dave holds all 50 shares of datanet 2
-    const dust = s.rest + (s.contributors - e1 - e2) + (e1 - alice - bob) + (e2 - pooled)
-    expect(s.protocol + s.stakers + s.owner + alice + bob + pooled + dust).toBe(F1)
+    const [e1, e2] = apportion(s.contributors, [600_000n, 400_000n]) as [bigint, bigint]
+    const [alice, bob] = apportion(e1, [700_000n, 300_000n]) as [bigint, bigint]
+    const pooled = e2 // paid whole to datanet 2 version 1, whose 50 shares are all Dave's
+    const daveClaim = poolShare(e2, 50n, 50n)
+    expect(s.protocol + s.stakers + s.owner + alice + bob + pooled).toBe(F1)
 
     const logs = decodeModuleLogs(r.logs)
     for (const l of r.logs) expect(l.address.toLowerCase()).toBe(ATTRIBUTION)
@@ -335,6 +369,7 @@ describe('Proof of Attribution on openledger dev', () => {
       'ContributionPaid',
       'AttributionPaid',
       'AttributionPaid',
+      'VersionPoolPaid',
     ])
     expect(logs[0]!.args).toMatchObject({ receiptId: receiptId1, payer: USER.address, fee: F1, nonce: 1n })
     expect(logs[1]!.args).toEqual({
@@ -344,16 +379,17 @@ describe('Proof of Attribution on openledger dev', () => {
       owner: s.owner,
       parentRoyalty: 0n,
       contributors: alice + bob + pooled,
-      dust,
+      dust: 0n,
     })
 
     const claimable = async (a: string) => BigInt((await ol('ol_getRewards', [a])).claimable)
     expect(await claimable(ALICE.address)).toBe(alice)
     expect(await claimable(BOB.address)).toBe(bob)
-    expect(await claimable(DAVE.address)).toBe(pooled)
+    expect(await claimable(DAVE.address)).toBe(daveClaim)
+    expect(pooled - daveClaim).toBeLessThanOrEqual(1n)
     expect(await claimable(MODEL_OWNER.address)).toBe(s.owner)
     // The dev genesis leaves treasury and stakers pool at their module-address defaults.
-    expect(await claimable(TREASURY)).toBe(s.protocol + dust)
+    expect(await claimable(TREASURY)).toBe(s.protocol)
     // The stakers' part went to the Staking module at the end of the block (its reward pool): the
     // dev chain has nothing bonded, so it waits there, undistributed, for the first bonded stake.
     expect(await claimable(STAKERS)).toBe(0n)
@@ -365,7 +401,7 @@ describe('Proof of Attribution on openledger dev', () => {
       functionName: 'claimable',
       args: [DAVE.address],
     })
-    expect(viaView).toBe(pooled)
+    expect(viaView).toBe(daveClaim)
 
     // Decoded reads.
     const rec = await ol('ol_getInferenceReceipt', [receiptId1])
@@ -386,11 +422,13 @@ describe('Proof of Attribution on openledger dev', () => {
       owner: toHex(s.owner),
       parentRoyalty: '0x0',
       contributors: toHex(alice + bob + pooled),
-      dust: toHex(dust),
+      dust: '0x0',
+      provider: '0x0',
     })
     expect(att.recipients).toEqual({
       treasury: TREASURY,
       stakersPool: STAKERS,
+      provider: PROVIDER.address.toLowerCase(),
       owner: MODEL_OWNER.address.toLowerCase(),
       parentOwner: null,
     })
@@ -401,6 +439,7 @@ describe('Proof of Attribution on openledger dev', () => {
         weight: toHex(600_000),
         amount: toHex(alice + bob),
         paidTo: 'contributions',
+        rewardIndexIncrease: null,
         contributions: [
           {
             contributionId: '0x1',
@@ -422,6 +461,7 @@ describe('Proof of Attribution on openledger dev', () => {
         weight: toHex(400_000),
         amount: toHex(pooled),
         paidTo: 'shareholders',
+        rewardIndexIncrease: toHex((pooled << 64n) / 50n),
         contributions: [],
       },
     ])
@@ -445,8 +485,15 @@ describe('Proof of Attribution on openledger dev', () => {
   })
 
   it('a share transfer moves future rewards; a contract settles on behalf of its users', async () => {
-    await ok(transferShares(wallet(DAVE), { from: DAVE.address, to: CAROL.address, id: 2n, amount: 20n }))
-    const daveBefore = BigInt((await ol('ol_getRewards', [DAVE.address])).claimable)
+    await ok(
+      transferShares(wallet(DAVE), {
+        from: DAVE.address,
+        to: CAROL.address,
+        id: shareTokenId(2n, 1n),
+        amount: 20n,
+      }),
+    )
+    const daveBefore = await ol('ol_getRewards', [DAVE.address])
     const fee = 5_000_000_000_000_000n
     const receipt: InferenceReceipt = {
       ...receipt1,
@@ -488,11 +535,14 @@ describe('Proof of Attribution on openledger dev', () => {
     )
     const id = hashInferenceReceipt(receipt, 31337n)
     expect((await ol('ol_getInferenceReceipt', [id])).payer).toBe(payPerAnswer.toLowerCase())
-    const pool = ((fee * 5000n) / BPS / 50n) * 50n
-    expect(BigInt((await ol('ol_getRewards', [CAROL.address])).claimable)).toBe((pool / 50n) * 20n)
-    expect(BigInt((await ol('ol_getRewards', [DAVE.address])).claimable) - daveBefore).toBe(
-      (pool / 50n) * 30n,
-    )
+    const pool = splitOf(fee).contributors
+    const rate = (pool << 64n) / 50n
+    expect(BigInt((await ol('ol_getRewards', [CAROL.address])).claimable)).toBe((20n * rate) >> 64n)
+    // Dave keeps his sub-wei remainder from before the transfer: exact in units of 2^-64 wei.
+    const dave = await ol('ol_getRewards', [DAVE.address])
+    const exact = (r: { claimable: string; remainder: string }) =>
+      (BigInt(r.claimable) << 64n) + BigInt(r.remainder)
+    expect(exact(dave) - exact(daveBefore)).toBe(30n * rate)
     // Contract-made settlement: ol_getAttribution finds the weights in the internal call.
     const att = await ol('ol_getAttribution', [id])
     expect(att.transactionHash).toBe(r.transactionHash)
@@ -503,6 +553,7 @@ describe('Proof of Attribution on openledger dev', () => {
         weight: toHex(1_000_000),
         amount: toHex(pool),
         paidTo: 'shareholders',
+        rewardIndexIncrease: toHex(rate),
         contributions: [],
       },
     ])

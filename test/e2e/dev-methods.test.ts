@@ -54,6 +54,12 @@ describe('dev controls', () => {
     expect(BigInt((await call(url, 'eth_getBlockByNumber', ['latest', false])).timestamp)).toBe(target + 50n)
     const err = await call(url, 'evm_setNextBlockTimestamp', ['0x1']).catch((e) => e)
     expect(err.message).toMatch(/timestamp/i)
+    // The sealer's own error, answered as Hardhat does (invalid input), and no block is mined.
+    const height = await num('eth_blockNumber')
+    const bad = await call(url, 'evm_mine', ['0x1']).catch((e) => e)
+    expect(bad.code).toBe(-32000)
+    expect(bad.message).toMatch(/lower than or equal to the previous block's timestamp/)
+    expect(await num('eth_blockNumber')).toBe(height)
     const before = await num('eth_blockNumber')
     await call(url, 'hardhat_mine', ['0x5', '0x10'])
     expect(await num('eth_blockNumber')).toBe(before + 5n)

@@ -137,7 +137,15 @@ describe('the pending block (cause 2)', () => {
     expect(p.mixHash).toBe(randao)
     expect(p.baseFeePerGas).toBe('0x77359400')
     expect(p.gasLimit).toBe('0x1312d00')
-    const env = decodeEnv(await call(url, 'eth_call', [{ to: ENV }, 'pending']))
+    // with a fee paid, so BASEFEE is the block's (a fee-less call sees 0, as on geth and Hardhat)
+    const paid = {
+      from: A0,
+      to: ENV,
+      gas: '0x10000',
+      maxFeePerGas: '0x77359400',
+      maxPriorityFeePerGas: '0x0',
+    }
+    const env = decodeEnv(await call(url, 'eth_call', [paid, 'pending']))
     expect(env.coinbase).toBe(BigInt(coinbase))
     expect(env.prevRandao).toBe(BigInt(randao))
     expect(env.baseFee).toBe(0x77359400n)
@@ -363,6 +371,17 @@ describe('block parameters and dev methods (cause 5)', () => {
     // the block at t moved the clock: offset ≈ t - now
     expect(offset - (t - now)).toBeLessThanOrEqual(2n)
     expect(await call(url, 'anvil_increaseTime', [0])).toBeTypeOf('number')
+  })
+
+  it("a block edited by cheats keeps the edit once it is no longer the head (Hardhat's irregular state)", async () => {
+    // chai-matchers' changeEtherBalances reads balances at the block before the transaction.
+    const who = '0x00000000000000000000000000000000000abcde'
+    const n = await call(url, 'eth_blockNumber')
+    await call(url, 'hardhat_setBalance', [who, '0x2a'])
+    expect(await call(url, 'eth_getBalance', [who, n])).toBe('0x2a')
+    await call(url, 'eth_sendTransaction', [{ from: A0, to: who, value: '0x1' }])
+    expect(await call(url, 'eth_getBalance', [who, n])).toBe('0x2a')
+    expect(await call(url, 'eth_getBalance', [who, 'latest'])).toBe('0x2b')
   })
 
   it('hardhat_reset returns to genesis with a fresh instance id', async () => {

@@ -228,7 +228,14 @@ describe('openledger datanet / model / provider / infer / rewards / attribution'
     // Printed payouts equal what the chain says is claimable.
     expect(aliceRewards.claimable).toBe(alicePay.amount)
     expect(aliceRewards.shares).toEqual([
-      { datanetId: '1', name: 'Fables', shares: '1000', totalShares: '1500' },
+      {
+        datanetId: '1',
+        version: '1',
+        tokenId: ((1n << 128n) | 1n).toString(),
+        name: 'Fables',
+        shares: '1000',
+        totalShares: '1500',
+      },
     ])
     expect(ownerRewards.claimable).toBe(inferred.payouts.find((p: any) => p.role === 'model owner').amount)
     expect(verified.code, verified.stderr).toBe(0)

@@ -13,12 +13,15 @@ describe('openledger demo', () => {
     expect(s.datanets).toHaveLength(2)
     expect(s.inferences).toHaveLength(4)
     expect(s.verified.every((v: any) => v.ok)).toBe(true)
-    let total = 0n
+    // Exactly, in units of 2^-64 wei: every account's claimable is its exact share rounded down,
+    // and the exact shares plus what the version pools carry add up to the fees.
+    let total = BigInt(s.carried)
     for (const t of s.totals) {
       expect(t.earned, t.name).toBe(t.claimable)
-      total += BigInt(t.earned)
+      expect(BigInt(t.earned)).toBe(BigInt(t.earnedScaled) >> 64n)
+      total += BigInt(t.earnedScaled)
     }
-    expect(total).toBe(BigInt(s.totalFees))
+    expect(total).toBe(BigInt(s.totalFees) << 64n)
     // Several contributors earned, each with the spans that earned the share.
     const contributors = new Set<string>()
     for (const i of s.inferences) {

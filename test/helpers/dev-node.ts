@@ -30,9 +30,12 @@ export async function startDevNode(
     limits?: Record<string, number>
     throwOnTransactionFailures?: boolean
     allowUnlimitedContractSize?: boolean
+    /** Fields replacing genesis/devnet.json's (e.g. hardfork, hardforks). */
+    genesis?: Record<string, unknown>
   } = {},
 ): Promise<OpenLedgerNode> {
   const { json, accounts } = await buildDevGenesis({ accounts: opts.accounts, chainId: opts.chainId })
+  Object.assign(json, opts.genesis)
   return OpenLedgerNode.startDev({
     datadir: opts.datadir,
     genesis: parseGenesis(json),

@@ -51,8 +51,8 @@ afterAll(async () => {
 
 /** A fresh peer (its own identity, so each offence is scored on its own) meshed with the node. */
 async function attacker(): Promise<P2PNetwork> {
-  const chainId = node.chain.runtime.chainId
-  const genesisHash = node.chain.store.genesisHash
+  const chainId = node.backend.chainId
+  const genesisHash = (await node.backend.getBlock({ number: 0n }))!.hash()
   const a = await P2PNetwork.create({
     nodeKey: generatePrivateKey(),
     host: '127.0.0.1',
@@ -88,7 +88,8 @@ async function expectRejected(topic: 'tx' | 'consensus' | 'block', data: Uint8Ar
 
 describe('the gossip choke point', () => {
   it('rejects each kind of invalid message, penalises its sender, and keeps the chain going', async () => {
-    const chainId = node.chain.runtime.chainId
+    const chainId = node.backend.chainId
+    const genesisHash = (await node.backend.getBlock({ number: 0n }))!.hash()
     const head = node.chain.head.header.number
     const digest = node.chain.head.hash()
     const outsider = privateKeySigner(generatePrivateKey())
@@ -119,7 +120,7 @@ describe('the gossip choke point', () => {
     await a.publish('consensus', new Uint8Array(5 * 1024 * 1024).fill(0x13)).catch(() => {})
     const pubsub = (a.libp2p.services as { pubsub: { publish(t: string, d: Uint8Array): Promise<unknown> } })
       .pubsub
-    const otherChain = topicName(chainId + 1n, node.chain.store.genesisHash, 'consensus')
+    const otherChain = topicName(chainId + 1n, genesisHash, 'consensus')
     await pubsub.publish(otherChain, prepare).catch(() => {})
 
     // Still alive and finalising.

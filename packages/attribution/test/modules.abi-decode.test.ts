@@ -12,9 +12,9 @@ import {
   keccak256,
 } from 'viem'
 import { describe, expect, it } from 'vitest'
-import { attributionAbi, datanetsAbi, modelsAbi } from '../src/sol/abi.ts'
+import { attributionAbi, datanetsAbi, modelFactoryAbi, modelsAbi } from '../src/sol/abi.ts'
 
-const functions = ([...datanetsAbi, ...modelsAbi, ...attributionAbi] as Abi).filter(
+const functions = ([...datanetsAbi, ...modelsAbi, ...attributionAbi, ...modelFactoryAbi] as Abi).filter(
   (i): i is AbiFunction => i.type === 'function' && i.inputs.length > 0,
 )
 
@@ -40,7 +40,8 @@ function arb(p: AbiParameter): fc.Arbitrary<unknown> {
   const bits = Number(/^uint(\d*)$/.exec(p.type)?.[1] || 256)
   const big = fc.bigInt({ min: 0n, max: (1n << BigInt(bits)) - 1n })
   // Small values matter most (ids, counts), extremes check the range handling.
-  const v = fc.oneof(big, fc.bigInt({ min: 0n, max: 1000n }), fc.constant((1n << BigInt(bits)) - 1n))
+  const max = (1n << BigInt(bits)) - 1n
+  const v = fc.oneof(big, fc.bigInt({ min: 0n, max: max < 1000n ? max : 1000n }), fc.constant(max))
   return bits <= 48 ? v.map(Number) : v
 }
 

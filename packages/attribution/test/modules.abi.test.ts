@@ -9,6 +9,7 @@ import {
   DEFAULT_MODULE_PARAMS,
   GAS,
   logGas,
+  MODEL_FACTORY_ADDRESS,
   MODELS_ADDRESS,
   ModuleParamsError,
   parseModuleParams,
@@ -28,6 +29,7 @@ describe('Solidity interfaces are the single source of the ABI', () => {
     expect(JSON.parse(JSON.stringify(abis.datanetsAbi))).toEqual(fresh.datanetsAbi)
     expect(JSON.parse(JSON.stringify(abis.modelsAbi))).toEqual(fresh.modelsAbi)
     expect(JSON.parse(JSON.stringify(abis.attributionAbi))).toEqual(fresh.attributionAbi)
+    expect(JSON.parse(JSON.stringify(abis.modelFactoryAbi))).toEqual(fresh.modelFactoryAbi)
   }, 30_000)
 
   it('each interface declares the module address the node uses', () => {
@@ -35,6 +37,7 @@ describe('Solidity interfaces are the single source of the ABI', () => {
       ['IDatanets.sol', DATANETS_ADDRESS],
       ['IModels.sol', MODELS_ADDRESS],
       ['IAttribution.sol', ATTRIBUTION_ADDRESS],
+      ['IModelFactory.sol', MODEL_FACTORY_ADDRESS],
     ] as const
     for (const [file, address] of pairs) {
       const src = readFileSync(join(solDir, file), 'utf8')
@@ -49,6 +52,7 @@ describe('Solidity interfaces are the single source of the ABI', () => {
       [abis.datanetsAbi, modules[0]!],
       [abis.modelsAbi, modules[1]!],
       [abis.attributionAbi, modules[2]!],
+      [abis.modelFactoryAbi, modules[3]!],
     ]
     for (const [abi, module] of pairs) {
       const fns = abi.filter((i) => i.type === 'function').map((i) => i.name)

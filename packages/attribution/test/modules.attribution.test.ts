@@ -9,6 +9,7 @@ import {
   receiptDigest,
   receiptSlot,
   STAKING_ADDRESS,
+  shareTokenId,
 } from '../src/modules/index.ts'
 import {
   ALICE,
@@ -98,26 +99,30 @@ describe('Attribution module: settlement', () => {
     expect(await s.w.balance(USER)).toBe(userBefore - fee)
     expect(await s.w.balance(ATTRIBUTION_ADDRESS)).toBe(moduleBefore + fee)
 
-    // Independent arithmetic of the documented split.
-    const protocol = (fee * 1000n) / 10000n // 100000000000000000
-    const stakers = (fee * 2000n) / 10000n // 200000000000000000
-    const owner = (fee * 2000n) / 10000n
-    const contributors = (fee * 5000n) / 10000n // 500000000000000001
-    const e1 = (contributors * 700_000n) / 1_000_000n
-    const e2 = (contributors * 300_000n) / 1_000_000n
-    const alice = (e1 * 250_000n) / 1_000_000n
-    const bob = (e1 * 750_000n) / 1_000_000n
-    const perShare = e2 / 1000n // Carol holds all 1000 shares of D2
-    const carol = perShare * 1000n
-    const dust = fee - protocol - stakers - owner - alice - bob - carol
-    expect(dust).toBe(3n) // 1 from the bps split (odd fee), 1 from entry 1, 1 from the per-share division
-    expect(await accrued(s.w, TREASURY)).toBe(protocol + dust)
+    // The documented split, level by level, by largest remainder (worked out by hand):
+    // F·{1000, 2000, 2000, 5000}/10⁴ = {1e17 + 0.3, 2e17 + 0.6, 2e17 + 0.6, 5e17 + 1.5}: floors
+    // leave 2 wei, which go to the two largest remainders (stakers and owner, 0.6 each).
+    const protocol = 100_000_000_000_000_000n
+    const stakers = 200_000_000_000_000_001n
+    const owner = 200_000_000_000_000_001n
+    const contributors = 500_000_000_000_000_001n
+    // Entries 70 % / 30 %: {3.5e17 + 0.7, 1.5e17 + 0.3}: the 1 wei left goes to entry 1.
+    const e1 = 350_000_000_000_000_001n
+    const e2 = 150_000_000_000_000_000n
+    // Entry 1 named 25 % / 75 %: {87.5e15 + 0.25, 262.5e15 + 0.75}: the 1 wei left goes to Bob.
+    const alice = 87_500_000_000_000_000n
+    const bob = 262_500_000_000_000_001n
+    // Entry 2 is datanet-level on D2 version 1, whose 1,000 shares are all Carol's.
+    const carol = e2
+    expect(protocol + stakers + owner + contributors).toBe(fee)
+    expect(e1 + e2).toBe(contributors)
+    expect(alice + bob).toBe(e1)
+    expect(await accrued(s.w, TREASURY)).toBe(protocol)
     expect(await accrued(s.w, STAKERS)).toBe(stakers)
     expect(await accrued(s.w, MODEL_OWNER)).toBe(owner)
     expect(await accrued(s.w, ALICE)).toBe(alice)
     expect(await accrued(s.w, BOB)).toBe(bob)
     expect(await accrued(s.w, CAROL)).toBe(carol)
-    expect(protocol + dust + stakers + owner + alice + bob + carol).toBe(fee)
 
     // The receipt is stored by its EIP-712 digest, which viem computes identically.
     const digest = hashTypedData({
@@ -151,7 +156,7 @@ describe('Attribution module: settlement', () => {
       [BOB, bob],
       [CAROL, carol],
       [MODEL_OWNER, owner],
-      [TREASURY, protocol + dust],
+      [TREASURY, protocol],
       [STAKERS, stakers],
     ] as const) {
       const before = await s.w.balance(who)
@@ -185,6 +190,7 @@ describe('Attribution module: settlement', () => {
       'ContributionPaid',
       'AttributionPaid',
       'AttributionPaid',
+      'VersionPoolPaid',
     ])
     const split = decodeEventLog({
       abi: attributionAbi,
@@ -201,9 +207,11 @@ describe('Attribution module: settlement', () => {
     expect(
       split.protocol + split.stakers + split.owner + split.parentRoyalty + split.contributors + split.dust,
     ).toBe(r.fee)
+    expect(split.dust).toBe(0n) // every level is apportioned exactly
   })
 
   it('a share transfer moves future rewards and keeps past rewards with the sender', async () => {
+    const v1 = shareTokenId(s.d2, 1n)
     const only = (fee: bigint, nonce: bigint) =>
       receiptFor(s, {
         fee,
@@ -220,12 +228,12 @@ describe('Attribution module: settlement', () => {
       })
     await settle(s, only(10_000_000n, 1n)) // contributors part 5,000,000 → 5,000 per share
     expect(await accrued(s.w, CAROL)).toBe(5_000_000n)
-    await s.w.ok('datanets', 'transferShares', [hex(CAROL), hex(BOB), s.d2, 250n], { from: CAROL })
+    await s.w.ok('datanets', 'transferShares', [hex(CAROL), hex(BOB), v1, 250n], { from: CAROL })
     await settle(s, only(10_000_000n, 2n))
     expect(await accrued(s.w, CAROL)).toBe(5_000_000n + 750n * 5_000n)
     expect(await accrued(s.w, BOB)).toBe(250n * 5_000n)
     // Bob's pending follows him: a transfer back settles both sides first.
-    await s.w.ok('datanets', 'transferShares', [hex(BOB), hex(CAROL), s.d2, 250n], { from: BOB })
+    await s.w.ok('datanets', 'transferShares', [hex(BOB), hex(CAROL), v1, 250n], { from: BOB })
     expect(await accrued(s.w, BOB)).toBe(250n * 5_000n)
     await settle(s, only(10_000_000n, 3n))
     expect(await accrued(s.w, BOB)).toBe(250n * 5_000n)
@@ -233,6 +241,8 @@ describe('Attribution module: settlement', () => {
   })
 
   it('pays the parent owner its royalty of the owner bucket for a derivative model', async () => {
+    // The parent's owner allows derivatives, for 10 % of their owner part.
+    await s.w.ok('models', 'setDerivativeTerms', [s.model, true, 1000], { from: MODEL_OWNER })
     const child = await s.w.registerModel([{ datanetId: s.d2, version: 1n }], {
       parentId: s.model,
       from: PARENT_OWNER,
@@ -415,7 +425,7 @@ describe('Attribution module: every rejection is typed and leaves state unchange
       ['datanets', 'approveContribution', [s.d1, 3n, 1n], CURATOR],
       ['datanets', 'rejectContribution', [s.d1, 3n], CURATOR],
       ['datanets', 'publishVersion', [s.d1], CURATOR],
-      ['datanets', 'transferShares', [hex(ALICE), hex(BOB), s.d1, 1n], ALICE],
+      ['datanets', 'transferShares', [hex(ALICE), hex(BOB), shareTokenId(s.d1, 1n), 1n], ALICE],
       ['datanets', 'setApprovalForAll', [hex(BOB), true], ALICE],
       ['models', 'transferModelOwnership', [s.model, hex(BOB)], MODEL_OWNER],
       ['models', 'setProvider', [s.model, hex(BOB)], MODEL_OWNER],

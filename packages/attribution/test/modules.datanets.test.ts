@@ -10,6 +10,7 @@ import {
   readDatanet,
   readHeldDatanets,
   readRewards,
+  shareTokenId,
   verifyContributionProof,
 } from '../src/modules/index.ts'
 import { datanetsAbi } from '../src/sol/abi.ts'
@@ -261,7 +262,7 @@ describe('Datanets module', () => {
     expect(w.h.state.snapshot()).toEqual(before)
   })
 
-  it('shares transfer with operator approval and keep the held-datanet list exact', async () => {
+  it('version shares transfer with operator approval and keep the held lists exact', async () => {
     const w = new World()
     const d1 = await w.createDatanet()
     const d2 = await w.createDatanet()
@@ -269,33 +270,105 @@ describe('Datanets module', () => {
     await w.approve(d1, c, 100n)
     const c2 = await w.contribute(d2, ALICE, 'b')
     await w.approve(d2, c2, 5n)
+    const t1 = shareTokenId(d1, 1n)
+    const t2 = shareTokenId(d2, 1n)
+    expect(await w.ok('datanets', 'shareTokenId', [d1, 1n], { from: STRANGER })).toBe(t1)
     expect(await readHeldDatanets(w.h.state, ALICE)).toEqual([d1, d2])
+    expect(await w.ok('datanets', 'heldShareTokens', [hex(ALICE)], { from: STRANGER })).toEqual([t1, t2])
+    // Shares of a version that is not published yet cannot move (they may still be revoked).
     await w.rejects(
       'datanets',
       'transferShares',
-      [hex(ALICE), hex(BOB), d1, 101n],
+      [hex(ALICE), hex(BOB), t1, 1n],
+      { from: ALICE },
+      'SharesLocked',
+    )
+    await w.publish(d1)
+    await w.publish(d2)
+    // A bare datanet id is the total over versions, not a token.
+    expect(await w.ok('datanets', 'balanceOf', [hex(ALICE), d1], { from: STRANGER })).toBe(100n)
+    await w.rejects(
+      'datanets',
+      'transferShares',
+      [hex(ALICE), hex(BOB), d1, 1n],
+      { from: ALICE },
+      'InvalidShareToken',
+    )
+    await w.rejects(
+      'datanets',
+      'transferShares',
+      [hex(ALICE), hex(BOB), shareTokenId(99n, 1n), 1n],
+      { from: ALICE },
+      'InvalidShareToken',
+    )
+    await w.rejects(
+      'datanets',
+      'transferShares',
+      [hex(ALICE), hex(BOB), t1, 101n],
       { from: ALICE },
       'InsufficientShares',
     )
     await w.rejects(
       'datanets',
       'transferShares',
-      [hex(ALICE), hex(BOB), d1, 1n],
+      [hex(ALICE), hex(BOB), t1, 1n],
       { from: BOB },
       'NotOwnerNorApproved',
     )
     await w.ok('datanets', 'setApprovalForAll', [hex(BOB), true], { from: ALICE })
-    const res = await w.raw('datanets', 'transferShares', [hex(ALICE), hex(BOB), d1, 100n], { from: BOB })
+    const res = await w.raw('datanets', 'transferShares', [hex(ALICE), hex(BOB), t1, 100n], { from: BOB })
     expect(res.status).toBe('success')
     expect(res.logs).toHaveLength(1)
     expect(await readHeldDatanets(w.h.state, ALICE)).toEqual([d2])
     expect(await readHeldDatanets(w.h.state, BOB)).toEqual([d1])
-    await w.ok('datanets', 'transferShares', [hex(ALICE), hex(CAROL), d2, 2n], { from: ALICE })
+    await w.ok('datanets', 'transferShares', [hex(ALICE), hex(CAROL), t2, 2n], { from: ALICE })
     expect(await readHeldDatanets(w.h.state, ALICE)).toEqual([d2])
     expect(await readHeldDatanets(w.h.state, CAROL)).toEqual([d2])
     expect(await w.ok('datanets', 'totalSupply', [d2], { from: STRANGER })).toBe(5n)
+    expect(await w.ok('datanets', 'totalSupply', [t2], { from: STRANGER })).toBe(5n)
+    expect(await w.ok('datanets', 'balanceOf', [hex(CAROL), t2], { from: STRANGER })).toBe(2n)
+    expect(await w.ok('datanets', 'balanceOf', [hex(CAROL), d2], { from: STRANGER })).toBe(2n)
+    expect(await w.ok('datanets', 'balanceOf', [hex(ALICE), d2], { from: STRANGER })).toBe(3n)
     expect((await readRewards(w.h.state, CAROL)).datanets).toEqual([
-      { datanetId: d2, shares: 2n, pending: 0n },
+      { datanetId: d2, version: 1n, tokenId: t2, shares: 2n, pending: 0n, pendingScaled: 0n },
     ])
+  })
+
+  it('mints the shares of the version that will first hold a contribution', async () => {
+    const w = new World()
+    const d = await w.createDatanet()
+    const a = await w.contribute(d, ALICE, 'a')
+    await w.approve(d, a, 10n)
+    await w.publish(d)
+    const b = await w.contribute(d, ALICE, 'b')
+    await w.approve(d, b, 30n)
+    const res = await w.raw('datanets', 'approveContribution', [d, await w.contribute(d, BOB, 'c'), 5n], {
+      from: CURATOR,
+    })
+    const { decodeEventLog } = await import('viem')
+    const mint = res.logs
+      .map((l) =>
+        decodeEventLog({
+          abi: datanetsAbi,
+          topics: l.topics.map((t) => toHex(t)) as [`0x${string}`, ...`0x${string}`[]],
+          data: toHex(l.data),
+        }),
+      )
+      .find((e) => e.eventName === 'TransferSingle')
+    expect(mint?.args).toMatchObject({ id: shareTokenId(d, 2n), value: 5n, to: hex(BOB) })
+    await w.publish(d)
+    expect(await w.ok('datanets', 'heldShareTokens', [hex(ALICE)], { from: STRANGER })).toEqual([
+      shareTokenId(d, 1n),
+      shareTokenId(d, 2n),
+    ])
+    expect(await w.ok('datanets', 'totalSupply', [shareTokenId(d, 1n)], { from: STRANGER })).toBe(10n)
+    expect(await w.ok('datanets', 'totalSupply', [shareTokenId(d, 2n)], { from: STRANGER })).toBe(35n)
+    expect(await w.ok('datanets', 'totalSupply', [d], { from: STRANGER })).toBe(45n)
+    expect(
+      await w.ok<{ totalWeight: bigint }>('datanets', 'getVersionDetails', [d, 1n], { from: STRANGER }),
+    ).toMatchObject({ totalWeight: 10n, count: 1n })
+    expect(
+      await w.ok<{ totalWeight: bigint }>('datanets', 'getVersionDetails', [d, 2n], { from: STRANGER }),
+    ).toMatchObject({ totalWeight: 45n, count: 3n })
   })
 })

@@ -17,14 +17,15 @@ import {
   ATTRIBUTION_ADDRESS,
   createSystemModules,
   DATANETS_ADDRESS,
+  MODEL_FACTORY_ADDRESS,
   MODELS_ADDRESS,
   type ModuleParams,
   parseModuleParams,
   RECEIPT_EIP712_TYPES,
 } from '../src/modules/index.ts'
-import { attributionAbi, datanetsAbi, modelsAbi } from '../src/sol/abi.ts'
+import { attributionAbi, datanetsAbi, modelFactoryAbi, modelsAbi } from '../src/sol/abi.ts'
 
-export { attributionAbi, datanetsAbi, modelsAbi }
+export { attributionAbi, datanetsAbi, modelFactoryAbi, modelsAbi }
 
 export function account(n: number): Uint8Array {
   const a = new Uint8Array(20)
@@ -53,8 +54,14 @@ export const TARGETS = {
   datanets: DATANETS_ADDRESS,
   models: MODELS_ADDRESS,
   attribution: ATTRIBUTION_ADDRESS,
+  modelFactory: MODEL_FACTORY_ADDRESS,
 }
-const ABIS = { datanets: datanetsAbi, models: modelsAbi, attribution: attributionAbi } as const
+const ABIS = {
+  datanets: datanetsAbi,
+  models: modelsAbi,
+  attribution: attributionAbi,
+  modelFactory: modelFactoryAbi,
+} as const
 type Target = keyof typeof ABIS
 
 export interface CallOpts {

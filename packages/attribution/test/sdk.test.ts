@@ -140,7 +140,11 @@ describe('SDK actions over a viem client', () => {
     const approved = await send(
       sdk.approveContribution(client, { datanetId: 1n, contributionId: 1n, weight: 3n, account: OWNER }),
     )
-    expect(approved.map((e) => e.eventName)).toEqual(['ContributionApproved', 'TransferSingle'])
+    expect(approved.map((e) => e.eventName)).toEqual([
+      'ApprovalVoted',
+      'ContributionApproved',
+      'TransferSingle',
+    ])
     await send(
       sdk.approveContribution(client, { datanetId: 1n, contributionId: 2n, weight: 1n, account: OWNER }),
     )
@@ -199,7 +203,12 @@ describe('SDK actions over a viem client', () => {
     const signature = await sdk.signInferenceReceipt(PROVIDER_KEY, receipt, h.chainId)
     expect(await sdk.getReceiptDigest(client, { receipt })).toBe(sdk.hashInferenceReceipt(receipt, h.chainId))
     const settled = await send(sdk.settle(client, { receipt, signature, account: USER }))
-    expect(settled.map((e) => e.eventName)).toEqual(['InferenceSettled', 'FeeSplit', 'AttributionPaid'])
+    expect(settled.map((e) => e.eventName)).toEqual([
+      'InferenceSettled',
+      'FeeSplit',
+      'AttributionPaid',
+      'VersionPoolPaid',
+    ])
     const receiptId = sdk.hashInferenceReceipt(receipt, h.chainId)
     expect(settled[0]?.args.receiptId).toBe(receiptId)
     expect((await sdk.getReceipt(client, { receiptId })).fee).toBe(10_000n)

@@ -42,6 +42,9 @@ export interface BuildBlockOptions {
   extraData?: Uint8Array
   gasLimit?: bigint
   mixHash?: Hash
+  /** Only when a block hook claims the field (BlockHook.claimsParentBeaconBlockRoot): the L1 bridge's
+   * L1 origin. Default 32 zero bytes. */
+  parentBeaconBlockRoot?: Hash
   /** Override the EIP-1559 base fee for this block (dev: hardhat_setNextBlockBaseFeePerGas). */
   baseFeePerGas?: bigint
   /** Stop adding transactions once this many ms have been spent (interval mining). */
@@ -201,6 +204,11 @@ export interface ExecutionRuntime {
     header: BlockHeader,
     opts?: { stateRoot?: Hash; overrides?: StateOverrides; limits?: ExecutionLimits },
   ): Promise<bigint>
+
+  /** The fork in force at block `blockNumber` (genesis `hardfork` and `hardforks`). */
+  hardforkAt(blockNumber: bigint): 'prague' | 'osaka'
+  /** EIP-7825's per-transaction gas cap at that block (Osaka), or undefined. */
+  txGasCapAt(blockNumber: bigint): bigint | undefined
 
   hasState(stateRoot: Hash): Promise<boolean>
   getAccount(stateRoot: Hash, address: Address): Promise<AccountState | undefined>

@@ -12,6 +12,7 @@ import type { MerkleStateManager } from '@ethereumjs/statemanager'
 import { Account, Address } from '@ethereumjs/util'
 import type { VM } from '@ethereumjs/vm'
 import type { CallParams, CallResult, StateOverrides } from './api.ts'
+import { txGasCap } from './block/execute.ts'
 import { Budget, type ExecutionLimits, withBudget } from './budget.ts'
 import { assertLength, equalBytes, fromHex, maxBig, minBig, toHex, ZERO_ADDRESS } from './bytes.ts'
 import {
@@ -82,6 +83,8 @@ export class CallEngine {
     private readonly db: LevelStateDB,
     private readonly blockOptions: BlockOptions,
     private readonly hasState: (root: Uint8Array) => Promise<boolean>,
+    /** Puts the call VM's Common on the fork of a block number (see config.setForkAt). */
+    private readonly setFork: (common: VM['common'], blockNumber: bigint) => void = () => {},
   ) {
     installEvmFastPaths()
     db.beginBuffer()
@@ -99,10 +102,14 @@ export class CallEngine {
   }
 
   /** A Block object for the EVM's block context, cached per header (it is immutable). */
-  private blockFor(header: BlockHeader): Block {
-    const hash = toHex(header.hash())
+  private blockFor(header: BlockHeader, zeroBaseFee: boolean): Block {
+    const hash = `${toHex(header.hash())}${zeroBaseFee ? ':0' : ''}`
     if (this.blockCache?.hash === hash) return this.blockCache.block
-    const block = createBlock({ header: header.toJSON() }, this.blockOptions)
+    const json = header.toJSON()
+    const block = createBlock(
+      { header: zeroBaseFee ? { ...json, baseFeePerGas: '0x0' } : json },
+      this.blockOptions,
+    )
     this.blockCache = { hash, block }
     return block
   }
@@ -172,9 +179,12 @@ export class CallEngine {
     if (gasLimit < 0n) throw new InvalidArgumentError('gas must not be negative')
     if ((p.value ?? 0n) < 0n) throw new InvalidArgumentError('value must not be negative')
     const root = opts.stateRoot ?? header.stateRoot
-    const block = this.blockFor(header)
+    // A call that pays nothing sees BASEFEE 0, as on geth (NoBaseFee), Hardhat and anvil: fee-less
+    // calls must not fail on, or compute with, a base fee they do not pay.
+    const block = this.blockFor(header, this.effectivePrice(p, header.baseFeePerGas ?? 0n) === 0n)
     return this.lock.run(async () => {
       await this.useRoot(root)
+      this.setFork(this.vm.common, header.number)
       const sm = this.sm
       await sm.checkpoint()
       try {
@@ -275,6 +285,12 @@ export class CallEngine {
   async estimateGas(p: CallParams, header: BlockHeader, opts: CallOptions = {}): Promise<bigint> {
     const budget = budgetFor(opts.limits)
     let hi = cappedGas(p, header, opts.limits)
+    // Osaka (EIP-7825): no transaction can use more than the cap, so no estimate exceeds it.
+    const txCap = await this.lock.run(async () => {
+      this.setFork(this.vm.common, header.number)
+      return txGasCap(this.vm.common)
+    })
+    if (txCap !== undefined && p.gas === undefined && hi > txCap) hi = txCap
     const price = this.effectivePrice(p, header.baseFeePerGas ?? 0n)
     if (price > 0n) {
       const from = p.from ?? ZERO_ADDRESS

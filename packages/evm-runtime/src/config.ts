@@ -4,9 +4,11 @@
  */
 import { type BlockOptions, paramsBlock } from '@ethereumjs/block'
 import { type Common, createCustomCommon, Hardfork, Mainnet } from '@ethereumjs/common'
+import { paramsEVM } from '@ethereumjs/evm'
 import { paramsTx } from '@ethereumjs/tx'
+import { paramsVM } from '@ethereumjs/vm'
 import { createCustomCrypto } from './crypto.ts'
-import type { GenesisConfig } from './genesis.ts'
+import { type GenesisConfig, type HardforkName, hardforkAt } from './genesis.ts'
 
 export function createChainCommon(genesis: GenesisConfig): Common {
   const common = createCustomCommon(
@@ -19,10 +21,37 @@ export function createChainCommon(genesis: GenesisConfig): Common {
       depositContractAddress: undefined,
     },
     Mainnet,
-    { hardfork: Hardfork.Prague, customCrypto: createCustomCrypto(), params: blockParams(genesis) },
+    {
+      hardfork: COMMON_HARDFORK[genesis.hardfork],
+      customCrypto: createCustomCrypto(),
+      params: blockParams(genesis),
+    },
   )
   memoizeParamMerges(common)
+  // Merged here, once: each VM runs on its own copy of this Common (to switch forks), and the
+  // memoised merge would skip the EVM's and VM's own merges on a copy made before them.
+  common.updateParams(paramsEVM)
+  common.updateParams(paramsVM)
   return common
+}
+
+/** Our fork names → EthereumJS's. */
+export const COMMON_HARDFORK: Record<HardforkName, Hardfork> = {
+  prague: Hardfork.Prague,
+  osaka: Hardfork.Osaka,
+}
+
+/**
+ * Puts `common` (a VM's own copy) on the fork in force at block `number`; EthereumJS's EVM
+ * re-derives its opcode table and precompiles on the change.
+ */
+export function setForkAt(
+  common: Common,
+  genesis: Pick<GenesisConfig, 'hardfork' | 'hardforks'>,
+  number: bigint,
+): void {
+  const hf = COMMON_HARDFORK[hardforkAt(genesis, number)]
+  if (common.hardfork() !== hf) common.setHardfork(hf)
 }
 
 /**

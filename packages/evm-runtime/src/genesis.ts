@@ -16,10 +16,17 @@ export interface GenesisAccount {
   storage: Array<{ slot: Uint8Array; value: Uint8Array }>
 }
 
+/** Forks this chain can run, oldest first. */
+export const HARDFORKS = ['prague', 'osaka'] as const
+export type HardforkName = (typeof HARDFORKS)[number]
+
 export interface GenesisConfig {
   name: string
   chainId: bigint
-  hardfork: 'prague'
+  /** EVM rules at the genesis block. */
+  hardfork: HardforkName
+  /** Later forks and the block number each activates at (ascending with the fork order). */
+  hardforks: Partial<Record<HardforkName, bigint>>
   timestamp: bigint
   gasLimit: bigint
   baseFeePerGas: bigint
@@ -42,7 +49,7 @@ export interface GenesisConfig {
 
 export const GENESIS_DEFAULTS = {
   name: 'openledger',
-  hardfork: 'prague' as const,
+  hardfork: 'osaka' as HardforkName,
   timestamp: 0n,
   gasLimit: 30_000_000n,
   baseFeePerGas: 1_000_000_000n,
@@ -173,6 +180,59 @@ function parseAlloc(raw: unknown): GenesisAccount[] {
   return out
 }
 
+function isHardfork(v: unknown): v is HardforkName {
+  return typeof v === 'string' && (HARDFORKS as readonly string[]).includes(v)
+}
+
+/** `hardfork` (the genesis fork) and `hardforks` (later forks → activation block). */
+function parseForks(hf: unknown, later: unknown): Pick<GenesisConfig, 'hardfork' | 'hardforks'> {
+  if (hf !== undefined && !isHardfork(hf)) {
+    throw new GenesisError(
+      'genesis.hardfork',
+      `unsupported hardfork ${JSON.stringify(hf)?.slice(0, 40)}; expected one of: ${HARDFORKS.join(', ')}`,
+    )
+  }
+  const hardfork = hf ?? GENESIS_DEFAULTS.hardfork
+  const hardforks: GenesisConfig['hardforks'] = {}
+  if (later === undefined) return { hardfork, hardforks }
+  if (!isObject(later))
+    throw new GenesisError('genesis.hardforks', 'expected an object: fork name → block number')
+  const base = HARDFORKS.indexOf(hardfork)
+  let last = 0n
+  for (const [i, name] of HARDFORKS.entries()) {
+    if (later[name] === undefined) continue
+    if (i <= base)
+      throw new GenesisError(
+        `genesis.hardforks.${name}`,
+        `${name} is not after the genesis hardfork ${hardfork}; list only later forks`,
+      )
+    const at = parseQuantity(`genesis.hardforks.${name}`, later[name], UINT64_MAX)
+    if (at < last)
+      throw new GenesisError(`genesis.hardforks.${name}`, `activates before an earlier fork (block ${last})`)
+    hardforks[name] = at
+    last = at
+  }
+  for (const k of Object.keys(later)) {
+    if (k.startsWith('_')) continue
+    if (!isHardfork(k))
+      throw new GenesisError(
+        `genesis.hardforks.${k}`,
+        `unknown hardfork (expected one of: ${HARDFORKS.join(', ')})`,
+      )
+  }
+  return { hardfork, hardforks }
+}
+
+/** The fork in force at block `number`: the genesis fork, or the latest one activated by then. */
+export function hardforkAt(g: Pick<GenesisConfig, 'hardfork' | 'hardforks'>, number: bigint): HardforkName {
+  let fork = g.hardfork
+  for (const name of HARDFORKS) {
+    const at = g.hardforks[name]
+    if (at !== undefined && number >= at) fork = name
+  }
+  return fork
+}
+
 /** Validates a parsed JSON genesis document and fills defaults. Throws GenesisError naming the field. */
 export function parseGenesis(json: unknown): GenesisConfig {
   if (!isObject(json)) throw new GenesisError('genesis', 'expected a JSON object')
@@ -180,6 +240,7 @@ export function parseGenesis(json: unknown): GenesisConfig {
     'name',
     'chainId',
     'hardfork',
+    'hardforks',
     'timestamp',
     'gasLimit',
     'baseFeePerGas',
@@ -196,12 +257,7 @@ export function parseGenesis(json: unknown): GenesisConfig {
   if (json.chainId === undefined) throw new GenesisError('genesis.chainId', 'required field is missing')
   const chainId = parseQuantity('genesis.chainId', json.chainId, UINT64_MAX)
   if (chainId === 0n) throw new GenesisError('genesis.chainId', 'must be greater than zero')
-  if (json.hardfork !== undefined && json.hardfork !== 'prague') {
-    throw new GenesisError(
-      'genesis.hardfork',
-      `unsupported hardfork ${JSON.stringify(json.hardfork)}; only "prague" is supported`,
-    )
-  }
+  const { hardfork, hardforks } = parseForks(json.hardfork, json.hardforks)
   const timestamp =
     json.timestamp === undefined
       ? GENESIS_DEFAULTS.timestamp
@@ -339,7 +395,8 @@ export function parseGenesis(json: unknown): GenesisConfig {
   return {
     name,
     chainId,
-    hardfork: 'prague',
+    hardfork,
+    hardforks,
     timestamp,
     gasLimit,
     baseFeePerGas,
@@ -371,6 +428,9 @@ export function genesisToJson(g: GenesisConfig): Record<string, unknown> {
     name: g.name,
     chainId: q(g.chainId),
     hardfork: g.hardfork,
+    ...(Object.keys(g.hardforks).length > 0 && {
+      hardforks: Object.fromEntries(Object.entries(g.hardforks).map(([k, v]) => [k, q(v)])),
+    }),
     timestamp: q(g.timestamp),
     gasLimit: q(g.gasLimit),
     baseFeePerGas: q(g.baseFeePerGas),

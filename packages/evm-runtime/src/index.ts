@@ -2,6 +2,7 @@
 export type * from './api.ts'
 export type { BlockBodyOptions } from './block/body.ts'
 export { executeBlockBody } from './block/body.ts'
+export { MAX_RLP_BLOCK_SIZE, TX_GAS_LIMIT_CAP } from './block/execute.ts'
 export { EMPTY_REQUESTS_HASH, EMPTY_WITHDRAWALS_ROOT, PRAGUE_EMPTY_FIELDS } from './block/header.ts'
 export type {
   BlockEnv,
@@ -45,6 +46,9 @@ export {
   type GenesisAccount,
   type GenesisConfig,
   genesisToJson,
+  HARDFORKS,
+  type HardforkName,
+  hardforkAt,
   parseGenesis,
   parseQuantity,
 } from './genesis.ts'

@@ -10,11 +10,10 @@
  */
 import { Block, type BlockHeader, type BlockOptions, createBlock, createBlockHeader } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
-import { createMPT } from '@ethereumjs/mpt'
-import { Caches, CacheType, MerkleStateManager } from '@ethereumjs/statemanager'
+import { CacheType, type MerkleStateManager } from '@ethereumjs/statemanager'
 import type { TypedTransaction } from '@ethereumjs/tx'
-import { Account, Address, createAccount, KECCAK256_RLP, ValueEncoding } from '@ethereumjs/util'
-import { createVM, runTx, type VM } from '@ethereumjs/vm'
+import { Account, Address, createAccount, KECCAK256_RLP } from '@ethereumjs/util'
+import { runTx, type VM } from '@ethereumjs/vm'
 import type {
   AccountProof,
   AccountState,
@@ -30,18 +29,20 @@ import type {
 import { executeBlockBody } from './block/body.ts'
 import {
   combineBlooms,
+  MAX_RLP_BLOCK_SIZE,
   orderedTrieRoot,
   receiptsRootInputs,
+  TX_GAS_LIMIT_CAP,
   TxInvalid,
   type TxLoopResult,
   YIELD_EVERY_MS,
 } from './block/execute.ts'
 import { checkEmptyPragueFields, PRAGUE_EMPTY_FIELDS } from './block/header.ts'
-import { type BlockHook, checkBlockHooks } from './block/hooks.ts'
+import { type BlockHook, beaconRootClaimed, checkBlockHooks } from './block/hooks.ts'
 import { Budget, type ExecutionLimits, withBudget } from './budget.ts'
 import { assertLength, equalBytes, toHex } from './bytes.ts'
 import { CallEngine, type CallOptions } from './call.ts'
-import { createBlockOptions, createChainCommon, nextBaseFee } from './config.ts'
+import { createBlockOptions, createChainCommon, nextBaseFee, setForkAt } from './config.ts'
 import { initCrypto, recoverSender } from './crypto.ts'
 import {
   type BlockMismatch,
@@ -50,10 +51,10 @@ import {
   MissingStateError,
   RuntimeClosedError,
 } from './errors.ts'
-import type { GenesisConfig } from './genesis.ts'
+import { type GenesisConfig, type HardforkName, hardforkAt } from './genesis.ts'
 import { resetTo, rollbackTo } from './isolation.ts'
 import { Mutex } from './lock.ts'
-import { checkModules, HostEVM, modulePrecompile } from './precompiles/host.ts'
+import { checkModules, type HostEVM } from './precompiles/host.ts'
 import type { SystemModule } from './precompiles/module-types.ts'
 import { BlockStateManager } from './state/block-state.ts'
 import { CallStateManager } from './state/call-state.ts'
@@ -61,6 +62,7 @@ import { installDirectFindPath } from './state/find-path.ts'
 import { type LevelLike, LevelStateDB } from './state/level-db.ts'
 import { StateReader } from './state/reader.ts'
 import { CallTracer, StructLogger } from './trace.ts'
+import { createChainVM, type Views } from './vm.ts'
 
 export interface CreateExecutionRuntimeOptions {
   /** A `level` database or sublevel opened with `keyEncoding: 'view', valueEncoding: 'view'`. */
@@ -95,67 +97,6 @@ export interface CreateExecutionRuntimeOptions {
 /** Code given to system-module accounts so that extcodesize > 0 (0xfe: INVALID if ever run as code). */
 export const MODULE_ACCOUNT_CODE = Uint8Array.of(0xfe)
 
-interface Views {
-  common: Common
-  modules: SystemModule[]
-  hooks: readonly BlockHook[]
-  baseFeeFloor?: { account: Uint8Array; slot: Uint8Array }
-  getBlockHash: CreateExecutionRuntimeOptions['getBlockHash']
-  allowUnlimitedContractSize: boolean
-}
-
-async function createChainVM(
-  db: LevelStateDB,
-  views: Views,
-  sizes: { accounts: number; storage: number; code: number; trieNodes: number },
-  root?: Uint8Array,
-  cacheType: CacheType = CacheType.LRU,
-  StateManagerClass: typeof MerkleStateManager = MerkleStateManager,
-): Promise<VM> {
-  const { common } = views
-  const trie = await createMPT({
-    db,
-    useKeyHashing: true,
-    valueEncoding: ValueEncoding.Bytes,
-    common,
-    cacheSize: sizes.trieNodes,
-    root,
-  })
-  const stateManager = new StateManagerClass({
-    trie,
-    common,
-    caches: new Caches({
-      account: { type: cacheType, size: sizes.accounts },
-      storage: { type: cacheType, size: sizes.storage },
-      code: { type: cacheType, size: sizes.code },
-    }),
-  })
-  // The part of the blockchain interface the EVM uses: BLOCKHASH → getBlock(n).hash().
-  const blockchain = {
-    async getBlock(n: number) {
-      const hash = await views.getBlockHash(BigInt(n))
-      return { hash: () => hash ?? new Uint8Array(32) }
-    },
-    async putBlock() {},
-    shallowCopy() {
-      return blockchain
-    },
-  }
-  const chainId = common.chainId()
-  const evm = new HostEVM({
-    common,
-    stateManager,
-    blockchain,
-    allowUnlimitedContractSize: views.allowUnlimitedContractSize,
-    allowUnlimitedInitCodeSize: views.allowUnlimitedContractSize,
-    customPrecompiles: views.modules.map((m) => ({
-      address: new Address(m.address),
-      function: modulePrecompile(m, chainId),
-    })),
-  })
-  return createVM({ common, stateManager, blockchain, evm })
-}
-
 interface AppliedBlock {
   loop: TxLoopResult
   stateRoot: Uint8Array
@@ -185,7 +126,7 @@ class Runtime implements ExecutionRuntime {
   ) {
     this.chainId = common.chainId()
     this.treasury = genesis.feeRecipient.treasury
-    this.allowUnlimitedContractSize = views.allowUnlimitedContractSize
+    this.allowUnlimitedContractSize = views.allowUnlimitedContractSize === true
   }
 
   readonly allowUnlimitedContractSize: boolean
@@ -293,6 +234,7 @@ class Runtime implements ExecutionRuntime {
     deadline?: number,
   ): Promise<AppliedBlock> {
     await this.useBlockRoot(parentRoot)
+    setForkAt(this.blockVm.common, this.genesis, env.header.number)
     const sm = this.sm
     this.writer.beginBuffer()
     await sm.checkpoint()
@@ -362,6 +304,11 @@ class Runtime implements ExecutionRuntime {
     const t0 = performance.now()
     assertLength('coinbase', opts.coinbase, 20)
     if (opts.mixHash !== undefined) assertLength('mixHash', opts.mixHash, 32)
+    if (opts.parentBeaconBlockRoot !== undefined) {
+      assertLength('parentBeaconBlockRoot', opts.parentBeaconBlockRoot, 32)
+      if (!beaconRootClaimed(this.views.hooks))
+        throw new InvalidArgumentError('parentBeaconBlockRoot is set by no block hook of this chain')
+    }
     if (opts.timestamp <= parent.timestamp) {
       throw new InvalidArgumentError(
         `timestamp ${opts.timestamp} must be greater than the parent's ${parent.timestamp}`,
@@ -385,6 +332,7 @@ class Runtime implements ExecutionRuntime {
         difficulty: 0n,
         nonce: new Uint8Array(8),
         ...PRAGUE_EMPTY_FIELDS,
+        parentBeaconBlockRoot: opts.parentBeaconBlockRoot ?? PRAGUE_EMPTY_FIELDS.parentBeaconBlockRoot,
       }
       const env = createBlock({ header: headerData, withdrawals: [] }, this.blockOptions)
       const deadline = opts.deadlineMs !== undefined ? t0 + opts.deadlineMs : undefined
@@ -457,7 +405,15 @@ class Runtime implements ExecutionRuntime {
       const expectedBaseFee = await this.baseFeeAfter(parent, parent.stateRoot)
       if (h.baseFeePerGas !== expectedBaseFee)
         throw new BlockValidationError('baseFee', `expected ${expectedBaseFee}, got ${h.baseFeePerGas}`)
-      checkEmptyPragueFields(h)
+      checkEmptyPragueFields(h, beaconRootClaimed(this.views.hooks))
+      if (this.hardforkAt(h.number) === 'osaka' && block.transactions.length > 0) {
+        const size = block.serialize().length
+        if (size > MAX_RLP_BLOCK_SIZE)
+          throw new BlockValidationError(
+            'header',
+            `block of ${size} bytes exceeds the EIP-7934 limit ${MAX_RLP_BLOCK_SIZE}`,
+          )
+      }
       if ((block.withdrawals?.length ?? 0) > 0)
         throw new BlockValidationError('header', 'blocks of this chain carry no withdrawals')
       if (block.uncleHeaders.length > 0)
@@ -538,6 +494,14 @@ class Runtime implements ExecutionRuntime {
     return this.calls.estimateGas(params, header, opts)
   }
 
+  hardforkAt(blockNumber: bigint): HardforkName {
+    return hardforkAt(this.genesis, blockNumber)
+  }
+
+  txGasCapAt(blockNumber: bigint): bigint | undefined {
+    return this.hardforkAt(blockNumber) === 'osaka' ? TX_GAS_LIMIT_CAP : undefined
+  }
+
   hasState(stateRoot: Hash): Promise<boolean> {
     this.open()
     return this.reader.hasState(stateRoot)
@@ -585,6 +549,7 @@ class Runtime implements ExecutionRuntime {
     db.beginBuffer()
     const small = { accounts: 10_000, storage: 10_000, code: 1_000, trieNodes: 0 }
     const vm = await createChainVM(db, this.views, small, parent.stateRoot)
+    setForkAt(vm.common, this.genesis, block.header.number)
     const sm = vm.stateManager as MerkleStateManager
     // The replayed prefix and the traced transaction share the request's budget.
     const budget = limits ? new Budget(limits) : undefined
@@ -699,10 +664,15 @@ export async function createExecutionRuntime(
   if (opts.db.status !== undefined && opts.db.status !== 'open') await opts.db.open?.()
   const common = createChainCommon(opts.genesis)
   const blockOptions = createBlockOptions(common, opts.genesis)
+  if (opts.baseFeeFloor !== undefined) {
+    assertLength('baseFeeFloor.account', opts.baseFeeFloor.account, 20)
+    assertLength('baseFeeFloor.slot', opts.baseFeeFloor.slot, 32)
+  }
   const views: Views = {
     common,
     modules,
     hooks,
+    baseFeeFloor: opts.baseFeeFloor,
     getBlockHash: opts.getBlockHash,
     allowUnlimitedContractSize: opts.allowUnlimitedContractSize === true,
   }
@@ -736,7 +706,13 @@ export async function createExecutionRuntime(
     CacheType.ORDERED_MAP,
     CallStateManager,
   )
-  const calls = new CallEngine(callVm, callDb, blockOptions, (root) => reader.hasState(root))
+  const calls = new CallEngine(
+    callVm,
+    callDb,
+    blockOptions,
+    (root) => reader.hasState(root),
+    (common, n) => setForkAt(common, opts.genesis, n),
+  )
   const runtime = new Runtime(common, blockOptions, opts.genesis, views, writer, blockVm, calls, reader)
   runtime.yieldEveryMs = opts.yieldEveryMs
   await runtime.init()

@@ -122,6 +122,7 @@ describe('block hooks', () => {
       parentHash: g.hash(),
       gasLimit: g.gasLimit,
       baseFeePerGas: built.block.header.baseFeePerGas,
+      parentBeaconBlockRoot: new Uint8Array(32),
     })
     expect(log.end[0]?.executed.map((e) => hex(e.hash))).toEqual(txs.map((t) => hex(t.hash())))
     expect(log.end[0]?.gasUsed).toBe(42_000n)
@@ -180,6 +181,48 @@ describe('block hooks', () => {
     failAt = undefined
     await expect(b.executeBlock(ok.block, b1.header)).resolves.toHaveLength(1)
     expect(await b.hasState(ok.block.header.stateRoot)).toBe(true)
+  })
+
+  test('a hook that claims parentBeaconBlockRoot receives it; without a claim it must be zero', async () => {
+    const seen: Uint8Array[] = []
+    const claiming: BlockHook = {
+      name: 'origin',
+      claimsParentBeaconBlockRoot: true,
+      async beginBlock(ctx) {
+        seen.push(ctx.block.parentBeaconBlockRoot)
+        if (ctx.block.parentBeaconBlockRoot[0] === 0xff) throw new Error('unknown origin')
+      },
+    }
+    const root = bytes(`0x${'ab'.repeat(32)}`)
+    const a = await open([claiming])
+    const g = a.genesisBlock.header
+    const { block } = await a.buildBlock(g, [], {
+      timestamp: g.timestamp + 1n,
+      coinbase: COINBASE,
+      parentBeaconBlockRoot: root,
+    })
+    expect(hex(block.header.parentBeaconBlockRoot!)).toBe(hex(root))
+    const b = await open([claiming])
+    await b.executeBlock(block, b.genesisBlock.header)
+    expect(seen.map(hex)).toEqual([hex(root), hex(root)])
+    // The claiming hook is the judge of the value.
+    const bad = await a
+      .buildBlock(g, [], {
+        timestamp: g.timestamp + 1n,
+        coinbase: COINBASE,
+        parentBeaconBlockRoot: bytes(`0x${'ff'.repeat(32)}`),
+      })
+      .catch((e) => e)
+    expect(bad).toBeInstanceOf(BlockHookError)
+    // Without a claiming hook: the builder refuses the option and import refuses the header.
+    const c = await open()
+    expect(() =>
+      c.buildBlock(g, [], { timestamp: g.timestamp + 1n, coinbase: COINBASE, parentBeaconBlockRoot: root }),
+    ).toThrow(InvalidArgumentError)
+    const err = await c.executeBlock(block, c.genesisBlock.header).catch((e) => e)
+    expect(err).toBeInstanceOf(BlockValidationError)
+    expect((err as BlockValidationError).message).toMatch(/parentBeaconBlockRoot/)
+    await expect(open([claiming, { ...claiming, name: 'other' }])).rejects.toThrow(/only one hook/)
   })
 
   test('bad hook lists are refused at start', async () => {

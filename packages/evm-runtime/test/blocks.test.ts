@@ -73,6 +73,8 @@ describe('block building and import', () => {
   beforeAll(async () => {
     a = await chain()
     const { common } = a.runtime
+    const pragueCommon = common.copy()
+    pragueCommon.setHardfork('prague')
     const c = contracts().Store
     storeAddr = generateAddress(ADDRS[1], new Uint8Array(0))
     const txs = [
@@ -84,7 +86,8 @@ describe('block building and import', () => {
       transfer(common, KEYS[2], 5n, ADDRS[0], 1n), // nonce too high: rejected, retry
       transfer(common, KEYS[0], 0n, ADDRS[1], 1n), // nonce too low (already used): rejected
       transfer(common, KEYS[2], 0n, ADDRS[0], 1n, { maxFee: 1n, tip: 1n }), // fee below base fee
-      transfer(common, KEYS[2], 0n, ADDRS[0], 1n, { gas: 40_000_000n }), // above block gas limit
+      // Osaka: above EIP-7825's cap (made under Prague rules, which do not refuse it at creation)
+      transfer(pragueCommon, KEYS[2], 0n, ADDRS[0], 1n, { gas: 20_000_000n }),
       legacy(common, KEYS[2], 0n, ADDRS[1], 3n, 2_000_000_000n),
     ]
     result1 = await a.runtime.buildBlock(a.runtime.genesisBlock.header, txs, {
@@ -115,7 +118,7 @@ describe('block building and import', () => {
       ['nonce too high', true],
       ['nonce too low', false],
       ['fee cap 1 below the base fee 875000000', true],
-      ['gas limit 40000000 exceeds the block gas limit 30000000', false],
+      ['gas limit 20000000 exceeds the transaction gas limit cap 16777216 (EIP-7825)', false],
     ])
     expect(result1.timings.total).toBeGreaterThan(0)
     expect(block1.header.baseFeePerGas).toBe(1_000_000_000n - 1_000_000_000n / 8n) // empty-ish parent: -12.5%

@@ -11,7 +11,15 @@ const A = createAddressFromString('0x00000000000000000000000000000000000000aa')
 const B = createAddressFromString('0x00000000000000000000000000000000000000bb')
 const C = createAddressFromString('0x00000000000000000000000000000000000000cc')
 const CALLER = createAddressFromString('0x00000000000000000000000000000000000000ee')
-const TARGETS = [A, B, C, createAddressFromString('0x0000000000000000000000000000000000000004')]
+// Precompiles too: identity (0x04), MODEXP (0x05, repriced in Osaka) and P256VERIFY (0x100, Osaka).
+const TARGETS = [
+  A,
+  B,
+  C,
+  createAddressFromString('0x0000000000000000000000000000000000000004'),
+  createAddressFromString('0x0000000000000000000000000000000000000005'),
+  createAddressFromString('0x0000000000000000000000000000000000000100'),
+]
 
 const push1 = (v: number) => [0x60, v & 0xff]
 const push20 = (a: Address) => [0x73, ...a.bytes]
@@ -112,8 +120,8 @@ function assemble(steps: Step[]): Uint8Array {
   return Uint8Array.from(out)
 }
 
-async function run(codes: Uint8Array[], value: bigint, gas: bigint) {
-  const common = new Common({ chain: Mainnet, hardfork: Hardfork.Prague })
+async function run(codes: Uint8Array[], value: bigint, gas: bigint, hardfork: Hardfork = Hardfork.Osaka) {
+  const common = new Common({ chain: Mainnet, hardfork })
   const evm = await createEVM({ common })
   const sm = evm.stateManager
   for (const [i, addr] of [A, B, C].entries()) {
@@ -175,14 +183,17 @@ describe('EVM fast paths', () => {
         ),
         fc.nat(5),
         fc.constantFrom(30_000n, 200_000n, 2_000_000n),
-        async (programs, value, gas) => {
+        // Both forks the chain runs: Osaka adds CLZ (0x1e, reached through raw bytes) and
+        // P256VERIFY, and reprices MODEXP.
+        fc.constantFrom(Hardfork.Prague, Hardfork.Osaka),
+        async (programs, value, gas, hardfork) => {
           const codes = programs.map((p) => assemble(p))
           setEvmFastPaths(false)
-          const want = await run(codes, BigInt(value), gas)
+          const want = await run(codes, BigInt(value), gas, hardfork)
           setEvmFastPaths(true)
-          const got = await run(codes, BigInt(value), gas)
+          const got = await run(codes, BigInt(value), gas, hardfork)
           // The same code object runs again: the cached jump analysis must give the same result.
-          const again = await run(codes, BigInt(value), gas)
+          const again = await run(codes, BigInt(value), gas, hardfork)
           expect(got).toEqual(want)
           expect(again).toEqual(want)
         },

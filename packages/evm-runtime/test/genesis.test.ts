@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from 'vitest'
-import { GenesisError, genesisToJson, parseGenesis } from '../src/index.ts'
+import { GenesisError, genesisToJson, hardforkAt, parseGenesis } from '../src/index.ts'
 import { ADDRS, cleanupDirs, genesisJson, hex, makeGenesis, openRuntime } from './helpers.ts'
 
 const A = '0x00000000000000000000000000000000000000aa'
@@ -20,12 +20,26 @@ describe('parseGenesis', () => {
   test('fills defaults', () => {
     const g = parseGenesis({ chainId: '0x10', alloc: { [A]: { balance: '100' } } })
     expect(g.chainId).toBe(16n)
-    expect(g.hardfork).toBe('prague')
+    expect(g.hardfork).toBe('osaka')
+    expect(g.hardforks).toEqual({})
     expect(g.currency).toEqual({ name: 'Open', symbol: 'OPEN', decimals: 18 })
     expect(g.eip1559).toEqual({ elasticityMultiplier: 2n, baseFeeMaxChangeDenominator: 8n })
     expect(g.feeRecipient).toEqual({})
     expect(g.consensus.type).toBe('dev')
     expect(g.alloc[0]).toMatchObject({ balance: 100n, nonce: 0n })
+  })
+
+  test('schedules forks by block number', () => {
+    const g = parseGenesis({ chainId: 1, hardfork: 'prague', hardforks: { osaka: '0x64' } })
+    expect([g.hardfork, g.hardforks]).toEqual(['prague', { osaka: 100n }])
+    expect([0n, 99n, 100n, 5000n].map((n) => hardforkAt(g, n))).toEqual([
+      'prague',
+      'prague',
+      'osaka',
+      'osaka',
+    ])
+    expect(parseGenesis(genesisToJson(g))).toEqual(g)
+    expect(hardforkAt(parseGenesis({ chainId: 1 }), 0n)).toBe('osaka')
   })
 
   test('accepts decimal, hex and safe-integer quantities', () => {
@@ -38,7 +52,11 @@ describe('parseGenesis', () => {
     [{ chainId: -1 }, 'genesis.chainId', 'non-negative'],
     [{ chainId: 2 ** 60 }, 'genesis.chainId', 'strings'],
     [{ chainId: '12abc' }, 'genesis.chainId', 'decimal or 0x-hex'],
-    [{ chainId: 1, hardfork: 'cancun' }, 'genesis.hardfork', 'only "prague"'],
+    [{ chainId: 1, hardfork: 'cancun' }, 'genesis.hardfork', 'expected one of: prague, osaka'],
+    [{ chainId: 1, hardfork: 'osaka', hardforks: { osaka: 5 } }, 'genesis.hardforks.osaka', 'not after'],
+    [{ chainId: 1, hardfork: 'prague', hardforks: { cancun: 5 } }, 'genesis.hardforks.cancun', 'unknown'],
+    [{ chainId: 1, hardforks: [] }, 'genesis.hardforks', 'expected an object'],
+    [{ chainId: 1, hardfork: 'prague', hardforks: { osaka: -1 } }, 'genesis.hardforks.osaka', 'non-negative'],
     [{ chainId: 1, gasLimit: 10 }, 'genesis.gasLimit', 'at least 5000'],
     [
       { chainId: 1, alloc: { [A]: { balance: -5 } } },

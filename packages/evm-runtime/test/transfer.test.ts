@@ -56,7 +56,7 @@ const COINBASES = [new Uint8Array(20), SENDERS[0]!, EMPTY_EXISTING, FRESH, addr(
 const CHAIN_ID = 4242n
 const BASE_FEE = 1_000_000_000n
 
-function genesis(treasury: boolean) {
+function genesis(treasury: boolean, hardfork: 'prague' | 'osaka') {
   const alloc: Record<string, unknown> = {}
   for (const a of SENDERS) alloc[hex(a)] = { balance: (1000n * ETH).toString() }
   alloc[hex(POOR)] = { balance: (25_000n * BASE_FEE).toString() }
@@ -65,6 +65,7 @@ function genesis(treasury: boolean) {
   alloc[hex(REVERTER)] = { balance: '5', code: '0x60006000fd' }
   return parseGenesis({
     name: 'transfer-test',
+    hardfork,
     chainId: Number(CHAIN_ID),
     timestamp: 1000,
     gasLimit: 1_000_000,
@@ -138,8 +139,10 @@ describe('plain transfer fast path', () => {
         fc.array(txSpec, { minLength: 1, maxLength: 30 }),
         fc.nat(COINBASES.length - 1),
         fc.boolean(),
-        async (specs, cb, treasury) => {
-          const g = genesis(treasury)
+        // Both forks the chain runs (Osaka: EIP-7825's cap applies to transfers as to any tx).
+        fc.constantFrom('prague' as const, 'osaka' as const),
+        async (specs, cb, treasury, hardfork) => {
+          const g = genesis(treasury, hardfork)
           const { runtime, db } = await openRuntime(g)
           try {
             const txs = makeTxs(specs, runtime.common)

@@ -10,6 +10,7 @@ export const SYSTEM_MODULE_NUMBERS = {
   attribution: 3,
   staking: 4,
   governance: 5,
+  modelFactory: 6,
 } as const
 
 /** 0x4f50454e followed by `n` as a 16-byte big-endian number. */
@@ -23,3 +24,4 @@ export const MODELS_ADDRESS = systemAddress(SYSTEM_MODULE_NUMBERS.models)
 export const ATTRIBUTION_ADDRESS = systemAddress(SYSTEM_MODULE_NUMBERS.attribution)
 export const STAKING_ADDRESS = systemAddress(SYSTEM_MODULE_NUMBERS.staking)
 export const GOVERNANCE_ADDRESS = systemAddress(SYSTEM_MODULE_NUMBERS.governance)
+export const MODEL_FACTORY_ADDRESS = systemAddress(SYSTEM_MODULE_NUMBERS.modelFactory)

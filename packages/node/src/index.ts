@@ -1,5 +1,6 @@
+export { blockLogs } from './backend/events.ts'
 export { NodeBackend } from './backend/node-backend.ts'
-export { blockLogs, Chain } from './chain/chain.ts'
+export { Chain, type ChainObserver, type CommitSource, type CommittedBlock } from './chain/chain.ts'
 export { decodeQbftBlock, withQbftHash } from './consensus/block-codec.ts'
 export { nativeRecover, nativeSigner } from './consensus/crypto.ts'
 export { DevControls } from './dev/dev-controls.ts'

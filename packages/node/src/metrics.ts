@@ -87,6 +87,54 @@ export class NodeMetrics {
     registers: [this.registry],
   })
 
+  // L1 bridge (set only on bridged chains, `--l1-rpc`).
+  readonly l1Head = new Gauge({
+    name: 'l1_head_block',
+    help: "Latest block of this node's L1 endpoint",
+    registers: [this.registry],
+  })
+  readonly l1Origin = new Gauge({
+    name: 'l1_origin_block',
+    help: 'L1 block whose deposits the head has applied',
+    registers: [this.registry],
+  })
+  readonly l1LagBlocks = new Gauge({
+    name: 'l1_lag_blocks',
+    help: 'L1 head minus the L1 block the head has consumed (includes the confirmation depth)',
+    registers: [this.registry],
+  })
+  readonly l1LagSeconds = new Gauge({
+    name: 'l1_lag_seconds',
+    help: 'Seconds since the timestamp of the L1 block the head has consumed',
+    registers: [this.registry],
+  })
+  readonly bridgeDeposits = new Counter({
+    name: 'bridge_deposits_applied_total',
+    help: 'L1 deposits applied by blocks this node built or imported',
+    registers: [this.registry],
+  })
+  readonly outputLastBlock = new Gauge({
+    name: 'bridge_output_last_l2_block',
+    help: 'L2 block of the latest output on the L1 oracle',
+    registers: [this.registry],
+  })
+  readonly outputLastAge = new Gauge({
+    name: 'bridge_output_last_age_seconds',
+    help: 'Seconds since the latest output was proposed on L1',
+    registers: [this.registry],
+  })
+  readonly outputsProposed = new Counter({
+    name: 'bridge_outputs_proposed_total',
+    help: 'Outputs this node proposed on L1',
+    registers: [this.registry],
+  })
+  readonly outputGas = new Histogram({
+    name: 'bridge_output_proposal_gas',
+    help: 'L1 gas used per output proposal by this node',
+    buckets: [50_000, 100_000, 150_000, 200_000, 300_000, 500_000, 1_000_000],
+    registers: [this.registry],
+  })
+
   /** Gauges read from the RPC server at scrape time (set by trackRpcServer). */
   private rpcStats: (() => RpcServerStats) | undefined
   readonly rpcExecutions = new Gauge({

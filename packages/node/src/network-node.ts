@@ -10,6 +10,7 @@
  */
 import { join } from 'node:path'
 import type { Block } from '@ethereumjs/block'
+import type { L1Addresses } from '@openledger/bridge'
 import {
   type CodecContext,
   decodeExtraData,
@@ -22,6 +23,8 @@ import {
 import { type ExecutedTx, type GenesisConfig, keccak256 } from '@openledger/evm-runtime'
 import { readOnlyStakingStore } from '@openledger/staking'
 import { NodeBackend } from './backend/node-backend.ts'
+import { createRecoverPool } from './backend/recover-pool.ts'
+import { L2Bridge } from './bridge/l2-bridge.ts'
 import type { Chain } from './chain/chain.ts'
 import { BlockImporter } from './chain/importer.ts'
 import { decodeQbftBlock, EthBlockCodec, withQbftHash } from './consensus/block-codec.ts'
@@ -61,7 +64,9 @@ export interface NetworkNodeOptions extends ApiOptions {
   txpool?: Partial<Omit<TxPoolOptions, 'common' | 'getAccount' | 'blockGasLimit'>>
   log: Logger
   /** After each imported block (console lines). */
-  onBlock?: (block: Block, executed: ExecutedTx[]) => void
+  onBlock?: (block: Block, executed: readonly ExecutedTx[]) => void
+  /** Settle on an L1 (deposits, withdrawals): its RPC endpoint and the deployment's addresses file. */
+  l1?: { rpc: string; addresses: L1Addresses; pollMs?: number }
 }
 
 /** QBFT genesis sanity: validators listed and the same set encoded in extraData. */
@@ -104,6 +109,8 @@ export class NetworkNode {
     private readonly closers: Array<() => Promise<unknown>>,
     private readonly log: Logger,
     abort: AbortController,
+    /** The L1 bridge, on a chain started with `l1`. */
+    readonly bridge?: L2Bridge,
   ) {
     this.#abort = abort
   }
@@ -120,8 +127,24 @@ export class NetworkNode {
     try {
       // Consensus work first: a proposal executes in one go rather than interleaved with the
       // transaction gossip and RPC that arrive meanwhile.
-      const core = await openCore({ ...opts, decorateBlock: withQbftHash, yieldEveryMs: 500 }, closers)
-      const { chain, runtime, metrics } = core
+      const bridge = opts.l1
+        ? new L2Bridge({ l1Rpc: opts.l1.rpc, addresses: opts.l1.addresses, log, pollMs: opts.l1.pollMs })
+        : undefined
+      const core = await openCore(
+        {
+          ...opts,
+          decorateBlock: withQbftHash,
+          yieldEveryMs: 500,
+          blockHooks: bridge ? [bridge.hook] : undefined,
+        },
+        closers,
+      )
+      const { chain, runtime, store, pool, metrics } = core
+      if (bridge) {
+        await bridge.attach(runtime, runtime.genesisBlock.header.stateRoot, metrics)
+        bridge.start(runtime, () => chain.head.header.stateRoot)
+        closers.unshift(() => bridge.stop())
+      }
       // Block digests, on-chain hashes and message signing hashes: WASM keccak (runtime-initialised).
       useKeccak256(keccak256)
       const blockOptions = runtime.blockOptions!
@@ -130,6 +153,12 @@ export class NetworkNode {
       const stakingAt = (root: Uint8Array) =>
         readOnlyStakingStore((account, slot) => runtime.getStorage(root, account, slot))
       const validators = await ChainValidatorSet.open(stakingAt, chain.head)
+      chain.subscribe({
+        name: 'validator set',
+        onCommit: (blocks) => {
+          for (const { block } of blocks) validators.onBlock(block)
+        },
+      })
       const decode = (bytes: Uint8Array) => decodeQbftBlock(bytes, blockOptions)
       const nodeKey = opts.validatorKey ?? (await loadOrCreateKey(join(opts.datadir, 'node.key')))
       const address = opts.validatorKey ? privateKeyToAddress(opts.validatorKey) : undefined
@@ -142,12 +171,15 @@ export class NetworkNode {
           'the validator key is not in the current validator set: following until an epoch elects it',
         )
 
-      // Late-bound: the importer's hook needs the engine and the network, which need the importer.
-      let engine: QbftEngine | undefined
-      let wal: ConsensusWal | undefined
-      let p2p: P2PNetwork | undefined
-      let backendRef: NodeBackend | undefined
-      const importer: BlockImporter = new BlockImporter(chain, {
+      // Sender recovery for RPC and seal recovery for sync share the worker threads.
+      const recovery = createRecoverPool({ signal: abort.signal })
+      closers.unshift(async () => recovery?.close())
+      const importer = new BlockImporter({
+        chain,
+        store,
+        runtime,
+        knownSenders: (hash) => pool.senderPublicKey(hash),
+        metrics,
         validators: (h) => validators.validators(h),
         afterExecute: async (block) => {
           const wrong = await checkVanity(block, stakingAt(block.header.stateRoot))
@@ -156,114 +188,121 @@ export class NetworkNode {
         },
         recover: nativeRecover,
         // Sync verifies a quorum of seals per block: recovered in batches on the worker threads.
-        recoverSeals: (items) => backendRef?.recoverSeals(items) ?? Promise.resolve(undefined),
+        recoverSeals: (items) => recovery?.recoverSeals(items) ?? Promise.resolve(undefined),
         log,
-        onImported: (block, source) => {
-          validators.onBlock(block)
-          const n = block.header.number
-          engine?.onNewHead(n)
-          // The proposer announces the sealed block to full nodes. Every validator holds a
-          // different seal subset, so all of them publishing would gossip n distinct copies.
-          if (source === 'consensus' && address && bytesEqual(block.header.coinbase.bytes, address))
-            p2p?.publish('block', block.serialize()).catch((err) => log.debug({ err }, 'block gossip failed'))
-          wal?.prune(n).catch((err) => log.warn({ err }, 'WAL prune failed'))
-        },
       })
       // Closed after the network (closers run in reverse): let an import in flight finish.
       closers.unshift(() => importer.exclusive(async () => {}))
-      chain.events.on('block', (block, _logs, executed) => opts.onBlock?.(block, executed))
 
       const head = chain.head
-      p2p = await P2PNetwork.create({
+      const net = await P2PNetwork.create({
         nodeKey,
         host: opts.p2p.host,
         port: opts.p2p.port,
         bootnodes: opts.p2p.bootnodes,
         chainId: runtime.chainId,
-        genesisHash: chain.store.genesisHash,
+        genesisHash: store.genesisHash,
         status: () => ({
           chainId: runtime.chainId,
-          genesisHash: chain.store.genesisHash,
+          genesisHash: store.genesisHash,
           headNumber: chain.head.header.number,
           headHash: chain.head.hash(),
         }),
         log,
       })
-      const net = p2p
       closers.unshift(() => net.close())
 
-      const sync = new RangeSync({ chain, importer, network: net, decode, log, signal: abort.signal })
+      const sync = new RangeSync({
+        chain,
+        metrics,
+        importer,
+        network: net,
+        decode,
+        log,
+        signal: abort.signal,
+      })
       net.events.on('peer:status', (peer, status) => sync.onPeerHead(peer, status.headNumber))
       net.events.on('peer:connect', () => metrics.peers.set(net.peerCount()))
       net.events.on('peer:disconnect', (peer) => {
         sync.onPeerGone(peer)
         metrics.peers.set(net.peerCount())
       })
-      net.onBlocksByRange((from, count) => chain.store.getRawBlocks(from, count))
+      net.onBlocksByRange((from, count) => store.getRawBlocks(from, count))
 
-      let host: QbftNodeHost | undefined
-      // Observed equivocations go to the Staking module as transactions signed by this validator.
-      const reporter =
-        address && opts.validatorKey
-          ? new EvidenceReporter({
-              common: runtime.common,
-              privateKey: opts.validatorKey,
-              address,
-              nonce: async () => (backendRef ? backendRef.getNonce(address, { tag: 'pending' }) : 0n),
-              baseFee: () => runtime.nextBaseFee(chain.head.header),
-              send: async (raw) => {
-                if (!backendRef) throw new Error('node not started')
-                return backendRef.sendRawTransaction(raw)
-              },
-              log,
-            })
-          : undefined
-      if (address) {
-        const opened = await ConsensusWal.open(join(opts.datadir, 'consensus.wal'))
-        wal = opened.wal
-        const w = wal
-        closers.unshift(() => w.close())
-        if (opened.recovered.truncatedBytes > 0)
-          log.warn(opened.recovered, 'consensus WAL had a torn tail (an unacknowledged write): cut off')
-        host = new QbftNodeHost({
-          chain,
-          importer,
-          codec,
-          validators,
-          stakingAt,
-          blockOptions,
-          address,
-          blockPeriodSeconds: genesis.consensus.blockPeriodSeconds,
-          wal: w,
-          broadcast: (bytes) => {
-            net.publish('consensus', bytes).catch((err) => log.debug({ err }, 'consensus gossip failed'))
-          },
-          reportEvidence: (ev) => reporter?.report(ev),
-          log,
-          signal: abort.signal,
-        })
-        engine = new QbftEngine(
-          {
-            chainId: runtime.chainId,
-            signer: nativeSigner(opts.validatorKey!, address),
-            validators,
-            blocks: codec,
-            recover: nativeRecover,
-            timeouts: { baseMs: genesis.consensus.requestTimeoutSeconds * 1000 },
-            history: walHistory(opened.records, chain.head.header.number),
-          },
-          host,
-        )
-        const e = engine
-        closers.unshift(() => e.stop())
-      }
+      let reporter: EvidenceReporter | undefined
+      // With a validator key: the WAL, the consensus host and the QBFT engine.
+      const validator =
+        address === undefined
+          ? undefined
+          : await (async () => {
+              const opened = await ConsensusWal.open(join(opts.datadir, 'consensus.wal'))
+              const wal = opened.wal
+              closers.unshift(() => wal.close())
+              if (opened.recovered.truncatedBytes > 0)
+                log.warn(opened.recovered, 'consensus WAL had a torn tail (an unacknowledged write): cut off')
+              const host = new QbftNodeHost({
+                chain,
+                runtime,
+                pool,
+                metrics,
+                importer,
+                codec,
+                validators,
+                stakingAt,
+                blockOptions,
+                address,
+                blockPeriodSeconds: genesis.consensus.blockPeriodSeconds,
+                wal,
+                // Bound once the RPC backend exists (evidence only arrives once consensus runs).
+                reportEvidence: (ev) => reporter?.report(ev),
+                broadcast: (bytes) => {
+                  net
+                    .publish('consensus', bytes)
+                    .catch((err) => log.debug({ err }, 'consensus gossip failed'))
+                },
+                log,
+                signal: abort.signal,
+                proposalHeader: bridge ? (root) => bridge.proposalHeader(root) : undefined,
+              })
+              const engine = new QbftEngine(
+                {
+                  chainId: runtime.chainId,
+                  signer: nativeSigner(opts.validatorKey!, address),
+                  validators,
+                  blocks: codec,
+                  recover: nativeRecover,
+                  timeouts: { baseMs: genesis.consensus.requestTimeoutSeconds * 1000 },
+                  history: walHistory(opened.records, chain.head.header.number),
+                },
+                host,
+              )
+              closers.unshift(() => engine.stop())
+              return { host, engine, wal }
+            })()
+      const engine = validator?.engine
+      // What follows a new head, after the pool and before the RPC events: the engine's next
+      // height, the proposer's announcement of its sealed block, WAL pruning, console lines.
+      chain.subscribe({
+        name: 'consensus',
+        onCommit: (blocks, source) => {
+          const last = blocks[blocks.length - 1]!.block
+          const n = last.header.number
+          engine?.onNewHead(n)
+          // The proposer announces the sealed block to full nodes. Every validator holds a
+          // different seal subset, so all of them publishing would gossip n distinct copies.
+          if (source === 'consensus' && address && bytesEqual(last.header.coinbase.bytes, address))
+            net.publish('block', last.serialize()).catch((err) => log.debug({ err }, 'block gossip failed'))
+          validator?.wal.prune(n).catch((err) => log.warn({ err }, 'WAL prune failed'))
+          for (const { block, executed } of blocks) opts.onBlock?.(block, executed)
+        },
+      })
 
       const ctx: CodecContext = { chainId: runtime.chainId, blocks: codec, recover: nativeRecover }
       const count = (topic: GossipTopic, v: Verdict): Verdict => {
         metrics.gossipMessages.inc({ topic, verdict: v })
         return v
       }
-      const tx = txRule(chain)
+      const tx = txRule({ common: runtime.common, pool })
       net.setValidator('tx', async (data) => count('tx', await tx(data)))
       const cons = consensusRule(engine, ctx, (h) => validators.validators(h))
       net.setValidator('consensus', (data) => count('consensus', cons(data)))
@@ -282,10 +321,15 @@ export class NetworkNode {
       closers.unshift(async () => txBatcher.close())
       const backend = new NodeBackend({
         chain,
+        store,
+        runtime,
+        pool,
+        metrics,
+        recovery,
         clientVersion: CLIENT_VERSION,
         keys: new Map(),
         afterAdmit: async (hash) => {
-          const pooled = chain.txpool.get(hash)
+          const pooled = pool.get(hash)
           if (pooled) txBatcher.add(pooled.tx.serialize())
         },
         peerCount: () => net.peerCount(),
@@ -293,15 +337,32 @@ export class NetworkNode {
         execution: opts.execution,
       })
       closers.unshift(() => backend.close())
-      backendRef = backend
+      // Observed equivocations go to the Staking module as transactions signed by this validator.
+      if (address && opts.validatorKey)
+        reporter = new EvidenceReporter({
+          common: runtime.common,
+          privateKey: opts.validatorKey,
+          address,
+          nonce: () => backend.getNonce(address, { tag: 'pending' }),
+          baseFee: () => runtime.nextBaseFee(chain.head.header),
+          send: (raw) => backend.sendRawTransaction(raw),
+          log,
+        })
       const multiValidator = genesis.validators.length > 1
       const health = (): HealthState =>
         sync.syncing ? 'syncing' : multiValidator && net.peerCount() === 0 ? 'not-ready' : 'ready'
       const extra: Parameters<typeof serveApis>[5] = {
-        qbft: qbftRpcMethods({ backend, evidence: () => host?.evidence ?? [] }),
+        qbft: qbftRpcMethods({ backend, evidence: () => validator?.host.evidence ?? [] }),
       }
       if (isLoopback(opts.rpc.host))
-        extra.admin = adminRpcMethods({ p2p: net, chain, clientVersion: CLIENT_VERSION, validator: address })
+        extra.admin = adminRpcMethods({
+          p2p: net,
+          chain,
+          chainId: runtime.chainId,
+          genesisHash: store.genesisHash,
+          clientVersion: CLIENT_VERSION,
+          validator: address,
+        })
       // Traces re-execute blocks: debug_* only when asked for (--rpc.debug).
       const apis = { ...opts, rpc: { debug: false, ...opts.rpc } }
       const { rpcUrl, metricsUrl } = await serveApis(core, backend, apis, closers, health, extra)
@@ -320,6 +381,7 @@ export class NetworkNode {
         closers,
         log,
         abort,
+        bridge,
       )
       log.info(
         {

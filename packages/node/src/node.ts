@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Block } from '@ethereumjs/block'
 import type { ModuleParams } from '@openledger/attribution'
+import type { L1Addresses } from '@openledger/bridge'
 import {
+  type BlockHook,
   createExecutionRuntime,
   type ExecutedTx,
   type ExecutionRuntime,
@@ -16,9 +18,13 @@ import {
 } from '@openledger/evm-runtime'
 import { createRpcServer, type RpcMethods, type RpcServerOptions } from '@openledger/rpc'
 import { Level } from 'level'
+import type { Hex } from 'viem'
 import { attributionRpcMethods } from './attribution/rpc.ts'
 import type { ExecutionConfig } from './backend/exec-limits.ts'
 import { NodeBackend } from './backend/node-backend.ts'
+import { createRecoverPool } from './backend/recover-pool.ts'
+import { L2Bridge } from './bridge/l2-bridge.ts'
+import { OutputService } from './bridge/outputs.ts'
 import { Chain } from './chain/chain.ts'
 import { DevControls } from './dev/dev-controls.ts'
 import { nativeModules } from './genesis/native-modules.ts'
@@ -28,7 +34,7 @@ import { type HealthState, NodeMetrics, serveMetrics } from './metrics.ts'
 import { DevSealer, type MiningMode } from './miner/dev-sealer.ts'
 import { stakingRpcMethods } from './staking/rpc.ts'
 import { ChainStore } from './store/index.ts'
-import { TxPool, type TxPoolOptions } from './txpool/index.ts'
+import { maintainPool, TxPool, type TxPoolOptions } from './txpool/index.ts'
 import { key } from './util/bytes.ts'
 import { DEV_CLIENT_VERSION } from './version.ts'
 
@@ -60,6 +66,10 @@ export interface DevNodeOptions {
     executed: ExecutedTx[],
     dropped: Array<{ hash: Uint8Array; reason: string }>,
   ) => void
+  /** Settle on an L1 (deposits, withdrawals): its RPC endpoint and the deployment's addresses file;
+   * with `proposerKey` the node also signs (as the oracle's validator, if it is one) and proposes
+   * output roots. */
+  l1?: { rpc: string; addresses: L1Addresses; pollMs?: number; proposerKey?: Hex }
 }
 
 export class DatadirInUseError extends Error {
@@ -94,6 +104,8 @@ export class OpenLedgerNode {
     /** Releases resources in reverse order of acquisition (RPC first, database last). */
     private readonly closers: Array<() => Promise<unknown>>,
     private readonly log: Logger,
+    /** The L1 bridge, on a chain started with `l1`. */
+    readonly bridge?: L2Bridge,
   ) {}
 
   get signal(): AbortSignal {
@@ -104,14 +116,58 @@ export class OpenLedgerNode {
   static async startDev(opts: DevNodeOptions): Promise<OpenLedgerNode> {
     const closers: Array<() => Promise<unknown>> = []
     try {
-      const core = await openCore(opts, closers)
-      const { chain } = core
-      const sealer = new DevSealer(chain, opts.mining, {
+      const bridge = opts.l1
+        ? new L2Bridge({
+            l1Rpc: opts.l1.rpc,
+            addresses: opts.l1.addresses,
+            log: opts.log,
+            pollMs: opts.l1.pollMs ?? 500,
+          })
+        : undefined
+      const core = await openCore({ ...opts, blockHooks: bridge ? [bridge.hook] : undefined }, closers)
+      const { chain, runtime, store, pool, metrics } = core
+      if (bridge) await bridge.attach(runtime, runtime.genesisBlock.header.stateRoot, metrics)
+      const sealer = new DevSealer({
+        chain,
+        runtime,
+        pool,
+        metrics,
+        mode: opts.mining,
         coinbase: opts.coinbase ?? new Uint8Array(20),
         log: opts.log,
         onBlock: opts.onBlock,
+        proposalHeader: bridge ? (root) => bridge.proposalHeader(root) : undefined,
       })
       closers.unshift(() => sealer.stop())
+      const recovery = createRecoverPool({ startAtRate: opts.recoverStartRate })
+      closers.unshift(async () => recovery?.close())
+      if (bridge) {
+        // Confirmed deposits are work like pending transactions: automine makes a block for them.
+        bridge.start(
+          runtime,
+          () => chain.workingStateRoot,
+          async () => {
+            if (sealer.miningMode.kind === 'auto') await sealer.mine()
+          },
+        )
+        closers.unshift(() => bridge.stop())
+        if (opts.l1?.proposerKey) {
+          const outputs = new OutputService({
+            chain,
+            store,
+            runtime,
+            addresses: opts.l1.addresses,
+            l1Rpc: opts.l1.rpc,
+            signerKey: opts.l1.proposerKey,
+            proposerKey: opts.l1.proposerKey,
+            metrics,
+            log: opts.log,
+            pollMs: opts.l1.pollMs ?? 500,
+          })
+          outputs.start()
+          closers.unshift(() => outputs.stop())
+        }
+      }
       const impersonated = new Set<string>()
       const keys = new Map(
         opts.accounts.map((a) => [key(a.address), { address: a.address, privateKey: a.privateKey }]),
@@ -119,16 +175,28 @@ export class OpenLedgerNode {
       const throwOnFailures = opts.throwOnTransactionFailures ?? true
       const backend = new NodeBackend({
         chain,
+        store,
+        runtime,
+        pool,
+        metrics,
+        recovery,
         clientVersion: DEV_CLIENT_VERSION,
         keys,
         impersonated,
-        dev: new DevControls(chain, sealer, impersonated, DEV_CLIENT_VERSION),
+        dev: new DevControls({
+          chain,
+          store,
+          runtime,
+          pool,
+          sealer,
+          impersonated,
+          clientVersion: DEV_CLIENT_VERSION,
+        }),
         afterAdmit: (hash) => sealer.waitForOutcome(hash),
         throwOnTransactionFailures: () => throwOnFailures,
         nextBlockEnv: (parent) => sealer.nextEnv(parent),
         pendingFromPool: true,
         rejectBelowBaseFee: () => sealer.miningMode.kind === 'auto',
-        recoverStartRate: opts.recoverStartRate,
         execution: opts.execution,
       })
       closers.unshift(() => backend.close())
@@ -139,7 +207,7 @@ export class OpenLedgerNode {
         closers,
         () => 'ready',
       )
-      const node = new OpenLedgerNode(chain, sealer, backend, rpcUrl, metricsUrl, closers, opts.log)
+      const node = new OpenLedgerNode(chain, sealer, backend, rpcUrl, metricsUrl, closers, opts.log, bridge)
       sealer.start()
       opts.log.info({ head: chain.head.header.number.toString(), rpc: node.rpcUrl }, 'node started')
       return node
@@ -185,6 +253,8 @@ export interface CoreOptions {
   yieldEveryMs?: number
   /** Applied to the genesis block and every block read back from the store (QBFT block hash). */
   decorateBlock?: (block: Block) => Block
+  /** Block hooks (system work in every block), e.g. the L1 bridge's deposits. */
+  blockHooks?: BlockHook[]
   /** Dev only: see DevNodeOptions.allowUnlimitedContractSize. */
   allowUnlimitedContractSize?: boolean
 }
@@ -193,12 +263,17 @@ export interface CoreOptions {
 export interface NodeCore {
   datadir: string
   runtime: ExecutionRuntime
+  store: ChainStore
   chain: Chain
+  pool: TxPool
   metrics: NodeMetrics
   moduleParams: ModuleParams
 }
 
-/** Opens the core in dependency order; registers closers (reverse order) as it goes. */
+/**
+ * Opens the core in dependency order, each part from parts that already exist; registers closers
+ * (reverse order) as it goes. The pool is the chain's first observer (txpool/maintain.ts).
+ */
 export async function openCore(opts: CoreOptions, closers: Array<() => Promise<unknown>>): Promise<NodeCore> {
   const tempDir = opts.datadir ? undefined : await mkdtemp(join(tmpdir(), 'openledger-'))
   const datadir = opts.datadir ?? tempDir!
@@ -207,42 +282,42 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
   closers.unshift(() => db.close())
   const stateDb = db.sublevel<Uint8Array, Uint8Array>('state', { keyEncoding: 'view', valueEncoding: 'view' })
   const chainDb = db.sublevel<Uint8Array, Uint8Array>('chain', { keyEncoding: 'view', valueEncoding: 'view' })
-  let store: ChainStore | undefined
   const native = await nativeModules(opts.genesis)
   const { moduleParams } = native
   const runtime = await createExecutionRuntime({
     db: stateDb,
     genesis: native.genesis,
     modules: native.modules,
-    blockHooks: native.blockHooks,
+    // The native modules' system work (staking) first, then the node's own (the L1 bridge).
+    blockHooks: [...native.blockHooks, ...(opts.blockHooks ?? [])],
     baseFeeFloor: native.baseFeeFloor,
-    getBlockHash: async (n) => store?.getCanonicalHash(n),
+    getBlockHash: ChainStore.canonicalHashReader(chainDb),
     yieldEveryMs: opts.yieldEveryMs,
     allowUnlimitedContractSize: opts.allowUnlimitedContractSize,
   })
   closers.unshift(() => runtime.close())
   const genesisBlock = opts.decorateBlock ? opts.decorateBlock(runtime.genesisBlock) : runtime.genesisBlock
-  store = await ChainStore.open(chainDb, {
+  const store = await ChainStore.open(chainDb, {
     genesisBlock,
     blockOptions: runtime.blockOptions,
     decorateBlock: opts.decorateBlock,
   })
-  const openedStore = store
-  closers.unshift(() => openedStore.close())
-  const txpool = new TxPool({
+  closers.unshift(() => store.close())
+  const metrics = new NodeMetrics()
+  const chain = new Chain(store, { log: opts.log, metrics })
+  const pool = new TxPool({
     // Unlimited contracts need deployments larger than geth's 128 KiB transaction bound.
     ...(opts.allowUnlimitedContractSize && { maxTxSize: UNLIMITED_CODE_MAX_TX_BYTES }),
     ...opts.txpool,
     common: runtime.common,
-    blockGasLimit: () => openedStore.head().header.gasLimit,
+    blockGasLimit: () => store.head().header.gasLimit,
     getAccount: async (address) => {
       const acc = await runtime.getAccount(chain.workingStateRoot, address)
       return { nonce: acc?.nonce ?? 0n, balance: acc?.balance ?? 0n }
     },
   })
-  const metrics = new NodeMetrics()
-  const chain: Chain = new Chain(store, runtime, txpool, metrics)
-  return { datadir, runtime, chain, metrics, moduleParams }
+  chain.subscribe(maintainPool(pool, metrics))
+  return { datadir, runtime, store, chain, pool, metrics, moduleParams }
 }
 
 /** Largest transaction the pool takes with unlimited contract sizes (RPC bodies are 5 MiB). */
@@ -272,8 +347,13 @@ export async function serveApis(
     onRequest: core.metrics.observeRpc,
   })
   server.registerModule('ol', {
-    ...attributionRpcMethods({ chain: core.chain, backend, params: core.moduleParams }),
-    ...stakingRpcMethods({ chain: core.chain, backend }),
+    ...attributionRpcMethods({
+      chain: core.chain,
+      runtime: core.runtime,
+      backend,
+      params: core.moduleParams,
+    }),
+    ...stakingRpcMethods({ chain: core.chain, runtime: core.runtime, backend }),
   })
   for (const [name, methods] of Object.entries(extraModules)) server.registerModule(name, methods)
   core.metrics.trackRpcServer(() => server.stats())

@@ -254,7 +254,10 @@ describe('provider, settlement and verification', () => {
     const mined = await settleAnswer(user, answer)
     const report = await explainSettlement(user, mined, answer.evidence)
     expect(report.receiptId).toBe(answer.receiptId)
-    expect(report.payouts.reduce((a, p) => a + p.amount, 0n)).toBe(report.fee)
+    // Exactly, in units of 2^-64 wei (shareholders of a version pool earn sub-wei amounts).
+    expect(report.payouts.reduce((a, p) => a + (p.scaled ?? p.amount << 64n), report.carried)).toBe(
+      report.fee << 64n,
+    )
     const alice = report.payouts.find((p) => p.role === 'contributor')!
     expect(alice.account).toBe(ctx[1]!.account!.address)
     expect(alice.spans.some((s) => s.includes('ripe black grapes'))).toBe(true)

@@ -505,6 +505,7 @@ describe('RecoverPool', () => {
 describe('NodeBackend.sendRawTransaction with recovery workers', () => {
   const closers: Array<() => Promise<unknown>> = []
   let backend: NodeBackend
+  let recovery: RecoverPool
   let keys: Uint8Array[]
   let chainId: bigint
 
@@ -514,18 +515,14 @@ describe('NodeBackend.sendRawTransaction with recovery workers', () => {
     chainId = genesis.chainId
     keys = accounts.map((a) => a.privateKey)
     const core = await openCore({ genesis, log: silentLogger() }, closers)
-    backend = new NodeBackend({
-      chain: core.chain,
-      clientVersion: 'test',
-      keys: new Map(),
-      recoverThreads: 1,
-      recoverStartRate: 0,
-    })
-    await until(() => backend.recoveryWorkers()?.ready === true, 'recovery worker')
+    recovery = new RecoverPool({ threads: 1, startAtRate: 0 })
+    backend = new NodeBackend({ ...core, recovery, clientVersion: 'test', keys: new Map() })
+    await until(() => recovery.ready, 'recovery worker')
   })
 
   afterAll(async () => {
     await backend?.close()
+    await recovery?.close()
     for (const close of closers) await close().catch(() => {})
   })
 
@@ -549,9 +546,9 @@ describe('NodeBackend.sendRawTransaction with recovery workers', () => {
           .serialize(),
       ),
     )
-    const before = backend.recoveryWorkers()!.offloaded
+    const before = recovery.offloaded
     const hashes = await Promise.all(raws.map((raw) => backend.sendRawTransaction(raw)))
-    expect(backend.recoveryWorkers()!.offloaded - before).toBeGreaterThan(0)
+    expect(recovery.offloaded - before).toBeGreaterThan(0)
     for (let i = 0; i < raws.length; i++) {
       const ref = createTxFromRLP(raws[i]!, { common })
       expect(hex(hashes[i]!)).toBe(hex(ref.hash()))

@@ -176,6 +176,7 @@ export class World {
         parentHash: new Uint8Array(32),
         gasLimit: 30_000_000n,
         baseFeePerGas: 0n,
+        parentBeaconBlockRoot: new Uint8Array(32),
       },
       state: this.h.state,
       executed: [],

@@ -2,14 +2,14 @@
  * The Attribution module (0x4f50454e…0003): settles provider-signed inference receipts, splits
  * the fee and keeps pull-based reward balances.
  *
- * Split of a fee F (all integer divisions floor):
- *   protocol = F·protocolBps/10⁴, stakers = F·stakersBps/10⁴, owner = F·ownerShareBps/10⁴ (model's),
- *   contributors = F·(10⁴ − protocolBps − stakersBps − ownerShareBps)/10⁴;
- *   parentRoyalty = owner·parentRoyaltyBps/10⁴ to the direct parent's owner (derivatives only);
- *   entry i gets contributors·wᵢ/10⁶; named contribution j of it gets entry·cwⱼ/10⁶, else the
- *   datanet's rewardPerShare grows by ⌊entry/totalShares⌋.
- * Dust rule: every remainder of these divisions is credited to the treasury with the protocol part,
- * so the credits of a settlement sum to F exactly.
+ * Split of a fee F, each level apportioned exactly by largest remainder (apportion below):
+ *   F → protocol, stakers, owner, contributors by protocolBps, stakersBps, ownerShareBps (model's)
+ *   and the rest of 10⁴; parentRoyalty = ⌊owner·parentRoyaltyBps/10⁴⌋ to the direct parent's
+ *   owner (derivatives only), the model owner keeping the rest;
+ *   contributors → entries by their weights (sum 10⁶);
+ *   an entry → its named contributions by their weights (sum 10⁶), or else, whole, to the pool of
+ *   the named datanet version (pools.ts), which carries its sub-wei remainder.
+ * So the credits of a settlement sum to F exactly and no account collects rounding.
  */
 
 import type { CallEnv, DefinedModule } from '@openledger/module-kit'
@@ -29,26 +29,26 @@ import { GAS, keccakGas } from './gas.ts'
 import {
   ATTRIBUTION_ADDRESS,
   accruedSlot,
-  DATANET_FIELDS,
-  DATANETS_ADDRESS,
-  datanetSlot,
+  GOVERNANCE_ADDRESS,
   MODELS_ADDRESS,
-  rewardPerShareSlot,
   trainedOnSlot,
   usedNonceSlot,
 } from './layout.ts'
-import { BPS_DENOMINATOR, type ModuleParams, WEIGHT_DENOMINATOR } from './params.ts'
-import { readIsNonceUsed, readReceipt, readRewardPerShare, readRewards } from './read.ts'
+import { loadParams, paramSpecOf, SPLIT_WORDS, setParam } from './param-store.ts'
+import { BPS_DENOMINATOR, type ModuleParams, paramValue, WEIGHT_DENOMINATOR } from './params.ts'
+import { payVersionPool } from './pools.ts'
+import { readIsNonceUsed, readReceipt, readRewardIndex, readRewardPerShare, readRewards } from './read.ts'
 import {
   ContributionStatus,
   loadContributionCore,
   loadModel,
   loadModelOwner,
-  loadVersionCount,
+  loadVersionCountOf,
+  loadVersionTotals,
   receiptExists,
   storeReceipt,
 } from './records.ts'
-import { credit, heldList, readU, settleHolder } from './rewards.ts'
+import { credit, creditScaled, heldList, readAccrued, readU, settleHolder } from './rewards.ts'
 
 export const ATTRIBUTION_LIMITS = {
   maxEntries: 16,
@@ -131,6 +131,33 @@ function checkShape(r: Receipt): void {
   if (sum !== WEIGHTS) t.fail('WeightsDoNotSumToTotal', sum, WEIGHTS)
 }
 
+/**
+ * Largest-remainder apportionment of `total` by integer `weights` (their sum > 0): part i gets
+ * ⌊total·wᵢ/Σw⌋, and the units left (fewer than the number of parts) go one each to the largest
+ * remainders, ties to the lower index. The parts sum to `total` exactly.
+ */
+export function apportion(total: bigint, weights: readonly bigint[]): bigint[] {
+  let sum = 0n
+  for (const w of weights) sum += w
+  const parts = weights.map((w) => (total * w) / sum)
+  let left = total - parts.reduce((a, p) => a + p, 0n)
+  if (left > 0n) {
+    const rems = weights.map((w) => (total * w) % sum)
+    const order = weights
+      .map((_, i) => i)
+      .sort((a, b) => {
+        const d = (rems[b] as bigint) - (rems[a] as bigint)
+        return d > 0n ? 1 : d < 0n ? -1 : a - b
+      })
+    for (const i of order) {
+      if (left === 0n) break
+      parts[i] = (parts[i] as bigint) + 1n
+      left--
+    }
+  }
+  return parts
+}
+
 class Credits {
   private readonly m = new Map<string, { account: Uint8Array; amount: bigint }>()
   add(account: Uint8Array, amount: bigint): void {
@@ -147,7 +174,7 @@ class Credits {
 
 async function settle(
   env: CallEnv,
-  params: ModuleParams,
+  genesis: ModuleParams,
   a: ReceiptArg,
   signatureHex: string,
 ): Promise<string> {
@@ -177,68 +204,77 @@ async function settle(
 
   // Validate every entry against state before computing anything.
   const mv = BigInt(r.modelVersion)
-  const plans: { totalShares: bigint; contributors: Uint8Array[] }[] = []
+  const plans: { contributors: Uint8Array[]; totalWeight: bigint; versions: bigint }[] = []
   for (const e of r.entries) {
     if (
       (await readU(x, MODELS_ADDRESS, trainedOnSlot(r.modelId, mv, e.datanetId, e.datanetVersion))) === 0n
     ) {
       t.fail('DatanetVersionNotDeclared', r.modelId, r.modelVersion, e.datanetId, e.datanetVersion)
     }
+    const totals = await loadVersionTotals(x, e.datanetId, e.datanetVersion)
     if (e.contributionIds.length > 0) {
-      const count = await loadVersionCount(x, e.datanetId, e.datanetVersion)
       const contributors: Uint8Array[] = []
       for (const cid of e.contributionIds) {
         const c = await loadContributionCore(x, e.datanetId, cid)
-        if (c === undefined || c.status !== ContributionStatus.Approved || c.approvalIndex >= count) {
+        if (c === undefined || c.status !== ContributionStatus.Approved || c.approvalIndex >= totals.count) {
           t.fail('ContributionNotInVersion', e.datanetId, e.datanetVersion, cid)
         }
         contributors.push(c.contributor)
       }
-      plans.push({ totalShares: 0n, contributors })
+      plans.push({ contributors, totalWeight: 0n, versions: 0n })
     } else {
-      const totalShares = await readU(
-        x,
-        DATANETS_ADDRESS,
-        datanetSlot(e.datanetId, DATANET_FIELDS.totalShares),
-      )
-      plans.push({ totalShares, contributors: [] })
+      // A declared version is published, so its total weight is positive.
+      const versions = await loadVersionCountOf(x, e.datanetId)
+      plans.push({ contributors: [], totalWeight: totals.totalWeight, versions })
     }
   }
 
   // Split.
   const fee = r.fee
-  const contributorsBps = BPS - BigInt(params.protocolBps + params.stakersBps + model.ownerShareBps)
-  const protocol = (fee * BigInt(params.protocolBps)) / BPS
-  const stakers = (fee * BigInt(params.stakersBps)) / BPS
-  const ownerBucket = (fee * BigInt(model.ownerShareBps)) / BPS
-  const contributorsBucket = (fee * contributorsBps) / BPS
-  let dust = fee - protocol - stakers - ownerBucket - contributorsBucket
+  const params = await loadParams(x, genesis, SPLIT_WORDS)
+  const fixedBps = params.protocolBps + params.stakersBps + params.providerBps
+  // A model keeps its owner share unless Governance has since raised the fixed parts past it.
+  const ownerBps = Math.min(model.ownerShareBps, BPS_DENOMINATOR - fixedBps)
+  const [protocol, stakers, providerPart, ownerBucket, contributorsBucket] = apportion(fee, [
+    BigInt(params.protocolBps),
+    BigInt(params.stakersBps),
+    BigInt(params.providerBps),
+    BigInt(ownerBps),
+    BigInt(BPS_DENOMINATOR - fixedBps - ownerBps),
+  ]) as [bigint, bigint, bigint, bigint, bigint]
+  const dust = 0n
   let royalty = 0n
   const credits = new Credits()
   if (model.parentId !== 0n) {
     const parentOwner = await loadModelOwner(x, model.parentId)
     if (parentOwner !== undefined) {
-      royalty = (ownerBucket * BigInt(params.parentRoyaltyBps)) / BPS
+      royalty = (ownerBucket * BigInt(model.parentRoyaltyBps)) / BPS
       credits.add(parentOwner, royalty)
     }
   }
   credits.add(model.owner, ownerBucket - royalty)
   credits.add(params.stakersPool, stakers)
+  credits.add(model.provider, providerPart)
 
   const receiptId = toHex(digest)
   const entryLogs = []
-  let paidToContributors = 0n
+  const entryAmounts = apportion(
+    contributorsBucket,
+    r.entries.map((e) => BigInt(e.weight)),
+  )
   for (let i = 0; i < r.entries.length; i++) {
     const e = r.entries[i] as Receipt['entries'][number]
     const plan = plans[i] as (typeof plans)[number]
-    const entryAmount = (contributorsBucket * BigInt(e.weight)) / WEIGHTS
-    let paid = 0n
+    const entryAmount = entryAmounts[i] as bigint
     if (plan.contributors.length > 0) {
+      const amounts = apportion(
+        entryAmount,
+        e.contributionWeights.map((cw) => BigInt(cw)),
+      )
       for (let j = 0; j < plan.contributors.length; j++) {
-        const amount = (entryAmount * BigInt(e.contributionWeights[j] as number)) / WEIGHTS
+        const amount = amounts[j] as bigint
         const contributor = plan.contributors[j] as Uint8Array
         credits.add(contributor, amount)
-        paid += amount
         entryLogs.push(
           t.log('ContributionPaid', {
             receiptId,
@@ -249,28 +285,36 @@ async function settle(
           }),
         )
       }
-    } else if (plan.totalShares > 0n) {
-      const perShare = entryAmount / plan.totalShares
-      if (perShare > 0n) {
-        const slot = rewardPerShareSlot(e.datanetId)
-        x.write(ATTRIBUTION_ADDRESS, slot, u256((await readU(x, ATTRIBUTION_ADDRESS, slot)) + perShare))
-      }
-      paid = perShare * plan.totalShares
     }
-    dust += entryAmount - paid
-    paidToContributors += paid
     entryLogs.push(
       t.log('AttributionPaid', {
         receiptId,
         datanetId: e.datanetId,
         datanetVersion: e.datanetVersion,
-        amount: paid,
+        amount: entryAmount,
       }),
     )
+    if (plan.contributors.length === 0 && entryAmount > 0n) {
+      const increase = await payVersionPool(
+        x,
+        e.datanetId,
+        e.datanetVersion,
+        plan.versions,
+        plan.totalWeight,
+        entryAmount,
+      )
+      entryLogs.push(
+        t.log('VersionPoolPaid', {
+          receiptId,
+          datanetId: e.datanetId,
+          version: e.datanetVersion,
+          amount: entryAmount,
+          rewardIndexIncrease: increase,
+        }),
+      )
+    }
   }
-  dust +=
-    contributorsBucket - r.entries.reduce((s, e) => s + (contributorsBucket * BigInt(e.weight)) / WEIGHTS, 0n)
-  credits.add(params.treasury, protocol + dust)
+  credits.add(params.treasury, protocol)
   for (const c of credits.entries()) await credit(x, c.account, c.amount)
 
   storeReceipt(x, digest, {
@@ -306,15 +350,18 @@ async function settle(
       stakers,
       owner: ownerBucket - royalty,
       parentRoyalty: royalty,
-      contributors: paidToContributors,
+      contributors: contributorsBucket,
       dust,
     }),
   )
+  if (params.providerBps > 0) {
+    x.emit(t.log('ProviderPaid', { receiptId, provider: toHex(model.provider), amount: providerPart }))
+  }
   for (const l of entryLogs) x.emit(l)
   return receiptId
 }
 
-export function createAttributionModule(params: ModuleParams): DefinedModule {
+export function createAttributionModule(genesis: ModuleParams): DefinedModule {
   return defineModule({
     name: 'Attribution',
     address: ATTRIBUTION_ADDRESS,
@@ -333,7 +380,7 @@ export function createAttributionModule(params: ModuleParams): DefinedModule {
         },
         async run(env, args) {
           const [receipt, signature] = args as [ReceiptArg, string]
-          return settle(env, params, receipt, signature)
+          return settle(env, genesis, receipt, signature)
         },
       },
 
@@ -341,11 +388,14 @@ export function createAttributionModule(params: ModuleParams): DefinedModule {
         mutating: true,
         async run(env) {
           const { x } = env
-          for (const id of await heldList(x, env.caller)) await settleHolder(x, id, env.caller)
-          const slot = accruedSlot(env.caller)
-          const amount = await readU(x, ATTRIBUTION_ADDRESS, slot)
+          let earned = 0n
+          for (const id of await heldList(x, env.caller))
+            earned += (await settleHolder(x, id, env.caller)).earned
+          await creditScaled(x, env.caller, earned)
+          const { wei: amount, remainder } = await readAccrued(x, env.caller)
           if (amount === 0n) t.fail('NothingToClaim', toHex(env.caller))
-          x.write(ATTRIBUTION_ADDRESS, slot, u256(0n))
+          // The sub-wei remainder stays: it becomes a whole wei with later rewards.
+          x.write(ATTRIBUTION_ADDRESS, accruedSlot(env.caller), u256(remainder << 192n))
           x.pay(ATTRIBUTION_ADDRESS, env.caller, amount)
           x.emit(t.log('RewardsClaimed', { account: toHex(env.caller), amount }))
           return amount
@@ -389,9 +439,16 @@ export function createAttributionModule(params: ModuleParams): DefinedModule {
           return readRewardPerShare(env.x, args[0] as bigint)
         },
       },
+      rewardIndex: {
+        mutating: false,
+        async run(env, args) {
+          return readRewardIndex(env.x, args[0] as bigint)
+        },
+      },
       splitParams: {
         mutating: false,
-        async run() {
+        async run(env) {
+          const params = await loadParams(env.x, genesis, SPLIT_WORDS)
           return {
             treasury: toHex(params.treasury),
             stakersPool: toHex(params.stakersPool),
@@ -402,6 +459,35 @@ export function createAttributionModule(params: ModuleParams): DefinedModule {
             parentRoyaltyBps: params.parentRoyaltyBps,
             weightDenominator: WEIGHT_DENOMINATOR,
           }
+        },
+      },
+      setParameter: {
+        mutating: true,
+        async run(env, args) {
+          const [name, value] = args as [string, bigint]
+          if (!equalBytes(env.caller, GOVERNANCE_ADDRESS)) t.fail('OnlyGovernance', toHex(env.caller))
+          const res = await setParam(env.x, genesis, fromHex(name), value)
+          if (!res.ok) {
+            if (res.reason === 'unknown') t.fail('UnknownParameter', name)
+            t.fail('InvalidParameter', name, value, res.detail)
+          }
+          env.x.emit(t.log('ParameterSet', { name, newValue: value }))
+        },
+      },
+      getParameter: {
+        mutating: false,
+        async run(env, args) {
+          const [name] = args as [string]
+          const spec = paramSpecOf(fromHex(name))
+          if (spec === undefined) return t.fail('UnknownParameter', name)
+          return paramValue(await loadParams(env.x, genesis), spec)
+        },
+      },
+      parameters: {
+        mutating: false,
+        async run(env) {
+          const p = await loadParams(env.x, genesis)
+          return { ...p, treasury: toHex(p.treasury), stakersPool: toHex(p.stakersPool) }
         },
       },
     },

@@ -1,23 +1,23 @@
-/** The Datanets module (0x4f50454e…0001): datasets, curation, versions and datanet shares. */
+/** The Datanets module (0x4f50454e…0001): datasets, contributions, curation (curation.ts),
+ * versions, licence terms and version shares. */
 
-import type { CallEnv, DefinedModule } from '@openledger/module-kit'
-import {
-  type AbiTools,
-  abiTools,
-  defineModule,
-  equalBytes,
-  fromHex,
-  keccak,
-  toBigInt,
-  toHex,
-  u256,
-  ZERO_ADDRESS,
-} from '@openledger/module-kit'
+import type { DefinedModule } from '@openledger/module-kit'
+import { defineModule, equalBytes, fromHex, keccak, toHex, u256, ZERO_ADDRESS } from '@openledger/module-kit'
 import { datanetsAbi } from '../sol/abi.ts'
+import { curationHandlers } from './curation.ts'
+import {
+  addr,
+  bool,
+  checkString,
+  isCuratorOrOwner,
+  requireCurator,
+  requireDatanet,
+  requireOwner,
+  t,
+} from './datanets-common.ts'
 import { GAS, keccakGas } from './gas.ts'
 import {
   allowListSlot,
-  approvalOrderSlot,
   CONTRIBUTION_FIELDS,
   contributionSlot,
   curatorSlot,
@@ -27,27 +27,23 @@ import {
   datanetSlot,
   operatorApprovalSlot,
   shareBalanceSlot,
+  shareTokenId,
+  splitShareTokenId,
   writeString,
 } from './layout.ts'
-import { branchRoot, contributionLeaf, insertLeaf } from './merkle.ts'
+import type { ModuleParams } from './params.ts'
 import {
   readApprovedContributionAt,
   readContribution,
   readDatanet,
   readDatanetVersion,
   readHeldDatanets,
+  readHeldShareTokens,
+  readShareSupply,
+  readVersionDetails,
 } from './read.ts'
-import {
-  ContributionStatus,
-  type DatanetHeader,
-  loadContributionCore,
-  loadDatanet,
-  loadVersionCount,
-  storeContributionCore,
-  storeDatanet,
-  storeVersion,
-} from './records.ts'
-import { mintShares, moveShares, readU } from './rewards.ts'
+import { ContributionStatus, loadDatanet, storeContributionCore, storeDatanet } from './records.ts'
+import { moveShares, readU } from './rewards.ts'
 
 export const DATANET_LIMITS = {
   maxNameBytes: 64,
@@ -58,43 +54,7 @@ export const DATANET_LIMITS = {
   maxWeight: 1_000_000n,
 } as const
 
-const t: AbiTools = abiTools(datanetsAbi)
-const enc = new TextEncoder()
-
-function checkString(s: string, max: number): Uint8Array {
-  const b = enc.encode(s)
-  if (b.length > max) t.fail('StringTooLong', BigInt(b.length), BigInt(max))
-  return b
-}
-
-function addr(hex: unknown): Uint8Array {
-  return fromHex(hex as string)
-}
-
-async function requireDatanet(env: CallEnv, id: bigint): Promise<DatanetHeader> {
-  const d = await loadDatanet(env.x, id)
-  if (d === undefined) return t.fail('DatanetNotFound', id)
-  return d
-}
-
-function requireOwner(env: CallEnv, id: bigint, d: DatanetHeader): void {
-  if (!equalBytes(d.owner, env.caller)) t.fail('NotDatanetOwner', id, toHex(env.caller))
-}
-
-async function isCuratorOrOwner(env: CallEnv, id: bigint, d: DatanetHeader): Promise<boolean> {
-  if (equalBytes(d.owner, env.caller)) return true
-  return (await readU(env.x, DATANETS_ADDRESS, curatorSlot(id, env.caller))) !== 0n
-}
-
-async function requireCurator(env: CallEnv, id: bigint, d: DatanetHeader): Promise<void> {
-  if (!(await isCuratorOrOwner(env, id, d))) t.fail('NotCurator', id, toHex(env.caller))
-}
-
-function bool(v: boolean): Uint8Array {
-  return u256(v ? 1n : 0n)
-}
-
-export function createDatanetsModule(): DefinedModule {
+export function createDatanetsModule(genesis: ModuleParams): DefinedModule {
   return defineModule({
     name: 'Datanets',
     address: DATANETS_ADDRESS,
@@ -245,6 +205,7 @@ export function createDatanetsModule(): DefinedModule {
             contributor: env.caller,
             status: ContributionStatus.Pending,
             inlined,
+            approvals: 0,
             size,
             weight: 0n,
             approvalIndex: 0n,
@@ -272,105 +233,7 @@ export function createDatanetsModule(): DefinedModule {
         },
       },
 
-      approveContribution: {
-        mutating: true,
-        async run(env, args) {
-          const [id, cid, weight] = args as [bigint, bigint, bigint]
-          if (weight === 0n || weight > DATANET_LIMITS.maxWeight)
-            t.fail('InvalidWeight', weight, DATANET_LIMITS.maxWeight)
-          const { x } = env
-          const d = await requireDatanet(env, id)
-          await requireCurator(env, id, d)
-          const c = await loadContributionCore(x, id, cid)
-          if (c === undefined) return t.fail('ContributionNotFound', id, cid)
-          if (c.status !== ContributionStatus.Pending) t.fail('ContributionNotPending', id, cid, c.status)
-          const contentHash = await x.read(
-            DATANETS_ADDRESS,
-            contributionSlot(id, cid, CONTRIBUTION_FIELDS.contentHash),
-          )
-          const approvalIndex = d.approvedCount
-          await insertLeaf(
-            x,
-            id,
-            approvalIndex,
-            contributionLeaf({
-              datanetId: id,
-              contributionId: cid,
-              contributor: c.contributor,
-              contentHash,
-              size: c.size,
-              weight,
-            }),
-          )
-          x.write(DATANETS_ADDRESS, approvalOrderSlot(id, approvalIndex), u256(cid))
-          storeContributionCore(x, id, cid, {
-            ...c,
-            status: ContributionStatus.Approved,
-            weight,
-            approvalIndex,
-          })
-          storeDatanet(x, id, {
-            ...d,
-            approvedCount: approvalIndex + 1n,
-            totalShares: d.totalShares + weight,
-          })
-          await mintShares(x, id, c.contributor, weight)
-          x.emit(
-            t.log('ContributionApproved', {
-              datanetId: id,
-              contributionId: cid,
-              curator: toHex(env.caller),
-              weight,
-              approvalIndex,
-            }),
-          )
-          x.emit(
-            t.log('TransferSingle', {
-              operator: toHex(env.caller),
-              from: toHex(ZERO_ADDRESS),
-              to: toHex(c.contributor),
-              id,
-              value: weight,
-            }),
-          )
-        },
-      },
-
-      rejectContribution: {
-        mutating: true,
-        async run(env, args) {
-          const [id, cid] = args as [bigint, bigint]
-          const d = await requireDatanet(env, id)
-          await requireCurator(env, id, d)
-          const c = await loadContributionCore(env.x, id, cid)
-          if (c === undefined) return t.fail('ContributionNotFound', id, cid)
-          if (c.status !== ContributionStatus.Pending) t.fail('ContributionNotPending', id, cid, c.status)
-          storeContributionCore(env.x, id, cid, { ...c, status: ContributionStatus.Rejected })
-          env.x.emit(
-            t.log('ContributionRejected', { datanetId: id, contributionId: cid, curator: toHex(env.caller) }),
-          )
-        },
-      },
-
-      publishVersion: {
-        mutating: true,
-        async run(env, args) {
-          const [id] = args as [bigint]
-          const { x, ctx } = env
-          const d = await requireDatanet(env, id)
-          await requireCurator(env, id, d)
-          const previous = d.versionCount === 0n ? 0n : await loadVersionCount(x, id, d.versionCount)
-          if (d.approvedCount === previous) t.fail('NothingToPublish', id, d.approvedCount)
-          const root = await branchRoot(x, id, d.approvedCount)
-          const version = d.versionCount + 1n
-          storeVersion(x, id, version, { root, count: d.approvedCount, publishedAtBlock: ctx.block.number })
-          storeDatanet(x, id, { ...d, versionCount: version })
-          x.emit(
-            t.log('VersionPublished', { datanetId: id, version, root: toHex(root), count: d.approvedCount }),
-          )
-          return [version, toHex(root), d.approvedCount]
-        },
-      },
+      ...curationHandlers(genesis),
 
       transferShares: {
         mutating: true,
@@ -380,6 +243,12 @@ export function createDatanetsModule(): DefinedModule {
           const to = addr(toHexS)
           if (equalBytes(to, ZERO_ADDRESS)) t.fail('ZeroAddress')
           const { x } = env
+          const { datanetId, version } = splitShareTokenId(id)
+          if (version === 0n) t.fail('InvalidShareToken', id)
+          const d = await loadDatanet(x, datanetId)
+          if (d === undefined) return t.fail('InvalidShareToken', id)
+          // Shares of an unpublished version may still be revoked with their contribution.
+          if (version > d.versionCount) t.fail('SharesLocked', id)
           if (!equalBytes(from, env.caller)) {
             if ((await readU(x, DATANETS_ADDRESS, operatorApprovalSlot(from, env.caller))) === 0n) {
               t.fail('NotOwnerNorApproved', toHex(from), toHex(env.caller))
@@ -387,7 +256,7 @@ export function createDatanetsModule(): DefinedModule {
           }
           const balance = await readU(x, DATANETS_ADDRESS, shareBalanceSlot(id, from))
           if (balance < amount) t.fail('InsufficientShares', toHex(from), id, balance, amount)
-          await moveShares(x, id, from, to, amount, balance)
+          await moveShares(x, id, from, to, amount)
           x.emit(
             t.log('TransferSingle', {
               operator: toHex(env.caller),
@@ -474,7 +343,7 @@ export function createDatanetsModule(): DefinedModule {
         mutating: false,
         async run(env, args) {
           const [id] = args as [bigint]
-          return toBigInt(await env.x.read(DATANETS_ADDRESS, datanetSlot(id, DATANET_FIELDS.totalShares)))
+          return readShareSupply(env.x, id)
         },
       },
       isApprovedForAll: {
@@ -491,6 +360,28 @@ export function createDatanetsModule(): DefinedModule {
         async run(env, args) {
           const [account] = args as [string]
           return readHeldDatanets(env.x, addr(account))
+        },
+      },
+      heldShareTokens: {
+        mutating: false,
+        async run(env, args) {
+          const [account] = args as [string]
+          return readHeldShareTokens(env.x, addr(account))
+        },
+      },
+      shareTokenId: {
+        mutating: false,
+        async run(_env, args) {
+          const [id, version] = args as [bigint, bigint]
+          if (version === 0n || id >= 1n << 128n) t.fail('InvalidShareToken', id)
+          return shareTokenId(id, version)
+        },
+      },
+      getVersionDetails: {
+        mutating: false,
+        async run(env, args) {
+          const [id, version] = args as [bigint, bigint]
+          return (await readVersionDetails(env.x, id, version)) ?? t.fail('VersionNotFound', id, version)
         },
       },
     },

@@ -23,6 +23,7 @@ export const EVENT_TOPICS = {
   FeeSplit: eventTopic(attributionAbi, 'FeeSplit'),
   AttributionPaid: eventTopic(attributionAbi, 'AttributionPaid'),
   ContributionPaid: eventTopic(attributionAbi, 'ContributionPaid'),
+  VersionPoolPaid: eventTopic(attributionAbi, 'VersionPoolPaid'),
 } as const
 
 const settleFn = attributionAbi.find((i) => i.type === 'function' && i.name === 'settle')
@@ -99,6 +100,13 @@ export type AttributionEvent =
     }
   | { eventName: 'AttributionPaid'; datanetId: bigint; datanetVersion: bigint; amount: bigint }
   | {
+      eventName: 'VersionPoolPaid'
+      datanetId: bigint
+      version: bigint
+      amount: bigint
+      rewardIndexIncrease: bigint
+    }
+  | {
       eventName: 'ContributionPaid'
       datanetId: bigint
       contributionId: bigint
@@ -106,6 +114,7 @@ export type AttributionEvent =
       amount: bigint
     }
   | { eventName: 'InferenceSettled'; payer: `0x${string}`; fee: bigint }
+  | { eventName: 'ProviderPaid'; provider: `0x${string}`; amount: bigint }
 
 /** Decodes an Attribution module log (any event of IAttribution); undefined if it does not match. */
 export function decodeAttributionLog(topics: Uint8Array[], data: Uint8Array): AttributionEvent | undefined {

@@ -2,6 +2,7 @@
 import type { SystemModule } from '@openledger/module-kit'
 import { createAttributionModule } from './attribution.ts'
 import { createDatanetsModule } from './datanets.ts'
+import { createModelFactoryModule } from './jobs.ts'
 import { createModelsModule } from './models.ts'
 import { type ModuleParams, parseModuleParams } from './params.ts'
 
@@ -28,6 +29,15 @@ export {
   EVENT_TOPICS,
   SETTLE_SELECTOR,
 } from './history.ts'
+export {
+  createModelFactoryModule,
+  JOB_FIELDS,
+  JOB_LIMITS,
+  JOB_STATUS,
+  type JobInfo,
+  jobSlot,
+  readJob,
+} from './jobs.ts'
 export * from './layout.ts'
 export {
   computeContributionsRoot,
@@ -49,12 +59,24 @@ export {
 } from './params.ts'
 export * from './read.ts'
 export { ContributionStatus } from './records.ts'
+export { takeAccrued } from './rewards.ts'
+export {
+  MAX_TRAINING_CONFIG_BYTES,
+  readTrainingSpec,
+  TRAINING_KIND,
+  type TrainingSpecInfo,
+} from './training.ts'
 
-/** The three modules with the given genesis params, in address order, ready for the host to
+/** The four modules (Datanets, Models, Attribution, ModelFactory jobs) with the given genesis params, in address order, ready for the host to
  * register. Accounts at their addresses must exist from genesis (nonce 1, non-empty code). */
 export function createSystemModules(params: ModuleParams | unknown = undefined): SystemModule[] {
   const p = isParams(params) ? params : parseModuleParams(params)
-  return [createDatanetsModule(), createModelsModule(p), createAttributionModule(p)]
+  return [
+    createDatanetsModule(p),
+    createModelsModule(p),
+    createAttributionModule(p),
+    createModelFactoryModule(p),
+  ]
 }
 
 function isParams(v: unknown): v is ModuleParams {

@@ -14,6 +14,7 @@ export {
   DATANETS_ADDRESS,
   GOVERNANCE_ADDRESS,
   type Key,
+  MODEL_FACTORY_ADDRESS,
   MODELS_ADDRESS,
   mapSlot,
   nestedSlot,
@@ -36,22 +37,28 @@ export const DATANETS_SLOTS = {
   approvalOrder: 9n,
   held: 10n,
   heldIndex: 11n,
+  approvalVotes: 12n,
+  modelOwnerAllowed: 13n,
+  leafHashes: 14n,
 } as const
 
 /** Datanet struct fields: 0 owner|open<<160; 1 contributionCount|approvedCount<<64|versionCount<<128|
- * createdAtBlock<<192; 2 totalShares; 3 name (string); 4 metadataURI (string). */
+ * createdAtBlock<<192; 2 totalShares; 3 name (string); 4 metadataURI (string);
+ * 5 terms: requiredApprovals − 1 | licenceMode<<8 | minContributorsBps<<16 (zero: the defaults). */
 export const DATANET_FIELDS = {
   ownerOpen: 0n,
   counters: 1n,
   totalShares: 2n,
   name: 3n,
   metadataURI: 4n,
+  terms: 5n,
 } as const
 export function datanetSlot(datanetId: bigint, field: bigint): Uint8Array {
   return addSlot(nestedSlot(DATANETS_SLOTS.datanets, datanetId), field)
 }
-/** Contribution struct fields: 0 contributor|status<<160|inlined<<168; 1 contentHash;
- * 2 size|weight<<64|approvalIndex<<128|submittedAtBlock<<192; 3 metadataURI (string). */
+/** Contribution struct fields: 0 contributor|status<<160|inlined<<168|approvals<<176; 1 contentHash;
+ * 2 size|weight<<64|approvalIndex<<128|submittedAtBlock<<192 (weight: the proposed weight while
+ * pending with votes); 3 metadataURI (string). */
 export const CONTRIBUTION_FIELDS = {
   contributorStatus: 0n,
   contentHash: 1n,
@@ -67,7 +74,8 @@ export function curatorSlot(datanetId: bigint, account: Uint8Array): Uint8Array 
 export function allowListSlot(datanetId: bigint, account: Uint8Array): Uint8Array {
   return nestedSlot(DATANETS_SLOTS.allowList, datanetId, account)
 }
-/** Version struct fields: 0 root; 1 count|publishedAtBlock<<64. */
+/** Version struct fields: 0 root; 1 count|publishedAtBlock<<64|totalWeight<<128 (the weight of
+ * every contribution the version holds, fixed when it is published: its pro-rata share supply). */
 export function versionSlot(datanetId: bigint, version: bigint, field: bigint): Uint8Array {
   return addSlot(nestedSlot(DATANETS_SLOTS.versions, datanetId, version), field)
 }
@@ -75,31 +83,74 @@ export function versionSlot(datanetId: bigint, version: bigint, field: bigint): 
 export function merkleBranchSlot(datanetId: bigint, height: number): Uint8Array {
   return addSlot(nestedSlot(DATANETS_SLOTS.merkleBranch, datanetId), BigInt(height))
 }
-/** ERC-1155 order: balances[id][account]. */
-export function shareBalanceSlot(datanetId: bigint, account: Uint8Array): Uint8Array {
-  return nestedSlot(DATANETS_SLOTS.balances, datanetId, account)
+/** ERC-1155 order: balances[id][account]. `id` is a share token id (version shares) or a bare
+ * datanet id (the account's total over all versions of that datanet: a view, not a token). */
+export function shareBalanceSlot(id: bigint, account: Uint8Array): Uint8Array {
+  return nestedSlot(DATANETS_SLOTS.balances, id, account)
+}
+
+/** Datanet ids stay below 2^128 (they are counters); versions are uint64. */
+const TOKEN_VERSION_SHIFT = 128n
+const DATANET_ID_MASK = (1n << TOKEN_VERSION_SHIFT) - 1n
+
+/**
+ * ERC-1155 id of the shares of datanet `datanetId` minted for contributions that entered it in
+ * version `version` (its "version shares"): `version << 128 | datanetId`. Shares of version v earn
+ * the pro-rata income of every receipt naming a version ≥ v, never of an earlier one.
+ */
+export function shareTokenId(datanetId: bigint, version: bigint): bigint {
+  if (datanetId < 0n || datanetId > DATANET_ID_MASK) throw new RangeError('datanet id out of range')
+  if (version < 1n || version >= 1n << 64n) throw new RangeError('share version must be a uint64 ≥ 1')
+  return (version << TOKEN_VERSION_SHIFT) | datanetId
+}
+
+/** Inverse of shareTokenId; version 0 for a bare datanet id (or any id above the token range). */
+export function splitShareTokenId(id: bigint): { datanetId: bigint; version: bigint } {
+  const version = id >> TOKEN_VERSION_SHIFT
+  if (version >= 1n << 64n) return { datanetId: id, version: 0n }
+  return { datanetId: id & DATANET_ID_MASK, version }
 }
 export function operatorApprovalSlot(account: Uint8Array, operator: Uint8Array): Uint8Array {
   return nestedSlot(DATANETS_SLOTS.operatorApprovals, account, operator)
 }
+/** approvalOrder[id][approvalIndex] = contributionId | weight<<64 | size<<128 | inlined<<192. */
 export function approvalOrderSlot(datanetId: bigint, approvalIndex: bigint): Uint8Array {
   return nestedSlot(DATANETS_SLOTS.approvalOrder, datanetId, approvalIndex)
 }
-/** held[account] is a uint256[] of datanet ids with a non-zero share balance. */
+/** approvalVotes[id][contributionId][curator] = the weight the curator's vote proposes (0: none). */
+export function approvalVoteSlot(datanetId: bigint, contributionId: bigint, curator: Uint8Array): Uint8Array {
+  return nestedSlot(DATANETS_SLOTS.approvalVotes, datanetId, contributionId, curator)
+}
+export function modelOwnerAllowedSlot(datanetId: bigint, account: Uint8Array): Uint8Array {
+  return nestedSlot(DATANETS_SLOTS.modelOwnerAllowed, datanetId, account)
+}
+/** leafHashes[id][approvalIndex]: the Merkle leaf of the contribution approved at that index,
+ * hashed into the tree when the version holding it is published. */
+export function leafHashSlot(datanetId: bigint, approvalIndex: bigint): Uint8Array {
+  return nestedSlot(DATANETS_SLOTS.leafHashes, datanetId, approvalIndex)
+}
+/** held[account] is a uint256[] of the share token ids the account has a non-zero balance of. */
 export function heldLengthSlot(account: Uint8Array): Uint8Array {
   return nestedSlot(DATANETS_SLOTS.held, account)
 }
 export function heldElementSlot(account: Uint8Array, index: bigint): Uint8Array {
   return arrayElementSlot(heldLengthSlot(account), index)
 }
-/** heldIndex[account][id] = position in held[account] + 1 (0: not held). */
-export function heldIndexSlot(account: Uint8Array, datanetId: bigint): Uint8Array {
-  return nestedSlot(DATANETS_SLOTS.heldIndex, account, datanetId)
+/** heldIndex[account][tokenId] = position in held[account] + 1 (0: not held). */
+export function heldIndexSlot(account: Uint8Array, tokenId: bigint): Uint8Array {
+  return nestedSlot(DATANETS_SLOTS.heldIndex, account, tokenId)
 }
 
 // ---- Models (0x…02) -------------------------------------------------------------------------
-export const MODELS_SLOTS = { modelCount: 0n, models: 1n, versions: 2n, trainedOn: 3n } as const
-/** Model struct fields: 0 owner|ownerShareBps<<160|depth<<176; 1 provider; 2 minFeePerInference;
+export const MODELS_SLOTS = {
+  modelCount: 0n,
+  models: 1n,
+  versions: 2n,
+  trainedOn: 3n,
+  trainingSpecs: 4n,
+} as const
+/** Model struct fields: 0 owner|ownerShareBps<<160|depth<<176|parentRoyaltyBps<<184|
+ * derivativeTermsSet<<200|derivativesAllowed<<201|derivativeRoyaltyBps<<208; 1 provider; 2 minFeePerInference;
  * 3 parentId; 4 versionCount|createdAtBlock<<32; 5 name (string); 6 baseModel (string). */
 export const MODEL_FIELDS = {
   ownerShareDepth: 0n,
@@ -136,6 +187,11 @@ export function trainedOnSlot(
   return nestedSlot(MODELS_SLOTS.trainedOn, modelId, modelVersion, datanetId, version)
 }
 
+/** trainingSpecs[modelId][version]: 0 kind|rank<<8|alpha<<24|steps<<40|seed<<72; 1 baseModelId. */
+export function trainingSpecSlot(modelId: bigint, version: bigint, field: bigint): Uint8Array {
+  return addSlot(nestedSlot(MODELS_SLOTS.trainingSpecs, modelId, version), field)
+}
+
 // ---- Attribution (0x…03) --------------------------------------------------------------------
 /** Slot 0 is unused: a global settlement counter there was written by every settle (a read and a
  * write on one hot slot, ~7k gas) and read by nothing; receipts are enumerated from the logs. */
@@ -143,8 +199,11 @@ export const ATTRIBUTION_SLOTS = {
   receipts: 1n,
   usedNonces: 2n,
   accrued: 3n,
+  /** Held a per-datanet reward-per-share before version-exact accounting; no longer written. */
   rewardPerShare: 4n,
   rewardSnapshot: 5n,
+  rewardTree: 6n,
+  parameters: 7n,
 } as const
 /** Receipt struct fields: 0 modelId; 1 payer|modelVersion<<160|settledAtBlock<<192; 2 fee;
  * 3 inputHash; 4 outputHash; 5 attributionCommitment; 6 nonce. Slot 1 is never zero for a
@@ -164,15 +223,22 @@ export function receiptSlot(receiptId: Uint8Array, field: bigint): Uint8Array {
 export function usedNonceSlot(modelId: bigint, nonce: bigint): Uint8Array {
   return nestedSlot(ATTRIBUTION_SLOTS.usedNonces, modelId, nonce)
 }
-/** Settled, claimable OPEN (wei) of an account. */
+/** Settled OPEN of an account: claimable wei in the low 192 bits, and a sub-wei remainder in units
+ * of 2^-64 wei in the high 64 bits (what pro-rata rounding has not yet made a whole wei). */
 export function accruedSlot(account: Uint8Array): Uint8Array {
   return nestedSlot(ATTRIBUTION_SLOTS.accrued, account)
 }
-/** Cumulative wei paid per share of a datanet. */
-export function rewardPerShareSlot(datanetId: bigint): Uint8Array {
-  return nestedSlot(ATTRIBUTION_SLOTS.rewardPerShare, datanetId)
+/** parameters[word]: a word of the parameter store (param-store.ts). */
+export function parameterSlot(word: bigint): Uint8Array {
+  return nestedSlot(ATTRIBUTION_SLOTS.parameters, word)
 }
-/** rewardPerShare value at which the account's holding of the datanet was last settled. */
-export function rewardSnapshotSlot(datanetId: bigint, account: Uint8Array): Uint8Array {
-  return nestedSlot(ATTRIBUTION_SLOTS.rewardSnapshot, datanetId, account)
+/** Reward index (cumulative reward per share, ×2^64) of a share token at the holder's last settlement. */
+export function rewardSnapshotSlot(tokenId: bigint, account: Uint8Array): Uint8Array {
+  return nestedSlot(ATTRIBUTION_SLOTS.rewardSnapshot, tokenId, account)
+}
+/** Node `index` (a version number ≥ 1) of a datanet's binary indexed tree over its versions'
+ * reward-per-share (see pools.ts): the node sum in the low 192 bits, and in the high 64 bits the
+ * division remainder carried by the pool of version `index`. */
+export function rewardTreeSlot(datanetId: bigint, index: bigint): Uint8Array {
+  return nestedSlot(ATTRIBUTION_SLOTS.rewardTree, datanetId, index)
 }

@@ -10,9 +10,7 @@ import { decodeFunctionData } from 'viem'
 import { datanetsAbi } from '../sol/abi.ts'
 import {
   ATTRIBUTION_ADDRESS,
-  accruedSlot,
   allowListSlot,
-  approvalOrderSlot,
   arrayElementSlot,
   CONTRIBUTION_FIELDS,
   contributionSlot,
@@ -29,20 +27,27 @@ import {
   modelVersionSlot,
   operatorApprovalSlot,
   readString,
-  rewardPerShareSlot,
   shareBalanceSlot,
+  splitShareTokenId,
   trainedOnSlot,
   usedNonceSlot,
 } from './layout.ts'
+import { loadParams } from './param-store.ts'
+import type { ModuleParams } from './params.ts'
+import { poolCarry, REWARD_SCALE_BITS } from './pools.ts'
 import {
+  type DatanetTerms,
+  loadApprovalEntry,
   loadContributionCore,
   loadDatanet,
+  loadDatanetTerms,
   loadModel,
   loadModelVersionHashes,
   loadReceipt,
   loadVersion,
+  loadVersionTotals,
 } from './records.ts'
-import { heldList, pendingReward, readU } from './rewards.ts'
+import { heldList, pendingReward, readAccrued, readU, tokenIndex } from './rewards.ts'
 
 export type Hex = `0x${string}`
 
@@ -80,6 +85,11 @@ export interface VersionInfo {
   root: Hex
   count: bigint
   publishedAtBlock: bigint
+}
+
+export interface VersionDetails extends VersionInfo {
+  /** Weight of all the contributions in the version: the supply its pro-rata payments divide by. */
+  totalWeight: bigint
 }
 
 export interface DatanetRef {
@@ -127,16 +137,26 @@ export interface ReceiptInfo {
 
 export interface RewardsInfo {
   account: Hex
-  /** Settled, claimable now. */
+  /** Settled whole wei, claimable now. */
   accrued: bigint
-  /** Per held datanet: shares and reward not yet moved into accrued (also claimable). */
-  datanets: { datanetId: bigint; shares: bigint; pending: bigint }[]
-  /** accrued + all pending: what claim() would pay. */
+  /** Per held share token: its datanet and version, the shares, and the reward not yet moved into
+   * accrued, in whole wei rounded down (`pendingScaled`: exact, ×2^-64 wei). */
+  datanets: {
+    datanetId: bigint
+    version: bigint
+    tokenId: bigint
+    shares: bigint
+    pending: bigint
+    pendingScaled: bigint
+  }[]
+  /** What claim() would pay: accrued + ⌊(remainder + Σ pendingScaled) / 2^64⌋. */
   claimable: bigint
+  /** Sub-wei part of the account's balance not yet a whole wei, ×2^-64 wei (after claimable). */
+  remainder: bigint
 }
 
-type Readable = StorageReader | Pick<ModuleState, 'getStorage'>
-function reader(s: Readable): StorageReader {
+export type Readable = StorageReader | Pick<ModuleState, 'getStorage'>
+export function reader(s: Readable): StorageReader {
   return 'read' in s ? s : stateReader(s)
 }
 
@@ -217,14 +237,46 @@ export async function readDatanetVersion(
   return { datanetId, version, root: toHex(v.root), count: v.count, publishedAtBlock: v.publishedAtBlock }
 }
 
+export async function readVersionDetails(
+  s: Readable,
+  datanetId: bigint,
+  version: bigint,
+): Promise<VersionDetails | undefined> {
+  const v = await loadVersion(reader(s), datanetId, version)
+  if (v === undefined) return undefined
+  return {
+    datanetId,
+    version,
+    root: toHex(v.root),
+    count: v.count,
+    publishedAtBlock: v.publishedAtBlock,
+    totalWeight: v.totalWeight,
+  }
+}
+
+/** ERC-1155 total supply: of a share token (the weight its version added), or of a bare datanet id
+ * (all versions, including contributions approved since the last version). */
+export async function readShareSupply(s: Readable, id: bigint): Promise<bigint> {
+  const r = reader(s)
+  const { datanetId, version } = splitShareTokenId(id)
+  const d = await loadDatanet(r, datanetId)
+  if (d === undefined) return 0n
+  if (version === 0n) return d.totalShares
+  if (version > d.versionCount + 1n) return 0n
+  const upTo =
+    version > d.versionCount ? d.totalShares : (await loadVersionTotals(r, datanetId, version)).totalWeight
+  const before = version === 1n ? 0n : (await loadVersionTotals(r, datanetId, version - 1n)).totalWeight
+  return upTo - before
+}
+
 /** Contribution id approved at position `approvalIndex` (0-based), or undefined. */
 export async function readApprovedContributionAt(
   s: Readable,
   datanetId: bigint,
   approvalIndex: bigint,
 ): Promise<bigint | undefined> {
-  const id = await readU(reader(s), DATANETS_ADDRESS, approvalOrderSlot(datanetId, approvalIndex))
-  return id === 0n ? undefined : id
+  const e = await loadApprovalEntry(reader(s), datanetId, approvalIndex)
+  return e?.contributionId
 }
 
 export async function readIsCurator(s: Readable, datanetId: bigint, account: Uint8Array): Promise<boolean> {
@@ -251,7 +303,13 @@ export async function readIsApprovedForAll(
   return (await readU(reader(s), DATANETS_ADDRESS, operatorApprovalSlot(account, operator))) !== 0n
 }
 
+/** Distinct datanets of the share tokens the account holds, in `held` order. */
 export async function readHeldDatanets(s: Readable, account: Uint8Array): Promise<bigint[]> {
+  const ids = (await heldList(reader(s), account)).map((id) => splitShareTokenId(id).datanetId)
+  return [...new Set(ids)]
+}
+
+export async function readHeldShareTokens(s: Readable, account: Uint8Array): Promise<bigint[]> {
   return heldList(reader(s), account)
 }
 
@@ -362,22 +420,48 @@ export async function readIsNonceUsed(s: Readable, modelId: bigint, nonce: bigin
   return (await readU(reader(s), ATTRIBUTION_ADDRESS, usedNonceSlot(modelId, nonce))) !== 0n
 }
 
-export async function readRewardPerShare(s: Readable, datanetId: bigint): Promise<bigint> {
-  return readU(reader(s), ATTRIBUTION_ADDRESS, rewardPerShareSlot(datanetId))
+/** Reward index (×2^64 wei per share) of a share token; a bare datanet id means its version 1. */
+export async function readRewardIndex(s: Readable, id: bigint): Promise<bigint> {
+  const { datanetId, version } = splitShareTokenId(id)
+  return tokenIndex(reader(s), version === 0n ? (1n << 128n) | datanetId : id)
+}
+
+/** What the pool of a datanet version holds but has not yet credited per share, ×2^-64 wei. */
+export async function readPoolCarry(s: Readable, datanetId: bigint, version: bigint): Promise<bigint> {
+  return poolCarry(reader(s), datanetId, version)
+}
+
+/** Cumulative whole wei per share of a share token (see readRewardIndex). */
+export async function readRewardPerShare(s: Readable, id: bigint): Promise<bigint> {
+  return (await readRewardIndex(s, id)) >> REWARD_SCALE_BITS
 }
 
 export async function readRewards(s: Readable, account: Uint8Array): Promise<RewardsInfo> {
   const r = reader(s)
-  const accrued = await readU(r, ATTRIBUTION_ADDRESS, accruedSlot(account))
+  const { wei, remainder } = await readAccrued(r, account)
   const datanets: RewardsInfo['datanets'] = []
-  let claimable = accrued
-  for (const datanetId of await heldList(r, account)) {
-    const shares = await readU(r, DATANETS_ADDRESS, shareBalanceSlot(datanetId, account))
-    const pending = await pendingReward(r, datanetId, account)
-    datanets.push({ datanetId, shares, pending })
-    claimable += pending
+  let scaled = remainder
+  for (const tokenId of await heldList(r, account)) {
+    const { datanetId, version } = splitShareTokenId(tokenId)
+    const shares = await readU(r, DATANETS_ADDRESS, shareBalanceSlot(tokenId, account))
+    const pendingScaled = await pendingReward(r, tokenId, account)
+    datanets.push({
+      datanetId,
+      version,
+      tokenId,
+      shares,
+      pending: pendingScaled >> REWARD_SCALE_BITS,
+      pendingScaled,
+    })
+    scaled += pendingScaled
   }
-  return { account: toHex(account), accrued, datanets, claimable }
+  return {
+    account: toHex(account),
+    accrued: wei,
+    datanets,
+    claimable: wei + (scaled >> REWARD_SCALE_BITS),
+    remainder: scaled & ((1n << REWARD_SCALE_BITS) - 1n),
+  }
 }
 
 /**
@@ -399,4 +483,40 @@ export function extractInlineContent(
   const bytes = fromHex(content)
   if (bytes.length === 0 || toHex(keccak(bytes)) !== contentHash.toLowerCase()) return undefined
   return { datanetId, contentHash, content: bytes }
+}
+
+/** The parameters in force: genesis values overridden by what Governance set. */
+export async function readParameters(s: Readable, genesis: ModuleParams): Promise<ModuleParams> {
+  return loadParams(reader(s), genesis)
+}
+
+/** Curation and licence terms of a datanet (undefined if it does not exist). */
+export async function readDatanetTerms(s: Readable, datanetId: bigint): Promise<DatanetTerms | undefined> {
+  const r = reader(s)
+  if ((await loadDatanet(r, datanetId)) === undefined) return undefined
+  return loadDatanetTerms(r, datanetId)
+}
+
+export interface ModelTermsInfo {
+  derivativesAllowed: boolean
+  /** What a derivative registered now would pay this model's owner (bps of its owner part). */
+  derivativeRoyaltyBps: number
+  /** What this model pays its parent's owner (bps of its owner part; 0 for an original model). */
+  parentRoyaltyBps: number
+}
+
+export async function readModelTerms(
+  s: Readable,
+  genesis: ModuleParams,
+  modelId: bigint,
+): Promise<ModelTermsInfo | undefined> {
+  const r = reader(s)
+  const m = await loadModel(r, modelId)
+  if (m === undefined) return undefined
+  const params = await loadParams(r, genesis)
+  return {
+    derivativesAllowed: m.derivativesAllowed,
+    derivativeRoyaltyBps: m.derivativeTermsSet ? m.derivativeRoyaltyBps : params.parentRoyaltyBps,
+    parentRoyaltyBps: m.parentRoyaltyBps,
+  }
 }

@@ -5,6 +5,7 @@ import { addressFromWord, addressToBigInt, field, isZero, pack, toBigInt, u256 }
 import {
   ATTRIBUTION_ADDRESS,
   addSlot,
+  approvalOrderSlot,
   CONTRIBUTION_FIELDS,
   contributionSlot,
   DATANET_FIELDS,
@@ -75,6 +76,8 @@ export interface ContributionCore {
   contributor: Uint8Array
   status: number
   inlined: boolean
+  /** Approval votes it has (curation.ts). */
+  approvals: number
   size: bigint
   weight: bigint
   approvalIndex: bigint
@@ -96,6 +99,7 @@ export async function loadContributionCore(
     contributor: addressFromWord(w0),
     status: Number(field(w0, 160, 8)),
     inlined: field(w0, 168, 8) === 1n,
+    approvals: Number(field(w0, 176, 8)),
     size: field(w2, 0, 64),
     weight: field(w2, 64, 64),
     approvalIndex: field(w2, 128, 64),
@@ -112,6 +116,7 @@ export function storeContributionCore(w: StorageWriter, id: bigint, cid: bigint,
         [addressToBigInt(c.contributor), 0, 160],
         [BigInt(c.status), 160, 8],
         [c.inlined ? 1n : 0n, 168, 8],
+        [BigInt(c.approvals), 176, 8],
       ),
     ),
   )
@@ -124,10 +129,74 @@ export function storeContributionCore(w: StorageWriter, id: bigint, cid: bigint,
   )
 }
 
+/** Curation and licence terms of a datanet (stored minus their defaults, so zero is the default). */
+export interface DatanetTerms {
+  /** Approval votes a contribution needs (1..16, default 1). */
+  requiredApprovals: number
+  /** 0: any model owner may train on it; 1: only allow-listed model owners. */
+  licenceMode: number
+  /** Least share of every fee (bps) a model trained on it must leave its contributors. */
+  minContributorsBps: number
+}
+
+export async function loadDatanetTerms(r: StorageReader, id: bigint): Promise<DatanetTerms> {
+  const w = toBigInt(await r.read(DATANETS_ADDRESS, datanetSlot(id, DATANET_FIELDS.terms)))
+  return {
+    requiredApprovals: Number(field(w, 0, 8)) + 1,
+    licenceMode: Number(field(w, 8, 8)),
+    minContributorsBps: Number(field(w, 16, 16)),
+  }
+}
+
+export function storeDatanetTerms(w: StorageWriter, id: bigint, terms: DatanetTerms): void {
+  w.write(
+    DATANETS_ADDRESS,
+    datanetSlot(id, DATANET_FIELDS.terms),
+    u256(
+      pack(
+        [BigInt(terms.requiredApprovals - 1), 0, 8],
+        [BigInt(terms.licenceMode), 8, 8],
+        [BigInt(terms.minContributorsBps), 16, 16],
+      ),
+    ),
+  )
+}
+
+/** What the approval order keeps per approved contribution (one word, read when publishing). */
+export interface ApprovalEntry {
+  contributionId: bigint
+  weight: bigint
+  size: bigint
+  inlined: boolean
+}
+
+export async function loadApprovalEntry(
+  r: StorageReader,
+  id: bigint,
+  index: bigint,
+): Promise<ApprovalEntry | undefined> {
+  const w = toBigInt(await r.read(DATANETS_ADDRESS, approvalOrderSlot(id, index)))
+  if (w === 0n) return undefined
+  return {
+    contributionId: field(w, 0, 64),
+    weight: field(w, 64, 64),
+    size: field(w, 128, 64),
+    inlined: field(w, 192, 8) === 1n,
+  }
+}
+
+export function approvalEntryWord(e: ApprovalEntry): Uint8Array {
+  return u256(
+    pack([e.contributionId, 0, 64], [e.weight, 64, 64], [e.size, 128, 64], [e.inlined ? 1n : 0n, 192, 8]),
+  )
+}
+
 export interface VersionRecord {
   root: Uint8Array
   count: bigint
   publishedAtBlock: bigint
+  /** Weight of all the contributions in the version: its pro-rata share supply. */
+  totalWeight: bigint
 }
 
 export async function loadVersion(
@@ -138,7 +207,12 @@ export async function loadVersion(
   const w1 = toBigInt(await r.read(DATANETS_ADDRESS, versionSlot(id, version, 1n)))
   if (w1 === 0n) return undefined // published versions have count ≥ 1
   const root = await r.read(DATANETS_ADDRESS, versionSlot(id, version, 0n))
-  return { root, count: field(w1, 0, 64), publishedAtBlock: field(w1, 64, 64) }
+  return {
+    root,
+    count: field(w1, 0, 64),
+    publishedAtBlock: field(w1, 64, 64),
+    totalWeight: field(w1, 128, 64),
+  }
 }
 
 export function storeVersion(w: StorageWriter, id: bigint, version: bigint, v: VersionRecord): void {
@@ -146,19 +220,40 @@ export function storeVersion(w: StorageWriter, id: bigint, version: bigint, v: V
   w.write(
     DATANETS_ADDRESS,
     versionSlot(id, version, 1n),
-    u256(pack([v.count, 0, 64], [v.publishedAtBlock, 64, 64])),
+    u256(pack([v.count, 0, 64], [v.publishedAtBlock, 64, 64], [v.totalWeight, 128, 64])),
   )
 }
 
-/** Only the count of a version (one read): settle needs nothing else. */
+/** Count and total weight of a version (one read; both 0 for a version that is not published). */
+export async function loadVersionTotals(
+  r: StorageReader,
+  id: bigint,
+  version: bigint,
+): Promise<{ count: bigint; totalWeight: bigint }> {
+  const w1 = toBigInt(await r.read(DATANETS_ADDRESS, versionSlot(id, version, 1n)))
+  return { count: field(w1, 0, 64), totalWeight: field(w1, 128, 64) }
+}
+
+/** Only the count of a version (one read). */
 export async function loadVersionCount(r: StorageReader, id: bigint, version: bigint): Promise<bigint> {
-  return field(toBigInt(await r.read(DATANETS_ADDRESS, versionSlot(id, version, 1n))), 0, 64)
+  return (await loadVersionTotals(r, id, version)).count
+}
+
+/** The number of published versions of a datanet (one read of its counters word; 0 if none). */
+export async function loadVersionCountOf(r: StorageReader, id: bigint): Promise<bigint> {
+  return field(toBigInt(await r.read(DATANETS_ADDRESS, datanetSlot(id, DATANET_FIELDS.counters))), 128, 64)
 }
 
 export interface ModelHeader {
   owner: Uint8Array
   ownerShareBps: number
   depth: number
+  /** Share of this model's owner part paid to its parent's owner (fixed at registration). */
+  parentRoyaltyBps: number
+  /** Terms for derivatives of this model, once its owner set them. */
+  derivativeTermsSet: boolean
+  derivativesAllowed: boolean
+  derivativeRoyaltyBps: number
   provider: Uint8Array
   minFee: bigint
   parentId: bigint
@@ -179,6 +274,10 @@ export async function loadModel(r: StorageReader, id: bigint): Promise<ModelHead
     owner: addressFromWord(w0),
     ownerShareBps: Number(field(w0, 160, 16)),
     depth: Number(field(w0, 176, 8)),
+    parentRoyaltyBps: Number(field(w0, 184, 16)),
+    derivativeTermsSet: field(w0, 200, 1) === 1n,
+    derivativesAllowed: field(w0, 201, 1) === 1n,
+    derivativeRoyaltyBps: Number(field(w0, 208, 16)),
     provider,
     minFee,
     parentId,
@@ -192,7 +291,15 @@ export function storeModel(w: StorageWriter, id: bigint, m: ModelHeader): void {
     MODELS_ADDRESS,
     modelSlot(id, MODEL_FIELDS.ownerShareDepth),
     u256(
-      pack([addressToBigInt(m.owner), 0, 160], [BigInt(m.ownerShareBps), 160, 16], [BigInt(m.depth), 176, 8]),
+      pack(
+        [addressToBigInt(m.owner), 0, 160],
+        [BigInt(m.ownerShareBps), 160, 16],
+        [BigInt(m.depth), 176, 8],
+        [BigInt(m.parentRoyaltyBps), 184, 16],
+        [m.derivativeTermsSet ? 1n : 0n, 200, 1],
+        [m.derivativesAllowed ? 1n : 0n, 201, 1],
+        [BigInt(m.derivativeRoyaltyBps), 208, 16],
+      ),
     ),
   )
   w.write(MODELS_ADDRESS, modelSlot(id, MODEL_FIELDS.provider), u256(addressToBigInt(m.provider)))

@@ -1,10 +1,13 @@
 /**
- * Reward-per-share accounting for datanet shares. rewardPerShare[d] is the cumulative wei paid per
- * share of datanet d (integer: remainders of the division go to the treasury as dust at settle time,
- * so every holder's pending amount is exact). A holder's pending reward is
- * balance × (rewardPerShare − snapshot); it is moved into `accrued` before any change of the
- * balance (mint, transfer) and on claim. Settling a payment is O(1) per datanet; claiming is
- * O(datanets held) through the per-account `held` list.
+ * Balances of the Attribution module and of version shares (see pools.ts).
+ *
+ * `accrued[account]` holds settled wei (low 192 bits) and a sub-wei remainder in units of 2^-64
+ * wei (high 64 bits). A holder's pending reward on a share token is balance × (I − snapshot) in
+ * the same units, I the token's reward index; it is moved into `accrued` before any change of the
+ * balance (mint, transfer) and on claim, the whole wei going to the claimable part and the rest
+ * staying as the account's remainder. So an account's claimable is its exact rational entitlement
+ * rounded down: nothing is lost to rounding, and nothing is paid twice. Settling a payment is
+ * O(log versions) per datanet; claiming is O(share tokens held) through the per-account `held` list.
  */
 
 import type { StorageReader, StorageWriter } from '@openledger/module-kit'
@@ -16,47 +19,99 @@ import {
   heldElementSlot,
   heldIndexSlot,
   heldLengthSlot,
-  rewardPerShareSlot,
   rewardSnapshotSlot,
   shareBalanceSlot,
+  splitShareTokenId,
 } from './layout.ts'
+import { REWARD_SCALE, REWARD_SCALE_BITS, rewardIndex } from './pools.ts'
+import { loadVersionCountOf } from './records.ts'
+
+const WEI_BITS = 192n
+const WEI_MASK = (1n << WEI_BITS) - 1n
 
 export async function readU(r: StorageReader, account: Uint8Array, slot: Uint8Array): Promise<bigint> {
   return toBigInt(await r.read(account, slot))
 }
 
-/** Moves the holder's pending reward on `datanetId` into accrued. Returns the share balance. */
-export async function settleHolder(w: StorageWriter, datanetId: bigint, holder: Uint8Array): Promise<bigint> {
-  const balance = await readU(w, DATANETS_ADDRESS, shareBalanceSlot(datanetId, holder))
-  const rps = await readU(w, ATTRIBUTION_ADDRESS, rewardPerShareSlot(datanetId))
-  const snapSlot = rewardSnapshotSlot(datanetId, holder)
-  const snap = await readU(w, ATTRIBUTION_ADDRESS, snapSlot)
-  if (snap === rps) return balance
-  const pending = balance * (rps - snap)
-  if (pending > 0n) await credit(w, holder, pending)
-  w.write(ATTRIBUTION_ADDRESS, snapSlot, u256(rps))
-  return balance
+/** The accrued word of an account: whole wei and the sub-wei remainder (×2^-64 wei). */
+export async function readAccrued(
+  r: StorageReader,
+  account: Uint8Array,
+): Promise<{ wei: bigint; remainder: bigint }> {
+  const word = await readU(r, ATTRIBUTION_ADDRESS, accruedSlot(account))
+  return { wei: word & WEI_MASK, remainder: word >> WEI_BITS }
 }
 
+function accruedWord(wei: bigint, remainder: bigint): Uint8Array {
+  if (wei > WEI_MASK) throw new RangeError('accrued overflow')
+  return u256(wei | (remainder << WEI_BITS))
+}
+
+/**
+ * Takes an account's whole-wei accrued balance out (zeroing it, keeping the sub-wei remainder) and
+ * returns it; the caller moves the OPEN. For system modules that collect their part without a claim
+ * (the Staking module's end-of-block sweep of the stakers part).
+ */
+export async function takeAccrued(w: StorageWriter, account: Uint8Array): Promise<bigint> {
+  const a = await readAccrued(w, account)
+  if (a.wei > 0n) w.write(ATTRIBUTION_ADDRESS, accruedSlot(account), accruedWord(0n, a.remainder))
+  return a.wei
+}
+
+/** Credits whole wei. */
 export async function credit(w: StorageWriter, account: Uint8Array, amount: bigint): Promise<void> {
   if (amount === 0n) return
-  const slot = accruedSlot(account)
-  w.write(ATTRIBUTION_ADDRESS, slot, u256((await readU(w, ATTRIBUTION_ADDRESS, slot)) + amount))
+  const a = await readAccrued(w, account)
+  w.write(ATTRIBUTION_ADDRESS, accruedSlot(account), accruedWord(a.wei + amount, a.remainder))
 }
 
-/** Pending (not yet settled) reward of `holder` on one datanet, without writing. */
-export async function pendingReward(
-  r: StorageReader,
-  datanetId: bigint,
+/** Credits an amount in units of 2^-64 wei: whole wei become claimable, the rest is kept. */
+export async function creditScaled(w: StorageWriter, account: Uint8Array, scaled: bigint): Promise<void> {
+  if (scaled === 0n) return
+  const a = await readAccrued(w, account)
+  const total = a.remainder + scaled
+  w.write(
+    ATTRIBUTION_ADDRESS,
+    accruedSlot(account),
+    accruedWord(a.wei + (total >> REWARD_SCALE_BITS), total & (REWARD_SCALE - 1n)),
+  )
+}
+
+/** The reward index of a share token now (0 for a bare datanet id or an unpublished version). */
+export async function tokenIndex(r: StorageReader, tokenId: bigint): Promise<bigint> {
+  const { datanetId, version } = splitShareTokenId(tokenId)
+  if (version === 0n) return 0n
+  return rewardIndex(r, datanetId, version, await loadVersionCountOf(r, datanetId))
+}
+
+/**
+ * Brings the holder's snapshot of a share token up to date and returns its balance and the reward
+ * earned since the last snapshot (×2^-64 wei), which the caller must credit (creditScaled).
+ */
+export async function settleHolder(
+  w: StorageWriter,
+  tokenId: bigint,
   holder: Uint8Array,
-): Promise<bigint> {
-  const balance = await readU(r, DATANETS_ADDRESS, shareBalanceSlot(datanetId, holder))
-  if (balance === 0n) return 0n
-  const rps = await readU(r, ATTRIBUTION_ADDRESS, rewardPerShareSlot(datanetId))
-  const snap = await readU(r, ATTRIBUTION_ADDRESS, rewardSnapshotSlot(datanetId, holder))
-  return balance * (rps - snap)
+): Promise<{ balance: bigint; earned: bigint }> {
+  const balance = await readU(w, DATANETS_ADDRESS, shareBalanceSlot(tokenId, holder))
+  const index = await tokenIndex(w, tokenId)
+  const snapSlot = rewardSnapshotSlot(tokenId, holder)
+  const snap = await readU(w, ATTRIBUTION_ADDRESS, snapSlot)
+  if (snap === index) return { balance, earned: 0n }
+  w.write(ATTRIBUTION_ADDRESS, snapSlot, u256(index))
+  return { balance, earned: balance * (index - snap) }
 }
 
+/** Pending (not yet settled) reward of `holder` on one share token, ×2^-64 wei, without writing. */
+export async function pendingReward(r: StorageReader, tokenId: bigint, holder: Uint8Array): Promise<bigint> {
+  const balance = await readU(r, DATANETS_ADDRESS, shareBalanceSlot(tokenId, holder))
+  if (balance === 0n) return 0n
+  const index = await tokenIndex(r, tokenId)
+  const snap = await readU(r, ATTRIBUTION_ADDRESS, rewardSnapshotSlot(tokenId, holder))
+  return balance * (index - snap)
+}
+
+/** Share token ids with a non-zero balance, in `held` order. */
 export async function heldList(r: StorageReader, account: Uint8Array): Promise<bigint[]> {
   const len = await readU(r, DATANETS_ADDRESS, heldLengthSlot(account))
   const out: bigint[] = []
@@ -64,19 +119,19 @@ export async function heldList(r: StorageReader, account: Uint8Array): Promise<b
   return out
 }
 
-async function heldAdd(w: StorageWriter, account: Uint8Array, datanetId: bigint): Promise<void> {
+async function heldAdd(w: StorageWriter, account: Uint8Array, tokenId: bigint): Promise<void> {
   const lenSlot = heldLengthSlot(account)
   const len = await readU(w, DATANETS_ADDRESS, lenSlot)
-  w.write(DATANETS_ADDRESS, heldElementSlot(account, len), u256(datanetId))
-  w.write(DATANETS_ADDRESS, heldIndexSlot(account, datanetId), u256(len + 1n))
+  w.write(DATANETS_ADDRESS, heldElementSlot(account, len), u256(tokenId))
+  w.write(DATANETS_ADDRESS, heldIndexSlot(account, tokenId), u256(len + 1n))
   w.write(DATANETS_ADDRESS, lenSlot, u256(len + 1n))
 }
 
 /** Swap-and-pop removal, O(1). */
-async function heldRemove(w: StorageWriter, account: Uint8Array, datanetId: bigint): Promise<void> {
+async function heldRemove(w: StorageWriter, account: Uint8Array, tokenId: bigint): Promise<void> {
   const lenSlot = heldLengthSlot(account)
   const len = await readU(w, DATANETS_ADDRESS, lenSlot)
-  const idxSlot = heldIndexSlot(account, datanetId)
+  const idxSlot = heldIndexSlot(account, tokenId)
   const pos = (await readU(w, DATANETS_ADDRESS, idxSlot)) - 1n
   const last = len - 1n
   if (pos !== last) {
@@ -89,32 +144,65 @@ async function heldRemove(w: StorageWriter, account: Uint8Array, datanetId: bigi
   w.write(DATANETS_ADDRESS, lenSlot, u256(last))
 }
 
-/** Adds `amount` shares to `to` (after settling its pending reward). */
-export async function mintShares(
+/** Adds `delta` (may be negative) to the account's total over all versions of the datanet. */
+async function addToDatanetTotal(
   w: StorageWriter,
   datanetId: bigint,
+  account: Uint8Array,
+  delta: bigint,
+): Promise<void> {
+  const slot = shareBalanceSlot(datanetId, account)
+  w.write(DATANETS_ADDRESS, slot, u256((await readU(w, DATANETS_ADDRESS, slot)) + delta))
+}
+
+/** Adds `amount` shares of a share token to `to` (after settling its pending reward). */
+export async function mintShares(
+  w: StorageWriter,
+  tokenId: bigint,
   to: Uint8Array,
   amount: bigint,
 ): Promise<void> {
-  const balance = await settleHolder(w, datanetId, to)
-  w.write(DATANETS_ADDRESS, shareBalanceSlot(datanetId, to), u256(balance + amount))
-  if (balance === 0n && amount > 0n) await heldAdd(w, to, datanetId)
+  const { balance, earned } = await settleHolder(w, tokenId, to)
+  await creditScaled(w, to, earned)
+  w.write(DATANETS_ADDRESS, shareBalanceSlot(tokenId, to), u256(balance + amount))
+  await addToDatanetTotal(w, splitShareTokenId(tokenId).datanetId, to, amount)
+  if (balance === 0n && amount > 0n) await heldAdd(w, to, tokenId)
+}
+
+/** Removes `amount` shares of a share token from `from` (after settling its pending reward); the
+ * caller knows the balance covers it. */
+export async function burnShares(
+  w: StorageWriter,
+  tokenId: bigint,
+  from: Uint8Array,
+  amount: bigint,
+): Promise<void> {
+  const { balance, earned } = await settleHolder(w, tokenId, from)
+  await creditScaled(w, from, earned)
+  if (balance < amount) throw new Error(`burning ${amount} of token ${tokenId} from a balance of ${balance}`)
+  w.write(DATANETS_ADDRESS, shareBalanceSlot(tokenId, from), u256(balance - amount))
+  await addToDatanetTotal(w, splitShareTokenId(tokenId).datanetId, from, -amount)
+  if (balance === amount && amount > 0n) await heldRemove(w, from, tokenId)
 }
 
 /** Moves shares; the caller has checked the balance. Both sides are settled first. */
 export async function moveShares(
   w: StorageWriter,
-  datanetId: bigint,
+  tokenId: bigint,
   from: Uint8Array,
   to: Uint8Array,
   amount: bigint,
-  fromBalance: bigint,
 ): Promise<void> {
-  await settleHolder(w, datanetId, from)
-  const toBalance = await settleHolder(w, datanetId, to)
+  const f = await settleHolder(w, tokenId, from)
+  await creditScaled(w, from, f.earned)
+  const t = await settleHolder(w, tokenId, to)
+  await creditScaled(w, to, t.earned)
   if (amount === 0n || Buffer.compare(from, to) === 0) return
-  w.write(DATANETS_ADDRESS, shareBalanceSlot(datanetId, from), u256(fromBalance - amount))
-  w.write(DATANETS_ADDRESS, shareBalanceSlot(datanetId, to), u256(toBalance + amount))
-  if (fromBalance === amount) await heldRemove(w, from, datanetId)
-  if (toBalance === 0n) await heldAdd(w, to, datanetId)
+  const datanetId = splitShareTokenId(tokenId).datanetId
+  w.write(DATANETS_ADDRESS, shareBalanceSlot(tokenId, from), u256(f.balance - amount))
+  w.write(DATANETS_ADDRESS, shareBalanceSlot(tokenId, to), u256(t.balance + amount))
+  await addToDatanetTotal(w, datanetId, from, -amount)
+  await addToDatanetTotal(w, datanetId, to, amount)
+  if (f.balance === amount) await heldRemove(w, from, tokenId)
+  if (t.balance === 0n) await heldAdd(w, to, tokenId)
 }

@@ -18,11 +18,12 @@ import type {
   Transport,
 } from 'viem'
 import { readContract, simulateContract, writeContract } from 'viem/actions'
-import { attributionAbi, datanetsAbi, modelsAbi } from '../sol/abi.ts'
+import { attributionAbi, datanetsAbi, modelFactoryAbi, modelsAbi } from '../sol/abi.ts'
 
 export const DATANETS: Address = '0x4f50454e00000000000000000000000000000001'
 export const MODELS: Address = '0x4f50454e00000000000000000000000000000002'
 export const ATTRIBUTION: Address = '0x4f50454e00000000000000000000000000000003'
+export const MODEL_FACTORY: Address = '0x4f50454e00000000000000000000000000000006'
 
 type AbiFn<abi extends Abi, name extends string> = Extract<abi[number], { type: 'function'; name: name }>
 
@@ -41,6 +42,8 @@ export interface WriteOptions {
   nonce?: number
   maxFeePerGas?: bigint
   maxPriorityFeePerGas?: bigint
+  /** msg.value of payable functions without a fixed value rule (postJob, challengeJob). */
+  value?: bigint
 }
 
 export interface ReadOptions {
@@ -83,7 +86,7 @@ export function writeAction<const abi extends Abi, const name extends ContractFu
       nonce,
       maxFeePerGas,
       maxPriorityFeePerGas,
-      value: msgValue?.(params),
+      value: msgValue?.(params) ?? (params as WriteOptions).value,
     } as unknown as Parameters<typeof writeContract>[1])
   }
 }
@@ -104,7 +107,7 @@ export function simulateAction<
       functionName,
       args,
       account: account ?? client.account,
-      value: msgValue?.(params),
+      value: msgValue?.(params) ?? (params as WriteOptions).value,
     } as unknown as Parameters<typeof simulateContract>[1])
     return result as ContractFunctionReturnType<abi, Mutability, name>
   }
@@ -147,6 +150,10 @@ export const rejectContribution = writeAction(DATANETS, datanetsAbi, 'rejectCont
 export const publishVersion = writeAction(DATANETS, datanetsAbi, 'publishVersion')
 export const transferShares = writeAction(DATANETS, datanetsAbi, 'transferShares')
 export const setApprovalForAll = writeAction(DATANETS, datanetsAbi, 'setApprovalForAll')
+export const revokeApproval = writeAction(DATANETS, datanetsAbi, 'revokeApproval')
+export const setRequiredApprovals = writeAction(DATANETS, datanetsAbi, 'setRequiredApprovals')
+export const setLicence = writeAction(DATANETS, datanetsAbi, 'setLicence')
+export const setModelOwnerAllowed = writeAction(DATANETS, datanetsAbi, 'setModelOwnerAllowed')
 export const simulateCreateDatanet = simulateAction(DATANETS, datanetsAbi, 'createDatanet')
 export const simulateContribute = simulateAction(DATANETS, datanetsAbi, 'contribute')
 export const simulatePublishVersion = simulateAction(DATANETS, datanetsAbi, 'publishVersion')
@@ -162,6 +169,13 @@ export const getShareBalance = readAction(DATANETS, datanetsAbi, 'balanceOf')
 export const getTotalShares = readAction(DATANETS, datanetsAbi, 'totalSupply')
 export const isApprovedForAll = readAction(DATANETS, datanetsAbi, 'isApprovedForAll')
 export const getHeldDatanets = readAction(DATANETS, datanetsAbi, 'heldDatanets')
+export const getHeldShareTokens = readAction(DATANETS, datanetsAbi, 'heldShareTokens')
+export const getDatanetVersionDetails = readAction(DATANETS, datanetsAbi, 'getVersionDetails')
+export const getDatanetTerms = readAction(DATANETS, datanetsAbi, 'getDatanetTerms')
+export const isModelOwnerAllowed = readAction(DATANETS, datanetsAbi, 'isModelOwnerAllowed')
+export const getApprovals = readAction(DATANETS, datanetsAbi, 'getApprovals')
+/** The chain's answer for shareTokenId (the same as the local `shareTokenId` helper). */
+export const getShareTokenId = readAction(DATANETS, datanetsAbi, 'shareTokenId')
 
 // ---- Models ----
 export const registerModel = writeAction(MODELS, modelsAbi, 'registerModel')
@@ -169,12 +183,17 @@ export const publishModelVersion = writeAction(MODELS, modelsAbi, 'publishModelV
 export const transferModelOwnership = writeAction(MODELS, modelsAbi, 'transferModelOwnership')
 export const setProvider = writeAction(MODELS, modelsAbi, 'setProvider')
 export const setMinFee = writeAction(MODELS, modelsAbi, 'setMinFee')
+export const setDerivativeTerms = writeAction(MODELS, modelsAbi, 'setDerivativeTerms')
 export const simulateRegisterModel = simulateAction(MODELS, modelsAbi, 'registerModel')
+export const registerBaseModel = writeAction(MODELS, modelsAbi, 'registerBaseModel')
+export const registerAdapter = writeAction(MODELS, modelsAbi, 'registerAdapter')
+export const getTrainingSpec = readAction(MODELS, modelsAbi, 'getTrainingSpec')
 
 export const getModelCount = readAction(MODELS, modelsAbi, 'modelCount')
 export const getModel = readAction(MODELS, modelsAbi, 'getModel')
 export const getModelVersion = readAction(MODELS, modelsAbi, 'getModelVersion')
 export const isTrainedOn = readAction(MODELS, modelsAbi, 'isTrainedOn')
+export const getModelTerms = readAction(MODELS, modelsAbi, 'getModelTerms')
 
 // ---- Attribution ----
 /** Settles a signed receipt; msg.value is the receipt's fee. */
@@ -188,4 +207,24 @@ export const getReceipt = readAction(ATTRIBUTION, attributionAbi, 'getReceipt')
 export const getReceiptDigest = readAction(ATTRIBUTION, attributionAbi, 'receiptDigest')
 export const isNonceUsed = readAction(ATTRIBUTION, attributionAbi, 'isNonceUsed')
 export const getRewardPerShare = readAction(ATTRIBUTION, attributionAbi, 'rewardPerShare')
+export const getRewardIndex = readAction(ATTRIBUTION, attributionAbi, 'rewardIndex')
 export const getSplitParams = readAction(ATTRIBUTION, attributionAbi, 'splitParams')
+export const getParameters = readAction(ATTRIBUTION, attributionAbi, 'parameters')
+export const getParameter = readAction(ATTRIBUTION, attributionAbi, 'getParameter')
+/** Governance only: what an executed proposal calls (see IAttribution.setParameter). */
+export const setParameter = writeAction(ATTRIBUTION, attributionAbi, 'setParameter')
+
+// ---- ModelFactory jobs ----
+/** Posts a job; msg.value is the payment (`value`). */
+export const postJob = writeAction(MODEL_FACTORY, modelFactoryAbi, 'postJob')
+export const claimJob = writeAction(MODEL_FACTORY, modelFactoryAbi, 'claimJob')
+export const submitJob = writeAction(MODEL_FACTORY, modelFactoryAbi, 'submitJob')
+export const acceptJob = writeAction(MODEL_FACTORY, modelFactoryAbi, 'acceptJob')
+export const finalizeJob = writeAction(MODEL_FACTORY, modelFactoryAbi, 'finalizeJob')
+/** Challenges a submission; msg.value is the bond (`value`). */
+export const challengeJob = writeAction(MODEL_FACTORY, modelFactoryAbi, 'challengeJob')
+export const resolveJob = writeAction(MODEL_FACTORY, modelFactoryAbi, 'resolveJob')
+export const refundJob = writeAction(MODEL_FACTORY, modelFactoryAbi, 'refundJob')
+export const getJobCount = readAction(MODEL_FACTORY, modelFactoryAbi, 'jobCount')
+export const getJob = readAction(MODEL_FACTORY, modelFactoryAbi, 'getJob')
+export const getJobParams = readAction(MODEL_FACTORY, modelFactoryAbi, 'jobParams')

@@ -1,16 +1,17 @@
 /** Decoding of the modules' logs and revert data with the interfaces' ABI. */
 import type { Address, Hex } from 'viem'
 import { decodeErrorResult, decodeEventLog } from 'viem'
-import { attributionAbi, datanetsAbi, modelsAbi } from '../sol/abi.ts'
-import { ATTRIBUTION, DATANETS, MODELS } from './actions.ts'
+import { attributionAbi, datanetsAbi, modelFactoryAbi, modelsAbi } from '../sol/abi.ts'
+import { ATTRIBUTION, DATANETS, MODEL_FACTORY, MODELS } from './actions.ts'
 
 const BY_ADDRESS = {
   [DATANETS]: { module: 'Datanets', abi: datanetsAbi },
   [MODELS]: { module: 'Models', abi: modelsAbi },
   [ATTRIBUTION]: { module: 'Attribution', abi: attributionAbi },
+  [MODEL_FACTORY]: { module: 'ModelFactory', abi: modelFactoryAbi },
 } as const
 
-export type ModuleName = 'Datanets' | 'Models' | 'Attribution'
+export type ModuleName = 'Datanets' | 'Models' | 'Attribution' | 'ModelFactory'
 
 export interface DecodedModuleLog {
   module: ModuleName

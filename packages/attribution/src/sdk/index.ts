@@ -1,6 +1,8 @@
 /** Typed TypeScript SDK for the OpenLedger system modules (viem-style actions). */
 
-export { attributionAbi, datanetsAbi, modelsAbi } from '../sol/abi.ts'
+/** Share token ids: `shareTokenId(datanetId, version)` = version << 128 | datanetId. */
+export { shareTokenId, splitShareTokenId } from '../modules/layout.ts'
+export { attributionAbi, datanetsAbi, modelFactoryAbi, modelsAbi } from '../sol/abi.ts'
 export * from './actions.ts'
 export * from './events.ts'
 export * from './receipts.ts'

@@ -14,6 +14,43 @@ export const datanetsAbi = [
         name: 'contributionId',
         type: 'uint256',
       },
+      {
+        internalType: 'address',
+        name: 'curator',
+        type: 'address',
+      },
+    ],
+    name: 'AlreadyApproved',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
+      },
+    ],
+    name: 'AlreadyPublished',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
+      },
     ],
     name: 'ContributionNotFound',
     type: 'error',
@@ -132,6 +169,44 @@ export const datanetsAbi = [
   {
     inputs: [
       {
+        internalType: 'uint8',
+        name: 'licenceMode',
+        type: 'uint8',
+      },
+      {
+        internalType: 'uint16',
+        name: 'minContributorsBps',
+        type: 'uint16',
+      },
+    ],
+    name: 'InvalidLicence',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint8',
+        name: 'requiredApprovals',
+        type: 'uint8',
+      },
+    ],
+    name: 'InvalidRequiredApprovals',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'id',
+        type: 'uint256',
+      },
+    ],
+    name: 'InvalidShareToken',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
         internalType: 'uint64',
         name: 'weight',
         type: 'uint64',
@@ -175,6 +250,27 @@ export const datanetsAbi = [
       },
     ],
     name: 'NotAllowListed',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'address',
+        name: 'curator',
+        type: 'address',
+      },
+    ],
+    name: 'NotApproved',
     type: 'error',
   },
   {
@@ -245,6 +341,33 @@ export const datanetsAbi = [
     inputs: [
       {
         internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
+      },
+    ],
+    name: 'SelfApproval',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'id',
+        type: 'uint256',
+      },
+    ],
+    name: 'SharesLocked',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
         name: 'length',
         type: 'uint256',
       },
@@ -292,12 +415,80 @@ export const datanetsAbi = [
         type: 'uint256',
       },
       {
+        internalType: 'uint256',
+        name: 'maxBatch',
+        type: 'uint256',
+      },
+    ],
+    name: 'VersionBatchFull',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
         internalType: 'uint64',
         name: 'version',
         type: 'uint64',
       },
     ],
     name: 'VersionNotFound',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint64',
+        name: 'weight',
+        type: 'uint64',
+      },
+      {
+        internalType: 'uint256',
+        name: 'maxWeight',
+        type: 'uint256',
+      },
+    ],
+    name: 'WeightCapExceeded',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint64',
+        name: 'proposed',
+        type: 'uint64',
+      },
+      {
+        internalType: 'uint64',
+        name: 'given',
+        type: 'uint64',
+      },
+    ],
+    name: 'WeightMismatch',
     type: 'error',
   },
   {
@@ -358,6 +549,74 @@ export const datanetsAbi = [
       },
     ],
     name: 'ApprovalForAll',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
+      },
+      {
+        indexed: true,
+        internalType: 'address',
+        name: 'curator',
+        type: 'address',
+      },
+      {
+        indexed: false,
+        internalType: 'uint8',
+        name: 'approvals',
+        type: 'uint8',
+      },
+    ],
+    name: 'ApprovalRevoked',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
+      },
+      {
+        indexed: true,
+        internalType: 'address',
+        name: 'curator',
+        type: 'address',
+      },
+      {
+        indexed: false,
+        internalType: 'uint64',
+        name: 'weight',
+        type: 'uint64',
+      },
+      {
+        indexed: false,
+        internalType: 'uint8',
+        name: 'approvals',
+        type: 'uint8',
+      },
+    ],
+    name: 'ApprovalVoted',
     type: 'event',
   },
   {
@@ -575,6 +834,75 @@ export const datanetsAbi = [
       },
     ],
     name: 'DatanetOwnershipTransferred',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        indexed: false,
+        internalType: 'uint8',
+        name: 'licenceMode',
+        type: 'uint8',
+      },
+      {
+        indexed: false,
+        internalType: 'uint16',
+        name: 'minContributorsBps',
+        type: 'uint16',
+      },
+    ],
+    name: 'LicenceSet',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        indexed: true,
+        internalType: 'address',
+        name: 'modelOwner',
+        type: 'address',
+      },
+      {
+        indexed: false,
+        internalType: 'bool',
+        name: 'allowed',
+        type: 'bool',
+      },
+    ],
+    name: 'ModelOwnerAllowed',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        indexed: false,
+        internalType: 'uint8',
+        name: 'requiredApprovals',
+        type: 'uint8',
+      },
+    ],
+    name: 'RequiredApprovalsSet',
     type: 'event',
   },
   {
@@ -814,6 +1142,45 @@ export const datanetsAbi = [
         name: 'contributionId',
         type: 'uint256',
       },
+      {
+        internalType: 'address',
+        name: 'curator',
+        type: 'address',
+      },
+    ],
+    name: 'getApprovals',
+    outputs: [
+      {
+        internalType: 'uint8',
+        name: 'approvals',
+        type: 'uint8',
+      },
+      {
+        internalType: 'uint64',
+        name: 'proposedWeight',
+        type: 'uint64',
+      },
+      {
+        internalType: 'uint64',
+        name: 'curatorVote',
+        type: 'uint64',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
+      },
     ],
     name: 'getContribution',
     outputs: [
@@ -961,6 +1328,42 @@ export const datanetsAbi = [
         name: 'datanetId',
         type: 'uint256',
       },
+    ],
+    name: 'getDatanetTerms',
+    outputs: [
+      {
+        components: [
+          {
+            internalType: 'uint8',
+            name: 'requiredApprovals',
+            type: 'uint8',
+          },
+          {
+            internalType: 'uint8',
+            name: 'licenceMode',
+            type: 'uint8',
+          },
+          {
+            internalType: 'uint16',
+            name: 'minContributorsBps',
+            type: 'uint16',
+          },
+        ],
+        internalType: 'struct IDatanets.DatanetTerms',
+        name: '',
+        type: 'tuple',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
       {
         internalType: 'uint64',
         name: 'version',
@@ -1008,12 +1411,87 @@ export const datanetsAbi = [
   {
     inputs: [
       {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint64',
+        name: 'version',
+        type: 'uint64',
+      },
+    ],
+    name: 'getVersionDetails',
+    outputs: [
+      {
+        components: [
+          {
+            internalType: 'uint256',
+            name: 'datanetId',
+            type: 'uint256',
+          },
+          {
+            internalType: 'uint64',
+            name: 'version',
+            type: 'uint64',
+          },
+          {
+            internalType: 'bytes32',
+            name: 'root',
+            type: 'bytes32',
+          },
+          {
+            internalType: 'uint64',
+            name: 'count',
+            type: 'uint64',
+          },
+          {
+            internalType: 'uint64',
+            name: 'publishedAtBlock',
+            type: 'uint64',
+          },
+          {
+            internalType: 'uint256',
+            name: 'totalWeight',
+            type: 'uint256',
+          },
+        ],
+        internalType: 'struct IDatanets.VersionDetails',
+        name: '',
+        type: 'tuple',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
         internalType: 'address',
         name: 'holder',
         type: 'address',
       },
     ],
     name: 'heldDatanets',
+    outputs: [
+      {
+        internalType: 'uint256[]',
+        name: '',
+        type: 'uint256[]',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'address',
+        name: 'holder',
+        type: 'address',
+      },
+    ],
+    name: 'heldShareTokens',
     outputs: [
       {
         internalType: 'uint256[]',
@@ -1103,6 +1581,30 @@ export const datanetsAbi = [
         name: 'datanetId',
         type: 'uint256',
       },
+      {
+        internalType: 'address',
+        name: 'modelOwner',
+        type: 'address',
+      },
+    ],
+    name: 'isModelOwnerAllowed',
+    outputs: [
+      {
+        internalType: 'bool',
+        name: '',
+        type: 'bool',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
     ],
     name: 'publishVersion',
     outputs: [
@@ -1139,6 +1641,24 @@ export const datanetsAbi = [
       },
     ],
     name: 'rejectContribution',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
+      },
+    ],
+    name: 'revokeApproval',
     outputs: [],
     stateMutability: 'nonpayable',
     type: 'function',
@@ -1229,6 +1749,94 @@ export const datanetsAbi = [
     inputs: [
       {
         internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint8',
+        name: 'licenceMode',
+        type: 'uint8',
+      },
+      {
+        internalType: 'uint16',
+        name: 'minContributorsBps',
+        type: 'uint16',
+      },
+    ],
+    name: 'setLicence',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'address',
+        name: 'modelOwner',
+        type: 'address',
+      },
+      {
+        internalType: 'bool',
+        name: 'allowed',
+        type: 'bool',
+      },
+    ],
+    name: 'setModelOwnerAllowed',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint8',
+        name: 'requiredApprovals',
+        type: 'uint8',
+      },
+    ],
+    name: 'setRequiredApprovals',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint64',
+        name: 'version',
+        type: 'uint64',
+      },
+    ],
+    name: 'shareTokenId',
+    outputs: [
+      {
+        internalType: 'uint256',
+        name: '',
+        type: 'uint256',
+      },
+    ],
+    stateMutability: 'pure',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
         name: 'id',
         type: 'uint256',
       },
@@ -1294,6 +1902,27 @@ export const datanetsAbi = [
 
 export const modelsAbi = [
   {
+    inputs: [],
+    name: 'BadTrainingSpec',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'bytes32',
+        name: 'registered',
+        type: 'bytes32',
+      },
+      {
+        internalType: 'bytes32',
+        name: 'actual',
+        type: 'bytes32',
+      },
+    ],
+    name: 'ConfigHashMismatch',
+    type: 'error',
+  },
+  {
     inputs: [
       {
         internalType: 'uint256',
@@ -1313,6 +1942,17 @@ export const modelsAbi = [
     inputs: [
       {
         internalType: 'uint256',
+        name: 'parentId',
+        type: 'uint256',
+      },
+    ],
+    name: 'DerivativesNotAllowed',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
         name: 'datanetId',
         type: 'uint256',
       },
@@ -1323,6 +1963,33 @@ export const modelsAbi = [
       },
     ],
     name: 'DuplicateDatanetVersion',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint16',
+        name: 'royaltyBps',
+        type: 'uint16',
+      },
+    ],
+    name: 'InvalidRoyalty',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'address',
+        name: 'modelOwner',
+        type: 'address',
+      },
+    ],
+    name: 'LicenceForbids',
     type: 'error',
   },
   {
@@ -1391,6 +2058,17 @@ export const modelsAbi = [
         name: 'modelId',
         type: 'uint256',
       },
+    ],
+    name: 'NotABaseModel',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
+      },
       {
         internalType: 'address',
         name: 'caller',
@@ -1424,6 +2102,27 @@ export const modelsAbi = [
       },
     ],
     name: 'OwnerShareOutOfBounds',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint16',
+        name: 'contributorsBps',
+        type: 'uint16',
+      },
+      {
+        internalType: 'uint16',
+        name: 'minContributorsBps',
+        type: 'uint16',
+      },
+    ],
+    name: 'RoyaltyBelowLicence',
     type: 'error',
   },
   {
@@ -1478,6 +2177,31 @@ export const modelsAbi = [
     inputs: [],
     name: 'ZeroAddress',
     type: 'error',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
+      },
+      {
+        indexed: false,
+        internalType: 'bool',
+        name: 'allowed',
+        type: 'bool',
+      },
+      {
+        indexed: false,
+        internalType: 'uint16',
+        name: 'royaltyBps',
+        type: 'uint16',
+      },
+    ],
+    name: 'DerivativeTermsSet',
+    type: 'event',
   },
   {
     anonymous: false,
@@ -1671,6 +2395,67 @@ export const modelsAbi = [
     type: 'event',
   },
   {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
+      },
+      {
+        indexed: true,
+        internalType: 'uint32',
+        name: 'version',
+        type: 'uint32',
+      },
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'baseModelId',
+        type: 'uint256',
+      },
+      {
+        indexed: false,
+        internalType: 'uint8',
+        name: 'kind',
+        type: 'uint8',
+      },
+      {
+        indexed: false,
+        internalType: 'uint16',
+        name: 'rank',
+        type: 'uint16',
+      },
+      {
+        indexed: false,
+        internalType: 'uint16',
+        name: 'alpha',
+        type: 'uint16',
+      },
+      {
+        indexed: false,
+        internalType: 'uint32',
+        name: 'steps',
+        type: 'uint32',
+      },
+      {
+        indexed: false,
+        internalType: 'uint64',
+        name: 'seed',
+        type: 'uint64',
+      },
+      {
+        indexed: false,
+        internalType: 'bytes',
+        name: 'config',
+        type: 'bytes',
+      },
+    ],
+    name: 'TrainingSpecRecorded',
+    type: 'event',
+  },
+  {
     inputs: [
       {
         internalType: 'uint256',
@@ -1753,6 +2538,42 @@ export const modelsAbi = [
         name: 'modelId',
         type: 'uint256',
       },
+    ],
+    name: 'getModelTerms',
+    outputs: [
+      {
+        components: [
+          {
+            internalType: 'bool',
+            name: 'derivativesAllowed',
+            type: 'bool',
+          },
+          {
+            internalType: 'uint16',
+            name: 'derivativeRoyaltyBps',
+            type: 'uint16',
+          },
+          {
+            internalType: 'uint16',
+            name: 'parentRoyaltyBps',
+            type: 'uint16',
+          },
+        ],
+        internalType: 'struct IModels.ModelTerms',
+        name: '',
+        type: 'tuple',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
+      },
       {
         internalType: 'uint32',
         name: 'version',
@@ -1817,6 +2638,62 @@ export const modelsAbi = [
           },
         ],
         internalType: 'struct IModels.ModelVersionInfo',
+        name: '',
+        type: 'tuple',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint32',
+        name: 'version',
+        type: 'uint32',
+      },
+    ],
+    name: 'getTrainingSpec',
+    outputs: [
+      {
+        components: [
+          {
+            internalType: 'uint8',
+            name: 'kind',
+            type: 'uint8',
+          },
+          {
+            internalType: 'uint256',
+            name: 'baseModelId',
+            type: 'uint256',
+          },
+          {
+            internalType: 'uint16',
+            name: 'rank',
+            type: 'uint16',
+          },
+          {
+            internalType: 'uint16',
+            name: 'alpha',
+            type: 'uint16',
+          },
+          {
+            internalType: 'uint32',
+            name: 'steps',
+            type: 'uint32',
+          },
+          {
+            internalType: 'uint64',
+            name: 'seed',
+            type: 'uint64',
+          },
+        ],
+        internalType: 'struct IModels.TrainingSpecInfo',
         name: '',
         type: 'tuple',
       },
@@ -2010,6 +2887,202 @@ export const modelsAbi = [
         name: 'registration',
         type: 'tuple',
       },
+      {
+        components: [
+          {
+            internalType: 'uint8',
+            name: 'kind',
+            type: 'uint8',
+          },
+          {
+            internalType: 'uint256',
+            name: 'baseModelId',
+            type: 'uint256',
+          },
+          {
+            internalType: 'uint16',
+            name: 'rank',
+            type: 'uint16',
+          },
+          {
+            internalType: 'uint16',
+            name: 'alpha',
+            type: 'uint16',
+          },
+          {
+            internalType: 'uint32',
+            name: 'steps',
+            type: 'uint32',
+          },
+          {
+            internalType: 'uint64',
+            name: 'seed',
+            type: 'uint64',
+          },
+          {
+            internalType: 'bytes',
+            name: 'config',
+            type: 'bytes',
+          },
+        ],
+        internalType: 'struct IModels.TrainingSpec',
+        name: 'spec',
+        type: 'tuple',
+      },
+    ],
+    name: 'registerAdapter',
+    outputs: [
+      {
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
+      },
+    ],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        components: [
+          {
+            internalType: 'string',
+            name: 'name',
+            type: 'string',
+          },
+          {
+            internalType: 'string',
+            name: 'baseModel',
+            type: 'string',
+          },
+          {
+            internalType: 'bytes32',
+            name: 'trainingConfigHash',
+            type: 'bytes32',
+          },
+          {
+            internalType: 'bytes32',
+            name: 'trainingLogHash',
+            type: 'bytes32',
+          },
+          {
+            internalType: 'bytes32',
+            name: 'artifactHash',
+            type: 'bytes32',
+          },
+          {
+            internalType: 'string',
+            name: 'artifactURI',
+            type: 'string',
+          },
+          {
+            internalType: 'uint32',
+            name: 'steps',
+            type: 'uint32',
+          },
+          {
+            internalType: 'uint64',
+            name: 'seed',
+            type: 'uint64',
+          },
+          {
+            internalType: 'bytes',
+            name: 'config',
+            type: 'bytes',
+          },
+        ],
+        internalType: 'struct IModels.BaseModelRegistration',
+        name: 'registration',
+        type: 'tuple',
+      },
+    ],
+    name: 'registerBaseModel',
+    outputs: [
+      {
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
+      },
+    ],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        components: [
+          {
+            internalType: 'string',
+            name: 'name',
+            type: 'string',
+          },
+          {
+            internalType: 'string',
+            name: 'baseModel',
+            type: 'string',
+          },
+          {
+            internalType: 'uint256',
+            name: 'parentId',
+            type: 'uint256',
+          },
+          {
+            components: [
+              {
+                internalType: 'uint256',
+                name: 'datanetId',
+                type: 'uint256',
+              },
+              {
+                internalType: 'uint64',
+                name: 'version',
+                type: 'uint64',
+              },
+            ],
+            internalType: 'struct IModels.DatanetRef[]',
+            name: 'datanets',
+            type: 'tuple[]',
+          },
+          {
+            internalType: 'bytes32',
+            name: 'trainingConfigHash',
+            type: 'bytes32',
+          },
+          {
+            internalType: 'bytes32',
+            name: 'trainingLogHash',
+            type: 'bytes32',
+          },
+          {
+            internalType: 'bytes32',
+            name: 'artifactHash',
+            type: 'bytes32',
+          },
+          {
+            internalType: 'string',
+            name: 'artifactURI',
+            type: 'string',
+          },
+          {
+            internalType: 'address',
+            name: 'provider',
+            type: 'address',
+          },
+          {
+            internalType: 'uint256',
+            name: 'minFeePerInference',
+            type: 'uint256',
+          },
+          {
+            internalType: 'uint16',
+            name: 'ownerShareBps',
+            type: 'uint16',
+          },
+        ],
+        internalType: 'struct IModels.ModelRegistration',
+        name: 'registration',
+        type: 'tuple',
+      },
     ],
     name: 'registerModel',
     outputs: [
@@ -2019,6 +3092,29 @@ export const modelsAbi = [
         type: 'uint256',
       },
     ],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'bool',
+        name: 'allowed',
+        type: 'bool',
+      },
+      {
+        internalType: 'uint16',
+        name: 'royaltyBps',
+        type: 'uint16',
+      },
+    ],
+    name: 'setDerivativeTerms',
+    outputs: [],
     stateMutability: 'nonpayable',
     type: 'function',
   },
@@ -2164,6 +3260,27 @@ export const attributionAbi = [
     type: 'error',
   },
   {
+    inputs: [
+      {
+        internalType: 'bytes32',
+        name: 'name',
+        type: 'bytes32',
+      },
+      {
+        internalType: 'uint256',
+        name: 'value',
+        type: 'uint256',
+      },
+      {
+        internalType: 'string',
+        name: 'reason',
+        type: 'string',
+      },
+    ],
+    name: 'InvalidParameter',
+    type: 'error',
+  },
+  {
     inputs: [],
     name: 'InvalidSignature',
     type: 'error',
@@ -2288,6 +3405,17 @@ export const attributionAbi = [
   {
     inputs: [
       {
+        internalType: 'address',
+        name: 'caller',
+        type: 'address',
+      },
+    ],
+    name: 'OnlyGovernance',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
         internalType: 'bytes32',
         name: 'receiptId',
         type: 'bytes32',
@@ -2337,6 +3465,17 @@ export const attributionAbi = [
       },
     ],
     name: 'TooManyItems',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'bytes32',
+        name: 'name',
+        type: 'bytes32',
+      },
+    ],
+    name: 'UnknownParameter',
     type: 'error',
   },
   {
@@ -2586,6 +3725,50 @@ export const attributionAbi = [
     inputs: [
       {
         indexed: true,
+        internalType: 'bytes32',
+        name: 'name',
+        type: 'bytes32',
+      },
+      {
+        indexed: false,
+        internalType: 'uint256',
+        name: 'newValue',
+        type: 'uint256',
+      },
+    ],
+    name: 'ParameterSet',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'bytes32',
+        name: 'receiptId',
+        type: 'bytes32',
+      },
+      {
+        indexed: true,
+        internalType: 'address',
+        name: 'provider',
+        type: 'address',
+      },
+      {
+        indexed: false,
+        internalType: 'uint256',
+        name: 'amount',
+        type: 'uint256',
+      },
+    ],
+    name: 'ProviderPaid',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
         internalType: 'address',
         name: 'account',
         type: 'address',
@@ -2598,6 +3781,43 @@ export const attributionAbi = [
       },
     ],
     name: 'RewardsClaimed',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'bytes32',
+        name: 'receiptId',
+        type: 'bytes32',
+      },
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        indexed: true,
+        internalType: 'uint64',
+        name: 'version',
+        type: 'uint64',
+      },
+      {
+        indexed: false,
+        internalType: 'uint256',
+        name: 'amount',
+        type: 'uint256',
+      },
+      {
+        indexed: false,
+        internalType: 'uint256',
+        name: 'rewardIndexIncrease',
+        type: 'uint256',
+      },
+    ],
+    name: 'VersionPoolPaid',
     type: 'event',
   },
   {
@@ -2622,6 +3842,25 @@ export const attributionAbi = [
       },
     ],
     name: 'claimable',
+    outputs: [
+      {
+        internalType: 'uint256',
+        name: '',
+        type: 'uint256',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'bytes32',
+        name: 'name',
+        type: 'bytes32',
+      },
+    ],
+    name: 'getParameter',
     outputs: [
       {
         internalType: 'uint256',
@@ -2722,6 +3961,121 @@ export const attributionAbi = [
         internalType: 'bool',
         name: '',
         type: 'bool',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [],
+    name: 'parameters',
+    outputs: [
+      {
+        components: [
+          {
+            internalType: 'address',
+            name: 'treasury',
+            type: 'address',
+          },
+          {
+            internalType: 'address',
+            name: 'stakersPool',
+            type: 'address',
+          },
+          {
+            internalType: 'uint16',
+            name: 'protocolBps',
+            type: 'uint16',
+          },
+          {
+            internalType: 'uint16',
+            name: 'stakersBps',
+            type: 'uint16',
+          },
+          {
+            internalType: 'uint16',
+            name: 'providerBps',
+            type: 'uint16',
+          },
+          {
+            internalType: 'uint16',
+            name: 'ownerBps',
+            type: 'uint16',
+          },
+          {
+            internalType: 'uint16',
+            name: 'minOwnerBps',
+            type: 'uint16',
+          },
+          {
+            internalType: 'uint16',
+            name: 'maxOwnerBps',
+            type: 'uint16',
+          },
+          {
+            internalType: 'uint16',
+            name: 'parentRoyaltyBps',
+            type: 'uint16',
+          },
+          {
+            internalType: 'uint8',
+            name: 'maxLineageDepth',
+            type: 'uint8',
+          },
+          {
+            internalType: 'uint16',
+            name: 'maxWeightShareBps',
+            type: 'uint16',
+          },
+          {
+            internalType: 'uint32',
+            name: 'maxVersionBatch',
+            type: 'uint32',
+          },
+          {
+            internalType: 'uint16',
+            name: 'spanK',
+            type: 'uint16',
+          },
+          {
+            internalType: 'uint64',
+            name: 'challengeWindow',
+            type: 'uint64',
+          },
+          {
+            internalType: 'uint64',
+            name: 'revealWindow',
+            type: 'uint64',
+          },
+          {
+            internalType: 'uint64',
+            name: 'maxResolvableBytes',
+            type: 'uint64',
+          },
+          {
+            internalType: 'uint256',
+            name: 'minProviderBond',
+            type: 'uint256',
+          },
+          {
+            internalType: 'uint256',
+            name: 'challengerBond',
+            type: 'uint256',
+          },
+          {
+            internalType: 'uint16',
+            name: 'challengerRewardBps',
+            type: 'uint16',
+          },
+          {
+            internalType: 'uint16',
+            name: 'slashBps',
+            type: 'uint16',
+          },
+        ],
+        internalType: 'struct IAttribution.Parameters',
+        name: '',
+        type: 'tuple',
       },
     ],
     stateMutability: 'view',
@@ -2829,7 +4183,26 @@ export const attributionAbi = [
     inputs: [
       {
         internalType: 'uint256',
-        name: 'datanetId',
+        name: 'shareTokenId',
+        type: 'uint256',
+      },
+    ],
+    name: 'rewardIndex',
+    outputs: [
+      {
+        internalType: 'uint256',
+        name: '',
+        type: 'uint256',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'id',
         type: 'uint256',
       },
     ],
@@ -2842,6 +4215,24 @@ export const attributionAbi = [
       },
     ],
     stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'bytes32',
+        name: 'name',
+        type: 'bytes32',
+      },
+      {
+        internalType: 'uint256',
+        name: 'newValue',
+        type: 'uint256',
+      },
+    ],
+    name: 'setParameter',
+    outputs: [],
+    stateMutability: 'nonpayable',
     type: 'function',
   },
   {
@@ -3000,6 +4391,813 @@ export const attributionAbi = [
       },
     ],
     stateMutability: 'view',
+    type: 'function',
+  },
+] as const
+
+export const modelFactoryAbi = [
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'string',
+        name: 'field',
+        type: 'string',
+      },
+    ],
+    name: 'AdapterMismatch',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint64',
+        name: 'deadline',
+        type: 'uint64',
+      },
+    ],
+    name: 'BadDeadline',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint64',
+        name: 'reviewPeriod',
+        type: 'uint64',
+      },
+    ],
+    name: 'BadReviewPeriod',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint64',
+        name: 'version',
+        type: 'uint64',
+      },
+    ],
+    name: 'DatanetVersionNotFound',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint64',
+        name: 'deadline',
+        type: 'uint64',
+      },
+    ],
+    name: 'DeadlineNotPassed',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint64',
+        name: 'deadline',
+        type: 'uint64',
+      },
+    ],
+    name: 'DeadlinePassed',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint64',
+        name: 'version',
+        type: 'uint64',
+      },
+    ],
+    name: 'DuplicateDatanetVersion',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+    ],
+    name: 'JobNotFound',
+    type: 'error',
+  },
+  {
+    inputs: [],
+    name: 'MalformedCalldata',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
+      },
+    ],
+    name: 'ModelNotFound',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'value',
+        type: 'uint256',
+      },
+    ],
+    name: 'NonPayable',
+    type: 'error',
+  },
+  {
+    inputs: [],
+    name: 'NoPayment',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
+      },
+    ],
+    name: 'NotABaseModel',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'address',
+        name: 'caller',
+        type: 'address',
+      },
+    ],
+    name: 'NotArbiter',
+    type: 'error',
+  },
+  {
+    inputs: [],
+    name: 'NoTrainingData',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'address',
+        name: 'caller',
+        type: 'address',
+      },
+    ],
+    name: 'NotRequester',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'address',
+        name: 'caller',
+        type: 'address',
+      },
+    ],
+    name: 'NotTrainer',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+    ],
+    name: 'ReviewPeriodNotOver',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+    ],
+    name: 'ReviewPeriodOver',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'count',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint256',
+        name: 'max',
+        type: 'uint256',
+      },
+    ],
+    name: 'TooManyItems',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'bytes4',
+        name: 'selector',
+        type: 'bytes4',
+      },
+    ],
+    name: 'UnknownSelector',
+    type: 'error',
+  },
+  {
+    inputs: [],
+    name: 'WriteProtection',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'sent',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint256',
+        name: 'required',
+        type: 'uint256',
+      },
+    ],
+    name: 'WrongBond',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint8',
+        name: 'status',
+        type: 'uint8',
+      },
+    ],
+    name: 'WrongJobStatus',
+    type: 'error',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+      {
+        indexed: true,
+        internalType: 'address',
+        name: 'challenger',
+        type: 'address',
+      },
+      {
+        indexed: false,
+        internalType: 'uint256',
+        name: 'bond',
+        type: 'uint256',
+      },
+      {
+        indexed: false,
+        internalType: 'bytes32',
+        name: 'evidenceHash',
+        type: 'bytes32',
+      },
+    ],
+    name: 'JobChallenged',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+      {
+        indexed: true,
+        internalType: 'address',
+        name: 'trainer',
+        type: 'address',
+      },
+    ],
+    name: 'JobClaimed',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+      {
+        indexed: true,
+        internalType: 'address',
+        name: 'trainer',
+        type: 'address',
+      },
+      {
+        indexed: false,
+        internalType: 'uint256',
+        name: 'amount',
+        type: 'uint256',
+      },
+    ],
+    name: 'JobPaid',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+      {
+        indexed: true,
+        internalType: 'address',
+        name: 'requester',
+        type: 'address',
+      },
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'baseModelId',
+        type: 'uint256',
+      },
+      {
+        indexed: false,
+        internalType: 'bytes32',
+        name: 'trainingConfigHash',
+        type: 'bytes32',
+      },
+      {
+        indexed: false,
+        internalType: 'uint256',
+        name: 'payment',
+        type: 'uint256',
+      },
+      {
+        indexed: false,
+        internalType: 'uint64',
+        name: 'deadline',
+        type: 'uint64',
+      },
+      {
+        indexed: false,
+        internalType: 'uint64',
+        name: 'reviewPeriod',
+        type: 'uint64',
+      },
+      {
+        components: [
+          {
+            internalType: 'uint256',
+            name: 'datanetId',
+            type: 'uint256',
+          },
+          {
+            internalType: 'uint64',
+            name: 'version',
+            type: 'uint64',
+          },
+        ],
+        indexed: false,
+        internalType: 'struct IModelFactory.DatanetRef[]',
+        name: 'datanets',
+        type: 'tuple[]',
+      },
+    ],
+    name: 'JobPosted',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+      {
+        indexed: true,
+        internalType: 'address',
+        name: 'requester',
+        type: 'address',
+      },
+      {
+        indexed: false,
+        internalType: 'uint256',
+        name: 'amount',
+        type: 'uint256',
+      },
+    ],
+    name: 'JobRefunded',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+      {
+        indexed: false,
+        internalType: 'bool',
+        name: 'adapterValid',
+        type: 'bool',
+      },
+    ],
+    name: 'JobResolved',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
+      },
+      {
+        indexed: false,
+        internalType: 'bytes32',
+        name: 'artifactHash',
+        type: 'bytes32',
+      },
+    ],
+    name: 'JobSubmitted',
+    type: 'event',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+    ],
+    name: 'acceptJob',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'bytes32',
+        name: 'evidenceHash',
+        type: 'bytes32',
+      },
+    ],
+    name: 'challengeJob',
+    outputs: [],
+    stateMutability: 'payable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+    ],
+    name: 'claimJob',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+    ],
+    name: 'finalizeJob',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+    ],
+    name: 'getJob',
+    outputs: [
+      {
+        components: [
+          {
+            internalType: 'uint256',
+            name: 'id',
+            type: 'uint256',
+          },
+          {
+            internalType: 'address',
+            name: 'requester',
+            type: 'address',
+          },
+          {
+            internalType: 'address',
+            name: 'trainer',
+            type: 'address',
+          },
+          {
+            internalType: 'uint8',
+            name: 'status',
+            type: 'uint8',
+          },
+          {
+            internalType: 'uint256',
+            name: 'baseModelId',
+            type: 'uint256',
+          },
+          {
+            internalType: 'bytes32',
+            name: 'trainingConfigHash',
+            type: 'bytes32',
+          },
+          {
+            internalType: 'uint256',
+            name: 'payment',
+            type: 'uint256',
+          },
+          {
+            internalType: 'uint64',
+            name: 'deadline',
+            type: 'uint64',
+          },
+          {
+            internalType: 'uint64',
+            name: 'reviewPeriod',
+            type: 'uint64',
+          },
+          {
+            internalType: 'uint64',
+            name: 'submittedAt',
+            type: 'uint64',
+          },
+          {
+            internalType: 'uint256',
+            name: 'modelId',
+            type: 'uint256',
+          },
+          {
+            internalType: 'uint256',
+            name: 'challengeBond',
+            type: 'uint256',
+          },
+          {
+            internalType: 'uint64',
+            name: 'createdAtBlock',
+            type: 'uint64',
+          },
+          {
+            components: [
+              {
+                internalType: 'uint256',
+                name: 'datanetId',
+                type: 'uint256',
+              },
+              {
+                internalType: 'uint64',
+                name: 'version',
+                type: 'uint64',
+              },
+            ],
+            internalType: 'struct IModelFactory.DatanetRef[]',
+            name: 'datanets',
+            type: 'tuple[]',
+          },
+        ],
+        internalType: 'struct IModelFactory.JobInfo',
+        name: '',
+        type: 'tuple',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [],
+    name: 'jobCount',
+    outputs: [
+      {
+        internalType: 'uint256',
+        name: '',
+        type: 'uint256',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [],
+    name: 'jobParams',
+    outputs: [
+      {
+        internalType: 'address',
+        name: 'arbiter',
+        type: 'address',
+      },
+      {
+        internalType: 'uint16',
+        name: 'challengeBondBps',
+        type: 'uint16',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        components: [
+          {
+            internalType: 'uint256',
+            name: 'baseModelId',
+            type: 'uint256',
+          },
+          {
+            components: [
+              {
+                internalType: 'uint256',
+                name: 'datanetId',
+                type: 'uint256',
+              },
+              {
+                internalType: 'uint64',
+                name: 'version',
+                type: 'uint64',
+              },
+            ],
+            internalType: 'struct IModelFactory.DatanetRef[]',
+            name: 'datanets',
+            type: 'tuple[]',
+          },
+          {
+            internalType: 'bytes32',
+            name: 'trainingConfigHash',
+            type: 'bytes32',
+          },
+          {
+            internalType: 'uint64',
+            name: 'deadline',
+            type: 'uint64',
+          },
+          {
+            internalType: 'uint64',
+            name: 'reviewPeriod',
+            type: 'uint64',
+          },
+        ],
+        internalType: 'struct IModelFactory.JobSpec',
+        name: 'spec',
+        type: 'tuple',
+      },
+    ],
+    name: 'postJob',
+    outputs: [
+      {
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+    ],
+    stateMutability: 'payable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+    ],
+    name: 'refundJob',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'bool',
+        name: 'adapterValid',
+        type: 'bool',
+      },
+    ],
+    name: 'resolveJob',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'jobId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint256',
+        name: 'modelId',
+        type: 'uint256',
+      },
+    ],
+    name: 'submitJob',
+    outputs: [],
+    stateMutability: 'nonpayable',
     type: 'function',
   },
 ] as const

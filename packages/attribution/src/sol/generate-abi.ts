@@ -16,6 +16,7 @@ export const INTERFACES = [
   { file: 'IDatanets.sol', contract: 'IDatanets', constName: 'datanetsAbi' },
   { file: 'IModels.sol', contract: 'IModels', constName: 'modelsAbi' },
   { file: 'IAttribution.sol', contract: 'IAttribution', constName: 'attributionAbi' },
+  { file: 'IModelFactory.sol', contract: 'IModelFactory', constName: 'modelFactoryAbi' },
 ] as const
 
 interface SolcOutput {

@@ -26,6 +26,9 @@ export interface TxLoopOptions {
   treasury?: Uint8Array
   /** Let the event loop run after this many ms of execution (default 25; Infinity: never). */
   yieldEveryMs?: number
+  /** Execute blob (type 3) transactions instead of refusing them: only for a fixture's mainnet
+   * fork env (statetest); this chain has no blob data availability (docs/decisions.md). */
+  allowBlobs?: boolean
   /** RPC work only (a trace's prefix replay): checked before each transaction, so plain transfers
    * (which skip the interpreter) are bounded too. Never set for blocks. */
   budget?: Budget
@@ -72,18 +75,46 @@ function effectiveGasPrice(tx: TypedTransaction, baseFee: bigint): bigint {
   return (tx as TypedTransaction & { gasPrice: bigint }).gasPrice
 }
 
+/** EIP-7825 (Osaka): no transaction may carry a gas limit above 2^24. */
+export const TX_GAS_LIMIT_CAP = 16_777_216n
+/** EIP-7934 (Osaka): MAX_BLOCK_SIZE − SAFETY_MARGIN, the largest RLP-encoded block. */
+export const MAX_RLP_BLOCK_SIZE = 10_485_760 - 2_097_152
+/** Room left for the header and list overhead when the block builder sums transaction sizes. */
+const BLOCK_RLP_OVERHEAD = 2048
+
+/** The transaction gas cap of the fork `common` is on (EIP-7825), or undefined before Osaka. */
+export function txGasCap(common: Common): bigint | undefined {
+  return common.isActivatedEIP(7825) ? TX_GAS_LIMIT_CAP : undefined
+}
+
+/** Whether EIP-7934's block size limit applies (Osaka; EthereumJS 10.1.3 leaves it out of its
+ * Osaka EIP list, so the fork decides). */
+export function blockSizeLimited(common: Common): boolean {
+  return common.gteHardfork('osaka')
+}
+
 /** Pre-checks that do not need state; returns a reason or undefined. */
 function statelessCheck(
   tx: TypedTransaction,
   block: Block,
   gasUsed: bigint,
   chainId: bigint,
+  gasCap: bigint | undefined,
+  allowBlobs: boolean,
 ): Rejection | undefined {
   const h = block.header
-  if (isBlob4844Tx(tx))
+  if (isBlob4844Tx(tx) && !allowBlobs)
     return { tx, reason: 'blob transactions are not supported on this chain', retry: false }
   if (tx.common.chainId() !== chainId)
     return { tx, reason: `wrong chain id ${tx.common.chainId()}`, retry: false }
+  // Checked here, not only when decoding: a transaction made under an earlier fork (or by a
+  // library that skips the check) must not enter an Osaka block.
+  if (gasCap !== undefined && tx.gasLimit > gasCap)
+    return {
+      tx,
+      reason: `gas limit ${tx.gasLimit} exceeds the transaction gas limit cap ${gasCap} (EIP-7825)`,
+      retry: false,
+    }
   if (tx.gasLimit > h.gasLimit)
     return { tx, reason: `gas limit ${tx.gasLimit} exceeds the block gas limit ${h.gasLimit}`, retry: false }
   if (tx.gasLimit > h.gasLimit - gasUsed)
@@ -200,8 +231,22 @@ export async function runTransactions(
   let lastYield = loopStart
   let yieldedMs = 0
   let index = 0
+  const gasCap = txGasCap(vm.common)
+  // EIP-7934 in build mode: stop adding transactions that would take the block over the limit
+  // (validation checks the encoded block itself).
+  const sizeLimit =
+    opts.mode === 'build' && blockSizeLimited(vm.common) ? MAX_RLP_BLOCK_SIZE - BLOCK_RLP_OVERHEAD : 0
+  let txBytes = 0
   for (const tx of txs) {
     const i = index++
+    if (sizeLimit > 0) {
+      const size = tx.serialize().length
+      if (txBytes + size > sizeLimit) {
+        rejected.push({ tx, reason: 'block size limit reached (EIP-7934)', retry: true })
+        continue
+      }
+      txBytes += size
+    }
     // A large block executes for seconds: give the event loop a turn now and then so the node
     // keeps answering RPC and its keep-alive connections do not time out meanwhile. State reads
     // elsewhere use persisted roots or their own VM, and the runtime's lock keeps writers out.
@@ -219,7 +264,7 @@ export async function runTransactions(
       if (opts.deadline !== undefined && performance.now() > opts.deadline) break
       if (block.header.gasLimit - gasUsed < INTRINSIC_MIN) break
     }
-    const pre = statelessCheck(tx, block, gasUsed, chainId)
+    const pre = statelessCheck(tx, block, gasUsed, chainId, gasCap, opts.allowBlobs === true)
     if (pre !== undefined) {
       if (opts.mode === 'validate') throw new TxInvalid(i, tx, pre.reason)
       rejected.push(pre)

@@ -29,6 +29,9 @@ export interface BlockEnv {
   parentHash: Uint8Array
   gasLimit: bigint
   baseFeePerGas: bigint
+  /** The header's parentBeaconBlockRoot: 32 zero bytes unless a hook claims the field (see
+   * BlockHook.claimsParentBeaconBlockRoot), which then gives it a meaning and validates it. */
+  parentBeaconBlockRoot: Uint8Array
 }
 
 /** ModuleState plus what only system work may do: create and destroy native OPEN. */
@@ -53,6 +56,12 @@ export interface EndBlockContext extends BlockHookContext {
 
 export interface BlockHook {
   readonly name: string
+  /**
+   * This hook gives the header's parentBeaconBlockRoot a meaning (there is no beacon chain; the L1
+   * bridge commits the L1 block it has consumed there) and checks it in beginBlock. At most one
+   * hook may claim it; without one, the field must be 32 zero bytes.
+   */
+  readonly claimsParentBeaconBlockRoot?: boolean
   /** Before the block's first transaction. */
   beginBlock?(ctx: BlockHookContext): Promise<void>
   /** After the block's last transaction, before the state root is computed. */
@@ -71,6 +80,13 @@ export function checkBlockHooks(hooks: readonly BlockHook[]): void {
     if (phases.length === 0 || phases.some((f) => typeof f !== 'function'))
       throw new InvalidArgumentError(`block hook ${h.name}: beginBlock and/or endBlock must be functions`)
   }
+  if (hooks.filter((h) => h.claimsParentBeaconBlockRoot === true).length > 1)
+    throw new InvalidArgumentError('block hooks: only one hook may claim parentBeaconBlockRoot')
+}
+
+/** True when a registered hook gives parentBeaconBlockRoot a meaning. */
+export function beaconRootClaimed(hooks: readonly BlockHook[]): boolean {
+  return hooks.some((h) => h.claimsParentBeaconBlockRoot === true)
 }
 
 export function blockEnv(header: {
@@ -80,6 +96,7 @@ export function blockEnv(header: {
   parentHash: Uint8Array
   gasLimit: bigint
   baseFeePerGas?: bigint
+  parentBeaconBlockRoot?: Uint8Array
 }): BlockEnv {
   return {
     number: header.number,
@@ -88,6 +105,7 @@ export function blockEnv(header: {
     parentHash: header.parentHash.slice(),
     gasLimit: header.gasLimit,
     baseFeePerGas: header.baseFeePerGas ?? 0n,
+    parentBeaconBlockRoot: header.parentBeaconBlockRoot?.slice() ?? new Uint8Array(32),
   }
 }
 

@@ -24,14 +24,21 @@ import {
   readContribution,
   readDatanet,
   readDatanetCount,
+  readDatanetTerms,
   readDatanetVersion,
+  reader,
+  readJob,
   readModel,
   readModelCount,
+  readModelTerms,
   readModelVersion,
+  readParameters,
   readReceipt,
   readRewards,
+  readTrainingSpec,
   receiptDigest,
 } from '@openledger/attribution'
+import type { ExecutionRuntime } from '@openledger/evm-runtime'
 import {
   type BlockRef,
   expectParams,
@@ -56,8 +63,9 @@ export const OL_LIST_MAX_LIMIT = 100
 
 export interface AttributionRpcDeps {
   chain: Chain
+  runtime: ExecutionRuntime
   backend: RpcBackend
-  /** The genesis module parameters (treasury and stakers pool addresses for ol_getAttribution). */
+  /** The genesis module parameters (what Governance has not changed is still these). */
   params: ModuleParams
 }
 
@@ -84,8 +92,7 @@ function toJson(v: unknown): Json {
 const STATUS_NAMES = ['none', 'pending', 'approved', 'rejected'] as const
 
 export function attributionRpcMethods(deps: AttributionRpcDeps): RpcMethods {
-  const { chain, backend, params } = deps
-  const runtime = chain.runtime
+  const { chain, runtime, backend, params } = deps
 
   /** The block behind a selector and a storage reader pinned to its state root. */
   async function stateAt(ref: BlockRef): Promise<{ block: Block; state: StateReader }> {
@@ -197,8 +204,10 @@ export function attributionRpcMethods(deps: AttributionRpcDeps): RpcMethods {
       if (e !== undefined) events.push(e)
     }
     const split = events.find((e) => e.eventName === 'FeeSplit')
+    const providerPaid = events.find((e) => e.eventName === 'ProviderPaid')
     const paid = events.filter((e) => e.eventName === 'AttributionPaid')
     const named = events.filter((e) => e.eventName === 'ContributionPaid')
+    const pools = events.filter((e) => e.eventName === 'VersionPoolPaid')
 
     // Weights are only in the signed receipt: find the settle call whose digest is this id.
     let entries: readonly ReceiptEntry[] = []
@@ -219,6 +228,7 @@ export function attributionRpcMethods(deps: AttributionRpcDeps): RpcMethods {
 
     // Recipients as they were when the receipt settled.
     const atSettle = await stateAt({ number: rec.settledAtBlock })
+    const inForce = await readParameters(atSettle.state, params)
     const model = await readModel(atSettle.state, rec.modelId)
     const parent =
       model !== undefined && model.parentId !== 0n
@@ -238,13 +248,19 @@ export function attributionRpcMethods(deps: AttributionRpcDeps): RpcMethods {
           amount: n?.amount ?? null,
         }
       })
+      const pool =
+        contributions.length > 0
+          ? undefined
+          : pools.find((x) => x.datanetId === p.datanetId && x.version === p.datanetVersion)
       return {
         datanetId: p.datanetId,
         datanetVersion: p.datanetVersion,
         weight: matches ? e.weight : null,
         amount: p.amount,
-        // Without named contributions the amount went to the datanet's shareholders pro rata.
+        // Without named contributions the amount went to the holders of the shares of the
+        // contributions that version holds (shares of versions ≤ it), pro rata.
         paidTo: contributions.length > 0 ? 'contributions' : 'shareholders',
+        rewardIndexIncrease: pool?.rewardIndexIncrease ?? null,
         contributions,
       }
     })
@@ -267,10 +283,12 @@ export function attributionRpcMethods(deps: AttributionRpcDeps): RpcMethods {
               parentRoyalty: split.parentRoyalty,
               contributors: split.contributors,
               dust: split.dust,
+              provider: providerPaid?.amount ?? 0n,
             },
       recipients: {
-        treasury: hex(params.treasury),
-        stakersPool: hex(params.stakersPool),
+        treasury: hex(inForce.treasury),
+        stakersPool: hex(inForce.stakersPool),
+        provider: model?.provider ?? null,
         owner: model?.owner ?? null,
         parentOwner: parent?.owner ?? null,
       },
@@ -297,7 +315,9 @@ export function attributionRpcMethods(deps: AttributionRpcDeps): RpcMethods {
       const [id, b] = expectParams(raw, 1, 2)
       const datanetId = parseQuantity(id, 'datanetId')
       const { state } = await stateAt(parseBlockRef(b, 'block'))
-      return toJson((await readDatanet(state, datanetId)) ?? null)
+      const d = await readDatanet(state, datanetId)
+      if (d === undefined) return null
+      return toJson({ ...d, terms: await readDatanetTerms(state, datanetId) })
     },
 
     ol_getDatanetVersion: async (raw) => {
@@ -339,7 +359,8 @@ export function attributionRpcMethods(deps: AttributionRpcDeps): RpcMethods {
       if (model === undefined) return null
       // The latest version carries the training data receipts may attribute to.
       const latest = await readModelVersion(state, modelId, model.versionCount)
-      return toJson({ ...model, latestVersion: latest ?? null })
+      const terms = await readModelTerms(state, params, modelId)
+      return toJson({ ...model, terms, latestVersion: latest ?? null })
     },
 
     ol_getModelVersion: async (raw) => {
@@ -347,7 +368,21 @@ export function attributionRpcMethods(deps: AttributionRpcDeps): RpcMethods {
       const modelId = parseQuantity(id, 'modelId')
       const version = parseIndex(v, 'version', 0xffffffff)
       const { state } = await stateAt(parseBlockRef(b, 'block'))
-      return toJson((await readModelVersion(state, modelId, version)) ?? null)
+      const info = await readModelVersion(state, modelId, version)
+      if (info === undefined) return null
+      // ModelFactory: how the version was trained (kind 0 when registered without a spec).
+      const trainingSpec = await readTrainingSpec(reader(state), modelId, BigInt(version))
+      return toJson({ ...info, trainingSpec })
+    },
+
+    ol_getJob: async (raw) => {
+      const [id, b] = expectParams(raw, 1, 2)
+      const jobId = parseQuantity(id, 'jobId')
+      const { state } = await stateAt(parseBlockRef(b, 'block'))
+      const job = await readJob(reader(state), jobId)
+      return toJson(
+        job === undefined ? null : { ...job, statusName: JOB_STATUS_NAMES[job.status] ?? 'unknown' },
+      )
     },
 
     ol_getInferenceReceipt: async (raw) => {
@@ -371,10 +406,18 @@ export function attributionRpcMethods(deps: AttributionRpcDeps): RpcMethods {
       return toJson(await readRewards(state, account))
     },
 
+    ol_getParameters: async (raw) => {
+      const [b] = expectParams(raw, 0, 1)
+      const { state } = await stateAt(parseBlockRef(b, 'block'))
+      return toJson(await readParameters(state, params))
+    },
+
     ol_listDatanets: (raw) => list(raw, readDatanetCount, listDatanets),
     ol_listModels: (raw) => list(raw, readModelCount, listModels),
   }
 }
+
+const JOB_STATUS_NAMES = ['none', 'open', 'claimed', 'submitted', 'challenged', 'paid', 'refunded']
 
 type CallTrace = (txHash: Uint8Array) => Promise<CallFrame>
 

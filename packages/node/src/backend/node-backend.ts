@@ -1,6 +1,7 @@
 /**
  * The node's implementation of the JSON-RPC backend: resolves block selectors against the chain
- * store, reads state through the execution runtime, admits transactions to the pool.
+ * store, reads state through the execution runtime, admits transactions to the pool, and turns
+ * the chain's commits into RPC events (events.ts). Everything it uses is passed in.
  */
 import type { Block, BlockHeader } from '@ethereumjs/block'
 import {
@@ -21,7 +22,6 @@ import {
   recoverSender,
 } from '@openledger/evm-runtime'
 import {
-  type BackendEvents,
   type BlockRef,
   type CallOutcome,
   type CallRequest,
@@ -45,9 +45,13 @@ import {
   transactionFailedError,
 } from '@openledger/rpc'
 import type { Chain } from '../chain/chain.ts'
+import type { NodeMetrics } from '../metrics.ts'
 import { defaultNextEnv, type NextBlockEnv, PendingBlock } from '../miner/pending-block.ts'
-import { TxPoolError } from '../txpool/index.ts'
+import type { ChainStore } from '../store/index.ts'
+import type { SyncProgress } from '../sync/range-sync.ts'
+import { type TxPool, TxPoolError } from '../txpool/index.ts'
 import { bytesEqual, key } from '../util/bytes.ts'
+import { RpcEvents } from './events.ts'
 import {
   DEFAULT_EXECUTION,
   type ExecutionConfig,
@@ -56,10 +60,14 @@ import {
   traceOptions,
 } from './exec-limits.ts'
 import { rewardPercentiles, suggestTip } from './fees.ts'
-import { defaultRecoverThreads, RecoverPool, type SealToRecover } from './recover-pool.ts'
+import type { RecoverPool } from './recover-pool.ts'
 
 export interface NodeBackendOptions {
   chain: Chain
+  store: ChainStore
+  runtime: ExecutionRuntime
+  pool: TxPool
+  metrics?: NodeMetrics
   clientVersion: string
   /** Unlocked accounts (dev mode): address → private key. */
   keys: Map<string, { address: Uint8Array; privateKey: Uint8Array }>
@@ -83,15 +91,10 @@ export interface NodeBackendOptions {
    * that a validator's consensus work waits on. */
   pendingFromPool?: boolean
   peerCount?: () => number
-  syncing?: () => SyncStatus | false
-  /** Worker threads recovering eth_sendRawTransaction senders off the main thread, started only
-   * once raw transactions arrive at a sustained rate (see RecoverPool); 0 keeps recovery
-   * in-thread. Default: one fewer than the cores, at least 1. */
-  recoverThreads?: number
-  /** Raw transactions per second from which the recovery workers start (0: at once). */
-  recoverStartRate?: number
-  /** Stops the recovery workers when aborted (same as {@link NodeBackend.close}). */
-  signal?: AbortSignal
+  syncing?: () => SyncProgress | false
+  /** Worker threads recovering eth_sendRawTransaction senders off the main thread (see
+   * RecoverPool); absent: recovery in-thread. Owned (and closed) by the caller. */
+  recovery?: RecoverPool
   /** Bounds of RPC-requested execution (gas cap, time limit, time slices, trace memory). */
   execution?: Partial<ExecutionConfig>
 }
@@ -106,61 +109,42 @@ const MAX_FEE_HISTORY_BLOCKS = 1024
 export class NodeBackend implements RpcBackend {
   readonly chainId: bigint
   readonly clientVersion: string
-  readonly events: BackendEvents
+  readonly events: RpcEvents
   readonly dev?: DevBackend
   private readonly chain: Chain
+  private readonly store: ChainStore
   private readonly runtime: ExecutionRuntime
+  private readonly pool: TxPool
   private readonly keys: NodeBackendOptions['keys']
   private readonly impersonated: Set<string>
   /** The pending block (see PendingBlock); also the next block's environment for estimates. */
   readonly pendingBlock: PendingBlock
-  private readonly recoverPool: RecoverPool | undefined
   readonly execution: ExecutionConfig
 
   constructor(private readonly opts: NodeBackendOptions) {
     this.chain = opts.chain
-    this.runtime = opts.chain.runtime
+    this.store = opts.store
+    this.runtime = opts.runtime
+    this.pool = opts.pool
     this.chainId = this.runtime.chainId
     this.clientVersion = opts.clientVersion
-    this.events = opts.chain.events as unknown as BackendEvents
+    this.events = new RpcEvents(opts.chain, opts.pool)
     this.dev = opts.dev
     this.keys = opts.keys
     this.impersonated = opts.impersonated ?? new Set()
     this.execution = { ...DEFAULT_EXECUTION, ...opts.execution }
-    this.pendingBlock = new PendingBlock(
-      opts.chain,
-      opts.nextBlockEnv ?? defaultNextEnv,
-      opts.pendingFromPool ?? false,
-    )
-    const threads = opts.recoverThreads ?? defaultRecoverThreads()
-    this.recoverPool =
-      threads > 0
-        ? new RecoverPool({
-            threads,
-            startAtRate: opts.recoverStartRate,
-            signal: opts.signal,
-            // Recovery carries on in-thread; say once why the node got slower.
-            onError: (err) =>
-              process.emitWarning(`sender recovery worker failed, recovering in-thread: ${err.message}`),
-          })
-        : undefined
+    this.pendingBlock = new PendingBlock({
+      chain: opts.chain,
+      runtime: opts.runtime,
+      pool: opts.pool,
+      env: opts.nextBlockEnv ?? defaultNextEnv,
+      fromPool: opts.pendingFromPool ?? false,
+    })
   }
 
-  /** State of the sender-recovery workers; undefined when disabled (recoverThreads 0). */
-  recoveryWorkers(): { ready: boolean; offloaded: number } | undefined {
-    const pool = this.recoverPool
-    return pool && { ready: pool.ready, offloaded: pool.offloaded }
-  }
-
-  /** Commit-seal signers recovered on the same worker threads (block sync); undefined: in-thread. */
-  recoverSeals(items: readonly SealToRecover[]): Promise<Array<Uint8Array | undefined> | undefined> {
-    return this.recoverPool?.recoverSeals(items) ?? Promise.resolve(undefined)
-  }
-
-  /** Stops the sender-recovery workers. Call when the node closes; the backend keeps working
-   * (recovering in-thread) if used afterwards. */
+  /** Stops following the chain and the pool (no more RPC events). */
   async close(): Promise<void> {
-    await this.recoverPool?.close()
+    this.events.close()
   }
 
   private txOptions(): { common: ExecutionRuntime['common']; allowUnlimitedInitCodeSize: boolean } {
@@ -175,7 +159,7 @@ export class NodeBackend implements RpcBackend {
   }
 
   async getBlock(ref: BlockRef): Promise<Block | undefined> {
-    const store = this.chain.store
+    const store = this.store
     if ('tag' in ref && ref.tag === 'pending') return (await this.pendingBlock.get()).block
     if ('tag' in ref) return ref.tag === 'earliest' ? store.getBlockByNumber(0n) : this.chain.head
     if ('number' in ref) return store.getBlockByNumber(ref.number)
@@ -205,7 +189,7 @@ export class NodeBackend implements RpcBackend {
     const block = await this.blockOrThrow(ref)
     const head = this.chain.head
     const isHead = block.header.number === head.header.number && bytesEqual(block.hash(), head.hash())
-    return { block, root: isHead ? this.chain.workingStateRoot : block.header.stateRoot }
+    return { block, root: isHead ? this.chain.workingStateRoot : this.chain.stateRootOf(block) }
   }
 
   private async executionContext(ref: BlockRef): Promise<{ header: BlockHeader; root: Uint8Array }> {
@@ -223,18 +207,18 @@ export class NodeBackend implements RpcBackend {
 
   // The store keeps receipts in their RPC shape (with senders), so nothing is recovered here.
   getReceipts(blockHash: Uint8Array): Promise<RpcReceipt[] | undefined> {
-    return this.chain.store.getReceipts(blockHash)
+    return this.store.getReceipts(blockHash)
   }
 
   async getTransaction(hash: Uint8Array): Promise<TxLocation | undefined> {
-    const mined = await this.chain.store.getTransaction(hash)
+    const mined = await this.store.getTransaction(hash)
     if (mined) return mined
-    const pooled = this.chain.txpool.get(hash)
+    const pooled = this.pool.get(hash)
     return pooled ? { tx: pooled.tx, sender: pooled.sender } : undefined
   }
 
   getReceipt(hash: Uint8Array): Promise<RpcReceipt | undefined> {
-    return this.chain.store.getReceipt(hash)
+    return this.store.getReceipt(hash)
   }
 
   async getLogs(query: LogQuery): Promise<RpcLog[]> {
@@ -242,7 +226,7 @@ export class NodeBackend implements RpcBackend {
     const to = query.toBlock > head ? head : query.toBlock
     if (query.fromBlock > to) return []
     try {
-      return await this.chain.store.getLogs({ ...query, toBlock: to })
+      return await this.store.getLogs({ ...query, toBlock: to })
     } catch (err) {
       if (err instanceof Error && (err as { code?: string }).code === 'LOG_LIMIT') {
         throw new RpcError(ErrorCode.LIMIT_EXCEEDED, err.message)
@@ -265,7 +249,7 @@ export class NodeBackend implements RpcBackend {
   /** Next nonce counting the sender's executable pool transactions (geth's pending nonce). */
   private async pendingNonce(address: Uint8Array): Promise<bigint> {
     const state = (await this.runtime.getAccount(this.chain.workingStateRoot, address))?.nonce ?? 0n
-    return this.chain.txpool.pendingNonce(address, state)
+    return this.pool.pendingNonce(address, state)
   }
 
   async getCode(address: Uint8Array, ref: BlockRef): Promise<Uint8Array> {
@@ -328,7 +312,7 @@ export class NodeBackend implements RpcBackend {
     const out: Block[] = []
     let n = this.headNumber()
     while (out.length < count && n >= 0n) {
-      const b = await this.chain.store.getBlockByNumber(n)
+      const b = await this.store.getBlockByNumber(n)
       if (b) out.push(b)
       n--
     }
@@ -356,12 +340,12 @@ export class NodeBackend implements RpcBackend {
     const gasUsedRatio: number[] = []
     const reward: bigint[][] = []
     for (let n = first; n <= last.header.number && count > 0n; n++) {
-      const b = await this.chain.store.getBlockByNumber(n)
+      const b = await this.store.getBlockByNumber(n)
       if (!b) break
       baseFeePerGas.push(b.header.baseFeePerGas ?? 0n)
       gasUsedRatio.push(Number(b.header.gasUsed) / Number(b.header.gasLimit))
       if (percentiles.length > 0) {
-        const receipts = (await this.chain.store.getReceipts(b.hash())) ?? []
+        const receipts = (await this.store.getReceipts(b.hash())) ?? []
         reward.push(
           rewardPercentiles(
             b,
@@ -374,7 +358,7 @@ export class NodeBackend implements RpcBackend {
     baseFeePerGas.push(
       last.header.number === this.headNumber() || count === 0n
         ? last.header.calcNextBaseFee()
-        : ((await this.chain.store.getBlockByNumber(last.header.number + 1n))?.header.baseFeePerGas ?? 0n),
+        : ((await this.store.getBlockByNumber(last.header.number + 1n))?.header.baseFeePerGas ?? 0n),
     )
     return {
       oldestBlock: count === 0n ? last.header.number : first,
@@ -386,7 +370,7 @@ export class NodeBackend implements RpcBackend {
 
   async sendRawTransaction(raw: Uint8Array): Promise<Uint8Array> {
     // Posted before decoding, so the worker recovers while this thread decodes.
-    const offloaded = this.recoverPool?.submit(raw)
+    const offloaded = this.opts.recovery?.submit(raw)
     let tx: TypedTransaction
     try {
       tx = createTxFromRLP(raw, this.txOptions())
@@ -406,12 +390,16 @@ export class NodeBackend implements RpcBackend {
     } catch {
       throw invalidInput('invalid sender: signature does not recover a public key')
     } finally {
-      this.chain.metrics?.phaseSeconds.inc({ phase: 'recovery' }, (performance.now() - t0) / 1000)
+      this.opts.metrics?.phaseSeconds.inc({ phase: 'recovery' }, (performance.now() - t0) / 1000)
     }
     return this.admit(tx, sender)
   }
 
   private async admit(tx: TypedTransaction, sender: Uint8Array): Promise<Uint8Array> {
+    // Osaka (EIP-7825) in the next block: such a transaction could never be mined (geth's message).
+    const cap = this.runtime.txGasCapAt(this.chain.head.header.number + 1n)
+    if (cap !== undefined && tx.gasLimit > cap)
+      throw invalidInput(`transaction gas limit too high (cap: ${cap}, tx: ${tx.gasLimit})`)
     if (this.opts.rejectBelowBaseFee?.()) {
       const baseFee = this.chain.head.header.calcNextBaseFee()
       const feeCap = 'maxFeePerGas' in tx ? (tx.maxFeePerGas as bigint) : (tx as LegacyTx).gasPrice
@@ -422,10 +410,10 @@ export class NodeBackend implements RpcBackend {
       }
     }
     try {
-      await this.chain.txpool.add(tx, sender)
+      await this.pool.add(tx, sender)
     } catch (err) {
       if (err instanceof TxPoolError) {
-        this.chain.metrics?.txpoolRejected.inc({ reason: err.code })
+        this.opts.metrics?.txpoolRejected.inc({ reason: err.code })
         throw invalidInput(err.message)
       }
       throw err
@@ -462,6 +450,9 @@ export class NodeBackend implements RpcBackend {
       accessList: req.accessList?.map((a) => [a.address, a.storageKeys] as [Uint8Array, Uint8Array[]]),
       chainId: this.chainId,
     }
+    const cap = this.runtime.txGasCapAt(this.chain.head.header.number + 1n)
+    if (cap !== undefined && gasLimit > cap)
+      throw invalidInput(`transaction gas limit too high (cap: ${cap}, tx: ${gasLimit})`)
     let tx: TypedTransaction
     if (legacy) {
       const gasPrice = req.gasPrice ?? (await this.gasPrice())
@@ -487,7 +478,7 @@ export class NodeBackend implements RpcBackend {
   }
 
   txpool(): TxPoolSnapshot {
-    return this.chain.txpool.content()
+    return this.pool.content()
   }
 
   syncing(): SyncStatus | false {
@@ -504,11 +495,11 @@ export class NodeBackend implements RpcBackend {
     exec?: ExecOptions,
   ): Promise<unknown> {
     const { opts, timeoutMs } = traceOptions(options, this.execution)
-    const loc = await this.chain.store.getTxLocation(hash)
+    const loc = await this.store.getTxLocation(hash)
     if (!loc) throw resourceNotFound(`transaction ${key(hash)} not found`)
-    const block = await this.chain.store.getBlockByHash(loc.blockHash)
+    const block = await this.store.getBlockByHash(loc.blockHash)
     if (!block) throw resourceNotFound(`block ${key(loc.blockHash)} not found`)
-    const parent = await this.chain.store.getBlockByHash(block.header.parentHash)
+    const parent = await this.store.getBlockByHash(block.header.parentHash)
     if (!parent) throw resourceNotFound('parent block not found')
     const limits = requestLimits(this.execution, exec, timeoutMs)
     return this.runtime
@@ -523,6 +514,8 @@ function invalidParams(message: string): RpcError {
 
 function describeDecodeError(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err)
+  const cap = /gas limit (\d+) exceeds the maximum allowed by EIP-7825 \((\d+)\)/.exec(msg)
+  if (cap) return `transaction gas limit too high (cap: ${cap[2]}, tx: ${cap[1]})`
   if (/chain ?id/i.test(msg)) return `invalid chain id for signer: ${msg}`
   return `rlp: invalid transaction: ${msg.split('\n')[0]}`
 }

@@ -41,6 +41,19 @@ export function defaultRecoverThreads(): number {
   return Math.max(1, Math.min(4, availableParallelism() - 1))
 }
 
+/**
+ * The node's recovery workers (started lazily, see `startAtRate`), or undefined when `threads`
+ * is 0. A worker failure is reported once as a process warning: recovery carries on in-thread.
+ */
+export function createRecoverPool(opts: Omit<RecoverPoolOptions, 'onError'>): RecoverPool | undefined {
+  if ((opts.threads ?? defaultRecoverThreads()) === 0) return undefined
+  return new RecoverPool({
+    ...opts,
+    onError: (err) =>
+      process.emitWarning(`sender recovery worker failed, recovering in-thread: ${err.message}`),
+  })
+}
+
 const RESULT_BYTES = 96
 const WORKER_URL = new URL('./recover-worker.mjs', import.meta.url)
 

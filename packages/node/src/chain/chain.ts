@@ -1,37 +1,51 @@
 /**
  * The committed chain as the rest of the node sees it: head block, the state root that "latest"
- * reads use, and one commit path (store batch → txpool prune → events) shared by every block
- * source (dev sealer today, QBFT and sync later).
+ * reads use, and the one commit path every block source goes through (dev sealer, QBFT, gossip,
+ * sync): persist the blocks in one store batch, then notify the observers.
+ *
+ * Observers are called in registration order and each is awaited before the next, so commit()
+ * resolves only when all of them have seen the blocks: the pool has dropped the mined
+ * transactions (txpool/maintain.ts, registered first by node.ts) before the RPC events go out,
+ * and automine answers eth_sendRawTransaction after both. A failing observer is logged and does
+ * not stop the others: the blocks are already persisted. QBFT blocks are final once committed, so
+ * there is no separate "finalized" notification; the only way back is a dev rollback
+ * (evm_revert), announced as `onRollback`.
  */
-import { EventEmitter } from 'node:events'
 import type { Block } from '@ethereumjs/block'
-import type { BuildBlockResult, ExecutedTx, ExecutionRuntime } from '@openledger/evm-runtime'
-import type { RpcLog } from '@openledger/rpc'
+import type { ExecutedTx } from '@openledger/evm-runtime'
+import type { Logger } from '../logger.ts'
 import type { NodeMetrics } from '../metrics.ts'
 import type { ChainStore } from '../store/index.ts'
-import type { TxPool } from '../txpool/index.ts'
+import { bytesEqual, key } from '../util/bytes.ts'
 
-export interface ChainEventMap {
-  block: [block: Block, logs: RpcLog[], executed: ExecutedTx[]]
-  pendingTransaction: [hash: Uint8Array]
+/** Who produced the committed blocks: this node's dev sealer, its QBFT engine, or peers. */
+export type CommitSource = 'local' | 'consensus' | 'network'
+
+export interface CommittedBlock {
+  block: Block
+  executed: readonly ExecutedTx[]
+}
+
+export interface ChainObserver {
+  /** For logs when the observer fails. */
+  readonly name: string
+  /** Blocks just persisted, in chain order (more than one for a batch of synced blocks). */
+  onCommit?(blocks: readonly CommittedBlock[], source: CommitSource): Promise<void> | void
+  /** Blocks above `head` were removed (dev rollback); `head` is the new head. */
+  onRollback?(head: Block): Promise<void> | void
 }
 
 export class Chain {
-  readonly events = new EventEmitter<ChainEventMap>()
+  readonly #observers: ChainObserver[] = []
   /** State root that "latest" reads and the next block build on. Equals head.stateRoot except in
    * dev mode after a state cheat (setBalance, setCode …), which edits state between blocks. */
-  private working: Uint8Array
+  #working: Uint8Array
 
   constructor(
-    readonly store: ChainStore,
-    readonly runtime: ExecutionRuntime,
-    readonly txpool: TxPool,
-    readonly metrics?: NodeMetrics,
+    private readonly store: ChainStore,
+    private readonly opts: { log: Logger; metrics?: NodeMetrics },
   ) {
-    this.working = store.head().header.stateRoot
-    this.events.setMaxListeners(1000)
-    // newPendingTransactions semantics: a transaction is announced once it becomes executable.
-    txpool.on('added', (hash) => this.events.emit('pendingTransaction', hash))
+    this.#working = store.head().header.stateRoot
   }
 
   get head(): Block {
@@ -39,78 +53,76 @@ export class Chain {
   }
 
   get workingStateRoot(): Uint8Array {
-    return this.working
+    return this.#working
+  }
+
+  /** Dev mode: block hash → the state its reads see when cheats (setBalance …) edited it after
+   * it became the head and a block was then built on the edited state — Hardhat's "irregular
+   * state": `eth_getBalance(addr, n)` keeps answering the edited value once n is no longer the head. */
+  readonly #edited = new Map<string, Uint8Array>()
+
+  /** The state root reads at `block` use (its header's, unless dev cheats edited it). */
+  stateRootOf(block: Block): Uint8Array {
+    return (this.#edited.size > 0 && this.#edited.get(key(block.hash()))) || block.header.stateRoot
   }
 
   setWorkingStateRoot(root: Uint8Array): void {
-    this.working = root
+    this.#working = root
   }
 
-  /** Persist a block built or validated by this node, then update the pool and notify. */
-  commit(result: Pick<BuildBlockResult, 'block' | 'executed'>, seals?: Uint8Array): Promise<void> {
-    return this.commitMany([{ block: result.block, executed: result.executed, seals }])
+  /** Adds an observer after those already registered; returns its removal. */
+  subscribe(observer: ChainObserver): () => void {
+    this.#observers.push(observer)
+    return () => {
+      const i = this.#observers.indexOf(observer)
+      if (i >= 0) this.#observers.splice(i, 1)
+    }
   }
 
-  /** Persist consecutive blocks in one database batch (block sync), then pool updates and events. */
-  async commitMany(
-    results: ReadonlyArray<Pick<BuildBlockResult, 'block' | 'executed'> & { seals?: Uint8Array }>,
-  ): Promise<void> {
+  /** Persist one block, then notify the observers. */
+  commit(result: CommittedBlock, source: CommitSource): Promise<void> {
+    return this.commitMany([result], source)
+  }
+
+  /** Persist consecutive blocks in one database batch (block sync), then notify the observers. */
+  async commitMany(results: readonly CommittedBlock[], source: CommitSource): Promise<void> {
     if (results.length === 0) return
     const t0 = performance.now()
+    const parent = this.store.head()
+    if (!bytesEqual(this.#working, parent.header.stateRoot))
+      this.#edited.set(key(parent.hash()), this.#working)
     await this.store.commitBlocks(results)
-    const t1 = performance.now()
     const last = results[results.length - 1]!.block
-    this.working = last.header.stateRoot
-    for (let i = 0; i < results.length; i++) {
-      const { executed } = results[i]!
-      const isLast = i === results.length - 1
-      // Runs of empty blocks (sync of an idle chain) only move the base fee.
-      if (executed.length === 0 && !isLast) continue
-      await this.txpool.onBlockCommitted(
-        executed.map((e) => ({ sender: e.sender, nonce: e.tx.nonce, hash: e.hash })),
-        undefined,
-        isLast ? last.header.calcNextBaseFee() : undefined,
-      )
-    }
-    const m = this.metrics
+    this.#working = last.header.stateRoot
+    const m = this.opts.metrics
     if (m) {
-      m.phaseSeconds.inc({ phase: 'storage' }, (t1 - t0) / 1000)
-      m.phaseSeconds.inc({ phase: 'txpool' }, (performance.now() - t1) / 1000)
+      m.phaseSeconds.inc({ phase: 'storage' }, (performance.now() - t0) / 1000)
       m.headBlock.set(Number(last.header.number))
       for (const { executed } of results) m.blockTxs.observe(executed.length)
-      const { pending, queued } = this.txpool.status()
-      m.txpoolPending.set(pending)
-      m.txpoolQueued.set(queued)
     }
-    for (const { block, executed } of results)
-      this.events.emit('block', block, blockLogs(block, executed), executed)
+    for (const o of this.#observers) {
+      if (o.onCommit === undefined) continue
+      try {
+        await o.onCommit(results, source)
+      } catch (err) {
+        this.opts.log.error({ err, observer: o.name }, 'chain observer failed on commit')
+      }
+    }
   }
 
   /** Dev rollback (evm_revert): drop blocks above `number` and return to their parent's state. */
   async rollbackTo(number: bigint, workingStateRoot: Uint8Array): Promise<void> {
     await this.store.truncateAfter(number)
-    this.working = workingStateRoot
-  }
-}
-
-export function blockLogs(block: Block, executed: ExecutedTx[]): RpcLog[] {
-  const logs: RpcLog[] = []
-  const blockHash = block.hash()
-  let logIndex = 0
-  executed.forEach((e, txIndex) => {
-    for (const l of e.logs) {
-      logs.push({
-        address: l.address,
-        topics: l.topics,
-        data: l.data,
-        blockNumber: block.header.number,
-        blockHash,
-        transactionHash: e.hash,
-        transactionIndex: txIndex,
-        logIndex: logIndex++,
-        removed: false,
-      })
+    if (number === 0n) this.#edited.clear()
+    this.#working = workingStateRoot
+    const head = this.head
+    for (const o of this.#observers) {
+      if (o.onRollback === undefined) continue
+      try {
+        await o.onRollback(head)
+      } catch (err) {
+        this.opts.log.error({ err, observer: o.name }, 'chain observer failed on rollback')
+      }
     }
-  })
-  return logs
+  }
 }

@@ -18,12 +18,14 @@ import {
   type RecoverFn,
   verifySeals,
 } from '@openledger/consensus'
-import { BlockValidationError, type ExecutedTx } from '@openledger/evm-runtime'
+import { BlockValidationError, type ExecutedTx, type ExecutionRuntime } from '@openledger/evm-runtime'
 import { commitSealDigest } from '../consensus/block-codec.ts'
 import type { Logger } from '../logger.ts'
+import type { NodeMetrics } from '../metrics.ts'
+import type { ChainStore } from '../store/index.ts'
 import { bytesEqual, hex } from '../util/bytes.ts'
 import type { Chain } from './chain.ts'
-import { reuseKnownSenders } from './known-senders.ts'
+import { type KnownSenderKey, reuseKnownSenders } from './known-senders.ts'
 
 export type ImportResult = 'imported' | 'known'
 
@@ -39,6 +41,12 @@ export class ImportError extends Error {
 }
 
 export interface ImporterOptions {
+  chain: Chain
+  store: ChainStore
+  runtime: ExecutionRuntime
+  /** Senders this node already recovered (its pool), reused by block execution. */
+  knownSenders: KnownSenderKey
+  metrics?: NodeMetrics
   /** The validator set that must have sealed block `height`; may throw for a height whose set is
    * not known yet (reported as UNKNOWN_VALIDATORS). */
   validators: (height: bigint) => readonly Address[]
@@ -50,8 +58,6 @@ export interface ImporterOptions {
   afterExecute?: (block: Block) => Promise<void>
   recover: RecoverFn
   log: Logger
-  /** After a block became the head (any source): engine.onNewHead, gossip, WAL pruning. */
-  onImported?: (block: Block, source: 'consensus' | 'network') => void
   /** Recovers many commit seals at once off the main thread (sync); resolves undefined, or an
    * undefined entry, where `recover` must do it in-thread. */
   recoverSeals?: (
@@ -65,13 +71,18 @@ export interface Prerecovered {
   recover: RecoverFn
 }
 
+/**
+ * Imported blocks are committed through the chain (source 'network' for peers' blocks,
+ * 'consensus' for this node's decisions); what follows a new head (the engine's next height,
+ * gossip, WAL pruning) is a chain observer, registered by the assembly (network-node.ts).
+ */
 export class BlockImporter {
   #queue: Promise<unknown> = Promise.resolve()
+  private readonly chain: Chain
 
-  constructor(
-    private readonly chain: Chain,
-    private readonly opts: ImporterOptions,
-  ) {}
+  constructor(private readonly opts: ImporterOptions) {
+    this.chain = opts.chain
+  }
 
   /** Runs `fn` after every import queued before it. */
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -84,7 +95,7 @@ export class BlockImporter {
   private async known(block: Block): Promise<ImportResult | undefined> {
     const number = block.header.number
     if (number > this.chain.head.header.number) return undefined
-    const canonical = await this.chain.store.getCanonicalHash(number)
+    const canonical = await this.opts.store.getCanonicalHash(number)
     if (canonical && bytesEqual(canonical, block.hash())) return 'known'
     throw new ImportError(
       'CONFLICT',
@@ -138,18 +149,17 @@ export class BlockImporter {
       this.verifySeals(block)
       const started = performance.now()
       let executed: ExecutedTx[]
-      reuseKnownSenders(block, this.chain.txpool)
+      reuseKnownSenders(block, this.opts.knownSenders)
       try {
-        executed = await this.chain.runtime.executeBlock(block, head.header)
+        executed = await this.opts.runtime.executeBlock(block, head.header)
       } catch (e) {
         if (e instanceof BlockValidationError)
           throw new ImportError('INVALID_BLOCK', `block ${block.header.number}: ${e.message}`, { cause: e })
         throw e
       }
       await this.afterExecute(block)
-      await this.chain.commit({ block, executed })
-      this.chain.metrics?.blockImport.observe((performance.now() - started) / 1000)
-      this.opts.onImported?.(block, 'network')
+      await this.chain.commit({ block, executed }, 'network')
+      this.opts.metrics?.blockImport.observe((performance.now() - started) / 1000)
       return 'imported'
     })
   }
@@ -170,9 +180,8 @@ export class BlockImporter {
         if (pending.length === 0) return
         const batch = pending
         pending = []
-        await this.chain.commitMany(batch)
+        await this.chain.commitMany(batch, 'network')
         imported += batch.length
-        for (const p of batch) this.opts.onImported?.(p.block, 'network')
       }
       try {
         for (const [i, block] of blocks.entries()) {
@@ -193,7 +202,7 @@ export class BlockImporter {
           if (hasTxs) await flush()
           let executed: ExecutedTx[]
           try {
-            executed = await this.chain.runtime.executeBlock(block, tip.header)
+            executed = await this.opts.runtime.executeBlock(block, tip.header)
           } catch (e) {
             if (e instanceof BlockValidationError)
               throw new ImportError('INVALID_BLOCK', `block ${block.header.number}: ${e.message}`, {
@@ -232,9 +241,8 @@ export class BlockImporter {
       const started = performance.now()
       const executed = await execute()
       await this.afterExecute(block)
-      await this.chain.commit({ block, executed })
-      this.chain.metrics?.blockImport.observe((performance.now() - started) / 1000)
-      this.opts.onImported?.(block, 'consensus')
+      await this.chain.commit({ block, executed }, 'consensus')
+      this.opts.metrics?.blockImport.observe((performance.now() - started) / 1000)
       return 'imported'
     })
   }

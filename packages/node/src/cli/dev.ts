@@ -23,6 +23,7 @@ export interface DevCommandOptions {
   datadir?: string
   genesis?: string
   mnemonic?: string
+  hardfork?: string
   logLevel: string
   silent: boolean
   /** Browser access, limits and execution bounds from the shared RPC flags (rpc-flags.ts). */
@@ -39,6 +40,7 @@ export async function runDev(opts: DevCommandOptions): Promise<void> {
     balance: opts.balance,
     chainId: opts.chainId,
     mnemonic: opts.mnemonic,
+    hardfork: opts.hardfork,
   })
   const genesis = parseGenesis(json)
   const mining: MiningMode = !opts.mining
@@ -140,7 +142,7 @@ function banner(p: {
 
 function formatBlock(
   block: Block,
-  executed: ExecutedTx[],
+  executed: readonly ExecutedTx[],
   dropped: Array<{ hash: Uint8Array; reason: string }>,
 ): string {
   const h = block.header

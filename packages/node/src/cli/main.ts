@@ -50,6 +50,11 @@ const dev = program
   .option('--genesis <file>', 'genesis file to start from (default genesis/devnet.json)')
   .option('--mnemonic <phrase>', 'BIP-39 mnemonic of the dev accounts')
   .addOption(
+    new Option('--hardfork <name>', "EVM rules from genesis on (default: the genesis file's, osaka)").choices(
+      ['prague', 'osaka'],
+    ),
+  )
+  .addOption(
     new Option('--log-level <level>', 'log level')
       .choices(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
       .default('warn'),
@@ -77,6 +82,7 @@ const dev = program
       datadir: o.datadir,
       genesis: o.genesis,
       mnemonic: o.mnemonic,
+      hardfork: o.hardfork,
       logLevel: o.logLevel,
       silent: o.silent,
       rpc: rpcConfigFromFlags(o, 'dev'),
@@ -197,6 +203,9 @@ genesisCmd
     new Option('--dev-accounts <n>', 'fund this many dev-mnemonic accounts').argParser(parsePositiveInt),
   )
   .addOption(
+    new Option('--hardfork <name>', 'EVM rules from genesis on (default osaka)').choices(['prague', 'osaka']),
+  )
+  .addOption(
     new Option('--stake <OPEN>', 'self-delegation bonded for each validator at genesis (0: none)')
       .default(1000n)
       .argParser(parseBigInt),
@@ -218,6 +227,7 @@ genesisCmd
       blockPeriod: o.blockPeriod,
       requestTimeout: o.requestTimeout,
       devAccounts: o.devAccounts,
+      hardfork: o.hardfork,
       out: o.out,
     })
   })
@@ -230,6 +240,22 @@ keysCmd
   .action(async (o) => {
     const { runKeysNew } = await import('./network.ts')
     await runKeysNew({ out: o.out })
+  })
+
+const evm = program.command('evm').description('EVM tools')
+evm
+  .command('statetest')
+  .description(
+    "run Ethereum GeneralStateTests (a file or a directory) through the chain's block execution; exit 1 on any failure",
+  )
+  .argument('<path>', 'fixture file or directory (e.g. ../shared/ethereum-tests/GeneralStateTests)')
+  .option('--fork <name>', 'only cases of this fork (fixture name, e.g. Cancun)')
+  .option('--run <regex>', 'only cases whose name (test/fork/index) matches')
+  .option('--json', 'one go-ethereum result object per line: {name, pass, stateRoot, fork, error}', false)
+  .option('--all', 'also run the cases on the checked-in exclusion list', false)
+  .action(async (path: string, o) => {
+    const { runStateTestCli } = await import('./statetest.ts')
+    process.exitCode = await runStateTestCli({ path, fork: o.fork, run: o.run, json: o.json, all: o.all })
   })
 
 registerPayableCommands(program)

@@ -81,7 +81,7 @@ export function handleSignals(close: () => Promise<void>): void {
   process.on('SIGTERM', () => stop('SIGTERM'))
 }
 
-function formatBlock(block: Block, executed: ExecutedTx[]): string {
+function formatBlock(block: Block, executed: readonly ExecutedTx[]): string {
   const h = block.header
   return `Block #${h.number} ${hex(block.hash())} txs=${executed.length} gasUsed=${h.gasUsed} proposer=${hex(h.coinbase.bytes)}`
 }
@@ -105,6 +105,7 @@ export async function runGenesisNew(o: {
   blockPeriod: number
   requestTimeout?: number
   devAccounts?: number
+  hardfork?: string
   out?: string
   /** Self-delegation of each validator, wei. */
   stake?: bigint
@@ -125,6 +126,7 @@ export async function runGenesisNew(o: {
     blockPeriodSeconds: o.blockPeriod,
     requestTimeoutSeconds: o.requestTimeout,
     devAccounts: o.devAccounts,
+    hardfork: o.hardfork,
     stake: o.stake,
     stakingParams: {
       ...(o.epochLength !== undefined && { epochLength: o.epochLength }),

@@ -16,12 +16,14 @@ import {
   type Round,
   type SignedRecord,
 } from '@openledger/consensus'
-import { BlockValidationError, type ExecutedTx } from '@openledger/evm-runtime'
+import { BlockValidationError, type ExecutedTx, type ExecutionRuntime } from '@openledger/evm-runtime'
 import type { StakingStore } from '@openledger/staking'
 import type { Chain } from '../chain/chain.ts'
 import type { BlockImporter } from '../chain/importer.ts'
 import { reuseKnownSenders } from '../chain/known-senders.ts'
 import type { Logger } from '../logger.ts'
+import type { NodeMetrics } from '../metrics.ts'
+import type { TxPool } from '../txpool/index.ts'
 import { bytesEqual, hex } from '../util/bytes.ts'
 import { type EthBlockCodec, withQbftHash } from './block-codec.ts'
 import { checkVanity, expectedVanity, withVanity } from './epochs.ts'
@@ -34,6 +36,9 @@ const MAX_EVIDENCE = 256
 
 export interface QbftHostOptions {
   chain: Chain
+  runtime: ExecutionRuntime
+  pool: TxPool
+  metrics?: NodeMetrics
   importer: BlockImporter
   codec: EthBlockCodec
   validators: ChainValidatorSet
@@ -49,6 +54,8 @@ export interface QbftHostOptions {
   reportEvidence?: (evidence: Equivocation) => void
   log: Logger
   signal: AbortSignal
+  /** Header fields a block hook gives a meaning to (the L1 bridge's origin); must not wait on the network. */
+  proposalHeader?: (parentStateRoot: Uint8Array) => Promise<{ parentBeaconBlockRoot?: Uint8Array }>
 }
 
 export class QbftNodeHost implements QbftHost {
@@ -82,18 +89,21 @@ export class QbftNodeHost implements QbftHost {
         round,
         seals: [],
       })
-      const baseFee = await chain.runtime.nextBaseFee(parent.header)
-      const result = await chain.runtime.buildBlock(parent.header, txs(chain.txpool.pending(baseFee)), {
+      const { pool, runtime } = this.o
+      const baseFee = await runtime.nextBaseFee(parent.header)
+      const extra = await this.o.proposalHeader?.(parent.header.stateRoot)
+      const result = await runtime.buildBlock(parent.header, txs(pool.pending(baseFee)), {
         timestamp,
         coinbase: this.o.address,
         extraData,
         mixHash: QBFT_MIX_HASH,
+        parentBeaconBlockRoot: extra?.parentBeaconBlockRoot,
         // Leave most of the period for validation, commit and the next round trip.
         deadlineMs: Math.max(250, (blockPeriodSeconds * 1000) / 2),
       })
       for (const r of result.rejected) {
         if (r.retry) continue
-        chain.txpool.remove(r.tx.hash())
+        pool.remove(r.tx.hash())
         // Execution threw (rolled back by the runtime): not the sender's doing, so say it loudly.
         if (r.fault)
           this.o.log.warn(
@@ -101,7 +111,7 @@ export class QbftNodeHost implements QbftHost {
             'transaction dropped: execution fault',
           )
       }
-      const m = chain.metrics
+      const m = this.o.metrics
       if (m) {
         m.phaseSeconds.inc({ phase: 'execution' }, result.timings.execution / 1000)
         m.phaseSeconds.inc({ phase: 'roots' }, result.timings.roots / 1000)
@@ -129,8 +139,9 @@ export class QbftNodeHost implements QbftHost {
       }
       try {
         const t0 = performance.now()
-        reuseKnownSenders(eth, this.o.chain.txpool)
-        const executed = await this.o.chain.runtime.executeBlock(eth, parent.header)
+        const { pool, runtime } = this.o
+        reuseKnownSenders(eth, (hash) => pool.senderPublicKey(hash))
+        const executed = await runtime.executeBlock(eth, parent.header)
         const wrongVanity = await checkVanity(eth, this.o.stakingAt(eth.header.stateRoot))
         if (wrongVanity) {
           this.o.log.warn({ height: String(block.height), reason: wrongVanity }, 'invalid proposal')
@@ -181,7 +192,7 @@ export class QbftNodeHost implements QbftHost {
     seals: readonly Uint8Array[],
     _signers: readonly Address[],
   ): Promise<void> {
-    const { chain, codec, blockOptions } = this.o
+    const { chain, runtime, codec, blockOptions } = this.o
     const eth = codec.ethBlock(block)
     const header = createBlockHeaderFromBytesArray(headerWithSeals(eth.header.raw(), seals), blockOptions)
     const sealed = withQbftHash(new Block(header, eth.transactions, [], [], blockOptions))
@@ -189,7 +200,7 @@ export class QbftNodeHost implements QbftHost {
       const done = this.#executed.get(hex(block.digest))
       if (done) return done
       // Decided before our own validation finished: execute now.
-      return chain.runtime.executeBlock(eth, chain.head.header)
+      return runtime.executeBlock(eth, chain.head.header)
     })
     if (result === 'known')
       this.o.log.debug({ height: String(block.height) }, 'decided block already imported')
@@ -224,7 +235,7 @@ export class QbftNodeHost implements QbftHost {
   }
 
   onRoundStarted(height: bigint, round: Round, reason: string): void {
-    const m = this.o.chain.metrics
+    const m = this.o.metrics
     m?.qbftRound.set(round)
     if (round > 0) {
       m?.qbftRoundChanges.inc()

@@ -6,9 +6,13 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { TypedTransaction } from '@ethereumjs/tx'
+import type { ExecutionRuntime } from '@openledger/evm-runtime'
 import { type DevBackend, type DevMetadata, invalidInput, type ResetOptions } from '@openledger/rpc'
 import type { Chain } from '../chain/chain.ts'
 import type { DevSealer, MiningMode } from '../miner/dev-sealer.ts'
+import { SealerError } from '../miner/errors.ts'
+import type { ChainStore } from '../store/index.ts'
+import type { TxPool } from '../txpool/index.ts'
 import { key } from '../util/bytes.ts'
 
 interface Snapshot {
@@ -35,12 +39,31 @@ export class DevControls implements DevBackend {
   private readonly initialCoinbase: Uint8Array
   private instanceId = randomBytes(32)
 
-  constructor(
-    private readonly chain: Chain,
-    private readonly sealer: DevSealer,
-    readonly impersonated: Set<string>,
-    private readonly clientVersion: string,
-  ) {
+  private readonly chain: Chain
+  private readonly store: ChainStore
+  private readonly runtime: ExecutionRuntime
+  private readonly pool: TxPool
+  private readonly sealer: DevSealer
+  readonly impersonated: Set<string>
+  private readonly clientVersion: string
+
+  constructor(deps: {
+    chain: Chain
+    store: ChainStore
+    runtime: ExecutionRuntime
+    pool: TxPool
+    sealer: DevSealer
+    impersonated: Set<string>
+    clientVersion: string
+  }) {
+    this.chain = deps.chain
+    this.store = deps.store
+    this.runtime = deps.runtime
+    this.pool = deps.pool
+    this.sealer = deps.sealer
+    this.impersonated = deps.impersonated
+    this.clientVersion = deps.clientVersion
+    const sealer = deps.sealer
     this.initialMode = sealer.miningMode
     this.initialCoinbase = sealer.coinbase
     this.automine = false
@@ -59,7 +82,7 @@ export class DevControls implements DevBackend {
         id,
         headNumber: this.chain.head.header.number,
         workingStateRoot: this.chain.workingStateRoot,
-        pool: this.chain.txpool.all(),
+        pool: this.pool.all(),
         timeOffset: this.sealer.timeOffset,
         nextTimestamp: this.sealer.nextTimestamp,
         nextBaseFee: this.sealer.nextBaseFee,
@@ -78,7 +101,7 @@ export class DevControls implements DevBackend {
       const snap = this.snapshots[idx]!
       this.snapshots = this.snapshots.slice(0, idx)
       await this.chain.rollbackTo(snap.headNumber, snap.workingStateRoot)
-      await this.chain.txpool.reset(snap.pool)
+      await this.pool.reset(snap.pool)
       const s = this.sealer
       s.timeOffset = snap.timeOffset
       s.nextTimestamp = snap.nextTimestamp
@@ -94,7 +117,7 @@ export class DevControls implements DevBackend {
     if (blocks < 1n) return
     let ts = timestamp
     for (let i = 0n; i < blocks; i++) {
-      const block = await this.sealer.mine(ts)
+      const block = await this.sealer.mine(ts).catch(rpcError)
       // hardhat_mine: blocks after the first are spaced `interval` seconds apart, and the clock
       // moves with them (the sealer sets its offset from every block mined at a set time).
       ts = block.header.timestamp + (interval > 0n ? interval : 1n)
@@ -137,12 +160,12 @@ export class DevControls implements DevBackend {
     return { kind: 'manual' }
   }
 
-  private edit(edit: Parameters<Chain['runtime']['editState']>[1][number]): Promise<void> {
+  private edit(edit: Parameters<ExecutionRuntime['editState']>[1][number]): Promise<void> {
     return this.sealer.exclusive(async () => {
-      const root = await this.chain.runtime.editState(this.chain.workingStateRoot, [edit])
+      const root = await this.runtime.editState(this.chain.workingStateRoot, [edit])
       this.chain.setWorkingStateRoot(root)
       // Pooled transactions of this account may have become payable, stale or unpayable.
-      await this.chain.txpool.revalidate([edit.address])
+      await this.pool.revalidate([edit.address])
     })
   }
 
@@ -171,7 +194,7 @@ export class DevControls implements DevBackend {
   }
 
   dropTransaction(hash: Uint8Array): boolean {
-    return this.chain.txpool.remove(hash)
+    return this.pool.remove(hash)
   }
 
   setNextBlockBaseFee(fee: bigint): void {
@@ -183,7 +206,7 @@ export class DevControls implements DevBackend {
   }
 
   setMinGasPrice(price: bigint): void {
-    this.chain.txpool.setMinGasPrice(price)
+    this.pool.setMinGasPrice(price)
   }
 
   setBlockGasLimit(gasLimit: bigint): void {
@@ -203,10 +226,10 @@ export class DevControls implements DevBackend {
       )
     }
     return this.sealer.exclusive(async () => {
-      const genesis = await this.chain.store.getBlockByNumber(0n)
+      const genesis = await this.store.getBlockByNumber(0n)
       if (!genesis) throw new Error('genesis block missing from the chain store')
       await this.chain.rollbackTo(0n, genesis.header.stateRoot)
-      await this.chain.txpool.reset([])
+      await this.pool.reset([])
       this.snapshots = []
       this.impersonated.clear()
       const s = this.sealer
@@ -226,7 +249,7 @@ export class DevControls implements DevBackend {
     const head = this.chain.head
     return {
       clientVersion: this.clientVersion,
-      chainId: this.chain.runtime.chainId,
+      chainId: this.runtime.chainId,
       instanceId: this.instanceId,
       latestBlockNumber: head.header.number,
       latestBlockHash: head.hash(),
@@ -235,3 +258,9 @@ export class DevControls implements DevBackend {
 }
 
 const MIN_GAS_LIMIT = 5000n
+
+/** The sealer's own errors as the JSON-RPC errors Hardhat and anvil answer with. */
+function rpcError(err: unknown): never {
+  if (err instanceof SealerError) throw invalidInput(err.message)
+  throw err
+}

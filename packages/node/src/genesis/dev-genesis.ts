@@ -13,6 +13,8 @@ export interface DevGenesisOptions {
   balance?: bigint
   chainId?: number
   mnemonic?: string
+  /** EVM rules from genesis on (`prague`, `osaka`); replaces the file's hardfork schedule. */
+  hardfork?: string
 }
 
 export async function loadJson(path: string | URL): Promise<unknown> {
@@ -44,5 +46,9 @@ export async function buildDevGenesis(
     json.alloc = alloc
   }
   if (opts.chainId !== undefined) json.chainId = opts.chainId
+  if (opts.hardfork !== undefined) {
+    json.hardfork = opts.hardfork
+    delete json.hardforks
+  }
   return { json, accounts }
 }

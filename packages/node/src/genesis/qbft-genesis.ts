@@ -19,6 +19,8 @@ export interface QbftGenesisOptions {
   devAccounts?: number
   balance?: bigint
   name?: string
+  /** EVM rules from genesis on (default: genesis/devnet.json's, osaka). */
+  hardfork?: string
   /** Self-delegation of each validator (wei; default 1,000 OPEN). 0: an unstaked bootstrap set. */
   stake?: bigint
   /** OPEN each validator account keeps besides its stake, for gas (evidence, votes); default 100. */
@@ -36,6 +38,7 @@ export async function buildQbftGenesis(opts: QbftGenesisOptions): Promise<Record
   const validators = sortValidators(opts.validators)
   json.name = opts.name ?? 'openledger-network'
   if (opts.chainId !== undefined) json.chainId = opts.chainId
+  if (opts.hardfork !== undefined) json.hardfork = opts.hardfork
   json.validators = validators.map(hex)
   json.extraData = hex(genesisExtraData(validators))
   const period = opts.blockPeriodSeconds ?? 1

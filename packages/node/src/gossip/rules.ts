@@ -4,6 +4,7 @@
  * peer's gossipsub score, 'ignore' drops without blame (late, duplicate, not yet usable).
  */
 import type { Block } from '@ethereumjs/block'
+import type { Common } from '@ethereumjs/common'
 import { RLP } from '@ethereumjs/rlp'
 import { Capability, createTxFromRLP, type TypedTransaction } from '@ethereumjs/tx'
 import {
@@ -21,7 +22,7 @@ import { type BlockImporter, ImportError } from '../chain/importer.ts'
 import { BlockDecodeError } from '../consensus/block-codec.ts'
 import type { Logger } from '../logger.ts'
 import type { Verdict } from '../p2p/index.ts'
-import { TxPoolError } from '../txpool/index.ts'
+import { type TxPool, TxPoolError } from '../txpool/index.ts'
 import { decodeTxBatch, TxBatchError } from './tx-batch.ts'
 
 /**
@@ -29,7 +30,8 @@ import { decodeTxBatch, TxBatchError } from './tx-batch.ts'
  * penalised); accepted (relayed) when our pool admitted at least one of them, ignored when all
  * were known, stale or underpriced — normal churn, not misbehaviour.
  */
-export function txRule(chain: Chain): (data: Uint8Array) => Promise<Verdict> {
+export function txRule(deps: { common: Common; pool: TxPool }): (data: Uint8Array) => Promise<Verdict> {
+  const { common, pool } = deps
   return async (data) => {
     let raws: Uint8Array[]
     try {
@@ -42,12 +44,12 @@ export function txRule(chain: Chain): (data: Uint8Array) => Promise<Verdict> {
     for (const raw of raws) {
       let tx: TypedTransaction
       try {
-        tx = createTxFromRLP(raw, { common: chain.runtime.common })
+        tx = createTxFromRLP(raw, { common })
       } catch {
         return 'reject'
       }
       if (tx.type === 0 && !tx.supports(Capability.EIP155ReplayProtection)) return 'reject'
-      if (chain.txpool.has(tx.hash())) continue
+      if (pool.has(tx.hash())) continue
       try {
         txs.push({ tx, sender: recoverSender(tx) })
       } catch {
@@ -57,7 +59,7 @@ export function txRule(chain: Chain): (data: Uint8Array) => Promise<Verdict> {
     let added = 0
     for (const { tx, sender } of txs) {
       try {
-        await chain.txpool.add(tx, sender)
+        await pool.add(tx, sender)
         added++
       } catch (e) {
         if (!(e instanceof TxPoolError)) throw e

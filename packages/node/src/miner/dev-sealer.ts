@@ -9,11 +9,14 @@
  * never interleave.
  */
 import type { Block, BlockHeader } from '@ethereumjs/block'
-import type { ExecutedTx } from '@openledger/evm-runtime'
-import { invalidInput } from '@openledger/rpc'
+import type { TypedTransaction } from '@ethereumjs/tx'
+import type { ExecutedTx, ExecutionRuntime } from '@openledger/evm-runtime'
 import type { Chain } from '../chain/chain.ts'
 import type { Logger } from '../logger.ts'
+import type { NodeMetrics } from '../metrics.ts'
+import type { PooledTx, TxPool } from '../txpool/index.ts'
 import { hex, key } from '../util/bytes.ts'
+import { SealerError } from './errors.ts'
 import type { NextBlockEnv } from './pending-block.ts'
 
 /** What became of a transaction in an automine pass, for the sender still waiting on it. */
@@ -27,6 +30,11 @@ const MAX_OUTCOMES = 10_000
 export type MiningMode = { kind: 'auto' } | { kind: 'interval'; blockTimeMs: number } | { kind: 'manual' }
 
 export interface SealerOptions {
+  chain: Chain
+  runtime: ExecutionRuntime
+  pool: TxPool
+  metrics?: NodeMetrics
+  mode: MiningMode
   coinbase: Uint8Array
   extraData?: Uint8Array
   /** Called after each committed block (console output). */
@@ -36,6 +44,9 @@ export interface SealerOptions {
     rejected: Array<{ hash: Uint8Array; reason: string }>,
   ) => void
   log: Logger
+  /** Header fields a block hook gives a meaning to (the L1 bridge's origin), for a block built on
+   * `parentStateRoot`. */
+  proposalHeader?: (parentStateRoot: Uint8Array) => Promise<{ parentBeaconBlockRoot?: Uint8Array }>
 }
 
 export class DevSealer {
@@ -59,12 +70,13 @@ export class DevSealer {
   /** Automine: outcome per transaction hash (hex), collected once by {@link waitForOutcome}. */
   private readonly outcomes = new Map<string, TxOutcome>()
 
-  constructor(
-    private readonly chain: Chain,
-    mode: MiningMode,
-    private readonly opts: SealerOptions,
-  ) {
-    this.mode = mode
+  private readonly chain: Chain
+  private readonly pool: TxPool
+
+  constructor(private readonly opts: SealerOptions) {
+    this.chain = opts.chain
+    this.pool = opts.pool
+    this.mode = opts.mode
     this.coinbase = opts.coinbase
   }
 
@@ -97,7 +109,7 @@ export class DevSealer {
         this.mine().catch((err) => this.opts.log.error({ err }, 'interval mining failed'))
       }, this.mode.blockTimeMs)
       this.timer.unref?.()
-    } else if (this.mode.kind === 'auto' && this.chain.txpool.status().pending > 0) {
+    } else if (this.mode.kind === 'auto' && this.pool.status().pending > 0) {
       void this.onTransactionAdded()
     }
   }
@@ -116,11 +128,11 @@ export class DevSealer {
     try {
       while (this.autoAgain && !this.stopped) {
         this.autoAgain = false
-        while (this.chain.txpool.status().pending > 0 && !this.stopped) {
-          const before = this.chain.txpool.status().pending
+        while (this.pool.status().pending > 0 && !this.stopped) {
+          const before = this.pool.status().pending
           await this.mine()
           // Nothing could be included (e.g. all below the base fee): stop rather than spin.
-          if (this.chain.txpool.status().pending >= before) break
+          if (this.pool.status().pending >= before) break
         }
       }
     } catch (err) {
@@ -187,13 +199,15 @@ export class DevSealer {
     const env = this.nextEnv(parent.header, timestamp)
     if (fixed !== undefined && fixed <= parent.header.timestamp) {
       this.nextTimestamp = undefined
-      throw invalidInput(
+      throw new SealerError(
+        'TIMESTAMP_NOT_AFTER_PARENT',
         `timestamp ${fixed} is lower than or equal to the previous block's timestamp ${parent.header.timestamp}`,
       )
     }
     const baseFee = env.baseFeePerGas
-    const pending = chain.txpool.pending(baseFee)
-    const result = await chain.runtime.buildBlock(parent.header, txIterator(pending), {
+    const pending = this.pool.pending(baseFee)
+    const extra = await this.opts.proposalHeader?.(chain.workingStateRoot)
+    const result = await this.opts.runtime.buildBlock(parent.header, txIterator(pending), {
       parentStateRoot: chain.workingStateRoot,
       timestamp: env.timestamp,
       coinbase: env.coinbase,
@@ -201,13 +215,14 @@ export class DevSealer {
       baseFeePerGas: this.nextBaseFee,
       gasLimit: env.gasLimit,
       mixHash: env.mixHash,
+      parentBeaconBlockRoot: extra?.parentBeaconBlockRoot,
     })
     this.nextBaseFee = undefined
     this.nextPrevRandao = undefined
     this.nextTimestamp = undefined
     // A block mined at a set time moves the clock there, so time flows on from it (Hardhat).
     if (fixed !== undefined) this.timeOffset = fixed - nowSeconds()
-    const m = chain.metrics
+    const m = this.opts.metrics
     if (m) {
       m.phaseSeconds.inc({ phase: 'execution' }, result.timings.execution / 1000)
       m.phaseSeconds.inc({ phase: 'roots' }, result.timings.roots / 1000)
@@ -217,14 +232,14 @@ export class DevSealer {
     for (const r of result.rejected) {
       if (r.retry) continue
       const hash = r.tx.hash()
-      chain.txpool.remove(hash)
+      this.pool.remove(hash)
       dropped.push({ hash, reason: r.reason })
       this.recordOutcome(hash, { kind: 'dropped', reason: r.reason })
       // Execution threw (rolled back by the runtime): not the sender's doing, so say it loudly.
       if (r.fault)
         this.opts.log.warn({ tx: hex(hash), err: r.fault.message }, 'transaction dropped: execution fault')
     }
-    await chain.commit(result)
+    await chain.commit(result, 'local')
     for (const e of result.executed)
       this.recordOutcome(e.hash, { kind: 'mined', failure: e.status === 0 ? e.error : undefined })
     m?.blockImport.observe((performance.now() - started + result.timings.total) / 1000)
@@ -237,6 +252,6 @@ function nowSeconds(): bigint {
   return BigInt(Math.floor(Date.now() / 1000))
 }
 
-function* txIterator(pending: Iterable<{ tx: import('@ethereumjs/tx').TypedTransaction }>) {
+function* txIterator(pending: Iterable<PooledTx>): Generator<TypedTransaction> {
   for (const p of pending) yield p.tx
 }

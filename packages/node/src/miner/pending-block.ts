@@ -14,8 +14,9 @@
 import { Block, type BlockHeader, createBlockHeader } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import { KECCAK256_RLP } from '@ethereumjs/util'
-import { PRAGUE_EMPTY_FIELDS } from '@openledger/evm-runtime'
+import { type ExecutionRuntime, PRAGUE_EMPTY_FIELDS } from '@openledger/evm-runtime'
 import type { Chain } from '../chain/chain.ts'
+import type { TxPool } from '../txpool/index.ts'
 import { key } from '../util/bytes.ts'
 
 /** Header fields of the next block that the block producer (or dev controls) decides. */
@@ -45,16 +46,31 @@ export function defaultNextEnv(parent: BlockHeader): NextBlockEnv {
   }
 }
 
+export interface PendingBlockOptions {
+  chain: Chain
+  runtime: ExecutionRuntime
+  pool: TxPool
+  env: (parent: BlockHeader) => NextBlockEnv
+  /** false: never execute pool transactions (validators keep the execution lock for consensus). */
+  fromPool: boolean
+  extraData?: Uint8Array
+}
+
 export class PendingBlock {
   private cached: { id: string; state: Promise<PendingState> } | undefined
+  private readonly chain: Chain
+  private readonly runtime: ExecutionRuntime
+  private readonly env: (parent: BlockHeader) => NextBlockEnv
+  private readonly fromPool: boolean
+  private readonly extraData: Uint8Array
 
-  constructor(
-    private readonly chain: Chain,
-    private readonly env: (parent: BlockHeader) => NextBlockEnv,
-    /** false: never execute pool transactions (validators keep the execution lock for consensus). */
-    private readonly fromPool: boolean,
-    private readonly extraData: Uint8Array = new Uint8Array(0),
-  ) {}
+  constructor(private readonly opts: PendingBlockOptions) {
+    this.chain = opts.chain
+    this.runtime = opts.runtime
+    this.env = opts.env
+    this.fromPool = opts.fromPool
+    this.extraData = opts.extraData ?? new Uint8Array(0)
+  }
 
   /** The environment of the next block on the current head (no execution). */
   nextEnv(): NextBlockEnv {
@@ -71,7 +87,7 @@ export class PendingBlock {
     const parent = chain.head.header
     const env = this.env(parent)
     const txs: TypedTransaction[] = []
-    if (this.fromPool) for (const p of chain.txpool.pending(env.baseFeePerGas)) txs.push(p.tx)
+    if (this.fromPool) for (const p of this.opts.pool.pending(env.baseFeePerGas)) txs.push(p.tx)
     const root = chain.workingStateRoot
     const id = [
       key(parent.hash()),
@@ -102,9 +118,9 @@ export class PendingBlock {
   ): Promise<PendingState> {
     if (txs.length === 0) {
       const header = this.header(parent, env, root)
-      return { block: new Block(header, [], [], [], this.chain.runtime.blockOptions), stateRoot: root }
+      return { block: new Block(header, [], [], [], this.runtime.blockOptions), stateRoot: root }
     }
-    const result = await this.chain.runtime.buildBlock(parent, txs, {
+    const result = await this.runtime.buildBlock(parent, txs, {
       parentStateRoot: root,
       timestamp: env.timestamp,
       coinbase: env.coinbase,
@@ -135,7 +151,7 @@ export class PendingBlock {
         nonce: new Uint8Array(8),
         ...PRAGUE_EMPTY_FIELDS,
       },
-      this.chain.runtime.blockOptions,
+      this.runtime.blockOptions,
     )
   }
 }

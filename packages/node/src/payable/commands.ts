@@ -16,24 +16,27 @@ import {
   getDatanet,
   getDatanetCount,
   getDatanetVersion,
-  getHeldDatanets,
+  getHeldShareTokens,
   getModel,
   getModelCount,
   getShareBalance,
+  getTotalShares,
   type InferenceReceipt,
   inlineContent,
   publishVersion,
   referencedContent,
   rejectContribution,
+  splitShareTokenId,
 } from '@openledger/attribution/sdk'
 import { type Command, Option } from 'commander'
 import type { Address, Hex } from 'viem'
 import { parseOpenAmount, parsePort } from '../cli/options.ts'
-import { type ChainContext, connect, DEFAULT_RPC, findLog, requireWallet, sendAndWait } from './chain.ts'
+import { connect, findLog, requireWallet, sendAndWait } from './chain.ts'
+import { type CommonOpts, chainFor, common, parseIdArg, print, STATUS } from './cli-common.ts'
 import { readModel } from './corpus.ts'
 import { PayableError } from './errors.ts'
 import { open, Progress, shorten, table, toJson } from './format.ts'
-import { KEY_ENV, loadPrivateKey, requirePrivateKey } from './keys.ts'
+import { KEY_ENV, requirePrivateKey } from './keys.ts'
 import {
   collectAddresses,
   collectDatanetRefs,
@@ -53,32 +56,13 @@ import {
 import { Provider, serveProvider } from './provider.ts'
 import { receiptFromJson, receiptToJson } from './receipts.ts'
 import { askProvider, checkAnswer, explainSettlement, type SettlementReport, settleAnswer } from './settle.ts'
+import {
+  registerCurationCommands,
+  registerModelTermsCommands,
+  registerParamsCommands,
+} from './terms-commands.ts'
 import { BUILTIN_BASE_MODEL, registerModelOnChain, trainFromChain, writeArtifacts } from './trainer.ts'
 import { verifyReceipt } from './verify.ts'
-
-interface CommonOpts {
-  rpc: string
-  keyFile?: string
-  json: boolean
-}
-
-const STATUS = ['none', 'pending', 'approved', 'rejected']
-
-function common(cmd: Command): Command {
-  return cmd
-    .option('--rpc <url>', 'JSON-RPC endpoint of the node', DEFAULT_RPC)
-    .option('--key-file <file>', `file holding the private key (default: $${KEY_ENV})`)
-    .option('--json', 'print JSON for scripts instead of tables', false)
-}
-
-async function chainFor(o: CommonOpts, needsKey: boolean): Promise<ChainContext> {
-  const key = needsKey ? await requirePrivateKey(o.keyFile) : await loadPrivateKey(o.keyFile)
-  return connect(o.rpc, key)
-}
-
-function print(o: { json: boolean }, json: unknown, human: () => string): void {
-  process.stdout.write(`${o.json ? toJson(json) : human()}\n`)
-}
 
 // ---------------------------------------------------------------- datanet
 
@@ -206,7 +190,7 @@ function registerDatanet(program: Command): void {
   common(
     datanet
       .command('approve <datanet> <contribution>')
-      .description('approve a pending contribution (curators)'),
+      .description('vote to approve a pending contribution (curators; never your own)'),
   )
     .option('--weight <n>', 'shares minted to the contributor (1…1,000,000)', parseWeight, 1000n)
     .action(async (d: string, c: string, o: CommonOpts & { weight: bigint }) => {
@@ -219,12 +203,24 @@ function registerDatanet(program: Command): void {
         'approveContribution',
         approveContribution(wallet, { datanetId, contributionId, weight: o.weight }),
       )
-      const ev = findLog(mined, 'ContributionApproved')
+      const vote = findLog(mined, 'ApprovalVoted')
+      const approved = mined.logs.find((l) => l.eventName === 'ContributionApproved')?.args
       print(
         o,
-        { datanetId, contributionId, weight: o.weight, approvalIndex: ev.approvalIndex, tx: mined.hash },
+        {
+          datanetId,
+          contributionId,
+          weight: o.weight,
+          approvals: vote.approvals,
+          approved: approved !== undefined,
+          approvalIndex: approved?.approvalIndex ?? null,
+          tx: mined.hash,
+        },
         () =>
-          `Approved contribution ${contributionId} of datanet ${datanetId} with weight ${o.weight} (tx ${mined.hash})`,
+          approved !== undefined
+            ? `Approved contribution ${contributionId} of datanet ${datanetId} with weight ${o.weight} (tx ${mined.hash})`
+            : `Voted to approve contribution ${contributionId} of datanet ${datanetId} with weight ${o.weight}: ` +
+              `${vote.approvals} approval(s), more needed (tx ${mined.hash})`,
       )
     })
 
@@ -273,6 +269,8 @@ function registerDatanet(program: Command): void {
         `Published datanet ${datanetId} version ${r.version}: ${r.count} contributions, root ${r.root} (tx ${mined.hash})`,
     )
   })
+
+  registerCurationCommands(datanet)
 
   common(datanet.command('show <datanet>').description('a datanet, its versions and contributions'))
     .option('--limit <n>', 'contributions to list', (v) => parseCount(v, 1000), 100)
@@ -360,14 +358,6 @@ function ids(first: bigint, last: bigint, limit: number): bigint[] {
   const out: bigint[] = []
   for (let i = first; i <= last && out.length < limit; i++) out.push(i)
   return out
-}
-
-function parseIdArg(value: string, what: string): bigint {
-  try {
-    return parseId(value)
-  } catch {
-    throw new PayableError(`<${what}>: expected a positive integer id, got "${value}"`)
-  }
 }
 
 // ---------------------------------------------------------------- model
@@ -526,6 +516,8 @@ function registerModelCommands(program: Command): void {
       },
     )
 
+  registerModelTermsCommands(model)
+
   common(model.command('show <model>').description('a model and a version (default: the latest)'))
     .option('--version <n>', 'model version', parseVersion)
     .action(async (m: string, o: CommonOpts & { version?: number }) => {
@@ -588,12 +580,14 @@ function registerRewards(program: Command): void {
       if (account === undefined)
         throw new PayableError(`name --account, or give a key (--key-file or $${KEY_ENV})`)
       const claimable = await getClaimable(ctx.client, { holder: account })
-      const held = await getHeldDatanets(ctx.client, { holder: account })
+      const held = await getHeldShareTokens(ctx.client, { holder: account })
       const shares = await Promise.all(
-        held.map(async (id) => {
-          const balance = await getShareBalance(ctx.client, { holder: account, id })
-          const d = await getDatanet(ctx.client, { datanetId: id })
-          return { datanetId: id, name: d.name, shares: balance, totalShares: d.totalShares }
+        held.map(async (tokenId) => {
+          const { datanetId, version } = splitShareTokenId(tokenId)
+          const balance = await getShareBalance(ctx.client, { holder: account, id: tokenId })
+          const supply = await getTotalShares(ctx.client, { id: tokenId })
+          const d = await getDatanet(ctx.client, { datanetId })
+          return { datanetId, version, tokenId, name: d.name, shares: balance, totalShares: supply }
         }),
       )
       print(o, { account, claimable, shares }, () =>
@@ -604,8 +598,8 @@ function registerRewards(program: Command): void {
             : [
                 '',
                 table(
-                  ['datanet', 'name', 'shares', 'of total'],
-                  shares.map((s) => [s.datanetId, shorten(s.name, 32), s.shares, s.totalShares]),
+                  ['datanet', 'version', 'name', 'shares', 'of version total'],
+                  shares.map((s) => [s.datanetId, s.version, shorten(s.name, 32), s.shares, s.totalShares]),
                 ),
               ]),
         ].join('\n'),
@@ -792,7 +786,10 @@ function registerInfer(program: Command): void {
 }
 
 function registerAttribution(program: Command): void {
-  const attribution = program.command('attribution').description('check attribution receipts')
+  const attribution = program
+    .command('attribution')
+    .description('check attribution receipts, challenge them, and read the governed parameters')
+  registerParamsCommands(attribution)
   common(
     attribution
       .command('verify')

@@ -46,6 +46,8 @@ export interface ChainRecord {
   /** Transaction that submitted the contribution (inline ones). */
   txHash?: Hex
   text: string
+  /** The content's bytes (hash-checked); `text` is their UTF-8 decoding. */
+  bytes: Uint8Array
 }
 
 export interface DatanetVersionRecords {
@@ -250,6 +252,7 @@ export async function readDatanetVersionRecords(
       source,
       txHash,
       text: decodeText(bytes, datanetId, contributionId),
+      bytes,
     }
     opts.onProgress?.(++done, indexes.length)
     return record

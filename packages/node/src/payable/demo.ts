@@ -269,13 +269,19 @@ export async function runDemo(opts: DemoOptions = {}): Promise<boolean> {
     }
 
     // 5. Payout table vs on-chain claimables (nobody has claimed yet).
+    // Exact amounts in units of 2^-64 wei, as the chain accounts shareholders' pro-rata rewards:
+    // an account's claimable is its exact total rounded down.
     const earned = new Map<string, bigint>()
+    let carried = 0n
     for (const s of settlements) {
-      for (const p of s.report.payouts)
-        earned.set(p.account.toLowerCase(), (earned.get(p.account.toLowerCase()) ?? 0n) + p.amount)
+      carried += s.report.carried
+      for (const p of s.report.payouts) {
+        const key = p.account.toLowerCase()
+        earned.set(key, (earned.get(key) ?? 0n) + (p.scaled ?? p.amount << 64n))
+      }
     }
     const totals = []
-    for (const [account, amount] of [...earned.entries()].sort()) {
+    for (const [account, scaled] of [...earned.entries()].sort()) {
       // The stakers' part leaves Attribution for the Staking module's reward pool at the end of
       // each block (the demo chain has no block reward, so the pool is exactly those parts).
       const claimable =
@@ -288,10 +294,19 @@ export async function runDemo(opts: DemoOptions = {}): Promise<boolean> {
               })
             ).rewardPool
           : await getClaimable(ctx(0).client, { holder: account as Address })
-      totals.push({ account, name: label(account), earned: amount, claimable, match: amount === claimable })
+      const amount = scaled >> 64n
+      totals.push({
+        account,
+        name: label(account),
+        earned: amount,
+        earnedScaled: scaled,
+        claimable,
+        match: amount === claimable,
+      })
     }
     const totalFees = settlements.reduce((a, s) => a + s.report.fee, 0n)
     const totalEarned = totals.reduce((a, t) => a + t.earned, 0n)
+    const exactTotal = totals.reduce((a, t) => a + t.earnedScaled, 0n) + carried
     say('Payouts of the demo vs on-chain claimables:')
     say(
       table(
@@ -299,7 +314,10 @@ export async function runDemo(opts: DemoOptions = {}): Promise<boolean> {
         totals.map((t) => [t.account, t.name, open(t.earned), open(t.claimable), t.match ? 'yes' : 'NO']),
       ),
     )
-    say(`Fees paid ${open(totalFees)}, distributed ${open(totalEarned)}`)
+    say(
+      `Fees paid ${open(totalFees)}, claimable ${open(totalEarned)} (the rest, ${totalFees - totalEarned} wei, ` +
+        'is sub-wei remainders owed to holders)',
+    )
     say()
 
     // 6. Verification of every receipt, from chain data only (an independent corpus rebuild).
@@ -311,7 +329,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<boolean> {
       verified.push({ receiptId: s.report.receiptId, ok: v.ok, reasons: v.reasons })
       say(`verify ${s.report.receiptId}: ${v.ok ? 'OK' : `FAILED ${v.reasons.join('; ')}`}`)
     }
-    const ok = totals.every((t) => t.match) && totalEarned === totalFees && verified.every((v) => v.ok)
+    const ok = totals.every((t) => t.match) && exactTotal === totalFees << 64n && verified.every((v) => v.ok)
     say()
     say(ok ? 'Demo complete: every wei accounted for and every receipt verified.' : 'Demo FAILED: see above.')
     if (opts.json) {
@@ -329,6 +347,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<boolean> {
           inferences: settlements.map((s) => ({ prompt: s.prompt, output: s.output, ...s.report })),
           totals,
           totalFees,
+          carried,
           verified,
         })}\n`,
       )

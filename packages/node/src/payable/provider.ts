@@ -285,7 +285,7 @@ async function callUpstream(u: UpstreamOptions, messages: ChatMessage[], maxToke
 
 // ---- HTTP ----
 
-async function readBody(req: IncomingMessage): Promise<unknown> {
+export async function readBody(req: IncomingMessage): Promise<unknown> {
   const declared = Number(req.headers['content-length'] ?? 0)
   if (declared > MAX_BODY_BYTES) throw new HttpError(413, `request body larger than ${MAX_BODY_BYTES} bytes`)
   const chunks: Buffer[] = []
@@ -303,7 +303,13 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-function intField(o: Record<string, unknown>, name: string, def: number, min: number, max: number): number {
+export function intField(
+  o: Record<string, unknown>,
+  name: string,
+  def: number,
+  min: number,
+  max: number,
+): number {
   const v = o[name]
   if (v === undefined || v === null) return def
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
@@ -312,7 +318,7 @@ function intField(o: Record<string, unknown>, name: string, def: number, min: nu
   return v
 }
 
-function payerField(o: Record<string, unknown>, name: string): Address {
+export function payerField(o: Record<string, unknown>, name: string): Address {
   const v = o[name]
   if (v === undefined || v === null) return '0x0000000000000000000000000000000000000000'
   if (typeof v !== 'string' || !isAddress(v, { strict: false }))
@@ -320,7 +326,7 @@ function payerField(o: Record<string, unknown>, name: string): Address {
   return getAddress(v)
 }
 
-function textField(v: unknown, name: string): string {
+export function textField(v: unknown, name: string): string {
   if (typeof v !== 'string') throw new HttpError(400, `${name} must be a string`)
   if (v.length > MAX_PROMPT_CHARS)
     throw new HttpError(413, `${name} longer than ${MAX_PROMPT_CHARS} characters`)
@@ -328,13 +334,13 @@ function textField(v: unknown, name: string): string {
   return v
 }
 
-function object(body: unknown): Record<string, unknown> {
+export function object(body: unknown): Record<string, unknown> {
   if (body === null || typeof body !== 'object' || Array.isArray(body))
     throw new HttpError(400, 'request body must be a JSON object')
   return body as Record<string, unknown>
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
+export function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body)
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
   res.end(text)

@@ -12,6 +12,8 @@ import {
   RECEIPT_EIP712_TYPES,
   receiptDomain,
   settle,
+  shareTokenId,
+  splitShareTokenId,
 } from '@openledger/attribution/sdk'
 import { type Address, getAbiItem, type Hex, recoverTypedDataAddress, zeroAddress } from 'viem'
 import { type ChainContext, type Mined, requireWallet, sameAddress, sendAndWait } from './chain.ts'
@@ -29,7 +31,7 @@ export interface ProviderAnswer {
 /** POSTs a prompt to a provider's /v1/infer and parses its answer strictly. */
 export async function askProvider(
   providerUrl: string,
-  body: { prompt: string; maxTokens?: number; seed?: number; payer?: Address },
+  body: { prompt: string; maxTokens?: number; seed?: number; payer?: Address; model?: string },
   timeoutMs = 120_000,
 ): Promise<ProviderAnswer> {
   let url: URL
@@ -104,8 +106,11 @@ export async function settleAnswer(ctx: ChainContext, a: ProviderAnswer): Promis
 
 export interface Payout {
   account: Address
+  /** Whole wei (a shareholder's exact amount rounded down; see `scaled`). */
   amount: bigint
-  role: 'treasury' | 'stakers' | 'model owner' | 'parent royalty' | 'contributor' | 'shareholder'
+  /** Shareholders: the exact amount in units of 2^-64 wei, as the chain accounts it. */
+  scaled?: bigint
+  role: 'treasury' | 'stakers' | 'provider' | 'model owner' | 'parent royalty' | 'contributor' | 'shareholder'
   datanetId?: bigint
   contributionId?: bigint
   /** Spans of the output that earned this share (contributors). */
@@ -127,15 +132,20 @@ export interface SettlementReport {
     dust: bigint
   }
   payouts: Payout[]
+  /** What the version pools paid by this settlement keep for later (below one wei per share), in
+   * units of 2^-64 wei: with the payouts' exact amounts it sums to the fee. */
+  carried: bigint
 }
 
 const transferSingle = getAbiItem({ abi: datanetsAbi, name: 'TransferSingle' })
 const LOG_WINDOW = 5_000n
 
-/** Current holders of datanet `datanetId`'s shares at `block`, with their balances. */
+/** Holders at `block` of the shares of datanet `datanetId` that version `version` holds (share
+ * tokens of versions ≤ it), with their balances summed over those tokens. */
 export async function shareholdersAt(
   ctx: ChainContext,
   datanetId: bigint,
+  version: bigint,
   block: bigint,
 ): Promise<{ account: Address; shares: bigint }[]> {
   const d = await getDatanet(ctx.client, { datanetId, blockNumber: block })
@@ -148,24 +158,32 @@ export async function shareholdersAt(
       fromBlock: from,
       toBlock: to,
     })
-    for (const l of logs)
-      if (l.args.id === datanetId && l.args.to !== undefined && l.args.to !== zeroAddress)
+    for (const l of logs) {
+      const id = l.args.id
+      if (id === undefined || l.args.to === undefined || l.args.to === zeroAddress) continue
+      const token = splitShareTokenId(id)
+      if (token.datanetId === datanetId && token.version >= 1n && token.version <= version)
         seen.add(l.args.to.toLowerCase())
+    }
   }
   const out: { account: Address; shares: bigint }[] = []
   for (const account of [...seen].sort()) {
-    const shares = await getShareBalance(ctx.client, {
-      holder: account as Address,
-      id: datanetId,
-      blockNumber: block,
-    })
+    let shares = 0n
+    for (let v = 1n; v <= version; v++) {
+      shares += await getShareBalance(ctx.client, {
+        holder: account as Address,
+        id: shareTokenId(datanetId, v),
+        blockNumber: block,
+      })
+    }
     if (shares > 0n) out.push({ account: account as Address, shares })
   }
   return out
 }
 
 /** Who earned what in a mined settlement, from its events (and, for datanet-level entries, the
- * share balances at that block: each holder earns shares × ⌊entry / totalShares⌋). */
+ * share balances at that block: each holder of shares of the named version or an earlier one
+ * earns shares × the pool's reward-index increase, in units of 2^-64 wei). */
 export async function explainSettlement(
   ctx: ChainContext,
   mined: Mined,
@@ -188,7 +206,7 @@ export async function explainSettlement(
     account: params.treasury,
     amount: (s.protocol as bigint) + (s.dust as bigint),
     role: 'treasury',
-    why: `protocol ${params.protocolBps} bps + rounding dust`,
+    why: `protocol ${params.protocolBps} bps`,
   })
   add({
     account: params.stakersPool,
@@ -196,6 +214,15 @@ export async function explainSettlement(
     role: 'stakers',
     why: `stakers ${params.stakersBps} bps`,
   })
+  const providerPaid = mined.logs.find((l) => l.eventName === 'ProviderPaid')
+  if (providerPaid !== undefined) {
+    add({
+      account: providerPaid.args.provider as Address,
+      amount: providerPaid.args.amount as bigint,
+      role: 'provider',
+      why: `serving provider of model ${modelId}`,
+    })
+  }
   add({
     account: model.owner,
     amount: s.owner as bigint,
@@ -228,22 +255,26 @@ export async function explainSettlement(
       why: `contribution ${contributionId} of datanet ${datanetId}${spans.length > 0 ? `: ${spans.length} span(s)` : ''}`,
     })
   }
+  let carried = 0n
   for (const l of mined.logs) {
-    if (l.eventName !== 'AttributionPaid') continue
+    if (l.eventName !== 'VersionPoolPaid') continue
     const datanetId = l.args.datanetId as bigint
-    const amount = l.args.amount as bigint
-    if (namedDatanets.has(datanetId) || amount === 0n) continue
-    const holders = await shareholdersAt(ctx, datanetId, block)
+    const version = l.args.version as bigint
+    const increase = l.args.rewardIndexIncrease as bigint
+    const holders = await shareholdersAt(ctx, datanetId, version, block)
     const total = holders.reduce((a, h) => a + h.shares, 0n)
-    if (total === 0n) continue
-    const perShare = amount / total
+    carried += ((l.args.amount as bigint) << 64n) - total * increase
     for (const h of holders) {
-      add({
+      const scaled = h.shares * increase
+      if (scaled === 0n) continue
+      payouts.push({
         account: h.account,
-        amount: h.shares * perShare,
+        amount: scaled >> 64n,
+        scaled,
         role: 'shareholder',
         datanetId,
-        why: `${h.shares} of ${total} shares of datanet ${datanetId} (no span matched: datanet-level weight)`,
+        spans: [],
+        why: `${h.shares} of ${total} shares of datanet ${datanetId} version ${version} (datanet-level weight)`,
       })
     }
   }
@@ -261,5 +292,6 @@ export async function explainSettlement(
       dust: s.dust as bigint,
     },
     payouts,
+    carried,
   }
 }

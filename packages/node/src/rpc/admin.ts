@@ -15,6 +15,8 @@ export function isLoopback(host: string): boolean {
 export function adminRpcMethods(deps: {
   p2p: P2PNetwork
   chain: Chain
+  chainId: bigint
+  genesisHash: Uint8Array
   clientVersion: string
   validator?: Uint8Array
 }): RpcMethods {
@@ -48,8 +50,8 @@ export function adminRpcMethods(deps: {
         listenAddrs: p2p.multiaddrs(),
         protocols: {
           openledger: {
-            chainId: `0x${chain.runtime.chainId.toString(16)}`,
-            genesis: hex(chain.store.genesisHash),
+            chainId: `0x${deps.chainId.toString(16)}`,
+            genesis: hex(deps.genesisHash),
             head: hex(head.hash()),
             number: `0x${head.header.number.toString(16)}`,
             consensus: 'qbft',

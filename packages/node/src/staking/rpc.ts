@@ -6,6 +6,7 @@
  * methods: 0x quantities, lowercase hex, null for unknown ids, -32602 for malformed params.
  */
 import type { Block } from '@ethereumjs/block'
+import type { ExecutionRuntime } from '@openledger/evm-runtime'
 import {
   type BlockRef,
   expectParams,
@@ -50,6 +51,7 @@ import { bytesEqual, hex } from '../util/bytes.ts'
 
 export interface StakingRpcDeps {
   chain: Chain
+  runtime: ExecutionRuntime
   backend: RpcBackend
 }
 
@@ -79,8 +81,7 @@ function toJson(v: unknown): Json {
 }
 
 export function stakingRpcMethods(deps: StakingRpcDeps): RpcMethods {
-  const { chain, backend } = deps
-  const runtime = chain.runtime
+  const { chain, runtime, backend } = deps
 
   async function at(
     ref: BlockRef,

@@ -165,6 +165,19 @@ export class ChainStore {
   }
 
   /**
+   * Canonical block hashes read straight from the chain keyspace, usable before the store is
+   * opened: the execution runtime needs them (BLOCKHASH) and is created first, because the store
+   * needs the genesis block the runtime computes. Blocks above the head have no canonical entry
+   * (commits write it, truncation deletes it), so this answers like getCanonicalHash.
+   */
+  static canonicalHashReader(db: ChainDb): (n: bigint) => Promise<Uint8Array | undefined> {
+    return async (n) => {
+      if (n < 0n || n >= 1n << 64n) return undefined
+      return plainOrUndefined(await db.get(key(Bucket.canonical, u64(n)), VIEW))
+    }
+  }
+
+  /**
    * Open the chain keyspace. A fresh database gets the genesis block (number 0, canonical, head);
    * an existing one must have been created for the same genesis hash and schema version.
    */

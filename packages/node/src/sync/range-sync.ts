@@ -5,11 +5,18 @@
  * fails or serves bad blocks is set aside for a while and the next best one is used.
  */
 import type { Block } from '@ethereumjs/block'
-import type { SyncStatus } from '@openledger/rpc'
 import type { Chain } from '../chain/chain.ts'
 import { type BlockImporter, ImportError } from '../chain/importer.ts'
 import { BlockDecodeError } from '../consensus/block-codec.ts'
 import type { Logger } from '../logger.ts'
+import type { NodeMetrics } from '../metrics.ts'
+
+/** How far a running sync has come (eth_syncing's fields; the RPC backend reports it). */
+export interface SyncProgress {
+  startingBlock: bigint
+  currentBlock: bigint
+  highestBlock: bigint
+}
 
 export interface SyncPeers {
   requestBlocksByRange(
@@ -22,6 +29,7 @@ export interface SyncPeers {
 
 export interface RangeSyncOptions {
   chain: Chain
+  metrics?: NodeMetrics
   importer: BlockImporter
   network: SyncPeers
   decode: (bytes: Uint8Array) => Block
@@ -41,7 +49,7 @@ export class RangeSync {
   readonly #heads = new Map<string, bigint>()
   readonly #benched = new Map<string, number>()
   #running: Promise<void> | undefined
-  #report: SyncStatus | undefined
+  #report: SyncProgress | undefined
   readonly #batch: number
   readonly #reportGap: bigint
 
@@ -62,7 +70,7 @@ export class RangeSync {
   }
 
   /** eth_syncing: false when in sync. */
-  status(): SyncStatus | false {
+  status(): SyncProgress | false {
     return this.#report ?? false
   }
 
@@ -82,7 +90,7 @@ export class RangeSync {
       .finally(() => {
         this.#running = undefined
         this.#report = undefined
-        this.o.chain.metrics?.syncTarget.set(0)
+        this.o.metrics?.syncTarget.set(0)
         // Heads learned meanwhile may already be above ours again.
         if (!this.o.signal.aborted && this.#best()) this.#start()
       })
@@ -112,7 +120,7 @@ export class RangeSync {
       const head = chain.head.header.number
       if (best.head - head >= this.#reportGap || this.#report) {
         this.#report = { startingBlock: startedAt, currentBlock: head, highestBlock: best.head }
-        chain.metrics?.syncTarget.set(Number(best.head))
+        this.o.metrics?.syncTarget.set(Number(best.head))
       }
       const from = head + 1n
       const count = Number(best.head - head < BigInt(this.#batch) ? best.head - head : BigInt(this.#batch))

@@ -1,4 +1,5 @@
 export { TxPoolError, type TxPoolErrorCode } from './errors.ts'
+export { maintainPool } from './maintain.ts'
 export {
   type DropReason,
   type GetAccount,

@@ -167,6 +167,13 @@ export class TxPool extends EventEmitter<TxPoolEvents> {
     return e === undefined ? undefined : { tx: e.tx, sender: e.sender }
   }
 
+  /** The public key recovered when `hash` was admitted: block execution reuses it (see
+   * chain/known-senders.ts) instead of running ecrecover again. */
+  senderPublicKey(hash: Uint8Array): Uint8Array | undefined {
+    const cache = this.#all.get(bytesToHex(hash))?.tx.cache as { senderPubKey?: Uint8Array } | undefined
+    return cache?.senderPubKey
+  }
+
   /**
    * Validate and admit a transaction whose sender the caller recovered. Resolves to where it
    * went; rejects with TxPoolError (stable `code`, geth's message).

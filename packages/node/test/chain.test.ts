@@ -1,0 +1,137 @@
+/**
+ * The one-way commit path (src/chain/chain.ts): blocks are persisted, then every observer is
+ * awaited in registration order; the pool follows the chain on its own (txpool/maintain.ts); RPC
+ * events go out after the pool has dropped the mined transactions.
+ */
+import { createFeeMarket1559Tx } from '@ethereumjs/tx'
+import { parseGenesis } from '@openledger/evm-runtime'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { NodeBackend } from '../src/backend/node-backend.ts'
+import type { ChainObserver, CommitSource } from '../src/chain/chain.ts'
+import { buildDevGenesis } from '../src/genesis/dev-genesis.ts'
+import type { DevAccount } from '../src/keys/dev-accounts.ts'
+import { silentLogger } from '../src/logger.ts'
+import { type NodeCore, openCore } from '../src/node.ts'
+
+const closers: Array<() => Promise<unknown>> = []
+let core: NodeCore
+let accounts: DevAccount[]
+
+beforeAll(async () => {
+  const dev = await buildDevGenesis({ accounts: 2 })
+  accounts = dev.accounts
+  core = await openCore({ genesis: parseGenesis(dev.json), log: silentLogger() }, closers)
+})
+
+afterAll(async () => {
+  for (const close of closers) await close().catch(() => {})
+})
+
+function transfer(nonce: bigint) {
+  return createFeeMarket1559Tx(
+    {
+      chainId: core.runtime.chainId,
+      nonce,
+      to: accounts[1]!.address,
+      value: 1n,
+      gasLimit: 21_000n,
+      maxFeePerGas: 10n ** 11n,
+      maxPriorityFeePerGas: 10n ** 9n,
+    },
+    { common: core.runtime.common },
+  ).sign(accounts[0]!.privateKey)
+}
+
+async function buildOn(txs: ReturnType<typeof transfer>[]) {
+  const parent = core.chain.head.header
+  return core.runtime.buildBlock(parent, txs, {
+    timestamp: parent.timestamp + 1n,
+    coinbase: new Uint8Array(20),
+    parentStateRoot: core.chain.workingStateRoot,
+  })
+}
+
+describe('Chain: commit, then observers in order', () => {
+  it('awaits each observer in registration order before commit resolves; a failing one does not stop the rest', async () => {
+    const seen: string[] = []
+    const slow: ChainObserver = {
+      name: 'slow',
+      async onCommit(blocks, source) {
+        await new Promise((r) => setTimeout(r, 20))
+        seen.push(`slow:${blocks[0]!.block.header.number}:${source}`)
+      },
+    }
+    const failing: ChainObserver = {
+      name: 'failing',
+      onCommit() {
+        seen.push('failing')
+        throw new Error('observer bug')
+      },
+    }
+    const last: ChainObserver = {
+      name: 'last',
+      onCommit(blocks) {
+        // The block is persisted before anyone is told.
+        expect(core.store.head().hash()).toEqual(blocks[0]!.block.hash())
+        seen.push('last')
+      },
+    }
+    const offs = [slow, failing, last].map((o) => core.chain.subscribe(o))
+    const built = await buildOn([])
+    await core.chain.commit(built, 'local' satisfies CommitSource)
+    expect(seen).toEqual([`slow:${built.block.header.number}:local`, 'failing', 'last'])
+    for (const off of offs) off()
+    await core.chain.commit(await buildOn([]), 'local')
+    expect(seen).toHaveLength(3)
+  })
+
+  it('the pool follows committed blocks; RPC events see the pool already updated', async () => {
+    const backend = new NodeBackend({ ...core, clientVersion: 'test', keys: new Map() })
+    try {
+      const state = await core.runtime.getAccount(core.chain.workingStateRoot, accounts[0]!.address)
+      const nonce = state?.nonce ?? 0n
+      const [a, b, c] = [transfer(nonce), transfer(nonce + 1n), transfer(nonce + 2n)]
+      const sender = accounts[0]!.address
+      await core.pool.add(a, sender)
+      await core.pool.add(c, sender) // gap: queued until b is mined
+      expect(core.pool.status()).toEqual({ pending: 1, queued: 1 })
+      const atEvent: Array<{ has: boolean; status: { pending: number; queued: number } }> = []
+      backend.events.on('block', () =>
+        atEvent.push({ has: core.pool.has(a.hash()), status: core.pool.status() }),
+      )
+      // b reaches the chain without passing through this pool (as from another validator).
+      const built = await buildOn([a, b])
+      expect(built.executed).toHaveLength(2)
+      await core.chain.commit(built, 'network')
+      // Nobody told the pool: it dropped a, and c (its gap filled by b) is now pending.
+      expect(core.pool.has(a.hash())).toBe(false)
+      expect(core.pool.status()).toEqual({ pending: 1, queued: 0 })
+      expect(atEvent).toEqual([{ has: false, status: { pending: 1, queued: 0 } }])
+    } finally {
+      await backend.close()
+    }
+  })
+
+  it('rollback: observers hear of it, and the pool re-reads its senders', async () => {
+    const heads: bigint[] = []
+    const off = core.chain.subscribe({
+      name: 'rollback probe',
+      onRollback: (head) => void heads.push(head.header.number),
+    })
+    const sender = accounts[0]!.address
+    const nonce = (await core.runtime.getAccount(core.chain.workingStateRoot, sender))!.nonce
+    const [c, d] = [transfer(nonce), transfer(nonce + 1n)]
+    // c is the same transaction as the previous test's c, still pending there.
+    if (!core.pool.has(c.hash())) await core.pool.add(c, sender)
+    await core.pool.add(d, sender)
+    expect(core.pool.status()).toEqual({ pending: 2, queued: 0 })
+    const before = core.chain.head
+    await core.chain.commit(await buildOn([c]), 'local')
+    expect(core.pool.status()).toEqual({ pending: 1, queued: 0 })
+    await core.chain.rollbackTo(before.header.number, before.header.stateRoot)
+    off()
+    expect(heads).toEqual([before.header.number])
+    // The sender's nonce is back below d's: d waits for a gap again.
+    expect(core.pool.status()).toEqual({ pending: 0, queued: 1 })
+  })
+})
