@@ -37,6 +37,8 @@ export interface TestNetworkOptions {
   governance?: Record<string, number | string>
   /** Nodes with a validator key that is not in the genesis set (they can stake into it). */
   candidates?: number
+  /** Bound on a node process reaching "listening" (default 60 s; a loaded machine needs more). */
+  startTimeoutMs?: number
 }
 
 export class TestNetwork {
@@ -101,7 +103,7 @@ export class TestNetwork {
   }
 
   /** Start (or restart) node i; resolves when its RPC listens. */
-  async start(i: number, timeoutMs = 60_000): Promise<NetNode> {
+  async start(i: number, timeoutMs = this.opts.startTimeoutMs ?? 60_000): Promise<NetNode> {
     const n = this.nodes[i]!
     const args = [
       BIN,

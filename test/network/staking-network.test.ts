@@ -36,6 +36,8 @@ beforeAll(async () => {
     candidates: 1,
     blockPeriodSeconds: 1,
     stakingParams: { epochLength: Number(EPOCH), unbondingTime: 30, maxEvidenceAge: 200, maxValidators: 5 },
+    // Five TypeScript processes starting at once on a shared 2-core machine.
+    startTimeoutMs: 180_000,
   })
   await net.startAll()
 }, 240_000)
