@@ -107,15 +107,20 @@ describe('a validator set that follows stake', () => {
       '1000',
       '--moniker',
       'fifth',
+      '--json',
     ])
-    expect(r.stderr).toBe('')
-    expect(r.code).toBe(0)
-    expect(r.stdout).toMatch(/Created validator/)
-    const v = await call(url(1), 'ol_getValidator', [OPERATOR])
+    expect(r.code, r.stderr).toBe(0)
+    const created = JSON.parse(r.stdout)
+    const receipt = await call(url(0), 'eth_getTransactionReceipt', [created.tx])
+    const at = BigInt(receipt.blockNumber)
+    const v = await call(url(1), 'ol_getValidator', [OPERATOR, q(at)])
     expect(v.consensusAddress).toBe(addr(4))
-    expect(v.statusName).toBe('unbonded')
-
-    joinedAt = await waitForSet((m) => m.includes(addr(4)), 'the fifth validator in the set')
+    expect(BigInt(v.tokens)).toBe(1_000n * 10n ** 18n)
+    // Not a member of the set of its own block; elected at the end of the epoch it was created in.
+    expect(await qbftSet(0, at)).not.toContain(addr(4))
+    const s = await call(url(0), 'ol_getValidatorSet', [q(at)])
+    joinedAt = BigInt(s.epoch.startBlock) === at + 1n ? at + 1n : BigInt(s.epoch.nextStartBlock)
+    await waitForSet((m) => m.includes(addr(4)), 'the fifth validator in the set')
     await net.waitHeight(joinedAt, [0, 1, 2, 3, 4], 120_000)
     for (const i of [0, 4]) {
       expect(await qbftSet(i, joinedAt)).toContain(addr(4))
@@ -247,7 +252,7 @@ describe('a validator set that follows stake', () => {
 
   it("the fifth validator's delegator undelegates and the node leaves at the following epoch", async () => {
     const r = await cli(['stake', 'undelegate', '--validator', OPERATOR, '--amount', 'all'])
-    expect(r.code).toBe(0)
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0)
     expect(r.stdout).toMatch(/Unbonding 1000(\.0)? OPEN/)
     const v = await call(url(0), 'ol_getValidator', [OPERATOR])
     expect(v.jailed).toBe(true)
