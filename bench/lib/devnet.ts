@@ -74,7 +74,7 @@ async function genesisFor(validators: Uint8Array[], w: Workload | undefined, per
   return json
 }
 
-async function startNodeProc(
+export async function startNodeProc(
   root: string,
   name: string,
   o: {
@@ -84,6 +84,7 @@ async function startNodeProc(
     rpcPort: number
     p2pPort: number
     bootnodes: string[]
+    extraArgs?: string[]
   },
 ): Promise<NodeProc> {
   const args = [
@@ -106,6 +107,7 @@ async function startNodeProc(
     process.env.OL_BENCH_NODE_LOG ? 'debug' : 'warn',
     ...(o.keyFile ? ['--validator-key', o.keyFile] : []),
     ...(o.bootnodes.length ? ['--bootnodes', o.bootnodes.join(',')] : []),
+    ...(o.extraArgs ?? []),
   ]
   const log = process.env.OL_BENCH_NODE_LOG
   const { child, rpcUrl, metricsUrl } = await startOpenledger(
@@ -136,6 +138,24 @@ async function waitUntil(fn: () => Promise<boolean>, timeoutMs: number, what: st
     if (Date.now() > deadline) throw new Error(`${what}: timed out after ${timeoutMs / 1000} s`)
     await new Promise((r) => setTimeout(r, 100))
   }
+}
+
+/** Keys (written to `dir/v<i>.key`), peer ids and a 1 s genesis for an N-validator devnet. */
+export async function writeDevnet(
+  dir: string,
+  validators: number,
+): Promise<{ keys: Uint8Array[]; keyFiles: string[]; peerIds: string[]; genesisPath: string }> {
+  const keys = Array.from({ length: validators }, () => generatePrivateKey())
+  const genesis = await genesisFor(
+    keys.map((k) => privateKeyToAddress(k)),
+    undefined,
+    1,
+  )
+  const genesisPath = join(dir, 'genesis.json')
+  await import('node:fs/promises').then((fs) => fs.writeFile(genesisPath, JSON.stringify(genesis)))
+  const keyFiles = keys.map((_, i) => join(dir, `v${i}.key`))
+  for (let i = 0; i < validators; i++) await writeKeyFile(keyFiles[i]!, keys[i]!)
+  return { keys, keyFiles, peerIds: keys.map(peerIdFromNodeKey), genesisPath }
 }
 
 /** Throughput, latency and memory of a 4-validator devnet. */

@@ -6,8 +6,9 @@
  *  - paid answers/s end to end as `openledger infer` does it: ask, check the signature, settle on
  *    chain (automine) and wait for the receipt, one at a time.
  */
-import { buildDemoWorld } from '../../packages/node/src/payable/demo.ts'
-import { askProvider, checkAnswer, settleAnswer } from '../../packages/node/src/payable/settle.ts'
+
+import { askProvider, checkAnswer, settleAnswer } from '@openledger/payable'
+import { buildDemoWorld } from '../../packages/node/src/cli/demo.ts'
 import { fmt, table } from './report.ts'
 
 export interface ProviderBenchResult {

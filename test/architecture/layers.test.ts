@@ -21,7 +21,7 @@ const PACKAGE_LAYERS: readonly (readonly string[])[] = [
   ['consensus', 'evm-runtime', 'rpc', 'modelfactory'], // pure consensus; execution host; JSON-RPC server over a Backend; off-chain ML (models, LoRA, artifacts)
   ['module-kit'], // writing native modules against the host's interface
   ['attribution', 'bridge'], // native modules (Datanets, Models, Attribution), engine, SDK; the L1 bridge
-  ['staking'], // native modules Staking (with slashing) and Governance; sweeps Attribution's stakers' part
+  ['staking', 'payable'], // native modules Staking (with slashing) and Governance; Payable AI's client side (CLI commands, providers, trainer)
   ['node'], // assembly: store, pool, chain, sealer, QBFT host, p2p, RPC backends, CLI
 ]
 
@@ -46,7 +46,7 @@ const NODE_LAYERS: readonly (readonly string[])[] = [
   ['miner', 'gossip', 'sync', 'consensus/qbft-host.ts', 'consensus/evidence.ts'], // intake and block producers
   ['backend', 'dev', 'rpc', 'attribution', 'bridge', 'staking'], // services: JSON-RPC backends and namespaces; the L1 bridge
   ['node.ts', 'network-node.ts', 'index.ts'], // assembly
-  ['cli', 'payable'], // programs
+  ['cli'], // the `openledger` program
 ]
 /** The lowest node layer that may import @openledger/rpc (RPC shapes and errors). */
 const NODE_RPC_LAYER = 5

@@ -8,7 +8,7 @@ import type { OpenLedgerNode } from '@openledger/node'
 import { ContractFactory, Interface, Wallet } from 'ethers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { testContracts } from '../helpers/contracts.ts'
-import { call, DEV_ADDRESSES, DEV_KEYS, startDevNode } from '../helpers/dev-node.ts'
+import { call, DEV_ADDRESSES, DEV_KEYS, spawnDevProcess, startDevNode } from '../helpers/dev-node.ts'
 
 let node: OpenLedgerNode
 let url: string
@@ -443,6 +443,21 @@ describe('dev options', () => {
       expect((await call(u, 'eth_getTransactionReceipt', [big])).status).toBe('0x1')
     } finally {
       await unlimited.close()
+    }
+  })
+})
+
+describe('openledger dev process', () => {
+  it("a throwaway chain's genesis is the start time, as Hardhat's (time.latest() of a fresh chain is now)", async () => {
+    const before = Math.floor(Date.now() / 1000)
+    const p = await spawnDevProcess([])
+    try {
+      const genesis = await call(p.rpcUrl, 'eth_getBlockByNumber', ['0x0', false])
+      expect(Number(genesis.timestamp)).toBeGreaterThanOrEqual(before)
+      expect(Number(genesis.timestamp)).toBeLessThanOrEqual(Math.floor(Date.now() / 1000))
+    } finally {
+      p.child.kill('SIGKILL')
+      await p.exited
     }
   })
 })

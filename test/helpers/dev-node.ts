@@ -30,6 +30,8 @@ export async function startDevNode(
     limits?: Record<string, number>
     throwOnTransactionFailures?: boolean
     allowUnlimitedContractSize?: boolean
+    /** Bounds and threads of RPC execution (gas cap, EVM timeout, execution workers). */
+    execution?: { threads?: number; timeoutMs?: number; gasCap?: bigint }
     /** Fields replacing genesis/devnet.json's (e.g. hardfork, hardforks). */
     genesis?: Record<string, unknown>
   } = {},
@@ -40,6 +42,7 @@ export async function startDevNode(
     datadir: opts.datadir,
     genesis: parseGenesis(json),
     rpc: { host: '127.0.0.1', port: 0, limits: opts.limits },
+    execution: opts.execution,
     mining: opts.mining ?? { kind: 'auto' },
     accounts,
     throwOnTransactionFailures: opts.throwOnTransactionFailures,

@@ -191,6 +191,7 @@ describe('ModelFactory jobs', () => {
     trainingConfigHash: o.hash ?? keccak256(ADAPTER_CONFIG),
     deadline: o.deadline ?? w.h.block.timestamp + 3600n,
     reviewPeriod: o.reviewPeriod ?? 600n,
+    config: ADAPTER_CONFIG,
   })
   const post = (o = {}) => w.ok<bigint>('modelFactory', 'postJob', [job(o)], { from: REQUESTER, value: PAY })
   const register = (from = TRAINER, o = {}) =>

@@ -110,8 +110,9 @@ export type StateOverrides = Map<
 export interface ExecutionLimits {
   /** Wall-clock limit (ms) of the whole request: every run of an estimate, a trace's replay. */
   timeoutMs?: number
-  /** Aborting stops the execution at its next check. */
-  signal?: AbortSignal
+  /** Aborting stops the execution at its next check (an AbortSignal, or a flag shared with the
+   * thread that started the work). */
+  signal?: { readonly aborted: boolean }
   /** Gas cap (geth's --rpc.gascap): a call's gas, given or default, is lowered to it. 0n: none. */
   gasCap?: bigint
   /** Let the event loop run after this many ms of uninterrupted execution (in-thread only). */

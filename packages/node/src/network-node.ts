@@ -22,6 +22,7 @@ import {
 } from '@openledger/consensus'
 import { type ExecutedTx, type GenesisConfig, keccak256 } from '@openledger/evm-runtime'
 import { readOnlyStakingStore } from '@openledger/staking'
+import { defaultExecThreads } from './backend/exec-limits.ts'
 import { NodeBackend } from './backend/node-backend.ts'
 import { createRecoverPool } from './backend/recover-pool.ts'
 import { L2Bridge } from './bridge/l2-bridge.ts'
@@ -334,7 +335,8 @@ export class NetworkNode {
         },
         peerCount: () => net.peerCount(),
         syncing: () => sync.status(),
-        execution: opts.execution,
+        execution: { threads: defaultExecThreads(), ...opts.execution },
+        execWorkers: { dbPath: core.dbPath, spec: core.runtimeSpec },
       })
       closers.unshift(() => backend.close())
       // Observed equivocations go to the Staking module as transactions signed by this validator.

@@ -15,6 +15,7 @@ import {
   type ExecutedTx,
   type ExecutionRuntime,
   type GenesisConfig,
+  type SystemModule,
 } from '@openledger/evm-runtime'
 import { createRpcServer, type RpcMethods, type RpcServerOptions } from '@openledger/rpc'
 import { Level } from 'level'
@@ -26,6 +27,7 @@ import { createRecoverPool } from './backend/recover-pool.ts'
 import { L2Bridge } from './bridge/l2-bridge.ts'
 import { OutputService } from './bridge/outputs.ts'
 import { Chain } from './chain/chain.ts'
+import { type RuntimeSpec, runtimeOptions, runtimeSpec } from './chain/runtime-spec.ts'
 import { DevControls } from './dev/dev-controls.ts'
 import { nativeModules } from './genesis/native-modules.ts'
 import type { DevAccount } from './keys/dev-accounts.ts'
@@ -55,6 +57,9 @@ export interface DevNodeOptions {
   throwOnTransactionFailures?: boolean
   /** No EIP-170 / EIP-3860 size limits (Hardhat's allowUnlimitedContractSize). Default false. */
   allowUnlimitedContractSize?: boolean
+  /** Native modules served besides the chain's own (embedding, tests such as fault injection).
+   * In-process execution only: RPC execution workers are rebuilt from the genesis spec. */
+  extraModules?: SystemModule[]
   /** Start the sender-recovery worker once raw transactions arrive at this rate (tx/s); 0 = at
    * start. Default: lazily, so embedded and test nodes spawn no thread they do not need. */
   recoverStartRate?: number
@@ -82,7 +87,9 @@ export class DatadirInUseError extends Error {
 export async function openDatabase(path: string): Promise<Level<Uint8Array, Uint8Array>> {
   const db = new Level<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' })
   try {
-    await db.open()
+    // Multithreading: the RPC execution workers open the same database (backend/exec-worker.ts).
+    // Another process still gets LEVEL_LOCKED.
+    await db.open({ multithreading: true } as Parameters<typeof db.open>[0])
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause
     if (cause?.code === 'LEVEL_LOCKED') throw new DatadirInUseError(path)
@@ -198,6 +205,7 @@ export class OpenLedgerNode {
         pendingFromPool: true,
         rejectBelowBaseFee: () => sealer.miningMode.kind === 'auto',
         execution: opts.execution,
+        execWorkers: { dbPath: core.dbPath, spec: core.runtimeSpec },
       })
       closers.unshift(() => backend.close())
       const { rpcUrl, metricsUrl } = await serveApis(
@@ -257,11 +265,16 @@ export interface CoreOptions {
   blockHooks?: BlockHook[]
   /** Dev only: see DevNodeOptions.allowUnlimitedContractSize. */
   allowUnlimitedContractSize?: boolean
+  /** See DevNodeOptions.extraModules. */
+  extraModules?: SystemModule[]
 }
 
 /** What every node has: database, runtime, chain store, mempool, chain, metrics. */
 export interface NodeCore {
   datadir: string
+  /** The LevelDB directory and the runtime's configuration, for the RPC execution workers. */
+  dbPath: string
+  runtimeSpec: RuntimeSpec
   runtime: ExecutionRuntime
   store: ChainStore
   chain: Chain
@@ -278,22 +291,22 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
   const tempDir = opts.datadir ? undefined : await mkdtemp(join(tmpdir(), 'openledger-'))
   const datadir = opts.datadir ?? tempDir!
   if (tempDir) closers.unshift(() => rm(tempDir, { recursive: true, force: true }))
-  const db = await openDatabase(join(datadir, 'db'))
+  const dbPath = join(datadir, 'db')
+  const db = await openDatabase(dbPath)
   closers.unshift(() => db.close())
   const stateDb = db.sublevel<Uint8Array, Uint8Array>('state', { keyEncoding: 'view', valueEncoding: 'view' })
   const chainDb = db.sublevel<Uint8Array, Uint8Array>('chain', { keyEncoding: 'view', valueEncoding: 'view' })
   const native = await nativeModules(opts.genesis)
   const { moduleParams } = native
+  const base = runtimeOptions(native.genesis, opts)
   const runtime = await createExecutionRuntime({
-    db: stateDb,
-    genesis: native.genesis,
-    modules: native.modules,
+    ...base,
+    modules: [...(base.modules ?? []), ...(opts.extraModules ?? [])],
     // The native modules' system work (staking) first, then the node's own (the L1 bridge).
-    blockHooks: [...native.blockHooks, ...(opts.blockHooks ?? [])],
-    baseFeeFloor: native.baseFeeFloor,
+    blockHooks: [...(base.blockHooks ?? []), ...(opts.blockHooks ?? [])],
+    db: stateDb,
     getBlockHash: ChainStore.canonicalHashReader(chainDb),
     yieldEveryMs: opts.yieldEveryMs,
-    allowUnlimitedContractSize: opts.allowUnlimitedContractSize,
   })
   closers.unshift(() => runtime.close())
   const genesisBlock = opts.decorateBlock ? opts.decorateBlock(runtime.genesisBlock) : runtime.genesisBlock
@@ -317,7 +330,10 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
     },
   })
   chain.subscribe(maintainPool(pool, metrics))
-  return { datadir, runtime, store, chain, pool, metrics, moduleParams }
+  // Block hooks (the L1 bridge's deposits) hold node state a worker cannot rebuild: with hooks,
+  // traces (which replay a block's hooks) stay on the main thread.
+  const spec = runtimeSpec(native.genesis, { ...opts, blockHooks: (opts.blockHooks?.length ?? 0) > 0 })
+  return { datadir, dbPath, runtimeSpec: spec, runtime, store, chain, pool, metrics, moduleParams }
 }
 
 /** Largest transaction the pool takes with unlimited contract sizes (RPC bodies are 5 MiB). */
@@ -343,6 +359,8 @@ export async function serveApis(
   const { host, port, ...rpcOptions } = opts.rpc
   const server = createRpcServer(backend, {
     ...rpcOptions,
+    // As many executions run at once as there are execution workers (one in-thread).
+    limits: { executionConcurrency: Math.max(1, backend.execution.threads), ...rpcOptions.limits },
     logger: opts.log,
     onRequest: core.metrics.observeRpc,
   })

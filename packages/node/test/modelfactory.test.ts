@@ -31,20 +31,27 @@ import {
   trainBase,
 } from '@openledger/modelfactory'
 import { buildDevGenesis, hex, OpenLedgerNode, silentLogger } from '@openledger/node'
-import { type Hex, keccak256, stringToBytes } from 'viem'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type ChainContext, connect, findLog, requireWallet, sendAndWait } from '../src/payable/chain.ts'
 import {
+  askProvider,
+  type ChainContext,
+  checkAnswer,
+  connect,
+  explainSettlement,
+  findLog,
+  OpenLoraProvider,
+  type ProviderServer,
   prepareAdapterJob,
   registerAdapterOnChain,
   registerBaseOnChain,
+  requireWallet,
   runAdapterTraining,
+  sendAndWait,
+  serveOpenLora,
+  settleAnswer,
   verifyModel,
-} from '../src/payable/factory.ts'
-import { OpenLoraProvider } from '../src/payable/openlora.ts'
-import { serveOpenLora } from '../src/payable/openlora-http.ts'
-import type { ProviderServer } from '../src/payable/provider.ts'
-import { askProvider, checkAnswer, explainSettlement, settleAnswer } from '../src/payable/settle.ts'
+} from '@openledger/payable'
+import { type Hex, keccak256, stringToBytes } from 'viem'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 const CORPUS = join(import.meta.dirname, '../../../test/fixtures/corpus')
 const read = (dir: string) =>

@@ -17,17 +17,33 @@ import {
 } from '@openledger/attribution/sdk'
 import { parseGenesis } from '@openledger/evm-runtime'
 import { buildDevGenesis, hex, OpenLedgerNode, silentLogger } from '@openledger/node'
+import {
+  askProvider,
+  type ChainContext,
+  checkAnswer,
+  connect,
+  explainSettlement,
+  findLog,
+  lmTokens,
+  loadPrivateKey,
+  NgramModel,
+  Provider,
+  type ProviderServer,
+  readCorpus,
+  readDatanetVersionRecords,
+  receiptFromJson,
+  receiptToJson,
+  registerModelOnChain,
+  requireWallet,
+  sendAndWait,
+  serveProvider,
+  settleAnswer,
+  trainFromChain,
+  verifyReceipt,
+  writeArtifacts,
+} from '@openledger/payable'
 import { type Hex, keccak256, stringToBytes } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type ChainContext, connect, findLog, requireWallet, sendAndWait } from '../src/payable/chain.ts'
-import { readCorpus, readDatanetVersionRecords } from '../src/payable/corpus.ts'
-import { loadPrivateKey } from '../src/payable/keys.ts'
-import { lmTokens, NgramModel } from '../src/payable/ngram.ts'
-import { Provider, type ProviderServer, serveProvider } from '../src/payable/provider.ts'
-import { receiptFromJson, receiptToJson } from '../src/payable/receipts.ts'
-import { askProvider, checkAnswer, explainSettlement, settleAnswer } from '../src/payable/settle.ts'
-import { registerModelOnChain, trainFromChain, writeArtifacts } from '../src/payable/trainer.ts'
-import { verifyReceipt } from '../src/payable/verify.ts'
 
 const FOX =
   'A famished Fox saw some clusters of ripe black grapes hanging from a trellised vine. She resorted to all her tricks to get at them, but wearied herself in vain.'

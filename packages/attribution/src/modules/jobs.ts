@@ -22,6 +22,8 @@ import {
   equalBytes,
   field,
   fromHex,
+  keccak,
+  keccakGas,
   MODEL_FACTORY_ADDRESS,
   nestedSlot,
   pack,
@@ -36,7 +38,7 @@ import { JOB_WORDS, loadParams } from './param-store.ts'
 import type { ModuleParams } from './params.ts'
 import { loadModel, loadVersionCount } from './records.ts'
 import { readU } from './rewards.ts'
-import { readTrainingSpec, TRAINING_KIND } from './training.ts'
+import { MAX_TRAINING_CONFIG_BYTES, readTrainingSpec, TRAINING_KIND } from './training.ts'
 
 const t = abiTools(modelFactoryAbi)
 
@@ -191,6 +193,7 @@ export function createModelFactoryModule(params: ModuleParams): DefinedModule {
             trainingConfigHash: string
             deadline: bigint
             reviewPeriod: bigint
+            config: string
           }
           const { x, ctx } = env
           if (ctx.value === 0n) t.fail('NoPayment')
@@ -203,6 +206,14 @@ export function createModelFactoryModule(params: ModuleParams): DefinedModule {
           if ((await loadModel(x, spec.baseModelId)) === undefined) t.fail('ModelNotFound', spec.baseModelId)
           if ((await readTrainingSpec(x, spec.baseModelId, 1n)).kind !== TRAINING_KIND.base)
             t.fail('NotABaseModel', spec.baseModelId)
+          const configBytes = (spec.config.length - 2) / 2
+          if (configBytes > MAX_TRAINING_CONFIG_BYTES) {
+            t.fail('TooManyItems', BigInt(configBytes), BigInt(MAX_TRAINING_CONFIG_BYTES))
+          }
+          x.charge(keccakGas(configBytes))
+          const actual = toHex(keccak(fromHex(spec.config)))
+          if (actual !== spec.trainingConfigHash.toLowerCase())
+            t.fail('ConfigHashMismatch', spec.trainingConfigHash, actual)
           if (spec.datanets.length === 0) t.fail('NoTrainingData')
           if (spec.datanets.length > JOB_LIMITS.maxDatanets)
             t.fail('TooManyItems', BigInt(spec.datanets.length), BigInt(JOB_LIMITS.maxDatanets))
@@ -252,6 +263,7 @@ export function createModelFactoryModule(params: ModuleParams): DefinedModule {
               deadline: spec.deadline,
               reviewPeriod: spec.reviewPeriod,
               datanets: spec.datanets,
+              config: spec.config,
             }),
           )
           return id

@@ -28,6 +28,9 @@ interface IModelFactory {
         uint64 deadline;
         /// @notice Seconds after submission during which the requester may challenge.
         uint64 reviewPeriod;
+        /// @notice The training config itself (keccak256 = trainingConfigHash), for trainers; kept
+        /// in the call data and the JobPosted event, not in storage.
+        bytes config;
     }
 
     struct JobInfo {
@@ -56,7 +59,8 @@ interface IModelFactory {
         uint256 payment,
         uint64 deadline,
         uint64 reviewPeriod,
-        DatanetRef[] datanets
+        DatanetRef[] datanets,
+        bytes config
     );
     event JobClaimed(uint256 indexed jobId, address indexed trainer);
     event JobSubmitted(uint256 indexed jobId, uint256 indexed modelId, bytes32 artifactHash);
@@ -87,6 +91,7 @@ interface IModelFactory {
     error DatanetVersionNotFound(uint256 datanetId, uint64 version);
     error DuplicateDatanetVersion(uint256 datanetId, uint64 version);
     error NoTrainingData();
+    error ConfigHashMismatch(bytes32 expected, bytes32 actual);
     error ModelNotFound(uint256 modelId);
     /// @notice The submitted model does not match the job (its owner, kind, base, config hash or data).
     error AdapterMismatch(uint256 jobId, uint256 modelId, string field);

@@ -4442,6 +4442,22 @@ export const modelFactoryAbi = [
   {
     inputs: [
       {
+        internalType: 'bytes32',
+        name: 'expected',
+        type: 'bytes32',
+      },
+      {
+        internalType: 'bytes32',
+        name: 'actual',
+        type: 'bytes32',
+      },
+    ],
+    name: 'ConfigHashMismatch',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
         internalType: 'uint256',
         name: 'datanetId',
         type: 'uint256',
@@ -4829,6 +4845,12 @@ export const modelFactoryAbi = [
         name: 'datanets',
         type: 'tuple[]',
       },
+      {
+        indexed: false,
+        internalType: 'bytes',
+        name: 'config',
+        type: 'bytes',
+      },
     ],
     name: 'JobPosted',
     type: 'event',
@@ -5133,6 +5155,11 @@ export const modelFactoryAbi = [
             internalType: 'uint64',
             name: 'reviewPeriod',
             type: 'uint64',
+          },
+          {
+            internalType: 'bytes',
+            name: 'config',
+            type: 'bytes',
           },
         ],
         internalType: 'struct IModelFactory.JobSpec',

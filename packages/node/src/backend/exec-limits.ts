@@ -3,6 +3,7 @@
  * (gas cap, wall-clock limit, cancellation, time slices, trace memory), the parsing of geth's
  * per-trace options (`timeout`, `limit`), and the JSON-RPC errors the bounds produce.
  */
+import { availableParallelism } from 'node:os'
 import {
   ExecutionAborted,
   ExecutionFault,
@@ -22,6 +23,8 @@ export interface ExecutionConfig {
   sliceMs: number
   /** Memory budget of one trace result (bytes of JSON). */
   traceMaxBytes: number
+  /** Worker threads executing RPC requests (exec-pool.ts); 0: in-thread, time-sliced. */
+  threads: number
 }
 
 export const DEFAULT_EXECUTION: Readonly<ExecutionConfig> = Object.freeze({
@@ -29,7 +32,16 @@ export const DEFAULT_EXECUTION: Readonly<ExecutionConfig> = Object.freeze({
   timeoutMs: 5_000,
   sliceMs: 5,
   traceMaxBytes: 64 * 1024 * 1024,
+  threads: 0,
 })
+
+/**
+ * Execution workers of a network node: one fewer than the cores (the main thread keeps one for
+ * consensus and block import), at most 4; 0 on a single core. Dev nodes execute in-thread.
+ */
+export function defaultExecThreads(): number {
+  return Math.max(0, Math.min(4, availableParallelism() - 1))
+}
 
 /** The runtime limits of one request; `timeoutMs` may lower (never raise) the node's limit. */
 export function requestLimits(

@@ -13,7 +13,7 @@ import {
   type TypedTransaction,
 } from '@ethereumjs/tx'
 import { Address } from '@ethereumjs/util'
-import type { ExecutionRuntime } from '@openledger/evm-runtime'
+import type { ExecutionLimits, ExecutionRuntime } from '@openledger/evm-runtime'
 import {
   adoptRecovery,
   bindSender,
@@ -45,6 +45,7 @@ import {
   transactionFailedError,
 } from '@openledger/rpc'
 import type { Chain } from '../chain/chain.ts'
+import type { RuntimeSpec } from '../chain/runtime-spec.ts'
 import type { NodeMetrics } from '../metrics.ts'
 import { defaultNextEnv, type NextBlockEnv, PendingBlock } from '../miner/pending-block.ts'
 import type { ChainStore } from '../store/index.ts'
@@ -59,6 +60,8 @@ import {
   requestLimits,
   traceOptions,
 } from './exec-limits.ts'
+import { ExecPool, PoolUnavailable } from './exec-pool.ts'
+import type { JobBody, JobSpec } from './exec-protocol.ts'
 import { rewardPercentiles, suggestTip } from './fees.ts'
 import type { RecoverPool } from './recover-pool.ts'
 
@@ -95,8 +98,10 @@ export interface NodeBackendOptions {
   /** Worker threads recovering eth_sendRawTransaction senders off the main thread (see
    * RecoverPool); absent: recovery in-thread. Owned (and closed) by the caller. */
   recovery?: RecoverPool
-  /** Bounds of RPC-requested execution (gas cap, time limit, time slices, trace memory). */
+  /** Bounds of RPC-requested execution (gas cap, time limit, time slices, trace memory, threads). */
   execution?: Partial<ExecutionConfig>
+  /** Where execution workers find the chain (needed when execution.threads > 0). */
+  execWorkers?: { dbPath: string; spec: RuntimeSpec }
 }
 
 /** What became of an admitted transaction by the time its send is answered (automine). */
@@ -120,6 +125,7 @@ export class NodeBackend implements RpcBackend {
   /** The pending block (see PendingBlock); also the next block's environment for estimates. */
   readonly pendingBlock: PendingBlock
   readonly execution: ExecutionConfig
+  private readonly execPool: ExecPool | undefined
 
   constructor(private readonly opts: NodeBackendOptions) {
     this.chain = opts.chain
@@ -133,6 +139,16 @@ export class NodeBackend implements RpcBackend {
     this.keys = opts.keys
     this.impersonated = opts.impersonated ?? new Set()
     this.execution = { ...DEFAULT_EXECUTION, ...opts.execution }
+    if (this.execution.threads > 0 && opts.execWorkers !== undefined) {
+      this.execPool = new ExecPool({
+        threads: this.execution.threads,
+        ...opts.execWorkers,
+        onError: (err) =>
+          process.emitWarning(`RPC execution workers failed, executing on the main thread: ${err.message}`),
+      })
+      // Asked for explicitly: have them ready before the first request rather than start under it.
+      this.execPool.start()
+    }
     this.pendingBlock = new PendingBlock({
       chain: opts.chain,
       runtime: opts.runtime,
@@ -145,6 +161,7 @@ export class NodeBackend implements RpcBackend {
   /** Stops following the chain and the pool (no more RPC events). */
   async close(): Promise<void> {
     this.events.close()
+    await this.execPool?.close()
   }
 
   private txOptions(): { common: ExecutionRuntime['common']; allowUnlimitedInitCodeSize: boolean } {
@@ -276,7 +293,16 @@ export class NodeBackend implements RpcBackend {
     const { header, root } = await this.executionContext(ref)
     try {
       const limits = requestLimits(this.execution, exec)
-      const r = await this.runtime.call(req, header, { stateRoot: root, overrides, limits })
+      const job = {
+        kind: 'call',
+        params: req,
+        header: header.serialize(),
+        stateRoot: root,
+        overrides,
+      } as const
+      const r = await this.execute(job, limits, () =>
+        this.runtime.call(req, header, { stateRoot: root, overrides, limits }),
+      )
       return { returnData: r.returnData, gasUsed: r.gasUsed, error: r.error }
     } catch (err) {
       // Geth's -32000 for what stops a call before or outside the EVM (funds, intrinsic gas).
@@ -298,7 +324,16 @@ export class NodeBackend implements RpcBackend {
     const { header, root } = isHead ? this.nextBlockContext() : await this.executionContext(ref)
     try {
       const limits = requestLimits(this.execution, exec)
-      return await this.runtime.estimateGas(req, header, { stateRoot: root, overrides, limits })
+      const job = {
+        kind: 'estimate',
+        params: req,
+        header: header.serialize(),
+        stateRoot: root,
+        overrides,
+      } as const
+      return await this.execute(job, limits, () =>
+        this.runtime.estimateGas(req, header, { stateRoot: root, overrides, limits }),
+      )
     } catch (err) {
       if (err instanceof ExecutionError) {
         if (err.reverted) throw revertError(err.revertData)
@@ -502,9 +537,42 @@ export class NodeBackend implements RpcBackend {
     const parent = await this.store.getBlockByHash(block.header.parentHash)
     if (!parent) throw resourceNotFound('parent block not found')
     const limits = requestLimits(this.execution, exec, timeoutMs)
-    return this.runtime
-      .traceTransaction(block, parent.header, loc.index, opts, limits)
-      .catch(executionErrorAsRpc)
+    const job = {
+      kind: 'trace',
+      block: block.serialize(),
+      parent: parent.header.serialize(),
+      txIndex: loc.index,
+      opts,
+    } as const
+    return this.execute(job, limits, () =>
+      this.runtime.traceTransaction(block, parent.header, loc.index, opts, limits),
+    ).catch(executionErrorAsRpc)
+  }
+
+  /**
+   * Runs RPC execution on the worker pool when it is ready, else in-thread (time-sliced). The pool
+   * starts on the first request; a job it cannot take (workers starting or given up) runs here.
+   */
+  private async execute<T>(job: JobBody, limits: ExecutionLimits, inThread: () => Promise<T>): Promise<T> {
+    const pool = this.execPool
+    if (pool !== undefined) {
+      pool.start()
+      if (pool.ready) {
+        const { signal, sliceMs: _slices, ...jobLimits } = limits
+        try {
+          return (await pool.run({ ...job, limits: jobLimits } as JobSpec, signal)) as T
+        } catch (e) {
+          if (!(e instanceof PoolUnavailable)) throw e
+        }
+      }
+    }
+    return inThread()
+  }
+
+  /** Execution workers: running / waiting jobs, undefined without workers. */
+  execWorkers(): { ready: boolean; running: number; waiting: number; completed: number } | undefined {
+    const pool = this.execPool
+    return pool && { ready: pool.ready, ...pool.stats() }
   }
 }
 

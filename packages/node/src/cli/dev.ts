@@ -1,12 +1,13 @@
 /** `openledger dev`: a single-node development chain, as anvil / Hardhat Network. */
 import type { Block } from '@ethereumjs/block'
 import { type ExecutedTx, parseGenesis } from '@openledger/evm-runtime'
+import { formatUnits } from '@openledger/payable'
 import { buildDevGenesis } from '../genesis/dev-genesis.ts'
 import { DEV_DERIVATION_PATH, DEV_MNEMONIC, type DevAccount } from '../keys/dev-accounts.ts'
 import { createLogger, silentLogger } from '../logger.ts'
 import type { MiningMode } from '../miner/dev-sealer.ts'
 import { OpenLedgerNode } from '../node.ts'
-import { formatUnits, hex } from '../util/bytes.ts'
+import { hex } from '../util/bytes.ts'
 import type { RpcFlagConfig } from './rpc-flags.ts'
 
 export interface DevCommandOptions {
@@ -43,6 +44,11 @@ export async function runDev(opts: DevCommandOptions): Promise<void> {
     hardfork: opts.hardfork,
   })
   const genesis = parseGenesis(json)
+  // A throwaway chain starts now, as Hardhat's (its genesis time is the start time): tests take
+  // `time.latest()` of a fresh chain as "now" and schedule from it. A persisted chain keeps the
+  // file's time, so that its genesis hash is the same on every start.
+  if (opts.datadir === undefined && opts.genesis === undefined && genesis.timestamp === 0n)
+    genesis.timestamp = BigInt(Math.floor(Date.now() / 1000))
   const mining: MiningMode = !opts.mining
     ? { kind: 'manual' }
     : opts.blockTime !== undefined

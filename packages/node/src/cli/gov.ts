@@ -5,6 +5,15 @@
  * current parameters and these changes). queue/execute/cancel take the id only: the actions and
  * description come back from the proposal's ProposalCreated event (ol_getProposal).
  */
+
+import {
+  type ChainContext,
+  open,
+  PayableError,
+  parseOpenAmount,
+  requireWallet,
+  table,
+} from '@openledger/payable'
 import { GOVERNANCE_ADDRESS, governanceAbi, STAKING_ADDRESS, stakingAbi } from '@openledger/staking'
 import { cancel, castVoteWithReason, execute, propose, queue } from '@openledger/staking/sdk'
 import { type Command, InvalidArgumentError } from 'commander'
@@ -18,11 +27,6 @@ import {
   keccak256,
   toBytes,
 } from 'viem'
-import type { ChainContext } from '../payable/chain.ts'
-import { requireWallet } from '../payable/chain.ts'
-import { PayableError } from '../payable/errors.ts'
-import { open, table } from '../payable/format.ts'
-import { parseOpenAmount } from './options.ts'
 import { type CliOpts, chainFor, common, mine, ol, print } from './stake.ts'
 
 interface Action {

@@ -1,10 +1,16 @@
 /** The `openledger` command line. */
 import '../polyfills.ts'
+import {
+  parseBigInt,
+  parseDurationMs,
+  parseOpenAmount,
+  parsePort,
+  parsePositiveInt,
+  registerPayableCommands,
+} from '@openledger/payable/cli'
 import { Command, Option } from 'commander'
-import { registerPayableCommands } from '../payable/commands.ts'
 import { VERSION } from '../version.ts'
 import { registerGovernanceCommands } from './gov.ts'
-import { parseBigInt, parseDurationMs, parseOpenAmount, parsePort, parsePositiveInt } from './options.ts'
 import { addRpcFlags, rpcConfigFromFlags, rpcFlagArgs } from './rpc-flags.ts'
 import { registerStakingCommands } from './stake.ts'
 
@@ -261,6 +267,24 @@ evm
 registerPayableCommands(program)
 registerStakingCommands(program)
 registerGovernanceCommands(program)
+registerDemo(program)
+
+/** `openledger demo`: a dev node in this process and the payable tools against it. */
+function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description('run the whole Payable AI loop on a fresh ephemeral dev chain with the shipped corpus')
+    .option(
+      '--corpus <dir>',
+      'corpus directory with manifest.json (default: the shipped public-domain corpus)',
+    )
+    .option('--json', 'print a JSON summary', false)
+    .action(async (o: { corpus?: string; json: boolean }) => {
+      const { runDemo } = await import('./demo.ts')
+      const ok = await runDemo({ corpusDir: o.corpus, json: o.json })
+      process.exitCode = ok ? 0 : 1
+    })
+}
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`openledger: ${err instanceof Error ? err.message : String(err)}\n`)

@@ -5,15 +5,22 @@
  * Dev mode keeps CORS and WebSocket origins open like anvil and serves debug_*; network nodes
  * default to no browser origins and no debug_*.
  */
+
+import { parseBigInt, parsePositiveInt } from '@openledger/payable/cli'
 import type { RpcLimits, RpcServerOptions } from '@openledger/rpc'
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import type { ExecutionConfig } from '../backend/exec-limits.ts'
-import { parseBigInt, parsePositiveInt } from './options.ts'
 
 /** What the RPC flags configure: the server's options and the backend's execution bounds. */
 export interface RpcFlagConfig {
   rpc: Pick<RpcServerOptions, 'vhosts' | 'corsOrigins' | 'wsOrigins' | 'limits' | 'debug'>
   execution: Partial<ExecutionConfig>
+}
+
+function parseNonNegativeInt(value: string): number {
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)))
+    throw new InvalidArgumentError('expected a non-negative integer')
+  return Number(value)
 }
 
 /** A duration for --rpc.evmtimeout: 5, 5s, 500ms; 0 disables the limit. */
@@ -101,6 +108,12 @@ export function addRpcFlags(cmd: Command, mode: RpcFlagMode): Command {
         .argParser(parseTimeout),
     )
     .addOption(
+      new Option(
+        '--rpc.exec-threads <n>',
+        `worker threads executing eth_call / estimates / traces (0: on the main thread, time-sliced; default ${open ? '0' : 'cores - 1, at most 4'})`,
+      ).argParser(parseNonNegativeInt),
+    )
+    .addOption(
       new Option('--rpc.trace-max-bytes <n>', 'memory budget of one trace result (bytes of JSON)').argParser(
         parsePositiveInt,
       ),
@@ -122,6 +135,7 @@ export function rpcConfigFromFlags(o: Record<string, unknown>, mode: RpcFlagMode
   if (typeof o['rpc.gascap'] === 'bigint') execution.gasCap = o['rpc.gascap']
   if (typeof o['rpc.evmtimeout'] === 'number') execution.timeoutMs = o['rpc.evmtimeout']
   if (typeof o['rpc.traceMaxBytes'] === 'number') execution.traceMaxBytes = o['rpc.traceMaxBytes']
+  if (typeof o['rpc.execThreads'] === 'number') execution.threads = o['rpc.execThreads']
   return {
     rpc: {
       vhosts: (o['http.vhosts'] as string[] | undefined) ?? ['localhost', '127.0.0.1'],
@@ -150,7 +164,7 @@ export function rpcFlagArgs(o: Record<string, unknown>): string[] {
     const v = o[attr(flag)]
     if (typeof v === 'number') args.push(`--${flag}`, String(v))
   }
-  for (const flag of ['rpc.gascap', 'rpc.evmtimeout', 'rpc.trace-max-bytes']) {
+  for (const flag of ['rpc.gascap', 'rpc.evmtimeout', 'rpc.trace-max-bytes', 'rpc.exec-threads']) {
     const v = o[attr(flag)]
     if (v !== undefined) args.push(`--${flag}`, flag === 'rpc.evmtimeout' ? `${v}ms` : String(v))
   }

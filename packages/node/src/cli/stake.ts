@@ -3,6 +3,26 @@
  * conventions as the payable-AI commands: --rpc, a key from --key-file or OPENLEDGER_PRIVATE_KEY
  * (never printed), tables by default and JSON with --json. Reads use the ol_* staking methods.
  */
+
+import {
+  type ChainContext,
+  connect,
+  DEFAULT_RPC,
+  describeChainError,
+  KEY_ENV,
+  loadPrivateKey,
+  open,
+  PayableError,
+  parseAddress,
+  parseBigInt,
+  parseBps,
+  parseOpenAmount,
+  requirePrivateKey,
+  requireWallet,
+  table,
+  toJson,
+  waitForReceipt,
+} from '@openledger/payable'
 import { stakingAbi } from '@openledger/staking'
 import {
   cancelUnbonding,
@@ -16,12 +36,6 @@ import {
 } from '@openledger/staking/sdk'
 import type { Command } from 'commander'
 import { type Address, type Hash, parseEventLogs } from 'viem'
-import { type ChainContext, connect, DEFAULT_RPC, requireWallet, waitForReceipt } from '../payable/chain.ts'
-import { describeChainError, PayableError } from '../payable/errors.ts'
-import { open, table, toJson } from '../payable/format.ts'
-import { KEY_ENV, loadPrivateKey, requirePrivateKey } from '../payable/keys.ts'
-import { parseAddress, parseBps } from '../payable/parse.ts'
-import { parseBigInt, parseOpenAmount } from './options.ts'
 
 export interface CliOpts {
   rpc: string

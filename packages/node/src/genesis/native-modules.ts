@@ -42,15 +42,16 @@ export function chainFacts(genesis: GenesisConfig): ChainFacts {
   }
 }
 
-export async function nativeModules(genesis: GenesisConfig): Promise<NativeModules> {
+/**
+ * The runtime side of the native modules (modules, hooks, base-fee floor, parsed parameters), from
+ * a genesis with or without its module state: synchronous, so that an execution worker derives it
+ * from the genesis it is handed (chain/runtime-spec.ts).
+ */
+export function nativeRuntime(genesis: GenesisConfig): Omit<NativeModules, 'genesis'> {
   const { staking: stakingSection, governance: governanceSection, ...attribution } = genesis.modules
   const moduleParams = parseModuleParams(attribution)
   const chain = chainFacts(genesis)
-  const staking = parseStakingGenesis(stakingSection, chain)
-  const governance = parseGovernanceGenesis(governanceSection)
-  const alloc = await expandModuleGenesis(genesis.alloc, staking, governance, chain, genesis.timestamp)
   return {
-    genesis: { ...genesis, alloc: alloc as GenesisConfig['alloc'] },
     modules: [
       ...createSystemModules(moduleParams),
       createStakingModule({ minBlockInterval: minBlockInterval(chain) }),
@@ -59,7 +60,20 @@ export async function nativeModules(genesis: GenesisConfig): Promise<NativeModul
     blockHooks: [createStakingHook()],
     baseFeeFloor: { account: GOVERNANCE_ADDRESS, slot: MIN_BASE_FEE_SLOT },
     moduleParams,
-    staking,
-    governance,
+    staking: parseStakingGenesis(stakingSection, chain),
+    governance: parseGovernanceGenesis(governanceSection),
   }
+}
+
+export async function nativeModules(genesis: GenesisConfig): Promise<NativeModules> {
+  const native = nativeRuntime(genesis)
+  const chain = chainFacts(genesis)
+  const alloc = await expandModuleGenesis(
+    genesis.alloc,
+    native.staking,
+    native.governance,
+    chain,
+    genesis.timestamp,
+  )
+  return { ...native, genesis: { ...genesis, alloc: alloc as GenesisConfig['alloc'] } }
 }

@@ -10,12 +10,12 @@
  */
 import type { Block, BlockHeader } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
-import type { ExecutedTx, ExecutionRuntime } from '@openledger/evm-runtime'
+import type { BuildBlockResult, ExecutedTx, ExecutionRuntime } from '@openledger/evm-runtime'
 import type { Chain } from '../chain/chain.ts'
 import type { Logger } from '../logger.ts'
 import type { NodeMetrics } from '../metrics.ts'
 import type { PooledTx, TxPool } from '../txpool/index.ts'
-import { hex, key } from '../util/bytes.ts'
+import { bytesEqual, hex, key } from '../util/bytes.ts'
 import { SealerError } from './errors.ts'
 import type { NextBlockEnv } from './pending-block.ts'
 
@@ -130,7 +130,7 @@ export class DevSealer {
         this.autoAgain = false
         while (this.pool.status().pending > 0 && !this.stopped) {
           const before = this.pool.status().pending
-          await this.mine()
+          await this.exclusive(() => this.mineNow(undefined, true))
           // Nothing could be included (e.g. all below the base fee): stop rather than spin.
           if (this.pool.status().pending >= before) break
         }
@@ -192,7 +192,14 @@ export class DevSealer {
     return now > parentTs ? now : parentTs + 1n
   }
 
-  private async mineNow(timestamp?: bigint): Promise<Block> {
+  /**
+   * Builds and commits the next block. `auto`: an automine pass, which commits nothing when the
+   * block would hold no transaction and change no state (everything pending was dropped, e.g. its
+   * execution faulted): the chain then looks exactly as if those transactions had never arrived.
+   */
+  private async mineNow(timestamp?: bigint, auto?: false): Promise<Block>
+  private async mineNow(timestamp: bigint | undefined, auto: true): Promise<Block | undefined>
+  private async mineNow(timestamp?: bigint, auto = false): Promise<Block | undefined> {
     const chain = this.chain
     const parent = chain.head
     const fixed = timestamp ?? this.nextTimestamp
@@ -217,6 +224,14 @@ export class DevSealer {
       mixHash: env.mixHash,
       parentBeaconBlockRoot: extra?.parentBeaconBlockRoot,
     })
+    if (
+      auto &&
+      result.executed.length === 0 &&
+      bytesEqual(result.block.header.stateRoot, chain.workingStateRoot)
+    ) {
+      this.dropRejected(result.rejected)
+      return undefined
+    }
     this.nextBaseFee = undefined
     this.nextPrevRandao = undefined
     this.nextTimestamp = undefined
@@ -228,8 +243,18 @@ export class DevSealer {
       m.phaseSeconds.inc({ phase: 'roots' }, result.timings.roots / 1000)
     }
     const started = performance.now()
+    const dropped = this.dropRejected(result.rejected)
+    await chain.commit(result, 'local')
+    for (const e of result.executed)
+      this.recordOutcome(e.hash, { kind: 'mined', failure: e.status === 0 ? e.error : undefined })
+    m?.blockImport.observe((performance.now() - started + result.timings.total) / 1000)
+    this.opts.onBlock?.(result.block, result.executed, dropped)
+    return result.block
+  }
+  /** Removes what the builder refused for good from the pool and records why. */
+  private dropRejected(rejected: BuildBlockResult['rejected']): Array<{ hash: Uint8Array; reason: string }> {
     const dropped: Array<{ hash: Uint8Array; reason: string }> = []
-    for (const r of result.rejected) {
+    for (const r of rejected) {
       if (r.retry) continue
       const hash = r.tx.hash()
       this.pool.remove(hash)
@@ -239,12 +264,7 @@ export class DevSealer {
       if (r.fault)
         this.opts.log.warn({ tx: hex(hash), err: r.fault.message }, 'transaction dropped: execution fault')
     }
-    await chain.commit(result, 'local')
-    for (const e of result.executed)
-      this.recordOutcome(e.hash, { kind: 'mined', failure: e.status === 0 ? e.error : undefined })
-    m?.blockImport.observe((performance.now() - started + result.timings.total) / 1000)
-    this.opts.onBlock?.(result.block, result.executed, dropped)
-    return result.block
+    return dropped
   }
 }
 

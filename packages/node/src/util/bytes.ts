@@ -10,13 +10,3 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
   return true
 }
-
-/** Formats wei as a decimal OPEN amount with up to 18 decimals, e.g. 10000.0 */
-export function formatUnits(wei: bigint, decimals = 18): string {
-  const neg = wei < 0n
-  const v = neg ? -wei : wei
-  const base = 10n ** BigInt(decimals)
-  const int = v / base
-  const frac = (v % base).toString().padStart(decimals, '0').replace(/0+$/, '')
-  return `${neg ? '-' : ''}${int}.${frac === '' ? '0' : frac}`
-}

@@ -20,20 +20,37 @@ import {
   rejectContribution,
 } from '@openledger/attribution/sdk'
 import { parseGenesis } from '@openledger/evm-runtime'
+import {
+  askProvider,
+  BUILTIN_BASE_MODEL,
+  type ChainContext,
+  checkAnswer,
+  connect,
+  explainSettlement,
+  findLog,
+  open,
+  PayableError,
+  Provider,
+  readCorpus,
+  registerModelOnChain,
+  requireWallet,
+  type SettlementReport,
+  sendAndWait,
+  serveProvider,
+  settleAnswer,
+  shorten,
+  table,
+  toJson,
+  trainFromChain,
+  verifyReceipt,
+  writeArtifacts,
+} from '@openledger/payable'
 import { STAKING_ADDRESS, stakingAbi } from '@openledger/staking'
 import type { Address, Hex } from 'viem'
 import { buildDevGenesis } from '../genesis/dev-genesis.ts'
 import { silentLogger } from '../logger.ts'
 import { OpenLedgerNode } from '../node.ts'
 import { hex } from '../util/bytes.ts'
-import { type ChainContext, connect, findLog, requireWallet, sendAndWait } from './chain.ts'
-import { readCorpus } from './corpus.ts'
-import { PayableError } from './errors.ts'
-import { open, shorten, table, toJson } from './format.ts'
-import { Provider, serveProvider } from './provider.ts'
-import { askProvider, checkAnswer, explainSettlement, type SettlementReport, settleAnswer } from './settle.ts'
-import { BUILTIN_BASE_MODEL, registerModelOnChain, trainFromChain, writeArtifacts } from './trainer.ts'
-import { verifyReceipt } from './verify.ts'
 
 export const SHIPPED_CORPUS = fileURLToPath(new URL('../../../../test/fixtures/corpus/', import.meta.url))
 

@@ -1,7 +1,8 @@
 /**
  * CLI of the payable-AI loop over JSON-RPC: `datanet`, `model`, `rewards`, `provider`, `infer`,
- * `attribution` and `demo`. Every command takes --rpc, a key from --key-file or
- * OPENLEDGER_PRIVATE_KEY (never printed), prints tables by default and JSON with --json.
+ * `attribution` (`demo`, which runs a node, is the node CLI's). Every command takes --rpc, a key
+ * from --key-file or OPENLEDGER_PRIVATE_KEY (never printed), prints tables by default and JSON
+ * with --json.
  */
 import { readFile, writeFile } from 'node:fs/promises'
 import { basename } from 'node:path'
@@ -30,13 +31,24 @@ import {
 } from '@openledger/attribution/sdk'
 import { type Command, Option } from 'commander'
 import type { Address, Hex } from 'viem'
-import { parseOpenAmount, parsePort } from '../cli/options.ts'
 import { connect, findLog, requireWallet, sendAndWait } from './chain.ts'
 import { type CommonOpts, chainFor, common, parseIdArg, print, STATUS } from './cli-common.ts'
+import { parseOpenAmount, parsePort } from './cli-options.ts'
 import { readModel } from './corpus.ts'
 import { PayableError } from './errors.ts'
 import { open, Progress, shorten, table, toJson } from './format.ts'
+import { registerJobCommands } from './job-commands.ts'
 import { KEY_ENV, requirePrivateKey } from './keys.ts'
+import {
+  addLoraTrainOptions,
+  addOpenLoraOptions,
+  type LoraTrainOpts,
+  type OpenLoraServeOpts,
+  registerBaseTrain,
+  registerVerify,
+  runLoraTrain,
+  runOpenLora,
+} from './ml-commands.ts'
 import {
   collectAddresses,
   collectDatanetRefs,
@@ -364,11 +376,14 @@ function ids(first: bigint, last: bigint, limit: number): bigint[] {
 
 function registerModelCommands(program: Command): void {
   const model = program.command('model').description('train, register and inspect models')
+  registerBaseTrain(model, common)
 
-  common(
+  const train = common(
     model
       .command('train')
-      .description('train the built-in n-gram model on datanet versions rebuilt from chain and register it'),
+      .description(
+        'train on datanet versions rebuilt from chain and register: a LoRA adapter of a base model (--base), else the built-in n-gram model',
+      ),
   )
     .requiredOption(
       '--datanet <id@version>',
@@ -388,74 +403,76 @@ function registerModelCommands(program: Command): void {
     .option('--min-fee <OPEN>', 'minimum fee per inference in OPEN', parseOpenAmount, 10n ** 15n)
     .option('--owner-share <bps>', 'model owner share of each fee in basis points', parseBps, 2000)
     .option('--content-dir <dir>', 'content of contributions referenced by hash')
-    .action(
-      async (
-        o: CommonOpts & {
-          datanet: { datanetId: bigint; version: bigint }[]
-          name: string
-          provider: Address
-          out?: string
-          order: number
-          artifactUri?: string
-          minFee: bigint
-          ownerShare: number
-          contentDir?: string
-        },
-      ) => {
-        const ctx = await chainFor(o, true)
-        const progress = new Progress(!o.json)
-        const trained = await trainFromChain(ctx, {
-          datanets: o.datanet,
-          order: o.order,
-          contentDir: o.contentDir,
-          onPhase: (p, d) => progress.phase(p, d),
-          onProgress: (p, d, t) => progress.step(p === 'read' ? 'records' : 'training', d, t),
-        })
-        const dir = o.out ?? `models/${o.name.replace(/[^A-Za-z0-9._-]+/g, '-')}`
-        const written = await writeArtifacts(trained, dir)
-        const artifactURI = o.artifactUri ?? written.artifactURI
-        if (Buffer.byteLength(artifactURI) > 256)
-          throw new PayableError(`artifact URI ${artifactURI} is longer than 256 bytes: pass --artifact-uri`)
-        progress.phase('register', 'registering the model on chain')
-        const { modelId, mined } = await registerModelOnChain(ctx, {
-          name: o.name,
-          baseModel: BUILTIN_BASE_MODEL,
-          datanets: o.datanet,
-          trainingConfigHash: trained.trainingConfigHash,
-          trainingLogHash: trained.trainingLogHash,
-          artifactHash: trained.artifactHash,
-          artifactURI,
-          provider: o.provider,
-          minFeePerInference: o.minFee,
-          ownerShareBps: o.ownerShare,
-        })
-        const r = {
-          modelId,
-          version: 1,
-          records: trained.corpus.records.length,
-          tokens: trained.model.tokenCount,
-          vocabulary: trained.model.vocabulary.length,
-          contexts: trained.model.contextCount,
-          artifactHash: trained.artifactHash,
-          trainingConfigHash: trained.trainingConfigHash,
-          trainingLogHash: trained.trainingLogHash,
-          artifactURI,
-          files: { artifact: written.artifactPath, config: written.configPath, log: written.logPath },
-          tx: mined.hash,
-        }
-        print(o, r, () =>
-          [
-            `Registered model ${modelId} "${o.name}" trained on ${o.datanet.map((d) => `${d.datanetId}@${d.version}`).join(', ')}`,
-            `  records ${r.records}, tokens ${r.tokens}, vocabulary ${r.vocabulary}, contexts ${r.contexts}`,
-            `  artifact         ${written.artifactPath}`,
-            `  artifact hash    ${r.artifactHash}`,
-            `  config hash      ${r.trainingConfigHash}  (${written.configPath})`,
-            `  training log     ${r.trainingLogHash}  (${written.logPath})`,
-            `  tx               ${mined.hash}`,
-          ].join('\n'),
-        )
+  addLoraTrainOptions(train).action(
+    async (
+      o: CommonOpts & {
+        datanet: { datanetId: bigint; version: bigint }[]
+        name: string
+        provider: Address
+        out?: string
+        order: number
+        artifactUri?: string
+        minFee: bigint
+        ownerShare: number
+        contentDir?: string
+        base?: bigint
       },
-    )
+    ) => {
+      if (o.base !== undefined) return runLoraTrain(o as unknown as LoraTrainOpts)
+      const ctx = await chainFor(o, true)
+      const progress = new Progress(!o.json)
+      const trained = await trainFromChain(ctx, {
+        datanets: o.datanet,
+        order: o.order,
+        contentDir: o.contentDir,
+        onPhase: (p, d) => progress.phase(p, d),
+        onProgress: (p, d, t) => progress.step(p === 'read' ? 'records' : 'training', d, t),
+      })
+      const dir = o.out ?? `models/${o.name.replace(/[^A-Za-z0-9._-]+/g, '-')}`
+      const written = await writeArtifacts(trained, dir)
+      const artifactURI = o.artifactUri ?? written.artifactURI
+      if (Buffer.byteLength(artifactURI) > 256)
+        throw new PayableError(`artifact URI ${artifactURI} is longer than 256 bytes: pass --artifact-uri`)
+      progress.phase('register', 'registering the model on chain')
+      const { modelId, mined } = await registerModelOnChain(ctx, {
+        name: o.name,
+        baseModel: BUILTIN_BASE_MODEL,
+        datanets: o.datanet,
+        trainingConfigHash: trained.trainingConfigHash,
+        trainingLogHash: trained.trainingLogHash,
+        artifactHash: trained.artifactHash,
+        artifactURI,
+        provider: o.provider,
+        minFeePerInference: o.minFee,
+        ownerShareBps: o.ownerShare,
+      })
+      const r = {
+        modelId,
+        version: 1,
+        records: trained.corpus.records.length,
+        tokens: trained.model.tokenCount,
+        vocabulary: trained.model.vocabulary.length,
+        contexts: trained.model.contextCount,
+        artifactHash: trained.artifactHash,
+        trainingConfigHash: trained.trainingConfigHash,
+        trainingLogHash: trained.trainingLogHash,
+        artifactURI,
+        files: { artifact: written.artifactPath, config: written.configPath, log: written.logPath },
+        tx: mined.hash,
+      }
+      print(o, r, () =>
+        [
+          `Registered model ${modelId} "${o.name}" trained on ${o.datanet.map((d) => `${d.datanetId}@${d.version}`).join(', ')}`,
+          `  records ${r.records}, tokens ${r.tokens}, vocabulary ${r.vocabulary}, contexts ${r.contexts}`,
+          `  artifact         ${written.artifactPath}`,
+          `  artifact hash    ${r.artifactHash}`,
+          `  config hash      ${r.trainingConfigHash}  (${written.configPath})`,
+          `  training log     ${r.trainingLogHash}  (${written.logPath})`,
+          `  tx               ${mined.hash}`,
+        ].join('\n'),
+      )
+    },
+  )
 
   common(
     model
@@ -627,8 +644,10 @@ function registerRewards(program: Command): void {
 
 function registerProvider(program: Command): void {
   const provider = program.command('provider').description('serve a model as a paid inference provider')
-  common(provider.command('serve').description('answer prompts over HTTP with attributed, signed receipts'))
-    .requiredOption('--model <id>', 'model to serve', parseId)
+  const serve = common(
+    provider.command('serve').description('answer prompts over HTTP with attributed, signed receipts'),
+  )
+    .option('--model <id>', 'model to serve (or --base: every adapter of a base model)', parseId)
     .option('--key <file>', 'provider key file (same as --key-file)')
     .option('--model-version <n>', 'model version (default: the latest)', parseVersion)
     .addOption(new Option('--port <port>', 'HTTP port').default(8080).argParser(parsePort))
@@ -643,70 +662,76 @@ function registerProvider(program: Command): void {
     .option('--ttl <seconds>', 'receipt validity', (v) => parseCount(v, 86_400 * 30), 600)
     .option('--content-dir <dir>', 'content of contributions referenced by hash')
     .option('--quiet', 'do not log requests', false)
-    .action(
-      async (
-        o: CommonOpts & {
-          model: bigint
-          key?: string
-          modelVersion?: number
-          port: number
-          host: string
-          upstream?: string
-          upstreamModel?: string
-          artifact?: string
-          fee?: bigint
-          ttl: number
-          contentDir?: string
-          quiet: boolean
-        },
-      ) => {
-        if (o.key !== undefined && o.keyFile !== undefined)
-          throw new PayableError('give --key or --key-file, not both')
-        const privateKey = await requirePrivateKey(o.key ?? o.keyFile)
-        const ctx = await connect(o.rpc)
-        if (o.upstream !== undefined) {
-          try {
-            new URL(o.upstream)
-          } catch {
-            throw new PayableError(`--upstream: not a URL: ${o.upstream}`)
-          }
-        }
-        const progress = new Progress(!o.json)
-        const p = await Provider.load(ctx, {
-          modelId: o.model,
-          modelVersion: o.modelVersion,
-          privateKey,
-          artifactPath: o.artifact,
-          upstream:
-            o.upstream === undefined
-              ? undefined
-              : { url: o.upstream, model: o.upstreamModel, apiKey: process.env.OPENLEDGER_UPSTREAM_API_KEY },
-          contentDir: o.contentDir,
-          fee: o.fee,
-          ttlSeconds: o.ttl,
-          onPhase: (ph, d) => progress.phase(ph, d),
-          onProgress: (_ph, d, t) => progress.step('records', d, t),
-        })
-        const server = await serveProvider(p, {
-          host: o.host,
-          port: o.port,
-          onRequest: o.quiet ? undefined : (line) => process.stderr.write(`${line}\n`),
-        })
-        const info = p.info()
-        print(o, { ...info, url: server.url }, () =>
-          [
-            `Serving model ${p.model.id} v${p.model.version} "${p.model.name}" (${info.mode}) as ${p.address}`,
-            `  fee ${open(p.fee)} per inference; corpus ${p.corpus.records.length} records, ${p.index.tokenCount} tokens`,
-            `Provider listening on ${server.url}`,
-          ].join('\n'),
-        )
-        const stop = () => {
-          server.close().then(() => process.exit(0))
-        }
-        process.on('SIGINT', stop)
-        process.on('SIGTERM', stop)
+  addOpenLoraOptions(serve).action(
+    async (
+      o: CommonOpts & {
+        model?: bigint
+        base?: bigint
+        key?: string
+        modelVersion?: number
+        port: number
+        host: string
+        upstream?: string
+        upstreamModel?: string
+        artifact?: string
+        fee?: bigint
+        ttl: number
+        contentDir?: string
+        quiet: boolean
       },
-    )
+    ) => {
+      if (o.base !== undefined) {
+        if (o.model !== undefined) throw new PayableError('give --model or --base, not both')
+        return runOpenLora(o as unknown as OpenLoraServeOpts)
+      }
+      if (o.model === undefined) throw new PayableError('give --model <id> (or --base <id> for OpenLoRA)')
+      if (o.key !== undefined && o.keyFile !== undefined)
+        throw new PayableError('give --key or --key-file, not both')
+      const privateKey = await requirePrivateKey(o.key ?? o.keyFile)
+      const ctx = await connect(o.rpc)
+      if (o.upstream !== undefined) {
+        try {
+          new URL(o.upstream)
+        } catch {
+          throw new PayableError(`--upstream: not a URL: ${o.upstream}`)
+        }
+      }
+      const progress = new Progress(!o.json)
+      const p = await Provider.load(ctx, {
+        modelId: o.model as bigint,
+        modelVersion: o.modelVersion,
+        privateKey,
+        artifactPath: o.artifact,
+        upstream:
+          o.upstream === undefined
+            ? undefined
+            : { url: o.upstream, model: o.upstreamModel, apiKey: process.env.OPENLEDGER_UPSTREAM_API_KEY },
+        contentDir: o.contentDir,
+        fee: o.fee,
+        ttlSeconds: o.ttl,
+        onPhase: (ph, d) => progress.phase(ph, d),
+        onProgress: (_ph, d, t) => progress.step('records', d, t),
+      })
+      const server = await serveProvider(p, {
+        host: o.host,
+        port: o.port,
+        onRequest: o.quiet ? undefined : (line) => process.stderr.write(`${line}\n`),
+      })
+      const info = p.info()
+      print(o, { ...info, url: server.url }, () =>
+        [
+          `Serving model ${p.model.id} v${p.model.version} "${p.model.name}" (${info.mode}) as ${p.address}`,
+          `  fee ${open(p.fee)} per inference; corpus ${p.corpus.records.length} records, ${p.index.tokenCount} tokens`,
+          `Provider listening on ${server.url}`,
+        ].join('\n'),
+      )
+      const stop = () => {
+        server.close().then(() => process.exit(0))
+      }
+      process.on('SIGINT', stop)
+      process.on('SIGTERM', stop)
+    },
+  )
 }
 
 export function formatSettlement(r: SettlementReport, output: string): string {
@@ -740,6 +765,7 @@ function registerInfer(program: Command): void {
     .option('--max-tokens <n>', 'maximum tokens to generate', (v) => parseCount(v, 512), 64)
     .option('--seed <n>', 'generation seed', (v) => parseCount(v, Number.MAX_SAFE_INTEGER), undefined)
     .option('--max-fee <OPEN>', 'refuse to pay more than this', parseOpenAmount, 10n ** 18n)
+    .option('--model <id>', 'model to ask (an OpenLoRA provider serves several adapters)', parseId)
     .option('--save-output <file>', 'write the output text (exact bytes, for attribution verify)')
     .option('--save-receipt <file>', 'write the signed receipt and evidence as JSON')
     .action(
@@ -752,6 +778,7 @@ function registerInfer(program: Command): void {
           maxFee: bigint
           saveOutput?: string
           saveReceipt?: string
+          model?: bigint
         },
       ) => {
         const ctx = await chainFor(o, true)
@@ -761,6 +788,7 @@ function registerInfer(program: Command): void {
           maxTokens: o.maxTokens,
           seed: o.seed,
           payer: account.address,
+          model: o.model?.toString(),
         })
         await checkAnswer(ctx, answer, o.maxFee)
         if (o.saveOutput !== undefined) await writeFile(o.saveOutput, answer.output)
@@ -860,29 +888,15 @@ function registerAttribution(program: Command): void {
     )
 }
 
-function registerDemo(program: Command): void {
-  program
-    .command('demo')
-    .description('run the whole Payable AI loop on a fresh ephemeral dev chain with the shipped corpus')
-    .option(
-      '--corpus <dir>',
-      'corpus directory with manifest.json (default: the shipped public-domain corpus)',
-    )
-    .option('--json', 'print a JSON summary', false)
-    .action(async (o: { corpus?: string; json: boolean }) => {
-      const { runDemo } = await import('./demo.ts')
-      const ok = await runDemo({ corpusDir: o.corpus, json: o.json })
-      process.exitCode = ok ? 0 : 1
-    })
-}
-
 /** Adds the payable-AI commands to the `openledger` program. */
 export function registerPayableCommands(program: Command): void {
   registerDatanet(program)
   registerModelCommands(program)
+  const model = program.commands.find((c) => c.name() === 'model') as Command
+  registerVerify(model, common)
+  registerJobCommands(model, common)
   registerRewards(program)
   registerProvider(program)
   registerInfer(program)
   registerAttribution(program)
-  registerDemo(program)
 }

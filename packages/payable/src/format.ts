@@ -1,6 +1,4 @@
 /** Human output of the payable-AI commands: aligned tables, OPEN amounts, progress on stderr. */
-import { formatUnits } from '../util/bytes.ts'
-
 export function open(wei: bigint): string {
   return `${formatUnits(wei)} OPEN`
 }
@@ -58,4 +56,14 @@ export class Progress {
   private clear(): void {
     if (this.stream.isTTY) this.stream.write('\r\x1b[K')
   }
+}
+
+/** Formats wei as a decimal OPEN amount with up to 18 decimals, e.g. 10000.0 */
+export function formatUnits(wei: bigint, decimals = 18): string {
+  const neg = wei < 0n
+  const v = neg ? -wei : wei
+  const base = 10n ** BigInt(decimals)
+  const int = v / base
+  const frac = (v % base).toString().padStart(decimals, '0').replace(/0+$/, '')
+  return `${neg ? '-' : ''}${int}.${frac === '' ? '0' : frac}`
 }
