@@ -23,6 +23,7 @@ import {
 } from '@openledger/rpc'
 import {
   BondStatus,
+  EntryKind,
   GOVERNANCE_ADDRESS,
   governanceAbi,
   listValidators,
@@ -211,8 +212,18 @@ export function stakingRpcMethods(deps: StakingRpcDeps): RpcMethods {
       const [d, b] = expectParams(raw, 1, 2)
       const delegator = parseAddress(d, 'delegator')
       const { store } = await at(parseBlockRef(b, 'block'))
+      // Validators it delegates to, then those it has fully left but still has unbonding entries
+      // with (the delegation record is gone; the entries stay until they mature). O(validators).
+      const validators = await store.delegatorValidators(delegator)
+      const held = new Set(validators.map((v) => hex(v)))
+      const n = await store.validatorCount()
+      for (let i = 0; i < n; i++) {
+        const v = await store.validatorAt(i)
+        if (held.has(hex(v))) continue
+        if ((await store.entryIds(EntryKind.Unbonding, delegator, v)).length > 0) validators.push(v)
+      }
       const items = []
-      for (const validator of await store.delegatorValidators(delegator)) {
+      for (const validator of validators) {
         items.push({
           validator,
           ...(await readDelegation(store, delegator, validator)),
