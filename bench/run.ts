@@ -7,6 +7,8 @@
  *   (e) attribution modules: settlements/s and gas per CPU-µs against EVM execution
  *   (f) inference provider answers/s; (g) attribution engine index build and query latency
  *   (h) 4-validator QBFT devnet: sustained tx/s, submit → final latency, RSS; fresh-node sync blocks/s
+ *   (i) start-up to the first eth_chainId and peak RSS: `openledger dev` compiled and from the
+ *       sources through tsx, and `hardhat node` (bench/lib/startup.ts; needs `pnpm build`)
  * Prints tables with node/Hardhat ratios, where our node's time went, its peak RSS, and writes
  * bench/results/latest.json. Flags: --quick, --only node|hardhat, --help.
  */
@@ -31,6 +33,7 @@ import {
   type ThroughputResult,
   throughput,
 } from './lib/scenarios.ts'
+import { type StartupResult, startupScenario } from './lib/startup.ts'
 import { type MiningMode, startHardhat, startNode, type Target, type TargetName } from './lib/targets.ts'
 import { buildWorkload } from './lib/workload.ts'
 
@@ -232,6 +235,16 @@ async function main(): Promise<number> {
   await providerScenario({ quick: opts.quick, skip: opts.only === 'hardhat', log })
   const engine = await engineScenario(ROOT, { quick: opts.quick, skip: opts.only === 'hardhat', log })
   const devnet = await devnetScenario(ROOT, work, { quick: opts.quick, skip: opts.only === 'hardhat', log })
+  let startup: StartupResult | undefined
+  if (targets.length === 2) {
+    log('\n(i) start-up …')
+    try {
+      startup = await startupScenario(ROOT, { rounds: opts.quick ? 1 : 5, log })
+    } catch (err) {
+      results.node.errors.push(`start-up: ${(err as Error).message}`)
+      log(`  FAILED start-up: ${(err as Error).message}`)
+    }
+  }
   const load1 = loadavg()
   log(
     `\nLoad average at the end: ${load1.map((l) => l.toFixed(2)).join(' ')} (on ${cpus().length} CPUs; a load above the CPU count makes figures noisy)`,
@@ -261,6 +274,7 @@ async function main(): Promise<number> {
     ceiling: ceiling ?? null,
     engine,
     devnet: devnet ?? null,
+    startup: startup ?? null,
     results: Object.fromEntries(targets.map((name) => [name, results[name]])),
     ratios: {
       automineTxPerSec: ratio(n.automine?.txPerSec, h.automine?.txPerSec) ?? null,

@@ -43,8 +43,8 @@ const NODE_LAYERS: readonly (readonly string[])[] = [
   ],
   ['chain'], // commit: the one path that persists blocks and notifies observers
   ['txpool'], // the pool follows the chain
-  ['miner', 'gossip', 'sync', 'consensus/qbft-host.ts', 'consensus/evidence.ts'], // intake and block producers
-  ['backend', 'dev', 'rpc', 'attribution', 'bridge', 'staking'], // services: JSON-RPC backends and namespaces; the L1 bridge
+  ['intake', 'miner', 'gossip', 'sync', 'consensus/qbft-host.ts', 'consensus/evidence.ts'], // intake and block producers
+  ['backend', 'dev', 'fork', 'rpc', 'attribution', 'bridge', 'staking'], // services: JSON-RPC backends and namespaces; the L1 bridge; a dev chain's fork remote; staking/governance
   ['node.ts', 'network-node.ts', 'index.ts'], // assembly
   ['cli'], // the `openledger` program
 ]

@@ -210,7 +210,12 @@ describe('Proof of Attribution on openledger dev', () => {
     await ok(
       contribute(wallet(DAVE), { datanetId: 2n, metadataURI: 'ipfs://d', ...referencedContent(daveContent) }),
     )
-    expect(decodeModuleLogs(c1.logs).map((l) => l.eventName)).toEqual(['ContributionSubmitted'])
+    // Inline content is also logged in full (ContributionContent): the chain's history is where a
+    // challenge's re-run reads it.
+    expect(decodeModuleLogs(c1.logs).map((l) => l.eventName)).toEqual([
+      'ContributionSubmitted',
+      'ContributionContent',
+    ])
 
     // A non-curator cannot curate: typed error, nothing written.
     const before = await moduleState()

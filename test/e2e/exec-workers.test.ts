@@ -95,7 +95,7 @@ describe('execution workers', () => {
       expect((await onWorker('eth_call', requests[i]!)).result.length).toBeGreaterThan(2)
   })
 
-  it('BLOCKHASH reads the canonical chain; estimates and traces match', async () => {
+  it('BLOCKHASH reads the canonical chain; estimates, traces, traced calls and access lists match', async () => {
     // NUMBER 1 SWAP1 SUB BLOCKHASH PUSH0 MSTORE PUSH1 32 PUSH0 RETURN: hash of the parent block.
     const probe = `0x${'00'.repeat(18)}bb01`
     const res = await onWorker('eth_call', [
@@ -123,7 +123,14 @@ describe('execution workers', () => {
       const trace = await onWorker('debug_traceTransaction', [setTx, cfg])
       expect(trace.result).toBeDefined()
       expect(trace).toEqual(await inThread('debug_traceTransaction', [setTx, cfg]))
+      const call = [estimate[0], 'latest', cfg]
+      const traced = await onWorker('debug_traceCall', call)
+      expect(traced.result).toBeDefined()
+      expect(traced).toEqual(await inThread('debug_traceCall', call))
     }
+    const list = await onWorker('eth_createAccessList', estimate)
+    expect(list.result.accessList[0].address).toBe(storeAddr.toLowerCase())
+    expect(list).toEqual(await inThread('eth_createAccessList', estimate))
   })
 
   it('bounds: the time limit and a client that leaves stop the worker; it serves the next call', async () => {

@@ -1,7 +1,7 @@
 /**
  * Fault isolation as a user of `openledger dev` sees it: a native module (test-only, see
- * packages/evm-runtime/test/faults.ts) writes state and then throws. eth_call/eth_estimateGas answer
- * -32603 with the cause; a transaction that hits it is left out of the block and the pool, with one
+ * packages/evm-runtime/test/faults.ts) writes state and then throws. eth_call, eth_estimateGas,
+ * eth_createAccessList and debug_traceCall answer -32603 with the cause; a transaction that hits it is left out of the block and the pool, with one
  * warning in the log; and the node's blocks (hashes, state roots), receipts, balances, nonces and
  * storage stay identical to those of a node that never saw the faulty work.
  */
@@ -112,15 +112,22 @@ afterAll(async () => {
 describe.each(Object.entries(MODES))('a module fault %s nested calls', (_name, mode) => {
   const innerBytes = () => Uint8Array.from(Buffer.from(inner.slice(2), 'hex'))
 
-  it('eth_call and eth_estimateGas answer -32603 with the cause', async () => {
+  it('eth_call, eth_estimateGas, eth_createAccessList and debug_traceCall answer -32603 with the cause', async () => {
     const call = {
       from: bob!.address,
       to: probe,
       data: toHex(probeCall(mode, true, innerBytes())),
       value: '0x5',
     }
-    for (const method of ['eth_call', 'eth_estimateGas']) {
-      const r = await rpcRaw(faulty.rpcUrl, method, method === 'eth_call' ? [call, 'latest'] : [call])
+    const requests: Array<[string, unknown[]]> = [
+      ['eth_call', [call, 'latest']],
+      ['eth_estimateGas', [call]],
+      ['eth_createAccessList', [call, 'latest']],
+      ['debug_traceCall', [call, 'latest', {}]],
+      ['debug_traceCall', [call, 'latest', { tracer: 'callTracer' }]],
+    ]
+    for (const [method, params] of requests) {
+      const r = await rpcRaw(faulty.rpcUrl, method, params)
       expect(r.error?.code).toBe(-32603)
       expect(r.error?.message).toMatch(/execution failed internally: .*injected fault/)
     }

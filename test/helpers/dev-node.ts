@@ -34,6 +34,8 @@ export async function startDevNode(
     execution?: { threads?: number; timeoutMs?: number; gasCap?: bigint }
     /** Fields replacing genesis/devnet.json's (e.g. hardfork, hardforks). */
     genesis?: Record<string, unknown>
+    /** Fork a remote chain (`--fork-url`). */
+    fork?: { url: string; blockNumber?: bigint; timeoutMs?: number; retries?: number }
   } = {},
 ): Promise<OpenLedgerNode> {
   const { json, accounts } = await buildDevGenesis({ accounts: opts.accounts, chainId: opts.chainId })
@@ -47,6 +49,7 @@ export async function startDevNode(
     accounts,
     throwOnTransactionFailures: opts.throwOnTransactionFailures,
     allowUnlimitedContractSize: opts.allowUnlimitedContractSize,
+    fork: opts.fork,
     log: silentLogger(),
   })
 }

@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { privateKeyToAddress } from '@openledger/consensus'
@@ -210,4 +211,25 @@ export class TestNetwork {
     await Promise.all(this.nodes.map((n) => this.kill(n.index, 'SIGTERM')))
     await rm(this.dir, { recursive: true, force: true })
   }
+}
+
+/**
+ * A base port such that `base + i` and `base + 100 + i` (i < n) are free on 127.0.0.1, and so is
+ * `base + 200` when `withL1` (devnet's defaults: RPC ports, libp2p ports, the local L1). Each port
+ * is probed once; gives up after 50 draws instead of spinning.
+ */
+export async function freeRange(n: number, opts: { withL1?: boolean } = {}): Promise<number> {
+  const free = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const srv = createServer()
+      srv.once('error', () => resolve(false))
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)))
+    })
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000)
+    const ports = [...Array(n).keys()].flatMap((i) => [base + i, base + 100 + i])
+    if (opts.withL1) ports.push(base + 200)
+    if ((await Promise.all(ports.map(free))).every(Boolean)) return base
+  }
+  throw new Error(`no free port range for ${n} nodes after 50 draws`)
 }

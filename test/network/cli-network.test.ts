@@ -5,30 +5,15 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { readFile, stat } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { BIN, call, runCli, tempDir, waitFor } from '../helpers/dev-node.ts'
+import { freeRange } from '../helpers/network.ts'
 
 const cleanups: Array<() => Promise<void>> = []
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c()
 })
-
-/** A base port with `n` consecutive free ports (RPC) and `n` more 100 above (libp2p). */
-async function freeRange(n: number): Promise<number> {
-  const free = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const srv = createServer()
-      srv.once('error', () => resolve(false))
-      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)))
-    })
-  for (;;) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000)
-    const ports = [...Array(n).keys()].flatMap((i) => [base + i, base + 100 + i])
-    if ((await Promise.all(ports.map(free))).every(Boolean)) return base
-  }
-}
 
 describe('openledger keys / genesis', () => {
   it('keys new writes a 0600 key file and prints address and peer id; genesis new uses it', async () => {

@@ -76,6 +76,7 @@ describe('curation', () => {
       requiredApprovals: 2,
       licenceMode: 0,
       minContributorsBps: 0,
+      inlineTextOnly: false,
     })
     const c = await w.contribute(d, ALICE, 'alice')
     await w.approve(d, c, 70n, CURATOR)

@@ -19,6 +19,7 @@ import {
   DATANETS_ADDRESS,
   MODEL_FACTORY_ADDRESS,
   MODELS_ADDRESS,
+  type ModuleHistory,
   type ModuleParams,
   parseModuleParams,
   RECEIPT_EIP712_TYPES,
@@ -72,12 +73,36 @@ export interface CallOpts {
   isDelegateCall?: boolean
 }
 
+/** The chain history the modules read (contribution content): every committed call's logs, by
+ * the block number the harness was at. */
+export class MemoryHistory implements ModuleHistory {
+  readonly blocks = new Map<bigint, { address: Uint8Array; topics: Uint8Array[]; data: Uint8Array }[]>()
+  /** Logs lookups made (tests assert the re-run reads history, not state). */
+  reads = 0
+  record(block: bigint, address: Uint8Array, logs: readonly { topics: Uint8Array[]; data: Uint8Array }[]) {
+    const list = this.blocks.get(block) ?? []
+    for (const l of logs) list.push({ address, topics: l.topics, data: l.data })
+    this.blocks.set(block, list)
+  }
+  async logs(address: Uint8Array, blockNumber: bigint, topics: readonly Uint8Array[]) {
+    this.reads++
+    return (this.blocks.get(blockNumber) ?? []).filter(
+      (l) =>
+        Buffer.compare(l.address, address) === 0 &&
+        topics.every(
+          (t, i) => l.topics[i] !== undefined && Buffer.compare(l.topics[i] as Uint8Array, t) === 0,
+        ),
+    )
+  }
+}
+
 export class World {
   readonly h: ModuleHarness
   readonly params: ModuleParams
+  readonly history = new MemoryHistory()
   constructor(params: unknown = undefined) {
     this.params = parseModuleParams(params)
-    this.h = new ModuleHarness(createSystemModules(this.params))
+    this.h = new ModuleHarness(createSystemModules(this.params, { history: this.history }))
     for (const a of [OWNER, CURATOR, ALICE, BOB, CAROL, MODEL_OWNER, USER, PARENT_OWNER, STRANGER]) {
       this.h.state.setBalance(a, 10n ** 24n)
     }
@@ -92,7 +117,13 @@ export class World {
     const data = encodeFunctionData({ abi: ABIS[target] as Abi, functionName, args } as Parameters<
       typeof encodeFunctionData
     >[0])
-    return this.h.call({ ...o, to: TARGETS[target], data: fromHexAddr(data) })
+    const res = await this.h.call({ ...o, to: TARGETS[target], data: fromHexAddr(data) })
+    if (res.status === 'success' && !o.isStatic) {
+      this.history.record(this.h.block.number, TARGETS[target], res.logs)
+      // One transaction per block, as `openledger dev` mines: history holds earlier blocks only.
+      this.h.block = { ...this.h.block, number: this.h.block.number + 1n }
+    }
+    return res
   }
 
   /** Calls and expects success; returns the decoded result. */

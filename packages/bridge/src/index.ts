@@ -1,4 +1,5 @@
 export * from './chains.ts'
+export * from './client.ts'
 export * from './constants.ts'
 export * from './deposits.ts'
 export * from './generated/artifacts.ts'

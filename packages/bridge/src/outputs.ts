@@ -81,3 +81,38 @@ export class SignatureCollector {
 }
 
 export const oracleAbi = L2OutputOracle.abi
+
+/** Gossip encoding of an OutputSignature: compact JSON (bounded by the topic's size limit). */
+export function encodeOutputSignature(s: OutputSignature): Uint8Array {
+  return new TextEncoder().encode(
+    JSON.stringify({ n: s.l2BlockNumber.toString(), r: s.outputRoot, v: s.nextValidators, s: s.signature }),
+  )
+}
+
+export function decodeOutputSignature(bytes: Uint8Array): OutputSignature {
+  let j: unknown
+  try {
+    j = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
+  } catch {
+    throw new Error('output signature: not JSON')
+  }
+  const o = j as { n?: unknown; r?: unknown; v?: unknown; s?: unknown }
+  if (typeof o !== 'object' || o === null) throw new Error('output signature: not an object')
+  if (typeof o.n !== 'string' || !/^\d{1,20}$/.test(o.n))
+    throw new Error('output signature: bad block number')
+  if (typeof o.r !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(o.r))
+    throw new Error('output signature: bad root')
+  if (typeof o.s !== 'string' || !/^0x[0-9a-fA-F]{130}$/.test(o.s))
+    throw new Error('output signature: bad signature')
+  if (!Array.isArray(o.v) || o.v.length === 0 || o.v.length > 128)
+    throw new Error('output signature: bad validator set')
+  for (const a of o.v)
+    if (typeof a !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(a))
+      throw new Error('output signature: bad validator')
+  return {
+    l2BlockNumber: BigInt(o.n),
+    outputRoot: o.r.toLowerCase() as Hex,
+    nextValidators: o.v as Address[],
+    signature: o.s as Hex,
+  }
+}

@@ -6,6 +6,7 @@
 import type { Block, BlockHeader, BlockOptions } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
 import type { TypedTransaction } from '@ethereumjs/tx'
+import type { ForkPoint } from './state/fork.ts'
 
 export type Address = Uint8Array // 20 bytes
 export type Hash = Uint8Array // 32 bytes
@@ -127,6 +128,17 @@ export interface CallResult {
   error?: { reverted: boolean; message: string }
 }
 
+export interface AccessListResult {
+  /** Sorted by address, each entry's keys sorted (geth's order). */
+  accessList: Array<{ address: Address; storageKeys: Hash[] }>
+  /** Gas of the call with that access list (its intrinsic cost included). */
+  gasUsed: bigint
+  /** The EVM error of the final run ("execution reverted", "out of gas" …); absent on success. */
+  error?: string
+  /** Revert payload when the final run reverted. */
+  returnData?: Uint8Array
+}
+
 export interface AccountState {
   nonce: bigint
   balance: bigint
@@ -206,6 +218,22 @@ export interface ExecutionRuntime {
     opts?: { stateRoot?: Hash; overrides?: StateOverrides; limits?: ExecutionLimits },
   ): Promise<bigint>
 
+  /** eth_createAccessList (geth's semantics, see access-list.ts): the call re-run with the slots
+   * and addresses it touches until the list is stable; gasUsed with that list, the final run's
+   * EVM error. Same bounds and isolation as `call`. */
+  createAccessList(
+    params: CallParams,
+    header: BlockHeader,
+    opts?: { stateRoot?: Hash; overrides?: StateOverrides; limits?: ExecutionLimits },
+  ): Promise<AccessListResult>
+  /** debug_traceCall: `call` with a tracer (traceTransaction's output shapes). */
+  traceCall(
+    params: CallParams,
+    header: BlockHeader,
+    opts: { stateRoot?: Hash; overrides?: StateOverrides; limits?: ExecutionLimits },
+    traceOpts: TraceOptions,
+  ): Promise<unknown>
+
   /** The fork in force at block `blockNumber` (genesis `hardfork` and `hardforks`). */
   hardforkAt(blockNumber: bigint): 'prague' | 'osaka'
   /** EIP-7825's per-transaction gas cap at that block (Osaka), or undefined. */
@@ -237,6 +265,15 @@ export interface ExecutionRuntime {
       | { kind: 'storage'; address: Address; slot: Hash; value: Hash }
     >,
   ): Promise<Hash>
+
+  /** The remote chain this one continues from (a forked dev chain, state/fork.ts), if any. */
+  readonly fork?: ForkPoint
+  /**
+   * Dev (hardhat_reset): start the chain over — from a remote chain's block with `fork`, else from
+   * the genesis configuration, at `timestamp` when given. Returns the new genesis block (for the
+   * chain store); every cache is dropped. Persisted state stays (content-addressed).
+   */
+  reset?(opts: { fork?: ForkPoint; timestamp?: bigint }): Promise<Block>
 
   close(): Promise<void>
 }

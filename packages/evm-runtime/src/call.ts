@@ -7,7 +7,7 @@
 
 import type { BlockOptions } from '@ethereumjs/block'
 import { type Block, type BlockHeader, createBlock } from '@ethereumjs/block'
-import type { EVMResult } from '@ethereumjs/evm'
+import type { EVM, EVMResult } from '@ethereumjs/evm'
 import type { MerkleStateManager } from '@ethereumjs/statemanager'
 import { Account, Address } from '@ethereumjs/util'
 import type { VM } from '@ethereumjs/vm'
@@ -18,6 +18,7 @@ import { assertLength, equalBytes, fromHex, maxBig, minBig, toHex, ZERO_ADDRESS 
 import {
   ExecutionError,
   ExecutionFault,
+  ForkError,
   InvalidArgumentError,
   isRequestStop,
   MissingStateError,
@@ -72,6 +73,9 @@ export interface CallRunResult extends CallResult {
   gasLimit: bigint
 }
 
+/** Attaches an observer (a tracer) to the call VM's EVM for one run; detached however it ends. */
+export type AttachTracer = (evm: EVM) => { detach(): void }
+
 export class CallEngine {
   private readonly lock = new Mutex()
   private root: Uint8Array | undefined
@@ -92,6 +96,21 @@ export class CallEngine {
 
   private get sm(): MerkleStateManager {
     return this.vm.stateManager as MerkleStateManager
+  }
+
+  get stateManager(): VM['stateManager'] {
+    return this.vm.stateManager
+  }
+
+  /** Runs `fn` while no call is running. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.lock.run(fn)
+  }
+
+  /** Forgets every read and the current root (a fork changed what equal roots read through to). */
+  forgetReads(): void {
+    ;(this.vm.stateManager as CallStateManager).forgetReads()
+    this.root = undefined
   }
 
   private async useRoot(root: Uint8Array): Promise<void> {
@@ -115,7 +134,7 @@ export class CallEngine {
   }
 
   /** Precompile addresses (unprefixed hex, the journal's key form), fixed for the VM's lifetime. */
-  private precompileAddresses(): string[] {
+  precompileAddresses(): string[] {
     const map = (this.vm.evm as unknown as { precompiles: Map<string, unknown> }).precompiles
     if (this.warmPrecompiles?.map !== map)
       this.warmPrecompiles = { map, list: [...map.keys()].map((a) => a.replace(/^0x/, '')) }
@@ -172,6 +191,7 @@ export class CallEngine {
     header: BlockHeader,
     opts: CallOptions = {},
     budget?: Budget,
+    attach?: AttachTracer,
   ): Promise<CallRunResult> {
     if (p.from !== undefined) assertLength('from', p.from, 20)
     if (p.to !== undefined) assertLength('to', p.to, 20)
@@ -187,6 +207,7 @@ export class CallEngine {
       this.setFork(this.vm.common, header.number)
       const sm = this.sm
       await sm.checkpoint()
+      let tracer: { detach(): void } | undefined
       try {
         if (opts.overrides !== undefined) await this.applyOverrides(opts.overrides)
         const from = new Address(p.from ?? ZERO_ADDRESS)
@@ -222,6 +243,7 @@ export class CallEngine {
           evm.journal.addAlwaysWarmAddress(a, true)
           for (const k of item.storageKeys) evm.journal.addAlwaysWarmSlot(a, toHex(k).slice(2), true)
         }
+        tracer = attach?.(evm as EVM)
         const exec = await withBudget(evm, budget, () =>
           evm.runCall({
             block,
@@ -257,9 +279,17 @@ export class CallEngine {
       } catch (e) {
         // Throws are faults of the node or a module, never an answer about the call.
         // An aborted request (time limit, client gone) is the caller's answer, not a fault.
-        if (e instanceof ExecutionError || e instanceof InvalidArgumentError || isRequestStop(e)) throw e
+        // A fork's remote failing is the remote's problem, told as such.
+        if (
+          e instanceof ExecutionError ||
+          e instanceof InvalidArgumentError ||
+          e instanceof ForkError ||
+          isRequestStop(e)
+        )
+          throw e
         throw ExecutionFault.of(e)
       } finally {
+        tracer?.detach()
         // Every checkpoint a throw left open goes too, so the next call starts from the same clean
         // VM (checkpoint depth 0, empty journal, transient storage and original-storage cache).
         try {

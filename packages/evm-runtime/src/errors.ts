@@ -159,3 +159,38 @@ export class BlockHookError extends Error {
     this.name = 'BlockHookError'
   }
 }
+
+/**
+ * The remote chain a forked state reads through to failed: unreachable, too slow, refused the
+ * request or has no state at the fork block. Thrown by ForkSource implementations (state/fork.ts)
+ * and passed through untouched by every entry point, so the caller hears the remote's problem
+ * rather than a fault of the node.
+ */
+export class ForkError extends Error {
+  readonly code = 'FORK_REMOTE'
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'ForkError'
+  }
+}
+
+/**
+ * eth_getProof on a forked chain for an account or slot the local chain has not touched since the
+ * fork: the block's state root does not commit to it (its value is the remote's at the fork block),
+ * so there is no proof to give. Proofs at the fork block or earlier come from the remote.
+ */
+export class NotInLocalStateError extends Error {
+  readonly code = 'NOT_IN_LOCAL_STATE'
+  constructor(
+    readonly address: Uint8Array,
+    readonly slot?: Uint8Array,
+  ) {
+    const what = slot
+      ? `slot 0x${Buffer.from(slot).toString('hex')} of 0x${Buffer.from(address).toString('hex')}`
+      : `account 0x${Buffer.from(address).toString('hex')}`
+    super(
+      `${what} has not been touched since the fork, so this block's state root does not commit to it: ask for a proof at the fork block or earlier (answered by the remote)`,
+    )
+    this.name = 'NotInLocalStateError'
+  }
+}

@@ -34,9 +34,11 @@ export {
   ExecutionAborted,
   ExecutionError,
   ExecutionFault,
+  ForkError,
   GenesisError,
   InvalidArgumentError,
   MissingStateError,
+  NotInLocalStateError,
   RuntimeClosedError,
   TraceTooLargeError,
 } from './errors.ts'
@@ -60,6 +62,20 @@ export type {
   ModuleSubcallResult,
   SystemModule,
 } from './precompiles/module-types.ts'
-export { type CreateExecutionRuntimeOptions, createExecutionRuntime, MODULE_ACCOUNT_CODE } from './runtime.ts'
+export {
+  type CreateExecutionRuntimeOptions,
+  createExecutionRuntime,
+  MODULE_ACCOUNT_CODE,
+  type ResetOptions,
+  withForkHash,
+} from './runtime.ts'
+export {
+  ACCOUNT_TOMBSTONE,
+  type ForkBlock,
+  type ForkPoint,
+  type ForkSource,
+  REMOTE_STORAGE_MARKER,
+  type RemoteAccount,
+} from './state/fork.ts'
 export { type LevelLike, LevelStateDB } from './state/level-db.ts'
 export { decodeRevertReason } from './trace.ts'

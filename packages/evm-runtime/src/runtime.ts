@@ -12,9 +12,18 @@ import { Block, type BlockHeader, type BlockOptions, createBlock, createBlockHea
 import type { Common } from '@ethereumjs/common'
 import { CacheType, type MerkleStateManager } from '@ethereumjs/statemanager'
 import type { TypedTransaction } from '@ethereumjs/tx'
-import { Account, Address, createAccount, KECCAK256_RLP } from '@ethereumjs/util'
+import {
+  Account,
+  Address,
+  bigIntToUnpaddedBytes,
+  createAccount,
+  generateAddress,
+  KECCAK256_RLP,
+} from '@ethereumjs/util'
 import { runTx, type VM } from '@ethereumjs/vm'
+import { createAccessList, warmAddresses } from './access-list.ts'
 import type {
+  AccessListResult,
   AccountProof,
   AccountState,
   BuildBlockOptions,
@@ -47,6 +56,7 @@ import { initCrypto, recoverSender } from './crypto.ts'
 import {
   type BlockMismatch,
   BlockValidationError,
+  ExecutionError,
   InvalidArgumentError,
   MissingStateError,
   RuntimeClosedError,
@@ -59,10 +69,11 @@ import type { SystemModule } from './precompiles/module-types.ts'
 import { BlockStateManager } from './state/block-state.ts'
 import { CallStateManager } from './state/call-state.ts'
 import { installDirectFindPath } from './state/find-path.ts'
+import { ForkLayer, type ForkPoint } from './state/fork.ts'
 import { type LevelLike, LevelStateDB } from './state/level-db.ts'
 import { StateReader } from './state/reader.ts'
-import { CallTracer, StructLogger } from './trace.ts'
-import { createChainVM, type Views } from './vm.ts'
+import { CallTracer, StructLogger, traceCall } from './trace.ts'
+import { createChainVM, isForkAware, type Views } from './vm.ts'
 
 export interface CreateExecutionRuntimeOptions {
   /** A `level` database or sublevel opened with `keyEncoding: 'view', valueEncoding: 'view'`. */
@@ -92,6 +103,20 @@ export interface CreateExecutionRuntimeOptions {
    * EIP-170 code size or EIP-3860 initcode size limit. Blocks built this way are not valid on a
    * chain whose other nodes keep the limits. */
   allowUnlimitedContractSize?: boolean
+  /**
+   * Fork a remote chain (dev only): the chain continues from `fork.block` instead of the genesis
+   * block, on the remote's state read through `fork.source`; the genesis alloc (dev accounts) is
+   * applied on top of it. See state/fork.ts.
+   */
+  fork?: ForkPoint
+}
+
+/** What a reset starts the chain over from (dev: hardhat_reset). */
+export interface ResetOptions {
+  /** Continue from a remote chain's block; absent: from the genesis configuration. */
+  fork?: ForkPoint
+  /** Timestamp of the new genesis block (without `fork`); default the configured one. */
+  timestamp?: bigint
 }
 
 /** Code given to system-module accounts so that extcodesize > 0 (0xfe: INVALID if ever run as code). */
@@ -117,7 +142,7 @@ class Runtime implements ExecutionRuntime {
   constructor(
     readonly common: Common,
     readonly blockOptions: BlockOptions,
-    private readonly genesis: GenesisConfig,
+    private genesis: GenesisConfig,
     private readonly views: Views,
     private readonly writer: LevelStateDB,
     private readonly blockVm: VM,
@@ -142,11 +167,17 @@ class Runtime implements ExecutionRuntime {
     if (this.closed) throw new RuntimeClosedError()
   }
 
+  /** The remote chain this one continues from (a forked dev chain), if any. */
+  get fork(): ForkPoint | undefined {
+    return this.views.fork?.point
+  }
+
   /** Writes the genesis state (idempotent) and builds the genesis block. */
-  async init(): Promise<void> {
+  async init(fork?: ForkPoint): Promise<void> {
     this.writer.beginBuffer()
     let stateRoot: Uint8Array
     try {
+      this.useFork(fork === undefined ? undefined : await ForkLayer.create(fork, this.writer))
       stateRoot = await this.writeGenesisState()
       if (await this.reader.hasState(stateRoot)) this.writer.discardBuffer()
       else await this.writer.commitBuffer()
@@ -156,7 +187,40 @@ class Runtime implements ExecutionRuntime {
       throw e
     }
     this.blockRoot = stateRoot
-    this.genesisBlock = createBlock(
+    this.genesisBlock =
+      fork === undefined ? this.genesisFromConfig(stateRoot) : this.forkGenesis(fork, stateRoot)
+  }
+
+  /**
+   * Every view reads through to `fork` from now on (undefined: no fork), and forgets what it read
+   * before: equal roots of another fork read through to another remote. Under both locks.
+   */
+  private useFork(fork: ForkLayer | undefined): void {
+    this.views.fork = fork
+    for (const sm of [this.blockVm.stateManager, this.calls.stateManager]) if (isForkAware(sm)) sm.fork = fork
+    this.calls.forgetReads()
+    this.reader.useFork(fork)
+  }
+
+  /**
+   * Starts the chain over (dev: hardhat_reset): from a remote chain's block with `fork`, else from
+   * the genesis configuration at `timestamp`. Returns the new genesis block; the caller replaces
+   * its chain with it. State written so far stays in the database (content-addressed, unreferenced).
+   */
+  reset(opts: ResetOptions = {}): Promise<Block> {
+    this.open()
+    return this.lock.run(() =>
+      this.calls.exclusive(async () => {
+        if (opts.timestamp !== undefined) this.genesis = { ...this.genesis, timestamp: opts.timestamp }
+        this.abort(KECCAK256_RLP)
+        await this.init(opts.fork)
+        return this.genesisBlock
+      }),
+    )
+  }
+
+  private genesisFromConfig(stateRoot: Uint8Array): Block {
+    return createBlock(
       {
         header: {
           number: 0n,
@@ -181,20 +245,61 @@ class Runtime implements ExecutionRuntime {
     )
   }
 
-  /** The genesis alloc and one account per system module, into the block VM (buffered). */
+  /**
+   * The remote's fork block as this chain keeps it: the remote's header fields and hash, with the
+   * local state root (the alloc over the remote's state). Served to nobody (RPC answers blocks up
+   * to the fork block from the remote); it is the parent the next block is built on.
+   */
+  private forkGenesis(fork: ForkPoint, stateRoot: Uint8Array): Block {
+    const b = fork.block
+    const block = createBlock(
+      {
+        header: {
+          number: b.number,
+          parentHash: b.parentHash,
+          coinbase: b.coinbase,
+          stateRoot,
+          transactionsTrie: KECCAK256_RLP,
+          receiptTrie: KECCAK256_RLP,
+          difficulty: 0n,
+          gasLimit: b.gasLimit,
+          gasUsed: b.gasUsed,
+          timestamp: b.timestamp,
+          extraData: b.extraData,
+          mixHash: b.mixHash,
+          nonce: new Uint8Array(8),
+          baseFeePerGas: b.baseFeePerGas ?? this.genesis.baseFeePerGas,
+          ...PRAGUE_EMPTY_FIELDS,
+        },
+        withdrawals: [],
+      },
+      this.blockOptions,
+    )
+    return withForkHash(block, b.hash)
+  }
+
+  /**
+   * The genesis alloc and one account per system module, into the block VM (buffered). On a fork
+   * they are laid over the remote's accounts: an alloc entry sets the balance (and the nonce, code
+   * and slots it gives), the rest stays the remote's — dev accounts keep their remote nonce.
+   */
   private async writeGenesisState(): Promise<Uint8Array> {
     const sm = this.sm
+    const forked = this.views.fork !== undefined
     const moduleAddrs = new Map(this.views.modules.map((m) => [toHex(m.address), m]))
     const written = new Set<string>()
     for (const a of this.genesis.alloc) {
       const hex = toHex(a.address)
       const isModule = moduleAddrs.has(hex)
       const address = new Address(a.address)
-      await sm.putAccount(
-        address,
-        createAccount({ nonce: isModule && a.nonce < 1n ? 1n : a.nonce, balance: a.balance }),
-      )
-      const code = isModule && a.code.length === 0 ? MODULE_ACCOUNT_CODE : a.code
+      const base = forked ? await sm.getAccount(address) : undefined
+      const nonce = a.nonce > 0n || base === undefined ? a.nonce : base.nonce
+      const account = base ?? new Account()
+      account.nonce = isModule && nonce < 1n ? 1n : nonce
+      account.balance = a.balance
+      await sm.putAccount(address, account)
+      const code =
+        isModule && a.code.length === 0 && base?.isContract() !== true ? MODULE_ACCOUNT_CODE : a.code
       if (code.length > 0) await sm.putCode(address, code)
       for (const s of a.storage) await sm.putStorage(address, s.slot, s.value)
       written.add(hex)
@@ -202,6 +307,9 @@ class Runtime implements ExecutionRuntime {
     for (const [hex, m] of moduleAddrs) {
       if (written.has(hex)) continue
       const address = new Address(m.address)
+      // A fork of a chain with the same modules keeps their accounts and storage (the read puts
+      // the remote account into the local trie).
+      if (forked && (await sm.getAccount(address))?.isContract()) continue
       await sm.putAccount(address, createAccount({ nonce: 1n, balance: 0n }))
       await sm.putCode(address, MODULE_ACCOUNT_CODE)
     }
@@ -494,6 +602,40 @@ class Runtime implements ExecutionRuntime {
     return this.calls.estimateGas(params, header, opts)
   }
 
+  async createAccessList(
+    params: CallParams,
+    header: BlockHeader,
+    opts: CallOptions = {},
+  ): Promise<AccessListResult> {
+    this.open()
+    const from = params.from ?? new Uint8Array(20)
+    assertLength('from', from, 20)
+    const root = opts.stateRoot ?? header.stateRoot
+    const override = opts.overrides?.get(toHex(from).toLowerCase())
+    const account = await this.reader.getAccount(root, from)
+    // Fees are zeroed (as geth), but the value must be affordable, as geth's balance check wants.
+    const balance = override?.balance ?? account?.balance ?? 0n
+    const value = params.value ?? 0n
+    if (value > balance)
+      throw new ExecutionError(
+        `insufficient funds for gas * price + value: address ${toHex(from)} have ${balance} want ${value}`,
+      )
+    // A creation deploys to the address of the sender's current nonce (state override included).
+    const target =
+      params.to ?? generateAddress(from, bigIntToUnpaddedBytes(override?.nonce ?? account?.nonce ?? 0n))
+    return createAccessList(this.calls, params, header, opts, warmAddresses(this.calls, from, target))
+  }
+
+  traceCall(
+    params: CallParams,
+    header: BlockHeader,
+    opts: CallOptions,
+    traceOpts: TraceOptions,
+  ): Promise<unknown> {
+    this.open()
+    return traceCall(this.calls, params, header, opts, traceOpts)
+  }
+
   hardforkAt(blockNumber: bigint): HardforkName {
     return hardforkAt(this.genesis, blockNumber)
   }
@@ -548,7 +690,15 @@ class Runtime implements ExecutionRuntime {
     const db = this.writer.reader()
     db.beginBuffer()
     const small = { accounts: 10_000, storage: 10_000, code: 1_000, trieNodes: 0 }
-    const vm = await createChainVM(db, this.views, small, parent.stateRoot)
+    // A fork's remote is read through by the block VM's state manager: replay on the same one.
+    const vm = await createChainVM(
+      db,
+      this.views,
+      small,
+      parent.stateRoot,
+      undefined,
+      this.views.fork ? BlockStateManager : undefined,
+    )
     setForkAt(vm.common, this.genesis, block.header.number)
     const sm = vm.stateManager as MerkleStateManager
     // The replayed prefix and the traced transaction share the request's budget.
@@ -715,6 +865,15 @@ export async function createExecutionRuntime(
   )
   const runtime = new Runtime(common, blockOptions, opts.genesis, views, writer, blockVm, calls, reader)
   runtime.yieldEveryMs = opts.yieldEveryMs
-  await runtime.init()
+  await runtime.init(opts.fork)
   return runtime
+}
+
+/** Gives a block the hash its chain knows it by (a fork block: the remote's, whatever its header
+ * format), through EthereumJS's cache of the frozen header's hash. */
+export function withForkHash(block: Block, hash: Uint8Array): Block {
+  const header = block.header
+  if (!Object.isFrozen(header)) throw new Error('fork block headers must be frozen')
+  ;(header as unknown as { cache: { hash?: Uint8Array } }).cache.hash = hash
+  return block
 }

@@ -7,10 +7,13 @@
  * geth's `limit` (stop recording, let execution finish). A 30M-gas transaction would otherwise
  * make the struct logger hold gigabytes (its storage snapshots alone grow quadratically).
  */
+import type { BlockHeader } from '@ethereumjs/block'
 import type { EVM, EVMResult, InterpreterStep, Message } from '@ethereumjs/evm'
 import type { Address } from '@ethereumjs/util'
-import type { TraceOptions } from './api.ts'
+import type { CallParams, TraceOptions } from './api.ts'
+import { Budget } from './budget.ts'
 import { bytesToBigint, toHex } from './bytes.ts'
+import type { CallEngine, CallOptions } from './call.ts'
 import { TraceTooLargeError } from './errors.ts'
 
 const hexNoPrefix = (b: Uint8Array) => toHex(b).slice(2)
@@ -276,4 +279,32 @@ export class CallTracer {
     this.root.gasUsed = quantity(txGasUsed)
     return this.root
   }
+}
+
+/**
+ * debug_traceCall: the call as eth_call runs it (same engine, gas cap, state overrides, budget,
+ * rollback), with a tracer attached; the result has debug_traceTransaction's shape.
+ */
+export async function traceCall(
+  engine: CallEngine,
+  p: CallParams,
+  header: BlockHeader,
+  opts: CallOptions,
+  traceOpts: TraceOptions,
+): Promise<unknown> {
+  const budget = opts.limits ? new Budget(opts.limits) : undefined
+  if (traceOpts.tracer === 'callTracer') {
+    let tracer: CallTracer | undefined
+    const r = await engine.run(p, header, opts, budget, (evm) => {
+      tracer = new CallTracer(evm, traceOpts)
+      return tracer
+    })
+    return tracer!.result(r.gasLimit, r.gasUsed)
+  }
+  let logger: StructLogger | undefined
+  const r = await engine.run(p, header, opts, budget, (evm) => {
+    logger = new StructLogger(evm, traceOpts)
+    return logger
+  })
+  return logger!.result(r.gasUsed, r.error !== undefined, r.returnData)
 }

@@ -12,6 +12,7 @@ import { createVM, type VM } from '@ethereumjs/vm'
 import type { BlockHook } from './block/hooks.ts'
 import { HostEVM, modulePrecompile } from './precompiles/host.ts'
 import type { SystemModule } from './precompiles/module-types.ts'
+import type { ForkLayer } from './state/fork.ts'
 import type { LevelStateDB } from './state/level-db.ts'
 
 export interface Views {
@@ -24,7 +25,18 @@ export interface Views {
   getBlockHash: (number: bigint) => Promise<Uint8Array | undefined>
   /** Dev option (anvil's --disable-code-size-limit): no EIP-170/3860 size limits. */
   allowUnlimitedContractSize?: boolean
+  /** A forked chain's remote (state/fork.ts): state the trie lacks and BLOCKHASH before the fork
+   * block read through to it. Replaced by a reset (Runtime.reset). */
+  fork?: ForkLayer
 }
+
+/** A state manager that can read through to a fork (BlockStateManager, CallStateManager). */
+export interface ForkAware {
+  fork: ForkLayer | undefined
+}
+
+export const isForkAware = (sm: unknown): sm is ForkAware =>
+  typeof sm === 'object' && sm !== null && 'fork' in sm
 
 export async function createChainVM(
   db: LevelStateDB,
@@ -54,10 +66,19 @@ export async function createChainVM(
       code: { type: cacheType, size: sizes.code },
     }),
   })
+  if (views.fork !== undefined && !isForkAware(stateManager))
+    throw new Error(`${StateManagerClass.name} cannot read through to a fork`)
+  if (isForkAware(stateManager)) stateManager.fork = views.fork
   // The part of the blockchain interface the EVM uses: BLOCKHASH → getBlock(n).hash().
   const blockchain = {
     async getBlock(n: number) {
-      const hash = await views.getBlockHash(BigInt(n))
+      const number = BigInt(n)
+      // Before the fork block the chain is the remote's (the fork block itself is stored here).
+      const fork = views.fork
+      const hash =
+        fork !== undefined && number < fork.point.block.number
+          ? await fork.source.blockHash(number)
+          : await views.getBlockHash(number)
       return { hash: () => hash ?? new Uint8Array(32) }
     },
     async putBlock() {},

@@ -17,7 +17,14 @@ export { generatePrivateKey, readKeyFile, writeKeyFile } from './keys/node-key.t
 export { createLogger, type Logger, silentLogger } from './logger.ts'
 export { DevSealer, type MiningMode } from './miner/dev-sealer.ts'
 export { checkQbftGenesis, NetworkConfigError, NetworkNode, type NetworkNodeOptions } from './network-node.ts'
-export { DatadirInUseError, type DevNodeOptions, OpenLedgerNode, openCore, serveApis } from './node.ts'
+export {
+  DatadirInUseError,
+  type DevNodeOptions,
+  OpenLedgerNode,
+  openCore,
+  openDatabase,
+  serveApis,
+} from './node.ts'
 export { type ChainStatus, P2PNetwork, type P2POptions, peerIdFromNodeKey, topicName } from './p2p/index.ts'
 export { bytesEqual, fromHex, hex } from './util/bytes.ts'
 export { CLIENT_VERSION, DEV_CLIENT_VERSION, VERSION } from './version.ts'

@@ -10,7 +10,7 @@
  */
 import { join } from 'node:path'
 import type { Block } from '@ethereumjs/block'
-import type { L1Addresses } from '@openledger/bridge'
+import { decodeOutputSignature, encodeOutputSignature, type L1Addresses } from '@openledger/bridge'
 import {
   type CodecContext,
   decodeExtraData,
@@ -22,10 +22,12 @@ import {
 } from '@openledger/consensus'
 import { type ExecutedTx, type GenesisConfig, keccak256 } from '@openledger/evm-runtime'
 import { readOnlyStakingStore } from '@openledger/staking'
+import type { Hex } from 'viem'
 import { defaultExecThreads } from './backend/exec-limits.ts'
 import { NodeBackend } from './backend/node-backend.ts'
 import { createRecoverPool } from './backend/recover-pool.ts'
 import { L2Bridge } from './bridge/l2-bridge.ts'
+import { OutputService } from './bridge/outputs.ts'
 import type { Chain } from './chain/chain.ts'
 import { BlockImporter } from './chain/importer.ts'
 import { decodeQbftBlock, EthBlockCodec, withQbftHash } from './consensus/block-codec.ts'
@@ -37,6 +39,7 @@ import { ChainValidatorSet } from './consensus/validator-set.ts'
 import { ConsensusWal, walHistory } from './consensus/wal.ts'
 import { blockRule, consensusRule, txRule } from './gossip/rules.ts'
 import { TxBatcher } from './gossip/tx-batch.ts'
+import { TxIntake } from './intake/tx-intake.ts'
 import { loadOrCreateKey } from './keys/node-key.ts'
 import type { Logger } from './logger.ts'
 import type { HealthState } from './metrics.ts'
@@ -66,8 +69,9 @@ export interface NetworkNodeOptions extends ApiOptions {
   log: Logger
   /** After each imported block (console lines). */
   onBlock?: (block: Block, executed: readonly ExecutedTx[]) => void
-  /** Settle on an L1 (deposits, withdrawals): its RPC endpoint and the deployment's addresses file. */
-  l1?: { rpc: string; addresses: L1Addresses; pollMs?: number }
+  /** Settle on an L1 (deposits, withdrawals): its RPC endpoint and the deployment's addresses file.
+   * A validator signs output roots; with `proposerKey` the node also submits them to L1. */
+  l1?: { rpc: string; addresses: L1Addresses; pollMs?: number; proposerKey?: Hex }
 }
 
 /** QBFT genesis sanity: validators listed and the same set encoded in extraData. */
@@ -303,7 +307,9 @@ export class NetworkNode {
         metrics.gossipMessages.inc({ topic, verdict: v })
         return v
       }
-      const tx = txRule({ common: runtime.common, pool })
+      // One intake for transactions from gossip and from RPC.
+      const intake = new TxIntake(core)
+      const tx = txRule({ intake, pool })
       net.setValidator('tx', async (data) => count('tx', await tx(data)))
       const cons = consensusRule(engine, ctx, (h) => validators.validators(h))
       net.setValidator('consensus', (data) => count('consensus', cons(data)))
@@ -316,12 +322,47 @@ export class NetworkNode {
       })
       net.setValidator('block', async (data, from) => count('block', await blk(data, from)))
 
+      let outputs: OutputService | undefined
+      if (bridge && opts.l1 && (address || opts.l1.proposerKey)) {
+        const o = new OutputService({
+          chain,
+          store,
+          runtime,
+          addresses: opts.l1.addresses,
+          l1Rpc: opts.l1.rpc,
+          signerKey: opts.validatorKey ? (hex(opts.validatorKey) as Hex) : undefined,
+          proposerKey: opts.l1.proposerKey,
+          validatorsAfter: (n) => validators.validators(n + 1n),
+          publish: (s) => {
+            net
+              .publish('output', encodeOutputSignature(s))
+              .catch((err) => log.debug({ err }, 'output gossip failed'))
+          },
+          metrics,
+          log,
+          pollMs: opts.l1.pollMs,
+        })
+        outputs = o
+        closers.unshift(() => o.stop())
+      }
+      net.setValidator('output', async (data) => {
+        if (!outputs) return count('output', 'ignore')
+        let sig: ReturnType<typeof decodeOutputSignature>
+        try {
+          sig = decodeOutputSignature(data)
+        } catch {
+          return count('output', 'reject')
+        }
+        return count('output', await outputs.onSignature(sig))
+      })
+
       const txBatcher = new TxBatcher((data) => {
         net.publish('tx', data).catch((err) => log.debug({ err }, 'tx gossip failed'))
       })
       closers.unshift(async () => txBatcher.close())
       const backend = new NodeBackend({
         chain,
+        intake,
         store,
         runtime,
         pool,
@@ -371,6 +412,7 @@ export class NetworkNode {
       closers.unshift(async () => abort.abort())
 
       engine?.start(head.header.number)
+      outputs?.start()
       const node = new NetworkNode(
         chain,
         backend,

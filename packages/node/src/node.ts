@@ -5,7 +5,7 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import type { Block } from '@ethereumjs/block'
 import type { ModuleParams } from '@openledger/attribution'
 import type { L1Addresses } from '@openledger/bridge'
@@ -14,27 +14,41 @@ import {
   createExecutionRuntime,
   type ExecutedTx,
   type ExecutionRuntime,
+  type ForkPoint,
   type GenesisConfig,
   type SystemModule,
+  withForkHash,
 } from '@openledger/evm-runtime'
-import { createRpcServer, type RpcMethods, type RpcServerOptions } from '@openledger/rpc'
+import {
+  createRpcServer,
+  erigonMethods,
+  otsMethods,
+  type RpcMethods,
+  type RpcServerOptions,
+} from '@openledger/rpc'
 import { Level } from 'level'
 import type { Hex } from 'viem'
+import { chainHistory } from './attribution/history.ts'
 import { attributionRpcMethods } from './attribution/rpc.ts'
 import type { ExecutionConfig } from './backend/exec-limits.ts'
 import { NodeBackend } from './backend/node-backend.ts'
 import { createRecoverPool } from './backend/recover-pool.ts'
 import { L2Bridge } from './bridge/l2-bridge.ts'
 import { OutputService } from './bridge/outputs.ts'
+import { addressIndexObserver } from './chain/address-index-observer.ts'
 import { Chain } from './chain/chain.ts'
 import { type RuntimeSpec, runtimeOptions, runtimeSpec } from './chain/runtime-spec.ts'
 import { DevControls } from './dev/dev-controls.ts'
+import { Forking, type ForkTransport } from './fork/forking.ts'
+import { type Fork, openFork } from './fork/open.ts'
 import { nativeModules } from './genesis/native-modules.ts'
+import { TxIntake } from './intake/tx-intake.ts'
 import type { DevAccount } from './keys/dev-accounts.ts'
 import type { Logger } from './logger.ts'
 import { type HealthState, NodeMetrics, serveMetrics } from './metrics.ts'
 import { DevSealer, type MiningMode } from './miner/dev-sealer.ts'
 import { stakingRpcMethods } from './staking/rpc.ts'
+import { AddressIndex } from './store/address-index.ts'
 import { ChainStore } from './store/index.ts'
 import { maintainPool, TxPool, type TxPoolOptions } from './txpool/index.ts'
 import { key } from './util/bytes.ts'
@@ -75,6 +89,13 @@ export interface DevNodeOptions {
    * with `proposerKey` the node also signs (as the oracle's validator, if it is one) and proposes
    * output roots. */
   l1?: { rpc: string; addresses: L1Addresses; pollMs?: number; proposerKey?: Hex }
+  /**
+   * Fork a remote chain (anvil's / Hardhat's forking): the chain continues from its block
+   * `blockNumber` (default its latest) on its state, read lazily over JSON-RPC; the genesis alloc
+   * (dev accounts) is laid over it. The chain id is the remote's unless `chainId` is given. Not
+   * with `datadir` (a fork lives as long as the process, as anvil's and Hardhat's).
+   */
+  fork?: ForkTransport & { url: string; blockNumber?: bigint; chainId?: bigint }
 }
 
 export class DatadirInUseError extends Error {
@@ -84,17 +105,26 @@ export class DatadirInUseError extends Error {
   }
 }
 
+/** Databases a node of this thread holds. Multithreading mode lets a second open in the same
+ * process succeed (LevelDB's lock is per process), so two nodes on one datadir are refused here. */
+const openPaths = new Set<string>()
+
 export async function openDatabase(path: string): Promise<Level<Uint8Array, Uint8Array>> {
+  const key = resolve(path)
+  if (openPaths.has(key)) throw new DatadirInUseError(path)
+  openPaths.add(key)
   const db = new Level<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' })
   try {
     // Multithreading: the RPC execution workers open the same database (backend/exec-worker.ts).
     // Another process still gets LEVEL_LOCKED.
     await db.open({ multithreading: true } as Parameters<typeof db.open>[0])
   } catch (err) {
+    openPaths.delete(key)
     const cause = (err as { cause?: { code?: string } }).cause
     if (cause?.code === 'LEVEL_LOCKED') throw new DatadirInUseError(path)
     throw err
   }
+  db.once('closed', () => openPaths.delete(key))
   return db
 }
 
@@ -120,8 +150,24 @@ export class OpenLedgerNode {
   }
 
   /** Single-node development chain (`openledger dev`): dev sealer, dev-only RPC methods on. */
-  static async startDev(opts: DevNodeOptions): Promise<OpenLedgerNode> {
+  static async startDev(options: DevNodeOptions): Promise<OpenLedgerNode> {
     const closers: Array<() => Promise<unknown>> = []
+    if (options.fork && options.datadir !== undefined)
+      throw new Error('--fork-url cannot be used with --datadir: a forked chain is not persisted')
+    if (options.fork && options.l1) throw new Error('a forked dev chain cannot settle on an L1')
+    // The remote is asked first: a bad URL or fork block fails before anything is opened.
+    const fork: Fork | undefined = options.fork && (await openFork(options.fork))
+    const opts: DevNodeOptions = fork
+      ? { ...options, genesis: { ...options.genesis, chainId: options.fork!.chainId ?? fork.chainId } }
+      : options
+    // Forking (at start or by hardhat_reset) needs a chain that lives only as long as the process.
+    const forking =
+      opts.datadir === undefined && !opts.l1
+        ? new Forking(
+            { timeoutMs: opts.fork?.timeoutMs, retries: opts.fork?.retries, headers: opts.fork?.headers },
+            fork,
+          )
+        : undefined
     try {
       const bridge = opts.l1
         ? new L2Bridge({
@@ -131,7 +177,15 @@ export class OpenLedgerNode {
             pollMs: opts.l1.pollMs ?? 500,
           })
         : undefined
-      const core = await openCore({ ...opts, blockHooks: bridge ? [bridge.hook] : undefined }, closers)
+      const core = await openCore(
+        {
+          ...opts,
+          blockHooks: bridge ? [bridge.hook] : undefined,
+          fork: fork?.point,
+          forkable: forking !== undefined,
+        },
+        closers,
+      )
       const { chain, runtime, store, pool, metrics } = core
       if (bridge) await bridge.attach(runtime, runtime.genesisBlock.header.stateRoot, metrics)
       const sealer = new DevSealer({
@@ -180,8 +234,11 @@ export class OpenLedgerNode {
         opts.accounts.map((a) => [key(a.address), { address: a.address, privateKey: a.privateKey }]),
       )
       const throwOnFailures = opts.throwOnTransactionFailures ?? true
+      // Dev automine refuses what could never be mined, as anvil and Hardhat do.
+      const intake = new TxIntake({ ...core, rejectBelowBaseFee: () => sealer.miningMode.kind === 'auto' })
       const backend = new NodeBackend({
         chain,
+        intake,
         store,
         runtime,
         pool,
@@ -198,12 +255,13 @@ export class OpenLedgerNode {
           sealer,
           impersonated,
           clientVersion: DEV_CLIENT_VERSION,
+          forking,
         }),
+        fork: forking && (() => forking.history),
         afterAdmit: (hash) => sealer.waitForOutcome(hash),
         throwOnTransactionFailures: () => throwOnFailures,
         nextBlockEnv: (parent) => sealer.nextEnv(parent),
         pendingFromPool: true,
-        rejectBelowBaseFee: () => sealer.miningMode.kind === 'auto',
         execution: opts.execution,
         execWorkers: { dbPath: core.dbPath, spec: core.runtimeSpec },
       })
@@ -267,6 +325,11 @@ export interface CoreOptions {
   allowUnlimitedContractSize?: boolean
   /** See DevNodeOptions.extraModules. */
   extraModules?: SystemModule[]
+  /** Start as a fork of a remote chain (dev; see DevNodeOptions.fork). */
+  fork?: ForkPoint
+  /** The chain may be (re-)forked by a reset (dev): its first block may be a remote's fork block,
+   * known by the remote's hash. */
+  forkable?: boolean
 }
 
 /** What every node has: database, runtime, chain store, mempool, chain, metrics. */
@@ -281,6 +344,8 @@ export interface NodeCore {
   pool: TxPool
   metrics: NodeMetrics
   moduleParams: ModuleParams
+  /** Address → transactions (ots_searchTransactions*), kept at the head by a chain observer. */
+  addressIndex: AddressIndex
 }
 
 /**
@@ -298,7 +363,7 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
   const chainDb = db.sublevel<Uint8Array, Uint8Array>('chain', { keyEncoding: 'view', valueEncoding: 'view' })
   const native = await nativeModules(opts.genesis)
   const { moduleParams } = native
-  const base = runtimeOptions(native.genesis, opts)
+  const base = runtimeOptions(native.genesis, { ...opts, history: chainHistory(chainDb) })
   const runtime = await createExecutionRuntime({
     ...base,
     modules: [...(base.modules ?? []), ...(opts.extraModules ?? [])],
@@ -307,13 +372,17 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
     db: stateDb,
     getBlockHash: ChainStore.canonicalHashReader(chainDb),
     yieldEveryMs: opts.yieldEveryMs,
+    fork: opts.fork,
   })
   closers.unshift(() => runtime.close())
-  const genesisBlock = opts.decorateBlock ? opts.decorateBlock(runtime.genesisBlock) : runtime.genesisBlock
+  // A fork block read back from the store is known by the remote's hash, not its local header's.
+  const decorateBlock = opts.forkable ? forkHashDecorator(runtime, opts.decorateBlock) : opts.decorateBlock
+  const genesisBlock = decorateBlock ? decorateBlock(runtime.genesisBlock) : runtime.genesisBlock
   const store = await ChainStore.open(chainDb, {
     genesisBlock,
     blockOptions: runtime.blockOptions,
-    decorateBlock: opts.decorateBlock,
+    decorateBlock,
+    forkedGenesis: opts.forkable,
   })
   closers.unshift(() => store.close())
   const metrics = new NodeMetrics()
@@ -330,10 +399,36 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
     },
   })
   chain.subscribe(maintainPool(pool, metrics))
+  // Before the RPC events: a client told of a new block finds it in ots_searchTransactions*.
+  const addressIndex = await AddressIndex.open(
+    db.sublevel<Uint8Array, Uint8Array>('ots', { keyEncoding: 'view', valueEncoding: 'view' }),
+    store,
+    opts.log,
+  )
+  chain.subscribe(addressIndexObserver(addressIndex))
   // Block hooks (the L1 bridge's deposits) hold node state a worker cannot rebuild: with hooks,
   // traces (which replay a block's hooks) stay on the main thread.
   const spec = runtimeSpec(native.genesis, { ...opts, blockHooks: (opts.blockHooks?.length ?? 0) > 0 })
-  return { datadir, dbPath, runtimeSpec: spec, runtime, store, chain, pool, metrics, moduleParams }
+  return {
+    datadir,
+    dbPath,
+    runtimeSpec: spec,
+    runtime,
+    store,
+    chain,
+    pool,
+    metrics,
+    moduleParams,
+    addressIndex,
+  }
+}
+
+function forkHashDecorator(runtime: ExecutionRuntime, then?: (b: Block) => Block): (b: Block) => Block {
+  return (block) => {
+    const f = runtime.fork?.block
+    const b = f !== undefined && block.header.number === f.number ? withForkHash(block, f.hash) : block
+    return then ? then(b) : b
+  }
 }
 
 /** Largest transaction the pool takes with unlimited contract sizes (RPC bodies are 5 MiB). */
@@ -373,6 +468,8 @@ export async function serveApis(
     }),
     ...stakingRpcMethods({ chain: core.chain, runtime: core.runtime, backend }),
   })
+  server.registerModule('ots', otsMethods(core.addressIndex))
+  server.registerModule('erigon', erigonMethods)
   for (const [name, methods] of Object.entries(extraModules)) server.registerModule(name, methods)
   core.metrics.trackRpcServer(() => server.stats())
   const bound = await server.listen(port, host)

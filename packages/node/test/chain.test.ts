@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { NodeBackend } from '../src/backend/node-backend.ts'
 import type { ChainObserver, CommitSource } from '../src/chain/chain.ts'
 import { buildDevGenesis } from '../src/genesis/dev-genesis.ts'
+import { TxIntake } from '../src/intake/tx-intake.ts'
 import type { DevAccount } from '../src/keys/dev-accounts.ts'
 import { silentLogger } from '../src/logger.ts'
 import { type NodeCore, openCore } from '../src/node.ts'
@@ -86,7 +87,12 @@ describe('Chain: commit, then observers in order', () => {
   })
 
   it('the pool follows committed blocks; RPC events see the pool already updated', async () => {
-    const backend = new NodeBackend({ ...core, clientVersion: 'test', keys: new Map() })
+    const backend = new NodeBackend({
+      ...core,
+      intake: new TxIntake(core),
+      clientVersion: 'test',
+      keys: new Map(),
+    })
     try {
       const state = await core.runtime.getAccount(core.chain.workingStateRoot, accounts[0]!.address)
       const nonce = state?.nonce ?? 0n

@@ -80,8 +80,8 @@ async function startNode(
   })
   const tn: TestNode = {
     net,
-    seen: { tx: [], consensus: [], block: [] },
-    delivered: { tx: [], consensus: [], block: [] },
+    seen: { tx: [], consensus: [], block: [], output: [] },
+    delivered: { tx: [], consensus: [], block: [], output: [] },
   }
   for (const t of ['tx', 'consensus', 'block'] as const) {
     net.setValidator(t, async (data) => {

@@ -31,6 +31,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRawRecover, loadRawRecover } from '../src/backend/raw-recover.mjs'
 import { RecoverPool } from '../src/backend/recover-pool.ts'
 import { nativeRecover, nativeSigner } from '../src/consensus/crypto.ts'
+import { TxIntake } from '../src/intake/tx-intake.ts'
 
 // The worker's recovery, here with the node's own keccak and secp256k1 binding.
 const recoverRawTransaction = createRawRecover({ RLP, keccak256, ecdsaRecover })
@@ -516,7 +517,13 @@ describe('NodeBackend.sendRawTransaction with recovery workers', () => {
     keys = accounts.map((a) => a.privateKey)
     const core = await openCore({ genesis, log: silentLogger() }, closers)
     recovery = new RecoverPool({ threads: 1, startAtRate: 0 })
-    backend = new NodeBackend({ ...core, recovery, clientVersion: 'test', keys: new Map() })
+    backend = new NodeBackend({
+      ...core,
+      intake: new TxIntake(core),
+      recovery,
+      clientVersion: 'test',
+      keys: new Map(),
+    })
     await until(() => recovery.ready, 'recovery worker')
   })
 

@@ -8,7 +8,12 @@ import {
 } from '@openledger/modelfactory'
 import { PayableError } from './errors.ts'
 
-const WORKER_URL = new URL('./train-worker.mjs', import.meta.url)
+// Compiled (dist/), the worker is train-worker-main.js itself; run from the TypeScript sources
+// (tests), train-worker.mjs first loads tsx in the worker thread.
+const WORKER_URL = new URL(
+  import.meta.url.endsWith('.ts') ? './train-worker.mjs' : './train-worker-main.js',
+  import.meta.url,
+)
 
 export function trainInWorker(
   config: AdapterTrainingConfig,

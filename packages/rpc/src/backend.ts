@@ -104,6 +104,14 @@ export interface CallOutcome {
   error?: { reverted: boolean; message: string }
 }
 
+/** eth_createAccessList's answer (geth): the stable access list, the gas used with it, and the
+ * final run's EVM error ("execution reverted" …), if any. */
+export interface AccessListOutcome {
+  accessList: Array<{ address: Address; storageKeys: Hash[] }>
+  gasUsed: bigint
+  error?: string
+}
+
 export interface FeeHistory {
   oldestBlock: bigint
   baseFeePerGas: bigint[] // count + 1 entries
@@ -138,6 +146,18 @@ export interface BackendEvents {
   on(event: 'pendingTransaction', listener: (hash: Hash) => void): void
   off(event: 'block', listener: (block: Block, logs: RpcLog[]) => void): void
   off(event: 'pendingTransaction', listener: (hash: Hash) => void): void
+}
+
+/**
+ * A forked dev chain (`openledger dev --fork-url`): blocks up to and including `blockNumber` are
+ * the remote chain's, and requests about them (blocks, transactions, receipts, logs, state before
+ * the fork block, proofs) are answered by the remote (fork.ts routes them).
+ */
+export interface ForkedHistory {
+  readonly blockNumber: bigint
+  /** Sends `method` with `params` to the remote; resolves with its result as received. Throws
+   * RpcError: the remote's own error, or why it could not be asked. */
+  request(method: string, params: unknown[]): Promise<unknown>
 }
 
 /** hardhat_reset / anvil_reset: without `forking`, back to genesis; with it, (re-)fork. */
@@ -189,6 +209,8 @@ export interface RpcBackend {
   readonly events: BackendEvents
   /** undefined outside single-node dev mode: dev methods then answer "method not available". */
   readonly dev?: DevBackend
+  /** Set on a forked dev chain (read per request: a reset may fork or un-fork the chain). */
+  readonly fork?: ForkedHistory
 
   headNumber(): bigint
   /** Resolve a selector to a block; undefined if unknown. */
@@ -206,6 +228,12 @@ export interface RpcBackend {
   getProof(address: Address, slots: Hash[], ref: BlockRef): Promise<ProofResult>
   call(req: CallRequest, ref: BlockRef, overrides?: StateOverride, exec?: ExecOptions): Promise<CallOutcome>
   estimateGas(req: CallRequest, ref: BlockRef, overrides?: StateOverride, exec?: ExecOptions): Promise<bigint>
+  createAccessList(
+    req: CallRequest,
+    ref: BlockRef,
+    overrides?: StateOverride,
+    exec?: ExecOptions,
+  ): Promise<AccessListOutcome>
 
   gasPrice(): Promise<bigint>
   maxPriorityFeePerGas(): Promise<bigint>
@@ -227,4 +255,12 @@ export interface RpcBackend {
   syncing(): SyncStatus | false
   peerCount(): number
   traceTransaction(hash: Hash, options: Record<string, unknown>, exec?: ExecOptions): Promise<unknown>
+  /** debug_traceCall: `options` is geth's TraceConfig (tracer fields, timeout, limit). */
+  traceCall(
+    req: CallRequest,
+    ref: BlockRef,
+    options: Record<string, unknown>,
+    overrides?: StateOverride,
+    exec?: ExecOptions,
+  ): Promise<unknown>
 }

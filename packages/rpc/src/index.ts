@@ -22,6 +22,13 @@ export * from './errors.ts'
 export { ExecutionQueue, requestCancelled } from './exec-queue.ts'
 export { FilterManager, logMatches, queryLogs, resolveBlockNumber } from './filters.ts'
 export * from './format.ts'
+export {
+  type AddressHistory,
+  erigonMethods,
+  OTS_API_LEVEL,
+  OTS_MAX_PAGE_SIZE,
+  otsMethods,
+} from './modules/ots.ts'
 export type { RequestContext, RpcHandler, RpcLimits, RpcLogger, RpcMethods } from './registry.ts'
 export { MethodRegistry } from './registry.ts'
 export type { JsonRpcId, JsonRpcResponse, RequestObserver } from './server.ts'

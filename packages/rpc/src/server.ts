@@ -11,6 +11,7 @@ import type { RpcBackend } from './backend.ts'
 import { ErrorCode, type JsonRpcErrorObject, methodNotFound, RpcError } from './errors.ts'
 import { ExecutionQueue } from './exec-queue.ts'
 import { FilterManager } from './filters.ts'
+import { forkRouted, routeForked } from './fork.ts'
 import { HttpTransport } from './http.ts'
 import { MethodRegistry, type RequestContext, type RpcMethods } from './registry.ts'
 import {
@@ -139,7 +140,12 @@ export class RpcServer implements Dispatcher {
     try {
       const handler = this.registry.get(method)
       if (!handler) throw methodNotFound(method)
-      const result = await handler(r.params, ctx)
+      // A forked dev chain answers requests about the remote's history from the remote (fork.ts).
+      const fork = ctx.backend.fork
+      const result =
+        fork !== undefined && forkRouted(method)
+          ? await routeForked(method, r.params, ctx, fork, async (p) => handler(p, ctx))
+          : await handler(r.params, ctx)
       response = { jsonrpc: '2.0', id, result: result === undefined ? null : result }
     } catch (err) {
       response = errorResponse(id, this.toErrorObject(err, method))
@@ -150,6 +156,13 @@ export class RpcServer implements Dispatcher {
 
   private toErrorObject(err: unknown, method: string): JsonRpcErrorObject {
     if (err instanceof RpcError) return err.toJSON()
+    // A forked dev chain's remote failing (evm-runtime's ForkError, node/src/fork): its message
+    // says which remote and why; proofs of state only the remote holds (NotInLocalStateError).
+    const code = (err as { code?: unknown } | null)?.code
+    if (code === 'FORK_REMOTE')
+      return { code: ErrorCode.RESOURCE_UNAVAILABLE, message: (err as Error).message }
+    if (code === 'NOT_IN_LOCAL_STATE')
+      return { code: ErrorCode.RESOURCE_NOT_FOUND, message: (err as Error).message }
     // Never log params: they may carry signing payloads or keys.
     this.config.logger.error({ method, err }, 'RPC handler failed')
     return { code: ErrorCode.INTERNAL_ERROR, message: 'internal error' }

@@ -7,6 +7,7 @@ import { type Block, createBlock } from '@ethereumjs/block'
 import { createTx, type TypedTransaction } from '@ethereumjs/tx'
 import { hexToBytes } from '@ethereumjs/util'
 import type {
+  AccessListOutcome,
   Address,
   BackendEvents,
   BlockRef,
@@ -237,6 +238,9 @@ export class FixtureBackend implements RpcBackend {
   async estimateGas(): Promise<bigint> {
     return 21000n
   }
+  async createAccessList(): Promise<AccessListOutcome> {
+    return { accessList: [{ address: ADDR0, storageKeys: [new Uint8Array(32)] }], gasUsed: 23_400n }
+  }
   async gasPrice(): Promise<bigint> {
     return 8n
   }
@@ -276,6 +280,10 @@ export class FixtureBackend implements RpcBackend {
     return 2
   }
   async traceTransaction(_hash: Hash, options: Record<string, unknown>): Promise<unknown> {
+    this.lastTraceOptions = options
+    return { gas: 21000, failed: false, returnValue: '', structLogs: [] }
+  }
+  async traceCall(_req: CallRequest, _ref: BlockRef, options: Record<string, unknown>): Promise<unknown> {
     this.lastTraceOptions = options
     return { gas: 21000, failed: false, returnValue: '', structLogs: [] }
   }

@@ -2,7 +2,7 @@ import { abiEncodeWithArray, assertId, keccak, tag, UINT256_MAX, utf8Bytes } fro
 import { AttributionError } from './errors.ts'
 import { largestRemainder, log2Fixed, parseScore } from './fixed.ts'
 import { SpanIndex } from './span-index.ts'
-import { assertWellFormed, TOKENIZER_ID, tokenize } from './tokenizer.ts'
+import { assertWellFormed, TOKENIZER_ID, type Token, tokenize } from './tokenizer.ts'
 
 /** Version of the attribution result and commitment format. */
 export const ATTRIBUTION_VERSION = 'ol-attr-v1'
@@ -312,6 +312,32 @@ function datanetTotals(entries: readonly AttributionEntry[]) {
  */
 export function attributeSpans(index: SpanIndex, output: string, params: SpanParams = {}): AttributionResult {
   if (!(index instanceof SpanIndex)) throw new AttributionError('INVALID_PARAMS', 'index must be a SpanIndex')
+  const p = checkSpanInput(output, params)
+  const ids = index.idsOf(p.tokens.map((t) => t.text))
+  const facts: SpanFact[] = index.maximalSpans(ids, p.k).map((s) => ({
+    start: s.start,
+    length: s.length,
+    count: s.range.hi - s.range.lo,
+    records: index.recordCounts(s.range),
+  }))
+  return spanResult(
+    output,
+    p,
+    { records: index.records, tokenCount: index.tokenCount, corpusCommitment: index.corpusCommitment },
+    facts,
+  )
+}
+
+/** Validated span parameters and the output's tokens (shared by attributeSpans and its streaming
+ * twin, engine/stream.ts). */
+export interface CheckedSpanInput {
+  k: number
+  denominator: bigint
+  shares: DatanetShare[]
+  tokens: Token[]
+}
+
+export function checkSpanInput(output: string, params: SpanParams): CheckedSpanInput {
   assertWellFormed(output, 'output')
   if (params === null || typeof params !== 'object')
     throw new AttributionError('INVALID_PARAMS', 'params must be an object')
@@ -325,19 +351,49 @@ export function attributeSpans(index: SpanIndex, output: string, params: SpanPar
       `output has ${tokens.length} tokens (max ${MAX_OUTPUT_TOKENS})`,
     )
   }
-  const ids = index.idsOf(tokens.map((t) => t.text))
-  const corpusN = BigInt(index.tokenCount)
+  return { k, denominator, shares, tokens }
+}
+
+/** A maximal span of the output (token start and length), its occurrences in the corpus and its
+ * occurrences per record (record index in canonical order, ascending). */
+export interface SpanFact {
+  start: number
+  length: number
+  count: number
+  records: readonly { record: number; count: number }[]
+}
+
+/** What span scoring needs of the corpus: its records in canonical order, N, its commitment. */
+export interface CorpusFacts {
+  records: readonly { datanetId: bigint; contributionId: bigint }[]
+  tokenCount: number
+  corpusCommitment: Uint8Array
+}
+
+/**
+ * Scores maximal spans into the attribution result (rarity, equal split per distinct record,
+ * normalisation, fallback, commitment): the arithmetic every implementation of span attribution
+ * must share, whatever found the spans.
+ */
+export function spanResult(
+  output: string,
+  p: CheckedSpanInput,
+  corpus: CorpusFacts,
+  facts: readonly SpanFact[],
+): AttributionResult {
+  const { tokens } = p
+  const corpusN = BigInt(corpus.tokenCount)
   const credits: CreditMap = new Map()
   const spans: SpanEvidence[] = []
-  for (const s of index.maximalSpans(ids, k)) {
-    const count = s.range.hi - s.range.lo
+  for (const s of facts) {
+    const count = s.count
     const rarity = log2Fixed(corpusN + BigInt(count), BigInt(count))
     const score = BigInt(s.length) * rarity
-    const perRecord = index.recordCounts(s.range)
+    const perRecord = s.records
     // Equal split per distinct contribution: repeating a phrase inside one record earns nothing extra.
     const share = score / BigInt(perRecord.length)
     const contributions = perRecord.map(({ record, count: occ }) => {
-      const rec = index.records[record]!
+      const rec = corpus.records[record]!
       addCredit(credits, rec.datanetId, rec.contributionId, share)
       return { datanetId: rec.datanetId, contributionId: rec.contributionId, occurrences: occ, credit: share }
     })
@@ -358,12 +414,12 @@ export function attributeSpans(index: SpanIndex, output: string, params: SpanPar
   const sorted = sortedCredits(credits)
   let basis: AttributionBasis = 'spans'
   let entries: AttributionEntry[]
-  if (sorted.some((c) => c.credit > 0n)) entries = normalise(sorted, denominator)
+  if (sorted.some((c) => c.credit > 0n)) entries = normalise(sorted, p.denominator)
   else {
     const fb = fallback(
-      shares,
-      index.records.map((r) => r.datanetId),
-      denominator,
+      p.shares,
+      corpus.records.map((r) => r.datanetId),
+      p.denominator,
     )
     basis = fb.basis
     entries = fb.entries
@@ -372,10 +428,10 @@ export function attributeSpans(index: SpanIndex, output: string, params: SpanPar
     method: 'span',
     basis,
     tokenizer: TOKENIZER_ID,
-    k,
-    denominator,
+    k: p.k,
+    denominator: p.denominator,
     outputHash: keccak(utf8Bytes(output)),
-    corpusCommitment: index.corpusCommitment,
+    corpusCommitment: corpus.corpusCommitment,
     entries,
     credits: sorted,
     spans,

@@ -67,3 +67,49 @@ export function toReceiptEntries(
     }
   })
 }
+
+/** The Attribution module's limits on a receipt's entries (its ATTRIBUTION_LIMITS). */
+export interface ReceiptLimits {
+  maxContributionsPerEntry: number
+  maxContributionsPerReceipt: number
+}
+
+/**
+ * The module's limits applied to receipt entries, as providers do and verifiers (and the chain's
+ * re-run of a challenged receipt) expect: an entry naming more than `maxContributionsPerEntry`
+ * contributions, or any entry once the receipt would name more than `maxContributionsPerReceipt`,
+ * keeps its datanet weight but names none (its part then goes to the version's shareholders).
+ */
+export function applyReceiptLimits(
+  entries: readonly ReceiptEntryShape[],
+  limits: ReceiptLimits,
+): ReceiptEntryShape[] {
+  let named = 0
+  return entries.map((e) => {
+    const n = e.contributionIds.length
+    const keep = n <= limits.maxContributionsPerEntry && named + n <= limits.maxContributionsPerReceipt
+    if (keep) named += n
+    return {
+      datanetId: e.datanetId,
+      datanetVersion: e.datanetVersion,
+      weight: e.weight,
+      contributionIds: keep ? e.contributionIds : [],
+      contributionWeights: keep ? e.contributionWeights : [],
+    }
+  })
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/**
+ * A contribution's bytes as the text the engine indexes: UTF-8, a leading byte-order mark dropped
+ * (WHATWG decoding), anything not UTF-8 refused (INVALID_TEXT). Providers, verifiers and the chain
+ * decode records this way.
+ */
+export function decodeRecordText(bytes: Uint8Array): string {
+  try {
+    return utf8.decode(bytes)
+  } catch {
+    throw new AttributionError('INVALID_TEXT', 'content is not UTF-8 text')
+  }
+}

@@ -63,8 +63,21 @@ export function corpusCommitment(records: readonly CorpusRecord[]): Uint8Array {
 }
 
 function commitSorted(sorted: readonly CorpusRecord[]): Uint8Array {
-  const rows = sorted.map((r) => [r.datanetId, r.contributionId, keccak(utf8Bytes(r.text))])
+  return corpusCommitmentOf(sorted)
+}
+
+/** `ol-corpus-v1` of records already in canonical order; `textHash`, when given, must be
+ * keccak256 of the record's UTF-8 text (callers that know it skip hashing the corpus). */
+export function corpusCommitmentOf(
+  sorted: readonly (CorpusRecord & { textHash?: Uint8Array | undefined })[],
+): Uint8Array {
+  const rows = sorted.map((r) => [r.datanetId, r.contributionId, r.textHash ?? keccak(utf8Bytes(r.text))])
   return keccak(abiEncodeWithArray([CORPUS_TAG, TOKENIZER_TAG], rows))
+}
+
+/** Validates records and returns them in canonical order (ascending datanet id, contribution id). */
+export function sortRecords(records: readonly CorpusRecord[]): CorpusRecord[] {
+  return validateRecords(records)
 }
 
 function validateRecords(records: readonly CorpusRecord[]): CorpusRecord[] {

@@ -2,175 +2,45 @@
  * The Attribution module (0x4f50454e…0003): settles provider-signed inference receipts, splits
  * the fee and keeps pull-based reward balances.
  *
- * Split of a fee F, each level apportioned exactly by largest remainder (apportion below):
+ * Split of a fee F, each level apportioned exactly by largest remainder (split.ts):
  *   F → protocol, stakers, owner, contributors by protocolBps, stakersBps, ownerShareBps (model's)
  *   and the rest of 10⁴; parentRoyalty = ⌊owner·parentRoyaltyBps/10⁴⌋ to the direct parent's
  *   owner (derivatives only), the model owner keeping the rest;
  *   contributors → entries by their weights (sum 10⁶);
  *   an entry → its named contributions by their weights (sum 10⁶), or else, whole, to the pool of
  *   the named datanet version (pools.ts), which carries its sub-wei remainder.
- * So the credits of a settlement sum to F exactly and no account collects rounding.
+ * So the credits of a settlement sum to F exactly and no account collects rounding. With a challenge
+ * window (a governed parameter) the fee is credited when the receipt is finalized after the window
+ * or its challenge is resolved (challenges.ts).
  */
 
 import type { CallEnv, DefinedModule } from '@openledger/module-kit'
-import {
-  type AbiTools,
-  abiTools,
-  defineModule,
-  equalBytes,
-  fromHex,
-  isZero,
-  toHex,
-  u256,
-} from '@openledger/module-kit'
+import { defineModule, equalBytes, fromHex, isZero, toHex, u256 } from '@openledger/module-kit'
 import { attributionAbi } from '../sol/abi.ts'
-import { type Receipt, receiptDigest, receiptHashWords, recoverSigner } from './eip712.ts'
+import { checkShape, type ReceiptArg, receiptFromArg, t } from './attribution-common.ts'
+import { challengeHandlers } from './challenges.ts'
+import { receiptDigest, receiptHashWords, recoverSigner } from './eip712.ts'
 import { GAS, keccakGas } from './gas.ts'
-import {
-  ATTRIBUTION_ADDRESS,
-  accruedSlot,
-  GOVERNANCE_ADDRESS,
-  MODELS_ADDRESS,
-  trainedOnSlot,
-  usedNonceSlot,
-} from './layout.ts'
-import { loadParams, paramSpecOf, SPLIT_WORDS, setParam } from './param-store.ts'
-import { BPS_DENOMINATOR, type ModuleParams, paramValue, WEIGHT_DENOMINATOR } from './params.ts'
-import { payVersionPool } from './pools.ts'
+import { ATTRIBUTION_ADDRESS, accruedSlot, GOVERNANCE_ADDRESS, usedNonceSlot } from './layout.ts'
+import type { ModuleDeps } from './module-history.ts'
+import { loadParams, paramSpecOf, SETTLE_WORDS, SPLIT_WORDS, setParam } from './param-store.ts'
+import { type ModuleParams, paramValue, WEIGHT_DENOMINATOR } from './params.ts'
 import { readIsNonceUsed, readReceipt, readRewardIndex, readRewardPerShare, readRewards } from './read.ts'
 import {
-  ContributionStatus,
-  loadContributionCore,
   loadModel,
-  loadModelOwner,
-  loadVersionCountOf,
-  loadVersionTotals,
+  loadProviderBond,
+  type ProviderBond,
+  ReceiptState,
   receiptExists,
+  storeProviderBond,
   storeReceipt,
+  storeReceiptChallenge,
 } from './records.ts'
-import { credit, creditScaled, heldList, readAccrued, readU, settleHolder } from './rewards.ts'
+import { creditScaled, heldList, readAccrued, readU, settleHolder } from './rewards.ts'
+import { applySplit, planEntries } from './split.ts'
 
-export const ATTRIBUTION_LIMITS = {
-  maxEntries: 16,
-  maxContributionsPerEntry: 64,
-  maxContributionsPerReceipt: 256,
-} as const
-
-const t: AbiTools = abiTools(attributionAbi)
-const BPS = BigInt(BPS_DENOMINATOR)
-const WEIGHTS = BigInt(WEIGHT_DENOMINATOR)
-
-interface ReceiptArg {
-  modelId: bigint
-  modelVersion: number
-  inputHash: string
-  outputHash: string
-  entries: readonly {
-    datanetId: bigint
-    datanetVersion: bigint
-    weight: number
-    contributionIds: readonly bigint[]
-    contributionWeights: readonly number[]
-  }[]
-  nonce: bigint
-  deadline: bigint
-  payer: string
-  fee: bigint
-  attributionCommitment: string
-}
-
-export function receiptFromArg(a: ReceiptArg): Receipt {
-  return {
-    modelId: a.modelId,
-    modelVersion: a.modelVersion,
-    inputHash: fromHex(a.inputHash),
-    outputHash: fromHex(a.outputHash),
-    entries: a.entries,
-    nonce: a.nonce,
-    deadline: a.deadline,
-    payer: fromHex(a.payer),
-    fee: a.fee,
-    attributionCommitment: fromHex(a.attributionCommitment),
-  }
-}
-
-/** Shape checks that need no state: bounds, lengths, weight sums. */
-function checkShape(r: Receipt): void {
-  if (r.entries.length === 0) t.fail('NoEntries')
-  if (r.entries.length > ATTRIBUTION_LIMITS.maxEntries) {
-    t.fail('TooManyItems', BigInt(r.entries.length), BigInt(ATTRIBUTION_LIMITS.maxEntries))
-  }
-  let named = 0
-  let sum = 0n
-  r.entries.forEach((e, i) => {
-    if (e.contributionIds.length !== e.contributionWeights.length) {
-      t.fail(
-        'LengthMismatch',
-        BigInt(i),
-        BigInt(e.contributionIds.length),
-        BigInt(e.contributionWeights.length),
-      )
-    }
-    if (e.contributionIds.length > ATTRIBUTION_LIMITS.maxContributionsPerEntry) {
-      t.fail(
-        'TooManyItems',
-        BigInt(e.contributionIds.length),
-        BigInt(ATTRIBUTION_LIMITS.maxContributionsPerEntry),
-      )
-    }
-    named += e.contributionIds.length
-    sum += BigInt(e.weight)
-    if (e.contributionIds.length > 0) {
-      const inner = e.contributionWeights.reduce((a, w) => a + BigInt(w), 0n)
-      if (inner !== WEIGHTS) t.fail('ContributionWeightsDoNotSumToTotal', BigInt(i), inner, WEIGHTS)
-    }
-  })
-  if (named > ATTRIBUTION_LIMITS.maxContributionsPerReceipt) {
-    t.fail('TooManyItems', BigInt(named), BigInt(ATTRIBUTION_LIMITS.maxContributionsPerReceipt))
-  }
-  if (sum !== WEIGHTS) t.fail('WeightsDoNotSumToTotal', sum, WEIGHTS)
-}
-
-/**
- * Largest-remainder apportionment of `total` by integer `weights` (their sum > 0): part i gets
- * ⌊total·wᵢ/Σw⌋, and the units left (fewer than the number of parts) go one each to the largest
- * remainders, ties to the lower index. The parts sum to `total` exactly.
- */
-export function apportion(total: bigint, weights: readonly bigint[]): bigint[] {
-  let sum = 0n
-  for (const w of weights) sum += w
-  const parts = weights.map((w) => (total * w) / sum)
-  let left = total - parts.reduce((a, p) => a + p, 0n)
-  if (left > 0n) {
-    const rems = weights.map((w) => (total * w) % sum)
-    const order = weights
-      .map((_, i) => i)
-      .sort((a, b) => {
-        const d = (rems[b] as bigint) - (rems[a] as bigint)
-        return d > 0n ? 1 : d < 0n ? -1 : a - b
-      })
-    for (const i of order) {
-      if (left === 0n) break
-      parts[i] = (parts[i] as bigint) + 1n
-      left--
-    }
-  }
-  return parts
-}
-
-class Credits {
-  private readonly m = new Map<string, { account: Uint8Array; amount: bigint }>()
-  add(account: Uint8Array, amount: bigint): void {
-    if (amount === 0n) return
-    const k = toHex(account)
-    const e = this.m.get(k)
-    if (e === undefined) this.m.set(k, { account, amount })
-    else e.amount += amount
-  }
-  entries() {
-    return this.m.values()
-  }
-}
+export { ATTRIBUTION_LIMITS, receiptFromArg } from './attribution-common.ts'
+export { apportion } from './split.ts'
 
 async function settle(
   env: CallEnv,
@@ -203,170 +73,76 @@ async function settle(
   }
 
   // Validate every entry against state before computing anything.
-  const mv = BigInt(r.modelVersion)
-  const plans: { contributors: Uint8Array[]; totalWeight: bigint; versions: bigint }[] = []
-  for (const e of r.entries) {
-    if (
-      (await readU(x, MODELS_ADDRESS, trainedOnSlot(r.modelId, mv, e.datanetId, e.datanetVersion))) === 0n
-    ) {
-      t.fail('DatanetVersionNotDeclared', r.modelId, r.modelVersion, e.datanetId, e.datanetVersion)
-    }
-    const totals = await loadVersionTotals(x, e.datanetId, e.datanetVersion)
-    if (e.contributionIds.length > 0) {
-      const contributors: Uint8Array[] = []
-      for (const cid of e.contributionIds) {
-        const c = await loadContributionCore(x, e.datanetId, cid)
-        if (c === undefined || c.status !== ContributionStatus.Approved || c.approvalIndex >= totals.count) {
-          t.fail('ContributionNotInVersion', e.datanetId, e.datanetVersion, cid)
-        }
-        contributors.push(c.contributor)
-      }
-      plans.push({ contributors, totalWeight: 0n, versions: 0n })
-    } else {
-      // A declared version is published, so its total weight is positive.
-      const versions = await loadVersionCountOf(x, e.datanetId)
-      plans.push({ contributors: [], totalWeight: totals.totalWeight, versions })
+  const plans = await planEntries(x, r.modelId, r.modelVersion, r.entries)
+  const params = await loadParams(x, genesis, SETTLE_WORDS)
+  let bond: ProviderBond | undefined
+  if (params.minProviderBond > 0n || params.challengeWindow > 0) {
+    bond = await loadProviderBond(x, model.provider)
+    if (bond.bond < params.minProviderBond) {
+      t.fail('ProviderNotBonded', toHex(model.provider), bond.bond, params.minProviderBond)
     }
   }
-
-  // Split.
-  const fee = r.fee
-  const params = await loadParams(x, genesis, SPLIT_WORDS)
-  const fixedBps = params.protocolBps + params.stakersBps + params.providerBps
-  // A model keeps its owner share unless Governance has since raised the fixed parts past it.
-  const ownerBps = Math.min(model.ownerShareBps, BPS_DENOMINATOR - fixedBps)
-  const [protocol, stakers, providerPart, ownerBucket, contributorsBucket] = apportion(fee, [
-    BigInt(params.protocolBps),
-    BigInt(params.stakersBps),
-    BigInt(params.providerBps),
-    BigInt(ownerBps),
-    BigInt(BPS_DENOMINATOR - fixedBps - ownerBps),
-  ]) as [bigint, bigint, bigint, bigint, bigint]
-  const dust = 0n
-  let royalty = 0n
-  const credits = new Credits()
-  if (model.parentId !== 0n) {
-    const parentOwner = await loadModelOwner(x, model.parentId)
-    if (parentOwner !== undefined) {
-      royalty = (ownerBucket * BigInt(model.parentRoyaltyBps)) / BPS
-      credits.add(parentOwner, royalty)
-    }
-  }
-  credits.add(model.owner, ownerBucket - royalty)
-  credits.add(params.stakersPool, stakers)
-  credits.add(model.provider, providerPart)
 
   const receiptId = toHex(digest)
-  const entryLogs = []
-  const entryAmounts = apportion(
-    contributorsBucket,
-    r.entries.map((e) => BigInt(e.weight)),
-  )
-  for (let i = 0; i < r.entries.length; i++) {
-    const e = r.entries[i] as Receipt['entries'][number]
-    const plan = plans[i] as (typeof plans)[number]
-    const entryAmount = entryAmounts[i] as bigint
-    if (plan.contributors.length > 0) {
-      const amounts = apportion(
-        entryAmount,
-        e.contributionWeights.map((cw) => BigInt(cw)),
-      )
-      for (let j = 0; j < plan.contributors.length; j++) {
-        const amount = amounts[j] as bigint
-        const contributor = plan.contributors[j] as Uint8Array
-        credits.add(contributor, amount)
-        entryLogs.push(
-          t.log('ContributionPaid', {
-            receiptId,
-            datanetId: e.datanetId,
-            contributionId: e.contributionIds[j],
-            contributor: toHex(contributor),
-            amount,
-          }),
-        )
-      }
-    }
-    entryLogs.push(
-      t.log('AttributionPaid', {
-        receiptId,
-        datanetId: e.datanetId,
-        datanetVersion: e.datanetVersion,
-        amount: entryAmount,
-      }),
-    )
-    if (plan.contributors.length === 0 && entryAmount > 0n) {
-      const increase = await payVersionPool(
-        x,
-        e.datanetId,
-        e.datanetVersion,
-        plan.versions,
-        plan.totalWeight,
-        entryAmount,
-      )
-      entryLogs.push(
-        t.log('VersionPoolPaid', {
-          receiptId,
-          datanetId: e.datanetId,
-          version: e.datanetVersion,
-          amount: entryAmount,
-          rewardIndexIncrease: increase,
-        }),
-      )
-    }
-  }
-  credits.add(params.treasury, protocol)
-  for (const c of credits.entries()) await credit(x, c.account, c.amount)
-
   storeReceipt(x, digest, {
     modelId: r.modelId,
     modelVersion: r.modelVersion,
     payer: env.caller,
     settledAtBlock: ctx.block.number,
-    fee,
+    fee: r.fee,
     inputHash: r.inputHash,
     outputHash: r.outputHash,
     attributionCommitment: r.attributionCommitment,
     nonce: r.nonce,
   })
   x.write(ATTRIBUTION_ADDRESS, usedNonceSlot(r.modelId, r.nonce), u256(1n))
-
   x.emit(
     t.log('InferenceSettled', {
       receiptId,
       modelId: r.modelId,
       payer: toHex(env.caller),
       modelVersion: r.modelVersion,
-      fee,
+      fee: r.fee,
       inputHash: a.inputHash,
       outputHash: a.outputHash,
       attributionCommitment: a.attributionCommitment,
       nonce: r.nonce,
     }),
   )
-  x.emit(
-    t.log('FeeSplit', {
-      receiptId,
-      protocol,
-      stakers,
-      owner: ownerBucket - royalty,
-      parentRoyalty: royalty,
-      contributors: contributorsBucket,
-      dust,
-    }),
-  )
-  if (params.providerBps > 0) {
-    x.emit(t.log('ProviderPaid', { receiptId, provider: toHex(model.provider), amount: providerPart }))
+  if (params.challengeWindow === 0) {
+    await applySplit(x, { receiptId: digest, model, fee: r.fee, entries: r.entries, plans, params })
+    return receiptId
   }
-  for (const l of entryLogs) x.emit(l)
+  // With a challenge window the fee waits in the module until the receipt is finalized or a
+  // challenge of it is resolved; the provider's bond stays locked at least that long.
+  const windowEnds = ctx.block.timestamp + BigInt(params.challengeWindow)
+  storeReceiptChallenge(
+    x,
+    digest,
+    {
+      state: ReceiptState.Pending,
+      windowEnds,
+      revealDeadline: 0n,
+      creditedAtBlock: 0n,
+      signer: model.provider,
+      challenger: new Uint8Array(20),
+      bond: 0n,
+    },
+    { signer: true },
+  )
+  const b = bond as ProviderBond
+  if (windowEnds > b.lockedUntil) storeProviderBond(x, model.provider, { ...b, lockedUntil: windowEnds })
+  x.emit(t.log('SettlementDeferred', { receiptId, windowEnds }))
   return receiptId
 }
 
-export function createAttributionModule(genesis: ModuleParams): DefinedModule {
+export function createAttributionModule(genesis: ModuleParams, deps: ModuleDeps = {}): DefinedModule {
   return defineModule({
     name: 'Attribution',
     address: ATTRIBUTION_ADDRESS,
     abi: attributionAbi,
     handlers: {
+      ...challengeHandlers(genesis, deps),
       settle: {
         mutating: true,
         payable: true,

@@ -35,6 +35,7 @@ import {
   loadApprovalEntry,
   loadContributionCore,
   loadDatanetTerms,
+  loadVersion,
   loadVersionCount,
   storeContributionCore,
   storeDatanet,
@@ -106,7 +107,14 @@ async function approve(env: CallEnv, genesis: ModuleParams, id: bigint, cid: big
   x.write(
     DATANETS_ADDRESS,
     approvalOrderSlot(id, approvalIndex),
-    approvalEntryWord({ contributionId: cid, weight, size: c.size, inlined: c.inlined }),
+    approvalEntryWord({
+      contributionId: cid,
+      weight,
+      size: c.size,
+      inlined: c.inlined,
+      text: c.text,
+      submittedAtBlock: c.submittedAtBlock,
+    }),
   )
   storeContributionCore(x, id, cid, {
     ...c,
@@ -205,11 +213,16 @@ async function publish(env: CallEnv, genesis: ModuleParams, id: bigint) {
   const previous = await publishedCount(env, id, d)
   if (d.approvedCount === previous) t.fail('NothingToPublish', id, d.approvedCount)
   const params = await loadParams(x, genesis, CURATION_WORDS)
+  const before = d.versionCount === 0n ? undefined : await loadVersion(x, id, d.versionCount)
+  let contentBytes = before?.contentBytes ?? 0n
+  let recomputable = before?.recomputable ?? true
   let heaviest = { contributionId: 0n, weight: 0n }
   for (let i = previous; i < d.approvedCount; i++) {
     const e = await loadApprovalEntry(x, id, i)
     if (e === undefined) throw new Error(`approval order of datanet ${id} has no entry ${i}`)
     if (e.weight > heaviest.weight) heaviest = e
+    contentBytes += e.size
+    recomputable &&= e.inlined && e.text
     await insertLeaf(x, id, i, await x.read(DATANETS_ADDRESS, leafHashSlot(id, i)))
   }
   // No contribution the version adds may weigh more than the governed share of its total.
@@ -230,6 +243,8 @@ async function publish(env: CallEnv, genesis: ModuleParams, id: bigint) {
     count: d.approvedCount,
     publishedAtBlock: ctx.block.number,
     totalWeight: d.totalShares,
+    contentBytes,
+    recomputable,
   })
   storeDatanet(x, id, { ...d, versionCount: version })
   await addTreeNode(x, id, version)
@@ -297,6 +312,16 @@ export function curationHandlers(genesis: ModuleParams): Record<string, Handler>
         const terms = await loadDatanetTerms(env.x, id)
         storeDatanetTerms(env.x, id, { ...terms, licenceMode: mode, minContributorsBps: minBps })
         env.x.emit(t.log('LicenceSet', { datanetId: id, licenceMode: mode, minContributorsBps: minBps }))
+      },
+    },
+    setContentPolicy: {
+      mutating: true,
+      async run(env, args) {
+        const [id, inlineTextOnly] = args as [bigint, boolean]
+        const d = await requireDatanet(env, id)
+        requireOwner(env, id, d)
+        storeDatanetTerms(env.x, id, { ...(await loadDatanetTerms(env.x, id)), inlineTextOnly })
+        env.x.emit(t.log('ContentPolicySet', { datanetId: id, inlineTextOnly }))
       },
     },
     setModelOwnerAllowed: {

@@ -42,8 +42,26 @@ import {
   readShareSupply,
   readVersionDetails,
 } from './read.ts'
-import { ContributionStatus, loadDatanet, storeContributionCore, storeDatanet } from './records.ts'
+import {
+  ContributionStatus,
+  loadDatanet,
+  loadDatanetTerms,
+  storeContributionCore,
+  storeDatanet,
+} from './records.ts'
 import { moveShares, readU } from './rewards.ts'
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/** Whether `bytes` decode as UTF-8 (what the attribution engine indexes as a record's text). */
+function isUtf8(bytes: Uint8Array): boolean {
+  try {
+    utf8.decode(bytes)
+    return true
+  } catch {
+    return false
+  }
+}
 
 export const DATANET_LIMITS = {
   maxNameBytes: 64,
@@ -183,6 +201,7 @@ export function createDatanetsModule(genesis: ModuleParams): DefinedModule {
           if (size === 0n) t.fail('InvalidContentSize', size)
           const content = fromHex(contentHex)
           const inlined = content.length > 0
+          let text = false
           if (inlined) {
             if (content.length > DATANET_LIMITS.maxInlineBytes) {
               t.fail('InlineContentTooLarge', BigInt(content.length), BigInt(DATANET_LIMITS.maxInlineBytes))
@@ -191,9 +210,11 @@ export function createDatanetsModule(genesis: ModuleParams): DefinedModule {
             if (!equalBytes(actual, contentHash) || BigInt(content.length) !== size) {
               t.fail('InlineContentMismatch', contentHashHex, size, toHex(actual), BigInt(content.length))
             }
+            text = isUtf8(content)
           }
           const { x, ctx } = env
           const d = await requireDatanet(env, id)
+          if (!text && (await loadDatanetTerms(x, id)).inlineTextOnly) t.fail('ContentNotRecomputable', id)
           if (!d.open && !(await isCuratorOrOwner(env, id, d))) {
             if ((await readU(x, DATANETS_ADDRESS, allowListSlot(id, env.caller))) === 0n) {
               t.fail('NotAllowListed', id, toHex(env.caller))
@@ -205,6 +226,7 @@ export function createDatanetsModule(genesis: ModuleParams): DefinedModule {
             contributor: env.caller,
             status: ContributionStatus.Pending,
             inlined,
+            text,
             approvals: 0,
             size,
             weight: 0n,
@@ -229,6 +251,10 @@ export function createDatanetsModule(genesis: ModuleParams): DefinedModule {
               inlined,
             }),
           )
+          // The bytes go to the chain's history (this transaction's receipt), where a challenge's
+          // re-run of attribution finds them (judge.ts); state keeps only the hash.
+          if (inlined)
+            x.emit(t.log('ContributionContent', { datanetId: id, contributionId: cid, content: contentHex }))
           return cid
         },
       },

@@ -16,4 +16,15 @@ export const GAS = {
    * host's per-slot trie work, which storage prices alone left ~2.3× cheaper per CPU-µs than
    * average EVM execution on `pnpm bench` (8 entries). */
   SETTLE_ENTRY: 10_000n,
+  /** The on-chain re-run of a challenged receipt (judge.ts), charged before the work it pays for:
+   * a base, per record of the corpus (besides the storage read of its approval entry), per byte of
+   * corpus content (fetching, UTF-8 decoding, hashing, tokenizing, both automaton passes), per
+   * history block read for content, per occurrence counted, and per byte of the revealed output.
+   * Calibrated by `packages/attribution/bench/judge.ts` against the EVM's gas per CPU-µs. */
+  JUDGE_BASE: 50_000n,
+  JUDGE_RECORD: 2_000n,
+  JUDGE_BYTE: 2n,
+  JUDGE_HISTORY_BLOCK: 20_000n,
+  JUDGE_HIT: 20n,
+  JUDGE_OUTPUT_BYTE: 16n,
 } as const

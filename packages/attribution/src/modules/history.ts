@@ -19,6 +19,7 @@ function eventTopic(abi: Abi, name: string): Uint8Array {
 /** topic0 of the events the RPC layer looks up with eth_getLogs-style queries. */
 export const EVENT_TOPICS = {
   ContributionSubmitted: eventTopic(datanetsAbi, 'ContributionSubmitted'),
+  ContributionContent: eventTopic(datanetsAbi, 'ContributionContent'),
   InferenceSettled: eventTopic(attributionAbi, 'InferenceSettled'),
   FeeSplit: eventTopic(attributionAbi, 'FeeSplit'),
   AttributionPaid: eventTopic(attributionAbi, 'AttributionPaid'),

@@ -4,6 +4,7 @@ import { createAttributionModule } from './attribution.ts'
 import { createDatanetsModule } from './datanets.ts'
 import { createModelFactoryModule } from './jobs.ts'
 import { createModelsModule } from './models.ts'
+import type { ModuleDeps } from './module-history.ts'
 import { type ModuleParams, parseModuleParams } from './params.ts'
 
 export { ATTRIBUTION_LIMITS, createAttributionModule } from './attribution.ts'
@@ -49,6 +50,7 @@ export {
   ZERO_HASHES,
 } from './merkle.ts'
 export { createModelsModule, MODEL_LIMITS } from './models.ts'
+export type { ModuleDeps, ModuleHistory } from './module-history.ts'
 export {
   BPS_DENOMINATOR,
   DEFAULT_MODULE_PARAMS,
@@ -58,7 +60,7 @@ export {
   WEIGHT_DENOMINATOR,
 } from './params.ts'
 export * from './read.ts'
-export { ContributionStatus } from './records.ts'
+export { ContributionStatus, ReceiptState } from './records.ts'
 export { takeAccrued } from './rewards.ts'
 export {
   MAX_TRAINING_CONFIG_BYTES,
@@ -69,12 +71,15 @@ export {
 
 /** The four modules (Datanets, Models, Attribution, ModelFactory jobs) with the given genesis params, in address order, ready for the host to
  * register. Accounts at their addresses must exist from genesis (nonce 1, non-empty code). */
-export function createSystemModules(params: ModuleParams | unknown = undefined): SystemModule[] {
+export function createSystemModules(
+  params: ModuleParams | unknown = undefined,
+  deps: ModuleDeps = {},
+): SystemModule[] {
   const p = isParams(params) ? params : parseModuleParams(params)
   return [
     createDatanetsModule(p),
     createModelsModule(p),
-    createAttributionModule(p),
+    createAttributionModule(p, deps),
     createModelFactoryModule(p),
   ]
 }

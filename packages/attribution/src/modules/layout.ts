@@ -44,7 +44,8 @@ export const DATANETS_SLOTS = {
 
 /** Datanet struct fields: 0 owner|open<<160; 1 contributionCount|approvedCount<<64|versionCount<<128|
  * createdAtBlock<<192; 2 totalShares; 3 name (string); 4 metadataURI (string);
- * 5 terms: requiredApprovals − 1 | licenceMode<<8 | minContributorsBps<<16 (zero: the defaults). */
+ * 5 terms: requiredApprovals − 1 | licenceMode<<8 | minContributorsBps<<16 | inlineTextOnly<<32
+ * (zero: the defaults). */
 export const DATANET_FIELDS = {
   ownerOpen: 0n,
   counters: 1n,
@@ -56,7 +57,7 @@ export const DATANET_FIELDS = {
 export function datanetSlot(datanetId: bigint, field: bigint): Uint8Array {
   return addSlot(nestedSlot(DATANETS_SLOTS.datanets, datanetId), field)
 }
-/** Contribution struct fields: 0 contributor|status<<160|inlined<<168|approvals<<176; 1 contentHash;
+/** Contribution struct fields: 0 contributor|status<<160|inlined<<168|approvals<<176|text<<184; 1 contentHash;
  * 2 size|weight<<64|approvalIndex<<128|submittedAtBlock<<192 (weight: the proposed weight while
  * pending with votes); 3 metadataURI (string). */
 export const CONTRIBUTION_FIELDS = {
@@ -74,8 +75,9 @@ export function curatorSlot(datanetId: bigint, account: Uint8Array): Uint8Array 
 export function allowListSlot(datanetId: bigint, account: Uint8Array): Uint8Array {
   return nestedSlot(DATANETS_SLOTS.allowList, datanetId, account)
 }
-/** Version struct fields: 0 root; 1 count|publishedAtBlock<<64|totalWeight<<128 (the weight of
- * every contribution the version holds, fixed when it is published: its pro-rata share supply). */
+/** Version struct fields: 0 root; 1 count|publishedAtBlock<<64|totalWeight<<128|contentBytes<<192|
+ * recomputable<<240 (totalWeight: the weight of every contribution the version holds, fixed when it
+ * is published, its pro-rata share supply; recomputable: all of them inline UTF-8 text). */
 export function versionSlot(datanetId: bigint, version: bigint, field: bigint): Uint8Array {
   return addSlot(nestedSlot(DATANETS_SLOTS.versions, datanetId, version), field)
 }
@@ -113,7 +115,8 @@ export function splitShareTokenId(id: bigint): { datanetId: bigint; version: big
 export function operatorApprovalSlot(account: Uint8Array, operator: Uint8Array): Uint8Array {
   return nestedSlot(DATANETS_SLOTS.operatorApprovals, account, operator)
 }
-/** approvalOrder[id][approvalIndex] = contributionId | weight<<64 | size<<128 | inlined<<192. */
+/** approvalOrder[id][approvalIndex] = contributionId | weight<<64 | size<<128 | inlined<<192 |
+ * text<<193 | submittedAtBlock<<200 (48 bits). */
 export function approvalOrderSlot(datanetId: bigint, approvalIndex: bigint): Uint8Array {
   return nestedSlot(DATANETS_SLOTS.approvalOrder, datanetId, approvalIndex)
 }
@@ -204,6 +207,7 @@ export const ATTRIBUTION_SLOTS = {
   rewardSnapshot: 5n,
   rewardTree: 6n,
   parameters: 7n,
+  providerBonds: 8n,
 } as const
 /** Receipt struct fields: 0 modelId; 1 payer|modelVersion<<160|settledAtBlock<<192; 2 fee;
  * 3 inputHash; 4 outputHash; 5 attributionCommitment; 6 nonce. Slot 1 is never zero for a
@@ -216,6 +220,12 @@ export const RECEIPT_FIELDS = {
   outputHash: 4n,
   attributionCommitment: 5n,
   nonce: 6n,
+  /** Receipts settled with a challenge window: state|windowEnds<<8|revealDeadline<<56|creditedAtBlock<<104. */
+  challenge: 7n,
+  /** The provider that signed it (a windowed receipt's bond to slash). */
+  signer: 8n,
+  /** challenger|bond<<160 once challenged. */
+  challenger: 9n,
 } as const
 export function receiptSlot(receiptId: Uint8Array, field: bigint): Uint8Array {
   return addSlot(nestedSlot(ATTRIBUTION_SLOTS.receipts, receiptId), field)
@@ -227,6 +237,10 @@ export function usedNonceSlot(modelId: bigint, nonce: bigint): Uint8Array {
  * of 2^-64 wei in the high 64 bits (what pro-rata rounding has not yet made a whole wei). */
 export function accruedSlot(account: Uint8Array): Uint8Array {
   return nestedSlot(ATTRIBUTION_SLOTS.accrued, account)
+}
+/** providerBonds[provider] = bond | lockedUntil<<128 | openChallenges<<192. */
+export function providerBondSlot(provider: Uint8Array): Uint8Array {
+  return nestedSlot(ATTRIBUTION_SLOTS.providerBonds, provider)
 }
 /** parameters[word]: a word of the parameter store (param-store.ts). */
 export function parameterSlot(word: bigint): Uint8Array {

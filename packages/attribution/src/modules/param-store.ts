@@ -46,7 +46,9 @@ const BY_WORD: ParamSpec[][] = ALL_WORDS.map((w) => PARAMETERS.filter((s) => s.w
 /** Words by use: the fee split (with treasury and stakers pool), curation, challenges and bonds. */
 export const SPLIT_WORDS: readonly number[] = [0, 1, 2]
 export const CURATION_WORDS: readonly number[] = [0]
-export const CHALLENGE_WORDS: readonly number[] = [0, 3, 4, 5]
+export const CHALLENGE_WORDS: readonly number[] = [0, 1, 2, 3, 4, 5]
+/** Settlement: the split, the challenge window and the provider bond. */
+export const SETTLE_WORDS: readonly number[] = [0, 1, 2, 3, 4]
 /** ModelFactory jobs: the challenge bond rate and the arbiter. */
 export const JOB_WORDS: readonly number[] = [0, 6]
 

@@ -131,7 +131,7 @@ export const PARAMETERS: readonly ParamSpec[] = [
   { name: 'revealWindow', kind: 'seconds', word: 3, shift: 48, bits: 48, min: 1n, max: U48 },
   { name: 'maxResolvableBytes', kind: 'count', word: 3, shift: 96, bits: 48, min: 0n, max: 1n << 40n },
   { name: 'minProviderBond', kind: 'wei', word: 4, shift: 0, bits: 128, min: 0n, max: U128 },
-  { name: 'challengerBond', kind: 'wei', word: 5, shift: 0, bits: 128, min: 0n, max: U128 },
+  { name: 'challengerBond', kind: 'wei', word: 5, shift: 0, bits: 128, min: 0n, max: (1n << 96n) - 1n },
   { name: 'jobArbiter', kind: 'address', word: 6, shift: 0, bits: 160, min: 1n, max: (1n << 160n) - 1n },
 ]
 export const PARAM_WORDS = 7

@@ -90,6 +90,10 @@ export interface VersionInfo {
 export interface VersionDetails extends VersionInfo {
   /** Weight of all the contributions in the version: the supply its pro-rata payments divide by. */
   totalWeight: bigint
+  /** Bytes of content of all its contributions. */
+  contentBytes: bigint
+  /** Every contribution it holds is inline UTF-8 text: the chain can re-run attribution over it. */
+  recomputable: boolean
 }
 
 export interface DatanetRef {
@@ -251,6 +255,8 @@ export async function readVersionDetails(
     count: v.count,
     publishedAtBlock: v.publishedAtBlock,
     totalWeight: v.totalWeight,
+    contentBytes: v.contentBytes,
+    recomputable: v.recomputable,
   }
 }
 

@@ -16,6 +16,7 @@ import {
   MODELS_ADDRESS,
   modelSlot,
   modelVersionSlot,
+  providerBondSlot,
   RECEIPT_FIELDS,
   receiptSlot,
   versionSlot,
@@ -78,6 +79,8 @@ export interface ContributionCore {
   inlined: boolean
   /** Approval votes it has (curation.ts). */
   approvals: number
+  /** Inline content that is valid UTF-8 (recomputable on chain). */
+  text: boolean
   size: bigint
   weight: bigint
   approvalIndex: bigint
@@ -100,6 +103,7 @@ export async function loadContributionCore(
     status: Number(field(w0, 160, 8)),
     inlined: field(w0, 168, 8) === 1n,
     approvals: Number(field(w0, 176, 8)),
+    text: field(w0, 184, 8) === 1n,
     size: field(w2, 0, 64),
     weight: field(w2, 64, 64),
     approvalIndex: field(w2, 128, 64),
@@ -117,6 +121,7 @@ export function storeContributionCore(w: StorageWriter, id: bigint, cid: bigint,
         [BigInt(c.status), 160, 8],
         [c.inlined ? 1n : 0n, 168, 8],
         [BigInt(c.approvals), 176, 8],
+        [c.text ? 1n : 0n, 184, 8],
       ),
     ),
   )
@@ -137,6 +142,8 @@ export interface DatanetTerms {
   licenceMode: number
   /** Least share of every fee (bps) a model trained on it must leave its contributors. */
   minContributorsBps: number
+  /** Contributions must be inline UTF-8 text (recomputable on chain). */
+  inlineTextOnly: boolean
 }
 
 export async function loadDatanetTerms(r: StorageReader, id: bigint): Promise<DatanetTerms> {
@@ -145,6 +152,7 @@ export async function loadDatanetTerms(r: StorageReader, id: bigint): Promise<Da
     requiredApprovals: Number(field(w, 0, 8)) + 1,
     licenceMode: Number(field(w, 8, 8)),
     minContributorsBps: Number(field(w, 16, 16)),
+    inlineTextOnly: field(w, 32, 8) === 1n,
   }
 }
 
@@ -157,6 +165,7 @@ export function storeDatanetTerms(w: StorageWriter, id: bigint, terms: DatanetTe
         [BigInt(terms.requiredApprovals - 1), 0, 8],
         [BigInt(terms.licenceMode), 8, 8],
         [BigInt(terms.minContributorsBps), 16, 16],
+        [terms.inlineTextOnly ? 1n : 0n, 32, 8],
       ),
     ),
   )
@@ -168,6 +177,10 @@ export interface ApprovalEntry {
   weight: bigint
   size: bigint
   inlined: boolean
+  /** Inline UTF-8 text. */
+  text: boolean
+  /** Where its ContributionContent log is (inline contributions). */
+  submittedAtBlock: bigint
 }
 
 export async function loadApprovalEntry(
@@ -181,13 +194,22 @@ export async function loadApprovalEntry(
     contributionId: field(w, 0, 64),
     weight: field(w, 64, 64),
     size: field(w, 128, 64),
-    inlined: field(w, 192, 8) === 1n,
+    inlined: field(w, 192, 1) === 1n,
+    text: field(w, 193, 1) === 1n,
+    submittedAtBlock: field(w, 200, 48),
   }
 }
 
 export function approvalEntryWord(e: ApprovalEntry): Uint8Array {
   return u256(
-    pack([e.contributionId, 0, 64], [e.weight, 64, 64], [e.size, 128, 64], [e.inlined ? 1n : 0n, 192, 8]),
+    pack(
+      [e.contributionId, 0, 64],
+      [e.weight, 64, 64],
+      [e.size, 128, 64],
+      [e.inlined ? 1n : 0n, 192, 1],
+      [e.text ? 1n : 0n, 193, 1],
+      [e.submittedAtBlock, 200, 48],
+    ),
   )
 }
 
@@ -197,6 +219,10 @@ export interface VersionRecord {
   publishedAtBlock: bigint
   /** Weight of all the contributions in the version: its pro-rata share supply. */
   totalWeight: bigint
+  /** Bytes of content of all its contributions. */
+  contentBytes: bigint
+  /** Every contribution it holds is inline UTF-8 text. */
+  recomputable: boolean
 }
 
 export async function loadVersion(
@@ -212,6 +238,8 @@ export async function loadVersion(
     count: field(w1, 0, 64),
     publishedAtBlock: field(w1, 64, 64),
     totalWeight: field(w1, 128, 64),
+    contentBytes: field(w1, 192, 48),
+    recomputable: field(w1, 240, 1) === 1n,
   }
 }
 
@@ -220,7 +248,15 @@ export function storeVersion(w: StorageWriter, id: bigint, version: bigint, v: V
   w.write(
     DATANETS_ADDRESS,
     versionSlot(id, version, 1n),
-    u256(pack([v.count, 0, 64], [v.publishedAtBlock, 64, 64], [v.totalWeight, 128, 64])),
+    u256(
+      pack(
+        [v.count, 0, 64],
+        [v.publishedAtBlock, 64, 64],
+        [v.totalWeight, 128, 64],
+        [v.contentBytes, 192, 48],
+        [v.recomputable ? 1n : 0n, 240, 1],
+      ),
+    ),
   )
 }
 
@@ -409,4 +445,109 @@ export function storeReceipt(w: StorageWriter, receiptId: Uint8Array, rec: Recei
   wr(RECEIPT_FIELDS.outputHash, rec.outputHash)
   wr(RECEIPT_FIELDS.attributionCommitment, rec.attributionCommitment)
   wr(RECEIPT_FIELDS.nonce, u256(rec.nonce))
+}
+
+/** Where a receipt settled with a challenge window stands (0 for one credited at settlement). */
+export const ReceiptState = { Final: 0, Pending: 1, Challenged: 2, Finalized: 3, Corrected: 4 } as const
+
+export interface ReceiptChallenge {
+  state: number
+  /** Until this timestamp the receipt may be challenged; after it, finalized. */
+  windowEnds: bigint
+  /** A challenged receipt's output must be revealed by this timestamp. */
+  revealDeadline: bigint
+  /** Block in which its fee was credited (0: not yet). */
+  creditedAtBlock: bigint
+  /** The provider that signed it. */
+  signer: Uint8Array
+  challenger: Uint8Array
+  bond: bigint
+}
+
+export async function loadReceiptChallenge(
+  r: StorageReader,
+  receiptId: Uint8Array,
+): Promise<ReceiptChallenge> {
+  const w = toBigInt(await r.read(ATTRIBUTION_ADDRESS, receiptSlot(receiptId, RECEIPT_FIELDS.challenge)))
+  const state = Number(field(w, 0, 8))
+  if (state === ReceiptState.Final) {
+    return {
+      state,
+      windowEnds: 0n,
+      revealDeadline: 0n,
+      creditedAtBlock: 0n,
+      signer: new Uint8Array(20),
+      challenger: new Uint8Array(20),
+      bond: 0n,
+    }
+  }
+  const signer = addressFromWord(
+    toBigInt(await r.read(ATTRIBUTION_ADDRESS, receiptSlot(receiptId, RECEIPT_FIELDS.signer))),
+  )
+  const c = toBigInt(await r.read(ATTRIBUTION_ADDRESS, receiptSlot(receiptId, RECEIPT_FIELDS.challenger)))
+  return {
+    state,
+    windowEnds: field(w, 8, 48),
+    revealDeadline: field(w, 56, 48),
+    creditedAtBlock: field(w, 104, 64),
+    signer,
+    challenger: addressFromWord(c),
+    bond: field(c, 160, 96),
+  }
+}
+
+/** Writes the state word (and, for `fresh` — the receipt was just stored — the signer). */
+export function storeReceiptChallenge(
+  w: StorageWriter,
+  receiptId: Uint8Array,
+  c: ReceiptChallenge,
+  parts: { signer?: boolean; challenger?: boolean } = {},
+): void {
+  w.write(
+    ATTRIBUTION_ADDRESS,
+    receiptSlot(receiptId, RECEIPT_FIELDS.challenge),
+    u256(
+      pack(
+        [BigInt(c.state), 0, 8],
+        [c.windowEnds, 8, 48],
+        [c.revealDeadline, 56, 48],
+        [c.creditedAtBlock, 104, 64],
+      ),
+    ),
+  )
+  if (parts.signer === true)
+    w.writeFresh(
+      ATTRIBUTION_ADDRESS,
+      receiptSlot(receiptId, RECEIPT_FIELDS.signer),
+      u256(addressToBigInt(c.signer)),
+    )
+  if (parts.challenger === true) {
+    w.write(
+      ATTRIBUTION_ADDRESS,
+      receiptSlot(receiptId, RECEIPT_FIELDS.challenger),
+      u256(pack([addressToBigInt(c.challenger), 0, 160], [c.bond, 160, 96])),
+    )
+  }
+}
+
+/** A provider's bond and what keeps it locked. */
+export interface ProviderBond {
+  bond: bigint
+  /** The end of the latest challenge window of its receipts: no withdrawal before. */
+  lockedUntil: bigint
+  /** Challenges of its receipts not yet resolved: no withdrawal while any is open. */
+  openChallenges: number
+}
+
+export async function loadProviderBond(r: StorageReader, provider: Uint8Array): Promise<ProviderBond> {
+  const w = toBigInt(await r.read(ATTRIBUTION_ADDRESS, providerBondSlot(provider)))
+  return { bond: field(w, 0, 128), lockedUntil: field(w, 128, 64), openChallenges: Number(field(w, 192, 32)) }
+}
+
+export function storeProviderBond(w: StorageWriter, provider: Uint8Array, b: ProviderBond): void {
+  w.write(
+    ATTRIBUTION_ADDRESS,
+    providerBondSlot(provider),
+    u256(pack([b.bond, 0, 128], [b.lockedUntil, 128, 64], [BigInt(b.openChallenges), 192, 32])),
+  )
 }

@@ -154,6 +154,7 @@ export const revokeApproval = writeAction(DATANETS, datanetsAbi, 'revokeApproval
 export const setRequiredApprovals = writeAction(DATANETS, datanetsAbi, 'setRequiredApprovals')
 export const setLicence = writeAction(DATANETS, datanetsAbi, 'setLicence')
 export const setModelOwnerAllowed = writeAction(DATANETS, datanetsAbi, 'setModelOwnerAllowed')
+export const setContentPolicy = writeAction(DATANETS, datanetsAbi, 'setContentPolicy')
 export const simulateCreateDatanet = simulateAction(DATANETS, datanetsAbi, 'createDatanet')
 export const simulateContribute = simulateAction(DATANETS, datanetsAbi, 'contribute')
 export const simulatePublishVersion = simulateAction(DATANETS, datanetsAbi, 'publishVersion')
@@ -211,6 +212,19 @@ export const getRewardIndex = readAction(ATTRIBUTION, attributionAbi, 'rewardInd
 export const getSplitParams = readAction(ATTRIBUTION, attributionAbi, 'splitParams')
 export const getParameters = readAction(ATTRIBUTION, attributionAbi, 'parameters')
 export const getParameter = readAction(ATTRIBUTION, attributionAbi, 'getParameter')
+/** Adds `value` to the caller's provider bond. */
+export const bondProvider = writeAction(ATTRIBUTION, attributionAbi, 'bondProvider')
+export const unbondProvider = writeAction(ATTRIBUTION, attributionAbi, 'unbondProvider')
+export const getProviderBond = readAction(ATTRIBUTION, attributionAbi, 'providerBond')
+/** Credits an unchallenged receipt after its challenge window (anyone; the receipt as settled). */
+export const finalizeReceipt = writeAction(ATTRIBUTION, attributionAbi, 'finalize')
+/** Challenges a receipt in its window; `value` must be the `challengerBond` parameter. */
+export const challengeReceipt = writeAction(ATTRIBUTION, attributionAbi, 'challenge')
+/** Reveals a challenged receipt's output: the chain re-runs attribution and resolves the challenge. */
+export const revealOutput = writeAction(ATTRIBUTION, attributionAbi, 'reveal')
+export const simulateReveal = simulateAction(ATTRIBUTION, attributionAbi, 'reveal')
+export const resolveUnrevealed = writeAction(ATTRIBUTION, attributionAbi, 'resolveUnrevealed')
+export const getChallenge = readAction(ATTRIBUTION, attributionAbi, 'getChallenge')
 /** Governance only: what an executed proposal calls (see IAttribution.setParameter). */
 export const setParameter = writeAction(ATTRIBUTION, attributionAbi, 'setParameter')
 

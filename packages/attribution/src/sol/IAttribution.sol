@@ -77,6 +77,19 @@ interface IAttribution {
         uint16 slashBps;
     }
 
+    /// @notice A receipt settled with a challenge window. state: 0 credited at settlement (no window),
+    /// 1 pending (challengeable until windowEnds), 2 challenged (output due by revealDeadline),
+    /// 3 finalized (credited as signed), 4 corrected (credited by the recomputed entries).
+    struct ChallengeInfo {
+        uint8 state;
+        uint64 windowEnds;
+        uint64 revealDeadline;
+        uint64 creditedAtBlock;
+        address signer;
+        address challenger;
+        uint256 bond;
+    }
+
     struct SplitParams {
         address treasury;
         address stakersPool;
@@ -129,6 +142,24 @@ interface IAttribution {
     /// @notice The model's provider's part of a fee (`providerBps`; not emitted when it is 0).
     event ProviderPaid(bytes32 indexed receiptId, address indexed provider, uint256 amount);
     event ParameterSet(bytes32 indexed name, uint256 newValue);
+    event ProviderBonded(address indexed provider, uint256 amount, uint256 bond);
+    event ProviderUnbonded(address indexed provider, uint256 amount, uint256 bond);
+    /// @notice With a challenge window, a settled receipt's fee is credited only when it is
+    /// finalized after `windowEnds` (or when a challenge of it is resolved).
+    event SettlementDeferred(bytes32 indexed receiptId, uint64 windowEnds);
+    event ReceiptChallenged(bytes32 indexed receiptId, address indexed challenger, uint256 bond, uint64 revealDeadline);
+    /// @notice `providerAtFault`: the revealed output did not give the signed attribution (or was not
+    /// revealed); the fee went by the recomputed entries, `slashed` of the provider's bond was taken,
+    /// `challengerReward` of it to the challenger (with its bond back) and the rest to the contributors.
+    /// Otherwise the challenger's bond went to the provider.
+    event ChallengeResolved(
+        bytes32 indexed receiptId,
+        bool providerAtFault,
+        bool revealed,
+        bytes32 recomputedCommitment,
+        uint256 slashed,
+        uint256 challengerReward
+    );
 
     error WriteProtection();
     error NonPayable(uint256 value);
@@ -157,6 +188,26 @@ interface IAttribution {
     error OnlyGovernance(address caller);
     error UnknownParameter(bytes32 name);
     error InvalidParameter(bytes32 name, uint256 value, string reason);
+    error ProviderNotBonded(address provider, uint256 bond, uint256 required);
+    /// @notice The bond is locked until its receipts' challenge windows close and challenges resolve.
+    error BondLocked(address provider, uint64 lockedUntil, uint32 openChallenges);
+    error InsufficientBond(address provider, uint256 bond, uint256 amount);
+    error ReceiptNotPending(bytes32 receiptId, uint8 state);
+    error ChallengeWindowOpen(bytes32 receiptId, uint64 windowEnds);
+    error ChallengeWindowClosed(bytes32 receiptId, uint64 windowEnds);
+    error WrongBond(uint256 value, uint256 bond);
+    /// @notice The model version's corpus holds content the chain cannot read (by hash only, or not
+    /// UTF-8 text), or two versions of one datanet.
+    error NotRecomputable(uint256 datanetId, uint64 version);
+    error CorpusTooLarge(uint256 corpusBytes, uint256 maxBytes);
+    error NotChallenged(bytes32 receiptId, uint8 state);
+    error RevealTooLate(bytes32 receiptId, uint64 revealDeadline);
+    error RevealWindowOpen(bytes32 receiptId, uint64 revealDeadline);
+    error OutputMismatch(bytes32 outputHash, bytes32 actual);
+    error OutputNotText();
+    /// @notice The corpus holds content submitted in the block being executed: the chain's history
+    /// (which the re-run reads) has it from the next block on. Reveal again in a later block.
+    error ContentNotYetInHistory(uint256 datanetId, uint64 contributionId, uint64 submittedAtBlock);
 
     /// @notice Pays `receipt.fee` (msg.value must equal it) for an inference and splits it.
     /// `signature` is the provider's 65-byte r||s||v EIP-712 signature (low-s only).
@@ -174,6 +225,30 @@ interface IAttribution {
     function rewardPerShare(uint256 id) external view returns (uint256);
     function rewardIndex(uint256 shareTokenId) external view returns (uint256);
     function splitParams() external view returns (SplitParams memory);
+
+    /// @notice Adds msg.value to the caller's provider bond. A model's receipts settle only while its
+    /// provider's bond is at least `minProviderBond`.
+    function bondProvider() external payable returns (uint256 bond);
+    /// @notice Withdraws from the caller's bond once every challenge window of its receipts has
+    /// closed and no challenge of them is open.
+    function unbondProvider(uint256 amount) external returns (uint256 bond);
+    function providerBond(address provider)
+        external
+        view
+        returns (uint256 bond, uint64 lockedUntil, uint32 openChallenges);
+    /// @notice After the challenge window of an unchallenged receipt: credits its fee as signed. Anyone
+    /// may call it, with the receipt as settled (its digest is the receipt id).
+    function finalize(InferenceReceipt calldata receipt) external returns (bytes32 receiptId);
+    /// @notice Within a receipt's challenge window, with msg.value = `challengerBond`: asks its
+    /// provider to reveal the output, which the chain then re-runs attribution over.
+    function challenge(bytes32 receiptId) external payable;
+    /// @notice Reveals a challenged receipt's output (anyone holding it may): the chain re-runs span
+    /// attribution over the model version's corpus and resolves the challenge.
+    function reveal(InferenceReceipt calldata receipt, bytes calldata output) external returns (bool providerAtFault);
+    /// @notice After the reveal deadline of a challenge nobody answered: the provider is at fault; the
+    /// fee goes by the corpus's fallback weights.
+    function resolveUnrevealed(InferenceReceipt calldata receipt) external;
+    function getChallenge(bytes32 receiptId) external view returns (ChallengeInfo memory);
 
     /// @notice Governance only (msg.sender = 0x4f50454e…0005): sets one parameter by name (ASCII,
     /// left-aligned, e.g. "protocolBps"); addresses as uint160. Range and the relations between

@@ -55,10 +55,14 @@ interface IDatanets {
     /// @notice How a datanet is curated and licensed. `licenceMode` 0: any model owner may train on
     /// it; 1: only model owners the datanet owner allow-listed (and the datanet owner). A model
     /// trained on it must leave its contributors at least `minContributorsBps` of every fee.
+    /// `inlineTextOnly`: contributions must carry their content inline and as UTF-8 text, so that
+    /// every version is recomputable on chain (a challenged receipt can be re-run; see
+    /// docs/attribution-modules.md, "What the chain can recompute").
     struct DatanetTerms {
         uint8 requiredApprovals;
         uint8 licenceMode;
         uint16 minContributorsBps;
+        bool inlineTextOnly;
     }
 
     /// @notice VersionInfo plus what pro-rata payments use: the total weight of the contributions
@@ -70,6 +74,11 @@ interface IDatanets {
         uint64 count;
         uint64 publishedAtBlock;
         uint256 totalWeight;
+        /// @notice Bytes of content of all its contributions.
+        uint64 contentBytes;
+        /// @notice Every contribution it holds is inline UTF-8 text: the chain can re-run attribution
+        /// over it.
+        bool recomputable;
     }
 
     event DatanetCreated(uint256 indexed datanetId, address indexed owner, string name, string metadataURI, bool open);
@@ -102,6 +111,10 @@ interface IDatanets {
     event RequiredApprovalsSet(uint256 indexed datanetId, uint8 requiredApprovals);
     event LicenceSet(uint256 indexed datanetId, uint8 licenceMode, uint16 minContributorsBps);
     event ModelOwnerAllowed(uint256 indexed datanetId, address indexed modelOwner, bool allowed);
+    event ContentPolicySet(uint256 indexed datanetId, bool inlineTextOnly);
+    /// @notice The bytes of an inline contribution, kept in the chain's history (receipts) so that
+    /// every node can re-run attribution over a datanet version when a receipt is challenged.
+    event ContributionContent(uint256 indexed datanetId, uint256 indexed contributionId, bytes content);
     event VersionPublished(uint256 indexed datanetId, uint64 indexed version, bytes32 root, uint64 count);
     event TransferSingle(address indexed operator, address indexed from, address indexed to, uint256 id, uint256 value);
     event ApprovalForAll(address indexed account, address indexed operator, bool approved);
@@ -143,6 +156,8 @@ interface IDatanets {
     error VersionBatchFull(uint256 datanetId, uint256 maxBatch);
     error InvalidRequiredApprovals(uint8 requiredApprovals);
     error InvalidLicence(uint8 licenceMode, uint16 minContributorsBps);
+    /// @notice The datanet takes inline UTF-8 text only (setContentPolicy).
+    error ContentNotRecomputable(uint256 datanetId);
 
     /// @notice Creates a datanet owned by msg.sender. `open` lets anyone contribute; otherwise only
     /// allow-listed accounts (and the owner and curators) may. Returns the new datanet id (from 1).
@@ -180,6 +195,8 @@ interface IDatanets {
     /// @notice Owner only: licence of the datanet for models trained on it (see DatanetTerms).
     function setLicence(uint256 datanetId, uint8 licenceMode, uint16 minContributorsBps) external;
     function setModelOwnerAllowed(uint256 datanetId, address modelOwner, bool allowed) external;
+    /// @notice Owner only: require contributions to be inline UTF-8 text (recomputable on chain).
+    function setContentPolicy(uint256 datanetId, bool inlineTextOnly) external;
 
     /// @notice Commits to all contributions approved so far (approval order) as a new version.
     /// None of the contributions it adds may weigh more than the governed share

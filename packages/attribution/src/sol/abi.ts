@@ -46,6 +46,17 @@ export const datanetsAbi = [
         name: 'datanetId',
         type: 'uint256',
       },
+    ],
+    name: 'ContentNotRecomputable',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
       {
         internalType: 'uint256',
         name: 'contributionId',
@@ -629,6 +640,25 @@ export const datanetsAbi = [
         type: 'uint256',
       },
       {
+        indexed: false,
+        internalType: 'bool',
+        name: 'inlineTextOnly',
+        type: 'bool',
+      },
+    ],
+    name: 'ContentPolicySet',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
         indexed: true,
         internalType: 'uint256',
         name: 'contributionId',
@@ -654,6 +684,31 @@ export const datanetsAbi = [
       },
     ],
     name: 'ContributionApproved',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        indexed: true,
+        internalType: 'uint256',
+        name: 'contributionId',
+        type: 'uint256',
+      },
+      {
+        indexed: false,
+        internalType: 'bytes',
+        name: 'content',
+        type: 'bytes',
+      },
+    ],
+    name: 'ContributionContent',
     type: 'event',
   },
   {
@@ -1348,6 +1403,11 @@ export const datanetsAbi = [
             name: 'minContributorsBps',
             type: 'uint16',
           },
+          {
+            internalType: 'bool',
+            name: 'inlineTextOnly',
+            type: 'bool',
+          },
         ],
         internalType: 'struct IDatanets.DatanetTerms',
         name: '',
@@ -1454,6 +1514,16 @@ export const datanetsAbi = [
             internalType: 'uint256',
             name: 'totalWeight',
             type: 'uint256',
+          },
+          {
+            internalType: 'uint64',
+            name: 'contentBytes',
+            type: 'uint64',
+          },
+          {
+            internalType: 'bool',
+            name: 'recomputable',
+            type: 'bool',
           },
         ],
         internalType: 'struct IDatanets.VersionDetails',
@@ -1700,6 +1770,24 @@ export const datanetsAbi = [
       },
     ],
     name: 'setApprovalForAll',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'bool',
+        name: 'inlineTextOnly',
+        type: 'bool',
+      },
+    ],
+    name: 'setContentPolicy',
     outputs: [],
     stateMutability: 'nonpayable',
     type: 'function',
@@ -3178,6 +3266,80 @@ export const attributionAbi = [
   {
     inputs: [
       {
+        internalType: 'address',
+        name: 'provider',
+        type: 'address',
+      },
+      {
+        internalType: 'uint64',
+        name: 'lockedUntil',
+        type: 'uint64',
+      },
+      {
+        internalType: 'uint32',
+        name: 'openChallenges',
+        type: 'uint32',
+      },
+    ],
+    name: 'BondLocked',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'bytes32',
+        name: 'receiptId',
+        type: 'bytes32',
+      },
+      {
+        internalType: 'uint64',
+        name: 'windowEnds',
+        type: 'uint64',
+      },
+    ],
+    name: 'ChallengeWindowClosed',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'bytes32',
+        name: 'receiptId',
+        type: 'bytes32',
+      },
+      {
+        internalType: 'uint64',
+        name: 'windowEnds',
+        type: 'uint64',
+      },
+    ],
+    name: 'ChallengeWindowOpen',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint64',
+        name: 'contributionId',
+        type: 'uint64',
+      },
+      {
+        internalType: 'uint64',
+        name: 'submittedAtBlock',
+        type: 'uint64',
+      },
+    ],
+    name: 'ContentNotYetInHistory',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
         internalType: 'uint256',
         name: 'datanetId',
         type: 'uint256',
@@ -3221,6 +3383,22 @@ export const attributionAbi = [
     inputs: [
       {
         internalType: 'uint256',
+        name: 'corpusBytes',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint256',
+        name: 'maxBytes',
+        type: 'uint256',
+      },
+    ],
+    name: 'CorpusTooLarge',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
         name: 'modelId',
         type: 'uint256',
       },
@@ -3257,6 +3435,27 @@ export const attributionAbi = [
       },
     ],
     name: 'FeeBelowMinimum',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'address',
+        name: 'provider',
+        type: 'address',
+      },
+      {
+        internalType: 'uint256',
+        name: 'bond',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint256',
+        name: 'amount',
+        type: 'uint256',
+      },
+    ],
+    name: 'InsufficientBond',
     type: 'error',
   },
   {
@@ -3394,6 +3593,22 @@ export const attributionAbi = [
   {
     inputs: [
       {
+        internalType: 'bytes32',
+        name: 'receiptId',
+        type: 'bytes32',
+      },
+      {
+        internalType: 'uint8',
+        name: 'state',
+        type: 'uint8',
+      },
+    ],
+    name: 'NotChallenged',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
         internalType: 'address',
         name: 'account',
         type: 'address',
@@ -3405,12 +3620,70 @@ export const attributionAbi = [
   {
     inputs: [
       {
+        internalType: 'uint256',
+        name: 'datanetId',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint64',
+        name: 'version',
+        type: 'uint64',
+      },
+    ],
+    name: 'NotRecomputable',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
         internalType: 'address',
         name: 'caller',
         type: 'address',
       },
     ],
     name: 'OnlyGovernance',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'bytes32',
+        name: 'outputHash',
+        type: 'bytes32',
+      },
+      {
+        internalType: 'bytes32',
+        name: 'actual',
+        type: 'bytes32',
+      },
+    ],
+    name: 'OutputMismatch',
+    type: 'error',
+  },
+  {
+    inputs: [],
+    name: 'OutputNotText',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'address',
+        name: 'provider',
+        type: 'address',
+      },
+      {
+        internalType: 'uint256',
+        name: 'bond',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint256',
+        name: 'required',
+        type: 'uint256',
+      },
+    ],
+    name: 'ProviderNotBonded',
     type: 'error',
   },
   {
@@ -3449,6 +3722,54 @@ export const attributionAbi = [
       },
     ],
     name: 'ReceiptNotFound',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'bytes32',
+        name: 'receiptId',
+        type: 'bytes32',
+      },
+      {
+        internalType: 'uint8',
+        name: 'state',
+        type: 'uint8',
+      },
+    ],
+    name: 'ReceiptNotPending',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'bytes32',
+        name: 'receiptId',
+        type: 'bytes32',
+      },
+      {
+        internalType: 'uint64',
+        name: 'revealDeadline',
+        type: 'uint64',
+      },
+    ],
+    name: 'RevealTooLate',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'bytes32',
+        name: 'receiptId',
+        type: 'bytes32',
+      },
+      {
+        internalType: 'uint64',
+        name: 'revealDeadline',
+        type: 'uint64',
+      },
+    ],
+    name: 'RevealWindowOpen',
     type: 'error',
   },
   {
@@ -3513,6 +3834,22 @@ export const attributionAbi = [
   {
     inputs: [
       {
+        internalType: 'uint256',
+        name: 'value',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint256',
+        name: 'bond',
+        type: 'uint256',
+      },
+    ],
+    name: 'WrongBond',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
         internalType: 'address',
         name: 'payer',
         type: 'address',
@@ -3571,6 +3908,49 @@ export const attributionAbi = [
       },
     ],
     name: 'AttributionPaid',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'bytes32',
+        name: 'receiptId',
+        type: 'bytes32',
+      },
+      {
+        indexed: false,
+        internalType: 'bool',
+        name: 'providerAtFault',
+        type: 'bool',
+      },
+      {
+        indexed: false,
+        internalType: 'bool',
+        name: 'revealed',
+        type: 'bool',
+      },
+      {
+        indexed: false,
+        internalType: 'bytes32',
+        name: 'recomputedCommitment',
+        type: 'bytes32',
+      },
+      {
+        indexed: false,
+        internalType: 'uint256',
+        name: 'slashed',
+        type: 'uint256',
+      },
+      {
+        indexed: false,
+        internalType: 'uint256',
+        name: 'challengerReward',
+        type: 'uint256',
+      },
+    ],
+    name: 'ChallengeResolved',
     type: 'event',
   },
   {
@@ -3744,6 +4124,31 @@ export const attributionAbi = [
     inputs: [
       {
         indexed: true,
+        internalType: 'address',
+        name: 'provider',
+        type: 'address',
+      },
+      {
+        indexed: false,
+        internalType: 'uint256',
+        name: 'amount',
+        type: 'uint256',
+      },
+      {
+        indexed: false,
+        internalType: 'uint256',
+        name: 'bond',
+        type: 'uint256',
+      },
+    ],
+    name: 'ProviderBonded',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
         internalType: 'bytes32',
         name: 'receiptId',
         type: 'bytes32',
@@ -3770,6 +4175,62 @@ export const attributionAbi = [
       {
         indexed: true,
         internalType: 'address',
+        name: 'provider',
+        type: 'address',
+      },
+      {
+        indexed: false,
+        internalType: 'uint256',
+        name: 'amount',
+        type: 'uint256',
+      },
+      {
+        indexed: false,
+        internalType: 'uint256',
+        name: 'bond',
+        type: 'uint256',
+      },
+    ],
+    name: 'ProviderUnbonded',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'bytes32',
+        name: 'receiptId',
+        type: 'bytes32',
+      },
+      {
+        indexed: true,
+        internalType: 'address',
+        name: 'challenger',
+        type: 'address',
+      },
+      {
+        indexed: false,
+        internalType: 'uint256',
+        name: 'bond',
+        type: 'uint256',
+      },
+      {
+        indexed: false,
+        internalType: 'uint64',
+        name: 'revealDeadline',
+        type: 'uint64',
+      },
+    ],
+    name: 'ReceiptChallenged',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'address',
         name: 'account',
         type: 'address',
       },
@@ -3781,6 +4242,25 @@ export const attributionAbi = [
       },
     ],
     name: 'RewardsClaimed',
+    type: 'event',
+  },
+  {
+    anonymous: false,
+    inputs: [
+      {
+        indexed: true,
+        internalType: 'bytes32',
+        name: 'receiptId',
+        type: 'bytes32',
+      },
+      {
+        indexed: false,
+        internalType: 'uint64',
+        name: 'windowEnds',
+        type: 'uint64',
+      },
+    ],
+    name: 'SettlementDeferred',
     type: 'event',
   },
   {
@@ -3822,6 +4302,32 @@ export const attributionAbi = [
   },
   {
     inputs: [],
+    name: 'bondProvider',
+    outputs: [
+      {
+        internalType: 'uint256',
+        name: 'bond',
+        type: 'uint256',
+      },
+    ],
+    stateMutability: 'payable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'bytes32',
+        name: 'receiptId',
+        type: 'bytes32',
+      },
+    ],
+    name: 'challenge',
+    outputs: [],
+    stateMutability: 'payable',
+    type: 'function',
+  },
+  {
+    inputs: [],
     name: 'claim',
     outputs: [
       {
@@ -3847,6 +4353,160 @@ export const attributionAbi = [
         internalType: 'uint256',
         name: '',
         type: 'uint256',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        components: [
+          {
+            internalType: 'uint256',
+            name: 'modelId',
+            type: 'uint256',
+          },
+          {
+            internalType: 'uint32',
+            name: 'modelVersion',
+            type: 'uint32',
+          },
+          {
+            internalType: 'bytes32',
+            name: 'inputHash',
+            type: 'bytes32',
+          },
+          {
+            internalType: 'bytes32',
+            name: 'outputHash',
+            type: 'bytes32',
+          },
+          {
+            components: [
+              {
+                internalType: 'uint256',
+                name: 'datanetId',
+                type: 'uint256',
+              },
+              {
+                internalType: 'uint64',
+                name: 'datanetVersion',
+                type: 'uint64',
+              },
+              {
+                internalType: 'uint32',
+                name: 'weight',
+                type: 'uint32',
+              },
+              {
+                internalType: 'uint64[]',
+                name: 'contributionIds',
+                type: 'uint64[]',
+              },
+              {
+                internalType: 'uint32[]',
+                name: 'contributionWeights',
+                type: 'uint32[]',
+              },
+            ],
+            internalType: 'struct IAttribution.Entry[]',
+            name: 'entries',
+            type: 'tuple[]',
+          },
+          {
+            internalType: 'uint256',
+            name: 'nonce',
+            type: 'uint256',
+          },
+          {
+            internalType: 'uint64',
+            name: 'deadline',
+            type: 'uint64',
+          },
+          {
+            internalType: 'address',
+            name: 'payer',
+            type: 'address',
+          },
+          {
+            internalType: 'uint256',
+            name: 'fee',
+            type: 'uint256',
+          },
+          {
+            internalType: 'bytes32',
+            name: 'attributionCommitment',
+            type: 'bytes32',
+          },
+        ],
+        internalType: 'struct IAttribution.InferenceReceipt',
+        name: 'receipt',
+        type: 'tuple',
+      },
+    ],
+    name: 'finalize',
+    outputs: [
+      {
+        internalType: 'bytes32',
+        name: 'receiptId',
+        type: 'bytes32',
+      },
+    ],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'bytes32',
+        name: 'receiptId',
+        type: 'bytes32',
+      },
+    ],
+    name: 'getChallenge',
+    outputs: [
+      {
+        components: [
+          {
+            internalType: 'uint8',
+            name: 'state',
+            type: 'uint8',
+          },
+          {
+            internalType: 'uint64',
+            name: 'windowEnds',
+            type: 'uint64',
+          },
+          {
+            internalType: 'uint64',
+            name: 'revealDeadline',
+            type: 'uint64',
+          },
+          {
+            internalType: 'uint64',
+            name: 'creditedAtBlock',
+            type: 'uint64',
+          },
+          {
+            internalType: 'address',
+            name: 'signer',
+            type: 'address',
+          },
+          {
+            internalType: 'address',
+            name: 'challenger',
+            type: 'address',
+          },
+          {
+            internalType: 'uint256',
+            name: 'bond',
+            type: 'uint256',
+          },
+        ],
+        internalType: 'struct IAttribution.ChallengeInfo',
+        name: '',
+        type: 'tuple',
       },
     ],
     stateMutability: 'view',
@@ -4084,6 +4744,35 @@ export const attributionAbi = [
   {
     inputs: [
       {
+        internalType: 'address',
+        name: 'provider',
+        type: 'address',
+      },
+    ],
+    name: 'providerBond',
+    outputs: [
+      {
+        internalType: 'uint256',
+        name: 'bond',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint64',
+        name: 'lockedUntil',
+        type: 'uint64',
+      },
+      {
+        internalType: 'uint32',
+        name: 'openChallenges',
+        type: 'uint32',
+      },
+    ],
+    stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
         components: [
           {
             internalType: 'uint256',
@@ -4177,6 +4866,201 @@ export const attributionAbi = [
       },
     ],
     stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        components: [
+          {
+            internalType: 'uint256',
+            name: 'modelId',
+            type: 'uint256',
+          },
+          {
+            internalType: 'uint32',
+            name: 'modelVersion',
+            type: 'uint32',
+          },
+          {
+            internalType: 'bytes32',
+            name: 'inputHash',
+            type: 'bytes32',
+          },
+          {
+            internalType: 'bytes32',
+            name: 'outputHash',
+            type: 'bytes32',
+          },
+          {
+            components: [
+              {
+                internalType: 'uint256',
+                name: 'datanetId',
+                type: 'uint256',
+              },
+              {
+                internalType: 'uint64',
+                name: 'datanetVersion',
+                type: 'uint64',
+              },
+              {
+                internalType: 'uint32',
+                name: 'weight',
+                type: 'uint32',
+              },
+              {
+                internalType: 'uint64[]',
+                name: 'contributionIds',
+                type: 'uint64[]',
+              },
+              {
+                internalType: 'uint32[]',
+                name: 'contributionWeights',
+                type: 'uint32[]',
+              },
+            ],
+            internalType: 'struct IAttribution.Entry[]',
+            name: 'entries',
+            type: 'tuple[]',
+          },
+          {
+            internalType: 'uint256',
+            name: 'nonce',
+            type: 'uint256',
+          },
+          {
+            internalType: 'uint64',
+            name: 'deadline',
+            type: 'uint64',
+          },
+          {
+            internalType: 'address',
+            name: 'payer',
+            type: 'address',
+          },
+          {
+            internalType: 'uint256',
+            name: 'fee',
+            type: 'uint256',
+          },
+          {
+            internalType: 'bytes32',
+            name: 'attributionCommitment',
+            type: 'bytes32',
+          },
+        ],
+        internalType: 'struct IAttribution.InferenceReceipt',
+        name: 'receipt',
+        type: 'tuple',
+      },
+    ],
+    name: 'resolveUnrevealed',
+    outputs: [],
+    stateMutability: 'nonpayable',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        components: [
+          {
+            internalType: 'uint256',
+            name: 'modelId',
+            type: 'uint256',
+          },
+          {
+            internalType: 'uint32',
+            name: 'modelVersion',
+            type: 'uint32',
+          },
+          {
+            internalType: 'bytes32',
+            name: 'inputHash',
+            type: 'bytes32',
+          },
+          {
+            internalType: 'bytes32',
+            name: 'outputHash',
+            type: 'bytes32',
+          },
+          {
+            components: [
+              {
+                internalType: 'uint256',
+                name: 'datanetId',
+                type: 'uint256',
+              },
+              {
+                internalType: 'uint64',
+                name: 'datanetVersion',
+                type: 'uint64',
+              },
+              {
+                internalType: 'uint32',
+                name: 'weight',
+                type: 'uint32',
+              },
+              {
+                internalType: 'uint64[]',
+                name: 'contributionIds',
+                type: 'uint64[]',
+              },
+              {
+                internalType: 'uint32[]',
+                name: 'contributionWeights',
+                type: 'uint32[]',
+              },
+            ],
+            internalType: 'struct IAttribution.Entry[]',
+            name: 'entries',
+            type: 'tuple[]',
+          },
+          {
+            internalType: 'uint256',
+            name: 'nonce',
+            type: 'uint256',
+          },
+          {
+            internalType: 'uint64',
+            name: 'deadline',
+            type: 'uint64',
+          },
+          {
+            internalType: 'address',
+            name: 'payer',
+            type: 'address',
+          },
+          {
+            internalType: 'uint256',
+            name: 'fee',
+            type: 'uint256',
+          },
+          {
+            internalType: 'bytes32',
+            name: 'attributionCommitment',
+            type: 'bytes32',
+          },
+        ],
+        internalType: 'struct IAttribution.InferenceReceipt',
+        name: 'receipt',
+        type: 'tuple',
+      },
+      {
+        internalType: 'bytes',
+        name: 'output',
+        type: 'bytes',
+      },
+    ],
+    name: 'reveal',
+    outputs: [
+      {
+        internalType: 'bool',
+        name: 'providerAtFault',
+        type: 'bool',
+      },
+    ],
+    stateMutability: 'nonpayable',
     type: 'function',
   },
   {
@@ -4391,6 +5275,25 @@ export const attributionAbi = [
       },
     ],
     stateMutability: 'view',
+    type: 'function',
+  },
+  {
+    inputs: [
+      {
+        internalType: 'uint256',
+        name: 'amount',
+        type: 'uint256',
+      },
+    ],
+    name: 'unbondProvider',
+    outputs: [
+      {
+        internalType: 'uint256',
+        name: 'bond',
+        type: 'uint256',
+      },
+    ],
+    stateMutability: 'nonpayable',
     type: 'function',
   },
 ] as const

@@ -70,7 +70,15 @@ export async function startAnvil(opts: AnvilOptions = {}): Promise<LocalL1> {
   if (opts.stateFile !== undefined) args.push('--state', opts.stateFile)
   args.push(...(opts.args ?? []))
   const child = spawn(anvilBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] })
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  // Never outlive the process that started it (a crashed test worker, a killed CLI).
+  const reap = () => child.kill('SIGKILL')
+  process.once('exit', reap)
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      process.off('exit', reap)
+      resolve()
+    }),
+  )
   let output = ''
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -5,14 +5,73 @@
  * computing a block's state root. test/block-state.test.ts checks roots against the library's.
  */
 import { RLP } from '@ethereumjs/rlp'
-import { MerkleStateManager } from '@ethereumjs/statemanager'
-import { type Address, createAddressFromString, hexToBytes, unpadBytes } from '@ethereumjs/util'
+import { CODEHASH_PREFIX, MerkleStateManager } from '@ethereumjs/statemanager'
+import {
+  type Account,
+  type Address,
+  createAccountFromRLP,
+  createAddressFromString,
+  hexToBytes,
+  unpadBytes,
+} from '@ethereumjs/util'
 import { BatchTrieUpdater, type TrieUpdate } from './batch-trie.ts'
+import { type ForkLayer, isAccountTombstone } from './fork.ts'
 
 type Caches = NonNullable<MerkleStateManager['_caches']>
 type StorageItems = ReturnType<NonNullable<Caches['storage']>['flush']>
 
 export class BlockStateManager extends MerkleStateManager {
+  /** Set on a forked chain: keys the local trie lacks read through to the remote (state/fork.ts). */
+  fork: ForkLayer | undefined
+
+  override async getAccount(address: Address): Promise<Account | undefined> {
+    const fork = this.fork
+    if (fork === undefined) return super.getAccount(address)
+    const elem = this._caches?.account?.get(address)
+    if (elem !== undefined)
+      return elem.accountRLP !== undefined ? createAccountFromRLP(elem.accountRLP) : undefined
+    const rlp = await this._trie.get(address.bytes)
+    let account: Account | undefined
+    if (rlp === null) account = await fork.remoteAccount(address.bytes)
+    else if (!isAccountTombstone(rlp)) account = createAccountFromRLP(rlp)
+    // Cached like a read from the trie: the flush writes it, so a touched remote account joins
+    // the local trie (and stays what it was read as).
+    this._caches?.account?.put(address, account)
+    return account
+  }
+
+  override async getStorage(address: Address, key: Uint8Array): Promise<Uint8Array> {
+    const fork = this.fork
+    if (fork === undefined) return super.getStorage(address, key)
+    if (key.length !== 32) throw new Error('Storage key must be 32 bytes long')
+    const cached = this._caches?.storage?.get(address, key)
+    if (cached !== undefined) return RLP.decode(cached) as Uint8Array
+    const account = await this.getAccount(address)
+    if (account === undefined) return new Uint8Array(0)
+    const trie = this._getStorageTrie(address, account)
+    let raw = await trie.get(key)
+    if (raw === null && (await fork.continuesRemotely(trie))) {
+      const remote = unpadBytes(await fork.source.storage(address.bytes, key))
+      raw = RLP.encode(remote)
+    }
+    this._caches?.storage?.put(address, key, raw ?? SLOT_ZERO)
+    return RLP.decode(raw ?? new Uint8Array(0)) as Uint8Array
+  }
+
+  override async getCode(address: Address): Promise<Uint8Array> {
+    const fork = this.fork
+    if (fork === undefined) return super.getCode(address)
+    const elem = this._caches?.code?.get(address)
+    if (elem !== undefined) return elem.code ?? new Uint8Array(0)
+    const account = await this.getAccount(address)
+    if (account === undefined || !account.isContract()) return new Uint8Array(0)
+    const key = this._prefixCodeHashes ? codeKey(account.codeHash) : account.codeHash
+    const stored = (await this._trie.database().get(key)) as Uint8Array | undefined
+    const code = stored ?? (await fork.remoteCode(address.bytes, account.codeHash))
+    this._caches?.code?.put(address, code)
+    return code
+  }
+
   /**
    * The library writes every SSTORE into the cache AND straight into the storage trie
    * (`cache.put(...) ?? write` — `put` returns undefined), so each slot costs a trie update now and
@@ -65,17 +124,32 @@ export class BlockStateManager extends MerkleStateManager {
       const account = await this.getAccount(address)
       if (account === undefined) continue // storage of an account deleted in this block goes with it
       const trie = this._getStorageTrie(address, account)
+      // Over the remote's storage a zeroed slot must hide a non-zero remote value.
+      if (this.fork !== undefined && (await this.fork.continuesRemotely(trie)))
+        for (const u of updates)
+          if (u.value === null) u.value = await this.fork.zeroSlotValue(address.bytes, u.key)
       await new BatchTrieUpdater(trie).apply(updates)
       account.storageRoot = trie.root()
       await this.putAccount(address, account)
     }
 
     const accounts = accountCache.flush()
-    await new BatchTrieUpdater(this._trie).apply(
-      accounts.map(([addressHex, elem]) => ({
-        key: hexToBytes(`0x${addressHex}`),
-        value: elem.accountRLP ?? null,
-      })),
-    )
+    const updates: TrieUpdate[] = accounts.map(([addressHex, elem]) => ({
+      key: hexToBytes(`0x${addressHex}`),
+      value: elem.accountRLP ?? null,
+    }))
+    // A deleted account must hide the remote's (a tombstone); see state/fork.ts.
+    if (this.fork !== undefined)
+      for (const u of updates) if (u.value === null) u.value = await this.fork.deletedAccountValue(u.key)
+    await new BatchTrieUpdater(this._trie).apply(updates)
   }
+}
+
+const SLOT_ZERO = Uint8Array.of(0x80)
+
+function codeKey(codeHash: Uint8Array): Uint8Array {
+  const key = new Uint8Array(CODEHASH_PREFIX.length + codeHash.length)
+  key.set(CODEHASH_PREFIX, 0)
+  key.set(codeHash, CODEHASH_PREFIX.length)
+  return key
 }

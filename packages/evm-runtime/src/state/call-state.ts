@@ -14,15 +14,20 @@
  * Accounts are handed out as {@link ReadAccount} copies that remember their RLP: a call's
  * zero-value transfer puts caller and callee back unchanged, and the account cache would otherwise
  * re-encode both and decode them again at every later read.
+ *
+ * On a forked chain (state/fork.ts) what the trie lacks reads through to the remote; the maps keep
+ * the trie's answers (a miss included), the fork source caches the remote's.
  */
 import { RLP } from '@ethereumjs/rlp'
 import { CODEHASH_PREFIX, MerkleStateManager } from '@ethereumjs/statemanager'
-import { Account, type Address, createAccountFromRLP } from '@ethereumjs/util'
+import { Account, type Address, createAccountFromRLP, unpadBytes } from '@ethereumjs/util'
 import { toHex } from '../bytes.ts'
 import { BoundedMap } from './bounded-map.ts'
+import { type ForkLayer, isAccountTombstone } from './fork.ts'
 
-const RLP_EMPTY = Uint8Array.of(0x80)
 const EMPTY = new Uint8Array(0)
+/** baseStorage's entry for a slot the trie does not hold (a stored zero is RLP 0x80). */
+const ABSENT = new Uint8Array(0)
 
 /** A copy of a stored account that serializes to the RLP it was read from while unchanged. */
 class ReadAccount extends Account {
@@ -51,6 +56,8 @@ interface Stored {
 }
 
 export class CallStateManager extends MerkleStateManager {
+  /** Set on a forked chain (state/fork.ts). */
+  fork: ForkLayer | undefined
   private readonly baseAccounts = new BoundedMap<Stored | null>(200_000)
   /** Decoded form of RLP values in EthereumJS's account cache (immutable byte arrays). */
   private readonly decoded = new WeakMap<Uint8Array, Account>()
@@ -59,6 +66,12 @@ export class CallStateManager extends MerkleStateManager {
 
   override async setStateRoot(stateRoot: Uint8Array, clearCache = true): Promise<void> {
     await super.setStateRoot(stateRoot, clearCache)
+    this.baseAccounts.clear()
+  }
+
+  /** Forgets every read (a new fork: equal roots may now read through to another remote). */
+  forgetReads(): void {
+    this._caches?.clear()
     this.baseAccounts.clear()
   }
 
@@ -83,7 +96,12 @@ export class CallStateManager extends MerkleStateManager {
     let base = this.baseAccounts.get(key)
     if (base === undefined) {
       const rlp = await this._trie.get(address.bytes)
-      base = rlp !== null ? { account: createAccountFromRLP(rlp), rlp } : null
+      if (rlp !== null && !(this.fork !== undefined && isAccountTombstone(rlp)))
+        base = { account: createAccountFromRLP(rlp), rlp }
+      else if (rlp === null && this.fork !== undefined) {
+        const remote = await this.fork.remoteAccount(address.bytes)
+        base = remote !== undefined ? { account: remote, rlp: remote.serialize() } : null
+      } else base = null
       this.baseAccounts.set(key, base)
     }
     // A copy: the EVM mutates the accounts it reads before writing them back.
@@ -99,10 +117,14 @@ export class CallStateManager extends MerkleStateManager {
     const k = toHex(account.storageRoot) + toHex(key).slice(2)
     let value = this.baseStorage.get(k)
     if (value === undefined) {
-      value = (await this._getStorageTrie(address, account).get(key)) ?? RLP_EMPTY
+      value = (await this._getStorageTrie(address, account).get(key)) ?? ABSENT
       this.baseStorage.set(k, value)
     }
-    return RLP.decode(value) as Uint8Array
+    if (value !== ABSENT) return RLP.decode(value) as Uint8Array
+    const fork = this.fork
+    if (fork !== undefined && (await fork.continuesRemotely(this._getStorageTrie(address, account))))
+      return unpadBytes(await fork.source.storage(address.bytes, key))
+    return EMPTY
   }
 
   override async getCode(address: Address): Promise<Uint8Array> {
@@ -116,7 +138,8 @@ export class CallStateManager extends MerkleStateManager {
       const dbKey = this._prefixCodeHashes
         ? new Uint8Array([...CODEHASH_PREFIX, ...account.codeHash])
         : account.codeHash
-      code = ((await this._trie.database().get(dbKey)) as Uint8Array | undefined) ?? EMPTY
+      const stored = (await this._trie.database().get(dbKey)) as Uint8Array | undefined
+      code = stored ?? (this.fork ? await this.fork.remoteCode(address.bytes, account.codeHash) : EMPTY)
       this.baseCode.set(k, code)
     }
     return code

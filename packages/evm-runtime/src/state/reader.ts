@@ -1,7 +1,8 @@
 /**
  * Stateless reads of any persisted state root straight from the trie (no state manager, no
  * caches to invalidate): account, code, storage and EIP-1186 proofs. Safe to run concurrently
- * with block execution because persisted trie nodes are immutable (content-addressed).
+ * with block execution because persisted trie nodes are immutable (content-addressed). On a
+ * forked chain, what the trie lacks reads through to the remote (state/fork.ts).
  */
 import type { Common } from '@ethereumjs/common'
 import { createMerkleProof, createMPT, type MerklePatriciaTrie } from '@ethereumjs/mpt'
@@ -16,8 +17,9 @@ import {
 } from '@ethereumjs/util'
 import type { AccountProof, AccountState } from '../api.ts'
 import { assertLength, bytesToBigint, equalBytes, toHex } from '../bytes.ts'
-import { MissingStateError } from '../errors.ts'
+import { MissingStateError, NotInLocalStateError } from '../errors.ts'
 import { BoundedMap } from './bounded-map.ts'
+import { type ForkLayer, isAccountTombstone } from './fork.ts'
 import type { LevelStateDB } from './level-db.ts'
 
 export class StateReader {
@@ -29,11 +31,20 @@ export class StateReader {
    * than a cached account read, and every read of a root would otherwise build its own. */
   private readonly tries = new BoundedMap<MerklePatriciaTrie>(256)
   private template: MerklePatriciaTrie | undefined
+  /** Set on a forked chain (state/fork.ts); see {@link useFork}. */
+  private fork: ForkLayer | undefined
 
   constructor(
     private readonly db: LevelStateDB,
     private readonly common: Common,
   ) {}
+
+  /** Reads through to `fork` from now on; earlier reads are forgotten (equal roots of another
+   * fork read through to another remote). */
+  useFork(fork: ForkLayer | undefined): void {
+    this.fork = fork
+    this.accounts.clear()
+  }
 
   /** True when the root node is on disk (the empty root always exists). */
   async hasState(stateRoot: Uint8Array): Promise<boolean> {
@@ -71,9 +82,18 @@ export class StateReader {
     return trie
   }
 
-  private async account(trie: MerklePatriciaTrie, address: Uint8Array): Promise<Account | undefined> {
+  /** The account at the trie's root; on a fork, read through to the remote when the trie lacks it
+   * (`local: false`). */
+  private async account(
+    trie: MerklePatriciaTrie,
+    address: Uint8Array,
+  ): Promise<{ account: Account | undefined; local: boolean }> {
     const rlp = await trie.get(address)
-    return rlp === null ? undefined : createAccountFromRLP(rlp)
+    const fork = this.fork
+    if (fork === undefined)
+      return { account: rlp === null ? undefined : createAccountFromRLP(rlp), local: true }
+    if (rlp === null) return { account: await fork.remoteAccount(address), local: false }
+    return { account: isAccountTombstone(rlp) ? undefined : createAccountFromRLP(rlp), local: true }
   }
 
   async getAccount(stateRoot: Uint8Array, address: Uint8Array): Promise<AccountState | undefined> {
@@ -81,7 +101,7 @@ export class StateReader {
     const key = toHex(stateRoot) + toHex(address)
     const cached = this.accounts.get(key)
     if (cached !== undefined) return cached ?? undefined
-    const a = await this.account(await this.trie(stateRoot), address)
+    const { account: a } = await this.account(await this.trie(stateRoot), address)
     const state =
       a === undefined
         ? undefined
@@ -92,12 +112,13 @@ export class StateReader {
 
   async getCode(stateRoot: Uint8Array, address: Uint8Array): Promise<Uint8Array> {
     assertLength('address', address, 20)
-    const a = await this.account(await this.trie(stateRoot), address)
+    const { account: a } = await this.account(await this.trie(stateRoot), address)
     if (a === undefined || equalBytes(a.codeHash, KECCAK256_NULL)) return new Uint8Array(0)
     const key = new Uint8Array(CODEHASH_PREFIX.length + 32)
     key.set(CODEHASH_PREFIX, 0)
     key.set(a.codeHash, CODEHASH_PREFIX.length)
     const code = await this.db.getPersisted(key)
+    if (code === undefined && this.fork !== undefined) return this.fork.remoteCode(address, a.codeHash)
     if (code === undefined)
       throw new Error(`code for hash of ${Buffer.from(address).toString('hex')} is missing from the database`)
     return code
@@ -111,10 +132,13 @@ export class StateReader {
     assertLength('address', address, 20)
     assertLength('slot', slot, 32)
     const trie = await this.trie(stateRoot)
-    const a = await this.account(trie, address)
+    const { account: a } = await this.account(trie, address)
     const out = new Uint8Array(32)
     if (a === undefined || equalBytes(a.storageRoot, KECCAK256_RLP)) return out
-    const raw = await (await this.storageTrie(a.storageRoot)).get(slot)
+    const storage = await this.storageTrie(a.storageRoot)
+    const raw = await storage.get(slot)
+    if (raw === null && this.fork !== undefined && (await this.fork.continuesRemotely(storage)))
+      return this.fork.source.storage(address, slot)
     if (raw === null) return out
     const v = RLP.decode(raw) as Uint8Array
     out.set(v, 32 - v.length)
@@ -126,7 +150,9 @@ export class StateReader {
     for (const [i, s] of slots.entries()) assertLength(`slots[${i}]`, s, 32)
     const trie = await this.trie(stateRoot)
     const accountProof = await createMerkleProof(trie, address)
-    const a = await this.account(trie, address)
+    const { account: a, local } = await this.account(trie, address)
+    // On a fork the root commits only to what the local chain touched: nothing to prove otherwise.
+    if (!local) throw new NotInLocalStateError(address)
     const storageHash = a?.storageRoot ?? KECCAK256_RLP
     const storageTrie =
       a !== undefined && !equalBytes(storageHash, KECCAK256_RLP)
@@ -140,6 +166,8 @@ export class StateReader {
       }
       const proof = await createMerkleProof(storageTrie, key)
       const raw = await storageTrie.get(key)
+      if (raw === null && this.fork !== undefined && (await this.fork.continuesRemotely(storageTrie)))
+        throw new NotInLocalStateError(address, key)
       storageProof.push({
         key,
         value: raw === null ? 0n : bytesToBigint(RLP.decode(raw) as Uint8Array),

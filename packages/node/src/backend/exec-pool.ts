@@ -37,7 +37,12 @@ export interface ExecPoolOptions {
   onError?: (err: Error) => void
 }
 
-const WORKER_URL = new URL('./exec-worker.mjs', import.meta.url)
+// Compiled (dist/), the worker is exec-worker.js itself; run from the TypeScript sources (tests),
+// exec-worker.mjs first loads tsx in the worker thread.
+const WORKER_URL = new URL(
+  import.meta.url.endsWith('.ts') ? './exec-worker.mjs' : './exec-worker.js',
+  import.meta.url,
+)
 /** Worker failures (crashes, backstop terminations) in a row after which the pool gives up. */
 const MAX_FAILURES = 5
 

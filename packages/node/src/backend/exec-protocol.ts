@@ -33,12 +33,14 @@ export type JobLimits = Omit<ExecutionLimits, 'signal'>
 export type ExecJob =
   | {
       id: number
-      kind: 'call' | 'estimate'
+      kind: 'call' | 'estimate' | 'accessList' | 'traceCall'
       params: CallParams
       /** RLP of the header whose block context the call runs in. */
       header: Uint8Array
       stateRoot: Uint8Array
       overrides?: StateOverrides
+      /** traceCall only. */
+      opts?: TraceOptions
       limits: JobLimits
     }
   | {

@@ -16,6 +16,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { createBlockFromRLP, createBlockHeaderFromRLP } from '@ethereumjs/block'
 import { createExecutionRuntime } from '@openledger/evm-runtime'
 import { Level } from 'level'
+import { chainHistory } from '../attribution/history.ts'
 import { runtimeOptionsFromSpec } from '../chain/runtime-spec.ts'
 import { ChainStore } from '../store/index.ts'
 import {
@@ -45,7 +46,7 @@ await db.open({ multithreading: true } as Parameters<typeof db.open>[0])
 const sub = (name: string) =>
   db.sublevel<Uint8Array, Uint8Array>(name, { keyEncoding: 'view', valueEncoding: 'view' })
 const runtime = await createExecutionRuntime({
-  ...runtimeOptionsFromSpec(data.spec),
+  ...runtimeOptionsFromSpec(data.spec, chainHistory(sub('chain'))),
   db: sub('state'),
   getBlockHash: ChainStore.canonicalHashReader(sub('chain')),
   cache: data.cache,
@@ -66,9 +67,16 @@ async function run(job: ExecJob): Promise<unknown> {
   }
   const header = createBlockHeaderFromRLP(job.header, opts)
   const callOpts = { stateRoot: job.stateRoot, overrides: job.overrides, limits }
-  return job.kind === 'call'
-    ? runtime.call(job.params, header, callOpts)
-    : runtime.estimateGas(job.params, header, callOpts)
+  switch (job.kind) {
+    case 'call':
+      return runtime.call(job.params, header, callOpts)
+    case 'estimate':
+      return runtime.estimateGas(job.params, header, callOpts)
+    case 'accessList':
+      return runtime.createAccessList(job.params, header, callOpts)
+    case 'traceCall':
+      return runtime.traceCall(job.params, header, callOpts, job.opts ?? {})
+  }
 }
 
 port.on('message', (m: ToWorker) => {

@@ -4,24 +4,12 @@
  * the chain's commits into RPC events (events.ts). Everything it uses is passed in.
  */
 import type { Block, BlockHeader } from '@ethereumjs/block'
-import {
-  Capability,
-  createTx,
-  createTxFromRLP,
-  type FeeMarket1559Tx,
-  type LegacyTx,
-  type TypedTransaction,
-} from '@ethereumjs/tx'
+import { createTx, type FeeMarket1559Tx, type LegacyTx, type TypedTransaction } from '@ethereumjs/tx'
 import { Address } from '@ethereumjs/util'
 import type { ExecutionLimits, ExecutionRuntime } from '@openledger/evm-runtime'
+import { bindSender, ExecutionError, InvalidArgumentError } from '@openledger/evm-runtime'
 import {
-  adoptRecovery,
-  bindSender,
-  ExecutionError,
-  InvalidArgumentError,
-  recoverSender,
-} from '@openledger/evm-runtime'
-import {
+  type AccessListOutcome,
   type BlockRef,
   type CallOutcome,
   type CallRequest,
@@ -29,6 +17,7 @@ import {
   ErrorCode,
   type ExecOptions,
   type FeeHistory,
+  type ForkedHistory,
   invalidInput,
   type LogQuery,
   type ProofResult,
@@ -46,11 +35,12 @@ import {
 } from '@openledger/rpc'
 import type { Chain } from '../chain/chain.ts'
 import type { RuntimeSpec } from '../chain/runtime-spec.ts'
+import { IntakeError, type TxIntake } from '../intake/tx-intake.ts'
 import type { NodeMetrics } from '../metrics.ts'
 import { defaultNextEnv, type NextBlockEnv, PendingBlock } from '../miner/pending-block.ts'
 import type { ChainStore } from '../store/index.ts'
 import type { SyncProgress } from '../sync/range-sync.ts'
-import { type TxPool, TxPoolError } from '../txpool/index.ts'
+import type { TxPool } from '../txpool/index.ts'
 import { bytesEqual, key } from '../util/bytes.ts'
 import { RpcEvents } from './events.ts'
 import {
@@ -67,6 +57,8 @@ import type { RecoverPool } from './recover-pool.ts'
 
 export interface NodeBackendOptions {
   chain: Chain
+  /** The one way transactions enter the pool (shared with gossip on network nodes). */
+  intake: TxIntake
   store: ChainStore
   runtime: ExecutionRuntime
   pool: TxPool
@@ -83,9 +75,6 @@ export interface NodeBackendOptions {
   /** Answer a send whose automined transaction failed with Hardhat's error (its
    * `throwOnTransactionFailures`); the transaction is mined all the same. Read per send. */
   throwOnTransactionFailures?: () => boolean
-  /** Refuse transactions that cannot pay the next block's base fee instead of pooling them
-   * (dev automine, as anvil and Hardhat do: such a transaction would never be mined). */
-  rejectBelowBaseFee?: () => boolean
   /** Environment of the next block on `parent` (dev: the sealer's, with its time controls);
    * default: wall-clock time and the next base fee. */
   nextBlockEnv?: (parent: BlockHeader) => NextBlockEnv
@@ -102,6 +91,9 @@ export interface NodeBackendOptions {
   execution?: Partial<ExecutionConfig>
   /** Where execution workers find the chain (needed when execution.threads > 0). */
   execWorkers?: { dbPath: string; spec: RuntimeSpec }
+  /** A dev chain that may be forked: the remote history it continues now, if any (read per
+   * request; hardhat_reset forks and un-forks). */
+  fork?: () => ForkedHistory | undefined
 }
 
 /** What became of an admitted transaction by the time its send is answered (automine). */
@@ -120,6 +112,7 @@ export class NodeBackend implements RpcBackend {
   private readonly store: ChainStore
   private readonly runtime: ExecutionRuntime
   private readonly pool: TxPool
+  private readonly intake: TxIntake
   private readonly keys: NodeBackendOptions['keys']
   private readonly impersonated: Set<string>
   /** The pending block (see PendingBlock); also the next block's environment for estimates. */
@@ -127,11 +120,17 @@ export class NodeBackend implements RpcBackend {
   readonly execution: ExecutionConfig
   private readonly execPool: ExecPool | undefined
 
+  /** The remote chain a forked dev chain continues (rpc/src/fork.ts forwards its history). */
+  get fork(): ForkedHistory | undefined {
+    return this.opts.fork?.()
+  }
+
   constructor(private readonly opts: NodeBackendOptions) {
     this.chain = opts.chain
     this.store = opts.store
     this.runtime = opts.runtime
     this.pool = opts.pool
+    this.intake = opts.intake
     this.chainId = this.runtime.chainId
     this.clientVersion = opts.clientVersion
     this.events = new RpcEvents(opts.chain, opts.pool)
@@ -162,13 +161,6 @@ export class NodeBackend implements RpcBackend {
   async close(): Promise<void> {
     this.events.close()
     await this.execPool?.close()
-  }
-
-  private txOptions(): { common: ExecutionRuntime['common']; allowUnlimitedInitCodeSize: boolean } {
-    return {
-      common: this.runtime.common,
-      allowUnlimitedInitCodeSize: this.runtime.allowUnlimitedContractSize === true,
-    }
   }
 
   headNumber(): bigint {
@@ -343,6 +335,62 @@ export class NodeBackend implements RpcBackend {
     }
   }
 
+  async createAccessList(
+    req: CallRequest,
+    ref: BlockRef,
+    overrides?: StateOverride,
+    exec?: ExecOptions,
+  ): Promise<AccessListOutcome> {
+    const { header, root } = await this.executionContext(ref)
+    try {
+      const limits = requestLimits(this.execution, exec)
+      const job = {
+        kind: 'accessList',
+        params: req,
+        header: header.serialize(),
+        stateRoot: root,
+        overrides,
+      } as const
+      const r = await this.execute(job, limits, () =>
+        this.runtime.createAccessList(req, header, { stateRoot: root, overrides, limits }),
+      )
+      return { accessList: r.accessList, gasUsed: r.gasUsed, error: r.error }
+    } catch (err) {
+      if (err instanceof ExecutionError || err instanceof InvalidArgumentError)
+        throw invalidInput(err.message)
+      return executionErrorAsRpc(err)
+    }
+  }
+
+  async traceCall(
+    req: CallRequest,
+    ref: BlockRef,
+    options: Record<string, unknown>,
+    overrides?: StateOverride,
+    exec?: ExecOptions,
+  ): Promise<unknown> {
+    const { opts, timeoutMs } = traceOptions(options, this.execution)
+    const { header, root } = await this.executionContext(ref)
+    try {
+      const limits = requestLimits(this.execution, exec, timeoutMs)
+      const job = {
+        kind: 'traceCall',
+        params: req,
+        header: header.serialize(),
+        stateRoot: root,
+        overrides,
+        opts,
+      } as const
+      return await this.execute(job, limits, () =>
+        this.runtime.traceCall(req, header, { stateRoot: root, overrides, limits }, opts),
+      )
+    } catch (err) {
+      if (err instanceof ExecutionError || err instanceof InvalidArgumentError)
+        throw invalidInput(err.message)
+      return executionErrorAsRpc(err)
+    }
+  }
+
   private async recentBlocks(count: number): Promise<Block[]> {
     const out: Block[] = []
     let n = this.headNumber()
@@ -404,54 +452,24 @@ export class NodeBackend implements RpcBackend {
   }
 
   async sendRawTransaction(raw: Uint8Array): Promise<Uint8Array> {
+    const intake = this.intake
     // Posted before decoding, so the worker recovers while this thread decodes.
     const offloaded = this.opts.recovery?.submit(raw)
-    let tx: TypedTransaction
     try {
-      tx = createTxFromRLP(raw, this.txOptions())
+      const tx = intake.decode(raw)
+      // Computed from the same bytes that decoded into `tx`; undefined: recover here.
+      const sender = intake.recover(tx, offloaded && (await offloaded))
+      return await this.admit(tx, sender)
     } catch (err) {
-      throw invalidInput(describeDecodeError(err))
+      throw err instanceof IntakeError ? invalidInput(err.message) : err
     }
-    if (tx.type === 0 && !tx.supports(Capability.EIP155ReplayProtection)) {
-      throw invalidInput('only replay-protected (EIP-155) transactions allowed over RPC')
-    }
-    // Computed from the same bytes that decoded into `tx`; undefined: recover here as before.
-    const recovered = offloaded && (await offloaded)
-    let sender: Uint8Array
-    const t0 = performance.now()
-    try {
-      if (recovered) adoptRecovery(tx, recovered)
-      sender = recoverSender(tx)
-    } catch {
-      throw invalidInput('invalid sender: signature does not recover a public key')
-    } finally {
-      this.opts.metrics?.phaseSeconds.inc({ phase: 'recovery' }, (performance.now() - t0) / 1000)
-    }
-    return this.admit(tx, sender)
   }
 
   private async admit(tx: TypedTransaction, sender: Uint8Array): Promise<Uint8Array> {
-    // Osaka (EIP-7825) in the next block: such a transaction could never be mined (geth's message).
-    const cap = this.runtime.txGasCapAt(this.chain.head.header.number + 1n)
-    if (cap !== undefined && tx.gasLimit > cap)
-      throw invalidInput(`transaction gas limit too high (cap: ${cap}, tx: ${tx.gasLimit})`)
-    if (this.opts.rejectBelowBaseFee?.()) {
-      const baseFee = this.chain.head.header.calcNextBaseFee()
-      const feeCap = 'maxFeePerGas' in tx ? (tx.maxFeePerGas as bigint) : (tx as LegacyTx).gasPrice
-      if (feeCap < baseFee) {
-        throw invalidInput(
-          `max fee per gas less than block base fee: address ${key(sender)}, maxFeePerGas: ${feeCap}, baseFee: ${baseFee}`,
-        )
-      }
-    }
     try {
-      await this.pool.add(tx, sender)
+      await this.intake.admit(tx, sender)
     } catch (err) {
-      if (err instanceof TxPoolError) {
-        this.opts.metrics?.txpoolRejected.inc({ reason: err.code })
-        throw invalidInput(err.message)
-      }
-      throw err
+      throw err instanceof IntakeError ? invalidInput(err.message) : err
     }
     const hash = tx.hash()
     const outcome = await this.opts.afterAdmit?.(hash)
@@ -471,7 +489,7 @@ export class NodeBackend implements RpcBackend {
       throw new RpcError(ErrorCode.INVALID_INPUT, `unknown account ${fromKey}: not unlocked or impersonated`)
     }
     // Unfrozen so that an impersonated transaction can carry its sender (see impersonatedTx).
-    const txOpts = { ...this.txOptions(), freeze: false }
+    const txOpts = { ...this.intake.txOptions(), freeze: false }
     const nonce = req.nonce ?? (await this.pendingNonce(req.from))
     const gasLimit = req.gas ?? (await this.estimateGas({ ...req, nonce }, { tag: 'pending' }))
     const base = this.chain.head.header.calcNextBaseFee()
@@ -554,7 +572,8 @@ export class NodeBackend implements RpcBackend {
    * starts on the first request; a job it cannot take (workers starting or given up) runs here.
    */
   private async execute<T>(job: JobBody, limits: ExecutionLimits, inThread: () => Promise<T>): Promise<T> {
-    const pool = this.execPool
+    // Workers read the database only: a forked chain's state is partly on its remote.
+    const pool = this.runtime.fork === undefined ? this.execPool : undefined
     if (pool !== undefined) {
       pool.start()
       if (pool.ready) {
@@ -578,14 +597,6 @@ export class NodeBackend implements RpcBackend {
 
 function invalidParams(message: string): RpcError {
   return new RpcError(ErrorCode.INVALID_PARAMS, message)
-}
-
-function describeDecodeError(err: unknown): string {
-  const msg = err instanceof Error ? err.message : String(err)
-  const cap = /gas limit (\d+) exceeds the maximum allowed by EIP-7825 \((\d+)\)/.exec(msg)
-  if (cap) return `transaction gas limit too high (cap: ${cap[2]}, tx: ${cap[1]})`
-  if (/chain ?id/i.test(msg)) return `invalid chain id for signer: ${msg}`
-  return `rlp: invalid transaction: ${msg.split('\n')[0]}`
 }
 
 /** A transaction from an impersonated account: unsigned, with the sender fixed by the node, as

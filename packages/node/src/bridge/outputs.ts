@@ -187,14 +187,19 @@ export class OutputService {
     }
   }
 
-  /** One round: sign what is due, submit when a quorum is held. Exposed for tests. */
+  /** Signs and submits what is due; a proposer catching up submits up to 16 outputs in a row. */
   async tick(): Promise<void> {
+    for (let i = 0; i < 16 && !this.#stopped; i++) if (!(await this.step())) return
+  }
+
+  /** One output: sign it if due, submit it when a quorum is held. True when one was submitted. */
+  async step(): Promise<boolean> {
     const oracle = await this.#readOracle()
     const n = oracle.next
     this.collector.prune(n)
-    if (this.o.chain.head.header.number < n) return
+    if (this.o.chain.head.header.number < n) return false
     const root = await this.rootAt(n)
-    if (root === undefined) return
+    if (root === undefined) return false
     const nextValidators = this.o.validatorsAfter
       ? this.o.validatorsAfter(n).map((v) => getAddress(hex(v)))
       : oracle.validators.map((v) => getAddress(v))
@@ -209,7 +214,7 @@ export class OutputService {
         this.o.publish?.(sig)
       }
     }
-    if (!this.#wallet || !this.#proposer) return
+    if (!this.#wallet || !this.#proposer) return false
     const at = { abi: oracleAbi, address: this.o.addresses.contracts.l2OutputOracle } as const
     let hash: Hex
     if (oracle.validators.length === 0) {
@@ -222,7 +227,7 @@ export class OutputService {
       })
     } else {
       const sigs = this.collector.quorum(s, oracle.quorum)
-      if (!sigs) return
+      if (!sigs) return false
       hash = await this.#wallet.writeContract({
         ...at,
         functionName: 'proposeL2OutputSigned',
@@ -236,5 +241,6 @@ export class OutputService {
     this.o.metrics?.outputsProposed.inc()
     this.o.metrics?.outputGas.observe(Number(receipt.gasUsed))
     this.o.log.info({ l2Block: String(n), root, l1Tx: hash, gas: String(receipt.gasUsed) }, 'output proposed')
+    return true
   }
 }

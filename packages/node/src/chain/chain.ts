@@ -33,6 +33,9 @@ export interface ChainObserver {
   onCommit?(blocks: readonly CommittedBlock[], source: CommitSource): Promise<void> | void
   /** Blocks above `head` were removed (dev rollback); `head` is the new head. */
   onRollback?(head: Block): Promise<void> | void
+  /** The chain started over from `first` (dev reset, possibly onto another chain's fork block);
+   * without this, observers hear it as a rollback to `first`. */
+  onRestart?(first: Block): Promise<void> | void
 }
 
 export class Chain {
@@ -113,13 +116,26 @@ export class Chain {
   /** Dev rollback (evm_revert): drop blocks above `number` and return to their parent's state. */
   async rollbackTo(number: bigint, workingStateRoot: Uint8Array): Promise<void> {
     await this.store.truncateAfter(number)
-    if (number === 0n) this.#edited.clear()
+    if (number === this.store.genesisNumber) this.#edited.clear()
     this.#working = workingStateRoot
+    await this.#rolledBack()
+  }
+
+  /** Dev reset (hardhat_reset): the chain starts over from `genesis` (its own, or a fork block),
+   * announced to the observers as a rollback to it. */
+  async restart(genesis: Block, opts: { forkedGenesis?: boolean } = {}): Promise<void> {
+    await this.store.restart(genesis, opts)
+    this.#edited.clear()
+    this.#working = genesis.header.stateRoot
+    await this.#rolledBack(true)
+  }
+
+  async #rolledBack(restart = false): Promise<void> {
     const head = this.head
     for (const o of this.#observers) {
-      if (o.onRollback === undefined) continue
       try {
-        await o.onRollback(head)
+        if (restart && o.onRestart !== undefined) await o.onRestart(head)
+        else await o.onRollback?.(head)
       } catch (err) {
         this.opts.log.error({ err, observer: o.name }, 'chain observer failed on rollback')
       }

@@ -6,6 +6,7 @@
  * genesis/native-modules.ts). The genesis is the one with the modules' genesis state already in
  * its allocation (nativeModules), so a worker does not redo that asynchronous step.
  */
+import type { ModuleHistory } from '@openledger/attribution'
 import {
   type CreateExecutionRuntimeOptions,
   type GenesisConfig,
@@ -36,11 +37,13 @@ export function runtimeSpec(
   }
 }
 
+/** `history`: the chain's logs, which the Attribution module reads to re-run a challenged receipt
+ * (attribution/history.ts over the chain keyspace, like getBlockHash). */
 export function runtimeOptions(
   genesis: GenesisConfig,
-  opts: { allowUnlimitedContractSize?: boolean } = {},
+  opts: { allowUnlimitedContractSize?: boolean; history?: ModuleHistory } = {},
 ): Omit<CreateExecutionRuntimeOptions, 'db' | 'getBlockHash'> {
-  const native = nativeRuntime(genesis)
+  const native = nativeRuntime(genesis, { history: opts.history })
   return {
     genesis,
     modules: native.modules,
@@ -53,6 +56,7 @@ export function runtimeOptions(
 /** The same options on the other side of a worker boundary. */
 export function runtimeOptionsFromSpec(
   spec: RuntimeSpec,
+  history?: ModuleHistory,
 ): Omit<CreateExecutionRuntimeOptions, 'db' | 'getBlockHash'> {
-  return runtimeOptions(parseGenesis(spec.genesis), spec)
+  return runtimeOptions(parseGenesis(spec.genesis), { ...spec, history })
 }

@@ -2,12 +2,14 @@
 import type { Block } from '@ethereumjs/block'
 import { type ExecutedTx, parseGenesis } from '@openledger/evm-runtime'
 import { formatUnits } from '@openledger/payable'
+import { displayUrl } from '../fork/remote.ts'
 import { buildDevGenesis } from '../genesis/dev-genesis.ts'
 import { DEV_DERIVATION_PATH, DEV_MNEMONIC, type DevAccount } from '../keys/dev-accounts.ts'
 import { createLogger, silentLogger } from '../logger.ts'
 import type { MiningMode } from '../miner/dev-sealer.ts'
 import { OpenLedgerNode } from '../node.ts'
 import { hex } from '../util/bytes.ts'
+import { bridgedGenesis, resolveL1Flags } from './bridge.ts'
 import type { RpcFlagConfig } from './rpc-flags.ts'
 
 export interface DevCommandOptions {
@@ -25,12 +27,15 @@ export interface DevCommandOptions {
   genesis?: string
   mnemonic?: string
   hardfork?: string
+  /** --fork-url and its companions (headers as "Name: value"). */
+  fork?: { url: string; blockNumber?: bigint; timeoutMs?: number; retries?: number; headers?: string[] }
   logLevel: string
   silent: boolean
   /** Browser access, limits and execution bounds from the shared RPC flags (rpc-flags.ts). */
   rpc: RpcFlagConfig
   metricsPort?: number
   metricsHost: string
+  l1?: { rpc: string; addresses: string; proposerKey?: string }
 }
 
 export async function runDev(opts: DevCommandOptions): Promise<void> {
@@ -43,7 +48,8 @@ export async function runDev(opts: DevCommandOptions): Promise<void> {
     mnemonic: opts.mnemonic,
     hardfork: opts.hardfork,
   })
-  const genesis = parseGenesis(json)
+  const l1 = await resolveL1Flags(opts.l1)
+  const genesis = parseGenesis(l1 ? bridgedGenesis(json, l1.addresses, opts.chainId) : json)
   // A throwaway chain starts now, as Hardhat's (its genesis time is the start time): tests take
   // `time.latest()` of a fresh chain as "now" and schedule from it. A persisted chain keeps the
   // file's time, so that its genesis hash is the same on every start.
@@ -55,7 +61,16 @@ export async function runDev(opts: DevCommandOptions): Promise<void> {
       ? { kind: 'interval', blockTimeMs: opts.blockTime }
       : { kind: 'auto' }
   const log = opts.silent ? silentLogger() : createLogger({ level: opts.logLevel })
+  const fork = opts.fork && {
+    url: opts.fork.url,
+    blockNumber: opts.fork.blockNumber,
+    timeoutMs: opts.fork.timeoutMs,
+    retries: opts.fork.retries,
+    headers: opts.fork.headers && parseHeaders(opts.fork.headers),
+    chainId: opts.chainId === undefined ? undefined : BigInt(opts.chainId),
+  }
   const node = await OpenLedgerNode.startDev({
+    fork,
     datadir: opts.datadir,
     genesis,
     rpc: { host: opts.host, port: opts.port, ...opts.rpc.rpc },
@@ -68,11 +83,13 @@ export async function runDev(opts: DevCommandOptions): Promise<void> {
     // A dev chain is started to be used: have the recovery worker ready for the first burst.
     recoverStartRate: 0,
     log,
+    l1,
     onBlock: opts.silent ? undefined : (b, e, d) => out(formatBlock(b, e, d)),
   })
   const balances = await Promise.all(
     accounts.map((a) => node.backend.getBalance(a.address, { tag: 'latest' })),
   )
+  const forkedFrom = (await node.backend.dev?.metadata())?.forkedNetwork
   out(
     banner({
       node,
@@ -82,6 +99,12 @@ export async function runDev(opts: DevCommandOptions): Promise<void> {
       mnemonic: opts.mnemonic ?? DEV_MNEMONIC,
       mining,
       datadir: opts.datadir,
+      fork: forkedFrom &&
+        opts.fork && {
+          display: displayUrl(opts.fork.url),
+          blockNumber: forkedFrom.forkBlockNumber,
+          hash: forkedFrom.forkBlockHash,
+        },
     }),
   )
 
@@ -105,6 +128,17 @@ export async function runDev(opts: DevCommandOptions): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'))
 }
 
+/** --fork-header "Name: value" lines as a header map. */
+function parseHeaders(lines: string[]): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const line of lines) {
+    const i = line.indexOf(':')
+    if (i <= 0) throw new Error(`--fork-header must be "Name: value", got ${JSON.stringify(line)}`)
+    out[line.slice(0, i).trim()] = line.slice(i + 1).trim()
+  }
+  return out
+}
+
 function banner(p: {
   node: OpenLedgerNode
   accounts: DevAccount[]
@@ -113,6 +147,7 @@ function banner(p: {
   mnemonic: string
   mining: MiningMode
   datadir?: string
+  fork?: { display: string; blockNumber: bigint; hash: Uint8Array }
 }): string {
   const symbol = p.genesis.currency.symbol
   const lines = [
@@ -132,7 +167,10 @@ function banner(p: {
     `Mnemonic:          ${p.mnemonic}`,
     `Derivation path:   ${DEV_DERIVATION_PATH}/{index}`,
     '',
-    `Chain ID:          ${p.genesis.chainId}`,
+    `Chain ID:          ${p.node.backend.chainId}`,
+    ...(p.fork
+      ? [`Forked from:       ${p.fork.display} at block ${p.fork.blockNumber} (${hex(p.fork.hash)})`]
+      : []),
     `Currency:          ${p.genesis.currency.name} (${symbol}, ${p.genesis.currency.decimals} decimals)`,
     `Base Fee:          ${p.node.chain.head.header.calcNextBaseFee()} wei`,
     `Gas Limit:         ${p.genesis.gasLimit}`,

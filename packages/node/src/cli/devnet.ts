@@ -9,15 +9,18 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { deployL1, type LocalL1, l1AddressesToJson, readL1Addresses, startAnvil } from '@openledger/bridge'
 import { privateKeyToAddress } from '@openledger/consensus'
+import { privateKeyToAccount } from 'viem/accounts'
 import { buildQbftGenesis } from '../genesis/qbft-genesis.ts'
 import { deriveDevAccounts } from '../keys/dev-accounts.ts'
 import { loadOrCreateKey } from '../keys/node-key.ts'
 import { peerIdFromNodeKey } from '../p2p/index.ts'
 import { bytesEqual, fromHex, hex } from '../util/bytes.ts'
+import { bridgedGenesis } from './bridge.ts'
 
 const BIN = fileURLToPath(new URL('../../bin/openledger.mjs', import.meta.url))
-const READY_TIMEOUT_MS = 60_000
+const READY_TIMEOUT_MS = 120_000
 /** Devnet staking: 20-block epochs, 2-minute unbonding (a network genesis keeps 21 days). */
 export const DEVNET_STAKING = {
   epochLength: 20,
@@ -39,6 +42,46 @@ export interface DevnetOptions {
   logLevel: string
   /** Extra flags for every node (the RPC flags devnet was given). */
   nodeArgs?: string[]
+  /** 'local': start an anvil L1, deploy the bridge, settle the devnet on it (node0 proposes). */
+  l1?: 'local'
+  /** RPC port of the local L1 (default: --port + 100). */
+  l1Port?: number
+}
+
+/** anvil's first dev key: deploys the bridge and proposes outputs on the local L1. */
+const L1_OPERATOR_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'
+const LOCAL_L1_CHAIN_ID = 900
+
+/** Starts anvil (state kept in <dir>/l1) and deploys the bridge once (<dir>/l1-addresses.json). */
+async function startLocalL1(
+  dir: string,
+  port: number,
+  l2ChainId: number,
+  validators: Uint8Array[],
+): Promise<{ anvil: LocalL1; addressesFile: string }> {
+  await mkdir(join(dir, 'l1'), { recursive: true })
+  const anvil = await startAnvil({
+    port,
+    chainId: LOCAL_L1_CHAIN_ID,
+    blockTime: 1,
+    stateFile: join(dir, 'l1', 'anvil-state.json'),
+  })
+  const addressesFile = join(dir, 'l1-addresses.json')
+  if (!existsSync(addressesFile)) {
+    const addresses = await deployL1({
+      rpcUrl: anvil.url,
+      account: privateKeyToAccount(L1_OPERATOR_KEY),
+      params: {
+        l2ChainId,
+        validators: validators.map((v) => hex(v) as `0x${string}`),
+        submissionInterval: 10n,
+        finalizationPeriodSeconds: 12n,
+        confirmations: 2,
+      },
+    })
+    await writeFile(addressesFile, `${JSON.stringify(l1AddressesToJson(addresses), null, 2)}\n`)
+  }
+  return { anvil, addressesFile }
 }
 
 export async function runDevnet(o: DevnetOptions): Promise<void> {
@@ -53,6 +96,9 @@ export async function runDevnet(o: DevnetOptions): Promise<void> {
     keys.push(await loadOrCreateKey(join(dir, `node${i}`, 'validator.key')))
   }
   const addresses = keys.map((k) => privateKeyToAddress(k))
+  const chainId = o.chainId ?? 31337
+  const l1 =
+    o.l1 === 'local' ? await startLocalL1(dir, o.l1Port ?? o.port + 100, chainId, addresses) : undefined
   const genesisPath = join(dir, 'genesis.json')
   if (existsSync(genesisPath)) {
     const existing = JSON.parse(await readFile(genesisPath, 'utf8')) as { validators?: string[] }
@@ -60,7 +106,7 @@ export async function runDevnet(o: DevnetOptions): Promise<void> {
     if (listed.length !== addresses.length || !addresses.every((a) => listed.some((l) => bytesEqual(l, a))))
       throw new Error(`${genesisPath} was made for other validators; use another --datadir`)
   } else {
-    const genesis = await buildQbftGenesis({
+    const qbft = await buildQbftGenesis({
       validators: addresses,
       chainId: o.chainId,
       blockPeriodSeconds: o.blockTimeMs / 1000,
@@ -69,6 +115,7 @@ export async function runDevnet(o: DevnetOptions): Promise<void> {
       stakingParams: DEVNET_STAKING,
       governance: DEVNET_GOVERNANCE,
     })
+    const genesis = l1 ? bridgedGenesis(qbft, await readL1Addresses(l1.addressesFile)) : qbft
     await writeFile(genesisPath, `${JSON.stringify(genesis, null, 2)}\n`)
   }
   const peerIds = keys.map(peerIdFromNodeKey)
@@ -81,6 +128,7 @@ export async function runDevnet(o: DevnetOptions): Promise<void> {
     stopping = true
     process.stdout.write('\nStopping the devnet…\n')
     await Promise.all(children.map((c) => stopChild(c)))
+    await l1?.anvil.stop()
     if (temp) await rm(temp, { recursive: true, force: true })
     process.exit(code)
   }
@@ -110,6 +158,10 @@ export async function runDevnet(o: DevnetOptions): Promise<void> {
     const boot = peerIds.map((_, j) => j).filter((j) => j !== i)
     if (boot.length > 0) args.push('--bootnodes', boot.map(p2pAddr).join(','))
     if (o.metricsPort !== undefined) args.push('--metrics.port', String(o.metricsPort + i))
+    if (l1) {
+      args.push('--l1-rpc', l1.anvil.url, '--l1-addresses', l1.addressesFile)
+      if (i === 0) args.push('--l1-proposer-key', L1_OPERATOR_KEY)
+    }
     const child = spawn(process.execPath, args, { stdio: ['ignore', logFd, logFd] })
     child.on('exit', (code, signal) => {
       if (!stopping)
@@ -144,6 +196,13 @@ export async function runDevnet(o: DevnetOptions): Promise<void> {
       'Funded accounts (10,000 OPEN each, mnemonic "test test … junk")',
       ...accounts.map((a, i) => `(${i}) ${hex(a.address)}  ${hex(a.privateKey)}`),
       '',
+      ...(l1
+        ? [
+            `L1:       anvil at ${l1.anvil.url} (chain ${LOCAL_L1_CHAIN_ID}, 1 s blocks); bridge addresses in ${l1.addressesFile}`,
+            '          node0 proposes outputs; every validator signs them. Try:',
+            `          openledger bridge status --l1-rpc ${l1.anvil.url} --l1-addresses ${l1.addressesFile} --l2-rpc http://127.0.0.1:${o.port}`,
+          ]
+        : []),
       `Genesis:  ${genesisPath}`,
       `Data:     ${dir}${temp ? ' (temporary, deleted on exit)' : ''}`,
       'Press Ctrl-C to stop all nodes.',

@@ -10,6 +10,7 @@ import {
 } from '@openledger/payable/cli'
 import { Command, Option } from 'commander'
 import { VERSION } from '../version.ts'
+import { registerBridgeCommands } from './bridge.ts'
 import { registerGovernanceCommands } from './gov.ts'
 import { addRpcFlags, rpcConfigFromFlags, rpcFlagArgs } from './rpc-flags.ts'
 import { registerStakingCommands } from './stake.ts'
@@ -55,6 +56,33 @@ const dev = program
   .option('--datadir <dir>', 'persist the chain here and resume from it (default: a temporary directory)')
   .option('--genesis <file>', 'genesis file to start from (default genesis/devnet.json)')
   .option('--mnemonic <phrase>', 'BIP-39 mnemonic of the dev accounts')
+  .option(
+    '--fork-url <url>',
+    'fork a remote chain over its JSON-RPC endpoint (http/https): continue from its block, on its state',
+  )
+  .addOption(
+    new Option('--fork-block-number <n>', "block to fork at (default: the remote's latest)").argParser(
+      parseBigInt,
+    ),
+  )
+  .addOption(
+    new Option(
+      '--fork-timeout <duration>',
+      'time limit of each request to the fork remote (default 30s)',
+    ).argParser(parseDurationMs),
+  )
+  .addOption(
+    new Option(
+      '--fork-retries <n>',
+      'retries of a fork remote request on network errors, 429, 5xx (default 3)',
+    ).argParser((v) => Number(parseBigInt(v))),
+  )
+  .addOption(
+    new Option(
+      '--fork-header <header...>',
+      'extra HTTP header for the fork remote, "Name: value" (repeatable)',
+    ),
+  )
   .addOption(
     new Option('--hardfork <name>', "EVM rules from genesis on (default: the genesis file's, osaka)").choices(
       ['prague', 'osaka'],
@@ -72,6 +100,9 @@ const dev = program
     ),
   )
   .addOption(new Option('--metrics.host <address>', 'interface for the metrics server').default('127.0.0.1'))
+  .option('--l1-rpc <url>', 'settle on this L1: apply its deposits, prove withdrawals (with --l1-addresses)')
+  .option('--l1-addresses <file>', 'addresses file of the bridge deployment (`openledger l1 deploy`)')
+  .option('--l1-proposer-key <key>', 'sign and propose output roots on L1 with this key (0x key or key file)')
   .action(async (o) => {
     // Loaded on demand: the node (EVM, LevelDB, RPC server) is not needed by the other commands.
     const { runDev } = await import('./dev.ts')
@@ -89,14 +120,36 @@ const dev = program
       genesis: o.genesis,
       mnemonic: o.mnemonic,
       hardfork: o.hardfork,
+      fork:
+        o.forkUrl === undefined
+          ? undefined
+          : {
+              url: o.forkUrl,
+              blockNumber: o.forkBlockNumber,
+              timeoutMs: o.forkTimeout,
+              retries: o.forkRetries,
+              headers: o.forkHeader,
+            },
       logLevel: o.logLevel,
       silent: o.silent,
       rpc: rpcConfigFromFlags(o, 'dev'),
       metricsPort: o['metrics.port'],
       metricsHost: o['metrics.host'],
+      l1: l1Flags(o),
     })
   })
 addRpcFlags(dev, 'dev')
+
+/** --l1-rpc / --l1-addresses / --l1-proposer-key: all or nothing (the key is optional). */
+function l1Flags(o: { l1Rpc?: string; l1Addresses?: string; l1ProposerKey?: string }) {
+  if (o.l1Rpc === undefined && o.l1Addresses === undefined) {
+    if (o.l1ProposerKey !== undefined) throw new Error('--l1-proposer-key needs --l1-rpc and --l1-addresses')
+    return undefined
+  }
+  if (o.l1Rpc === undefined || o.l1Addresses === undefined)
+    throw new Error('--l1-rpc and --l1-addresses go together')
+  return { rpc: o.l1Rpc, addresses: o.l1Addresses, proposerKey: o.l1ProposerKey }
+}
 
 const list = (v: string): string[] =>
   v
@@ -130,6 +183,9 @@ const node = program
       .choices(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
       .default('info'),
   )
+  .option('--l1-rpc <url>', 'settle on this L1: apply its deposits, sign outputs (with --l1-addresses)')
+  .option('--l1-addresses <file>', 'addresses file of the bridge deployment (`openledger l1 deploy`)')
+  .option('--l1-proposer-key <key>', 'propose output roots on L1 with this key (0x key or key file)')
   .action(async (o) => {
     const { runNode } = await import('./network.ts')
     await runNode({
@@ -145,6 +201,7 @@ const node = program
       metricsPort: o['metrics.port'],
       logLevel: o.logLevel,
       rpc: rpcConfigFromFlags(o, 'network'),
+      l1: l1Flags(o),
     })
   })
 addRpcFlags(node, 'network')
@@ -172,6 +229,14 @@ const devnet = program
       .choices(['trace', 'debug', 'info', 'warn', 'error', 'silent'])
       .default('info'),
   )
+  .addOption(
+    new Option('--l1 <kind>', 'settle on an L1: "local" starts anvil and deploys the bridge').choices([
+      'local',
+    ]),
+  )
+  .addOption(
+    new Option('--l1-port <port>', 'RPC port of the local L1 (default: --port + 100)').argParser(parsePort),
+  )
   .action(async (o) => {
     const { runDevnet } = await import('./devnet.ts')
     await runDevnet({
@@ -184,6 +249,8 @@ const devnet = program
       chainId: o.chainId,
       logLevel: o.logLevel,
       nodeArgs: rpcFlagArgs(o),
+      l1: o.l1,
+      l1Port: o.l1Port,
     })
   })
 addRpcFlags(devnet, 'network')
@@ -208,6 +275,7 @@ genesisCmd
   .addOption(
     new Option('--dev-accounts <n>', 'fund this many dev-mnemonic accounts').argParser(parsePositiveInt),
   )
+  .option('--l1-addresses <file>', 'settle on L1: add the bridge predeploys (chain id from the file)')
   .addOption(
     new Option('--hardfork <name>', 'EVM rules from genesis on (default osaka)').choices(['prague', 'osaka']),
   )
@@ -235,6 +303,7 @@ genesisCmd
       devAccounts: o.devAccounts,
       hardfork: o.hardfork,
       out: o.out,
+      l1Addresses: o.l1Addresses,
     })
   })
 
@@ -267,6 +336,7 @@ evm
 registerPayableCommands(program)
 registerStakingCommands(program)
 registerGovernanceCommands(program)
+registerBridgeCommands(program)
 registerDemo(program)
 
 /** `openledger demo`: a dev node in this process and the payable tools against it. */

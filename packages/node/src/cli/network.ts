@@ -1,6 +1,7 @@
 /** `openledger node`, `openledger genesis new`, `openledger keys new`. */
 import { readFile, writeFile } from 'node:fs/promises'
 import type { Block } from '@ethereumjs/block'
+import { readL1Addresses } from '@openledger/bridge'
 import { privateKeyToAddress } from '@openledger/consensus'
 import { type ExecutedTx, parseGenesis } from '@openledger/evm-runtime'
 import { buildQbftGenesis } from '../genesis/qbft-genesis.ts'
@@ -9,6 +10,7 @@ import { createLogger } from '../logger.ts'
 import { NetworkNode } from '../network-node.ts'
 import { peerIdFromNodeKey } from '../p2p/index.ts'
 import { fromHex, hex } from '../util/bytes.ts'
+import { bridgedGenesis, resolveL1Flags } from './bridge.ts'
 import type { RpcFlagConfig } from './rpc-flags.ts'
 
 export interface NodeCommandOptions {
@@ -25,6 +27,7 @@ export interface NodeCommandOptions {
   logLevel: string
   /** Browser access, limits and execution bounds from the shared RPC flags (rpc-flags.ts). */
   rpc?: RpcFlagConfig
+  l1?: { rpc: string; addresses: string; proposerKey?: string }
 }
 
 export async function runNode(o: NodeCommandOptions): Promise<void> {
@@ -47,6 +50,7 @@ export async function runNode(o: NodeCommandOptions): Promise<void> {
     metrics: o.metricsPort === undefined ? undefined : { host: o.metricsHost, port: o.metricsPort },
     log,
     onBlock: (b, e) => process.stdout.write(`${formatBlock(b, e)}\n`),
+    l1: await resolveL1Flags(o.l1),
   })
   process.stdout.write(
     [
@@ -111,6 +115,7 @@ export async function runGenesisNew(o: {
   stake?: bigint
   epochLength?: number
   unbondingTime?: number
+  l1Addresses?: string
 }): Promise<void> {
   const addresses: Uint8Array[] = []
   for (const v of o.validators) {
@@ -137,7 +142,8 @@ export async function runGenesisNew(o: {
       }),
     },
   })
-  const text = `${JSON.stringify(json, null, 2)}\n`
+  const bridged = o.l1Addresses ? bridgedGenesis(json, await readL1Addresses(o.l1Addresses), o.chainId) : json
+  const text = `${JSON.stringify(bridged, null, 2)}\n`
   if (o.out) {
     await writeFile(o.out, text, { flag: 'wx' }).catch((e: NodeJS.ErrnoException) => {
       throw new Error(e.code === 'EEXIST' ? `${o.out} already exists` : `cannot write ${o.out}: ${e.message}`)

@@ -5,10 +5,20 @@
  * offsets, and deletes that snapshot and every later one.
  */
 import { randomBytes } from 'node:crypto'
+import type { Block } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import type { ExecutionRuntime } from '@openledger/evm-runtime'
-import { type DevBackend, type DevMetadata, invalidInput, type ResetOptions } from '@openledger/rpc'
+import {
+  type DevBackend,
+  type DevMetadata,
+  ErrorCode,
+  invalidInput,
+  type ResetOptions,
+  RpcError,
+} from '@openledger/rpc'
 import type { Chain } from '../chain/chain.ts'
+import type { Forking } from '../fork/forking.ts'
+import type { Fork } from '../fork/open.ts'
 import type { DevSealer, MiningMode } from '../miner/dev-sealer.ts'
 import { SealerError } from '../miner/errors.ts'
 import type { ChainStore } from '../store/index.ts'
@@ -46,6 +56,7 @@ export class DevControls implements DevBackend {
   private readonly sealer: DevSealer
   readonly impersonated: Set<string>
   private readonly clientVersion: string
+  private readonly forking: Forking | undefined
 
   constructor(deps: {
     chain: Chain
@@ -55,7 +66,10 @@ export class DevControls implements DevBackend {
     sealer: DevSealer
     impersonated: Set<string>
     clientVersion: string
+    /** The fork state of a dev chain that can fork (hardhat_reset with `forking`). */
+    forking?: Forking
   }) {
+    this.forking = deps.forking
     this.chain = deps.chain
     this.store = deps.store
     this.runtime = deps.runtime
@@ -218,17 +232,45 @@ export class DevControls implements DevBackend {
     this.sealer.nextPrevRandao = value
   }
 
-  /** hardhat_reset without forking: back to the genesis block, as a freshly started node. */
-  reset(opts: ResetOptions): Promise<void> {
+  /**
+   * hardhat_reset / anvil_reset: without `forking`, back to the genesis block as a freshly started
+   * node (a forked chain becomes an unforked one, as Hardhat's); with it, a new fork of its URL
+   * (default the current fork's) at its block (default the remote's latest). The remote is asked
+   * before anything changes: a bad URL or block leaves the chain as it was.
+   */
+  async reset(opts: ResetOptions): Promise<void> {
     if (opts.forking) {
-      return Promise.reject(
-        invalidInput('this node was not started with --fork-url: hardhat_reset cannot fork'),
-      )
+      const forking = this.forking
+      if (forking === undefined || this.runtime.reset === undefined)
+        throw invalidInput('this node cannot fork: hardhat_reset with forking is a dev-chain feature')
+      const fork = await forking.open(opts.forking).catch((err: Error) => {
+        throw new RpcError(ErrorCode.INVALID_INPUT, `hardhat_reset: ${err.message}`)
+      })
+      return this.restart(async () => {
+        const genesis = await this.runtime.reset!({ fork: fork.point })
+        await this.chain.restart(genesis, { forkedGenesis: true })
+        forking.current = fork
+      })
     }
-    return this.sealer.exclusive(async () => {
-      const genesis = await this.store.getBlockByNumber(0n)
+    if (this.forking?.current !== undefined) {
+      const forking = this.forking
+      return this.restart(async () => {
+        const genesis = await this.runtime.reset!({})
+        await this.chain.restart(genesis)
+        forking.current = undefined
+      })
+    }
+    return this.restart(async () => {
+      const genesis: Block | undefined = await this.store.getBlockByNumber(this.store.genesisNumber)
       if (!genesis) throw new Error('genesis block missing from the chain store')
-      await this.chain.rollbackTo(0n, genesis.header.stateRoot)
+      await this.chain.rollbackTo(genesis.header.number, genesis.header.stateRoot)
+    })
+  }
+
+  /** Starts the chain over with `start`, then clears everything a fresh node would not have. */
+  private restart(start: () => Promise<void>): Promise<void> {
+    return this.sealer.exclusive(async () => {
+      await start()
       await this.pool.reset([])
       this.snapshots = []
       this.impersonated.clear()
@@ -247,17 +289,25 @@ export class DevControls implements DevBackend {
 
   async metadata(): Promise<DevMetadata> {
     const head = this.chain.head
+    const fork = this.forking?.current
     return {
       clientVersion: this.clientVersion,
       chainId: this.runtime.chainId,
       instanceId: this.instanceId,
       latestBlockNumber: head.header.number,
       latestBlockHash: head.hash(),
+      ...(fork && { forkedNetwork: forkedNetwork(fork) }),
     }
   }
 }
 
 const MIN_GAS_LIMIT = 5000n
+
+const forkedNetwork = (f: Fork) => ({
+  chainId: f.chainId,
+  forkBlockNumber: f.point.block.number,
+  forkBlockHash: f.point.block.hash,
+})
 
 /** The sealer's own errors as the JSON-RPC errors Hardhat and anvil answer with. */
 function rpcError(err: unknown): never {

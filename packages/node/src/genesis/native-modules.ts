@@ -5,7 +5,12 @@
  * state applied (initial validators' self-delegations moved from their allocations to the Staking
  * account, module storage written). Every node of a chain derives the same from the same file.
  */
-import { createSystemModules, type ModuleParams, parseModuleParams } from '@openledger/attribution'
+import {
+  createSystemModules,
+  type ModuleHistory,
+  type ModuleParams,
+  parseModuleParams,
+} from '@openledger/attribution'
 import type { BlockHook, GenesisConfig, SystemModule } from '@openledger/evm-runtime'
 import {
   type ChainFacts,
@@ -47,13 +52,16 @@ export function chainFacts(genesis: GenesisConfig): ChainFacts {
  * a genesis with or without its module state: synchronous, so that an execution worker derives it
  * from the genesis it is handed (chain/runtime-spec.ts).
  */
-export function nativeRuntime(genesis: GenesisConfig): Omit<NativeModules, 'genesis'> {
+export function nativeRuntime(
+  genesis: GenesisConfig,
+  opts: { history?: ModuleHistory } = {},
+): Omit<NativeModules, 'genesis'> {
   const { staking: stakingSection, governance: governanceSection, ...attribution } = genesis.modules
   const moduleParams = parseModuleParams(attribution)
   const chain = chainFacts(genesis)
   return {
     modules: [
-      ...createSystemModules(moduleParams),
+      ...createSystemModules(moduleParams, { history: opts.history }),
       createStakingModule({ minBlockInterval: minBlockInterval(chain) }),
       createGovernanceModule(),
     ],

@@ -4,9 +4,8 @@
  * peer's gossipsub score, 'ignore' drops without blame (late, duplicate, not yet usable).
  */
 import type { Block } from '@ethereumjs/block'
-import type { Common } from '@ethereumjs/common'
 import { RLP } from '@ethereumjs/rlp'
-import { Capability, createTxFromRLP, type TypedTransaction } from '@ethereumjs/tx'
+import type { TypedTransaction } from '@ethereumjs/tx'
 import {
   type CodecContext,
   decodeMessage,
@@ -16,22 +15,23 @@ import {
   messageHeight,
   QbftDecodeError,
 } from '@openledger/consensus'
-import { recoverSender } from '@openledger/evm-runtime'
 import type { Chain } from '../chain/chain.ts'
 import { type BlockImporter, ImportError } from '../chain/importer.ts'
 import { BlockDecodeError } from '../consensus/block-codec.ts'
+import { IntakeError, type TxIntake } from '../intake/tx-intake.ts'
 import type { Logger } from '../logger.ts'
 import type { Verdict } from '../p2p/index.ts'
-import { type TxPool, TxPoolError } from '../txpool/index.ts'
+import type { TxPool } from '../txpool/index.ts'
 import { decodeTxBatch, TxBatchError } from './tx-batch.ts'
 
 /**
- * Transaction batches: every entry well-formed, replay-protected and signed (else the sender is
- * penalised); accepted (relayed) when our pool admitted at least one of them, ignored when all
- * were known, stale or underpriced — normal churn, not misbehaviour.
+ * Transaction batches, through the node's one intake (intake/tx-intake.ts): every entry
+ * well-formed, replay-protected and signed (else the sender is penalised); accepted (relayed) when
+ * the pool admitted at least one of them, ignored when all were known, stale or underpriced —
+ * normal churn, not misbehaviour.
  */
-export function txRule(deps: { common: Common; pool: TxPool }): (data: Uint8Array) => Promise<Verdict> {
-  const { common, pool } = deps
+export function txRule(deps: { intake: TxIntake; pool: TxPool }): (data: Uint8Array) => Promise<Verdict> {
+  const { intake, pool } = deps
   return async (data) => {
     let raws: Uint8Array[]
     try {
@@ -41,28 +41,24 @@ export function txRule(deps: { common: Common; pool: TxPool }): (data: Uint8Arra
       throw e
     }
     const txs: Array<{ tx: TypedTransaction; sender: Uint8Array }> = []
-    for (const raw of raws) {
-      let tx: TypedTransaction
-      try {
-        tx = createTxFromRLP(raw, { common })
-      } catch {
-        return 'reject'
+    try {
+      for (const raw of raws) {
+        const tx = intake.decode(raw)
+        // Known already: skip before paying for sender recovery.
+        if (pool.has(tx.hash())) continue
+        txs.push({ tx, sender: intake.recover(tx) })
       }
-      if (tx.type === 0 && !tx.supports(Capability.EIP155ReplayProtection)) return 'reject'
-      if (pool.has(tx.hash())) continue
-      try {
-        txs.push({ tx, sender: recoverSender(tx) })
-      } catch {
-        return 'reject'
-      }
+    } catch (e) {
+      if (e instanceof IntakeError) return 'reject'
+      throw e
     }
     let added = 0
     for (const { tx, sender } of txs) {
       try {
-        await pool.add(tx, sender)
+        await intake.admit(tx, sender)
         added++
       } catch (e) {
-        if (!(e instanceof TxPoolError)) throw e
+        if (!(e instanceof IntakeError)) throw e
       }
     }
     return added > 0 ? 'accept' : 'ignore'

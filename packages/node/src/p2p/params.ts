@@ -3,22 +3,20 @@ import { privateKeyFromRaw } from '@libp2p/crypto/keys'
 import type { PeerScoreParams, PeerScoreThresholds, TopicScoreParams } from '@libp2p/gossipsub/score'
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { bytesToHex } from '@noble/hashes/utils.js'
 
-export type GossipTopic = 'tx' | 'consensus' | 'block'
+/** `output`: validators' signatures over L1 output roots (chains settled on an L1). */
+export type GossipTopic = 'tx' | 'consensus' | 'block' | 'output'
 export type Verdict = 'accept' | 'ignore' | 'reject'
 
-export const GOSSIP_TOPICS: readonly GossipTopic[] = ['tx', 'consensus', 'block']
+export const GOSSIP_TOPICS: readonly GossipTopic[] = ['tx', 'consensus', 'block', 'output']
 
 export const DEFAULT_MAX_MESSAGE_BYTES: Readonly<Record<GossipTopic, number>> = {
   tx: 128 * 1024,
   consensus: 4 * 1024 * 1024,
   block: 8 * 1024 * 1024,
-}
-
-function hex(bytes: Uint8Array): string {
-  let s = ''
-  for (const b of bytes) s += b.toString(16).padStart(2, '0')
-  return s
+  // block number, root, up to 128 next validators, one signature: ~4.5 KiB
+  output: 8 * 1024,
 }
 
 /** `/openledger/<chainId>/<first 8 bytes of genesis hash, hex>/<topic>/1`: nodes of another chain never share a topic. */
@@ -29,7 +27,7 @@ export function topicName(chainId: bigint, genesisHash: Uint8Array, topic: Gossi
     throw new Error('topicName: genesisHash must be 32 bytes')
   }
   if (!GOSSIP_TOPICS.includes(topic)) throw new Error(`topicName: unknown topic ${String(topic)}`)
-  return `/openledger/${chainId}/${hex(genesisHash.subarray(0, 8))}/${topic}/1`
+  return `/openledger/${chainId}/${bytesToHex(genesisHash.subarray(0, 8))}/${topic}/1`
 }
 
 export function nodePrivateKey(nodeKey: Uint8Array): PrivateKey {
@@ -52,7 +50,7 @@ export function peerIdFromNodeKey(nodeKey: Uint8Array): string {
  * Topic weights: a bad consensus message costs more than a bad transaction, because tx rejections
  * can come from benign races that the validator should answer with 'ignore' anyway.
  */
-const TOPIC_WEIGHT: Record<GossipTopic, number> = { consensus: 1, block: 0.7, tx: 0.4 }
+const TOPIC_WEIGHT: Record<GossipTopic, number> = { consensus: 1, block: 0.7, output: 0.5, tx: 0.4 }
 
 function topicScoreParams(topic: GossipTopic): TopicScoreParams {
   return {

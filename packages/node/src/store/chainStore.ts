@@ -141,7 +141,8 @@ function matchesAny(value: Uint8Array, candidates: readonly Uint8Array[]): boole
 export class ChainStore {
   readonly #db: ChainDb
   readonly #common: Common
-  readonly #genesisHash: Uint8Array
+  #genesisHash: Uint8Array
+  #genesisNumber: bigint
   readonly #hardforkByBlock: boolean
   readonly #blockOptions: BlockOptions | undefined
   readonly #decorate: ((block: Block) => Block) | undefined
@@ -155,6 +156,7 @@ export class ChainStore {
     this.#db = db
     this.#common = genesis.common
     this.#genesisHash = genesis.hash()
+    this.#genesisNumber = genesis.header.number
     this.#hardforkByBlock = opts.hardforkByBlock ?? false
     this.#blockOptions = opts.blockOptions
     this.#decorate = opts.decorateBlock
@@ -178,20 +180,13 @@ export class ChainStore {
   }
 
   /**
-   * Open the chain keyspace. A fresh database gets the genesis block (number 0, canonical, head);
-   * an existing one must have been created for the same genesis hash and schema version.
+   * Open the chain keyspace. A fresh database gets the genesis block (number 0, canonical, head;
+   * on a forked dev chain the fork block, number N); an existing one must have been created for
+   * the same genesis hash and schema version.
    */
   static async open(db: ChainDb, opts: ChainStoreOptions): Promise<ChainStore> {
     const genesis = opts.genesisBlock
-    if (genesis.header.number !== 0n) {
-      throw new ChainStoreError(
-        'INVALID_ARGUMENT',
-        `genesis block must have number 0, got ${genesis.header.number}`,
-      )
-    }
-    if (genesis.transactions.length > 0) {
-      throw new ChainStoreError('INVALID_ARGUMENT', 'genesis block must not contain transactions')
-    }
+    checkGenesis(genesis, opts.forkedGenesis === true)
     if (db.status !== 'open') await db.open()
     const genesisHash = genesis.hash()
     const [schema, storedGenesis, headHash] = await db.getMany(
@@ -205,11 +200,7 @@ export class ChainStore {
       }
       await db.batch(
         [
-          { type: 'put', key: key(Bucket.block, genesisHash), value: genesis.serialize() },
-          { type: 'put', key: key(Bucket.canonical, u64(0n)), value: genesisHash },
-          { type: 'put', key: key(Bucket.receipts, genesisHash), value: encodeReceipts(0n, []) },
-          { type: 'put', key: metaKey('genesis'), value: genesisHash },
-          { type: 'put', key: metaKey('head'), value: genesisHash },
+          ...genesisOps(genesis),
           // Schema last in the list; the batch is atomic anyway, so a crash leaves all or nothing.
           { type: 'put', key: metaKey('schema'), value: u32(STORE_SCHEMA_VERSION) },
         ],
@@ -248,6 +239,37 @@ export class ChainStore {
 
   get genesisHash(): Uint8Array {
     return this.#genesisHash
+  }
+
+  /** Number of the first stored block: 0, or the fork block of a forked dev chain. */
+  get genesisNumber(): bigint {
+    return this.#genesisNumber
+  }
+
+  /**
+   * Dev (hardhat_reset): start over from another first block — the chain's genesis again, or a
+   * fork block of a remote chain. Every stored block goes (as truncation removes them), then the
+   * new first block is written as genesis and head, in one batch.
+   */
+  restart(genesis: Block, opts: { forkedGenesis?: boolean } = {}): Promise<void> {
+    checkGenesis(genesis, opts.forkedGenesis === true)
+    return this.#exclusive(async () => {
+      const ops = await this.#removeAfter(this.#genesisNumber)
+      const old = this.#genesisHash
+      ops.push(
+        { type: 'del', key: key(Bucket.block, old) },
+        { type: 'del', key: key(Bucket.receipts, old) },
+        { type: 'del', key: key(Bucket.canonical, u64(this.#genesisNumber)) },
+        ...genesisOps(genesis),
+      )
+      await this.#db.batch(ops, VIEW)
+      this.#genesisHash = genesis.hash()
+      this.#genesisNumber = genesis.header.number
+      this.#head = genesis
+      this.#blocks.clear()
+      this.#receipts.clear()
+      this.#blocks.set(hex(this.#genesisHash), genesis)
+    })
   }
 
   /** The last committed block (cached, never touches the disk). */
@@ -534,32 +556,14 @@ export class ChainStore {
    */
   truncateAfter(n: bigint): Promise<void> {
     return this.#exclusive(async () => {
-      if (n < 0n) throw new ChainStoreError('INVALID_ARGUMENT', `cannot truncate to negative block ${n}`)
-      const headNumber = this.#head.header.number
-      if (n >= headNumber) return
+      if (n < this.#genesisNumber)
+        throw new ChainStoreError('INVALID_ARGUMENT', `cannot truncate to block ${n}, before the first block`)
+      if (n >= this.#head.header.number) return
       const newHeadHash = await this.#db.get(key(Bucket.canonical, u64(n)), VIEW)
       if (newHeadHash === undefined) throw new ChainStoreError('CORRUPT', `canonical block ${n} is missing`)
       const newHead = await this.getBlockByHash(newHeadHash)
       if (newHead === undefined) throw new ChainStoreError('CORRUPT', `block ${n} is missing`)
-
-      const ops: ChainDbOperation[] = []
-      for (let k = n + 1n; k <= headNumber; k++) {
-        const num = u64(k)
-        const hash = await this.#db.get(key(Bucket.canonical, num), VIEW)
-        if (hash === undefined) throw new ChainStoreError('CORRUPT', `canonical block ${k} is missing`)
-        const rawReceipts = await this.#db.get(key(Bucket.receipts, hash), VIEW)
-        const records = rawReceipts === undefined ? [] : decodeReceipts(rawReceipts).records
-        for (const r of records) ops.push({ type: 'del', key: key(Bucket.txLookup, r.txHash) })
-        for (const a of uniqueLogAddresses(records))
-          ops.push({ type: 'del', key: key(Bucket.addressIndex, a, num) })
-        ops.push(
-          { type: 'del', key: key(Bucket.bloom, num) },
-          { type: 'del', key: key(Bucket.canonical, num) },
-          { type: 'del', key: key(Bucket.block, hash) },
-          { type: 'del', key: key(Bucket.receipts, hash) },
-          { type: 'del', key: key(Bucket.seals, hash) },
-        )
-      }
+      const ops = await this.#removeAfter(n)
       ops.push({ type: 'put', key: metaKey('head'), value: newHeadHash })
       await this.#db.batch(ops, VIEW)
       this.#head = newHead
@@ -567,6 +571,30 @@ export class ChainStore {
       this.#receipts.clear()
       this.#blocks.set(hex(newHeadHash), newHead)
     })
+  }
+
+  /** The deletions that remove every block above `n` (and all that is indexed for them). */
+  async #removeAfter(n: bigint): Promise<ChainDbOperation[]> {
+    const headNumber = this.#head.header.number
+    const ops: ChainDbOperation[] = []
+    for (let k = n + 1n; k <= headNumber; k++) {
+      const num = u64(k)
+      const hash = await this.#db.get(key(Bucket.canonical, num), VIEW)
+      if (hash === undefined) throw new ChainStoreError('CORRUPT', `canonical block ${k} is missing`)
+      const rawReceipts = await this.#db.get(key(Bucket.receipts, hash), VIEW)
+      const records = rawReceipts === undefined ? [] : decodeReceipts(rawReceipts).records
+      for (const r of records) ops.push({ type: 'del', key: key(Bucket.txLookup, r.txHash) })
+      for (const a of uniqueLogAddresses(records))
+        ops.push({ type: 'del', key: key(Bucket.addressIndex, a, num) })
+      ops.push(
+        { type: 'del', key: key(Bucket.bloom, num) },
+        { type: 'del', key: key(Bucket.canonical, num) },
+        { type: 'del', key: key(Bucket.block, hash) },
+        { type: 'del', key: key(Bucket.receipts, hash) },
+        { type: 'del', key: key(Bucket.seals, hash) },
+      )
+    }
+    return ops
   }
 
   /** Wait for queued writes and refuse new ones. The database itself stays open (the caller owns it). */
@@ -659,4 +687,29 @@ function uniqueLogAddresses(records: readonly ReceiptRecord[]): Uint8Array[] {
   const seen = new Map<string, Uint8Array>()
   for (const r of records) for (const l of r.logs) seen.set(hex(l.address), l.address)
   return [...seen.values()]
+}
+
+function checkGenesis(genesis: Block, forked: boolean): void {
+  if (genesis.header.number !== 0n && !forked) {
+    throw new ChainStoreError(
+      'INVALID_ARGUMENT',
+      `genesis block must have number 0, got ${genesis.header.number}`,
+    )
+  }
+  if (genesis.transactions.length > 0) {
+    throw new ChainStoreError('INVALID_ARGUMENT', 'genesis block must not contain transactions')
+  }
+}
+
+/** Writes `genesis` as the first canonical block and the head. */
+function genesisOps(genesis: Block): ChainDbOperation[] {
+  const hash = genesis.hash()
+  const n = genesis.header.number
+  return [
+    { type: 'put', key: key(Bucket.block, hash), value: genesis.serialize() },
+    { type: 'put', key: key(Bucket.canonical, u64(n)), value: hash },
+    { type: 'put', key: key(Bucket.receipts, hash), value: encodeReceipts(n, []) },
+    { type: 'put', key: metaKey('genesis'), value: hash },
+    { type: 'put', key: metaKey('head'), value: hash },
+  ]
 }

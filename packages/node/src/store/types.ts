@@ -85,6 +85,8 @@ export interface LogFilter {
 
 export interface ChainStoreOptions {
   genesisBlock: Block
+  /** A forked dev chain's first block is the remote's fork block (number N > 0): allow it. */
+  forkedGenesis?: boolean
   /**
    * Decode stored blocks with the hardfork their number/timestamp selects in the genesis block's
    * Common (chains with scheduled forks). Default false: decode with the Common as configured.

@@ -246,6 +246,27 @@ export const ethMethods: RpcMethods = {
     )
   },
 
+  // geth: the block defaults to pending; errors outside the EVM (funds, intrinsic gas) are -32000,
+  // an EVM failure of the final run is the answer's `error` field.
+  eth_createAccessList: async (params, ctx) => {
+    const [callArg, block, overridesArg] = expectParams(params, 1, 3)
+    const req = parseCallRequest(callArg, 'args')
+    const ref = parseBlockRef(block, 'block', { tag: 'pending' })
+    const overrides = parseStateOverride(overridesArg, 'stateOverrides')
+    const r = await ctx.execute(() =>
+      ctx.backend.createAccessList(req, ref, overrides, { signal: ctx.signal }),
+    )
+    const out: Record<string, Json> = {
+      accessList: r.accessList.map((e) => ({
+        address: data(e.address),
+        storageKeys: e.storageKeys.map(data),
+      })),
+      gasUsed: quantity(r.gasUsed),
+    }
+    if (r.error !== undefined) out.error = r.error
+    return out
+  },
+
   eth_sendRawTransaction: async (params, ctx) => {
     const [raw] = expectParams(params, 1, 1)
     const bytes = parseData(raw, 'input')
