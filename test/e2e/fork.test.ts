@@ -12,6 +12,7 @@ import { ContractFactory, Interface, JsonRpcProvider, Wallet } from 'ethers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { testContracts } from '../helpers/contracts.ts'
 import { call, DEV_ADDRESSES, DEV_KEYS, rpc, spawnDevProcess, startDevNode } from '../helpers/dev-node.ts'
+import { startHardhatNode } from '../helpers/hardhat.ts'
 
 const { Store } = testContracts()
 const iface = new Interface(Store!.abi as never)
@@ -222,12 +223,58 @@ describe('openledger dev forking a remote chain', () => {
       expect(res.json.error.code).toBe(-32002)
       expect(res.json.error.message).toMatch(/could not reach the fork's remote http:\/\/127\.0\.0\.1:\d+/)
       expect(await num(f2.rpcUrl, 'eth_getBalance', [DEV_ADDRESSES[0], 'latest'])).toBe(known)
+      // A transaction that needs an account only the remote has: refused with the cause, not mined.
+      const height = await num(f2.rpcUrl, 'eth_blockNumber')
+      const sent = await rpc(f2.rpcUrl, {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'eth_sendTransaction',
+        params: [{ from: DEV_ADDRESSES[0], to: '0x00000000000000000000000000000000000c0c00', value: '0x1' }],
+      })
+      expect(sent.json.error?.message).toMatch(/fork's remote/)
+      expect(await num(f2.rpcUrl, 'eth_blockNumber')).toBe(height)
       expect(await num(f2.rpcUrl, 'eth_blockNumber')).toBeGreaterThanOrEqual(0n)
     } finally {
       await f2.close()
       await other.close()
     }
   })
+})
+
+describe('forking a `hardhat node`', () => {
+  it('reads its contracts and continues its chain; dev accounts keep their remote nonces', async () => {
+    const hh = await startHardhatNode({ chainId: 31338, hardfork: 'osaka' })
+    let f: OpenLedgerNode | undefined
+    try {
+      const wallet = new Wallet(DEV_KEYS[0]!, new JsonRpcProvider(hh.url, undefined, { staticNetwork: true }))
+      const c = await new ContractFactory(Store!.abi as never, Store!.bytecode, wallet).deploy(3n)
+      await c.waitForDeployment()
+      const at = await c.getAddress()
+      await send(hh.url, DEV_ADDRESSES[0]!, at, iface.encodeFunctionData('set', [77n]))
+      const head = await num(hh.url, 'eth_blockNumber')
+      f = await startDevNode({ fork: { url: hh.url } })
+      const u = f.rpcUrl
+      expect(await num(u, 'eth_chainId')).toBe(31338n)
+      expect(await num(u, 'eth_blockNumber')).toBe(head)
+      expect(BigInt(await call(u, 'eth_call', [{ to: at, data: iface.encodeFunctionData('value') }]))).toBe(
+        77n,
+      )
+      expect(await num(u, 'eth_getTransactionCount', [DEV_ADDRESSES[0], 'latest'])).toBe(2n)
+      const h = await send(u, DEV_ADDRESSES[0]!, at, iface.encodeFunctionData('set', [78n]))
+      const receipt = await call(u, 'eth_getTransactionReceipt', [h])
+      expect(receipt.status).toBe('0x1')
+      expect((await call(u, 'eth_getTransactionByHash', [h])).nonce).toBe('0x2')
+      expect(BigInt(await call(u, 'eth_call', [{ to: at, data: iface.encodeFunctionData('value') }]))).toBe(
+        78n,
+      )
+      expect(
+        BigInt(await call(hh.url, 'eth_call', [{ to: at, data: iface.encodeFunctionData('value') }])),
+      ).toBe(77n)
+    } finally {
+      await f?.close()
+      await hh.stop()
+    }
+  }, 120_000)
 })
 
 describe('forking: bad remotes fail at start with a clear message', () => {
@@ -257,6 +304,36 @@ describe('forking: bad remotes fail at start with a clear message', () => {
     // The API key in the path is never shown.
     await expect(slow).rejects.not.toThrow(/secret-api-key/)
     await expect(startDevNode({ fork: { url: 'ftp://example.com' } })).rejects.toThrow(/must be http/)
+    // A server that is not an Ethereum node: garbage answers and HTTP errors.
+    const liar = createServer((req, res) => {
+      let body = ''
+      req.on('data', (d) => {
+        body += d
+      })
+      req.on('end', () => {
+        if (req.url === '/500') {
+          res.writeHead(500).end('oops')
+          return
+        }
+        const reqs = JSON.parse(body)
+        const answer = (r: { id: number }) => ({ jsonrpc: '2.0', id: r.id, result: 'banana' })
+        res.writeHead(200, { 'content-type': 'application/json' })
+        res.end(JSON.stringify(Array.isArray(reqs) ? reqs.map(answer) : answer(reqs)))
+      })
+    })
+    await new Promise<void>((r) => liar.listen(0, '127.0.0.1', r))
+    const liarUrl = `http://127.0.0.1:${(liar.address() as AddressInfo).port}`
+    try {
+      await expect(startDevNode({ fork: { url: liarUrl, retries: 0 } })).rejects.toThrow(
+        /the fork's remote http:\/\/127\.0\.0\.1:\d+ answered eth_chainId with "banana", not a quantity/,
+      )
+      await expect(startDevNode({ fork: { url: `${liarUrl}/500`, retries: 0 } })).rejects.toThrow(
+        /answered eth_\w+ with HTTP 500/,
+      )
+    } finally {
+      liar.closeAllConnections()
+      await new Promise((r) => liar.close(r))
+    }
     await expect(startDevNode({ fork: { url: remote.rpcUrl, blockNumber: 10_000n } })).rejects.toThrow(
       /has no block 10000 \(its latest block is \d+\)/,
     )

@@ -183,12 +183,12 @@ describe('paid fine-tuning jobs, requester and trainer processes', () => {
   })
 
   it('an expired job nobody submitted is refunded', { timeout: 120_000 }, async () => {
-    const { jobId } = await post(['--deadline', '30'])
+    const { jobId } = await post(['--deadline', '600'])
     const refusal = await cli(['model', 'job', 'refund', jobId, '--key-file', keyFile(2)])
     expect(refusal.code).toBe(1)
     expect(refusal.stderr).toMatch(/DeadlineNotPassed/)
     const before = await balance(REQUESTER)
-    await call(dev.rpcUrl, 'evm_increaseTime', [31])
+    await call(dev.rpcUrl, 'evm_increaseTime', [601])
     await call(dev.rpcUrl, 'evm_mine', [])
     await json(['model', 'job', 'refund', jobId], 2)
     expect(await status(Number(jobId))).toBe('refunded')

@@ -5,24 +5,12 @@
  */
 import { openDatabase } from '@openledger/node'
 import { afterEach, describe, expect, it } from 'vitest'
-import { DEV_ADDRESSES, startDevNode, tempDir } from '../helpers/dev-node.ts'
+import { call, DEV_ADDRESSES, startDevNode, tempDir } from '../helpers/dev-node.ts'
 
 const [A0, A1, A2] = DEV_ADDRESSES.map((a) => a.toLowerCase())
-let id = 0
-
-async function rpc(url: string, method: string, params: unknown[] = []): Promise<unknown> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: ++id, method, params }),
-  })
-  const body = (await res.json()) as { result?: unknown; error?: { message: string } }
-  if (body.error) throw new Error(`${method}: ${body.error.message}`)
-  return body.result
-}
 
 async function history(url: string, address: string): Promise<string[]> {
-  const page = (await rpc(url, 'ots_searchTransactionsBefore', [address, 0, 100])) as {
+  const page = (await call(url, 'ots_searchTransactionsBefore', [address, 0, 100])) as {
     txs: Array<{ hash: string }>
     lastPage: boolean
   }
@@ -41,16 +29,16 @@ describe('address index', () => {
     cleanups.push(dir.remove)
     let node = await startDevNode({ datadir: dir.path })
     const transfer = (from: string, to: string) =>
-      rpc(node.rpcUrl, 'eth_sendTransaction', [{ from, to, value: '0x1' }]) as Promise<string>
+      call(node.rpcUrl, 'eth_sendTransaction', [{ from, to, value: '0x1' }]) as Promise<string>
     const kept = [await transfer(A0, A1), await transfer(A1, A2), await transfer(A0, A2)]
-    const snap = await rpc(node.rpcUrl, 'evm_snapshot')
+    const snap = await call(node.rpcUrl, 'evm_snapshot')
     const dropped = await transfer(A0, A1)
     expect(await history(node.rpcUrl, A0)).toEqual([dropped, kept[2], kept[0]])
-    expect(await rpc(node.rpcUrl, 'evm_revert', [snap])).toBe(true)
+    expect(await call(node.rpcUrl, 'evm_revert', [snap])).toBe(true)
     expect(await history(node.rpcUrl, A0)).toEqual([kept[2], kept[0]])
-    expect(await rpc(node.rpcUrl, 'ots_getTransactionBySenderAndNonce', [A0, 2])).toBeNull()
+    expect(await call(node.rpcUrl, 'ots_getTransactionBySenderAndNonce', [A0, 2])).toBeNull()
     const after = await transfer(A0, A1)
-    expect(await rpc(node.rpcUrl, 'ots_getTransactionBySenderAndNonce', [A0, 2])).toBe(after)
+    expect(await call(node.rpcUrl, 'ots_getTransactionBySenderAndNonce', [A0, 2])).toBe(after)
     const expected = { a0: await history(node.rpcUrl, A0), a2: await history(node.rpcUrl, A2) }
     expect(expected.a0).toEqual([after, kept[2], kept[0]])
     await node.close()
@@ -67,6 +55,6 @@ describe('address index', () => {
     cleanups.push(() => node.close())
     expect(await history(node.rpcUrl, A0)).toEqual(expected.a0)
     expect(await history(node.rpcUrl, A2)).toEqual(expected.a2)
-    expect(await rpc(node.rpcUrl, 'ots_getTransactionBySenderAndNonce', [A1, 0])).toBe(kept[1])
+    expect(await call(node.rpcUrl, 'ots_getTransactionBySenderAndNonce', [A1, 0])).toBe(kept[1])
   }, 60_000)
 })

@@ -10,7 +10,7 @@ import { type Abi, encodeDeployData, encodeFunctionData, type Hex, parseEther } 
 import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { testContracts } from '../helpers/contracts.ts'
-import { DEV_ADDRESSES, DEV_KEYS, startDevNode } from '../helpers/dev-node.ts'
+import { call, DEV_ADDRESSES, DEV_KEYS, startDevNode } from '../helpers/dev-node.ts'
 import { compileSolidity } from '../helpers/solc.ts'
 
 const FORWARDER = `// SPDX-License-Identifier: Apache-2.0
@@ -26,21 +26,9 @@ contract Forwarder {
 let node: OpenLedgerNode
 let anvil: LocalL1
 const urls: { ol: string; anvil: string } = { ol: '', anvil: '' }
-let id = 0
-
-async function rpc(url: string, method: string, params: unknown[] = []): Promise<unknown> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: ++id, method, params }),
-  })
-  const body = (await res.json()) as { result?: unknown; error?: { message: string } }
-  if (body.error) throw new Error(`${method} on ${url}: ${body.error.message}`)
-  return body.result
-}
 
 const both = (method: string, params: unknown[] = []) =>
-  Promise.all([rpc(urls.ol, method, params), rpc(urls.anvil, method, params)])
+  Promise.all([call(urls.ol, method, params), call(urls.anvil, method, params)])
 
 const { Store } = testContracts()
 const { Forwarder } = compileSolidity({ 'Forwarder.sol': FORWARDER })
@@ -88,13 +76,13 @@ beforeAll(async () => {
   txs.deployStore = await send(0, {
     data: encodeDeployData({ abi: Store!.abi as Abi, bytecode: Store!.bytecode, args: [7n] }),
   })
-  store = contractAddress(await rpc(urls.ol, 'eth_getTransactionReceipt', [txs.deployStore]))
+  store = contractAddress(await call(urls.ol, 'eth_getTransactionReceipt', [txs.deployStore]))
   txs.set = await send(1, {
     to: store,
     data: encodeFunctionData({ abi: Store!.abi as Abi, functionName: 'set', args: [42n] }),
   })
   txs.deployForwarder = await send(1, { data: Forwarder!.bytecode })
-  forwarder = contractAddress(await rpc(urls.ol, 'eth_getTransactionReceipt', [txs.deployForwarder]))
+  forwarder = contractAddress(await call(urls.ol, 'eth_getTransactionReceipt', [txs.deployForwarder]))
   const fwd = (fn: string, args: unknown[] = []) =>
     encodeFunctionData({ abi: Forwarder!.abi as Abi, functionName: fn, args } as never)
   txs.fwd = await send(0, { to: forwarder, value: 12345n, data: fwd('fwd', [A[3]]) })
@@ -186,8 +174,8 @@ describe('ots_* equals anvil', () => {
     expect(await expectSame('ots_getContractCreator', [A[0]])).toBeNull()
     // Contracts deployed by a contract (CREATE and CREATE2): found through history + traces.
     for (const h of [txs.make, txs.make2]) {
-      const receipt = (await rpc(urls.ol, 'eth_getTransactionReceipt', [h])) as { logs: unknown[] }
-      const ops = (await rpc(urls.ol, 'ots_getInternalOperations', [h])) as Array<{ type: number; to: Hex }>
+      const receipt = (await call(urls.ol, 'eth_getTransactionReceipt', [h])) as { logs: unknown[] }
+      const ops = (await call(urls.ol, 'ots_getInternalOperations', [h])) as Array<{ type: number; to: Hex }>
       const child = ops.find((o) => o.type === 2 || o.type === 3)!.to
       expect(receipt.logs).toEqual([])
       const creator = await expectSame('ots_getContractCreator', [child], new Set(['hash']))
@@ -198,7 +186,7 @@ describe('ots_* equals anvil', () => {
   })
 
   it('block details and paged block transactions', async () => {
-    const head = Number(await rpc(urls.ol, 'eth_blockNumber'))
+    const head = Number(await call(urls.ol, 'eth_blockNumber'))
     for (let n = 1; n <= head; n++) {
       await expectSame('ots_getBlockDetails', [n])
       // The spec caps receipt logs to null here (bandwidth); anvil does not cap them.
@@ -211,7 +199,7 @@ describe('ots_* equals anvil', () => {
       await expectSame('erigon_getHeaderByNumber', [n])
     }
     const busy = (head - 1) as number
-    const details = (await rpc(urls.ol, 'ots_getBlockDetails', [busy])) as {
+    const details = (await call(urls.ol, 'ots_getBlockDetails', [busy])) as {
       block: { transactionCount: number }
     }
     expect(details.block.transactionCount).toBe(5)
@@ -253,7 +241,7 @@ describe('ots_* equals anvil', () => {
       ['ots_getApiLevel', [1], /too many|parameters|argument/i],
     ]
     for (const [method, params, message] of bad)
-      await expect(rpc(urls.ol, method, params)).rejects.toThrow(message)
+      await expect(call(urls.ol, method, params)).rejects.toThrow(message)
   })
 
   it('traces, internal operations and transaction errors', async () => {
@@ -314,7 +302,7 @@ describe('ots_* equals anvil', () => {
       if (ours[endFlag] !== theirs[endFlag]) {
         expect(ours[endFlag], label).toBe(true)
         const edge = Number((direction === 'Before' ? ours.txs.at(-1) : ours.txs[0])!.blockNumber)
-        const next = (await rpc(urls.anvil, `ots_searchTransactions${direction}`, [
+        const next = (await call(urls.anvil, `ots_searchTransactions${direction}`, [
           address,
           edge,
           pageSize,

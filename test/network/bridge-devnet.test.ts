@@ -2,7 +2,8 @@
  * `openledger devnet --validators 4 --l1 local`: real node processes and a real anvil L1 started
  * by one command. A deposit is minted once on every validator; a withdrawal is covered by an
  * output that a quorum of the 4 validators signed (gossiped signatures), proven with viem's
- * op-stack actions and finalised after the window; the Portal's balance is conserved.
+ * op-stack actions and finalised after the window; tampered proofs, a proof against a deleted
+ * output, finalising early and finalising twice are refused; the Portal's balance is conserved.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { join } from 'node:path'
@@ -14,12 +15,15 @@ import {
   finalizationElapsed,
   finalizeWithdrawalTx,
   L1_BLOCK_ADDRESS,
+  L2OutputOracle,
+  Portal,
   proveWithdrawalTx,
   readL1Addresses,
   withdrawalStatus,
   withdrawOpen,
 } from '@openledger/bridge'
-import { parseEther } from 'viem'
+import { type Hex, parseEther } from 'viem'
+import { buildProveWithdrawal, getL2Output } from 'viem/op-stack'
 import { afterAll, describe, expect, it } from 'vitest'
 import { L1_KEYS } from '../helpers/bridge.ts'
 import { BIN, call, tempDir, waitFor } from '../helpers/dev-node.ts'
@@ -31,7 +35,7 @@ afterAll(async () => {
 })
 
 describe('openledger devnet --validators 4 --l1 local', () => {
-  it('deposit → minted once everywhere; withdraw → signed output → prove → finalise; conserved', async () => {
+  it('deposit → minted once everywhere; withdraw → signed output → prove → finalise; refusals; conserved', async () => {
     const dir = await tempDir()
     cleanups.push(dir.remove)
     const base = await freeRange(4, { withL1: true })
@@ -102,15 +106,69 @@ describe('openledger devnet --validators 4 --l1 local', () => {
       expect(BigInt(count)).toBe(1n)
     }
 
-    // Withdraw → an output signed by a quorum of the 4 validators → prove → finalise.
-    const { receipt } = await withdrawOpen(c, { amount: parseEther('5') })
-    await waitFor(
-      async () => (await withdrawalStatus(c, receipt.transactionHash)) === 'ready-to-prove',
-      180_000,
-      'output',
+    // Withdraw → an output signed by a quorum of the 4 validators.
+    const { receipt, withdrawal } = await withdrawOpen(c, { amount: parseEther('5') })
+    const output = async () => {
+      await waitFor(
+        async () => (await withdrawalStatus(c, receipt.transactionHash)) === 'ready-to-prove',
+        180_000,
+        'an output covering the withdrawal',
+      )
+      return getL2Output(c.l1, { l2BlockNumber: receipt.blockNumber, targetChain: c.l2Chain } as never)
+    }
+    const first = await output()
+    const args = await buildProveWithdrawal(c.l2, { withdrawal, output: first } as never)
+    const portal = { abi: Portal.abi, address: addresses.contracts.portal, account: c.account! } as const
+    const prove = (a: typeof args, blockNumber?: bigint) =>
+      c.l1.simulateContract({
+        ...portal,
+        functionName: 'proveWithdrawalTransaction',
+        args: [a.withdrawal, a.l2OutputIndex, a.outputRootProof, a.withdrawalProof],
+        blockNumber,
+      } as never)
+    const finalize = (blockNumber?: bigint) =>
+      c.l1.simulateContract({
+        ...portal,
+        functionName: 'finalizeWithdrawalTransaction',
+        args: [withdrawal],
+        gas: 1_000_000n,
+        blockNumber,
+      } as never)
+
+    // Refused: tampered proofs (another amount; a flipped byte in the trie proof).
+    await expect(
+      prove({ ...args, withdrawal: { ...args.withdrawal, value: args.withdrawal.value + 1n } }),
+    ).rejects.toThrow(/invalid withdrawal inclusion proof/)
+    const last = args.withdrawalProof.length - 1
+    const flipped = args.withdrawalProof.map((p, i) =>
+      i === last ? (`${p.slice(0, -2)}${p.endsWith('00') ? '01' : '00'}` as Hex) : p,
     )
+    await expect(prove({ ...args, withdrawalProof: flipped })).rejects.toThrow(
+      /invalid withdrawal inclusion proof/,
+    )
+
+    // Refused: proving against an output the challenger (the deployer) deleted, judged in the
+    // deletion's block. The validators sign the block again and node0 proposes it again.
+    const del = await c.l1.waitForTransactionReceipt({
+      hash: await c.l1Wallet!.writeContract({
+        abi: L2OutputOracle.abi,
+        address: addresses.contracts.l2OutputOracle,
+        functionName: 'deleteL2Outputs',
+        args: [first.outputIndex],
+        chain: c.l1Chain,
+        account: c.account!,
+      }),
+    })
+    expect(del.status).toBe('success')
+    await expect(prove(args, del.blockNumber)).rejects.toThrow(/no output at this index/)
+    const again = await output()
+    expect(again.outputIndex).toBe(first.outputIndex)
+    expect(again.outputRoot).toBe(first.outputRoot)
+
     const proved = await proveWithdrawalTx(c, receipt.transactionHash)
     expect(await withdrawalStatus(c, receipt.transactionHash)).not.toBe('ready-to-prove')
+    // Refused: finalising early (judged in the proof's own block: no clock involved).
+    await expect(finalize(proved.blockNumber)).rejects.toThrow(/finalization period has not elapsed/)
     await waitFor(
       async () =>
         (await withdrawalStatus(c, receipt.transactionHash)) === 'ready-to-finalize' &&
@@ -120,6 +178,8 @@ describe('openledger devnet --validators 4 --l1 local', () => {
     )
     await finalizeWithdrawalTx(c, receipt.transactionHash)
     expect(await withdrawalStatus(c, receipt.transactionHash)).toBe('finalized')
+    // Refused: finalising twice.
+    await expect(finalize()).rejects.toThrow(/withdrawal has already been finalized/)
     const s = await bridgeStatus(c)
     expect(s.conserved).toBe(true)
     expect(s.locked).toBe(parseEther('20'))

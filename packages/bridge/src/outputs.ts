@@ -82,10 +82,22 @@ export class SignatureCollector {
 
 export const oracleAbi = L2OutputOracle.abi
 
-/** Gossip encoding of an OutputSignature: compact JSON (bounded by the topic's size limit). */
-export function encodeOutputSignature(s: OutputSignature): Uint8Array {
+/**
+ * Gossip encoding of an OutputSignature: compact JSON (bounded by the topic's size limit).
+ * `t` (the publisher's clock, ms) makes every publish a distinct message: gossip ids are content
+ * hashes remembered for 2 minutes and ECDSA signatures are deterministic, so without it a
+ * validator's re-publish (a proposer that was behind, an output deleted and proposed again) would
+ * be dropped as a duplicate. Receivers ignore `t`.
+ */
+export function encodeOutputSignature(s: OutputSignature, t = Date.now()): Uint8Array {
   return new TextEncoder().encode(
-    JSON.stringify({ n: s.l2BlockNumber.toString(), r: s.outputRoot, v: s.nextValidators, s: s.signature }),
+    JSON.stringify({
+      n: s.l2BlockNumber.toString(),
+      r: s.outputRoot,
+      v: s.nextValidators,
+      s: s.signature,
+      t,
+    }),
   )
 }
 
@@ -96,8 +108,10 @@ export function decodeOutputSignature(bytes: Uint8Array): OutputSignature {
   } catch {
     throw new Error('output signature: not JSON')
   }
-  const o = j as { n?: unknown; r?: unknown; v?: unknown; s?: unknown }
-  if (typeof o !== 'object' || o === null) throw new Error('output signature: not an object')
+  const o = j as { n?: unknown; r?: unknown; v?: unknown; s?: unknown; t?: unknown }
+  if (typeof o !== 'object' || o === null || Array.isArray(o))
+    throw new Error('output signature: not an object')
+  if (o.t !== undefined && !Number.isSafeInteger(o.t)) throw new Error('output signature: bad time')
   if (typeof o.n !== 'string' || !/^\d{1,20}$/.test(o.n))
     throw new Error('output signature: bad block number')
   if (typeof o.r !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(o.r))

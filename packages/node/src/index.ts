@@ -26,5 +26,6 @@ export {
   serveApis,
 } from './node.ts'
 export { type ChainStatus, P2PNetwork, type P2POptions, peerIdFromNodeKey, topicName } from './p2p/index.ts'
+export { AddressIndex } from './store/address-index.ts'
 export { bytesEqual, fromHex, hex } from './util/bytes.ts'
 export { CLIENT_VERSION, DEV_CLIENT_VERSION, VERSION } from './version.ts'

@@ -47,6 +47,7 @@ import type { DevAccount } from './keys/dev-accounts.ts'
 import type { Logger } from './logger.ts'
 import { type HealthState, NodeMetrics, serveMetrics } from './metrics.ts'
 import { DevSealer, type MiningMode } from './miner/dev-sealer.ts'
+import { type StudioOptions, studioHandler } from './rpc/studio.ts'
 import { stakingRpcMethods } from './staking/rpc.ts'
 import { AddressIndex } from './store/address-index.ts'
 import { ChainStore } from './store/index.ts'
@@ -58,7 +59,7 @@ export interface DevNodeOptions {
   /** Persistent data directory; without it a temporary one is used and deleted on close. */
   datadir?: string
   genesis: GenesisConfig
-  rpc: { host: string; port: number } & Omit<RpcServerOptions, 'logger'>
+  rpc: ApiOptions['rpc']
   mining: MiningMode
   /** Unlocked accounts for eth_accounts / eth_sendTransaction / eth_sign. */
   accounts: DevAccount[]
@@ -305,6 +306,7 @@ function devRpcDefaults(rpc: DevNodeOptions['rpc']): DevNodeOptions['rpc'] {
   return {
     corsOrigins: ['*'],
     wsOrigins: ['*'],
+    studio: {},
     ...rpc,
     limits: { maxPendingExecutions: 1024, maxPendingExecutionsPerClient: 1024, ...rpc.limits },
   }
@@ -435,7 +437,10 @@ function forkHashDecorator(runtime: ExecutionRuntime, then?: (b: Block) => Block
 const UNLIMITED_CODE_MAX_TX_BYTES = 4 * 1024 * 1024
 
 export interface ApiOptions {
-  rpc: { host: string; port: number } & Omit<RpcServerOptions, 'logger'>
+  rpc: { host: string; port: number } & Omit<RpcServerOptions, 'logger' | 'pages'> & {
+      /** Serve OpenLedger Studio at /studio/ (on in dev mode, `--studio` on other nodes). */
+      studio?: StudioOptions | false
+    }
   /** Bounds of RPC-requested execution (gas cap, EVM timeout, trace memory); defaults as geth. */
   execution?: Partial<ExecutionConfig>
   metrics?: { host: string; port: number }
@@ -451,9 +456,10 @@ export async function serveApis(
   health: () => HealthState,
   extraModules: Record<string, RpcMethods> = {},
 ): Promise<{ rpcUrl: string; metricsUrl: string | undefined }> {
-  const { host, port, ...rpcOptions } = opts.rpc
+  const { host, port, studio, ...rpcOptions } = opts.rpc
   const server = createRpcServer(backend, {
     ...rpcOptions,
+    pages: studio ? studioHandler(studio, opts.log) : undefined,
     // As many executions run at once as there are execution workers (one in-thread).
     limits: { executionConcurrency: Math.max(1, backend.execution.threads), ...rpcOptions.limits },
     logger: opts.log,

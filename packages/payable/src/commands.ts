@@ -30,7 +30,7 @@ import {
   splitShareTokenId,
 } from '@openledger/attribution/sdk'
 import { type Command, Option } from 'commander'
-import type { Address, Hex } from 'viem'
+import { type Address, formatUnits, type Hex } from 'viem'
 import { connect, findLog, requireWallet, sendAndWait } from './chain.ts'
 import { type CommonOpts, chainFor, common, parseIdArg, print, STATUS } from './cli-common.ts'
 import { parseOpenAmount, parsePort } from './cli-options.ts'
@@ -899,4 +899,17 @@ export function registerPayableCommands(program: Command): void {
   registerProvider(program)
   registerInfer(program)
   registerAttribution(program)
+  describeBigintDefaults(program)
+}
+
+/** Commander prints option defaults with JSON.stringify, which throws on a bigint: `--help` of any
+ * command with one failed. Spell them as a user types them (OPEN amounts in OPEN). */
+function describeBigintDefaults(cmd: Command): void {
+  for (const o of cmd.options) {
+    if (typeof o.defaultValue === 'bigint' && o.defaultValueDescription === undefined)
+      o.defaultValueDescription = o.flags.includes('<OPEN>')
+        ? formatUnits(o.defaultValue, 18)
+        : o.defaultValue.toString()
+  }
+  for (const c of cmd.commands) describeBigintDefaults(c)
 }

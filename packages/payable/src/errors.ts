@@ -26,7 +26,10 @@ export function describeChainError(err: unknown): string {
       }
       return `reverted: ${reverted.reason ?? reverted.shortMessage}`
     }
-    return err.shortMessage
+    // viem's short message of an RPC error is generic ("Missing or invalid parameters."); the
+    // node's own message (nonce too low, fee below base fee …) is in `details`.
+    const short = err.shortMessage.split('\n')[0] as string
+    return err.details && !short.includes(err.details) ? `${short} ${err.details}` : err.shortMessage
   }
   return err instanceof Error ? err.message : String(err)
 }

@@ -105,7 +105,11 @@ export function registerJobCommands(model: Command, common: (c: Command) => Comm
           schedule: scheduleOf(o),
         })
         const bytes = configBytes(config)
-        const now = (await ctx.client.getBlock({ blockTag: 'latest' })).timestamp
+        // The next block's time: a dev chain's head can be minutes old (automine, idle) or ahead of
+        // the wall clock (evm_increaseTime); a deadline from the head alone could be past already.
+        const head = (await ctx.client.getBlock({ blockTag: 'latest' })).timestamp
+        const wall = BigInt(Math.floor(Date.now() / 1000))
+        const now = head > wall ? head : wall
         const { jobId, mined } = await postJobOnChain(ctx, {
           baseModelId: o.base,
           datanets: o.datanet,

@@ -55,3 +55,14 @@ export function clientKey(remoteAddress: string | undefined): string {
   if (remoteAddress === undefined) return 'unknown'
   return remoteAddress.startsWith('::ffff:') ? remoteAddress.slice(7) : remoteAddress
 }
+
+/** The Origin header names the very host:port the request was sent to (a page this server served). */
+export function isSameOrigin(origin: string | undefined, host: string | undefined): boolean {
+  if (origin === undefined || host === undefined) return false
+  try {
+    const u = new URL(origin)
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.host.toLowerCase() === host.toLowerCase()
+  } catch {
+    return false
+  }
+}

@@ -14,7 +14,7 @@ import type { Block } from '@ethereumjs/block'
 import type { BlockRef, Hash, RpcBackend, RpcLog } from './backend.ts'
 import { invalidInput, invalidParams, limitExceeded, resourceNotFound } from './errors.ts'
 import { data, formatLog, type Json } from './format.ts'
-import type { RpcLimits, RpcLogger } from './registry.ts'
+import type { RpcLimits, RpcLogger } from './options.ts'
 import type { FilterCriteria } from './validation.ts'
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -62,6 +62,42 @@ export class HttpTransport {
     )
   }
 
+  /** A page of the host's handler (Studio), else the liveness probe for load balancers and
+   * scripts (JSON-RPC itself is POST or WebSocket). */
+  private onGet(req: IncomingMessage, res: ServerResponse): void {
+    const pages = this.config.pages
+    const probe = () =>
+      this.sendJson(res, 200, { status: 'ok', chainId: `0x${this.server.backend.chainId.toString(16)}` })
+    if (!pages) {
+      probe()
+      return
+    }
+    const url = req.url ?? '/'
+    Promise.resolve(
+      pages({
+        path: url.length > 2048 ? '/studio/too-long' : url,
+        remoteAddress: req.socket.remoteAddress,
+        ifNoneMatch: req.headers['if-none-match'],
+      }),
+    )
+      .then((page) => {
+        if (res.writableEnded || res.destroyed) return
+        if (!page) {
+          probe()
+          return
+        }
+        res.writeHead(page.status, { ...page.headers, 'Content-Length': page.body.length })
+        res.end(req.method === 'HEAD' ? undefined : page.body)
+      })
+      .catch((err: unknown) => {
+        this.config.logger.error({ err }, 'page handler failed')
+        if (!res.headersSent && !res.destroyed) {
+          res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' })
+          res.end('internal error\n')
+        }
+      })
+  }
+
   onRequest(req: IncomingMessage, res: ServerResponse): void {
     if (!hostAllowed(req.headers.host, this.config.vhosts)) {
       res.setHeader('Connection', 'close')
@@ -82,8 +118,8 @@ export class HttpTransport {
       return
     }
     if (req.method === 'GET' || req.method === 'HEAD') {
-      // Liveness probe for load balancers and scripts; JSON-RPC itself is POST or WebSocket.
-      this.sendJson(res, 200, { status: 'ok', chainId: `0x${this.server.backend.chainId.toString(16)}` })
+      req.resume()
+      this.onGet(req, res)
       return
     }
     if (req.method !== 'POST') {

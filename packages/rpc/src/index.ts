@@ -15,6 +15,7 @@ import { txpoolMethods } from './modules/txpool.ts'
 import { web3Methods } from './modules/web3.ts'
 import { type RpcLimits, type RpcLogger, type RpcMethods, silentLogger } from './registry.ts'
 import { type JsonRpcResponse, type RequestObserver, RpcServer } from './server.ts'
+import type { PageHandler } from './transport.ts'
 
 export { clientKey, hostAllowed, originAllowed } from './access.ts'
 export * from './backend.ts'
@@ -34,6 +35,7 @@ export { MethodRegistry } from './registry.ts'
 export type { JsonRpcId, JsonRpcResponse, RequestObserver } from './server.ts'
 export { parseTypedData, signDigest } from './signing.ts'
 export { Subscriptions } from './subscriptions.ts'
+export type { PageHandler, PageResponse } from './transport.ts'
 export * from './validation.ts'
 
 /** Defaults; each can be overridden through RpcServerOptions (node flags are listed in docs/rpc.md). */
@@ -81,6 +83,8 @@ export interface RpcServerOptions {
   now?: () => number
   /** Per-request observer, e.g. for rpc_requests_total / rpc_request_duration_seconds. */
   onRequest?: RequestObserver
+  /** GET/HEAD pages served on the RPC port besides the liveness probe (the node's Studio app). */
+  pages?: PageHandler
   /** Serve the debug_* namespace (traces re-execute blocks: network nodes turn it off by default).
    * Default true; when false each debug_* method answers -32601 naming the flag that enables it. */
   debug?: boolean
@@ -142,6 +146,7 @@ export function createRpcServer(backend: RpcBackend, options: RpcServerOptions =
     vhosts: options.vhosts ?? [...DEFAULT_VHOSTS],
     now: options.now,
     onRequest: options.onRequest,
+    pages: options.pages,
   })
   server.registerModule('eth', ethMethods)
   server.registerModule('personal', personalMethods)

@@ -9,7 +9,7 @@ import type { Hash, RpcBackend, RpcLog } from './backend.ts'
 import { invalidParams, limitExceeded } from './errors.ts'
 import { logMatches } from './filters.ts'
 import { data, formatHeader, formatLog, formatTxLocation, type Json } from './format.ts'
-import type { RpcLogger } from './registry.ts'
+import type { RpcLogger } from './options.ts'
 import { type FilterCriteria, parseBool, parseFilter } from './validation.ts'
 
 type Subscription =

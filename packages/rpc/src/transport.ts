@@ -34,7 +34,23 @@ export interface RpcServerConfig {
   vhosts: string[]
   now?: () => number
   onRequest?: RequestObserver
+  /** GET/HEAD pages besides the liveness probe (the Studio web app); see RpcServerOptions.pages. */
+  pages?: PageHandler
 }
+
+/** A static page answer (see RpcServerOptions.pages). */
+export interface PageResponse {
+  status: number
+  headers: Record<string, string>
+  body: Uint8Array
+}
+
+/** Answers a GET/HEAD path, or undefined to leave it to the liveness probe. */
+export type PageHandler = (request: {
+  path: string
+  remoteAddress: string | undefined
+  ifNoneMatch: string | undefined
+}) => PageResponse | undefined | Promise<PageResponse | undefined>
 
 /** Where a request came from: transport, client identity, and what cancels it. */
 export interface RequestSource {

@@ -7,7 +7,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { type RawData, WebSocket, WebSocketServer } from 'ws'
-import { clientKey, hostAllowed, originAllowed } from './access.ts'
+import { clientKey, hostAllowed, isSameOrigin, originAllowed } from './access.ts'
 import type { Json } from './format.ts'
 import { Subscriptions } from './subscriptions.ts'
 import { type Dispatcher, errorResponse, invalidHostBody, invalidRequest, rawResponse } from './transport.ts'
@@ -49,7 +49,9 @@ export class WsTransport {
       return
     }
     const origin = req.headers.origin
-    if (origin !== undefined && !originAllowed(origin, wsOrigins)) {
+    // A page this server serves (Studio) is same-origin: its WebSocket needs no --ws.origins entry.
+    const sameOrigin = this.config.pages !== undefined && isSameOrigin(origin, req.headers.host)
+    if (origin !== undefined && !sameOrigin && !originAllowed(origin, wsOrigins)) {
       rawResponse(socket, '403 Forbidden')
       return
     }

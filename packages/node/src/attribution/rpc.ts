@@ -55,7 +55,7 @@ import {
   resourceNotFound,
 } from '@openledger/rpc'
 import type { Chain } from '../chain/chain.ts'
-import { bytesEqual } from '../util/bytes.ts'
+import { bytesEqual, hex } from '../util/bytes.ts'
 
 /** Page size of ol_listDatanets / ol_listModels when none is given, and its upper bound. */
 export const OL_LIST_DEFAULT_LIMIT = 20
@@ -70,9 +70,6 @@ export interface AttributionRpcDeps {
 }
 
 type StateReader = { getStorage(account: Uint8Array, slot: Uint8Array): Promise<Uint8Array> }
-
-const hex = (b: Uint8Array): string =>
-  `0x${Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')}`
 
 /** Read-API records → wire JSON: bigint and number → quantity; everything else kept. */
 function toJson(v: unknown): Json {

@@ -6,7 +6,6 @@
  */
 import {
   bridgeClients,
-  bridgePredeploys,
   bridgeStatus,
   deployL1,
   depositAppliedAt,
@@ -23,6 +22,7 @@ import { parseGenesis } from '@openledger/evm-runtime'
 import { formatUnits } from '@openledger/payable'
 import { createWalletClient, type Hex, http, parseEther } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
+import { bridgedGenesis } from '../genesis/bridged-genesis.ts'
 import { buildDevGenesis } from '../genesis/dev-genesis.ts'
 import { silentLogger } from '../logger.ts'
 import { OpenLedgerNode } from '../node.ts'
@@ -60,10 +60,8 @@ export async function runBridgeDemo(o: { json: boolean }): Promise<boolean> {
       `deployed: OPEN ${addresses.contracts.openToken}, L2OutputOracle ${addresses.contracts.l2OutputOracle}, Portal ${addresses.contracts.portal}`,
     )
     const { json } = await buildDevGenesis({})
-    json.chainId = L2_CHAIN_ID
-    json.alloc = { ...(json.alloc as Record<string, unknown>), ...bridgePredeploys(addresses) }
     node = await OpenLedgerNode.startDev({
-      genesis: parseGenesis(json),
+      genesis: parseGenesis(bridgedGenesis(json, addresses)),
       rpc: { host: '127.0.0.1', port: 0 },
       mining: { kind: 'interval', blockTimeMs: 1000 },
       accounts: [],

@@ -5,7 +5,6 @@
 import { writeFile } from 'node:fs/promises'
 import {
   bridgeClients,
-  bridgePredeploys,
   bridgeStatus,
   deployL1,
   depositAppliedAt,
@@ -41,21 +40,6 @@ export async function resolveL1Flags(
     rpc: f.rpc,
     addresses: await readL1Addresses(f.addresses),
     proposerKey: f.proposerKey ? await loadKey(f.proposerKey) : undefined,
-  }
-}
-
-/** A genesis JSON for a chain settled on L1: the deployment's chain id and the bridge predeploys. */
-export function bridgedGenesis(
-  json: Record<string, unknown>,
-  a: L1Addresses,
-  chainIdFlag?: number,
-): Record<string, unknown> {
-  if (chainIdFlag !== undefined && chainIdFlag !== a.l2ChainId)
-    throw new Error(`--chain-id ${chainIdFlag} differs from the L2 chain id ${a.l2ChainId} of --l1-addresses`)
-  return {
-    ...json,
-    chainId: a.l2ChainId,
-    alloc: { ...(json.alloc as Record<string, unknown>), ...bridgePredeploys(a) },
   }
 }
 

@@ -34,6 +34,7 @@ import {
   readCorpus,
   registerModelOnChain,
   requireWallet,
+  runModelFactoryDemo,
   type SettlementReport,
   sendAndWait,
   serveProvider,
@@ -114,6 +115,9 @@ export interface DemoWorld {
   server: Awaited<ReturnType<typeof serveProvider>>
   manifest: Manifest
   trained: Awaited<ReturnType<typeof trainFromChain>>
+  /** Dev account keys (index = role) and the demo's temporary directory. */
+  keys: Hex[]
+  work: string
   close(): Promise<void>
 }
 
@@ -247,7 +251,22 @@ export async function buildDemoWorld(
     )
     say()
 
-    return { node, ctx, addr, label, datanetRefs, modelId, fee, provider, server, manifest, trained, close }
+    return {
+      node,
+      ctx,
+      addr,
+      label,
+      datanetRefs,
+      modelId,
+      fee,
+      provider,
+      server,
+      manifest,
+      trained,
+      keys,
+      work,
+      close,
+    }
   } catch (err) {
     await close()
     throw err
@@ -259,9 +278,10 @@ export async function runDemo(opts: DemoOptions = {}): Promise<boolean> {
   const say = opts.json ? () => {} : (line = '') => write(`${line}\n`)
   const world = await buildDemoWorld({ corpusDir: opts.corpusDir, say })
   const { ctx, addr, label, datanetRefs, modelId, fee, server, manifest, trained } = world
+  let closeMf: (() => Promise<void>) | undefined
   try {
     // 4. Inferences, paid by the user.
-    const settlements: { prompt: string; output: string; report: SettlementReport }[] = []
+    const settlements: { prompt: string; output: string; report: SettlementReport; adapter?: bigint }[] = []
     for (const prompt of manifest.prompts) {
       const answer = await askProvider(server.url, { prompt, maxTokens: 40, payer: addr(USER) })
       await checkAnswer(ctx(USER), answer, fee)
@@ -284,6 +304,19 @@ export async function runDemo(opts: DemoOptions = {}): Promise<boolean> {
       )
       say()
     }
+
+    // 4b. ModelFactory and OpenLoRA: base model, one adapter per datanet, one provider, paid answers.
+    const mf = await runModelFactoryDemo(
+      {
+        ...world,
+        prompts: manifest.prompts,
+        names: NAMES,
+        roles: { owner: MODEL_OWNER, provider: PROVIDER, user: USER },
+      },
+      say,
+    )
+    closeMf = mf.close
+    settlements.push(...mf.settlements)
 
     // 5. Payout table vs on-chain claimables (nobody has claimed yet).
     // Exact amounts in units of 2^-64 wei, as the chain accounts shareholders' pro-rata rewards:
@@ -342,11 +375,22 @@ export async function runDemo(opts: DemoOptions = {}): Promise<boolean> {
     const built = { corpus: verifier, index: SpanIndex.build(verifier.records) }
     const verified = []
     for (const s of settlements) {
-      const v = await verifyReceipt(ctx(0), s.report.receiptId, s.output, { corpus: built })
+      // Adapter receipts attribute over their own datanet version: rebuilt from chain for each.
+      const v = await verifyReceipt(
+        ctx(0),
+        s.report.receiptId,
+        s.output,
+        'adapter' in s ? {} : { corpus: built },
+      )
       verified.push({ receiptId: s.report.receiptId, ok: v.ok, reasons: v.reasons })
       say(`verify ${s.report.receiptId}: ${v.ok ? 'OK' : `FAILED ${v.reasons.join('; ')}`}`)
     }
-    const ok = totals.every((t) => t.match) && exactTotal === totalFees << 64n && verified.every((v) => v.ok)
+    const ok =
+      totals.every((t) => t.match) &&
+      exactTotal === totalFees << 64n &&
+      verified.every((v) => v.ok) &&
+      mf.adapters.every((a) => a.verified) &&
+      mf.provider.adaptersServed === mf.adapters.length
     say()
     say(ok ? 'Demo complete: every wei accounted for and every receipt verified.' : 'Demo FAILED: see above.')
     if (opts.json) {
@@ -361,16 +405,25 @@ export async function runDemo(opts: DemoOptions = {}): Promise<boolean> {
             trainingConfigHash: trained.trainingConfigHash,
             trainingLogHash: trained.trainingLogHash,
           },
-          inferences: settlements.map((s) => ({ prompt: s.prompt, output: s.output, ...s.report })),
+          inferences: settlements.map((s) => ({
+            prompt: s.prompt,
+            output: s.output,
+            ...(s.adapter === undefined ? {} : { adapter: s.adapter }),
+            ...s.report,
+          })),
           totals,
           totalFees,
           carried,
           verified,
+          baseModelId: mf.baseModelId,
+          adapters: mf.adapters,
+          provider: { adaptersServed: mf.provider.adaptersServed },
         })}\n`,
       )
     }
     return ok
   } finally {
+    await closeMf?.()
     await world.close()
   }
 }

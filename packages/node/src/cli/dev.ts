@@ -3,13 +3,14 @@ import type { Block } from '@ethereumjs/block'
 import { type ExecutedTx, parseGenesis } from '@openledger/evm-runtime'
 import { formatUnits } from '@openledger/payable'
 import { displayUrl } from '../fork/remote.ts'
+import { bridgedGenesis } from '../genesis/bridged-genesis.ts'
 import { buildDevGenesis } from '../genesis/dev-genesis.ts'
 import { DEV_DERIVATION_PATH, DEV_MNEMONIC, type DevAccount } from '../keys/dev-accounts.ts'
 import { createLogger, silentLogger } from '../logger.ts'
 import type { MiningMode } from '../miner/dev-sealer.ts'
 import { OpenLedgerNode } from '../node.ts'
 import { hex } from '../util/bytes.ts'
-import { bridgedGenesis, resolveL1Flags } from './bridge.ts'
+import { resolveL1Flags } from './bridge.ts'
 import type { RpcFlagConfig } from './rpc-flags.ts'
 
 export interface DevCommandOptions {
@@ -48,6 +49,8 @@ export async function runDev(opts: DevCommandOptions): Promise<void> {
     mnemonic: opts.mnemonic,
     hardfork: opts.hardfork,
   })
+  // A fork's state comes from the remote chain; the bridge predeploys and the L1 origin cannot.
+  if (opts.fork && opts.l1) throw new Error('--fork-url and --l1-rpc cannot be combined')
   const l1 = await resolveL1Flags(opts.l1)
   const genesis = parseGenesis(l1 ? bridgedGenesis(json, l1.addresses, opts.chainId) : json)
   // A throwaway chain starts now, as Hardhat's (its genesis time is the start time): tests take
@@ -99,6 +102,7 @@ export async function runDev(opts: DevCommandOptions): Promise<void> {
       mnemonic: opts.mnemonic ?? DEV_MNEMONIC,
       mining,
       datadir: opts.datadir,
+      studio: opts.rpc.rpc.studio !== false,
       fork: forkedFrom &&
         opts.fork && {
           display: displayUrl(opts.fork.url),
@@ -147,6 +151,7 @@ function banner(p: {
   mnemonic: string
   mining: MiningMode
   datadir?: string
+  studio: boolean
   fork?: { display: string; blockNumber: bigint; hash: Uint8Array }
 }): string {
   const symbol = p.genesis.currency.symbol
@@ -179,6 +184,7 @@ function banner(p: {
     `Head block:        ${p.node.chain.head.header.number}`,
     '',
     ...(p.node.metricsUrl ? [`Metrics:           ${p.node.metricsUrl}/metrics (health: /health)`] : []),
+    ...(p.studio ? [`Studio:            ${p.node.rpcUrl}/studio/`] : []),
     `Listening on ${p.node.rpcUrl} (HTTP and WebSocket)`,
   ]
   return lines.join('\n')

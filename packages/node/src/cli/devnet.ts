@@ -12,12 +12,12 @@ import { fileURLToPath } from 'node:url'
 import { deployL1, type LocalL1, l1AddressesToJson, readL1Addresses, startAnvil } from '@openledger/bridge'
 import { privateKeyToAddress } from '@openledger/consensus'
 import { privateKeyToAccount } from 'viem/accounts'
+import { bridgedGenesis } from '../genesis/bridged-genesis.ts'
 import { buildQbftGenesis } from '../genesis/qbft-genesis.ts'
 import { deriveDevAccounts } from '../keys/dev-accounts.ts'
 import { loadOrCreateKey } from '../keys/node-key.ts'
 import { peerIdFromNodeKey } from '../p2p/index.ts'
 import { bytesEqual, fromHex, hex } from '../util/bytes.ts'
-import { bridgedGenesis } from './bridge.ts'
 
 const BIN = fileURLToPath(new URL('../../bin/openledger.mjs', import.meta.url))
 const READY_TIMEOUT_MS = 120_000

@@ -13,7 +13,9 @@ import type { ExecutionConfig } from '../backend/exec-limits.ts'
 
 /** What the RPC flags configure: the server's options and the backend's execution bounds. */
 export interface RpcFlagConfig {
-  rpc: Pick<RpcServerOptions, 'vhosts' | 'corsOrigins' | 'wsOrigins' | 'limits' | 'debug'>
+  rpc: Pick<RpcServerOptions, 'vhosts' | 'corsOrigins' | 'wsOrigins' | 'limits' | 'debug'> & {
+    studio: { allowRemote: boolean } | false
+  }
   execution: Partial<ExecutionConfig>
 }
 
@@ -120,6 +122,9 @@ export function addRpcFlags(cmd: Command, mode: RpcFlagMode): Command {
     )
   if (!open)
     cmd.option('--rpc.debug', 'serve the debug_* namespace (traces); off by default on network nodes')
+  if (open) cmd.option('--no-studio', 'do not serve OpenLedger Studio at /studio/ on the RPC port')
+  else cmd.option('--studio', 'serve OpenLedger Studio (web app and explorer) at /studio/ on the RPC port')
+  cmd.option('--studio.remote', 'serve Studio to non-loopback clients too (default: loopback only)')
   return cmd
 }
 
@@ -143,6 +148,9 @@ export function rpcConfigFromFlags(o: Record<string, unknown>, mode: RpcFlagMode
       wsOrigins: (o['ws.origins'] as string[] | undefined) ?? open,
       limits,
       debug: mode === 'dev' || o['rpc.debug'] === true,
+      studio: (mode === 'dev' ? o.studio !== false : o.studio === true) && {
+        allowRemote: o['studio.remote'] === true,
+      },
     },
     execution,
   }
@@ -169,5 +177,7 @@ export function rpcFlagArgs(o: Record<string, unknown>): string[] {
     if (v !== undefined) args.push(`--${flag}`, flag === 'rpc.evmtimeout' ? `${v}ms` : String(v))
   }
   if (o['rpc.debug'] === true) args.push('--rpc.debug')
+  if (o.studio === true) args.push('--studio')
+  if (o['studio.remote'] === true) args.push('--studio.remote')
   return args
 }

@@ -47,12 +47,15 @@ export async function openFork(opts: ForkOptions): Promise<Fork> {
     remote.request<RpcBlockJson | null>('eth_getBlockByNumber', [tag, false]),
     opts.blockNumber === undefined ? undefined : remote.request<string>('eth_blockNumber', []),
   ])
-  const chainId = quantity(chainIdHex, 'eth_chainId')
+  const chainId = quantity(chainIdHex, 'eth_chainId', remote.display)
   if (json === null || typeof json !== 'object') {
-    const head = headHex === undefined ? '' : ` (its latest block is ${quantity(headHex, 'eth_blockNumber')})`
+    const head =
+      headHex === undefined
+        ? ''
+        : ` (its latest block is ${quantity(headHex, 'eth_blockNumber', remote.display)})`
     throw new ForkError(`the fork's remote ${remote.display} has no block ${opts.blockNumber ?? tag}${head}`)
   }
-  const block = forkBlockFromJson(json)
+  const block = forkBlockFromJson(json, remote.display)
   // State at the fork block must be there: a pruned node fails here rather than mid-transaction.
   await remote.request(
     'eth_getBalance',
@@ -71,26 +74,26 @@ export async function openFork(opts: ForkOptions): Promise<Fork> {
 
 const hexQ = (n: bigint) => `0x${n.toString(16)}`
 
-function forkBlockFromJson(b: RpcBlockJson): ForkBlock {
+function forkBlockFromJson(b: RpcBlockJson, remote: string): ForkBlock {
   const m = 'eth_getBlockByNumber'
   const need = (v: string | undefined, field: string) => {
-    if (v === undefined) throw new ForkError(`the fork's remote answered ${m} without "${field}"`)
+    if (v === undefined) throw new ForkError(`the fork's remote ${remote} answered ${m} without "${field}"`)
     return v
   }
   const bytes = (v: string | undefined, field: string, len?: number) => {
-    const d = data(need(v, field), m)
+    const d = data(need(v, field), m, remote)
     if (len !== undefined && d.length !== len)
-      throw new ForkError(`the fork's remote answered ${m} with a ${d.length}-byte "${field}"`)
+      throw new ForkError(`the fork's remote ${remote} answered ${m} with a ${d.length}-byte "${field}"`)
     return d
   }
   return {
-    number: quantity(need(b.number, 'number'), m),
+    number: quantity(need(b.number, 'number'), m, remote),
     hash: bytes(b.hash, 'hash', 32),
     parentHash: bytes(b.parentHash, 'parentHash', 32),
-    timestamp: quantity(need(b.timestamp, 'timestamp'), m),
-    gasLimit: quantity(need(b.gasLimit, 'gasLimit'), m),
-    gasUsed: quantity(need(b.gasUsed, 'gasUsed'), m),
-    baseFeePerGas: b.baseFeePerGas === undefined ? undefined : quantity(b.baseFeePerGas, m),
+    timestamp: quantity(need(b.timestamp, 'timestamp'), m, remote),
+    gasLimit: quantity(need(b.gasLimit, 'gasLimit'), m, remote),
+    gasUsed: quantity(need(b.gasUsed, 'gasUsed'), m, remote),
+    baseFeePerGas: b.baseFeePerGas === undefined ? undefined : quantity(b.baseFeePerGas, m, remote),
     coinbase: bytes(b.miner ?? `0x${'00'.repeat(20)}`, 'miner', 20),
     mixHash: bytes(b.mixHash ?? `0x${'00'.repeat(32)}`, 'mixHash', 32),
     extraData: bytes(b.extraData ?? '0x', 'extraData'),

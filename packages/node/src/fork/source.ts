@@ -59,9 +59,9 @@ export class RemoteForkSource implements ForkSource {
         this.remote.request<string>('eth_getCode', [a, this.tag], at),
       ])
       const account = {
-        balance: quantity(balance, 'eth_getBalance'),
-        nonce: quantity(nonce, 'eth_getTransactionCount'),
-        code: data(code, 'eth_getCode'),
+        balance: quantity(balance, 'eth_getBalance', this.remote.display),
+        nonce: quantity(nonce, 'eth_getTransactionCount', this.remote.display),
+        code: data(code, 'eth_getCode', this.remote.display),
       }
       return account.balance === 0n && account.nonce === 0n && account.code.length === 0 ? undefined : account
     })
@@ -79,9 +79,12 @@ export class RemoteForkSource implements ForkSource {
           `state at block ${this.blockNumber}`,
         ),
         'eth_getStorageAt',
+        this.remote.display,
       )
       if (v.length > 32)
-        throw new ForkError(`the fork's remote answered eth_getStorageAt with ${v.length} bytes`)
+        throw new ForkError(
+          `the fork's remote ${this.remote.display} answered eth_getStorageAt with ${v.length} bytes`,
+        )
       const out = new Uint8Array(32)
       out.set(v, 32 - v.length)
       return out
@@ -96,25 +99,25 @@ export class RemoteForkSource implements ForkSource {
         `0x${n.toString(16)}`,
         false,
       ])
-      return block?.hash ? data(block.hash, 'eth_getBlockByNumber') : undefined
+      return block?.hash ? data(block.hash, 'eth_getBlockByNumber', this.remote.display) : undefined
     })
   }
 }
 
 /** A hex quantity from the remote; anything else is the remote misbehaving. */
-export function quantity(v: unknown, method: string): bigint {
+export function quantity(v: unknown, method: string, remote: string): bigint {
   if (typeof v !== 'string' || !/^0x[0-9a-fA-F]{1,64}$/.test(v))
     throw new ForkError(
-      `the fork's remote answered ${method} with ${JSON.stringify(v)?.slice(0, 80)}, not a quantity`,
+      `the fork's remote ${remote} answered ${method} with ${JSON.stringify(v)?.slice(0, 80)}, not a quantity`,
     )
   return BigInt(v)
 }
 
 /** Hex data from the remote (odd lengths tolerated, as some nodes answer `0x0`). */
-export function data(v: unknown, method: string): Uint8Array {
+export function data(v: unknown, method: string, remote: string): Uint8Array {
   if (typeof v !== 'string' || !/^0x[0-9a-fA-F]*$/.test(v))
     throw new ForkError(
-      `the fork's remote answered ${method} with ${JSON.stringify(v)?.slice(0, 80)}, not hex data`,
+      `the fork's remote ${remote} answered ${method} with ${JSON.stringify(v)?.slice(0, 80)}, not hex data`,
     )
   return fromHex(v.length % 2 === 0 ? v : `0x0${v.slice(2)}`)
 }
