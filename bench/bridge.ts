@@ -134,12 +134,14 @@ async function main(): Promise<void> {
   let node: OpenLedgerNode | undefined
   try {
     const operator = privateKeyToAccount(keyOf(0))
+    // The proposer has its own key: its L1 transactions must not race the operator's nonces.
+    const proposerKey = keyOf(SENDERS + 1)
     const addresses = await deployL1({
       rpcUrl: anvil.url,
       account: operator,
       params: {
         l2ChainId: 1337,
-        validators: [operator.address],
+        validators: [privateKeyToAccount(proposerKey).address],
         submissionInterval: 5n,
         finalizationPeriodSeconds: 3600n,
         confirmations: 1,
@@ -154,7 +156,7 @@ async function main(): Promise<void> {
       mining: { kind: 'interval', blockTimeMs: 1000 },
       accounts: [],
       log: silentLogger(),
-      l1: { rpc: anvil.url, addresses, proposerKey: keyOf(0), pollMs: 250 },
+      l1: { rpc: anvil.url, addresses, proposerKey, pollMs: 250 },
     })
     const senders = Array.from({ length: SENDERS }, (_, i) => keyOf(i + 1))
     const token = { abi: OpenToken.abi, address: addresses.contracts.openToken } as const
@@ -211,10 +213,17 @@ async function main(): Promise<void> {
         args: [c.account!.address, parseEther('1'), 0n, 100_000n, false, '0x'],
         chain: null,
         account: c.account!,
+        // A margin over eth_estimateGas: other deposits in the same L1 block change its cost.
+        gas: 150_000n,
       })
-      sources.push(
-        depositOf(await l1.waitForTransactionReceipt({ hash: h, pollingInterval: 100 })).sourceHash,
-      )
+      const r = await l1.waitForTransactionReceipt({ hash: h, pollingInterval: 100 })
+      if (r.status !== 'success') {
+        const tx = await l1.getTransaction({ hash: h })
+        throw new Error(
+          `deposit ${h} reverted in L1 block ${r.blockNumber} (gas ${r.gasUsed} of ${tx.gas}, nonce ${tx.nonce}, lane ${lane})`,
+        )
+      }
+      sources.push(depositOf(r).sourceHash)
     })
     await until(
       'all deposits minted',

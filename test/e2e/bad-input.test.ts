@@ -131,6 +131,17 @@ describe('bad input', () => {
       ]),
     )
     expect(broke.json.error.message).toMatch(/insufficient funds/)
+    // Found by pnpm fuzz:rpc: fees that overflow 256 bits were an internal error.
+    for (const fees of [{ gasPrice: `0x${'f'.repeat(60)}` }, { maxFeePerGas: `0x${'f'.repeat(63)}` }]) {
+      const huge = await rpc(
+        node.rpcUrl,
+        req('eth_sendTransaction', [
+          { from: DEV_ADDRESSES[0], to: DEV_ADDRESSES[1], gas: '0x5208', ...fees },
+        ]),
+      )
+      expect(huge.json.error.code).toBe(-32000)
+      expect(huge.json.error.message).toMatch(/invalid transaction: .*cannot exceed MAX_INTEGER/)
+    }
     await stillServing()
   })
 

@@ -66,3 +66,30 @@ it('--fork and --run select cases; a bad path or regex is a usage error', async 
   expect(badRe.code).toBe(2)
   expect(badRe.stderr).toMatch(/--run: invalid regular expression/)
 })
+
+it('--jobs runs files on worker threads with the same output, in the same order', async () => {
+  const dir = join(fixture(), '..')
+  const one = await runCli(['evm', 'statetest', dir, '--json'])
+  const two = await runCli(['evm', 'statetest', dir, '--json', '--jobs', '2'])
+  expect(one.code).toBe(0)
+  expect(two.code).toBe(0)
+  expect(one.stdout.trim().split('\n').length).toBeGreaterThan(10)
+  expect(two.stdout).toBe(one.stdout)
+  expect(two.stderr).toMatch(/(\d+) cases, \1 passed, 0 failed, 0 excluded/)
+  // A failing case fails a parallel run as it fails a single-threaded one.
+  const json = JSON.parse(await readFile(fixture(), 'utf8'))
+  json.add11.post.Cancun[0].hash = `0x${'11'.repeat(32)}`
+  const bad = await mkdtemp(join(tmpdir(), 'statetest-jobs-'))
+  dirs.push(bad)
+  await writeFile(join(bad, 'a.json'), JSON.stringify(json))
+  await writeFile(join(bad, 'b.json'), await readFile(fixture(), 'utf8'))
+  const failed = await runCli(['evm', 'statetest', bad, '--jobs', '2'])
+  expect(failed.code).toBe(1)
+  expect(failed.stdout.trim().split('\n')).toEqual([
+    expect.stringMatching(/^FAIL add11\/Cancun\/0: post state root mismatch/),
+    'pass add11/Cancun/0',
+  ])
+  const zero = await runCli(['evm', 'statetest', dir, '--jobs', '0'])
+  expect(zero.code).toBe(2)
+  expect(zero.stderr).toMatch(/--jobs: expected a whole number from 1 to 256/)
+}, 120_000)

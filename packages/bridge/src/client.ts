@@ -103,14 +103,17 @@ export async function depositOpen(
     })
     await mined(c.l1, h, 'approve')
   }
-  const hash = await s.l1.writeContract({
+  const call = {
     abi: Portal.abi,
     address: c.addresses.contracts.portal,
     functionName: 'depositERC20Transaction',
     args: [o.to ?? s.account.address, o.amount, 0n, o.gasLimit ?? 100_000n, false, '0x'],
-    chain: c.l1Chain,
     account: s.account,
-  })
+  } as const
+  // The estimate depends on the per-L1-block budget slot, which other deposits in the same L1
+  // block change: without a margin a deposit can run out of gas (seen with 8 parallel senders).
+  const gas = ((await c.l1.estimateContractGas(call)) * 13n) / 10n
+  const hash = await s.l1.writeContract({ ...call, gas, chain: c.l1Chain })
   const receipt = await mined(c.l1, hash, 'deposit')
   return { receipt, deposit: depositOf(receipt) }
 }

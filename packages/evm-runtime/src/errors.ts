@@ -2,6 +2,7 @@
  * Typed errors of the execution runtime. Each carries a stable `code` so callers (RPC, consensus,
  * logs) can branch without parsing messages.
  */
+import type { TypedTransaction } from '@ethereumjs/tx'
 
 /** The genesis document is malformed. `path` names the offending field, e.g. `genesis.alloc["0xab…"].balance`. */
 export class GenesisError extends Error {
@@ -29,6 +30,7 @@ export type BlockMismatch =
   | 'timestamp'
   | 'header'
   | 'txs'
+  | 'hooks'
 
 /** A received block does not re-execute to the header it claims. Nothing was persisted. */
 export class BlockValidationError extends Error {
@@ -150,6 +152,9 @@ export class RuntimeClosedError extends Error {
 /** A block hook (block/hooks.ts) threw: the block is not built or imported, nothing is persisted. */
 export class BlockHookError extends Error {
   readonly code = 'BLOCK_HOOK_FAILED'
+  /** endBlock only: the transactions the block had executed when the hook failed (the builder
+   * searches them for the one that makes the hook fail). */
+  executed?: TypedTransaction[]
   constructor(
     readonly hook: string,
     readonly phase: 'beginBlock' | 'endBlock',

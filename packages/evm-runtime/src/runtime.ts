@@ -54,6 +54,7 @@ import { CallEngine, type CallOptions } from './call.ts'
 import { createBlockOptions, createChainCommon, nextBaseFee, setForkAt } from './config.ts'
 import { initCrypto, recoverSender } from './crypto.ts'
 import {
+  BlockHookError,
   type BlockMismatch,
   BlockValidationError,
   ExecutionError,
@@ -403,6 +404,58 @@ class Runtime implements ExecutionRuntime {
     return this.baseFeeAfter(parent, parent.stateRoot)
   }
 
+  /**
+   * Build-mode execution that never yields a block its own import would refuse (docs/evm-runtime.md,
+   * "Block hook faults"). When endBlock fails after transactions, the block is built with the
+   * longest prefix of them it accepts: the next transaction is dropped as a fault, the rest wait
+   * for the next block. A failure no choice of transactions avoids (beginBlock, or endBlock of
+   * the empty block) is thrown: this parent and environment have no block.
+   */
+  private async applyForBuild(
+    parentRoot: Uint8Array,
+    env: Block,
+    txs: Iterable<TypedTransaction>,
+    deadline: number | undefined,
+  ): Promise<{ applied: AppliedBlock; dropped: BuildBlockResult['rejected'] }> {
+    try {
+      return { applied: await this.applyBlock(parentRoot, env, txs, 'build', deadline), dropped: [] }
+    } catch (e) {
+      const executed = e instanceof BlockHookError && e.phase === 'endBlock' ? e.executed : undefined
+      if (executed === undefined || executed.length === 0) throw e
+      let failure = e as BlockHookError
+      // Each probe runs the prefix and its hooks for real, then is abandoned (applyBlock aborts
+      // a failed one itself); log2(n) + 2 executions of a block that already cost one.
+      const fails = async (k: number): Promise<boolean> => {
+        try {
+          await this.applyBlock(parentRoot, env, executed.slice(0, k), 'build')
+        } catch (x) {
+          if (!(x instanceof BlockHookError) || x.phase !== 'endBlock') throw x
+          if (k > 0) failure = x
+          return true
+        }
+        this.abort(parentRoot)
+        return false
+      }
+      if (await fails(0)) throw e
+      let ok = 0
+      let bad = executed.length
+      while (bad - ok > 1) {
+        const mid = (ok + bad) >> 1
+        if (await fails(mid)) bad = mid
+        else ok = mid
+      }
+      const applied = await this.applyBlock(parentRoot, env, executed.slice(0, ok), 'build')
+      const reason = 'left for the next block: a block hook failed on an earlier transaction'
+      return {
+        applied,
+        dropped: [
+          { tx: executed[ok]!, reason: failure.message, retry: false, fault: failure },
+          ...executed.slice(ok + 1).map((tx) => ({ tx, reason, retry: true })),
+        ],
+      }
+    }
+  }
+
   buildBlock(
     parent: BlockHeader,
     txs: Iterable<TypedTransaction>,
@@ -444,7 +497,7 @@ class Runtime implements ExecutionRuntime {
       }
       const env = createBlock({ header: headerData, withdrawals: [] }, this.blockOptions)
       const deadline = opts.deadlineMs !== undefined ? t0 + opts.deadlineMs : undefined
-      const applied = await this.applyBlock(parentRoot, env, txs, 'build', deadline)
+      const { applied, dropped } = await this.applyForBuild(parentRoot, env, txs, deadline)
       let block: Block
       try {
         const header = createBlockHeader(
@@ -478,7 +531,7 @@ class Runtime implements ExecutionRuntime {
       return {
         block,
         executed: loop.executed,
-        rejected: loop.rejected,
+        rejected: dropped.length === 0 ? loop.rejected : [...loop.rejected, ...dropped],
         timings: {
           execution: loop.executionMs,
           senderRecovery: loop.senderMs,
@@ -564,6 +617,8 @@ class Runtime implements ExecutionRuntime {
         applied = await this.applyBlock(parent.stateRoot, block, block.transactions, 'validate')
       } catch (e) {
         if (e instanceof TxInvalid) throw new BlockValidationError('txs', e.message)
+        // A builder never produces a block its hooks refuse (applyForBuild): such a block is invalid.
+        if (e instanceof BlockHookError) throw new BlockValidationError('hooks', e.message)
         throw e
       }
       const fail = async (

@@ -150,7 +150,7 @@ describe('block hooks', () => {
     expect(trace.from).toBe(hex(ADDRS[2]))
   })
 
-  test('a failing hook fails the whole block and persists nothing', async () => {
+  test('a hook that fails whatever the block holds fails the block and persists nothing', async () => {
     let failAt: bigint | undefined = 2n
     const flaky: BlockHook = {
       name: 'flaky',
@@ -176,11 +176,52 @@ describe('block hooks', () => {
     failAt = 2n
     const b = await open([rewardHook(), flaky])
     await b.executeBlock(b1, b.genesisBlock.header)
-    await expect(b.executeBlock(ok.block, b1.header)).rejects.toBeInstanceOf(BlockHookError)
+    const refused = await b.executeBlock(ok.block, b1.header).catch((e) => e)
+    expect(refused).toBeInstanceOf(BlockValidationError)
+    expect(refused).toMatchObject({ field: 'hooks', message: /block hook flaky failed in endBlock: boom/ })
     expect(await b.hasState(ok.block.header.stateRoot)).toBe(false)
     failAt = undefined
     await expect(b.executeBlock(ok.block, b1.header)).resolves.toHaveLength(1)
     expect(await b.hasState(ok.block.header.stateRoot)).toBe(true)
+  })
+
+  test('endBlock failing on one transaction: the builder leaves it out, and its block imports', async () => {
+    // Writes state, then refuses any block holding a transfer to POISON (the state stays clean).
+    const POISON = bytes('0x00000000000000000000000000000000000000ba')
+    const picky: BlockHook = {
+      name: 'picky',
+      async endBlock(ctx) {
+        await ctx.state.putStorage(SYSTEM, word(1n), word(BigInt(ctx.executed.length)))
+        await ctx.state.mint(BENEFICIARY, 7n)
+        if (ctx.executed.some((e) => e.tx.to !== undefined && hex(e.tx.to.bytes) === hex(POISON)))
+          throw new Error('poisoned block')
+      },
+    }
+    const a = await open([rewardHook(), picky])
+    const b = await open([rewardHook(), picky])
+    const g = a.genesisBlock.header
+    const txs = [
+      transfer(a.common, KEYS[0], 0n, ADDRS[1], 1n),
+      transfer(a.common, KEYS[0], 1n, ADDRS[1], 2n),
+      transfer(a.common, KEYS[0], 2n, POISON, 3n),
+      transfer(a.common, KEYS[0], 3n, ADDRS[1], 4n),
+    ]
+    const built = await build(a, g, txs)
+    expect(built.executed.map((e) => e.tx.nonce)).toEqual([0n, 1n])
+    const poisoned = built.rejected.find((r) => r.tx.nonce === 2n)!
+    expect(poisoned).toMatchObject({ retry: false, reason: /block hook picky failed in endBlock: poisoned/ })
+    expect(poisoned.fault).toBeInstanceOf(BlockHookError)
+    expect(built.rejected.find((r) => r.tx.nonce === 3n)).toMatchObject({ retry: true })
+    // The block is one the builder's peers accept: re-executed, same roots.
+    await expect(b.executeBlock(built.block, g)).resolves.toHaveLength(2)
+    expect(await a.getStorage(built.block.header.stateRoot, SYSTEM, word(1n))).toEqual(word(2n))
+    // A poisoned block from someone else is refused and leaves the importer on its parent.
+    const c = await open([rewardHook()])
+    const { block: bad } = await build(c, g, txs.slice(0, 3))
+    const err = await b.executeBlock(bad, g).catch((e) => e)
+    expect(err).toBeInstanceOf(BlockValidationError)
+    expect(err).toMatchObject({ field: 'hooks' })
+    expect(await b.hasState(bad.header.stateRoot)).toBe(false)
   })
 
   test('a hook that claims parentBeaconBlockRoot receives it; without a claim it must be zero', async () => {

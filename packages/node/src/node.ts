@@ -75,6 +75,9 @@ export interface DevNodeOptions {
   /** Native modules served besides the chain's own (embedding, tests such as fault injection).
    * In-process execution only: RPC execution workers are rebuilt from the genesis spec. */
   extraModules?: SystemModule[]
+  /** Block hooks run after the chain's own (embedding, tests such as hook fault injection).
+   * In-process execution only, as extraModules. */
+  extraBlockHooks?: BlockHook[]
   /** Start the sender-recovery worker once raw transactions arrive at this rate (tx/s); 0 = at
    * start. Default: lazily, so embedded and test nodes spawn no thread they do not need. */
   recoverStartRate?: number
@@ -178,10 +181,11 @@ export class OpenLedgerNode {
             pollMs: opts.l1.pollMs ?? 500,
           })
         : undefined
+      const hooks = [...(bridge ? [bridge.hook] : []), ...(opts.extraBlockHooks ?? [])]
       const core = await openCore(
         {
           ...opts,
-          blockHooks: bridge ? [bridge.hook] : undefined,
+          blockHooks: hooks.length > 0 ? hooks : undefined,
           fork: fork?.point,
           forkable: forking !== undefined,
         },

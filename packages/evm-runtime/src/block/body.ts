@@ -6,6 +6,7 @@
 import type { Block } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import type { VM } from '@ethereumjs/vm'
+import { BlockHookError } from '../errors.ts'
 import { systemState } from '../state/module-state.ts'
 import { runTransactions, type TxLoopOptions, type TxLoopResult } from './execute.ts'
 import { type BlockHook, type BlockHookContext, blockEnv, runBlockHooks } from './hooks.ts'
@@ -36,10 +37,16 @@ export async function executeBlockBody(
   const loop = await runTransactions(vm, block, txs, chainId, opts)
   const t1 = performance.now()
   if (opts.skipEndBlock !== true) {
-    await runBlockHooks(hooks, {
-      phase: 'endBlock',
-      ctx: { ...ctx, executed: loop.executed, gasUsed: loop.gasUsed },
-    })
+    try {
+      await runBlockHooks(hooks, {
+        phase: 'endBlock',
+        ctx: { ...ctx, executed: loop.executed, gasUsed: loop.gasUsed },
+      })
+    } catch (e) {
+      // endBlock sees the transactions: the builder needs them to find the one that fails it.
+      if (e instanceof BlockHookError) e.executed = loop.executed.map((x) => x.tx)
+      throw e
+    }
   }
   // System work is part of the block's execution time.
   loop.executionMs += beginMs + (performance.now() - t1)

@@ -11,10 +11,12 @@
  *   → state root, transactions root, receipts root
  *
  * Hooks write to the same state as the transactions, inside the block's checkpoint: their changes
- * are covered by the state root and are kept or dropped with the block (a hook that throws fails
- * the whole block; nothing of it is persisted). Hooks are trusted node code, not metered by gas;
- * they must be deterministic functions of the block env, the state and the executed transactions,
- * because every node re-runs them to check the state root.
+ * are covered by the state root and are kept or dropped with the block: a hook that throws makes an
+ * imported block invalid; a builder leaves out the transaction that makes endBlock fail, or builds
+ * no block (docs/evm-runtime.md, "Block hook faults"). Nothing of a failed block is persisted.
+ * Hooks are trusted node code, not metered by gas; they must be deterministic functions of the
+ * block env, the state and the executed transactions, because every node re-runs them to check the
+ * state root.
  */
 import type { ExecutedTx } from '../api.ts'
 import { BlockHookError, InvalidArgumentError } from '../errors.ts'

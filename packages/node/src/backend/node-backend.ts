@@ -507,16 +507,19 @@ export class NodeBackend implements RpcBackend {
     if (cap !== undefined && gasLimit > cap)
       throw invalidInput(`transaction gas limit too high (cap: ${cap}, tx: ${gasLimit})`)
     let tx: TypedTransaction
-    if (legacy) {
-      const gasPrice = req.gasPrice ?? (await this.gasPrice())
-      tx = createTx({ ...data, type: req.accessList || req.type === 1 ? 1 : 0, gasPrice }, txOpts)
-    } else {
-      const tip = req.maxPriorityFeePerGas ?? (await this.maxPriorityFeePerGas())
-      const maxFee = req.maxFeePerGas ?? base * 2n + tip
-      tx = createTx(
-        { ...data, type: 2, maxFeePerGas: maxFee, maxPriorityFeePerGas: tip < maxFee ? tip : maxFee },
-        txOpts,
-      )
+    const gasPrice = legacy ? (req.gasPrice ?? (await this.gasPrice())) : undefined
+    const tip = legacy ? 0n : (req.maxPriorityFeePerGas ?? (await this.maxPriorityFeePerGas()))
+    const maxFee = req.maxFeePerGas ?? base * 2n + tip
+    try {
+      tx = legacy
+        ? createTx({ ...data, type: req.accessList || req.type === 1 ? 1 : 0, gasPrice }, txOpts)
+        : createTx(
+            { ...data, type: 2, maxFeePerGas: maxFee, maxPriorityFeePerGas: tip < maxFee ? tip : maxFee },
+            txOpts,
+          )
+    } catch (err) {
+      // Found by pnpm fuzz:rpc: fees whose product with the gas overflows 256 bits.
+      throw invalidInput(`invalid transaction: ${(err as Error).message.split(' (tx type')[0]}`)
     }
     if (account) return this.admit(tx.sign(account.privateKey), account.address)
     return this.admit(impersonatedTx(tx, req.from), req.from)

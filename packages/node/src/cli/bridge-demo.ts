@@ -27,8 +27,10 @@ import { buildDevGenesis } from '../genesis/dev-genesis.ts'
 import { silentLogger } from '../logger.ts'
 import { OpenLedgerNode } from '../node.ts'
 
-/** anvil's first two dev accounts: the operator (deployer, validator, proposer) and a user. */
+/** anvil's first three dev accounts: the operator (deployer, OPEN holder), a user, and the
+ * validator-proposer (its own key, so its L1 transactions never race the operator's nonces). */
 const OPERATOR: Hex = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'
+const PROPOSER: Hex = '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a'
 const USER: Hex = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d'
 const L1_CHAIN_ID = 900
 const L2_CHAIN_ID = 1337
@@ -50,7 +52,7 @@ export async function runBridgeDemo(o: { json: boolean }): Promise<boolean> {
       account: operator,
       params: {
         l2ChainId: L2_CHAIN_ID,
-        validators: [operator.address],
+        validators: [privateKeyToAccount(PROPOSER).address],
         submissionInterval: 5n,
         finalizationPeriodSeconds: 6n,
         confirmations: 2,
@@ -66,7 +68,7 @@ export async function runBridgeDemo(o: { json: boolean }): Promise<boolean> {
       mining: { kind: 'interval', blockTimeMs: 1000 },
       accounts: [],
       log: silentLogger(),
-      l1: { rpc: anvil.url, addresses, proposerKey: OPERATOR },
+      l1: { rpc: anvil.url, addresses, proposerKey: PROPOSER },
     })
     say(`L2: dev chain at ${node.rpcUrl} (chain ${L2_CHAIN_ID}); it signs and proposes its outputs`)
 

@@ -132,6 +132,13 @@ export async function runDev(opts: DevCommandOptions): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'))
 }
 
+/** ISO time of a block; a timestamp past JavaScript's dates (evm_setNextBlockTimestamp allows up to
+ * 2^64 - 1, as Hardhat) is printed as the number of seconds instead of failing the log line. */
+function formatTime(timestamp: bigint): string {
+  const d = new Date(Number(timestamp) * 1000)
+  return Number.isNaN(d.getTime()) ? `${timestamp}s` : d.toISOString()
+}
+
 /** --fork-header "Name: value" lines as a header map. */
 function parseHeaders(lines: string[]): Record<string, string> {
   const out: Record<string, string> = {}
@@ -197,7 +204,7 @@ function formatBlock(
 ): string {
   const h = block.header
   const lines = [
-    `Block #${h.number} ${hex(block.hash())} txs=${executed.length} gasUsed=${h.gasUsed} baseFee=${h.baseFeePerGas ?? 0n} time=${new Date(Number(h.timestamp) * 1000).toISOString()}`,
+    `Block #${h.number} ${hex(block.hash())} txs=${executed.length} gasUsed=${h.gasUsed} baseFee=${h.baseFeePerGas ?? 0n} time=${formatTime(h.timestamp)}`,
   ]
   for (const e of executed) {
     let line = `    Transaction: ${hex(e.hash)} ${e.status === 1 ? 'success' : 'failed'} gasUsed=${e.gasUsed}`

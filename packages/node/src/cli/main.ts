@@ -328,9 +328,18 @@ evm
   .option('--run <regex>', 'only cases whose name (test/fork/index) matches')
   .option('--json', 'one go-ethereum result object per line: {name, pass, stateRoot, fork, error}', false)
   .option('--all', 'also run the cases on the checked-in exclusion list', false)
+  .option('--jobs <n>', 'worker threads running files in parallel (same output, same order)', '1')
   .action(async (path: string, o) => {
     const { runStateTestCli } = await import('./statetest.ts')
-    process.exitCode = await runStateTestCli({ path, fork: o.fork, run: o.run, json: o.json, all: o.all })
+    const jobs = /^\d+$/.test(o.jobs) ? Number(o.jobs) : Number.NaN
+    process.exitCode = await runStateTestCli({
+      path,
+      fork: o.fork,
+      run: o.run,
+      json: o.json,
+      all: o.all,
+      jobs,
+    })
   })
 
 registerPayableCommands(program)

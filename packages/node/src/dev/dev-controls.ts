@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Block } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
-import type { ExecutionRuntime } from '@openledger/evm-runtime'
+import { BlockHookError, type ExecutionRuntime } from '@openledger/evm-runtime'
 import {
   type DevBackend,
   type DevMetadata,
@@ -312,5 +312,8 @@ const forkedNetwork = (f: Fork) => ({
 /** The sealer's own errors as the JSON-RPC errors Hardhat and anvil answer with. */
 function rpcError(err: unknown): never {
   if (err instanceof SealerError) throw invalidInput(err.message)
+  // System work failed whatever the block holds (docs/evm-runtime.md): a fault of the node, named.
+  if (err instanceof BlockHookError)
+    throw new RpcError(ErrorCode.INTERNAL_ERROR, `no block mined: ${err.message}`)
   throw err
 }

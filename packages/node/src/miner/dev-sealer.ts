@@ -248,7 +248,12 @@ export class DevSealer {
     for (const e of result.executed)
       this.recordOutcome(e.hash, { kind: 'mined', failure: e.status === 0 ? e.error : undefined })
     m?.blockImport.observe((performance.now() - started + result.timings.total) / 1000)
-    this.opts.onBlock?.(result.block, result.executed, dropped)
+    // The block is committed: an observer's failure (a log line) must not turn it into an error.
+    try {
+      this.opts.onBlock?.(result.block, result.executed, dropped)
+    } catch (err) {
+      this.opts.log.error({ err }, 'block observer failed')
+    }
     return result.block
   }
   /** Removes what the builder refused for good from the pool and records why. */

@@ -7,7 +7,7 @@
  * anvil_* results anvil's.
  */
 import type { DevBackend, ResetOptions } from '../backend.ts'
-import { ErrorCode, invalidParams, RpcError } from '../errors.ts'
+import { ErrorCode, invalidParams, limitExceeded, RpcError } from '../errors.ts'
 import { data, quantity } from '../format.ts'
 import type { RequestContext, RpcMethods } from '../registry.ts'
 import {
@@ -46,6 +46,19 @@ const revert: DevHandler = (dev, params) => {
   return dev.revert(parseQuantity(id, 'snapshotId'))
 }
 
+/**
+ * Blocks one evm_mine / hardhat_mine / anvil_mine call may mine. Hardhat mines a range in O(1);
+ * here every block is real (built, stored, indexed), a few milliseconds each, so 2^64 blocks would
+ * keep the node mining for ever. 100,000 is about two weeks of 12 s blocks.
+ */
+export const MAX_MINE_BLOCKS = 100_000n
+
+function mineCount(blocks: bigint): bigint {
+  if (blocks > MAX_MINE_BLOCKS)
+    throw limitExceeded(`cannot mine ${blocks} blocks in one call (at most ${MAX_MINE_BLOCKS})`)
+  return blocks
+}
+
 // evm_mine([timestamp]) as Hardhat, or anvil's evm_mine([{timestamp, blocks}]).
 const evmMine: DevHandler = async (dev, params) => {
   const [arg] = expectParams(params, 0, 1)
@@ -55,7 +68,7 @@ const evmMine: DevHandler = async (dev, params) => {
     for (const k of Object.keys(opts)) {
       if (k !== 'timestamp' && k !== 'blocks') throw invalidParams(`invalid argument 0: unknown field "${k}"`)
     }
-    const blocks = opts.blocks === undefined ? 1n : parseUint64(opts.blocks, 'blocks')
+    const blocks = opts.blocks === undefined ? 1n : mineCount(parseUint64(opts.blocks, 'blocks'))
     const timestamp = opts.timestamp === undefined ? undefined : parseUint64(opts.timestamp, 'timestamp')
     await dev.mine(blocks, undefined, timestamp)
   } else await dev.mine(1n, undefined, parseUint64(arg, 'timestamp'))
@@ -65,7 +78,7 @@ const evmMine: DevHandler = async (dev, params) => {
 const mine: DevHandler = async (dev, params) => {
   const [blocks, interval] = expectParams(params, 0, 2)
   await dev.mine(
-    blocks === undefined ? 1n : parseQuantity(blocks, 'blocks', 64),
+    blocks === undefined ? 1n : mineCount(parseQuantity(blocks, 'blocks', 64)),
     interval === undefined ? 1n : parseQuantity(interval, 'interval', 64),
   )
   return true

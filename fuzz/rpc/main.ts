@@ -1,0 +1,444 @@
+/**
+ * `pnpm fuzz:rpc`: hostile JSON-RPC against a real `openledger dev` process and a real 4-validator
+ * `openledger devnet`, over HTTP and WebSocket, from a seeded generator (generate.ts). Checks that
+ * no node crashes, nothing hangs (every request is answered; a probe's eth_blockNumber keeps
+ * answering on every node), every answer is well-formed JSON-RPC and none leaks a stack trace
+ * (check.ts), and that the devnet still produces blocks at the end. Exit status 1 on any finding.
+ *
+ *   pnpm fuzz:rpc [--requests 100000] [--seed 1] [--concurrency 16] [--target both|dev|devnet]
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { Agent, request } from 'node:http'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import WebSocket from 'ws'
+import { checkHttp, checkPayload, expectsNoAnswer } from './check.ts'
+import { type FuzzCase, generate, Rng } from './generate.ts'
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..')
+const BIN = join(ROOT, 'packages/node/bin/openledger.mjs')
+/** No request may take longer (the EVM limit is 5 s; queueing behind other heavy calls adds more). */
+const HANG_MS = 60_000
+/** A liveness probe slower than this is reported as a stall. */
+const STALL_MS = 2_000
+
+interface Options {
+  requests: number
+  seed: number
+  concurrency: number
+  target: 'both' | 'dev' | 'devnet'
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { requests: 100_000, seed: 1, concurrency: 16, target: 'both' }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!
+    const v = argv[i + 1]
+    if (a === '--requests') o.requests = Number(v)
+    else if (a === '--seed') o.seed = Number(v)
+    else if (a === '--concurrency') o.concurrency = Number(v)
+    else if (a === '--target') o.target = v as Options['target']
+    else if (a === '--quick') {
+      o.requests = 2000
+      continue
+    } else if (a === '--help' || a === '-h') {
+      process.stdout.write(
+        'usage: pnpm fuzz:rpc [--requests N] [--seed S] [--concurrency C] [--target both|dev|devnet] [--quick]\n',
+      )
+      process.exit(0)
+    } else if (a === '--') continue
+    else throw new Error(`unknown argument ${a}`)
+    i++
+  }
+  for (const [k, v] of Object.entries(o))
+    if (typeof v === 'number' && !(Number.isSafeInteger(v) && v > 0))
+      throw new Error(`--${k} must be a positive integer`)
+  if (!['both', 'dev', 'devnet'].includes(o.target)) throw new Error('--target must be both, dev or devnet')
+  return o
+}
+
+interface Target {
+  name: string
+  url: string
+  agent: Agent
+  sockets: WebSocket[]
+}
+
+const children: ChildProcess[] = []
+/** Each node's output, searched at the end for handler failures (their cause is only logged). */
+const outputs: Array<{ name: string; out: () => string }> = []
+const dirs: string[] = []
+const crashes: string[] = []
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL')
+  for (const d of dirs) rmSync(d, { recursive: true, force: true })
+})
+
+/** Spawns an `openledger` command and resolves with its output once `ready` matches it. */
+function spawnCli(
+  args: string[],
+  name: string,
+  ready: RegExp,
+): Promise<{ child: ChildProcess; out: () => string }> {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  children.push(child)
+  let out = ''
+  child.stdout!.on('data', (d) => {
+    out += d
+    if (/node\d+ exited/.test(String(d))) crashes.push(`${name}: ${String(d).trim()}`)
+  })
+  child.stderr!.on('data', (d) => {
+    out += d
+  })
+  child.on('exit', (code, signal) => {
+    if (!stopping) crashes.push(`${name} exited (${signal ?? code})`)
+  })
+  outputs.push({ name, out: () => out })
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${out.slice(-2000)}`)), 180_000)
+    const onData = () => {
+      if (ready.test(out)) {
+        clearTimeout(timer)
+        child.stdout!.off('data', onData)
+        resolve({ child, out: () => out })
+      }
+    }
+    child.stdout!.on('data', onData)
+    child.on('exit', () => reject(new Error(`${name} exited while starting:\n${out.slice(-2000)}`)))
+  })
+}
+
+let stopping = false
+
+async function startTargets(o: Options): Promise<{ targets: Target[]; devnetUrls: string[] }> {
+  const targets: Target[] = []
+  const mk = (name: string, url: string): Target => ({
+    name,
+    url,
+    agent: new Agent({ keepAlive: true, maxSockets: o.concurrency + 2 }),
+    sockets: [],
+  })
+  if (o.target !== 'devnet') {
+    const { out } = await spawnCli(
+      ['dev', '--port', '0', '--log-level', 'warn'],
+      'openledger dev',
+      /Listening on http/,
+    )
+    const url = /Listening on (http:\/\/\S+)/.exec(out())![1]!
+    targets.push(mk('dev', url))
+  }
+  const devnetUrls: string[] = []
+  if (o.target !== 'dev') {
+    const dir = mkdtempSync(join(tmpdir(), 'ol-fuzz-devnet-'))
+    dirs.push(dir)
+    const base = 20_000 + Math.floor(Math.random() * 20_000)
+    await spawnCli(
+      [
+        'devnet',
+        '--validators',
+        '4',
+        '--port',
+        String(base),
+        '--p2p-port',
+        String(base + 100),
+        '--datadir',
+        dir,
+        '--log-level',
+        'warn',
+      ],
+      'openledger devnet',
+      /Press Ctrl-C/,
+    )
+    for (let i = 0; i < 4; i++) {
+      const url = `http://127.0.0.1:${base + i}`
+      devnetUrls.push(url)
+      targets.push(mk(`devnet node${i}`, url))
+    }
+  }
+  return { targets, devnetUrls }
+}
+
+function httpPost(t: Target, payload: string): Promise<{ status: number; text: string }> {
+  const u = new URL(t.url)
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        agent: t.agent,
+        host: u.hostname,
+        port: u.port,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+        timeout: HANG_MS,
+      },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (d: Buffer) => chunks.push(d))
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+        )
+        res.on('error', reject)
+      },
+    )
+    req.on('timeout', () => req.destroy(new Error('hang: no answer')))
+    req.on('error', reject)
+    req.end(payload)
+  })
+}
+
+async function wsExchange(t: Target, payload: string, answer: boolean): Promise<string | undefined> {
+  let ws = t.sockets.pop()
+  if (ws === undefined || ws.readyState !== WebSocket.OPEN) {
+    ws = new WebSocket(t.url.replace(/^http/, 'ws'))
+    await new Promise<void>((resolve, reject) => {
+      ws!.once('open', () => resolve())
+      ws!.once('error', reject)
+    })
+  }
+  const socket = ws
+  try {
+    if (!answer) {
+      socket.send(payload)
+      return undefined
+    }
+    return await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => done(new Error('hang: no answer')), HANG_MS)
+      const onMessage = (raw: WebSocket.RawData) => {
+        const text = raw.toString()
+        if (text.includes('"eth_subscription"')) return
+        done(undefined, text)
+      }
+      const onClose = (code: number) => done(new Error(`closed with ${code}`))
+      const done = (err?: Error, text?: string) => {
+        clearTimeout(timer)
+        socket.off('message', onMessage)
+        socket.off('close', onClose)
+        if (err) reject(err)
+        else resolve(text!)
+      }
+      socket.on('message', onMessage)
+      socket.on('close', onClose)
+      socket.send(payload)
+    })
+  } finally {
+    if (socket.readyState === WebSocket.OPEN && t.sockets.length < 4) t.sockets.push(socket)
+    else socket.terminate()
+  }
+}
+
+interface Stats {
+  sent: number
+  byKind: Map<string, number>
+  codes: Map<string, number>
+  findings: Array<{ problem: string; target: string; request: string }>
+  maxMs: Map<string, number>
+  wsCloses: Map<string, number>
+}
+
+async function runCase(t: Target, c: FuzzCase, s: Stats): Promise<void> {
+  const payload = c.raw ?? JSON.stringify(c.body)
+  const t0 = performance.now()
+  let problem: string | undefined
+  try {
+    if (c.ws) {
+      const answer = c.raw !== undefined || !expectsNoAnswer(c.body)
+      const text = await wsExchange(t, payload, answer)
+      if (text !== undefined) {
+        problem = checkPayload(c.body, c.raw, text)
+        tally(s, text, t, payload)
+      }
+    } else {
+      const { status, text } = await httpPost(t, payload)
+      problem = checkHttp(c.body, c.raw, status, text)
+      if (text) tally(s, text, t, payload)
+      else s.codes.set(`http ${status}`, (s.codes.get(`http ${status}`) ?? 0) + 1)
+    }
+  } catch (e) {
+    const msg = (e as Error).message
+    // A WebSocket the server closed (e.g. 1009 for a message over its limit) is an answer too.
+    if (c.ws && /^closed with (1008|1009)$/.test(msg)) s.wsCloses.set(msg, (s.wsCloses.get(msg) ?? 0) + 1)
+    else problem = msg
+  }
+  const ms = performance.now() - t0
+  const kind = c.kind
+  s.maxMs.set(kind, Math.max(s.maxMs.get(kind) ?? 0, ms))
+  s.byKind.set(kind, (s.byKind.get(kind) ?? 0) + 1)
+  if (problem !== undefined)
+    s.findings.push({
+      problem,
+      target: t.name,
+      request: payload.length > 400 ? `${payload.slice(0, 400)}…` : payload,
+    })
+}
+
+function tally(s: Stats, text: string, t: Target, payload: string): void {
+  try {
+    const parsed = JSON.parse(text) as unknown
+    for (const r of Array.isArray(parsed) ? parsed : [parsed]) {
+      const error = (r as { error?: { code?: number; message?: string } }).error
+      const key = error?.code === undefined ? 'result' : String(error.code)
+      s.codes.set(key, (s.codes.get(key) ?? 0) + 1)
+      // Bad input must get a clear error (-32602, -32000, …): an internal error is a finding.
+      if (error?.code === -32603)
+        s.findings.push({
+          problem: `internal error: ${error.message}`,
+          target: t.name,
+          request: payload.length > 400 ? `${payload.slice(0, 400)}…` : payload,
+        })
+    }
+  } catch {
+    // checkPayload reports it.
+  }
+}
+
+/** eth_blockNumber on every target every 250 ms: the longest wait per target, and stalls. */
+function monitor(targets: Target[]): { stop: () => Promise<Map<string, { max: number; stalls: number }>> } {
+  const result = new Map(targets.map((t) => [t.name, { max: 0, stalls: 0 }]))
+  let running = true
+  const loops = targets.map(async (t) => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+    const probe = { ...t, agent }
+    while (running) {
+      const t0 = performance.now()
+      try {
+        await httpPost(probe, '{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}')
+      } catch {
+        // A hang is recorded by its time.
+      }
+      const ms = performance.now() - t0
+      const r = result.get(t.name)!
+      r.max = Math.max(r.max, ms)
+      if (ms > STALL_MS) r.stalls++
+      await new Promise((res) => setTimeout(res, 250))
+    }
+    agent.destroy()
+  })
+  return {
+    stop: async () => {
+      running = false
+      await Promise.all(loops)
+      return result
+    },
+  }
+}
+
+async function blockNumber(url: string): Promise<number> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}',
+  })
+  return Number.parseInt(((await res.json()) as { result: string }).result, 16)
+}
+
+async function main(): Promise<number> {
+  const o = parseArgs(process.argv.slice(2))
+  const log = (s = '') => process.stdout.write(`${s}\n`)
+  log(`fuzz:rpc seed ${o.seed}, ${o.requests} requests, concurrency ${o.concurrency}, target ${o.target}`)
+  const { targets, devnetUrls } = await startTargets(o)
+  log(`targets: ${targets.map((t) => `${t.name} ${t.url}`).join(', ')}`)
+  const rng = new Rng(o.seed)
+  const s: Stats = {
+    sent: 0,
+    byKind: new Map(),
+    codes: new Map(),
+    findings: [],
+    maxMs: new Map(),
+    wsCloses: new Map(),
+  }
+  const mon = monitor(targets)
+  const t0 = performance.now()
+  let next = 0
+  let lastReport = t0
+  const worker = async () => {
+    while (next < o.requests) {
+      next++
+      const c = generate(rng)
+      const target = targets[rng.int(targets.length)]!
+      await runCase(target, c, s)
+      s.sent++
+      if (performance.now() - lastReport > 30_000) {
+        lastReport = performance.now()
+        log(`  ${s.sent} requests, ${s.findings.length} findings, ${((lastReport - t0) / 1000).toFixed(0)} s`)
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: o.concurrency }, worker))
+  const seconds = (performance.now() - t0) / 1000
+  const probes = await mon.stop()
+
+  // Afterwards: every node answers, and the devnet still produces blocks.
+  const after: string[] = []
+  for (const t of targets) {
+    try {
+      await blockNumber(t.url)
+    } catch (e) {
+      after.push(`${t.name} does not answer after the run: ${(e as Error).message}`)
+    }
+  }
+  if (devnetUrls.length > 0) {
+    const before = await blockNumber(devnetUrls[0]!)
+    const deadline = performance.now() + 30_000
+    let now = before
+    while (now < before + 3 && performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500))
+      now = await blockNumber(devnetUrls[0]!).catch(() => now)
+    }
+    if (now < before + 3) after.push(`the devnet produced ${now - before} blocks in 30 s after the run`)
+  }
+  stopping = true
+  for (const t of targets) {
+    t.agent.destroy()
+    for (const ws of t.sockets) ws.terminate()
+  }
+
+  log(`\n${s.sent} requests in ${seconds.toFixed(0)} s (${(s.sent / seconds).toFixed(0)}/s)`)
+  log(
+    `answers by code: ${[...s.codes.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(', ')}`,
+  )
+  if (s.wsCloses.size > 0)
+    log(
+      `WebSocket closes by the server: ${[...s.wsCloses.entries()].map(([k, v]) => `${k}: ${v}`).join(', ')}`,
+    )
+  const slowest = [...s.maxMs.entries()].sort((a, b) => b[1] - a[1]).slice(0, 6)
+  log(`slowest kinds (max ms): ${slowest.map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`)
+  log(
+    `liveness probes (eth_blockNumber every 250 ms): ${[...probes.entries()].map(([n, p]) => `${n} max ${p.max.toFixed(0)} ms${p.stalls ? `, ${p.stalls} over ${STALL_MS} ms` : ''}`).join('; ')}`,
+  )
+  const problems = [...crashes, ...after]
+  log(
+    `crashes: ${crashes.length}; hangs: ${s.findings.filter((f) => f.problem.startsWith('hang')).length}; malformed or leaking answers: ${s.findings.filter((f) => !f.problem.startsWith('hang')).length}`,
+  )
+  for (const p of problems) log(`  ${p}`)
+  const shown = new Set<string>()
+  for (const f of s.findings) {
+    const key = f.problem.replace(/\d+/g, 'N').slice(0, 80)
+    if (shown.has(key) || shown.size >= 20) continue
+    shown.add(key)
+    log(`  finding on ${f.target}: ${f.problem}\n    request: ${f.request}`)
+  }
+  // An "internal error" answer names no cause; the node logs it (without params).
+  for (const { name, out } of outputs) {
+    const failures = new Set(
+      out()
+        .split('\n')
+        .filter((l) => l.includes('RPC handler failed')),
+    )
+    for (const l of [...failures].slice(0, 5)) log(`  ${name} logged: ${l.slice(0, 600)}`)
+  }
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM')
+  await new Promise((r) => setTimeout(r, 3000))
+  return problems.length + s.findings.length > 0 ? 1 : 0
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`fuzz:rpc: ${err instanceof Error ? err.message : String(err)}\n`)
+    process.exit(1)
+  },
+)
