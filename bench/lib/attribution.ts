@@ -43,7 +43,7 @@ export interface Acct {
   nonce: number
 }
 
-function acct(label: string): Acct {
+export function acct(label: string): Acct {
   const k = keccakUtf8(`openledger-bench-attribution:${label}`)
   return { key: new SigningKey(k), address: computeAddress(k), nonce: 0 }
 }

@@ -132,7 +132,7 @@ describe('bad input', () => {
     )
     expect(broke.json.error.message).toMatch(/insufficient funds/)
     // Found by pnpm fuzz:rpc: fees that overflow 256 bits were an internal error.
-    for (const fees of [{ gasPrice: `0x${'f'.repeat(60)}` }, { maxFeePerGas: `0x${'f'.repeat(63)}` }]) {
+    for (const fees of [{ gasPrice: `0x${'f'.repeat(64)}` }, { maxFeePerGas: `0x${'f'.repeat(64)}` }]) {
       const huge = await rpc(
         node.rpcUrl,
         req('eth_sendTransaction', [

@@ -40,6 +40,8 @@ export interface TestNetworkOptions {
   candidates?: number
   /** Bound on a node process reaching "listening" (default 60 s; a loaded machine needs more). */
   startTimeoutMs?: number
+  /** Edits the genesis JSON before it is written (e.g. module parameters). */
+  editGenesis?: (genesis: Record<string, unknown>) => void
 }
 
 export class TestNetwork {
@@ -60,6 +62,7 @@ export class TestNetwork {
       stakingParams: opts.stakingParams,
       governance: opts.governance,
     })
+    opts.editGenesis?.(genesis)
     const genesisPath = join(dir, 'genesis.json')
     await writeFile(genesisPath, JSON.stringify(genesis))
     const net = new TestNetwork(dir, genesisPath, opts)

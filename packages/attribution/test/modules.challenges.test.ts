@@ -16,10 +16,12 @@ import {
 import {
   ATTRIBUTION_ADDRESS,
   ATTRIBUTION_LIMITS,
+  GAS,
   GOVERNANCE_ADDRESS,
   readRewards,
   STAKING_ADDRESS,
 } from '../src/modules/index.ts'
+import { resolutionGasBound } from '../src/modules/judge.ts'
 import {
   ALICE,
   attributionAbi,
@@ -337,5 +339,24 @@ describe('challenges', () => {
       { from: ALICE },
       'ContentNotRecomputable',
     )
+  })
+
+  it('admits a challenge only if one transaction can answer it (EIP-7825 gas cap)', () => {
+    // Every record may sit in its own history block: the bound charges one block read per record.
+    const v = (count: bigint, contentBytes: bigint) => ({
+      datanetId: 1n,
+      version: 1n,
+      count,
+      totalWeight: count,
+      contentBytes,
+      recomputable: true,
+    })
+    const perRecord = GAS.JUDGE_RECORD + GAS.JUDGE_HISTORY_BLOCK
+    expect(resolutionGasBound([v(3n, 500n)])).toBe(GAS.JUDGE_BASE + 3n * perRecord + 500n * GAS.JUDGE_BYTE)
+    expect(GAS.JUDGE_BUDGET + 2_000_000n).toBe(1n << 24n)
+    // ~480 records of 4 KiB (1.9 MB) fit; 550 do not, nor does 8 MB in 90 large records.
+    expect(resolutionGasBound([v(450n, 450n * 4096n)]) <= GAS.JUDGE_BUDGET).toBe(true)
+    expect(resolutionGasBound([v(550n, 550n * 4096n)]) > GAS.JUDGE_BUDGET).toBe(true)
+    expect(resolutionGasBound([v(90n, 8n << 20n)]) > GAS.JUDGE_BUDGET).toBe(true)
   })
 })

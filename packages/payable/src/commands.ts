@@ -32,6 +32,7 @@ import {
 import { type Command, Option } from 'commander'
 import { type Address, formatUnits, type Hex } from 'viem'
 import { connect, findLog, requireWallet, sendAndWait } from './chain.ts'
+import { registerChallengeCommands, registerProviderBondCommands } from './challenge-commands.ts'
 import { type CommonOpts, chainFor, common, parseIdArg, print, STATUS } from './cli-common.ts'
 import { parseOpenAmount, parsePort } from './cli-options.ts'
 import { readModel } from './corpus.ts'
@@ -644,6 +645,7 @@ function registerRewards(program: Command): void {
 
 function registerProvider(program: Command): void {
   const provider = program.command('provider').description('serve a model as a paid inference provider')
+  registerProviderBondCommands(provider, common)
   const serve = common(
     provider.command('serve').description('answer prompts over HTTP with attributed, signed receipts'),
   )
@@ -818,6 +820,7 @@ function registerAttribution(program: Command): void {
     .command('attribution')
     .description('check attribution receipts, challenge them, and read the governed parameters')
   registerParamsCommands(attribution)
+  registerChallengeCommands(attribution, common)
   common(
     attribution
       .command('verify')

@@ -64,7 +64,11 @@ function sameEntries(a: readonly ReceiptEntry[], b: readonly ReceiptEntry[]): st
 }
 
 /** The signed receipt of a settlement, from the settle transaction's calldata. */
-async function settledReceipt(ctx: ChainContext, receiptId: Hex, block: bigint): Promise<InferenceReceipt> {
+export async function settledReceipt(
+  ctx: ChainContext,
+  receiptId: Hex,
+  block: bigint,
+): Promise<InferenceReceipt> {
   const logs = await ctx.client.getLogs({
     address: ATTRIBUTION,
     event: settledEvent,

@@ -20,7 +20,14 @@ import { equalBytes, fromHex, keccak, toHex } from '@openledger/module-kit'
 import { type ReceiptArg, receiptFromArg, t } from './attribution-common.ts'
 import { type Receipt, receiptDigest, receiptHashWords } from './eip712.ts'
 import { GAS, keccakGas } from './gas.ts'
-import { fallbackEntries, modelCorpus, recompute, sameEntries, unrecomputable } from './judge.ts'
+import {
+  fallbackEntries,
+  modelCorpus,
+  recompute,
+  resolutionGasBound,
+  sameEntries,
+  unrecomputable,
+} from './judge.ts'
 import { ATTRIBUTION_ADDRESS } from './layout.ts'
 import type { ModuleDeps } from './module-history.ts'
 import { CHALLENGE_WORDS, loadParams } from './param-store.ts'
@@ -189,6 +196,8 @@ export function challengeHandlers(genesis: ModuleParams, deps: ModuleDeps): Reco
         const why = unrecomputable(corpus, BigInt(params.maxResolvableBytes))
         if (why?.reason === 'version') t.fail('NotRecomputable', why.datanetId, why.version)
         if (why?.reason === 'size') t.fail('CorpusTooLarge', why.bytes, BigInt(params.maxResolvableBytes))
+        const gasBound = resolutionGasBound(corpus)
+        if (gasBound > GAS.JUDGE_BUDGET) t.fail('ResolutionTooExpensive', gasBound, GAS.JUDGE_BUDGET)
         const revealDeadline = ctx.block.timestamp + BigInt(params.revealWindow)
         storeReceiptChallenge(
           x,

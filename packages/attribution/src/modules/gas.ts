@@ -27,4 +27,8 @@ export const GAS = {
   JUDGE_HISTORY_BLOCK: 20_000n,
   JUDGE_HIT: 20n,
   JUDGE_OUTPUT_BYTE: 16n,
+  /** Most gas a challenge may commit a re-run to, before its output and occurrences: EIP-7825's
+   * per-transaction cap (2^24) less 2,000,000 for the reveal's intrinsic cost, output and hits. A
+   * challenge the provider could not answer in one transaction would slash an honest provider. */
+  JUDGE_BUDGET: 14_777_216n,
 } as const

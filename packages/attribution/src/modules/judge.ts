@@ -86,6 +86,18 @@ export function unrecomputable(
   return undefined
 }
 
+/** Gas of a re-run of `corpus` without its output and occurrences, at most (every record's
+ * content in a history block of its own): what a challenge is admitted against (GAS.JUDGE_BUDGET). */
+export function resolutionGasBound(corpus: readonly CorpusVersion[]): bigint {
+  let records = 0n
+  let bytes = 0n
+  for (const v of corpus) {
+    records += v.count
+    bytes += v.contentBytes
+  }
+  return GAS.JUDGE_BASE + records * (GAS.JUDGE_RECORD + GAS.JUDGE_HISTORY_BLOCK) + bytes * GAS.JUDGE_BYTE
+}
+
 export interface Recomputed {
   result: AttributionResult
   /** The receipt entries the provider should have signed. */

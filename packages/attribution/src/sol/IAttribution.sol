@@ -200,6 +200,9 @@ interface IAttribution {
     /// UTF-8 text), or two versions of one datanet.
     error NotRecomputable(uint256 datanetId, uint64 version);
     error CorpusTooLarge(uint256 corpusBytes, uint256 maxBytes);
+    /// @notice Re-running the corpus could cost more than one transaction may use (EIP-7825): the
+    /// provider could not answer, so the receipt cannot be challenged.
+    error ResolutionTooExpensive(uint256 gasBound, uint256 maxGas);
     error NotChallenged(bytes32 receiptId, uint8 state);
     error RevealTooLate(bytes32 receiptId, uint64 revealDeadline);
     error RevealWindowOpen(bytes32 receiptId, uint64 revealDeadline);

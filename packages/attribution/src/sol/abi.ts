@@ -3743,6 +3743,22 @@ export const attributionAbi = [
   {
     inputs: [
       {
+        internalType: 'uint256',
+        name: 'gasBound',
+        type: 'uint256',
+      },
+      {
+        internalType: 'uint256',
+        name: 'maxGas',
+        type: 'uint256',
+      },
+    ],
+    name: 'ResolutionTooExpensive',
+    type: 'error',
+  },
+  {
+    inputs: [
+      {
         internalType: 'bytes32',
         name: 'receiptId',
         type: 'bytes32',
