@@ -102,7 +102,7 @@ function compile(): Record<string, Hex> {
 }
 
 /** One timed batch: raw transactions of a single call type, mined in blocks of their own. */
-interface Phase {
+export interface Phase {
   name: string
   kind: 'module' | 'evm' | 'setup'
   raws: string[]
@@ -145,7 +145,6 @@ export function plan(settleSenders: number, settlesPerSender: number, k: number)
   const users = Array.from({ length: settleSenders }, (_, i) => acct(`user:${i}`))
   const holders = Array.from({ length: k }, (_, i) => acct(`holder:${i}`))
   const evm = acct('evm')
-  const code = compile()
   const dn = (fn: string, args: unknown[]) =>
     encodeFunctionData({ abi: datanetsAbi, functionName: fn, args } as Parameters<
       typeof encodeFunctionData
@@ -316,7 +315,24 @@ export function plan(settleSenders: number, settlesPerSender: number, k: number)
     ),
   })
 
-  // Ordinary EVM execution for reference.
+  phases.push(...evmReferencePhases(evm, users, k))
+  const alloc = [setup, ...users, ...holders, evm].map((a) => a.address)
+  return { phases, settle, alloc, settleSenders: users.map((u) => u.address) }
+}
+
+/** Account of a benchmark run, derived from a label (the same addresses every run). */
+export function benchAccount(label: string): Acct {
+  return acct(label)
+}
+
+/**
+ * Ordinary EVM execution for reference (shared by the module benchmarks): a deploy phase of the
+ * three contracts from `evm`, then `k` native transfers from `users`, ERC-20 transfers, 20-slot
+ * storage writes and 200-round keccak loops.
+ */
+export function evmReferencePhases(evm: Acct, users: Acct[], k: number): Phase[] {
+  const code = compile()
+  const phases: Phase[] = []
   const tokenAddr = getCreateAddress({ from: evm.address, nonce: 0 })
   const storageAddr = getCreateAddress({ from: evm.address, nonce: 1 })
   const computeAddr = getCreateAddress({ from: evm.address, nonce: 2 })
@@ -372,8 +388,7 @@ export function plan(settleSenders: number, settlesPerSender: number, k: number)
       ),
     ),
   })
-  const alloc = [setup, ...users, ...holders, evm].map((a) => a.address)
-  return { phases, settle, alloc, settleSenders: users.map((u) => u.address) }
+  return phases
 }
 
 const TOKEN_ABI = [

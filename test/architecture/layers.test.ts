@@ -37,13 +37,14 @@ const NODE_LAYERS: readonly (readonly string[])[] = [
     'consensus/block-codec.ts',
     'consensus/crypto.ts',
     'consensus/validator-set.ts',
+    'consensus/epochs.ts',
     'consensus/wal-format.ts',
     'consensus/wal.ts',
   ],
   ['chain'], // commit: the one path that persists blocks and notifies observers
   ['txpool'], // the pool follows the chain
-  ['intake', 'miner', 'gossip', 'sync', 'consensus/qbft-host.ts'], // intake and block producers
-  ['backend', 'dev', 'fork', 'rpc', 'attribution', 'bridge'], // services: JSON-RPC backends and namespaces; the L1 bridge; a dev chain's fork remote
+  ['intake', 'miner', 'gossip', 'sync', 'consensus/qbft-host.ts', 'consensus/evidence.ts'], // intake and block producers
+  ['backend', 'dev', 'fork', 'rpc', 'attribution', 'bridge', 'staking'], // services: JSON-RPC backends and namespaces; the L1 bridge; a dev chain's fork remote; staking/governance
   ['node.ts', 'network-node.ts', 'index.ts'], // assembly
   ['cli'], // the `openledger` program
 ]

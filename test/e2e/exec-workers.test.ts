@@ -6,7 +6,9 @@
  * the same transactions, so both hold the same state.
  */
 import type { OpenLedgerNode } from '@openledger/node'
+import { governanceAbi, stakingAbi } from '@openledger/staking'
 import { type Contract, ContractFactory, Interface, JsonRpcProvider, Wallet } from 'ethers'
+import { encodeFunctionData } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { testContracts } from '../helpers/contracts.ts'
 import { DEV_KEYS, rpc, startDevNode, waitFor } from '../helpers/dev-node.ts'
@@ -66,6 +68,21 @@ describe('execution workers', () => {
       [{ to: storeAddr, data: iface.encodeFunctionData('set', [5000n]) }, 'latest'],
       // A native module (Datanets) through the worker's own module instances.
       [{ to: '0x4f50454e00000000000000000000000000000001', data: '0xdeadbeef' }, 'latest'],
+      // Staking and Governance (views of their genesis state): the workers run them too.
+      [
+        {
+          to: '0x4f50454e00000000000000000000000000000004',
+          data: encodeFunctionData({ abi: stakingAbi, functionName: 'params' }),
+        },
+        'latest',
+      ],
+      [
+        {
+          to: '0x4f50454e00000000000000000000000000000005',
+          data: encodeFunctionData({ abi: governanceAbi, functionName: 'votingPeriod' }),
+        },
+        'latest',
+      ],
       // Out of gas (non-revert error, -32000).
       [{ to: storeAddr, data: iface.encodeFunctionData('set', [5n]), gas: '0x6000' }, 'latest'],
     ]
@@ -74,6 +91,8 @@ describe('execution workers', () => {
       expect(got).toEqual(await inThread('eth_call', params))
     }
     expect((await onWorker('eth_call', requests[1]!)).error.code).toBe(3)
+    for (const i of [4, 5])
+      expect((await onWorker('eth_call', requests[i]!)).result.length).toBeGreaterThan(2)
   })
 
   it('BLOCKHASH reads the canonical chain; estimates, traces, traced calls and access lists match', async () => {

@@ -33,6 +33,13 @@ export interface TestNetworkOptions {
   requestTimeoutSeconds?: number
   /** Extra CLI flags for every node. */
   nodeArgs?: string[]
+  /** genesis.modules.staking.params / genesis.modules.governance overrides. */
+  stakingParams?: Record<string, number | string>
+  governance?: Record<string, number | string>
+  /** Nodes with a validator key that is not in the genesis set (they can stake into it). */
+  candidates?: number
+  /** Bound on a node process reaching "listening" (default 60 s; a loaded machine needs more). */
+  startTimeoutMs?: number
   /** Edits the genesis JSON before it is written (e.g. module parameters). */
   editGenesis?: (genesis: Record<string, unknown>) => void
 }
@@ -47,11 +54,13 @@ export class TestNetwork {
 
   static async create(opts: TestNetworkOptions): Promise<TestNetwork> {
     const dir = await mkdtemp(join(tmpdir(), 'ol-net-'))
-    const keys = Array.from({ length: opts.validators }, () => generatePrivateKey())
+    const keys = Array.from({ length: opts.validators + (opts.candidates ?? 0) }, () => generatePrivateKey())
     const genesis = await buildQbftGenesis({
-      validators: keys.map((k) => privateKeyToAddress(k)),
+      validators: keys.slice(0, opts.validators).map((k) => privateKeyToAddress(k)),
       blockPeriodSeconds: opts.blockPeriodSeconds ?? 1,
       requestTimeoutSeconds: opts.requestTimeoutSeconds,
+      stakingParams: opts.stakingParams,
+      governance: opts.governance,
     })
     opts.editGenesis?.(genesis)
     const genesisPath = join(dir, 'genesis.json')
@@ -98,7 +107,7 @@ export class TestNetwork {
   }
 
   /** Start (or restart) node i; resolves when its RPC listens. */
-  async start(i: number, timeoutMs = 60_000): Promise<NetNode> {
+  async start(i: number, timeoutMs = this.opts.startTimeoutMs ?? 60_000): Promise<NetNode> {
     const n = this.nodes[i]!
     const args = [
       BIN,
@@ -161,6 +170,12 @@ export class TestNetwork {
     // The first node alone (its ports become everyone's bootnode), then the rest together.
     await this.start(0)
     await Promise.all(this.nodes.slice(1).map((n) => (n.keyFile ? this.start(n.index) : undefined)))
+  }
+
+  /** The private key of node i's validator key file (tests sign with it). */
+  async validatorKey(i: number): Promise<Uint8Array> {
+    const { readKeyFile } = await import('@openledger/node')
+    return readKeyFile(this.nodes[i]!.keyFile!)
   }
 
   async kill(i: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {

@@ -116,7 +116,15 @@ export class QbftEngine implements Engine {
     // Gossip semantics: a stranger's message is invalid at any height; a validator's message for
     // a height already decided is merely late (not relayed, no penalty).
     const height = messageHeight(msg)
-    if (!isValidator(this.#validators.validators(height), messageAuthor(msg))) return 'reject'
+    let validators: readonly Address[]
+    try {
+      validators = this.#validators.validators(height)
+    } catch {
+      // The host does not know that height's set (an epoch not elected yet, or long past): the
+      // message cannot be judged, so it is neither relayed nor held against the peer.
+      return 'ignore'
+    }
+    if (!isValidator(validators, messageAuthor(msg))) return 'reject'
     if (height < this.#sm.height) return 'ignore'
     const outs = this.#feed({ type: 'message', msg })
     return outs.some((o) => o.type === 'rejected' && o.msg === msg) ? 'reject' : 'accept'

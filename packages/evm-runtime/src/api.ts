@@ -196,6 +196,9 @@ export interface ExecutionRuntime {
     txs: Iterable<TypedTransaction>,
     opts: BuildBlockOptions,
   ): Promise<BuildBlockResult>
+  /** The base fee of `parent`'s child: EIP-1559's formula, raised to the chain's floor (the
+   * baseFeeFloor storage word of `parent`'s state) when one is configured. */
+  nextBaseFee(parent: BlockHeader): Promise<bigint>
   /** Import/validator path: re-execute `block` on `parent`'s state and check stateRoot,
    * receiptsRoot, bloom and gasUsed; throws BlockValidationError naming the mismatch. */
   executeBlock(block: Block, parent: BlockHeader): Promise<ExecutedTx[]>

@@ -84,6 +84,12 @@ export interface CreateExecutionRuntimeOptions {
   /** System work run in every block before and after its transactions (block/hooks.ts), in
    * this order. Every node of a chain must run the same hooks. */
   blockHooks?: BlockHook[]
+  /**
+   * A storage word of the parent block's state that bounds the EIP-1559 base fee from below (the
+   * chain's governance-set minimum): a block's base fee is max(the formula, that word). Building
+   * and validation read it alike. Absent: the formula alone.
+   */
+  baseFeeFloor?: { account: Uint8Array; slot: Uint8Array }
   /** Hash of canonical block `n` (BLOCKHASH serves the last 256); undefined reads as zero. */
   getBlockHash: (number: bigint) => Promise<Uint8Array | undefined>
   /** LRU sizes (entries) of the block VM's caches; the call VM uses a quarter of each. */
@@ -382,6 +388,22 @@ class Runtime implements ExecutionRuntime {
     }
   }
 
+  /** EIP-1559 base fee of the child of `parent` (state `root`), with the governance floor. */
+  private async baseFeeAfter(parent: BlockHeader, root: Uint8Array): Promise<bigint> {
+    const fee = nextBaseFee(parent, this.genesis.eip1559)
+    const floor = this.views.baseFeeFloor
+    if (floor === undefined) return fee
+    const word = await this.reader.getStorage(root, floor.account, floor.slot)
+    let min = 0n
+    for (const b of word) min = (min << 8n) | BigInt(b)
+    return min > fee ? min : fee
+  }
+
+  nextBaseFee(parent: BlockHeader): Promise<bigint> {
+    this.open()
+    return this.baseFeeAfter(parent, parent.stateRoot)
+  }
+
   /**
    * Build-mode execution that never yields a block its own import would refuse (docs/evm-runtime.md,
    * "Block hook faults"). When endBlock fails after transactions, the block is built with the
@@ -467,7 +489,7 @@ class Runtime implements ExecutionRuntime {
         gasLimit,
         extraData: opts.extraData ?? new Uint8Array(0),
         mixHash: opts.mixHash ?? new Uint8Array(32),
-        baseFeePerGas: opts.baseFeePerGas ?? nextBaseFee(parent, this.genesis.eip1559),
+        baseFeePerGas: opts.baseFeePerGas ?? (await this.baseFeeAfter(parent, parentRoot)),
         difficulty: 0n,
         nonce: new Uint8Array(8),
         ...PRAGUE_EMPTY_FIELDS,
@@ -541,7 +563,7 @@ class Runtime implements ExecutionRuntime {
         throw new BlockValidationError('gasLimit', `${h.gasLimit} is below the minimum 5000`)
       if (h.gasUsed > h.gasLimit)
         throw new BlockValidationError('gasUsed', `${h.gasUsed} exceeds the gas limit ${h.gasLimit}`)
-      const expectedBaseFee = nextBaseFee(parent, this.genesis.eip1559)
+      const expectedBaseFee = await this.baseFeeAfter(parent, parent.stateRoot)
       if (h.baseFeePerGas !== expectedBaseFee)
         throw new BlockValidationError('baseFee', `expected ${expectedBaseFee}, got ${h.baseFeePerGas}`)
       checkEmptyPragueFields(h, beaconRootClaimed(this.views.hooks))
@@ -847,10 +869,15 @@ export async function createExecutionRuntime(
   if (opts.db.status !== undefined && opts.db.status !== 'open') await opts.db.open?.()
   const common = createChainCommon(opts.genesis)
   const blockOptions = createBlockOptions(common, opts.genesis)
+  if (opts.baseFeeFloor !== undefined) {
+    assertLength('baseFeeFloor.account', opts.baseFeeFloor.account, 20)
+    assertLength('baseFeeFloor.slot', opts.baseFeeFloor.slot, 32)
+  }
   const views: Views = {
     common,
     modules,
     hooks,
+    baseFeeFloor: opts.baseFeeFloor,
     getBlockHash: opts.getBlockHash,
     allowUnlimitedContractSize: opts.allowUnlimitedContractSize === true,
   }

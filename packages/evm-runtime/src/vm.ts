@@ -19,6 +19,8 @@ export interface Views {
   common: Common
   modules: SystemModule[]
   hooks: readonly BlockHook[]
+  /** Storage word bounding the base fee from below (CreateExecutionRuntimeOptions.baseFeeFloor). */
+  baseFeeFloor?: { account: Uint8Array; slot: Uint8Array }
   /** Hash of canonical block `n` (BLOCKHASH serves the last 256); undefined reads as zero. */
   getBlockHash: (number: bigint) => Promise<Uint8Array | undefined>
   /** Dev option (anvil's --disable-code-size-limit): no EIP-170/3860 size limits. */

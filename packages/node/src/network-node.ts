@@ -21,6 +21,7 @@ import {
   useKeccak256,
 } from '@openledger/consensus'
 import { type ExecutedTx, type GenesisConfig, keccak256 } from '@openledger/evm-runtime'
+import { readOnlyStakingStore } from '@openledger/staking'
 import type { Hex } from 'viem'
 import { defaultExecThreads } from './backend/exec-limits.ts'
 import { NodeBackend } from './backend/node-backend.ts'
@@ -31,6 +32,8 @@ import type { Chain } from './chain/chain.ts'
 import { BlockImporter } from './chain/importer.ts'
 import { decodeQbftBlock, EthBlockCodec, withQbftHash } from './consensus/block-codec.ts'
 import { nativeRecover, nativeSigner } from './consensus/crypto.ts'
+import { checkVanity } from './consensus/epochs.ts'
+import { EvidenceReporter } from './consensus/evidence.ts'
 import { QbftNodeHost } from './consensus/qbft-host.ts'
 import { ChainValidatorSet } from './consensus/validator-set.ts'
 import { ConsensusWal, walHistory } from './consensus/wal.ts'
@@ -151,7 +154,10 @@ export class NetworkNode {
       useKeccak256(keccak256)
       const blockOptions = runtime.blockOptions!
       const codec = new EthBlockCodec(blockOptions)
-      const validators = new ChainValidatorSet(genesis.validators, chain.head)
+      // The Staking module's storage at any state root: the validator set and epoch vanities.
+      const stakingAt = (root: Uint8Array) =>
+        readOnlyStakingStore((account, slot) => runtime.getStorage(root, account, slot))
+      const validators = await ChainValidatorSet.open(stakingAt, chain.head)
       chain.subscribe({
         name: 'validator set',
         onCommit: (blocks) => {
@@ -165,7 +171,10 @@ export class NetworkNode {
         address &&
         !validators.validators(chain.head.header.number + 1n).some((v) => bytesEqual(v, address))
       )
-        log.warn({ address: hex(address) }, 'the validator key is not in the validator set: following only')
+        log.warn(
+          { address: hex(address) },
+          'the validator key is not in the current validator set: following until an epoch elects it',
+        )
 
       // Sender recovery for RPC and seal recovery for sync share the worker threads.
       const recovery = createRecoverPool({ signal: abort.signal })
@@ -177,6 +186,11 @@ export class NetworkNode {
         knownSenders: (hash) => pool.senderPublicKey(hash),
         metrics,
         validators: (h) => validators.validators(h),
+        afterExecute: async (block) => {
+          const wrong = await checkVanity(block, stakingAt(block.header.stateRoot))
+          if (wrong) throw new Error(wrong)
+          await validators.prepare(block)
+        },
         recover: nativeRecover,
         // Sync verifies a quorum of seals per block: recovered in batches on the worker threads.
         recoverSeals: (items) => recovery?.recoverSeals(items) ?? Promise.resolve(undefined),
@@ -220,6 +234,7 @@ export class NetworkNode {
       })
       net.onBlocksByRange((from, count) => store.getRawBlocks(from, count))
 
+      let reporter: EvidenceReporter | undefined
       // With a validator key: the WAL, the consensus host and the QBFT engine.
       const validator =
         address === undefined
@@ -238,10 +253,13 @@ export class NetworkNode {
                 importer,
                 codec,
                 validators,
+                stakingAt,
                 blockOptions,
                 address,
                 blockPeriodSeconds: genesis.consensus.blockPeriodSeconds,
                 wal,
+                // Bound once the RPC backend exists (evidence only arrives once consensus runs).
+                reportEvidence: (ev) => reporter?.report(ev),
                 broadcast: (bytes) => {
                   net
                     .publish('consensus', bytes)
@@ -362,6 +380,17 @@ export class NetworkNode {
         execWorkers: { dbPath: core.dbPath, spec: core.runtimeSpec },
       })
       closers.unshift(() => backend.close())
+      // Observed equivocations go to the Staking module as transactions signed by this validator.
+      if (address && opts.validatorKey)
+        reporter = new EvidenceReporter({
+          common: runtime.common,
+          privateKey: opts.validatorKey,
+          address,
+          nonce: () => backend.getNonce(address, { tag: 'pending' }),
+          baseFee: () => runtime.nextBaseFee(chain.head.header),
+          send: (raw) => backend.sendRawTransaction(raw),
+          log,
+        })
       const multiValidator = genesis.validators.length > 1
       const health = (): HealthState =>
         sync.syncing ? 'syncing' : multiValidator && net.peerCount() === 0 ? 'not-ready' : 'ready'

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Block } from '@ethereumjs/block'
-import { type ModuleParams, parseModuleParams } from '@openledger/attribution'
+import type { ModuleParams } from '@openledger/attribution'
 import type { L1Addresses } from '@openledger/bridge'
 import {
   type BlockHook,
@@ -41,12 +41,14 @@ import { type RuntimeSpec, runtimeOptions, runtimeSpec } from './chain/runtime-s
 import { DevControls } from './dev/dev-controls.ts'
 import { Forking, type ForkTransport } from './fork/forking.ts'
 import { type Fork, openFork } from './fork/open.ts'
+import { nativeModules } from './genesis/native-modules.ts'
 import { TxIntake } from './intake/tx-intake.ts'
 import type { DevAccount } from './keys/dev-accounts.ts'
 import type { Logger } from './logger.ts'
 import { type HealthState, NodeMetrics, serveMetrics } from './metrics.ts'
 import { DevSealer, type MiningMode } from './miner/dev-sealer.ts'
 import { type StudioOptions, studioHandler } from './rpc/studio.ts'
+import { stakingRpcMethods } from './staking/rpc.ts'
 import { AddressIndex } from './store/address-index.ts'
 import { ChainStore } from './store/index.ts'
 import { maintainPool, TxPool, type TxPoolOptions } from './txpool/index.ts'
@@ -365,15 +367,17 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
   closers.unshift(() => db.close())
   const stateDb = db.sublevel<Uint8Array, Uint8Array>('state', { keyEncoding: 'view', valueEncoding: 'view' })
   const chainDb = db.sublevel<Uint8Array, Uint8Array>('chain', { keyEncoding: 'view', valueEncoding: 'view' })
-  const moduleParams = parseModuleParams(opts.genesis.modules)
-  const base = runtimeOptions(opts.genesis, { ...opts, history: chainHistory(chainDb) })
+  const native = await nativeModules(opts.genesis)
+  const { moduleParams } = native
+  const base = runtimeOptions(native.genesis, { ...opts, history: chainHistory(chainDb) })
   const runtime = await createExecutionRuntime({
     ...base,
-    ...(opts.extraModules && { modules: [...base.modules!, ...opts.extraModules] }),
+    modules: [...(base.modules ?? []), ...(opts.extraModules ?? [])],
+    // The native modules' system work (staking) first, then the node's own (the L1 bridge).
+    blockHooks: [...(base.blockHooks ?? []), ...(opts.blockHooks ?? [])],
     db: stateDb,
     getBlockHash: ChainStore.canonicalHashReader(chainDb),
     yieldEveryMs: opts.yieldEveryMs,
-    blockHooks: opts.blockHooks,
     fork: opts.fork,
   })
   closers.unshift(() => runtime.close())
@@ -410,7 +414,7 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
   chain.subscribe(addressIndexObserver(addressIndex))
   // Block hooks (the L1 bridge's deposits) hold node state a worker cannot rebuild: with hooks,
   // traces (which replay a block's hooks) stay on the main thread.
-  const spec = runtimeSpec(opts.genesis, { ...opts, blockHooks: (opts.blockHooks?.length ?? 0) > 0 })
+  const spec = runtimeSpec(native.genesis, { ...opts, blockHooks: (opts.blockHooks?.length ?? 0) > 0 })
   return {
     datadir,
     dbPath,
@@ -465,10 +469,15 @@ export async function serveApis(
     logger: opts.log,
     onRequest: core.metrics.observeRpc,
   })
-  server.registerModule(
-    'ol',
-    attributionRpcMethods({ chain: core.chain, runtime: core.runtime, backend, params: core.moduleParams }),
-  )
+  server.registerModule('ol', {
+    ...attributionRpcMethods({
+      chain: core.chain,
+      runtime: core.runtime,
+      backend,
+      params: core.moduleParams,
+    }),
+    ...stakingRpcMethods({ chain: core.chain, runtime: core.runtime, backend }),
+  })
   server.registerModule('ots', otsMethods(core.addressIndex))
   server.registerModule('erigon', erigonMethods)
   for (const [name, methods] of Object.entries(extraModules)) server.registerModule(name, methods)

@@ -1,4 +1,7 @@
 /** Staking (with slashing) and Governance: the accounting core, the ledger, the native modules. */
+
+export type { StorageReader } from '@openledger/module-kit'
+export { GOVERNANCE_ADDRESS, STAKING_ADDRESS } from '@openledger/module-kit'
 export * from './core/checkpoints.ts'
 export * from './core/election.ts'
 export * from './core/errors.ts'
@@ -20,9 +23,12 @@ export {
   GOVERNOR_NAME,
   hashProposal,
 } from './governance/module.ts'
+export { type Now, proposalStateAt, proposalView, stakingThrough } from './governance/read.ts'
 export {
   GOVERNANCE_SLOTS,
   MIN_BASE_FEE_SLOT,
+  proposalCount,
+  proposalIdAt,
   readGovernanceParams,
   readProposal,
 } from './governance/storage.ts'

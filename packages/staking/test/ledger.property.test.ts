@@ -278,17 +278,27 @@ async function scenario(world: World, ops: Op[], stats: Map<string, number>) {
         await attempt((s) => undelegate(s, env, actor, pick, want))
         break
       }
-      case 'redelegate':
-        await attempt((s) => redelegate(s, env, actor, pick, ACCOUNTS[o.c]!, amount / 4n + 1n))
+      case 'redelegate': {
+        // The destination is another existing validator (a random account is rarely one, which
+        // would leave redelegation almost untested); mistakes are covered by the module tests.
+        const others: Uint8Array[] = []
+        const n = await r.validatorCount()
+        for (let i = 0; i < n; i++) {
+          const v = await r.validatorAt(i)
+          if (hex(v) !== hex(pick)) others.push(v)
+        }
+        const dst = others.length > 0 ? others[o.c % others.length]! : ACCOUNTS[o.c]!
+        await attempt((s) => redelegate(s, env, actor, pick, dst, amount / 4n + 1n))
         break
+      }
       case 'cancel': {
-        const mine = (await liveEntries(r)).filter(
-          (e) => e.kind === EntryKind.Unbonding && hex(e.delegator) === hex(actor),
-        )
-        const e = mine[o.b % Math.max(1, mine.length)]
+        // Any live unbonding entry, cancelled by its own delegator: coverage does not depend on
+        // the actor happening to have one.
+        const entries = (await liveEntries(r)).filter((e) => e.kind === EntryKind.Unbonding)
+        const e = entries[(o.a * 7 + o.b) % Math.max(1, entries.length)]
         if (e === undefined) break
         const part = o.c === 0 ? e.initialBalance : e.initialBalance / 2n + 1n
-        await attempt((s) => cancelUnbonding(s, env, actor, e.validator, part, e.creationHeight))
+        await attempt((s) => cancelUnbonding(s, env, e.delegator, e.validator, part, e.creationHeight))
         break
       }
       case 'withdraw':
@@ -307,9 +317,19 @@ async function scenario(world: World, ops: Op[], stats: Map<string, number>) {
         )
         break
       }
-      case 'unjail':
-        await attempt((s) => unjail(s, env, actor))
+      case 'unjail': {
+        // Mostly a jailed (not tombstoned) operator, so that successes do not hinge on the actor;
+        // sometimes the actor (usually refused, which must change nothing).
+        const jailed: Uint8Array[] = []
+        const n = await r.validatorCount()
+        for (let i = 0; i < n; i++) {
+          const v = (await r.validator(await r.validatorAt(i)))!
+          if (v.jailed && !v.tombstoned) jailed.push(v.operator)
+        }
+        const who = o.c < 5 && jailed.length > 0 ? jailed[o.b % jailed.length]! : actor
+        await attempt((s) => unjail(s, env, who))
         break
+      }
       case 'fee':
       case 'block': {
         const set = await r.activeSet()
@@ -335,6 +355,14 @@ async function scenario(world: World, ops: Op[], stats: Map<string, number>) {
   }
 }
 
+/**
+ * Fixed seed: CI runs the same sequences every time, so the coverage counts below are stable (the
+ * generator makes cancel, redelegate and unjail succeed often; the lowest count at this seed is
+ * well above its bound). Explore other sequences with OPENLEDGER_PROPERTY_SEED=<n>.
+ */
+const SEED = Number(process.env.OPENLEDGER_PROPERTY_SEED ?? 1)
+if (!Number.isSafeInteger(SEED)) throw new Error('OPENLEDGER_PROPERTY_SEED must be an integer')
+
 describe('staking ledger: conservation of OPEN', () => {
   for (const [name, make, runs] of [
     ['in-memory records', memoryWorld, 150],
@@ -346,7 +374,7 @@ describe('staking ledger: conservation of OPEN', () => {
         fc.asyncProperty(fc.array(op, { minLength: 20, maxLength: 80 }), (ops) =>
           scenario(make(), ops, stats),
         ),
-        { numRuns: runs },
+        { numRuns: runs, seed: SEED },
       )
       // Every kind of operation succeeded many times (the property is not vacuous).
       for (const k of [

@@ -64,7 +64,7 @@ function orderedArgs(abi: Abi, functionName: string, named: Record<string, unkno
   })
 }
 
-function writeAction<const abi extends Abi, const name extends ContractFunctionName<abi, Mutability>>(
+export function writeAction<const abi extends Abi, const name extends ContractFunctionName<abi, Mutability>>(
   address: Address,
   abi: abi,
   functionName: name,
@@ -91,12 +91,10 @@ function writeAction<const abi extends Abi, const name extends ContractFunctionN
   }
 }
 
-function simulateAction<const abi extends Abi, const name extends ContractFunctionName<abi, Mutability>>(
-  address: Address,
-  abi: abi,
-  functionName: name,
-  msgValue?: (args: NamedArgs<abi, name>) => bigint,
-) {
+export function simulateAction<
+  const abi extends Abi,
+  const name extends ContractFunctionName<abi, Mutability>,
+>(address: Address, abi: abi, functionName: name, msgValue?: (args: NamedArgs<abi, name>) => bigint) {
   return async (
     client: AnyClient,
     params: NamedArgs<abi, name> & WriteOptions,
@@ -115,11 +113,10 @@ function simulateAction<const abi extends Abi, const name extends ContractFuncti
   }
 }
 
-function readAction<const abi extends Abi, const name extends ContractFunctionName<abi, 'view' | 'pure'>>(
-  address: Address,
-  abi: abi,
-  functionName: name,
-) {
+export function readAction<
+  const abi extends Abi,
+  const name extends ContractFunctionName<abi, 'view' | 'pure'>,
+>(address: Address, abi: abi, functionName: name) {
   return async (
     client: AnyClient,
     params: NamedArgs<abi, name> & ReadOptions,

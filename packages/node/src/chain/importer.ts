@@ -31,7 +31,7 @@ export type ImportResult = 'imported' | 'known'
 
 export class ImportError extends Error {
   constructor(
-    readonly code: 'BAD_SEALS' | 'NOT_NEXT' | 'CONFLICT' | 'INVALID_BLOCK',
+    readonly code: 'BAD_SEALS' | 'NOT_NEXT' | 'CONFLICT' | 'INVALID_BLOCK' | 'UNKNOWN_VALIDATORS',
     message: string,
     options?: { cause?: unknown },
   ) {
@@ -47,8 +47,15 @@ export interface ImporterOptions {
   /** Senders this node already recovered (its pool), reused by block execution. */
   knownSenders: KnownSenderKey
   metrics?: NodeMetrics
-  /** The validator set that must have sealed block `height`. */
+  /** The validator set that must have sealed block `height`; may throw for a height whose set is
+   * not known yet (reported as UNKNOWN_VALIDATORS). */
   validators: (height: bigint) => readonly Address[]
+  /**
+   * Runs after a block was executed (any source), before anything depends on it: the next block's
+   * seal check, commit, consensus on the next height. Checks that need the block's post-state
+   * (the epoch vanity) throw here; the validator set of the next height is loaded here.
+   */
+  afterExecute?: (block: Block) => Promise<void>
   recover: RecoverFn
   log: Logger
   /** Recovers many commit seals at once off the main thread (sync); resolves undefined, or an
@@ -98,16 +105,30 @@ export class BlockImporter {
 
   /** Verify the seal quorum of a network block without importing it (gossip pre-check). */
   verifySeals(block: Block, digest?: Hash, recover: RecoverFn = this.opts.recover): Address[] {
+    let validators: readonly Address[]
     try {
-      return verifySeals(
-        block.header.raw(),
-        this.opts.validators(block.header.number),
-        recover,
-        digest ?? commitSealDigest(block),
-      )
+      validators = this.opts.validators(block.header.number)
+    } catch (e) {
+      throw new ImportError('UNKNOWN_VALIDATORS', (e as Error).message, { cause: e })
+    }
+    try {
+      return verifySeals(block.header.raw(), validators, recover, digest ?? commitSealDigest(block))
     } catch (e) {
       if (e instanceof ExtraDataError) throw new ImportError('BAD_SEALS', e.message, { cause: e })
       throw e
+    }
+  }
+
+  /** The afterExecute hook; its failure makes the block invalid. */
+  private async afterExecute(block: Block): Promise<void> {
+    if (this.opts.afterExecute === undefined) return
+    try {
+      await this.opts.afterExecute(block)
+    } catch (e) {
+      if (e instanceof ImportError) throw e
+      throw new ImportError('INVALID_BLOCK', `block ${block.header.number}: ${(e as Error).message}`, {
+        cause: e,
+      })
     }
   }
 
@@ -136,6 +157,7 @@ export class BlockImporter {
           throw new ImportError('INVALID_BLOCK', `block ${block.header.number}: ${e.message}`, { cause: e })
         throw e
       }
+      await this.afterExecute(block)
       await this.chain.commit({ block, executed }, 'network')
       this.opts.metrics?.blockImport.observe((performance.now() - started) / 1000)
       return 'imported'
@@ -188,6 +210,7 @@ export class BlockImporter {
               })
             throw e
           }
+          await this.afterExecute(block)
           pending.push({ block, executed })
           tip = block
           if (hasTxs) await flush()
@@ -217,6 +240,7 @@ export class BlockImporter {
       if (known) return known
       const started = performance.now()
       const executed = await execute()
+      await this.afterExecute(block)
       await this.chain.commit({ block, executed }, 'consensus')
       this.opts.metrics?.blockImport.observe((performance.now() - started) / 1000)
       return 'imported'

@@ -46,6 +46,7 @@ import {
   verifyReceipt,
   writeArtifacts,
 } from '@openledger/payable'
+import { STAKING_ADDRESS, stakingAbi } from '@openledger/staking'
 import type { Address, Hex } from 'viem'
 import { buildDevGenesis } from '../genesis/dev-genesis.ts'
 import { silentLogger } from '../logger.ts'
@@ -155,7 +156,7 @@ export async function buildDemoWorld(
     // 1. Datanets: contributions inline in calldata, curation, versions.
     const datanetRefs: { datanetId: bigint; version: bigint; name: string }[] = []
     labels.set('0x4f50454e00000000000000000000000000000005', 'Treasury')
-    labels.set('0x4f50454e00000000000000000000000000000004', 'Stakers pool')
+    labels.set('0x4f50454e00000000000000000000000000000004', 'Stakers (Staking module)')
     for (const d of manifest.datanets) {
       const created = await sendAndWait(
         ctx(CURATOR),
@@ -331,7 +332,18 @@ export async function runDemo(opts: DemoOptions = {}): Promise<boolean> {
     }
     const totals = []
     for (const [account, scaled] of [...earned.entries()].sort()) {
-      const claimable = await getClaimable(ctx(0).client, { holder: account as Address })
+      // The stakers' part leaves Attribution for the Staking module's reward pool at the end of
+      // each block (the demo chain has no block reward, so the pool is exactly those parts).
+      const claimable =
+        account === hex(STAKING_ADDRESS)
+          ? (
+              await ctx(0).client.readContract({
+                address: account as Address,
+                abi: stakingAbi,
+                functionName: 'supply',
+              })
+            ).rewardPool
+          : await getClaimable(ctx(0).client, { holder: account as Address })
       const amount = scaled >> 64n
       totals.push({
         account,

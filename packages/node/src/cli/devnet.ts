@@ -21,6 +21,15 @@ import { bytesEqual, fromHex, hex } from '../util/bytes.ts'
 
 const BIN = fileURLToPath(new URL('../../bin/openledger.mjs', import.meta.url))
 const READY_TIMEOUT_MS = 120_000
+/** Devnet staking: 20-block epochs, 2-minute unbonding (a network genesis keeps 21 days). */
+export const DEVNET_STAKING = {
+  epochLength: 20,
+  unbondingTime: 120,
+  maxEvidenceAge: 1_000,
+  downtimeJailDuration: 60,
+}
+/** Devnet governance: vote within 20 blocks, 10 s timelock. */
+export const DEVNET_GOVERNANCE = { votingDelay: 1, votingPeriod: 20, timelockDelay: 10 }
 
 export interface DevnetOptions {
   validators: number
@@ -102,6 +111,9 @@ export async function runDevnet(o: DevnetOptions): Promise<void> {
       chainId: o.chainId,
       blockPeriodSeconds: o.blockTimeMs / 1000,
       name: 'openledger-devnet',
+      // Short epochs and unbonding so that staking can be tried out in minutes.
+      stakingParams: DEVNET_STAKING,
+      governance: DEVNET_GOVERNANCE,
     })
     const genesis = l1 ? bridgedGenesis(qbft, await readL1Addresses(l1.addressesFile)) : qbft
     await writeFile(genesisPath, `${JSON.stringify(genesis, null, 2)}\n`)

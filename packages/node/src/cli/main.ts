@@ -11,7 +11,9 @@ import {
 import { Command, Option } from 'commander'
 import { VERSION } from '../version.ts'
 import { registerBridgeCommands } from './bridge.ts'
+import { registerGovernanceCommands } from './gov.ts'
 import { addRpcFlags, rpcConfigFromFlags, rpcFlagArgs } from './rpc-flags.ts'
+import { registerStakingCommands } from './stake.ts'
 
 const program = new Command()
 program.name('openledger').description('OpenLedger Node: an EVM app-chain for Payable AI').version(VERSION)
@@ -277,10 +279,22 @@ genesisCmd
   .addOption(
     new Option('--hardfork <name>', 'EVM rules from genesis on (default osaka)').choices(['prague', 'osaka']),
   )
+  .addOption(
+    new Option('--stake <OPEN>', 'self-delegation bonded for each validator at genesis (0: none)')
+      .default(1000n)
+      .argParser(parseBigInt),
+  )
+  .addOption(new Option('--epoch-length <blocks>', 'blocks per staking epoch').argParser(parsePositiveInt))
+  .addOption(
+    new Option('--unbonding-time <seconds>', 'unbonding time (default 21 days)').argParser(parsePositiveInt),
+  )
   .option('--out <file>', 'write to this file (default: stdout)')
   .action(async (o) => {
     const { runGenesisNew } = await import('./network.ts')
     await runGenesisNew({
+      stake: o.stake * 10n ** 18n,
+      epochLength: o.epochLength,
+      unbondingTime: o.unbondingTime,
       validators: o.validators,
       validatorKeys: o.validatorKeys,
       chainId: o.chainId,
@@ -329,6 +343,8 @@ evm
   })
 
 registerPayableCommands(program)
+registerStakingCommands(program)
+registerGovernanceCommands(program)
 registerBridgeCommands(program)
 registerDemo(program)
 

@@ -112,6 +112,10 @@ export async function runGenesisNew(o: {
   devAccounts?: number
   hardfork?: string
   out?: string
+  /** Self-delegation of each validator, wei. */
+  stake?: bigint
+  epochLength?: number
+  unbondingTime?: number
   l1Addresses?: string
 }): Promise<void> {
   const addresses: Uint8Array[] = []
@@ -129,6 +133,15 @@ export async function runGenesisNew(o: {
     requestTimeoutSeconds: o.requestTimeout,
     devAccounts: o.devAccounts,
     hardfork: o.hardfork,
+    stake: o.stake,
+    stakingParams: {
+      ...(o.epochLength !== undefined && { epochLength: o.epochLength }),
+      ...(o.unbondingTime !== undefined && {
+        unbondingTime: o.unbondingTime,
+        // Evidence must stay admissible for longer than stake takes to unbond (docs/staking.md).
+        maxEvidenceAge: o.unbondingTime * 2 + 1,
+      }),
+    },
   })
   const bridged = o.l1Addresses ? bridgedGenesis(json, await readL1Addresses(o.l1Addresses), o.chainId) : json
   const text = `${JSON.stringify(bridged, null, 2)}\n`

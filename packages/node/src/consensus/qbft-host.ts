@@ -17,6 +17,7 @@ import {
   type SignedRecord,
 } from '@openledger/consensus'
 import { BlockValidationError, type ExecutedTx, type ExecutionRuntime } from '@openledger/evm-runtime'
+import type { StakingStore } from '@openledger/staking'
 import type { Chain } from '../chain/chain.ts'
 import type { BlockImporter } from '../chain/importer.ts'
 import { reuseKnownSenders } from '../chain/known-senders.ts'
@@ -25,6 +26,7 @@ import type { NodeMetrics } from '../metrics.ts'
 import type { TxPool } from '../txpool/index.ts'
 import { bytesEqual, hex } from '../util/bytes.ts'
 import { type EthBlockCodec, withQbftHash } from './block-codec.ts'
+import { checkVanity, expectedVanity, withVanity } from './epochs.ts'
 import type { ChainValidatorSet } from './validator-set.ts'
 import type { ConsensusWal } from './wal.ts'
 
@@ -40,12 +42,16 @@ export interface QbftHostOptions {
   importer: BlockImporter
   codec: EthBlockCodec
   validators: ChainValidatorSet
+  /** The Staking module's storage at a state root (epoch vanity of the blocks we build and check). */
+  stakingAt: (stateRoot: Uint8Array) => StakingStore
   blockOptions: BlockOptions
   /** This validator's address (coinbase of the blocks it proposes). */
   address: Address
   blockPeriodSeconds: number
   wal: ConsensusWal
   broadcast: (bytes: Uint8Array) => void
+  /** Equivocations seen by the engine (besides the in-memory list served by qbft_getEvidence). */
+  reportEvidence?: (evidence: Equivocation) => void
   log: Logger
   signal: AbortSignal
   /** Header fields a block hook gives a meaning to (the L1 bridge's origin); must not wait on the network. */
@@ -83,8 +89,8 @@ export class QbftNodeHost implements QbftHost {
         round,
         seals: [],
       })
-      const baseFee = parent.header.calcNextBaseFee()
       const { pool, runtime } = this.o
+      const baseFee = await runtime.nextBaseFee(parent.header)
       const extra = await this.o.proposalHeader?.(parent.header.stateRoot)
       const result = await runtime.buildBlock(parent.header, txs(pool.pending(baseFee)), {
         timestamp,
@@ -110,7 +116,9 @@ export class QbftNodeHost implements QbftHost {
         m.phaseSeconds.inc({ phase: 'execution' }, result.timings.execution / 1000)
         m.phaseSeconds.inc({ phase: 'roots' }, result.timings.roots / 1000)
       }
-      const block = this.o.codec.remember(withQbftHash(result.block))
+      // An epoch's last block announces the next set in its vanity (known only after execution).
+      const vanity = await expectedVanity(this.o.stakingAt(result.block.header.stateRoot), height)
+      const block = this.o.codec.remember(withVanity(withQbftHash(result.block), vanity, this.o.blockOptions))
       this.#remember(block.digest, result.executed)
       this.o.log.debug(
         { height: String(height), round, txs: result.executed.length, ms: Math.round(result.timings.total) },
@@ -134,6 +142,11 @@ export class QbftNodeHost implements QbftHost {
         const { pool, runtime } = this.o
         reuseKnownSenders(eth, (hash) => pool.senderPublicKey(hash))
         const executed = await runtime.executeBlock(eth, parent.header)
+        const wrongVanity = await checkVanity(eth, this.o.stakingAt(eth.header.stateRoot))
+        if (wrongVanity) {
+          this.o.log.warn({ height: String(block.height), reason: wrongVanity }, 'invalid proposal')
+          return false
+        }
         this.#remember(block.digest, executed)
         this.o.log.debug(
           {
@@ -209,6 +222,7 @@ export class QbftNodeHost implements QbftHost {
   onEvidence(evidence: Equivocation): void {
     this.evidence.push(evidence)
     if (this.evidence.length > MAX_EVIDENCE) this.evidence.shift()
+    this.o.reportEvidence?.(evidence)
     this.o.log.warn(
       {
         kind: evidence.kind,

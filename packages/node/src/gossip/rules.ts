@@ -79,7 +79,13 @@ export function consensusRule(
     if (engine) return engine.onConsensusMessage(data)
     try {
       const msg = decodeMessage(data, ctx)
-      return isValidator(validators(messageHeight(msg)), messageAuthor(msg)) ? 'accept' : 'reject'
+      let set: readonly Uint8Array[]
+      try {
+        set = validators(messageHeight(msg))
+      } catch {
+        return 'ignore' // that height's set is not known here: cannot judge
+      }
+      return isValidator(set, messageAuthor(msg)) ? 'accept' : 'reject'
     } catch (e) {
       if (e instanceof QbftDecodeError) return 'reject'
       throw e
@@ -117,6 +123,9 @@ export function blockRule(opts: {
     try {
       importer.verifySeals(block)
     } catch (e) {
+      // A block of an epoch whose set we have not reached yet cannot be checked: not relayed,
+      // not held against the peer (sync follows the peer's status instead).
+      if (e instanceof ImportError && e.code === 'UNKNOWN_VALIDATORS') return 'ignore'
       if (e instanceof ImportError) return 'reject'
       throw e
     }

@@ -32,13 +32,12 @@ import {
   castValidatorVote,
   type DelegatedPower,
   ProposalState,
-  proposalState,
   quorumOf,
   type Support,
 } from '../core/tally.ts'
 import { delegationPowerAt, totalBondedAt, validatorPowerAt, votingPowerAt } from '../ledger/power.ts'
 import { governanceAbi } from '../sol/abi.ts'
-import { StorageStakingStore } from '../staking/storage-store.ts'
+import { type Now, proposalStateAt, proposalView, stakingThrough } from './read.ts'
 import {
   deductedSlot,
   type ProposalRecord,
@@ -80,9 +79,7 @@ export function hashProposal(
 }
 
 function stakingReader(env: CallEnv) {
-  return new StorageStakingStore(env.x, () => {
-    throw new Error('the governance module never pays from the Staking account')
-  })
+  return stakingThrough(env.x)
 }
 
 /** OpenZeppelin's `expectedStates` bitmap. */
@@ -92,19 +89,12 @@ function states(...s: ProposalState[]): Hex {
   return toHex(u256(bits))
 }
 
-async function stateOf(env: CallEnv, p: ProposalRecord): Promise<ProposalState> {
-  const now = { block: env.ctx.block.number, time: env.ctx.block.timestamp }
-  // The quorum is only known once the snapshot block is past.
-  const quorum =
-    now.block > p.voteStart ? quorumOf(await totalBondedAt(stakingReader(env), p.voteStart), p.quorumBps) : 0n
-  const params = await readGovernanceParams(env.x)
-  return proposalState(
-    { snapshot: p.voteStart, deadline: p.voteEnd, eta: p.eta, executed: p.executed, canceled: p.canceled },
-    p.votes,
-    quorum,
-    now,
-    params.gracePeriod,
-  )
+function now(env: CallEnv): Now {
+  return { block: env.ctx.block.number, time: env.ctx.block.timestamp }
+}
+
+function stateOf(env: CallEnv, p: ProposalRecord): Promise<ProposalState> {
+  return proposalStateAt(env.x, p, now(env))
 }
 
 async function mustProposal(env: CallEnv, id: bigint): Promise<ProposalRecord> {
@@ -227,6 +217,7 @@ export function createGovernanceModule(): DefinedModule {
             voteStart,
             voteEnd,
             eta: 0n,
+            createdAt: block,
             votes: { against: 0n, for: 0n, abstain: 0n },
             descriptionHash,
           })
@@ -415,26 +406,8 @@ export function createGovernanceModule(): DefinedModule {
       proposal: {
         mutating: false,
         async run(env, args) {
-          const p = await mustProposal(env, args[0] as bigint)
-          const st = await stateOf(env, p)
-          const quorum =
-            env.ctx.block.number > p.voteStart
-              ? quorumOf(await totalBondedAt(stakingReader(env), p.voteStart), p.quorumBps)
-              : 0n
-          return {
-            id: p.id,
-            proposer: toHex(p.proposer),
-            voteStart: p.voteStart,
-            voteEnd: p.voteEnd,
-            eta: p.eta,
-            state: st,
-            againstVotes: p.votes.against,
-            forVotes: p.votes.for,
-            abstainVotes: p.votes.abstain,
-            quorum,
-            descriptionHash: toHex(p.descriptionHash),
-            actions: p.actions,
-          }
+          const v = await proposalView(env.x, args[0] as bigint, now(env))
+          return v ?? t.fail('GovernorNonexistentProposal', args[0])
         },
       },
       proposals: {

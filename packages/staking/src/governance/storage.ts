@@ -8,7 +8,7 @@
  * | 2    | proposalThreshold                          | uint256                                                  |
  * | 3    | minBaseFee                                 | uint256 (wei): the chain's base-fee floor                 |
  * | 4    | proposalIds                                | uint256[] in creation order                              |
- * | 5    | proposals[id]                              | +0 proposer \| executed<<160 \| canceled<<168 \| actions<<176 \| quorumBps<<208; +1 voteStart \| voteEnd<<64 \| eta<<128; +2 against; +3 for; +4 abstain; +5 descriptionHash |
+ * | 5    | proposals[id]                              | +0 proposer \| executed<<160 \| canceled<<168 \| actions<<176 \| quorumBps<<208; +1 voteStart \| voteEnd<<64 \| eta<<128 \| createdAt<<192; +2 against; +3 for; +4 abstain; +5 descriptionHash |
  * | 6    | receipts[id][account]                      | support + 1 (0: has not voted)                           |
  * | 7    | validatorVotes[id][operator]               | support + 1 of the vote cast as a validator              |
  * | 8    | deducted[id][operator]                     | tokens of that validator's delegators who voted themselves |
@@ -93,6 +93,8 @@ export interface ProposalRecord {
   voteStart: bigint
   voteEnd: bigint
   eta: bigint
+  /** Block of the propose transaction (its ProposalCreated log carries the actions). */
+  createdAt: bigint
   votes: Votes
   descriptionHash: Uint8Array
 }
@@ -115,6 +117,7 @@ export async function readProposal(r: StorageReader, id: bigint): Promise<Propos
     voteStart: field(w1, 0, 64),
     voteEnd: field(w1, 64, 64),
     eta: field(w1, 128, 64),
+    createdAt: field(w1, 192, 64),
     votes: {
       against: await u(r, proposalSlot(id, 2n)),
       for: await u(r, proposalSlot(id, 3n)),
@@ -138,7 +141,11 @@ export function writeProposal(w: StorageWriter, p: ProposalRecord): void {
       ),
     ),
   )
-  w.write(G, proposalSlot(p.id, 1n), u256(pack([p.voteStart, 0, 64], [p.voteEnd, 64, 64], [p.eta, 128, 64])))
+  w.write(
+    G,
+    proposalSlot(p.id, 1n),
+    u256(pack([p.voteStart, 0, 64], [p.voteEnd, 64, 64], [p.eta, 128, 64], [p.createdAt, 192, 64])),
+  )
   w.write(G, proposalSlot(p.id, 2n), u256(p.votes.against))
   w.write(G, proposalSlot(p.id, 3n), u256(p.votes.for))
   w.write(G, proposalSlot(p.id, 4n), u256(p.votes.abstain))

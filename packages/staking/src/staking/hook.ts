@@ -4,15 +4,8 @@
  * the ledger's endBlock (distribution, liveness, maturities, epoch election) and destroys what was
  * burned. Unmetered (trusted node code), deterministic in the block env and the state.
  */
-import { accruedSlot } from '@openledger/attribution'
-import {
-  ATTRIBUTION_ADDRESS,
-  type BlockHook,
-  Exec,
-  STAKING_ADDRESS,
-  toBigInt,
-  ZERO32,
-} from '@openledger/module-kit'
+import { takeAccrued } from '@openledger/attribution'
+import { ATTRIBUTION_ADDRESS, type BlockHook, Exec, STAKING_ADDRESS } from '@openledger/module-kit'
 import { endBlock } from '../ledger/block.ts'
 import { StorageStakingStore } from './storage-store.ts'
 
@@ -28,13 +21,10 @@ export function createStakingHook(): BlockHook {
       const x = new Exec(ctx.state, UNMETERED)
       const store = new StorageStakingStore(x, (to, amount) => x.pay(STAKING_ADDRESS, to, amount))
       const params = await store.params()
-      // Fees: Attribution keeps the stakers' part as a claimable balance of the Staking account.
-      const slot = accruedSlot(STAKING_ADDRESS)
-      const swept = toBigInt(await x.read(ATTRIBUTION_ADDRESS, slot))
-      if (swept > 0n) {
-        x.write(ATTRIBUTION_ADDRESS, slot, ZERO32)
-        x.pay(ATTRIBUTION_ADDRESS, STAKING_ADDRESS, swept)
-      }
+      // Fees: Attribution keeps the stakers' part as a claimable balance of the Staking account
+      // (whole wei; its sub-wei remainder stays there until it adds up).
+      const swept = await takeAccrued(x, STAKING_ADDRESS)
+      if (swept > 0n) x.pay(ATTRIBUTION_ADDRESS, STAKING_ADDRESS, swept)
       if (params.blockReward > 0n) await ctx.state.mint(STAKING_ADDRESS, params.blockReward)
       const r = await endBlock(
         store,
