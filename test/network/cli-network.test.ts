@@ -71,7 +71,11 @@ describe('openledger keys / genesis', () => {
 })
 
 describe('openledger devnet', () => {
-  it('starts N validators on consecutive ports, finalises, and stops them all on Ctrl-C', async () => {
+  // The test's own bounded waits (120 s for the table, 60 s for blocks) set its timeout: in the
+  // full suite the two validator processes start alongside other process tests.
+  it('starts N validators on consecutive ports, finalises, and stops them all on Ctrl-C', {
+    timeout: 240_000,
+  }, async () => {
     const dir = await tempDir()
     cleanups.push(dir.remove)
     const base = await freeRange(2)
