@@ -8,11 +8,11 @@
  * saved in test-output/studio/; any console error, page error or failed request fails the test.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { rm, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { deriveDevAccounts, hex } from '@openledger/node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CHROMIUM, openBrowser, SHOTS, type StudioBrowser } from '../helpers/browser.ts'
+import { CHROMIUM, openBrowser, type StudioBrowser } from '../helpers/browser.ts'
 import { BIN, type NodeProcess, runCli, spawnDevProcess, tempDir } from '../helpers/dev-node.ts'
 
 /** Page-side callbacks run in the browser; this program is typed without the DOM library. */
@@ -31,7 +31,6 @@ describe.skipIf(!CHROMIUM)('Studio in chromium', () => {
   const children: ChildProcess[] = []
 
   beforeAll(async () => {
-    await rm(SHOTS, { recursive: true, force: true })
     dir = await tempDir()
     for (let i = 0; i < keys.length; i++) await writeFile(join(dir.path, `key${i}`), keys[i]!)
     node = await spawnDevProcess([])

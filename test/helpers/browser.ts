@@ -3,7 +3,7 @@
  * into test-output/studio/, and every console error, page error or failed request collected.
  */
 import { existsSync } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
+import { mkdir, readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import puppeteer, { type Browser, type Page } from 'puppeteer-core'
@@ -39,7 +39,10 @@ export interface StudioBrowser {
 
 export async function openBrowser(prefix: string): Promise<StudioBrowser> {
   if (!CHROMIUM) throw new Error('no chromium')
+  // Tests share the directory and run in parallel: each clears only its own screenshots.
   await mkdir(SHOTS, { recursive: true })
+  for (const f of await readdir(SHOTS))
+    if (f.startsWith(`${prefix}-`)) await rm(join(SHOTS, f), { force: true })
   const browser = await puppeteer.launch({
     executablePath: CHROMIUM,
     headless: true,
