@@ -15,7 +15,6 @@
  */
 import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { keccak256, stringToBytes } from 'viem'
 import { PayableError } from './errors.ts'
 import { type Answer, type OpenLoraProvider, parseModelName } from './openlora.ts'
@@ -24,6 +23,7 @@ import {
   DEFAULT_MAX_TOKENS,
   HttpError,
   intField,
+  listenProvider,
   MAX_TOKENS_LIMIT,
   messagesHash,
   object,
@@ -333,26 +333,5 @@ export function serveOpenLora(
       },
     )
   })
-  server.headersTimeout = 30_000
-  server.requestTimeout = 120_000
-  return new Promise((resolve, reject) => {
-    server.once('error', (err) =>
-      reject(
-        new PayableError(`cannot listen on ${opts.host ?? '127.0.0.1'}:${opts.port ?? 0}: ${err.message}`),
-      ),
-    )
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
-      const a = server.address() as AddressInfo
-      const host = a.family === 'IPv6' ? `[${a.address}]` : a.address
-      resolve({
-        url: `http://${host}:${a.port}`,
-        server,
-        close: () =>
-          new Promise<void>((r) => {
-            server.close(() => r())
-            server.closeAllConnections()
-          }),
-      })
-    })
-  })
+  return listenProvider(server, opts)
 }

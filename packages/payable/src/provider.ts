@@ -457,6 +457,15 @@ export function serveProvider(
       },
     )
   })
+  return listenProvider(server, opts)
+}
+
+/** Applies the request timeouts both provider servers use, listens (loopback unless told
+ * otherwise) and answers the URL and a close that also ends kept-alive connections. */
+export function listenProvider(
+  server: Server,
+  opts: { host?: string; port?: number },
+): Promise<ProviderServer> {
   server.headersTimeout = 30_000
   server.requestTimeout = 120_000
   return new Promise((resolve, reject) => {
