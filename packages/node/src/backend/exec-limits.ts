@@ -6,12 +6,14 @@
 import { availableParallelism } from 'node:os'
 import {
   ExecutionAborted,
+  ExecutionError,
   ExecutionFault,
   type ExecutionLimits,
+  InvalidArgumentError,
   type TraceOptions,
   TraceTooLargeError,
 } from '@openledger/evm-runtime'
-import { ErrorCode, type ExecOptions, RpcError } from '@openledger/rpc'
+import { ErrorCode, type ExecOptions, invalidInput, RpcError } from '@openledger/rpc'
 
 export interface ExecutionConfig {
   /** geth's --rpc.gascap: gas of eth_call / eth_estimateGas / traces above it is lowered to it; 0n: none. */
@@ -110,4 +112,11 @@ export function executionErrorAsRpc(err: unknown): never {
   if (err instanceof TraceTooLargeError) throw new RpcError(ErrorCode.LIMIT_EXCEEDED, err.message)
   if (err instanceof ExecutionFault) throw new RpcError(ErrorCode.INTERNAL_ERROR, err.message)
   throw err
+}
+
+/** eth_call, eth_createAccessList, debug_traceCall: geth's -32000 for what stops a call before or
+ * outside the EVM (funds, intrinsic gas, bad arguments); then as executionErrorAsRpc. */
+export function callErrorAsRpc(err: unknown): never {
+  if (err instanceof ExecutionError || err instanceof InvalidArgumentError) throw invalidInput(err.message)
+  return executionErrorAsRpc(err)
 }

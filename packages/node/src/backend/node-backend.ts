@@ -7,7 +7,7 @@ import type { Block, BlockHeader } from '@ethereumjs/block'
 import { createTx, type FeeMarket1559Tx, type LegacyTx, type TypedTransaction } from '@ethereumjs/tx'
 import { Address } from '@ethereumjs/util'
 import type { ExecutionLimits, ExecutionRuntime } from '@openledger/evm-runtime'
-import { bindSender, ExecutionError, InvalidArgumentError } from '@openledger/evm-runtime'
+import { bindSender, ExecutionError } from '@openledger/evm-runtime'
 import {
   type AccessListOutcome,
   type BlockRef,
@@ -44,6 +44,7 @@ import type { TxPool } from '../txpool/index.ts'
 import { bytesEqual, key } from '../util/bytes.ts'
 import { RpcEvents } from './events.ts'
 import {
+  callErrorAsRpc,
   DEFAULT_EXECUTION,
   type ExecutionConfig,
   executionErrorAsRpc,
@@ -297,10 +298,7 @@ export class NodeBackend implements RpcBackend {
       )
       return { returnData: r.returnData, gasUsed: r.gasUsed, error: r.error }
     } catch (err) {
-      // Geth's -32000 for what stops a call before or outside the EVM (funds, intrinsic gas).
-      if (err instanceof ExecutionError || err instanceof InvalidArgumentError)
-        throw invalidInput(err.message)
-      return executionErrorAsRpc(err)
+      return callErrorAsRpc(err)
     }
   }
 
@@ -356,9 +354,7 @@ export class NodeBackend implements RpcBackend {
       )
       return { accessList: r.accessList, gasUsed: r.gasUsed, error: r.error }
     } catch (err) {
-      if (err instanceof ExecutionError || err instanceof InvalidArgumentError)
-        throw invalidInput(err.message)
-      return executionErrorAsRpc(err)
+      return callErrorAsRpc(err)
     }
   }
 
@@ -385,9 +381,7 @@ export class NodeBackend implements RpcBackend {
         this.runtime.traceCall(req, header, { stateRoot: root, overrides, limits }, opts),
       )
     } catch (err) {
-      if (err instanceof ExecutionError || err instanceof InvalidArgumentError)
-        throw invalidInput(err.message)
-      return executionErrorAsRpc(err)
+      return callErrorAsRpc(err)
     }
   }
 
