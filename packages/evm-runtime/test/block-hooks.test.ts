@@ -159,7 +159,7 @@ describe('block hooks', () => {
         },
       },
     ])
-    const err = await failing.traceTransaction(built.block, g, 0, {}).catch((e) => e)
+    const err = (await failing.traceTransaction(built.block, g, 0, {}).catch((e) => e)) as ExecutionFault
     expect(err).toBeInstanceOf(ExecutionFault)
     expect(err.cause).toBeInstanceOf(BlockHookError)
     expect(err.message).toBe(
