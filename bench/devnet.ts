@@ -12,9 +12,10 @@
 import { loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { devnetSync, devnetThroughput, formatDevnet } from './lib/devnet.ts'
+import { devnetThroughput, formatDevnet } from './lib/devnet.ts'
 import { installCleanup } from './lib/proc.ts'
 import { fmt, mib } from './lib/report.ts'
+import { syncSection } from './lib/sync.ts'
 import { buildWorkload } from './lib/workload.ts'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -34,8 +35,5 @@ const r = await devnetThroughput(ROOT, w)
 out(`4-validator devnet (4 processes, QBFT, 1 s blocks):`)
 for (const line of formatDevnet(r, '  ')) out(line)
 out(`  peak RSS ${mib(r.rssTotalBytes)} total (${r.rssEachBytes.map(mib).join(', ')})`)
-if (!process.argv.includes('--no-sync')) {
-  const s = await devnetSync(ROOT, quick ? 1000 : 5000)
-  out(`fresh full node sync: ${fmt(s.blocksPerSec)} blocks/s (${s.blocks} blocks in ${fmt(s.seconds, 2)} s)`)
-}
+if (!process.argv.includes('--no-sync')) await syncSection(ROOT, { quick, log: out })
 process.exit(0)
