@@ -535,6 +535,7 @@ class Runtime implements ExecutionRuntime {
         timings: {
           execution: loop.executionMs,
           senderRecovery: loop.senderMs,
+          hooks: loop.hooksMs,
           roots: applied.rootsMs,
           total: performance.now() - t0,
         },
