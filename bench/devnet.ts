@@ -22,7 +22,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const quick = process.argv.includes('--quick')
 const sustained = process.argv.includes('--sustained')
 installCleanup()
-const out = (s: string) => process.stdout.write(`${s}\n`)
+const out = (s = '') => process.stdout.write(`${s}\n`)
 out(
   `devnet bench: load average ${loadavg()
     .map((l) => l.toFixed(2))
