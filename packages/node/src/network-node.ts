@@ -312,7 +312,7 @@ export class NetworkNode {
       }
       // One intake for transactions from gossip and from RPC.
       const intake = new TxIntake(core)
-      const tx = txRule({ intake, pool })
+      const tx = txRule({ intake, pool, recovery })
       net.setValidator('tx', async (data) => count('tx', await tx(data)))
       const cons = consensusRule(engine, ctx, (h) => validators.validators(h))
       net.setValidator('consensus', (data) => count('consensus', cons(data)))
