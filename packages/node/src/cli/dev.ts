@@ -24,6 +24,8 @@ export interface DevCommandOptions {
   accounts?: number
   balance?: bigint
   chainId?: number
+  /** Block gas limit of the genesis block (and so of every later block). */
+  gasLimit?: bigint
   datadir?: string
   genesis?: string
   mnemonic?: string
@@ -46,6 +48,7 @@ export async function runDev(opts: DevCommandOptions): Promise<void> {
     accounts: opts.accounts,
     balance: opts.balance,
     chainId: opts.chainId,
+    gasLimit: opts.gasLimit,
     mnemonic: opts.mnemonic,
     hardfork: opts.hardfork,
   })
