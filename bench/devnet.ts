@@ -6,9 +6,10 @@
  */
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { devnetSync, devnetThroughput } from './lib/devnet.ts'
+import { devnetThroughput } from './lib/devnet.ts'
 import { installCleanup } from './lib/proc.ts'
 import { fmt, mib } from './lib/report.ts'
+import { syncSection } from './lib/sync.ts'
 import { buildWorkload } from './lib/workload.ts'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -19,8 +20,5 @@ const r = await devnetThroughput(ROOT, w)
 process.stdout.write(
   `4-validator devnet: ${fmt(r.txPerSec)} tx/s sustained (${r.txs} txs in ${fmt(r.seconds, 2)} s, ${r.blocks} blocks, ${r.roundChanges} round changes); submit → finalised p50 ${fmt(r.latencyP50Ms)} ms, p99 ${fmt(r.latencyP99Ms)} ms; peak RSS ${mib(r.rssTotalBytes)} total (${r.rssEachBytes.map(mib).join(', ')})\n`,
 )
-const s = await devnetSync(ROOT, quick ? 1000 : 5000)
-process.stdout.write(
-  `fresh full node sync: ${fmt(s.blocksPerSec)} blocks/s (${s.blocks} blocks in ${fmt(s.seconds, 2)} s)\n`,
-)
+await syncSection(ROOT, { quick, log: (l = '') => process.stdout.write(`${l}\n`) })
 process.exit(0)

@@ -4,32 +4,17 @@
  *    32 in flight, and submit → finalised latency p50/p99 (finalised = in a sealed block seen on
  *    node 0: QBFT has no forks, so inclusion is finality);
  *  - peak resident memory of the four validators together;
- *  - blocks/s of a fresh full node syncing 5,000 sealed empty blocks from one peer.
+ *  - a fresh full node syncing from one peer (bench/lib/sync.ts): sealed empty blocks/s, and
+ *    blocks/s and tx/s replaying blocks full of transfers and ERC-20 transfers.
  */
 import { appendFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Block, createBlockHeaderFromBytesArray } from '@ethereumjs/block'
-import {
-  encodeExtraData,
-  hashForCommitSeal,
-  headerWithSeals,
-  privateKeyToAddress,
-  QBFT_MIX_HASH,
-} from '@openledger/consensus'
-import { parseGenesis } from '@openledger/evm-runtime'
-import {
-  buildQbftGenesis,
-  generatePrivateKey,
-  nativeSigner,
-  openCore,
-  peerIdFromNodeKey,
-  silentLogger,
-  withQbftHash,
-  writeKeyFile,
-} from '@openledger/node'
+import { privateKeyToAddress } from '@openledger/consensus'
+import { buildQbftGenesis, generatePrivateKey, peerIdFromNodeKey, writeKeyFile } from '@openledger/node'
 import { keccak256 } from 'ethers'
 import { type Child, freePort, makeTempDir, peakRss, removeTempDir, withTimeout } from './proc.ts'
 import { RpcClient } from './rpc.ts'
+import { type SyncSection, syncSection } from './sync.ts'
 import { startOpenledger } from './targets.ts'
 import { BASE_FEE, CHAIN_ID, GAS_LIMIT, SENDER_BALANCE, type Workload } from './workload.ts'
 
@@ -46,7 +31,7 @@ export interface DevnetResult {
   roundChanges: number
   rssTotalBytes: number
   rssEachBytes: number[]
-  sync?: { blocks: number; seconds: number; blocksPerSec: number }
+  sync?: SyncSection
 }
 
 interface NodeProc {
@@ -265,103 +250,6 @@ export async function devnetThroughput(root: string, w: Workload, validators = 4
   }
 }
 
-/**
- * Writes `count` sealed empty blocks of a one-validator QBFT chain straight into a datadir (what
- * the validator would have produced, without waiting a block period per block).
- */
-export async function generateSealedChain(datadir: string, genesis: unknown, key: Uint8Array, count: number) {
-  const closers: Array<() => Promise<unknown>> = []
-  try {
-    const core = await openCore(
-      { datadir, genesis: parseGenesis(genesis), log: silentLogger(), decorateBlock: withQbftHash },
-      closers,
-    )
-    const { chain, runtime } = core
-    const opts = runtime.blockOptions!
-    const address = privateKeyToAddress(key)
-    const signer = nativeSigner(key, address)
-    const extraData = encodeExtraData({
-      vanity: new Uint8Array(32),
-      validators: [address],
-      round: 0,
-      seals: [],
-    })
-    for (let n = 0; n < count; n++) {
-      const parent = chain.head
-      const built = await runtime.buildBlock(parent.header, [], {
-        timestamp: parent.header.timestamp + 1n,
-        coinbase: address,
-        extraData,
-        mixHash: QBFT_MIX_HASH,
-      })
-      const raw = built.block.header.raw()
-      const sealedRaw = headerWithSeals(raw, [signer.sign(hashForCommitSeal(raw))])
-      const header = createBlockHeaderFromBytesArray(sealedRaw, opts)
-      await chain.commit(
-        { block: withQbftHash(new Block(header, [], [], [], opts)), executed: [] },
-        'consensus',
-      )
-    }
-  } finally {
-    for (const c of closers) await c().catch(() => {})
-  }
-}
-
-/** A fresh full node syncing `count` sealed blocks from one peer: blocks/s of the import. */
-export async function devnetSync(
-  root: string,
-  count: number,
-): Promise<{ blocks: number; seconds: number; blocksPerSec: number }> {
-  const dir = makeTempDir('openledger-sync-bench-')
-  const procs: NodeProc[] = []
-  try {
-    const key = generatePrivateKey()
-    const genesis = await genesisFor([privateKeyToAddress(key)], undefined, 1)
-    const genesisPath = join(dir, 'genesis.json')
-    await import('node:fs/promises').then((fs) => fs.writeFile(genesisPath, JSON.stringify(genesis)))
-    await generateSealedChain(join(dir, 'source'), genesis, key, count)
-    const [rpcA, p2pA, rpcB, p2pB] = await Promise.all([freePort(), freePort(), freePort(), freePort()])
-    // The source serves as a full node (no key), so its head stays at `count`.
-    const source = await startNodeProc(root, 'sync source', {
-      genesisPath,
-      datadir: join(dir, 'source'),
-      rpcPort: rpcA,
-      p2pPort: p2pA,
-      bootnodes: [],
-    })
-    procs.push(source)
-    const sourceId = (await source.rpc.call<{ id: string }>('admin_nodeInfo')).id
-    const fresh = await startNodeProc(root, 'syncing node', {
-      genesisPath,
-      datadir: join(dir, 'fresh'),
-      rpcPort: rpcB,
-      p2pPort: p2pB,
-      bootnodes: [`/ip4/127.0.0.1/tcp/${p2pA}/p2p/${sourceId}`],
-    })
-    procs.push(fresh)
-    let t0 = 0
-    let h0 = 0
-    await waitUntil(
-      async () => {
-        const h = hexNum(await fresh.rpc.call<string>('eth_blockNumber'))
-        if (h > 0 && t0 === 0) {
-          t0 = performance.now()
-          h0 = h
-        }
-        return h >= count
-      },
-      600_000,
-      'sync',
-    )
-    const seconds = (performance.now() - t0) / 1000
-    return { blocks: count - h0, seconds, blocksPerSec: (count - h0) / seconds }
-  } finally {
-    for (const n of procs) n.rpc.close()
-    await Promise.all(procs.map((n) => n.child.stop()))
-    removeTempDir(dir)
-  }
-}
-
 /** Section (h) of `pnpm bench`. */
 export async function devnetScenario(
   root: string,
@@ -383,16 +271,10 @@ export async function devnetScenario(
   } catch (err) {
     log(`    FAILED ${(err as Error).message}`)
   }
-  try {
-    const count = opts.quick ? 1000 : 5000
-    const sync = await devnetSync(root, count)
-    log(
-      `    fresh full node syncing ${count} sealed empty blocks: ${Math.round(sync.blocksPerSec)} blocks/s (${sync.seconds.toFixed(2)} s)`,
-    )
+  const sync = await syncSection(root, opts)
+  if (sync !== undefined) {
     if (result) result.sync = sync
     else result = { sync } as DevnetResult
-  } catch (err) {
-    log(`    sync FAILED ${(err as Error).message}`)
   }
   if (result?.txPerSec !== undefined) {
     log('    goals (issue 4): ≥ 600 tx/s, p50 ≤ 1.5 s, sync ≥ 2,000 blocks/s, ≤ 3 GiB:')

@@ -76,6 +76,8 @@ export interface BuildBlockResult {
     total: number
     /** Part of `execution` spent recovering senders from signatures (ms). */
     senderRecovery?: number
+    /** Part of `execution` spent in block hooks (system work such as an epoch transition, ms). */
+    hooks?: number
   }
 }
 

@@ -30,7 +30,7 @@ import { Level } from 'level'
 import type { Hex } from 'viem'
 import { chainHistory } from './attribution/history.ts'
 import { attributionRpcMethods } from './attribution/rpc.ts'
-import type { ExecutionConfig } from './backend/exec-limits.ts'
+import { DEV_EVM_TIMEOUT_MS, type ExecutionConfig } from './backend/exec-limits.ts'
 import { NodeBackend } from './backend/node-backend.ts'
 import { createRecoverPool } from './backend/recover-pool.ts'
 import { L2Bridge } from './bridge/l2-bridge.ts'
@@ -83,7 +83,8 @@ export interface DevNodeOptions {
   /** Start the sender-recovery worker once raw transactions arrive at this rate (tx/s); 0 = at
    * start. Default: lazily, so embedded and test nodes spawn no thread they do not need. */
   recoverStartRate?: number
-  /** Bounds of RPC-requested execution (gas cap, EVM timeout, trace memory); defaults as geth. */
+  /** Bounds of RPC-requested execution (gas cap, EVM timeout, trace memory); defaults as geth
+   * except the time limit (DEV_EVM_TIMEOUT_MS). */
   execution?: Partial<ExecutionConfig>
   log: Logger
   onBlock?: (
@@ -269,7 +270,7 @@ export class OpenLedgerNode {
         throwOnTransactionFailures: () => throwOnFailures,
         nextBlockEnv: (parent) => sealer.nextEnv(parent),
         pendingFromPool: true,
-        execution: opts.execution,
+        execution: { timeoutMs: DEV_EVM_TIMEOUT_MS, ...opts.execution },
         execWorkers: { dbPath: core.dbPath, spec: core.runtimeSpec },
       })
       closers.unshift(() => backend.close())

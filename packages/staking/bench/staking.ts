@@ -157,7 +157,10 @@ async function run(c: Chain, ph: Phase): Promise<Timed> {
     })
     const c1 = process.cpuUsage(c0)
     const cpu = (c1.user + c1.system) / 1000
-    t.execCpuMs += (cpu * r.timings.execution) / (r.timings.execution + r.timings.roots)
+    // A call's own cost: block-level system work (an epoch transition in the end-of-block hook,
+    // measured in part 2) would otherwise land on whichever phase's block ends the epoch.
+    const own = r.timings.execution - (r.timings.hooks ?? 0)
+    t.execCpuMs += (cpu * own) / (r.timings.execution + r.timings.roots)
     if (r.executed.length === 0) throw new Error(`${ph.name}: nothing included (${r.rejected[0]?.reason})`)
     for (const e of r.executed) {
       if (e.status !== 1) {

@@ -49,6 +49,7 @@ export async function executeBlockBody(
     }
   }
   // System work is part of the block's execution time.
-  loop.executionMs += beginMs + (performance.now() - t1)
+  loop.hooksMs = beginMs + (performance.now() - t1)
+  loop.executionMs += loop.hooksMs
   return loop
 }

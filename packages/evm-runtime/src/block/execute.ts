@@ -51,6 +51,8 @@ export interface TxLoopResult {
   senderMs: number
   /** Wall time of the whole tx loop: checks, sender recovery, EVM, receipts. */
   executionMs: number
+  /** Time spent in block hooks' beginBlock and endBlock (a part of executionMs; body.ts). */
+  hooksMs?: number
 }
 
 /** Thrown in validate mode when a tx of a received block cannot be applied. */

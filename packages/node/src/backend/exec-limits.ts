@@ -38,6 +38,16 @@ export const DEFAULT_EXECUTION: Readonly<ExecutionConfig> = Object.freeze({
 })
 
 /**
+ * The wall-clock limit of `openledger dev` (network nodes keep geth's 5 s). A dev node serves one
+ * developer whose tests make heavy view calls; Hardhat and anvil have no eth_call time limit at all
+ * (the block gas limit bounds the call). Here the 50M gas cap is what ends a runaway call (an endless
+ * JUMP loop runs out of gas in about a second), and this limit backs it up where gas does not bound
+ * time (a forked chain's remote reads, slow precompiles): 50M gas of P256VERIFY took 30 s on two
+ * cores at load 20, so the limit sits above that and above Hardhat's own 40 s client timeout.
+ */
+export const DEV_EVM_TIMEOUT_MS = 60_000
+
+/**
  * Execution workers of a network node: one fewer than the cores (the main thread keeps one for
  * consensus and block import), at most 4; 0 on a single core. Dev nodes execute in-thread.
  */

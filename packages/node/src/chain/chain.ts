@@ -103,6 +103,7 @@ export class Chain {
       m.headBlock.set(Number(last.header.number))
       for (const { executed } of results) m.blockTxs.observe(executed.length)
     }
+    const t1 = performance.now()
     for (const o of this.#observers) {
       if (o.onCommit === undefined) continue
       try {
@@ -111,6 +112,7 @@ export class Chain {
         this.opts.log.error({ err, observer: o.name }, 'chain observer failed on commit')
       }
     }
+    m?.phaseSeconds.inc({ phase: 'observers' }, (performance.now() - t1) / 1000)
   }
 
   /** Dev rollback (evm_revert): drop blocks above `number` and return to their parent's state. */

@@ -172,7 +172,12 @@ export class BlockImporter {
    */
   importRange(blocks: readonly Block[]): Promise<number> {
     return this.exclusive(async () => {
+      const m = this.opts.metrics
+      const phase = (name: string, t0: number) =>
+        m?.phaseSeconds.inc({ phase: name }, (performance.now() - t0) / 1000)
+      let t = performance.now()
       const pre = await this.prerecover(blocks)
+      phase('import_seals', t)
       let tip = this.chain.head
       let pending: Array<{ block: Block; executed: ExecutedTx[] }> = []
       let imported = 0
@@ -197,10 +202,13 @@ export class BlockImporter {
               'NOT_NEXT',
               `block ${block.header.number} does not extend ${tip.header.number}`,
             )
+          t = performance.now()
           this.verifySeals(block, pre?.digests[i], pre?.recover)
+          phase('import_seals', t)
           const hasTxs = block.transactions.length > 0
           if (hasTxs) await flush()
           let executed: ExecutedTx[]
+          t = performance.now()
           try {
             executed = await this.opts.runtime.executeBlock(block, tip.header)
           } catch (e) {
@@ -210,7 +218,10 @@ export class BlockImporter {
               })
             throw e
           }
+          phase('import_execution', t)
+          t = performance.now()
           await this.afterExecute(block)
+          phase('import_after_execute', t)
           pending.push({ block, executed })
           tip = block
           if (hasTxs) await flush()

@@ -25,6 +25,8 @@ export interface DevCommandOptions {
   accounts?: number
   balance?: bigint
   chainId?: number
+  /** Block gas limit of the genesis block (and so of every later block). */
+  gasLimit?: bigint
   datadir?: string
   genesis?: string
   mnemonic?: string
@@ -47,6 +49,7 @@ export async function runDev(opts: DevCommandOptions): Promise<void> {
     accounts: opts.accounts,
     balance: opts.balance,
     chainId: opts.chainId,
+    gasLimit: opts.gasLimit,
     mnemonic: opts.mnemonic,
     hardfork: opts.hardfork,
   })

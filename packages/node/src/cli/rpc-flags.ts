@@ -104,10 +104,8 @@ export function addRpcFlags(cmd: Command, mode: RpcFlagMode): Command {
     .addOption(
       new Option(
         '--rpc.evmtimeout <duration>',
-        'wall-clock limit of one eth_call / eth_estimateGas / trace (0: none)',
-      )
-        .default(5000, '5s')
-        .argParser(parseTimeout),
+        `wall-clock limit of one eth_call / eth_estimateGas / trace (0: none; default ${open ? '60s' : '5s'})`,
+      ).argParser(parseTimeout),
     )
     .addOption(
       new Option(
