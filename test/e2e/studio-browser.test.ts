@@ -8,6 +8,8 @@
  * claims. Every page's screenshot is saved in test-output/studio/; any console error, page error
  * or failed request fails the test.
  */
+import { stakingAbi } from '@openledger/staking'
+import { encodeFunctionData, parseEther, toHex } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CHROMIUM, openBrowser, type StudioBrowser } from '../helpers/browser.ts'
 import { type NodeProcess, spawnDevProcess } from '../helpers/dev-node.ts'
@@ -100,7 +102,7 @@ describe.skipIf(!CHROMIUM)('Studio in chromium', () => {
 
     // Publish version 1.
     await page.click('#publish button')
-    await seeText('v1')
+    await page.waitForSelector('main table a[href^="#/block/"]', { timeout: 30_000 })
     await snap('datanet-published')
 
     // Explorer: the block that published it, its transaction with decoded call and logs.
@@ -214,6 +216,56 @@ describe.skipIf(!CHROMIUM)('Studio in chromium', () => {
     })
     expect(await page.$$eval('main table tbody tr', (trs) => trs.length)).toBeGreaterThanOrEqual(1)
     await snap('rewards-claimed')
+
+    // Share holders of the datanet, and a transfer of shares by the contributor (account 1).
+    await page.click('header nav a[href="#/datanets"]')
+    await page.click('main table a[href="#/datanet/1"]')
+    await seeText('Share holders')
+    expect(await page.$eval('#shares table', (t) => t.textContent)).toContain('v1')
+    await page.type('#ts-to', accounts[5]!)
+    await page.type('#ts-amount', '100')
+    await page.click('#transfer-shares button[type=submit]')
+    await page.waitForSelector(`#shares a[href="#/address/${accounts[5]!.toLowerCase()}"]`, {
+      timeout: 30_000,
+    })
+    await snap('shares-transferred')
+
+    // Validators and epochs: account 4 creates a validator (as `openledger stake` would).
+    const operator = accounts[4]!
+    const created = await fetch(node.rpcUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'eth_sendTransaction',
+        params: [
+          {
+            from: operator,
+            to: '0x4f50454e00000000000000000000000000000004',
+            value: toHex(parseEther('2')),
+            data: encodeFunctionData({
+              abi: stakingAbi,
+              functionName: 'createValidator',
+              args: [
+                { moniker: 'Studio validator', identity: '', website: '', securityContact: '', details: '' },
+                1000,
+                2000,
+                100,
+                parseEther('1'),
+                '0x00000000000000000000000000000000000000aa',
+              ],
+            }),
+          },
+        ],
+      }),
+    }).then((r) => r.json() as Promise<{ result?: string; error?: unknown }>)
+    expect(created.error).toBeUndefined()
+    await page.click('header nav a[href="#/validators"]')
+    await seeText('Studio validator')
+    await seeText('Epoch 0')
+    expect(await page.$eval('main', (m) => m.textContent)).toContain('unbonded')
+    await snap('validators')
 
     // The datanet module's address page and the on-chain explainer.
     await page.goto(`${node.rpcUrl}/studio/#/address/0x4f50454e00000000000000000000000000000001`)

@@ -58,20 +58,20 @@ describe('studio_* on openledger dev', () => {
         /seed/,
       ],
       ['studio_trainingJob', ['x'], /jobId/],
-      ['studio_ask', [{ modelId: 1, prompt: '', payer: '0x' + '11'.repeat(20) }], /prompt/],
+      ['studio_ask', [{ modelId: 1, prompt: '', payer: `0x${'11'.repeat(20)}` }], /prompt/],
       ['studio_ask', [{ modelId: 1, prompt: 'hi', payer: '0x1234' }], /payer/],
       [
         'studio_ask',
-        [{ modelId: 1, prompt: 'hi', payer: '0x' + '11'.repeat(20), maxTokens: 100_000 }],
+        [{ modelId: 1, prompt: 'hi', payer: `0x${'11'.repeat(20)}`, maxTokens: 100_000 }],
         /maxTokens/,
       ],
       [
         'studio_ask',
-        [{ modelId: 1, prompt: 'hi', payer: '0x' + '11'.repeat(20), temperature: -1 }],
+        [{ modelId: 1, prompt: 'hi', payer: `0x${'11'.repeat(20)}`, temperature: -1 }],
         /temperature/,
       ],
       ['studio_verifyAttribution', ['0x12', 'text'], /receiptId/],
-      ['studio_verifyAttribution', ['0x' + '11'.repeat(32), 7], /output/],
+      ['studio_verifyAttribution', [`0x${'11'.repeat(32)}`, 7], /output/],
     ]
     for (const [method, params, message] of bad) {
       const r = await call(method, params)
@@ -82,7 +82,7 @@ describe('studio_* on openledger dev', () => {
   })
 
   it('says why a model cannot be asked, and fails a fine-tuning of an unknown base with the reason', async () => {
-    const ask = await call('studio_ask', [{ modelId: 5, prompt: 'hi', payer: '0x' + '11'.repeat(20) }])
+    const ask = await call('studio_ask', [{ modelId: 5, prompt: 'hi', payer: `0x${'11'.repeat(20)}` }])
     expect(ask.error?.code).toBe(-32000)
     expect(ask.error?.message).toMatch(/model 5/)
     const started = await call('studio_trainAdapter', [

@@ -7,6 +7,7 @@ import { addressPage, blockPage, homePage, searchTarget, txPage } from './pages/
 import { factoryPage } from './pages/factory.ts'
 import { modelPage, modelsPage, receiptPage, rewardsPage } from './pages/payable.ts'
 import { playgroundPage } from './pages/playground.ts'
+import { validatorsPage } from './pages/validators.ts'
 import { rpc } from './rpc.ts'
 import { connectInjected, initWallet, onWalletChange, select, wallet } from './wallet.ts'
 
@@ -28,6 +29,7 @@ const routes: Route[] = [
   [/^#\/datanet\/(\d+)$/, (m) => datanetPage(main, m[1]!)],
   [/^#\/models$/, () => modelsPage(main)],
   [/^#\/model\/(\d+)$/, (m) => modelPage(main, m[1]!)],
+  [/^#\/validators$/, () => validatorsPage(main)],
   [/^#\/factory$/, () => factoryPage(main)],
   [/^#\/playground$/, () => playgroundPage(main)],
   [/^#\/receipt\/(0x[0-9a-fA-F]{64})$/, (m) => receiptPage(main, m[1]!)],
