@@ -79,3 +79,4 @@ export {
 } from './state/fork.ts'
 export { type LevelLike, LevelStateDB } from './state/level-db.ts'
 export { decodeRevertReason } from './trace.ts'
+export { installSerializeCache, rememberSerialized } from './tx-bytes.ts'

@@ -73,6 +73,7 @@ import type { SystemModule } from './precompiles/module-types.ts'
 import { BlockStateManager } from './state/block-state.ts'
 import { CallStateManager } from './state/call-state.ts'
 import { installDirectFindPath } from './state/find-path.ts'
+import { installSerializeCache } from './tx-bytes.ts'
 import { ForkLayer, type ForkPoint } from './state/fork.ts'
 import { type LevelLike, LevelStateDB } from './state/level-db.ts'
 import { StateReader } from './state/reader.ts'
@@ -871,6 +872,7 @@ export async function createExecutionRuntime(
 ): Promise<ExecutionRuntime & { blockOptions: BlockOptions }> {
   await initCrypto()
   installDirectFindPath()
+  installSerializeCache()
   const modules = opts.modules ?? []
   checkModules(modules)
   const hooks = [...(opts.blockHooks ?? [])]
