@@ -26,6 +26,8 @@ export {
   keccak256,
   type RawTxRecovery,
   recoverSender,
+  secp256k1PrivateKeyAdd,
+  secp256k1PublicKey,
 } from './crypto.ts'
 export {
   BlockHookError,
