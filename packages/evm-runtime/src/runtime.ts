@@ -73,11 +73,11 @@ import type { SystemModule } from './precompiles/module-types.ts'
 import { BlockStateManager } from './state/block-state.ts'
 import { CallStateManager } from './state/call-state.ts'
 import { installDirectFindPath } from './state/find-path.ts'
-import { installSerializeCache } from './tx-bytes.ts'
 import { ForkLayer, type ForkPoint } from './state/fork.ts'
 import { type LevelLike, LevelStateDB } from './state/level-db.ts'
 import { StateReader } from './state/reader.ts'
 import { CallTracer, StructLogger, traceCall } from './trace.ts'
+import { installSerializeCache } from './tx-bytes.ts'
 import { createChainVM, isForkAware, type Views } from './vm.ts'
 
 export interface CreateExecutionRuntimeOptions {

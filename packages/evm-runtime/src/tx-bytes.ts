@@ -33,7 +33,8 @@ export function installSerializeCache(): void {
     proto.serialize = function (this: { cache: SerializedCache }) {
       if (!Object.isFrozen(this)) return original.call(this)
       const cache = this.cache
-      return (cache.serialized ??= original.call(this))
+      cache.serialized ??= original.call(this)
+      return cache.serialized
     }
   }
 }
