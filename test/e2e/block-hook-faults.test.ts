@@ -6,7 +6,10 @@
  *   the node's chain (hashes, state roots), balances and nonces equal those of a node that never
  *   saw it;
  * - when beginBlock fails, no block is mined (evm_mine answers -32603 naming the hook) and the
- *   chain is untouched; once the hook recovers, mining resumes exactly like the clean node.
+ *   chain is untouched; once the hook recovers, mining resumes exactly like the clean node;
+ * - a trace replays its block with the hooks: while beginBlock fails, debug_traceTransaction
+ *   answers -32603 naming the hook (a named fault, not a bare internal error) and traces again,
+ *   exactly like the clean node, once it recovers.
  */
 import { closeSync, openSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -52,6 +55,8 @@ let logFile: string
 let logFd: number
 let timestamp = 2_000_000_000
 let nonce = 0
+/** The first transaction, mined on both nodes before the tests. */
+let firstTx: Hex
 
 async function start(log: ReturnType<typeof silentLogger>, hook: BlockHook) {
   const { json, accounts } = await buildDevGenesis({})
@@ -103,7 +108,9 @@ beforeAll(async () => {
     start(createLogger({ level: 'warn', destination: logFd }), faultyHook(faultyArmed)),
     start(silentLogger(), faultyHook({ poison: false, begin: false })),
   ])
-  await both(await sign(alice, nonce++, bob!.address, 5n))
+  const first = await sign(alice, nonce++, bob!.address, 5n)
+  firstTx = keccak256(first)
+  await both(first)
 }, 120_000)
 
 afterAll(async () => {
@@ -150,6 +157,28 @@ describe('block hook faults', () => {
     for (const node of [faulty, clean]) await rpc(node.rpcUrl, 'evm_mine', [timestamp])
     await expectSameChain()
     await both(await sign(alice, nonce++, bob!.address, 2n))
+    await expectSameChain()
+  })
+
+  it('while beginBlock fails, debug_traceTransaction answers -32603 naming the hook; it traces again on recovery', async () => {
+    const options = [{}, { tracer: 'callTracer' }]
+    faultyArmed.begin = true
+    try {
+      for (const opts of options) {
+        const r = await rpcRaw(faulty.rpcUrl, 'debug_traceTransaction', [firstTx, opts])
+        expect(r.error).toEqual({
+          code: -32603,
+          message:
+            'execution failed internally: block hook fault-hook failed in beginBlock: injected beginBlock fault',
+        })
+      }
+    } finally {
+      faultyArmed.begin = false
+    }
+    for (const opts of options)
+      expect(await rpc(faulty.rpcUrl, 'debug_traceTransaction', [firstTx, opts])).toEqual(
+        await rpc(clean.rpcUrl, 'debug_traceTransaction', [firstTx, opts]),
+      )
     await expectSameChain()
   })
 })

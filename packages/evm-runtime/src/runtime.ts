@@ -58,7 +58,10 @@ import {
   type BlockMismatch,
   BlockValidationError,
   ExecutionError,
+  ExecutionFault,
+  ForkError,
   InvalidArgumentError,
+  isRequestStop,
   MissingStateError,
   RuntimeClosedError,
 } from './errors.ts'
@@ -793,6 +796,18 @@ class Runtime implements ExecutionRuntime {
           logger.detach()
         }
       })
+    } catch (e) {
+      // The replay throwing (a block hook in beginBlock, a module, the node's own code) is a fault
+      // named by its cause, as for calls; the request's own stops and a fork's remote pass as they are.
+      if (
+        e instanceof InvalidArgumentError ||
+        e instanceof MissingStateError ||
+        e instanceof ForkError ||
+        e instanceof RuntimeClosedError ||
+        isRequestStop(e)
+      )
+        throw e
+      throw ExecutionFault.of(e)
     } finally {
       // A throwaway VM, but rolled back all the same: nothing it did may reach the shared reader.
       await rollbackTo(vm, 0).catch(() => undefined)

@@ -10,6 +10,7 @@ import {
   BlockHookError,
   BlockValidationError,
   type EndBlockContext,
+  ExecutionFault,
   type ExecutionRuntime,
   InvalidArgumentError,
   parseGenesis,
@@ -148,6 +149,22 @@ describe('block hooks', () => {
     expect(trace.error).toBeUndefined()
     expect(trace.gasUsed).toBe('0x5208')
     expect(trace.from).toBe(hex(ADDRS[2]))
+
+    // A replayed beginBlock that throws makes the trace a named fault (JSON-RPC -32603 with the cause).
+    const failing = await open([
+      {
+        name: 'broken',
+        async beginBlock() {
+          throw new Error('no L1 today')
+        },
+      },
+    ])
+    const err = (await failing.traceTransaction(built.block, g, 0, {}).catch((e) => e)) as ExecutionFault
+    expect(err).toBeInstanceOf(ExecutionFault)
+    expect(err.cause).toBeInstanceOf(BlockHookError)
+    expect(err.message).toBe(
+      'execution failed internally: block hook broken failed in beginBlock: no L1 today',
+    )
   })
 
   test('a hook that fails whatever the block holds fails the block and persists nothing', async () => {

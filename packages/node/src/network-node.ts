@@ -32,6 +32,7 @@ import type { Chain } from './chain/chain.ts'
 import { BlockImporter } from './chain/importer.ts'
 import { decodeQbftBlock, EthBlockCodec, withQbftHash } from './consensus/block-codec.ts'
 import { nativeRecover, nativeSigner } from './consensus/crypto.ts'
+import { CycleTimings } from './consensus/cycle-timings.ts'
 import { checkVanity } from './consensus/epochs.ts'
 import { EvidenceReporter } from './consensus/evidence.ts'
 import { QbftNodeHost } from './consensus/qbft-host.ts'
@@ -251,6 +252,7 @@ export class NetworkNode {
               const opened = await ConsensusWal.open(join(opts.datadir, 'consensus.wal'))
               const wal = opened.wal
               closers.unshift(() => wal.close())
+              const timings = new CycleTimings()
               if (opened.recovered.truncatedBytes > 0)
                 log.warn(opened.recovered, 'consensus WAL had a torn tail (an unacknowledged write): cut off')
               const host = new QbftNodeHost({
@@ -276,6 +278,7 @@ export class NetworkNode {
                 log,
                 signal: abort.signal,
                 proposalHeader: bridge ? (root) => bridge.proposalHeader(root) : undefined,
+                timings,
               })
               const engine = new QbftEngine(
                 {
@@ -290,7 +293,7 @@ export class NetworkNode {
                 host,
               )
               closers.unshift(() => engine.stop())
-              return { host, engine, wal }
+              return { host, engine, wal, timings }
             })()
       const engine = validator?.engine
       // What follows a new head, after the pool and before the RPC events: the engine's next
@@ -317,7 +320,7 @@ export class NetworkNode {
       }
       // One intake for transactions from gossip and from RPC.
       const intake = new TxIntake(core)
-      const tx = txRule({ intake, pool })
+      const tx = txRule({ intake, pool, recovery })
       net.setValidator('tx', async (data) => count('tx', await tx(data)))
       const cons = consensusRule(engine, ctx, (h) => validators.validators(h))
       net.setValidator('consensus', (data) => count('consensus', cons(data)))
@@ -403,7 +406,11 @@ export class NetworkNode {
       const health = (): HealthState =>
         sync.syncing ? 'syncing' : multiValidator && net.peerCount() === 0 ? 'not-ready' : 'ready'
       const extra: Parameters<typeof serveApis>[5] = {
-        qbft: qbftRpcMethods({ backend, evidence: () => validator?.host.evidence ?? [] }),
+        qbft: qbftRpcMethods({
+          backend,
+          evidence: () => validator?.host.evidence ?? [],
+          timings: validator?.timings,
+        }),
       }
       if (isLoopback(opts.rpc.host))
         extra.admin = adminRpcMethods({
