@@ -36,6 +36,9 @@ export interface DevnetResult {
   roundChanges: number
   /** Where the block cycle goes (qbft_getCycleTimings of every validator). */
   breakdown?: CycleBreakdown
+  /** Milliseconds per committed transaction, summed over the four validators: process CPU and
+   * each phase counter of node_phase_seconds_total (wall time inside the phase). */
+  msPerTx?: Array<{ phase: string; ms: number }>
   /** 1/5/15-minute load average when the load stopped. */
   loadAverage: number[]
   rssTotalBytes: number
@@ -120,6 +123,29 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!
 }
 
+/** Every sample of `name` by its label set (e.g. `{phase="execution"}`), plus the unlabelled one as ''. */
+async function scrapeAll(url: string, name: string): Promise<Map<string, number>> {
+  const text = await (await fetch(url)).text()
+  const out = new Map<string, number>()
+  for (const m of text.matchAll(new RegExp(`^${name}(\\{[^}]*\\})? (\\S+)$`, 'gm')))
+    out.set(m[1] ?? '', Number(m[2]))
+  return out
+}
+
+/** Process CPU and the node's phase counters (node_phase_seconds_total), summed over `urls`. */
+async function cpuCounters(urls: string[]): Promise<Map<string, number>> {
+  const sum = new Map<string, number>()
+  for (const url of urls) {
+    const cpu = await scrapeAll(url, 'process_cpu_seconds_total')
+    sum.set('process CPU', (sum.get('process CPU') ?? 0) + (cpu.get('') ?? 0))
+    for (const [labels, v] of await scrapeAll(url, 'node_phase_seconds_total')) {
+      const phase = /phase="([^"]*)"/.exec(labels)?.[1] ?? labels
+      sum.set(phase, (sum.get(phase) ?? 0) + v)
+    }
+  }
+  return sum
+}
+
 async function scrapeValue(url: string, name: string): Promise<number> {
   const text = await (await fetch(url)).text()
   const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text)
@@ -161,6 +187,12 @@ export function formatDevnet(r: DevnetResult, indent = '    '): string[] {
     `${indent}${f(r.txPerSec)} tx/s sustained (${r.txs} txs in ${f(r.seconds, 2)} s; lowest 10 s window ${f(r.minWindowTxPerSec)} tx/s); ${r.blocks} blocks, ${f(r.blocksPerSec, 2)} blocks/s; ${r.roundChanges} round changes (all validators)`,
     `${indent}submit → finalised p50 ${f(r.latencyP50Ms)} ms, p99 ${f(r.latencyP99Ms)} ms; load average at the end ${r.loadAverage.map((l) => l.toFixed(2)).join(' ')}`,
     ...(r.breakdown ? formatBreakdown(r.breakdown, indent) : []),
+    ...(r.msPerTx
+      ? [
+          `${indent}ms per committed transaction, four validators together (process CPU; phases are wall time inside them):`,
+          `${indent}  ${r.msPerTx.map((x) => `${x.phase} ${x.ms.toFixed(3)}`).join(', ')}`,
+        ]
+      : []),
   ]
 }
 
@@ -224,6 +256,7 @@ export async function devnetThroughput(root: string, w: Workload, validators = 4
       60_000,
       'devnet finalising',
     )
+    const cpu0 = await cpuCounters(nodes.map((n) => n.metricsUrl))
     let rc0 = 0
     for (const n of nodes) rc0 += await scrapeValue(n.metricsUrl, 'qbft_round_changes_total')
     const startBlock = hexNum(await nodes[0]!.rpc.call<string>('eth_blockNumber'))
@@ -277,6 +310,11 @@ export async function devnetThroughput(root: string, w: Workload, validators = 4
     // Round changes of every validator (each counts its own; a fault-free run has none anywhere).
     let rc1 = 0
     for (const n of nodes) rc1 += await scrapeValue(n.metricsUrl, 'qbft_round_changes_total')
+    const cpu1 = await cpuCounters(nodes.map((n) => n.metricsUrl))
+    const msPerTx = [...cpu1]
+      .map(([phase, v]) => ({ phase, ms: ((v - (cpu0.get(phase) ?? 0)) * 1000) / w.raws.length }))
+      .filter((x) => x.ms > 0.0005)
+      .sort((a, b) => b.ms - a.ms)
     const lastBlock = next - 1
     const breakdown = cycleBreakdown(
       await fetchCycleTimings(
@@ -298,6 +336,7 @@ export async function devnetThroughput(root: string, w: Workload, validators = 4
       minWindowTxPerSec: minWindowRate(seen, t0, 10_000),
       roundChanges: rc1 - rc0,
       breakdown,
+      msPerTx,
       loadAverage,
       rssTotalBytes: rssEach.reduce((a, b) => a + b, 0),
       rssEachBytes: rssEach,
