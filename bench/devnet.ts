@@ -1,12 +1,18 @@
 /**
- * The devnet benchmark alone: `node --import tsx bench/devnet.ts [--quick]`.
- * Also part of `pnpm bench` (section h). Environment: OL_BENCH_RT=<s> overrides the round-0
- * timeout of the generated genesis; OL_BENCH_NODE_LOG=<prefix> writes each node's debug log to
- * <prefix>-<node>.log; OL_BENCH_NODE_FLAGS passes Node flags (e.g. --cpu-prof) to every node.
+ * The devnet benchmark alone: `node --import tsx bench/devnet.ts [--quick | --sustained]`
+ * (`npx -y pnpm@10 bench:devnet …`). Also part of `pnpm bench` (section h).
+ *  --quick      500 transfers (100 senders × 5): a smoke run;
+ *  (default)    5,000 transfers (500 senders × 10), as in `pnpm bench`;
+ *  --sustained  40,000 transfers (500 senders × 80): over 60 s of load at the 600 tx/s goal.
+ *  --no-sync    skip the sync figure.
+ * Environment: OL_BENCH_RT=<s> overrides the round-0 timeout of the generated genesis;
+ * OL_BENCH_NODE_LOG=<prefix> writes each node's debug log to <prefix>-<node>.log;
+ * OL_BENCH_NODE_FLAGS passes Node flags (e.g. --cpu-prof) to every node.
  */
+import { loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { devnetThroughput } from './lib/devnet.ts'
+import { devnetThroughput, formatDevnet } from './lib/devnet.ts'
 import { installCleanup } from './lib/proc.ts'
 import { fmt, mib } from './lib/report.ts'
 import { syncSection } from './lib/sync.ts'
@@ -14,11 +20,20 @@ import { buildWorkload } from './lib/workload.ts'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const quick = process.argv.includes('--quick')
+const sustained = process.argv.includes('--sustained')
 installCleanup()
-const w = buildWorkload(quick ? 100 : 500, quick ? 5 : 10)
-const r = await devnetThroughput(ROOT, w)
-process.stdout.write(
-  `4-validator devnet: ${fmt(r.txPerSec)} tx/s sustained (${r.txs} txs in ${fmt(r.seconds, 2)} s, ${r.blocks} blocks, ${r.roundChanges} round changes); submit → finalised p50 ${fmt(r.latencyP50Ms)} ms, p99 ${fmt(r.latencyP99Ms)} ms; peak RSS ${mib(r.rssTotalBytes)} total (${r.rssEachBytes.map(mib).join(', ')})\n`,
+const out = (s = '') => process.stdout.write(`${s}\n`)
+out(
+  `devnet bench: load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')} at the start`,
 )
-await syncSection(ROOT, { quick, log: (l = '') => process.stdout.write(`${l}\n`) })
+const t = performance.now()
+const w = buildWorkload(quick ? 100 : 500, quick ? 5 : sustained ? 80 : 10)
+out(`signed ${w.raws.length} transfers in ${fmt((performance.now() - t) / 1000, 1)} s (not measured)`)
+const r = await devnetThroughput(ROOT, w)
+out(`4-validator devnet (4 processes, QBFT, 1 s blocks):`)
+for (const line of formatDevnet(r, '  ')) out(line)
+out(`  peak RSS ${mib(r.rssTotalBytes)} total (${r.rssEachBytes.map(mib).join(', ')})`)
+if (!process.argv.includes('--no-sync')) await syncSection(ROOT, { quick, log: out })
 process.exit(0)

@@ -10,6 +10,7 @@
  * at the end, every known account is compared. The first divergence stops the run (exit 1) with
  * the seed and index that reproduce it. Prints tx/s.
  */
+import { readFileSync } from 'node:fs'
 import { type Hex, toHex, keccak256 as viemKeccak } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { DEV_KEYS, spawnDevProcess } from '../test/helpers/dev-node.ts'
@@ -33,6 +34,13 @@ const HARDFORK = arg('hardfork', 'prague')
 const COINBASE = '0x00000000000000000000000000000000c0ffee01'
 const SENDERS = DEV_KEYS.slice(0, 5).map((k) => privateKeyToAccount(k as Hex))
 const CHAIN_ID = 31337
+const DEV_GAS_LIMIT = Number(
+  (
+    JSON.parse(readFileSync(new URL('../genesis/devnet.json', import.meta.url), 'utf8')) as {
+      gasLimit: string
+    }
+  ).gasLimit,
+)
 
 interface Receipt {
   status: Hex
@@ -47,8 +55,10 @@ const lower = (a: string) => a.toLowerCase() as Hex
 async function main() {
   const t0 = performance.now()
   const [ours, hardhat] = await Promise.all([
-    spawnDevProcess([]),
-    startHardhatNode({ hardfork: HARDFORK, chainId: CHAIN_ID, blockGasLimit: 30_000_000 }),
+    // Both chains on the same rules (genesis/devnet.json alone would run ours on osaka).
+    spawnDevProcess(['--hardfork', HARDFORK]),
+    // Hardhat with our dev chain's block gas limit: GASLIMIT and gas-limit edge cases compare alike.
+    startHardhatNode({ hardfork: HARDFORK, chainId: CHAIN_ID, blockGasLimit: DEV_GAS_LIMIT }),
   ])
   const urls = { ours: ours.rpcUrl, hardhat: hardhat.url }
   const stop = async () => {

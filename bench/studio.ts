@@ -11,6 +11,7 @@
  * Prints one table per part; figures are wall-clock on this machine with its current load.
  */
 import { existsSync } from 'node:fs'
+import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { startAnvil } from '@openledger/bridge'
 import { AddressIndex, deriveDevAccounts, hex, type OpenLedgerNode, openDatabase } from '@openledger/node'
@@ -230,7 +231,12 @@ async function renderScenario(node: OpenLedgerNode): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  console.log(`bench:studio${quick ? ' --quick' : ''}`)
+  const load = () =>
+    `load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} on ${cpus().length} cores`
+  console.log(`bench:studio${quick ? ' --quick' : ''} (${load()})`)
+  const t0 = performance.now()
   await indexScenario()
   const node = await startDevNode({ accounts: 20 })
   try {
@@ -239,6 +245,7 @@ async function main(): Promise<void> {
   } finally {
     await node.close()
   }
+  console.log(`\nbench:studio took ${((performance.now() - t0) / 1000).toFixed(0)} s (${load()})`)
 }
 
 main().catch((e) => {

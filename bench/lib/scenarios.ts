@@ -1,4 +1,5 @@
 /** The measured scenarios. Each one runs against a started target and returns plain figures. */
+import { readFileSync } from 'node:fs'
 import { diffCounters, scrape, type TimeCounters } from './metrics.ts'
 import { withTimeout } from './proc.ts'
 import type { RpcClient } from './rpc.ts'
@@ -14,8 +15,27 @@ export interface ThroughputResult {
   /** Time until the last eth_sendRawTransaction was answered. */
   sendSeconds: number
   blocks: number
+  /** Transactions in each block of the run, oldest first (up to {@link MAX_LISTED_BLOCKS} blocks;
+   * automine makes hundreds, then only the mean is kept). */
+  txsPerBlock?: number[]
+  /** Block gas limit of the last block of the run. */
+  gasLimit: number
+  /** CPU (user + system, all threads) the node process spent per transaction over the run, µs. */
+  cpuMicrosPerTx?: number
   /** Our node only: counters over the run (first send → last mined). */
   time?: TimeCounters
+}
+
+const MAX_LISTED_BLOCKS = 30
+
+/** User + system CPU seconds of a process (all its threads), from /proc (Linux); undefined elsewhere. */
+export function cpuSeconds(pid: number): number | undefined {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return (Number(f[11]) + Number(f[12])) / 100 // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return undefined
+  }
 }
 
 /** Runs `fn` on `concurrency` workers until `next` returns undefined; the first error stops them all. */
@@ -92,10 +112,11 @@ async function waitAllMined(rpc: RpcClient, w: Workload, timeoutMs: number): Pro
   }
 }
 
-/** 5,000 (or --quick fewer) pre-signed transfers at 32 in-flight requests, until all are mined. */
+/** The workload's pre-signed transfers at 32 in-flight requests, until all are mined. */
 export async function throughput(t: Target, w: Workload, timeoutMs: number): Promise<ThroughputResult> {
   const startBlock = hexNum(await t.rpc.call<string>('eth_blockNumber'))
   const before = t.metricsUrl ? await scrape(t.metricsUrl) : undefined
+  const cpu0 = cpuSeconds(t.pid)
   let i = 0
   const t0 = performance.now()
   const run = async () => {
@@ -112,16 +133,55 @@ export async function throughput(t: Target, w: Workload, timeoutMs: number): Pro
   }
   const sent = await withTimeout(run(), timeoutMs + 5_000, `${t.name} ${t.mode} throughput`)
   const seconds = (performance.now() - t0) / 1000
+  const cpu1 = cpuSeconds(t.pid)
   const after = t.metricsUrl ? await scrape(t.metricsUrl) : undefined
   const endBlock = hexNum(await t.rpc.call<string>('eth_blockNumber'))
+  const blocks = endBlock - startBlock
+  let txsPerBlock: number[] | undefined
+  if (blocks <= MAX_LISTED_BLOCKS) {
+    const res = await t.rpc.batch(
+      Array.from({ length: blocks }, (_, k) => ({
+        method: 'eth_getBlockTransactionCountByNumber',
+        params: [`0x${(startBlock + 1 + k).toString(16)}`],
+      })),
+    )
+    txsPerBlock = res.map((r) => hexNum(r.result as string))
+  }
+  const last = await t.rpc.call<{ gasLimit: string }>('eth_getBlockByNumber', ['latest', false])
   return {
     txs: w.raws.length,
     seconds,
     txPerSec: w.raws.length / seconds,
     sendSeconds: (sent - t0) / 1000,
-    blocks: endBlock - startBlock,
+    blocks,
+    txsPerBlock,
+    gasLimit: hexNum(last.gasLimit),
+    cpuMicrosPerTx:
+      cpu0 !== undefined && cpu1 !== undefined ? ((cpu1 - cpu0) * 1e6) / w.raws.length : undefined,
     time: before && after ? diffCounters(before, after) : undefined,
   }
+}
+
+/** One line: tx/s, blocks, transactions per block, CPU per transaction and (our node) where the
+ * time went, so that a change in tx/s can be traced to fuller blocks, admission or CPU. */
+export function describeRun(tp: ThroughputResult): string {
+  const f = (n: number, d = 0) =>
+    n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d })
+  const perBlock = tp.txsPerBlock
+    ? tp.txsPerBlock.length <= 12
+      ? tp.txsPerBlock.join('/')
+      : `mean ${f(tp.txs / Math.max(1, tp.blocks), 1)}, max ${Math.max(...tp.txsPerBlock)}`
+    : `mean ${f(tp.txs / Math.max(1, tp.blocks), 1)}`
+  const phases = tp.time
+    ? ` [${Object.entries(tp.time.phases)
+        .map(([k, v]) => `${k} ${f(v, 2)}`)
+        .join(', ')} s]`
+    : ''
+  return (
+    `${f(tp.txPerSec)} tx/s (${tp.txs} txs: sends done ${f(tp.sendSeconds, 2)} s, all mined ${f(tp.seconds, 2)} s; ` +
+    `${tp.blocks} blocks of gas limit ${f(tp.gasLimit / 1e6, 0)} M, txs per block ${perBlock}; ` +
+    `process CPU ${tp.cpuMicrosPerTx === undefined ? '—' : f(tp.cpuMicrosPerTx)} µs/tx)${phases}`
+  )
 }
 
 export interface LatencyResult {

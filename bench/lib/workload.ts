@@ -7,6 +7,8 @@ import { computeAddress, getCreateAddress, id as keccakUtf8, SigningKey, Transac
 import solc from 'solc'
 
 export const CHAIN_ID = 31337n
+/** Block gas limit of the 4-validator devnet (bench/lib/devnet.ts). Sections (b)–(d) run each node
+ * with its own stock dev default instead (ours 100 M from genesis/devnet.json, Hardhat's 60 M). */
 export const GAS_LIMIT = 30_000_000n
 export const BASE_FEE = 1_000_000_000n
 const MAX_FEE = 100_000_000_000n
@@ -118,7 +120,8 @@ export function buildWorkload(senderCount: number, txsPerSender: number): Worklo
   }
 }
 
-/** Our node's genesis: genesis/devnet.json (its 20 dev accounts kept) plus the bench accounts. */
+/** Our node's genesis: genesis/devnet.json (its 20 dev accounts and its dev block gas limit kept)
+ * plus the bench accounts. */
 export function nodeGenesis(w: Workload, devnetPath: string): Record<string, unknown> {
   const base = JSON.parse(readFileSync(devnetPath, 'utf8')) as Record<string, unknown>
   const alloc: Record<string, { balance: string }> = {
@@ -129,13 +132,13 @@ export function nodeGenesis(w: Workload, devnetPath: string): Record<string, unk
   return {
     ...base,
     chainId: Number(CHAIN_ID),
-    gasLimit: GAS_LIMIT.toString(),
     baseFeePerGas: BASE_FEE.toString(),
     alloc,
   }
 }
 
-/** hardhat.config.cjs for Hardhat Network with the same chain id, hardfork, gas limit, base fee and accounts. */
+/** hardhat.config.cjs for Hardhat Network with the same chain id, hardfork, base fee and accounts, and
+ * Hardhat's stock block gas limit (each dev chain is measured with the default its users get). */
 export function hardhatConfig(w: Workload, mining: { auto: boolean; interval?: number }): string {
   const accounts = [...w.senders, w.deployer].map((a) => ({
     privateKey: a.key,
@@ -146,7 +149,6 @@ export function hardhatConfig(w: Workload, mining: { auto: boolean; interval?: n
       hardhat: {
         chainId: Number(CHAIN_ID),
         hardfork: 'prague',
-        blockGasLimit: Number(GAS_LIMIT),
         initialBaseFeePerGas: Number(BASE_FEE),
         accounts,
         mining,

@@ -40,6 +40,7 @@ const NODE_LAYERS: readonly (readonly string[])[] = [
     'consensus/epochs.ts',
     'consensus/wal-format.ts',
     'consensus/wal.ts',
+    'consensus/cycle-timings.ts',
   ],
   ['chain'], // commit: the one path that persists blocks and notifies observers
   ['txpool'], // the pool follows the chain

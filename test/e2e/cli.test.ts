@@ -13,10 +13,22 @@ describe('openledger dev', () => {
   it('prints chain id, accounts and keys, logs blocks and transactions, stops cleanly on SIGINT', {
     timeout: 120_000,
   }, async () => {
-    const proc = await spawnDevProcess(['--accounts', '3', '--balance', '42', '--chain-id', '4242'])
+    const proc = await spawnDevProcess([
+      '--accounts',
+      '3',
+      '--balance',
+      '42',
+      '--chain-id',
+      '4242',
+      '--gas-limit',
+      '45000000',
+    ])
     running.push(proc)
     const banner = proc.output()
     expect(banner).toMatch(/Chain ID:\s+4242/)
+    expect(banner).toMatch(/Gas Limit:\s+45000000\n/)
+    const genesisBlock = await call(proc.rpcUrl, 'eth_getBlockByNumber', ['0x0', false])
+    expect(BigInt(genesisBlock.gasLimit)).toBe(45_000_000n)
     expect(banner).toContain('(0) 0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266 (42.0 OPEN)')
     expect(banner).toContain('(0) 0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80')
     expect(banner).not.toContain('(3) 0x')
@@ -45,6 +57,9 @@ describe('openledger dev', () => {
       const first = await spawnDevProcess(['--datadir', dir.path])
       running.push(first)
       const accounts = await call(first.rpcUrl, 'eth_accounts')
+      // The dev chain's default block gas limit (genesis/devnet.json; docs/decisions.md).
+      const genesisBlock = await call(first.rpcUrl, 'eth_getBlockByNumber', ['0x0', false])
+      expect(BigInt(genesisBlock.gasLimit)).toBe(100_000_000n)
       await call(first.rpcUrl, 'eth_sendTransaction', [{ from: accounts[0], to: accounts[1], value: '0x1' }])
       const head = await call(first.rpcUrl, 'eth_blockNumber')
       first.child.kill('SIGINT')
@@ -66,6 +81,12 @@ describe('openledger dev', () => {
     expect(bad.stderr).toMatch(/--port/)
     const badTime = await runToExit(['dev', '--block-time', 'soon'])
     expect(badTime.stderr).toMatch(/--block-time/)
+    const badGas = await runToExit(['dev', '--gas-limit', 'lots'])
+    expect(badGas.code).not.toBe(0)
+    expect(badGas.stderr).toMatch(/--gas-limit/)
+    const tinyGas = await runToExit(['dev', '--gas-limit', '4999'])
+    expect(tinyGas.code).not.toBe(0)
+    expect(tinyGas.stderr).toMatch(/gasLimit.*at least 5000/)
     const badGenesis = await runToExit(['dev', '--genesis', '/nonexistent/genesis.json'])
     expect(badGenesis.code).not.toBe(0)
     expect(badGenesis.stderr).toMatch(/genesis/)

@@ -1,19 +1,18 @@
 /**
  * OpenLedger Studio in a real browser: Debian's chromium driven by puppeteer-core against a real
- * `openledger dev` process. By clicking and typing: explorer home → create a datanet → contribute
- * (a second account) → approve with a weight (the owner) → publish v1 → block, transaction and
- * address pages. Then a model is trained on that version and a paid question asked with the
- * `openledger` CLI and its provider process, and Studio shows the model's page, the receipt with
- * the fee split, and the contributor claims the reward by clicking. Every page's screenshot is
- * saved in test-output/studio/; any console error, page error or failed request fails the test.
+ * `openledger dev` process. All by clicking and typing: explorer home → create a datanet →
+ * contribute (a second account) → approve with a weight (the owner) → publish v1 → block,
+ * transaction and address pages → ModelFactory: pre-train and register a base model, fine-tune an
+ * adapter on datanet 1 v1 (loss curve), register it → verify it (re-training) → playground: ask,
+ * pay, the split, verify the attribution → the settlement in the explorer → the contributor
+ * claims. Every page's screenshot is saved in test-output/studio/; any console error, page error
+ * or failed request fails the test.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
-import { writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
-import { deriveDevAccounts, hex } from '@openledger/node'
+import { stakingAbi } from '@openledger/staking'
+import { encodeFunctionData, parseEther, toHex } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CHROMIUM, openBrowser, type StudioBrowser } from '../helpers/browser.ts'
-import { BIN, type NodeProcess, runCli, spawnDevProcess, tempDir } from '../helpers/dev-node.ts'
+import { type NodeProcess, spawnDevProcess } from '../helpers/dev-node.ts'
 
 /** Page-side callbacks run in the browser; this program is typed without the DOM library. */
 declare const document: {
@@ -22,41 +21,20 @@ declare const document: {
 }
 declare const location: { hash: string }
 
-const keys = deriveDevAccounts(4).map((a) => hex(a.privateKey))
-
 describe.skipIf(!CHROMIUM)('Studio in chromium', () => {
   let node: NodeProcess
   let b: StudioBrowser
-  let dir: { path: string; remove: () => Promise<void> }
-  const children: ChildProcess[] = []
 
   beforeAll(async () => {
-    dir = await tempDir()
-    for (let i = 0; i < keys.length; i++) await writeFile(join(dir.path, `key${i}`), keys[i]!)
     node = await spawnDevProcess([])
     b = await openBrowser('dev')
   }, 180_000)
 
   afterAll(async () => {
     await b?.close()
-    for (const c of children) c.kill('SIGKILL')
     node?.child.kill('SIGTERM')
     await node?.exited
-    await dir?.remove()
   })
-
-  /** `openledger …` against the dev node with dev key `key`, --json output parsed. */
-  async function cli(args: string[], key: number): Promise<any> {
-    const r = await runCli(
-      [...args, '--rpc', node.rpcUrl, '--json', '--key-file', join(dir.path, `key${key}`)],
-      {
-        env: { ...process.env, OPENLEDGER_PRIVATE_KEY: '' },
-        onSpawn: (c) => children.push(c),
-      },
-    )
-    if (r.code !== 0) throw new Error(`openledger ${args.join(' ')} exited ${r.code}\n${r.stderr}`)
-    return JSON.parse(r.stdout)
-  }
 
   it('explorer, the datanet flow, a model, a paid answer and its split, and a claim, by clicking', async () => {
     try {
@@ -67,10 +45,18 @@ describe.skipIf(!CHROMIUM)('Studio in chromium', () => {
       throw new Error(`${(e as Error).message}\nmain: ${main}\nproblems: ${b.problems.join('\n')}`)
     }
     expect(b.problems).toEqual([])
-  }, 400_000)
+  }, 900_000)
 
   async function flow(): Promise<void> {
     const { page, snap, seeText } = b
+    const setValue = (selector: string, value: string) =>
+      page.$eval(
+        selector,
+        (e, v) => {
+          ;(e as unknown as { value: string }).value = v
+        },
+        value,
+      )
     await page.goto(`${node.rpcUrl}/studio/`, { waitUntil: 'load' })
     await seeText('Latest blocks')
     expect(await page.$eval('#account', (e) => e.textContent)).toContain('dev signer')
@@ -116,7 +102,7 @@ describe.skipIf(!CHROMIUM)('Studio in chromium', () => {
 
     // Publish version 1.
     await page.click('#publish button')
-    await seeText('v1')
+    await page.waitForSelector('main table a[href^="#/block/"]', { timeout: 30_000 })
     await snap('datanet-published')
 
     // Explorer: the block that published it, its transaction with decoded call and logs.
@@ -145,82 +131,80 @@ describe.skipIf(!CHROMIUM)('Studio in chromium', () => {
     await seeText('Datanets.createDatanet')
     await snap('search-block')
 
-    // A model trained on datanet 1 v1 (owner: account 0, provider: account 2), its provider
-    // process, and a paid question from account 3: the CLI a user runs.
-    const trained = await cli(
-      [
-        'model',
-        'train',
-        '--datanet',
-        '1@1',
-        '--name',
-        'Fable bot',
-        '--provider',
-        accounts[2]!,
-        '--out',
-        join(dir.path, 'model'),
-        '--min-fee',
-        '0.01',
-      ],
-      0,
-    )
-    expect(trained).toMatchObject({ modelId: '1' })
-    const serve = spawn(
-      process.execPath,
-      [
-        BIN,
-        'provider',
-        'serve',
-        '--model',
-        '1',
-        '--key',
-        join(dir.path, 'key2'),
-        '--port',
-        '0',
-        '--rpc',
-        node.rpcUrl,
-      ],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    )
-    children.push(serve)
-    const providerUrl = await new Promise<string>((resolve, reject) => {
-      let out = ''
-      serve.stdout!.on('data', (c) => {
-        out += c
-        const m = /Provider listening on (http:\/\/\S+)/.exec(out)
-        if (m) resolve(m[1]!)
-      })
-      serve.on('exit', (code) => reject(new Error(`provider exited ${code}`)))
-    })
-    const answer = await cli(
-      ['infer', '--provider', providerUrl, '--prompt', 'A famished Fox saw', '--max-tokens', '20'],
-      3,
-    )
-    const receiptId = String(answer.receiptId)
-    expect(receiptId).toMatch(/^0x[0-9a-f]{64}$/)
-
-    // Studio: the model and its lineage.
-    await page.click('header nav a[href="#/models"]')
-    await seeText('Fable bot')
-    await snap('models')
-    await page.click('main table a[href="#/model/1"]')
+    // ModelFactory, by clicking: pre-train the base model (micro, real training in the node's
+    // worker thread), register it, fine-tune an adapter on datanet 1 v1 with a loss curve, and
+    // register it (owner: account 0, provider: account 2, a dev account the node answers for).
+    await page.click('header nav a[href="#/factory"]')
+    await seeText('No base model registered yet')
+    await snap('factory-empty')
+    await page.click('#pretrain button[type=submit]')
+    await page.waitForSelector('#pt-register', { timeout: 180_000 })
+    await snap('base-trained')
+    await page.click('#pt-register')
+    await page.waitForFunction(() => location.hash === '#/model/1', { timeout: 30_000 })
+    await seeText('ol-tfm-v1 micro')
+    await snap('base-model')
+    await page.click('header nav a[href="#/factory"]')
+    await seeText('Start fine-tuning')
+    expect(await page.$eval('#ft-dn-1', (e) => (e as unknown as { value: string }).value)).toBe('1')
+    await setValue('#ft-steps', '300')
+    await page.click('#finetune button[type=submit]')
+    await page.waitForSelector('#ft-job svg.loss polyline', { timeout: 60_000 })
+    await page.waitForSelector('#register', { timeout: 180_000 })
+    const curve = await page.$eval('#ft-job svg.loss polyline', (e) => e.getAttribute('points') ?? '')
+    expect(curve.split(' ').length).toBeGreaterThanOrEqual(50)
+    expect(await page.$eval('#ft-job .job-step', (e) => e.textContent)).toBe('step 300 / 300')
+    await page.type('#rg-name', 'Fable bot')
+    await page.select('#rg-provider', accounts[2]!)
+    await snap('finetuned')
+    await page.click('#register button[type=submit]')
+    await page.waitForFunction(() => location.hash === '#/model/2', { timeout: 30_000 })
     await seeText('Lineage')
     await seeText('datanet #1 v1')
     await snap('model')
+    await page.click('#verify-model')
+    await page.waitForSelector('#verify-model-ok', { timeout: 180_000 })
+    await snap('model-verified')
+    await page.click('header nav a[href="#/models"]')
+    await seeText('Fable bot')
+    await snap('models')
 
-    // The receipt: the payer's address page → the settlement transaction → the split.
+    // The playground, as account 3: ask, pay, see the split, verify the attribution.
+    await page.select('#account-select', accounts[3]!)
+    await page.click('header nav a[href="#/playground"]')
+    await seeText('Ask a model')
+    await page.select('#ask-model', '2')
+    await page.type('#ask-prompt', 'A famished Fox saw')
+    await page.click('#ask button[type=submit]')
+    await page.waitForSelector('#pay', { timeout: 60_000 })
+    await snap('answer')
+    await page.click('#pay')
+    await page.waitForSelector('#settled figure.split', { timeout: 60_000 })
+    await seeText('Where the fee went')
+    expect(await page.$$eval('figure.split .bar-row', (rows) => rows.length)).toBeGreaterThanOrEqual(2)
+    // Datanet 1 v1 is paid: per contribution for the spans the answer quotes, the rest to the
+    // version's shareholders (the micro model rarely quotes 6 bytes in a row).
+    expect(await page.$eval('#settled table', (m) => m.textContent)).toContain('datanet #1 v1')
+    const receiptHref = await page.$eval('#settled a[href^="#/receipt/"]', (a) => a.getAttribute('href'))
+    await snap('paid-split')
+    await page.click('#verify-attribution button[type=submit]')
+    await page.waitForSelector('#verify-ok', { timeout: 60_000 })
+    await snap('attribution-verified')
+    // Another text is not what the receipt committed to.
+    await page.type('#v-output', ' (edited)')
+    await page.click('#verify-attribution button[type=submit]')
+    await page.waitForSelector('#verify-failed', { timeout: 60_000 })
+    expect(await page.$eval('#verify-result', (e) => e.textContent)).toContain('OUTPUT_HASH_MISMATCH')
+
+    // The explorer finds it too: the payer's address page → the settlement transaction → receipt.
     await page.type('#q', accounts[3]!)
     await page.keyboard.press('Enter')
     await seeText('Attribution.settle')
     await page.click('main table tbody tr:first-child a[href^="#/tx/"]')
     await seeText('Attribution.InferenceSettled')
-    await page.click(`main a[href="#/receipt/${receiptId}"]`)
+    await page.click(`main a[href="${receiptHref}"]`)
     await seeText('Where the fee went')
     await seeText('Contributors')
-    expect(await page.$$eval('figure.split .bar-row', (rows) => rows.length)).toBeGreaterThanOrEqual(2)
-    expect(await page.$eval('main', (m) => m.textContent)).toContain('#1 by')
     await snap('receipt-split')
 
     // Rewards: the contributor (account 1) claims by clicking.
@@ -236,6 +220,57 @@ describe.skipIf(!CHROMIUM)('Studio in chromium', () => {
     })
     expect(await page.$$eval('main table tbody tr', (trs) => trs.length)).toBeGreaterThanOrEqual(1)
     await snap('rewards-claimed')
+
+    // Share holders of the datanet, and a transfer of shares by the contributor (account 1).
+    await page.click('header nav a[href="#/datanets"]')
+    await page.waitForSelector('main table a[href="#/datanet/1"]', { timeout: 30_000 })
+    await page.click('main table a[href="#/datanet/1"]')
+    await seeText('Share holders')
+    expect(await page.$eval('#shares table', (t) => t.textContent)).toContain('v1')
+    await page.type('#ts-to', accounts[5]!)
+    await page.type('#ts-amount', '100')
+    await page.click('#transfer-shares button[type=submit]')
+    await page.waitForSelector(`#shares a[href="#/address/${accounts[5]!.toLowerCase()}"]`, {
+      timeout: 30_000,
+    })
+    await snap('shares-transferred')
+
+    // Validators and epochs: account 4 creates a validator (as `openledger stake` would).
+    const operator = accounts[4]!
+    const created = await fetch(node.rpcUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'eth_sendTransaction',
+        params: [
+          {
+            from: operator,
+            to: '0x4f50454e00000000000000000000000000000004',
+            value: toHex(parseEther('2')),
+            data: encodeFunctionData({
+              abi: stakingAbi,
+              functionName: 'createValidator',
+              args: [
+                { moniker: 'Studio validator', identity: '', website: '', securityContact: '', details: '' },
+                1000,
+                2000,
+                100,
+                parseEther('1'),
+                '0x00000000000000000000000000000000000000aa',
+              ],
+            }),
+          },
+        ],
+      }),
+    }).then((r) => r.json() as Promise<{ result?: string; error?: unknown }>)
+    expect(created.error).toBeUndefined()
+    await page.click('header nav a[href="#/validators"]')
+    await seeText('Studio validator')
+    await seeText('Epoch 0')
+    expect(await page.$eval('main', (m) => m.textContent)).toContain('unbonded')
+    await snap('validators')
 
     // The datanet module's address page and the on-chain explainer.
     await page.goto(`${node.rpcUrl}/studio/#/address/0x4f50454e00000000000000000000000000000001`)

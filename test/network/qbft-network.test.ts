@@ -30,6 +30,13 @@ async function hashesAgree(nodes: number[]): Promise<bigint> {
   return top
 }
 
+interface CycleJson {
+  height: string
+  round: number
+  txs: number | null
+  at: Record<string, number | undefined>
+}
+
 async function metric(i: number, name: string): Promise<number> {
   const text = await (await fetch(`${net.nodes[i]!.metricsUrl}/metrics`)).text()
   const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text)
@@ -63,6 +70,33 @@ describe('4 QBFT validators', () => {
       expect([...validators].sort()).toEqual(net.nodes.map((n) => n.address).sort())
       const byHash = await call(net.nodes[3]!.rpcUrl, 'qbft_getValidatorsByBlockHash', [receipt!.blockHash])
       expect(byHash).toEqual(validators)
+      // Block-cycle timings of the tx's block: the proposer built it, the others executed it, and
+      // every validator went through the steps in cycle order.
+      const n = receipt!.blockNumber
+      const q = `0x${n.toString(16)}`
+      const timings = await Promise.all(
+        net.nodes.map(
+          async (v) => ((await call(v.rpcUrl, 'qbft_getCycleTimings', [q, q])) as CycleJson[])[0],
+        ),
+      )
+      const round0 = timings.every((t) => t?.round === 0)
+      for (const t of timings) {
+        expect(t?.height).toBe(q)
+        const at = t!.at
+        if (round0) expect(at.roundStart! <= at.prepareSent! && at.prepareSent! <= at.commitWal!).toBe(true)
+        expect(at.commitWal! <= at.commitSent! && at.commitSent! <= at.decided!).toBe(true)
+        expect(at.decided! <= at.imported!).toBe(true)
+      }
+      if (round0) {
+        const proposers = timings.filter((t) => t!.at.built !== undefined)
+        expect(proposers).toHaveLength(1)
+        expect(proposers[0]!.txs).toBeGreaterThanOrEqual(1)
+        for (const t of timings.filter((x) => x!.at.built === undefined))
+          expect(t!.at.validateStart! <= t!.at.validated!).toBe(true)
+      }
+      await expect(call(net.nodes[0]!.rpcUrl, 'qbft_getCycleTimings', ['0x5', '0x1'])).rejects.toThrow(
+        /from <= to/,
+      )
       expect(BigInt(await call(net.nodes[0]!.rpcUrl, 'net_peerCount'))).toBe(3n)
       const peers = await call(net.nodes[0]!.rpcUrl, 'admin_peers')
       expect(peers).toHaveLength(3)

@@ -32,6 +32,7 @@ import type { Chain } from './chain/chain.ts'
 import { BlockImporter } from './chain/importer.ts'
 import { decodeQbftBlock, EthBlockCodec, withQbftHash } from './consensus/block-codec.ts'
 import { nativeRecover, nativeSigner } from './consensus/crypto.ts'
+import { CycleTimings } from './consensus/cycle-timings.ts'
 import { checkVanity } from './consensus/epochs.ts'
 import { EvidenceReporter } from './consensus/evidence.ts'
 import { QbftNodeHost } from './consensus/qbft-host.ts'
@@ -179,6 +180,10 @@ export class NetworkNode {
       // Sender recovery for RPC and seal recovery for sync share the worker threads.
       const recovery = createRecoverPool({ signal: abort.signal })
       closers.unshift(async () => recovery?.close())
+      // Worth waiting for a worker to start (~0.2 s) only for a large batch; a few seals or
+      // transactions (a small gap) are recovered in-thread at once.
+      const offThread = async (n: number) =>
+        recovery !== undefined && (recovery.ready || (n >= 64 && (await recovery.whenReady())))
       const importer = new BlockImporter({
         chain,
         store,
@@ -193,7 +198,11 @@ export class NetworkNode {
         },
         recover: nativeRecover,
         // Sync verifies a quorum of seals per block: recovered in batches on the worker threads.
-        recoverSeals: (items) => recovery?.recoverSeals(items) ?? Promise.resolve(undefined),
+        recoverSeals: async (items) =>
+          (await offThread(items.length)) ? recovery!.recoverSeals(items) : undefined,
+        // ... and the senders of a range's transactions.
+        recoverSenders: async (raws) =>
+          (await offThread(raws.length)) ? recovery!.recoverMany(raws) : undefined,
         log,
       })
       // Closed after the network (closers run in reverse): let an import in flight finish.
@@ -243,6 +252,7 @@ export class NetworkNode {
               const opened = await ConsensusWal.open(join(opts.datadir, 'consensus.wal'))
               const wal = opened.wal
               closers.unshift(() => wal.close())
+              const timings = new CycleTimings()
               if (opened.recovered.truncatedBytes > 0)
                 log.warn(opened.recovered, 'consensus WAL had a torn tail (an unacknowledged write): cut off')
               const host = new QbftNodeHost({
@@ -268,6 +278,7 @@ export class NetworkNode {
                 log,
                 signal: abort.signal,
                 proposalHeader: bridge ? (root) => bridge.proposalHeader(root) : undefined,
+                timings,
               })
               const engine = new QbftEngine(
                 {
@@ -282,7 +293,7 @@ export class NetworkNode {
                 host,
               )
               closers.unshift(() => engine.stop())
-              return { host, engine, wal }
+              return { host, engine, wal, timings }
             })()
       const engine = validator?.engine
       // What follows a new head, after the pool and before the RPC events: the engine's next
@@ -309,7 +320,7 @@ export class NetworkNode {
       }
       // One intake for transactions from gossip and from RPC.
       const intake = new TxIntake(core)
-      const tx = txRule({ intake, pool })
+      const tx = txRule({ intake, pool, recovery })
       net.setValidator('tx', async (data) => count('tx', await tx(data)))
       const cons = consensusRule(engine, ctx, (h) => validators.validators(h))
       net.setValidator('consensus', (data) => count('consensus', cons(data)))
@@ -395,7 +406,11 @@ export class NetworkNode {
       const health = (): HealthState =>
         sync.syncing ? 'syncing' : multiValidator && net.peerCount() === 0 ? 'not-ready' : 'ready'
       const extra: Parameters<typeof serveApis>[5] = {
-        qbft: qbftRpcMethods({ backend, evidence: () => validator?.host.evidence ?? [] }),
+        qbft: qbftRpcMethods({
+          backend,
+          evidence: () => validator?.host.evidence ?? [],
+          timings: validator?.timings,
+        }),
       }
       if (isLoopback(opts.rpc.host))
         extra.admin = adminRpcMethods({

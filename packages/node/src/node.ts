@@ -78,6 +78,8 @@ export interface DevNodeOptions {
   /** Block hooks run after the chain's own (embedding, tests such as hook fault injection).
    * In-process execution only, as extraModules. */
   extraBlockHooks?: BlockHook[]
+  /** JSON-RPC namespaces served besides the node's own (Studio's studio_* in `openledger dev`). */
+  rpcModules?: Record<string, RpcMethods>
   /** Start the sender-recovery worker once raw transactions arrive at this rate (tx/s); 0 = at
    * start. Default: lazily, so embedded and test nodes spawn no thread they do not need. */
   recoverStartRate?: number
@@ -278,6 +280,7 @@ export class OpenLedgerNode {
         { ...opts, rpc: devRpcDefaults(opts.rpc) },
         closers,
         () => 'ready',
+        opts.rpcModules,
       )
       const node = new OpenLedgerNode(chain, sealer, backend, rpcUrl, metricsUrl, closers, opts.log, bridge)
       sealer.start()

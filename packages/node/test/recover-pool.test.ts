@@ -31,6 +31,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRawRecover, loadRawRecover } from '../src/backend/raw-recover.mjs'
 import { RecoverPool } from '../src/backend/recover-pool.ts'
 import { nativeRecover, nativeSigner } from '../src/consensus/crypto.ts'
+import { txRule } from '../src/gossip/rules.ts'
+import { encodeTxBatch } from '../src/gossip/tx-batch.ts'
 import { TxIntake } from '../src/intake/tx-intake.ts'
 
 // The worker's recovery, here with the node's own keccak and secp256k1 binding.
@@ -565,5 +567,66 @@ describe('NodeBackend.sendRawTransaction with recovery workers', () => {
     // A damaged signature still gets the in-thread answer.
     const bad = damaged(raws[0]!, 'zeroR', new Uint8Array(32))
     await expect(backend.sendRawTransaction(bad)).rejects.toThrow(/invalid sender/)
+  })
+})
+
+describe('gossip txRule with recovery workers', () => {
+  const closers: Array<() => Promise<unknown>> = []
+  let recovery: RecoverPool
+  let core: Awaited<ReturnType<typeof openCore>>
+  let keys: Uint8Array[]
+  let chainId: bigint
+
+  beforeAll(async () => {
+    const { json, accounts } = await buildDevGenesis({ accounts: 2 })
+    const genesis = parseGenesis(json)
+    chainId = genesis.chainId
+    keys = accounts.map((a) => a.privateKey)
+    core = await openCore({ genesis, log: silentLogger() }, closers)
+    recovery = new RecoverPool({ threads: 1, startAtRate: 0 })
+    await until(() => recovery.ready, 'recovery worker')
+  })
+
+  afterAll(async () => {
+    await recovery?.close()
+    for (const close of closers) await close().catch(() => {})
+  })
+
+  it('admits a batch recovered by the workers with the right senders; a bad signature rejects the batch', async () => {
+    const common = createCustomCommon({ chainId: Number(chainId) }, Mainnet, { hardfork: Hardfork.Prague })
+    const raw = (key: Uint8Array, nonce: number) =>
+      createFeeMarket1559Tx(
+        {
+          chainId,
+          nonce: BigInt(nonce),
+          gasLimit: 21_000n,
+          maxFeePerGas: 10n ** 11n,
+          maxPriorityFeePerGas: 10n ** 9n,
+          to: new Uint8Array(20).fill(nonce + 1),
+          value: 1n,
+        },
+        { common },
+      )
+        .sign(key)
+        .serialize()
+    const rule = txRule({ intake: new TxIntake(core), pool: core.pool, recovery })
+    const raws = keys.flatMap((key) => Array.from({ length: 6 }, (_, n) => raw(key, n)))
+    const before = recovery.offloaded
+    expect(await rule(encodeTxBatch(raws))).toBe('accept')
+    expect(recovery.offloaded - before).toBe(raws.length)
+    for (const r of raws) {
+      const ref = createTxFromRLP(r, { common })
+      expect(core.pool.has(ref.hash())).toBe(true)
+      expect(hex(core.pool.get(ref.hash())!.sender)).toBe(hex(ref.getSenderAddress().bytes))
+    }
+    // All known: ignored, and nothing recovered again.
+    const known = recovery.offloaded
+    expect(await rule(encodeTxBatch(raws))).toBe('ignore')
+    expect(recovery.offloaded).toBe(known)
+    // One entry whose signature does not recover: the relayer is penalised, nothing admitted.
+    const fresh = raw(keys[0]!, 6)
+    const bad = damaged(raw(keys[1]!, 6), 'zeroR', new Uint8Array(32))
+    expect(await rule(encodeTxBatch([fresh, bad]))).toBe('reject')
+    expect(core.pool.has(createTxFromRLP(fresh, { common }).hash())).toBe(false)
   })
 })

@@ -314,6 +314,13 @@ export async function verifyModel(
     contentDir?: string
     onPhase?: (phase: string, detail?: string) => void
     onStep?: OnStep
+    /** Runs the re-training (default: in this thread; Studio passes a worker thread). */
+    train?: (
+      config: AdapterTrainingConfig,
+      base: Uint8Array,
+      records: TrainingRecord[],
+      onStep?: OnStep,
+    ) => TrainedAdapter | Promise<TrainedAdapter>
   } = {},
 ): Promise<VerifyModelResult> {
   const model = await readModel(ctx, modelId, o.version)
@@ -389,7 +396,7 @@ export async function verifyModel(
     }
   }
   o.onPhase?.('train', `re-training: ${s.steps} steps, rank ${config.lora.rank}, seed ${s.seed}`)
-  const t = runAdapterTraining(config, base.artifact, toRecords(corpus), o.onStep)
+  const t = await (o.train ?? runAdapterTraining)(config, base.artifact, toRecords(corpus), o.onStep)
   result.recomputedArtifactHash = t.artifactHash
   result.heldOutLossBase = t.heldOutLossBase
   result.heldOutLossAdapter = t.heldOutLossAdapter

@@ -4,7 +4,10 @@ import { short } from './format.ts'
 import { aboutPage } from './pages/about.ts'
 import { datanetPage, datanetsPage } from './pages/datanets.ts'
 import { addressPage, blockPage, homePage, searchTarget, txPage } from './pages/explorer.ts'
+import { factoryPage } from './pages/factory.ts'
 import { modelPage, modelsPage, receiptPage, rewardsPage } from './pages/payable.ts'
+import { playgroundPage } from './pages/playground.ts'
+import { validatorsPage } from './pages/validators.ts'
 import { rpc } from './rpc.ts'
 import { connectInjected, initWallet, onWalletChange, select, wallet } from './wallet.ts'
 
@@ -26,6 +29,9 @@ const routes: Route[] = [
   [/^#\/datanet\/(\d+)$/, (m) => datanetPage(main, m[1]!)],
   [/^#\/models$/, () => modelsPage(main)],
   [/^#\/model\/(\d+)$/, (m) => modelPage(main, m[1]!)],
+  [/^#\/validators$/, () => validatorsPage(main)],
+  [/^#\/factory$/, () => factoryPage(main)],
+  [/^#\/playground$/, () => playgroundPage(main)],
   [/^#\/receipt\/(0x[0-9a-fA-F]{64})$/, (m) => receiptPage(main, m[1]!)],
   [/^#\/rewards$/, () => rewardsPage(main)],
   [/^#\/about$/, () => aboutPage(main)],

@@ -53,6 +53,12 @@ const dev = program
   .addOption(
     new Option('--chain-id <id>', 'chain id (default 31337)').argParser((v) => Number(parseBigInt(v))),
   )
+  .addOption(
+    new Option(
+      '--gas-limit <gas>',
+      "block gas limit (default: the genesis file's; genesis/devnet.json: 100,000,000)",
+    ).argParser(parseBigInt),
+  )
   .option('--datadir <dir>', 'persist the chain here and resume from it (default: a temporary directory)')
   .option('--genesis <file>', 'genesis file to start from (default genesis/devnet.json)')
   .option('--mnemonic <phrase>', 'BIP-39 mnemonic of the dev accounts')
@@ -116,6 +122,7 @@ const dev = program
       accounts: o.accounts,
       balance: o.balance,
       chainId: o.chainId,
+      gasLimit: o.gasLimit,
       datadir: o.datadir,
       genesis: o.genesis,
       mnemonic: o.mnemonic,

@@ -26,6 +26,7 @@ import type { NodeMetrics } from '../metrics.ts'
 import type { TxPool } from '../txpool/index.ts'
 import { bytesEqual, hex } from '../util/bytes.ts'
 import { type EthBlockCodec, withQbftHash } from './block-codec.ts'
+import type { CycleStep, CycleTimings } from './cycle-timings.ts'
 import { checkVanity, expectedVanity, withVanity } from './epochs.ts'
 import type { ChainValidatorSet } from './validator-set.ts'
 import type { ConsensusWal } from './wal.ts'
@@ -56,6 +57,15 @@ export interface QbftHostOptions {
   signal: AbortSignal
   /** Header fields a block hook gives a meaning to (the L1 bridge's origin); must not wait on the network. */
   proposalHeader?: (parentStateRoot: Uint8Array) => Promise<{ parentBeaconBlockRoot?: Uint8Array }>
+  /** Per-height timestamps of the block cycle (qbft_getCycleTimings). */
+  timings?: CycleTimings
+}
+
+/** WAL record kind → the cycle steps around its append. */
+const WAL_STEPS: Partial<Record<SignedRecord['kind'], [CycleStep, CycleStep]>> = {
+  PROPOSAL: ['proposalWal', 'proposalSent'],
+  PREPARE: ['prepareWal', 'prepareSent'],
+  COMMIT: ['commitWal', 'commitSent'],
 }
 
 export class QbftNodeHost implements QbftHost {
@@ -76,6 +86,7 @@ export class QbftNodeHost implements QbftHost {
     const parentTs = chain.head.header.timestamp
     const earliest = parentTs + BigInt(Math.max(blockPeriodSeconds, 1))
     await this.#sleepUntil(Number(earliest) * 1000)
+    this.o.timings?.mark(height, 'buildStart')
     return this.o.importer.exclusive(async () => {
       const parent = chain.head
       if (parent.header.number + 1n !== height)
@@ -120,6 +131,8 @@ export class QbftNodeHost implements QbftHost {
       const vanity = await expectedVanity(this.o.stakingAt(result.block.header.stateRoot), height)
       const block = this.o.codec.remember(withVanity(withQbftHash(result.block), vanity, this.o.blockOptions))
       this.#remember(block.digest, result.executed)
+      this.o.timings?.mark(height, 'built')
+      this.o.timings?.txs(height, result.executed.length)
       this.o.log.debug(
         { height: String(height), round, txs: result.executed.length, ms: Math.round(result.timings.total) },
         'proposal built',
@@ -128,7 +141,15 @@ export class QbftNodeHost implements QbftHost {
     })
   }
 
-  validateBlock(block: ConsensusBlock): Promise<boolean> {
+  async validateBlock(block: ConsensusBlock): Promise<boolean> {
+    const timings = this.o.timings
+    timings?.mark(block.height, 'validateStart')
+    const valid = await this.#validate(block)
+    timings?.mark(block.height, 'validated')
+    return valid
+  }
+
+  #validate(block: ConsensusBlock): Promise<boolean> {
     return this.o.importer.exclusive(async () => {
       const eth = this.o.codec.ethBlock(block)
       const parent = this.o.chain.head
@@ -148,6 +169,7 @@ export class QbftNodeHost implements QbftHost {
           return false
         }
         this.#remember(block.digest, executed)
+        this.o.timings?.txs(block.height, executed.length)
         this.o.log.debug(
           {
             height: String(block.height),
@@ -192,7 +214,8 @@ export class QbftNodeHost implements QbftHost {
     seals: readonly Uint8Array[],
     _signers: readonly Address[],
   ): Promise<void> {
-    const { chain, runtime, codec, blockOptions } = this.o
+    const { chain, runtime, codec, blockOptions, timings } = this.o
+    timings?.mark(block.height, 'decided')
     const eth = codec.ethBlock(block)
     const header = createBlockHeaderFromBytesArray(headerWithSeals(eth.header.raw(), seals), blockOptions)
     const sealed = withQbftHash(new Block(header, eth.transactions, [], [], blockOptions))
@@ -202,6 +225,7 @@ export class QbftNodeHost implements QbftHost {
       // Decided before our own validation finished: execute now.
       return runtime.executeBlock(eth, chain.head.header)
     })
+    timings?.mark(block.height, 'imported')
     if (result === 'known')
       this.o.log.debug({ height: String(block.height) }, 'decided block already imported')
   }
@@ -210,8 +234,12 @@ export class QbftNodeHost implements QbftHost {
     this.o.broadcast(bytes)
   }
 
-  persist(record: SignedRecord): Promise<void> {
-    return this.o.wal.append(record)
+  async persist(record: SignedRecord): Promise<void> {
+    const steps = WAL_STEPS[record.kind]
+    const timings = this.o.timings
+    if (steps) timings?.mark(record.height, steps[0])
+    await this.o.wal.append(record)
+    if (steps) timings?.mark(record.height, steps[1])
   }
 
   setTimer(ms: number, fn: () => void): () => void {
@@ -237,6 +265,8 @@ export class QbftNodeHost implements QbftHost {
   onRoundStarted(height: bigint, round: Round, reason: string): void {
     const m = this.o.metrics
     m?.qbftRound.set(round)
+    if (round === 0) this.o.timings?.mark(height, 'roundStart')
+    this.o.timings?.round(height, round)
     if (round > 0) {
       m?.qbftRoundChanges.inc()
       this.o.log.info({ height: String(height), round, reason }, 'round change')

@@ -11,7 +11,9 @@ import { encodeFrame, HEADER_BYTES, type ScannedRecord, scanWal, WalError, walHe
 export { MAX_PAYLOAD_BYTES, WAL_VERSION, WalError, type WalErrorCode } from './wal-format.ts'
 
 export interface WalOptions {
-  /** Rewrite on prune only once the file is at least this big (default 64 KiB)... */
+  /** Rewrite on prune only once the file is at least this big (default 4 MiB: a proposal record
+   * holds its whole block, so a lower bound rewrote — two fsyncs queued ahead of the next height's
+   * signatures — after nearly every busy height)... */
   readonly pruneMinBytes?: number
   /** ...or once this many heights were committed since the last rewrite (default 128). */
   readonly pruneEveryHeights?: bigint
@@ -81,7 +83,7 @@ export class ConsensusWal {
     this.#fh = fh
     this.#size = size
     this.#index = index
-    this.#pruneMinBytes = opts.pruneMinBytes ?? 64 * 1024
+    this.#pruneMinBytes = opts.pruneMinBytes ?? 4 * 1024 * 1024
     this.#pruneEveryHeights = opts.pruneEveryHeights ?? 128n
   }
 

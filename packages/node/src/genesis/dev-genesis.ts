@@ -12,6 +12,8 @@ export interface DevGenesisOptions {
   /** Balance of each dev account, in wei. */
   balance?: bigint
   chainId?: number
+  /** Block gas limit; replaces the file's. */
+  gasLimit?: bigint
   mnemonic?: string
   /** EVM rules from genesis on (`prague`, `osaka`); replaces the file's hardfork schedule. */
   hardfork?: string
@@ -46,6 +48,7 @@ export async function buildDevGenesis(
     json.alloc = alloc
   }
   if (opts.chainId !== undefined) json.chainId = opts.chainId
+  if (opts.gasLimit !== undefined) json.gasLimit = opts.gasLimit.toString()
   if (opts.hardfork !== undefined) {
     json.hardfork = opts.hardfork
     delete json.hardforks

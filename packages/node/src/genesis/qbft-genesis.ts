@@ -32,6 +32,10 @@ export interface QbftGenesisOptions {
 }
 
 const OPEN = 10n ** 18n
+/** A network's block gas limit. genesis/devnet.json has the dev chain's (100 M, for bursts of test
+ * traffic on one machine); validators re-execute every block within the block period, so a network
+ * keeps a limit its slowest validator executes well inside one period. */
+export const NETWORK_GAS_LIMIT = 30_000_000n
 
 export async function buildQbftGenesis(opts: QbftGenesisOptions): Promise<Record<string, unknown>> {
   const json = (await loadJson(DEVNET_GENESIS_URL)) as Record<string, unknown>
@@ -39,6 +43,7 @@ export async function buildQbftGenesis(opts: QbftGenesisOptions): Promise<Record
   json.name = opts.name ?? 'openledger-network'
   if (opts.chainId !== undefined) json.chainId = opts.chainId
   if (opts.hardfork !== undefined) json.hardfork = opts.hardfork
+  json.gasLimit = NETWORK_GAS_LIMIT.toString()
   json.validators = validators.map(hex)
   json.extraData = hex(genesisExtraData(validators))
   const period = opts.blockPeriodSeconds ?? 1

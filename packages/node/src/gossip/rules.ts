@@ -15,6 +15,7 @@ import {
   messageHeight,
   QbftDecodeError,
 } from '@openledger/consensus'
+import type { RawTxRecovery } from '@openledger/evm-runtime'
 import type { Chain } from '../chain/chain.ts'
 import { type BlockImporter, ImportError } from '../chain/importer.ts'
 import { BlockDecodeError } from '../consensus/block-codec.ts'
@@ -30,8 +31,13 @@ import { decodeTxBatch, TxBatchError } from './tx-batch.ts'
  * the pool admitted at least one of them, ignored when all were known, stale or underpriced —
  * normal churn, not misbehaviour.
  */
-export function txRule(deps: { intake: TxIntake; pool: TxPool }): (data: Uint8Array) => Promise<Verdict> {
-  const { intake, pool } = deps
+export function txRule(deps: {
+  intake: TxIntake
+  pool: TxPool
+  /** Worker-thread sender recovery (the RPC path's RecoverPool.submit); undefined: in-thread. */
+  recovery?: { submit(raw: Uint8Array): Promise<RawTxRecovery | undefined> | undefined }
+}): (data: Uint8Array) => Promise<Verdict> {
+  const { intake, pool, recovery } = deps
   return async (data) => {
     let raws: Uint8Array[]
     try {
@@ -42,12 +48,17 @@ export function txRule(deps: { intake: TxIntake; pool: TxPool }): (data: Uint8Ar
     }
     const txs: Array<{ tx: TypedTransaction; sender: Uint8Array }> = []
     try {
+      // Decode all first; new ones go to the workers together while this thread decodes the rest
+      // (each sender is recovered once per node: known transactions are skipped before that).
+      const fresh: Array<{ tx: TypedTransaction; offloaded?: Promise<RawTxRecovery | undefined> }> = []
       for (const raw of raws) {
         const tx = intake.decode(raw)
-        // Known already: skip before paying for sender recovery.
-        if (pool.has(tx.hash())) continue
-        txs.push({ tx, sender: intake.recover(tx) })
+        // A zero r or s decodes as unsigned (no hash): recovery below refuses it.
+        if (tx.isSigned() && pool.has(tx.hash())) continue
+        fresh.push({ tx, offloaded: recovery?.submit(raw) })
       }
+      for (const { tx, offloaded } of fresh)
+        txs.push({ tx, sender: intake.recover(tx, offloaded && (await offloaded)) })
     } catch (e) {
       if (e instanceof IntakeError) return 'reject'
       throw e

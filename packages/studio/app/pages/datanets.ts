@@ -7,6 +7,7 @@ import { num, short } from '../format.ts'
 import { rpc } from '../rpc.ts'
 import { send, wallet } from '../wallet.ts'
 import { addrLink } from './explorer.ts'
+import { sharesSection } from './shares.ts'
 
 const abi = datanetsAbi as Abi
 const call = (functionName: string, args: unknown[]) =>
@@ -149,6 +150,7 @@ export async function datanetPage(main: HTMLElement, idText: string): Promise<vo
       ),
     ),
   )
+  const shares = await sharesSection(id)
   const curate = (c: Contribution) => {
     if (Number(c.status) !== 1 || !wallet.selected) return c.statusName
     const weight = h('input', {
@@ -277,6 +279,7 @@ export async function datanetPage(main: HTMLElement, idText: string): Promise<vo
       ]),
       'No version published yet.',
     ),
+    shares,
     wallet.selected
       ? [publish, contribute]
       : h('p', { class: 'empty' }, 'Connect a wallet to contribute or curate.'),

@@ -2,9 +2,10 @@
 import { attributionAbi } from '@openledger/attribution/abi'
 import { type Abi, encodeFunctionData, toEventSelector, toHex } from 'viem'
 import { ATTRIBUTION } from '../decode.ts'
-import { type Child, errorBox, fields, h, link, render, table } from '../dom.ts'
+import { type Child, errorBox, fields, h, link, loading, render, table } from '../dom.ts'
 import { num, open, short } from '../format.ts'
 import { rpc } from '../rpc.ts'
+import { devOnly, followJob, type Job, jobView } from '../training.ts'
 import { send, wallet } from '../wallet.ts'
 import { addrLink } from './explorer.ts'
 
@@ -64,7 +65,8 @@ export async function modelsPage(main: HTMLElement): Promise<void> {
   )
 }
 
-export async function modelPage(main: HTMLElement, idText: string): Promise<void> {
+export async function modelPage(main: HTMLElement, idText: string): Promise<() => void> {
+  let left = false
   const m = await rpc<Model | null>('ol_getModel', [toHex(BigInt(idText))])
   if (!m) throw new Error(`Model ${idText} not found`)
   // Lineage: parent → … → root (a derivative names its parent).
@@ -109,10 +111,58 @@ export async function modelPage(main: HTMLElement, idText: string): Promise<void
           ],
         ])
       : null,
+    /^model:\d+$/.test(m.baseModel) ? verifyModelSection(m.id, () => left) : null,
+  )
+  return () => {
+    left = true
+  }
+}
+
+/** `openledger model verify`, run by the dev node: re-train from chain data, compare the hashes. */
+function verifyModelSection(id: string, stopped: () => boolean): HTMLElement {
+  const out = h('div', { id: 'verify-model-result', 'aria-live': 'polite' })
+  const button = h('button', { type: 'button', id: 'verify-model' }, 'Verify (re-train from chain data)')
+  button.addEventListener('click', () => {
+    button.disabled = true
+    rpc<Job>('studio_verifyModel', [toHex(BigInt(id))])
+      .then((job) => followJob(job.id, (j) => render(out, jobView(j)), stopped))
+      .then((job) => {
+        const r = job.result as { ok: boolean; reasons: string[]; recomputedArtifactHash: string | null }
+        render(
+          out,
+          jobView(job),
+          r.ok
+            ? h(
+                'p',
+                { class: 'good', id: 'verify-model-ok' },
+                `Verified: re-training from the datanet versions on chain gives the registered artifact ${short(r.recomputedArtifactHash)}; the training config and log hashes match.`,
+              )
+            : [
+                h('p', { class: 'bad', id: 'verify-model-failed' }, 'The model does not verify:'),
+                h('ul', {}, ...r.reasons.map((x) => h('li', {}, x))),
+              ],
+        )
+      })
+      .catch((e: unknown) => render(out, errorBox(devOnly(e))))
+      .finally(() => {
+        button.disabled = false
+      })
+  })
+  return h(
+    'section',
+    { 'aria-labelledby': 'vm-title' },
+    h('h2', { id: 'vm-title' }, 'Verify'),
+    h(
+      'p',
+      {},
+      'Training is deterministic: re-running the recorded training config on the datanet versions rebuilt from chain must give the same artifact, byte for byte.',
+    ),
+    button,
+    out,
   )
 }
 
-interface Attribution {
+export interface Attribution {
   receiptId: string
   modelId: string
   payer: string
@@ -153,6 +203,11 @@ function splitChart(parts: Array<[string, bigint]>, total: bigint): HTMLElement 
 export async function receiptPage(main: HTMLElement, id: string): Promise<void> {
   const a = await rpc<Attribution | null>('ol_getAttribution', [id])
   if (!a) throw new Error(`Receipt ${id} not found`)
+  render(main, h('h1', {}, 'Inference receipt'), ...receiptView(a))
+}
+
+/** A settled receipt: who paid, the split chart, the contributors paid, and the attribution check. */
+export function receiptView(a: Attribution, output?: string): Child[] {
   const fee = BigInt(a.fee)
   const parts: Array<[string, bigint]> = [
     ['Contributors', BigInt(a.split.contributors ?? 0)],
@@ -177,11 +232,9 @@ export async function receiptPage(main: HTMLElement, id: string): Promise<void> 
         open(c.amount),
       ])
   }
-  render(
-    main,
-    h('h1', {}, 'Inference receipt'),
+  return [
     fields([
-      ['Receipt', h('span', { class: 'mono' }, a.receiptId)],
+      ['Receipt', link(`#/receipt/${a.receiptId}`, h('span', { class: 'mono' }, a.receiptId))],
       ['Model', link(`#/model/${BigInt(a.modelId)}`, `#${BigInt(a.modelId)}`)],
       ['Paid by', addrLink(a.payer)],
       ['Fee', open(fee)],
@@ -193,7 +246,56 @@ export async function receiptPage(main: HTMLElement, id: string): Promise<void> 
     ),
     h('h2', {}, 'Contributors paid'),
     table(['Datanet version', 'Contribution', 'Amount'], rows, 'No contributor entries.'),
+    verifyAttributionForm(a.receiptId, output),
+  ]
+}
+
+/**
+ * Recomputes the attribution of a settled answer from chain data (the model's datanet versions)
+ * and the answer's text (only its hash is on chain), and compares it with what the receipt
+ * committed to: `openledger attribution verify`, run by the dev node.
+ */
+function verifyAttributionForm(receiptId: string, output?: string): HTMLElement {
+  const result = h('div', { id: 'verify-result', 'aria-live': 'polite' })
+  const text = h('textarea', { id: 'v-output', rows: 3, required: true, maxlength: 65536 }, output ?? '')
+  const form = h(
+    'form',
+    { id: 'verify-attribution', 'aria-labelledby': 'va-title' },
+    h('h2', { id: 'va-title' }, 'Verify the attribution'),
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: 'v-output' }, 'The answer’s text (the chain holds only its hash)'),
+      text,
+    ),
+    h('button', { type: 'submit' }, 'Verify'),
+    result,
   )
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault()
+    render(result, loading())
+    rpc<{ ok: boolean; reasons: string[]; commitment: string | null }>('studio_verifyAttribution', [
+      receiptId,
+      text.value,
+    ])
+      .then((v) =>
+        render(
+          result,
+          v.ok
+            ? h(
+                'p',
+                { class: 'good', id: 'verify-ok' },
+                `Verified: the attribution recomputed from chain data (commitment ${short(v.commitment)}) equals the receipt’s, entry by entry.`,
+              )
+            : [
+                h('p', { class: 'bad', id: 'verify-failed' }, 'The attribution does not verify:'),
+                h('ul', {}, ...v.reasons.map((r) => h('li', {}, r))),
+              ],
+        ),
+      )
+      .catch((e: unknown) => render(result, errorBox(devOnly(e))))
+  })
+  return form
 }
 
 export async function rewardsPage(main: HTMLElement): Promise<void> {
