@@ -46,6 +46,9 @@ export interface SyncFigures {
   /** Seconds per phase on the syncing node (node_phase_seconds_total) over the whole sync
    * (`allBlocks` blocks with `allTxs` transactions, the untimed first batch included). */
   phases: Record<string, number>
+  /** CPU time of the syncing process (all threads) over the timed part: on a loaded machine
+   * wall-clock figures mostly measure the scheduler, CPU per block much less so. */
+  cpuSeconds: number
   allBlocks: number
   allTxs: number
 }
@@ -239,11 +242,19 @@ async function scrapePhases(metricsUrl: string): Promise<Record<string, number>>
   return out
 }
 
+/** process_cpu_seconds_total (user + system, every thread) of a node. */
+async function scrapeCpu(metricsUrl: string): Promise<number> {
+  const text = await (await fetch(metricsUrl)).text()
+  const m = /^process_cpu_seconds_total (\S+)$/m.exec(text)
+  return m ? Number(m[1]) : Number.NaN
+}
+
 /**
  * A fresh full node syncs the chain in `dir/source` (head `count`) from one peer. Timed from the
  * first imported block to the head (start-up and the peer handshake are not sync).
  */
-async function syncFromSource(root: string, dir: string, genesisPath: string, count: number, txs: number) {
+async function syncFromSource(root: string, chain: PreparedChain, datadir: string): Promise<SyncFigures> {
+  const { dir, genesisPath, blocks: count, txs } = chain
   const procs: Awaited<ReturnType<typeof startNodeProc>>[] = []
   try {
     const [rpcA, p2pA, rpcB, p2pB] = await Promise.all([freePort(), freePort(), freePort(), freePort()])
@@ -259,7 +270,7 @@ async function syncFromSource(root: string, dir: string, genesisPath: string, co
     const sourceId = (await source.rpc.call<{ id: string }>('admin_nodeInfo')).id
     const fresh = await startNodeProc(root, 'syncing node', {
       genesisPath,
-      datadir: join(dir, 'fresh'),
+      datadir: join(dir, datadir),
       rpcPort: rpcB,
       p2pPort: p2pB,
       bootnodes: [`/ip4/127.0.0.1/tcp/${p2pA}/p2p/${sourceId}`],
@@ -267,18 +278,21 @@ async function syncFromSource(root: string, dir: string, genesisPath: string, co
     procs.push(fresh)
     let t0 = 0
     let h0 = 0
+    let cpu0 = 0
     const deadline = Date.now() + 600_000
     for (;;) {
       const h = hexNum(await fresh.rpc.call<string>('eth_blockNumber'))
       if (h > 0 && t0 === 0) {
         t0 = performance.now()
         h0 = h
+        cpu0 = await scrapeCpu(fresh.metricsUrl)
       }
       if (h >= count) break
       if (Date.now() > deadline) throw new Error(`sync: head ${h} of ${count} after 600 s`)
       await new Promise((r) => setTimeout(r, 10))
     }
     const seconds = (performance.now() - t0) / 1000
+    const cpuSeconds = (await scrapeCpu(fresh.metricsUrl)) - cpu0
     const phases = await scrapePhases(fresh.metricsUrl)
     // Transactions of the blocks after h0 (a replay chain's blocks are uniform per kind; the
     // caller passes the total, scaled here by the share of blocks timed).
@@ -290,6 +304,7 @@ async function syncFromSource(root: string, dir: string, genesisPath: string, co
       blocksPerSec: (count - h0) / seconds,
       txPerSec: timedTxs / seconds,
       phases,
+      cpuSeconds,
       allBlocks: count,
       allTxs: txs,
     }
@@ -299,35 +314,47 @@ async function syncFromSource(root: string, dir: string, genesisPath: string, co
   }
 }
 
-/** A fresh full node syncing `count` sealed empty blocks from one peer. */
-export async function syncEmptyBlocks(root: string, count: number): Promise<SyncFigures> {
-  const dir = makeTempDir('openledger-sync-bench-')
-  try {
-    const key = generatePrivateKey()
-    const genesis = await syncGenesis(key, false)
-    const genesisPath = join(dir, 'genesis.json')
-    await writeFile(genesisPath, JSON.stringify(genesis))
-    await generateSealedChain(join(dir, 'source'), genesis, key, count)
-    return await syncFromSource(root, dir, genesisPath, count, 0)
-  } finally {
-    removeTempDir(dir)
-  }
+/** A chain built once in `dir/source`, synced by one or more fresh nodes. */
+interface PreparedChain {
+  dir: string
+  genesisPath: string
+  blocks: number
+  txs: number
 }
 
-/** A fresh full node replaying blocks full of ETH and ERC-20 transfers from one peer. */
-export async function syncFullBlocks(root: string, plan: ReplayPlan): Promise<SyncFigures> {
+async function prepareChain(replay: ReplayPlan | undefined, emptyBlocks: number): Promise<PreparedChain> {
   const dir = makeTempDir('openledger-sync-bench-')
+  const key = generatePrivateKey()
+  const genesis = await syncGenesis(key, replay !== undefined)
+  const genesisPath = join(dir, 'genesis.json')
+  await writeFile(genesisPath, JSON.stringify(genesis))
+  const built = await generateSealedChain(
+    join(dir, 'source'),
+    genesis,
+    key,
+    replay === undefined ? emptyBlocks : (common) => replayBlocks(replay, common),
+  )
+  return { dir, genesisPath, ...built }
+}
+
+/**
+ * Fresh full nodes of each root in `roots` (this tree, then e.g. a baseline checkout) sync the
+ * same chain one after the other: `count` sealed empty blocks, or the replay `plan`.
+ */
+export async function syncChain(
+  roots: readonly string[],
+  what: { emptyBlocks: number } | { replay: ReplayPlan },
+): Promise<SyncFigures[]> {
+  const chain = await prepareChain(
+    'replay' in what ? what.replay : undefined,
+    'emptyBlocks' in what ? what.emptyBlocks : 0,
+  )
   try {
-    const key = generatePrivateKey()
-    const genesis = await syncGenesis(key, true)
-    const genesisPath = join(dir, 'genesis.json')
-    await writeFile(genesisPath, JSON.stringify(genesis))
-    const built = await generateSealedChain(join(dir, 'source'), genesis, key, (common) =>
-      replayBlocks(plan, common),
-    )
-    return await syncFromSource(root, dir, genesisPath, built.blocks, built.txs)
+    const out: SyncFigures[] = []
+    for (const [i, root] of roots.entries()) out.push(await syncFromSource(root, chain, `fresh${i}`))
+    return out
   } finally {
-    removeTempDir(dir)
+    removeTempDir(chain.dir)
   }
 }
 
@@ -335,6 +362,7 @@ const PHASES: Array<[string, string]> = [
   ['sync_fetch_wait', 'fetch wait'],
   ['sync_decode', 'decode'],
   ['import_seals', 'seals'],
+  ['import_senders', 'senders wait'],
   ['import_execution', 'execution+roots'],
   ['import_after_execute', 'epoch checks'],
   ['storage', 'storage'],
@@ -348,7 +376,9 @@ export function phaseLine(f: SyncFigures): string {
   return PHASES.filter(([k]) => f.phases[k] !== undefined)
     .map(([k, label]) => `${label} ${Math.round(((f.phases[k] ?? 0) * 1e6) / per)}`)
     .join(', ')
-    .concat(` (${unit}, syncing node's main thread)`)
+    .concat(
+      ` (${unit}, syncing node's main thread); process CPU ${Math.round((f.cpuSeconds * 1e6) / (f.txs > 0 ? f.txs : f.blocks))} ${unit}`,
+    )
 }
 
 export const loadLine = () =>
@@ -371,31 +401,42 @@ export const REPLAY_PLAN: { quick: ReplayPlan; full: ReplayPlan } = {
   full: { eth: { blocks: 20, perBlock: 1000 }, erc20: { blocks: 20, perBlock: 500 } },
 }
 
-/** The sync lines of section (h) of `pnpm bench` (also `pnpm bench:sync`). */
+/** The sync lines of section (h) of `pnpm bench` (also `pnpm bench:sync`). With `baseline` (the
+ * root of another checkout, built), its node syncs the same chains right after ours. */
 export async function syncSection(
   root: string,
-  opts: { quick: boolean; log: (s?: string) => void },
+  opts: { quick: boolean; log: (s?: string) => void; baseline?: string },
 ): Promise<SyncSection | undefined> {
   const { log } = opts
+  const roots = opts.baseline ? [root, opts.baseline] : [root]
+  const vs = (ours: number, base: SyncFigures | undefined, of: (f: SyncFigures) => number, unit: string) =>
+    base === undefined ? '' : `; baseline ${Math.round(of(base))} ${unit}, ×${(ours / of(base)).toFixed(2)}`
   let section: SyncSection | undefined
   try {
     const count = opts.quick ? EMPTY_BLOCKS.quick : EMPTY_BLOCKS.full
-    const empty = await syncEmptyBlocks(root, count)
+    const [empty, base] = await syncChain(roots, { emptyBlocks: count })
     log(
-      `    fresh full node syncing ${count} sealed empty blocks: ${Math.round(empty.blocksPerSec)} blocks/s (${empty.seconds.toFixed(2)} s; ${loadLine()})`,
+      `    fresh full node syncing ${count} sealed empty blocks: ${Math.round(empty!.blocksPerSec)} blocks/s (${empty!.seconds.toFixed(2)} s${vs(empty!.blocksPerSec, base, (f) => f.blocksPerSec, 'blocks/s')}; ${loadLine()})`,
     )
-    log(`      ${phaseLine(empty)}`)
-    section = { blocks: empty.blocks, seconds: empty.seconds, blocksPerSec: empty.blocksPerSec, empty }
+    log(`      ${phaseLine(empty!)}`)
+    if (base) log(`      baseline: ${phaseLine(base)}`)
+    section = {
+      blocks: empty!.blocks,
+      seconds: empty!.seconds,
+      blocksPerSec: empty!.blocksPerSec,
+      empty: empty!,
+    }
   } catch (err) {
     log(`    sync FAILED ${(err as Error).message}`)
   }
   try {
     const plan = opts.quick ? REPLAY_PLAN.quick : REPLAY_PLAN.full
-    const replay = await syncFullBlocks(root, plan)
+    const [replay, base] = await syncChain(roots, { replay: plan })
     log(
-      `    fresh full node replaying ${plan.eth.blocks} blocks of ${plan.eth.perBlock} transfers + ${plan.erc20.blocks} blocks of ${plan.erc20.perBlock} ERC-20 transfers: ${Math.round(replay.txPerSec)} tx/s, ${replay.blocksPerSec.toFixed(1)} blocks/s (${replay.seconds.toFixed(2)} s; ${loadLine()})`,
+      `    fresh full node replaying ${plan.eth.blocks} blocks of ${plan.eth.perBlock} transfers + ${plan.erc20.blocks} blocks of ${plan.erc20.perBlock} ERC-20 transfers: ${Math.round(replay!.txPerSec)} tx/s, ${replay!.blocksPerSec.toFixed(1)} blocks/s (${replay!.seconds.toFixed(2)} s${vs(replay!.txPerSec, base, (f) => f.txPerSec, 'tx/s')}; ${loadLine()})`,
     )
-    log(`      ${phaseLine(replay)}`)
+    log(`      ${phaseLine(replay!)}`)
+    if (base) log(`      baseline: ${phaseLine(base)}`)
     if (section) section.replay = replay
   } catch (err) {
     log(`    sync replay FAILED ${(err as Error).message}`)

@@ -180,6 +180,10 @@ export class NetworkNode {
       // Sender recovery for RPC and seal recovery for sync share the worker threads.
       const recovery = createRecoverPool({ signal: abort.signal })
       closers.unshift(async () => recovery?.close())
+      // Worth waiting for a worker to start (~0.2 s) only for a large batch; a few seals or
+      // transactions (a small gap) are recovered in-thread at once.
+      const offThread = async (n: number) =>
+        recovery !== undefined && (recovery.ready || (n >= 64 && (await recovery.whenReady())))
       const importer = new BlockImporter({
         chain,
         store,
@@ -194,7 +198,11 @@ export class NetworkNode {
         },
         recover: nativeRecover,
         // Sync verifies a quorum of seals per block: recovered in batches on the worker threads.
-        recoverSeals: (items) => recovery?.recoverSeals(items) ?? Promise.resolve(undefined),
+        recoverSeals: async (items) =>
+          (await offThread(items.length)) ? recovery!.recoverSeals(items) : undefined,
+        // ... and the senders of a range's transactions.
+        recoverSenders: async (raws) =>
+          (await offThread(raws.length)) ? recovery!.recoverMany(raws) : undefined,
         log,
       })
       // Closed after the network (closers run in reverse): let an import in flight finish.

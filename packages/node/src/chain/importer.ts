@@ -9,6 +9,7 @@
  * gas used in the header must match our own execution.
  */
 import type { Block } from '@ethereumjs/block'
+import type { TypedTransaction } from '@ethereumjs/tx'
 import {
   type Address,
   checkSignatureShape,
@@ -18,8 +19,14 @@ import {
   type RecoverFn,
   verifySeals,
 } from '@openledger/consensus'
-import { BlockValidationError, type ExecutedTx, type ExecutionRuntime } from '@openledger/evm-runtime'
-import { commitSealDigest } from '../consensus/block-codec.ts'
+import {
+  adoptRecovery,
+  BlockValidationError,
+  type ExecutedTx,
+  type ExecutionRuntime,
+  type RawTxRecovery,
+} from '@openledger/evm-runtime'
+import { commitSealDigest, rawTransactions } from '../consensus/block-codec.ts'
 import type { Logger } from '../logger.ts'
 import type { NodeMetrics } from '../metrics.ts'
 import type { ChainStore } from '../store/index.ts'
@@ -63,6 +70,23 @@ export interface ImporterOptions {
   recoverSeals?: (
     items: ReadonlyArray<{ digest: Hash; seal: Uint8Array }>,
   ) => Promise<ReadonlyArray<Address | undefined> | undefined>
+  /** Recovers the senders of many encoded transactions off the main thread (sync); resolves
+   * undefined, or an undefined entry, where execution must recover in-thread. */
+  recoverSenders?: (
+    raws: readonly Uint8Array[],
+  ) => Promise<ReadonlyArray<RawTxRecovery | undefined> | undefined>
+}
+
+/**
+ * Work on a fetched range that runs off the main thread and can start before the range's turn to
+ * be imported (range sync prepares the next range while importing this one): its commit seals
+ * and its transactions' senders, recovered on the worker threads. Neither decides anything:
+ * `importRange` still verifies every seal quorum and execution every signature's validity.
+ */
+export interface PreparedRange {
+  seals: Promise<Prerecovered | undefined>
+  /** Per block of the range: its senders recovered (block i can execute while i+1's recover). */
+  senders: ReadonlyArray<Promise<unknown>>
 }
 
 /** Commit-seal digests of a range and the signers recovered for them ahead of verification. */
@@ -170,14 +194,18 @@ export class BlockImporter {
    * execution may read ancestors' hashes (BLOCKHASH) from the store. On an invalid block the valid
    * prefix stays imported and the error is thrown. Returns how many blocks were new.
    */
-  importRange(blocks: readonly Block[]): Promise<number> {
+  importRange(
+    blocks: readonly Block[],
+    prepared: PreparedRange = this.prepareRange(blocks),
+  ): Promise<number> {
     return this.exclusive(async () => {
       const m = this.opts.metrics
       const phase = (name: string, t0: number) =>
         m?.phaseSeconds.inc({ phase: name }, (performance.now() - t0) / 1000)
       let t = performance.now()
-      const pre = await this.prerecover(blocks)
+      const pre = await prepared.seals
       phase('import_seals', t)
+
       let tip = this.chain.head
       let pending: Array<{ block: Block; executed: ExecutedTx[] }> = []
       let imported = 0
@@ -206,7 +234,12 @@ export class BlockImporter {
           this.verifySeals(block, pre?.digests[i], pre?.recover)
           phase('import_seals', t)
           const hasTxs = block.transactions.length > 0
-          if (hasTxs) await flush()
+          if (hasTxs) {
+            t = performance.now()
+            await prepared.senders[i]
+            phase('import_senders', t)
+            await flush()
+          }
           let executed: ExecutedTx[]
           t = performance.now()
           try {
@@ -235,10 +268,21 @@ export class BlockImporter {
     })
   }
 
-  private prerecover(blocks: readonly Block[]): Promise<Prerecovered | undefined> {
-    const batch = this.opts.recoverSeals
-    if (batch === undefined || blocks.length < 2) return Promise.resolve(undefined)
-    return prerecoverSeals(blocks, batch, this.opts.recover)
+  /** Starts the off-thread work of a range (see PreparedRange); never rejects. */
+  prepareRange(blocks: readonly Block[]): PreparedRange {
+    const seals = this.opts.recoverSeals
+    const senders = this.opts.recoverSenders
+    return {
+      seals:
+        seals === undefined || blocks.length < 2
+          ? Promise.resolve(undefined)
+          : prerecoverSeals(blocks, seals, this.opts.recover).catch(() => undefined),
+      senders: blocks.map((b) =>
+        senders === undefined || b.transactions.length === 0
+          ? Promise.resolve()
+          : prerecoverSenders(b, senders).catch(() => 0),
+      ),
+    }
   }
 
   /**
@@ -295,4 +339,33 @@ export async function prerecoverSeals(
     if (a !== undefined) known.set(hex(it.digest) + hex(it.seal), a)
   })
   return { digests, recover: (hash, seal) => known.get(hex(hash) + hex(seal)) ?? fallback(hash, seal) }
+}
+
+/**
+ * Recovers the senders of a block's transactions in one batch (off the main thread) from the bytes
+ * they were decoded from, and caches each on its transaction object (as eth_sendRawTransaction's
+ * intake does): execution then skips ecrecover for them. The workers apply the same signature
+ * rules (low s, valid recovery id, chain id); a transaction they do not answer is recovered, and
+ * rejected if invalid, in-thread by execution. Returns how many senders were adopted.
+ */
+export async function prerecoverSenders(
+  block: Block,
+  batch: NonNullable<ImporterOptions['recoverSenders']>,
+): Promise<number> {
+  const txs: TypedTransaction[] = []
+  const raws: Uint8Array[] = []
+  const raw = rawTransactions(block)
+  block.transactions.forEach((tx, i) => {
+    if (!Object.isFrozen(tx) || (tx.cache as { senderPubKey?: Uint8Array }).senderPubKey) return
+    txs.push(tx)
+    raws.push(raw[i]!)
+  })
+  if (raws.length === 0) return 0
+  const recovered = await batch(raws)
+  if (recovered === undefined) return 0
+  let adopted = 0
+  recovered.forEach((rec, i) => {
+    if (rec !== undefined && adoptRecovery(txs[i]!, rec)) adopted++
+  })
+  return adopted
 }

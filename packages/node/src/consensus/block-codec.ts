@@ -46,6 +46,22 @@ export class BlockDecodeError extends Error {
   }
 }
 
+/** The bytes a peer's block was decoded from (see `rawTransactions`). */
+const decodedFrom = new WeakMap<Block, Uint8Array>()
+
+/**
+ * The encoded transactions of a block as they arrived (typed: the EIP-2718 envelope; legacy: the
+ * RLP list), in block order, for recovering senders off the main thread: the bytes the block's
+ * transaction objects were decoded from, so no re-encoding. Blocks not decoded here are encoded.
+ */
+export function rawTransactions(block: Block): Uint8Array[] {
+  const bytes = decodedFrom.get(block)
+  const list = bytes === undefined ? undefined : (RLP.decode(bytes) as unknown[])[1]
+  if (!Array.isArray(list) || list.length !== block.transactions.length)
+    return block.transactions.map((tx) => tx.serialize())
+  return list.map((t) => (t instanceof Uint8Array ? t : RLP.encode(t as Uint8Array[])))
+}
+
 /** Decode a block received from a peer; the on-chain hash is applied. Throws BlockDecodeError. */
 export function decodeQbftBlock(bytes: Uint8Array, blockOptions: BlockOptions): Block {
   let block: Block
@@ -59,6 +75,7 @@ export function decodeQbftBlock(bytes: Uint8Array, blockOptions: BlockOptions): 
   } catch (cause) {
     throw new BlockDecodeError(`block extraData is not QBFT: ${(cause as Error)?.message}`, { cause })
   }
+  if (block.transactions.length > 0) decodedFrom.set(block, bytes)
   return withQbftHash(block)
 }
 

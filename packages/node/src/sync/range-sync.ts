@@ -1,12 +1,13 @@
 /**
  * Block-range sync: whenever a peer reports a head above ours, fetch the missing blocks in
  * batches from the best peer and import them through the BlockImporter (seal quorum verified
- * before execution). The next batch is requested while the current one is imported. A peer that
+ * before execution). The next batch is requested, decoded and its seals and senders recovered on
+ * the worker threads while the current one is imported. A peer that
  * fails or serves bad blocks is set aside for a while and the next best one is used.
  */
 import type { Block } from '@ethereumjs/block'
 import type { Chain } from '../chain/chain.ts'
-import { type BlockImporter, ImportError } from '../chain/importer.ts'
+import { type BlockImporter, ImportError, type PreparedRange } from '../chain/importer.ts'
 import { BlockDecodeError } from '../consensus/block-codec.ts'
 import type { Logger } from '../logger.ts'
 import type { NodeMetrics } from '../metrics.ts'
@@ -40,6 +41,15 @@ export interface RangeSyncOptions {
   /** A gap at least this large is reported by eth_syncing and /health; smaller gaps are just
    * filled (a validator one block behind is not "syncing"). */
   reportGap?: bigint
+}
+
+/** A fetched range: its blocks decoded (up to the first undecodable one, `bad`) and prepared. */
+interface FetchedRange {
+  /** Blocks the peer sent. */
+  count: number
+  blocks: Block[]
+  bad: unknown
+  prepared: PreparedRange
 }
 
 const BENCH_PEER_MS = 10_000
@@ -112,7 +122,7 @@ export class RangeSync {
     const startedAt = chain.head.header.number
     let lastLog = performance.now()
     let lastLogHead = startedAt
-    let prefetch: { from: bigint; peer: string; req: Promise<Uint8Array[]> } | undefined
+    let prefetch: { from: bigint; peer: string; req: Promise<FetchedRange> } | undefined
     for (;;) {
       if (this.o.signal.aborted) return
       const best = this.#best()
@@ -127,48 +137,34 @@ export class RangeSync {
       const req =
         prefetch && prefetch.from === from && prefetch.peer === best.peer
           ? prefetch.req
-          : this.o.network.requestBlocksByRange(best.peer, from, count)
+          : this.#fetch(best.peer, from, count)
       prefetch = undefined
-      let raw: Uint8Array[]
-      let t = performance.now()
+      let got: FetchedRange
+      const t = performance.now()
       try {
-        raw = await req
+        got = await req
         this.#phase('sync_fetch_wait', t)
       } catch (err) {
         log.debug({ err, peer: best.peer }, 'block range request failed')
         this.#bench(best.peer)
         continue
       }
-      if (raw.length === 0) {
+      if (got.count === 0) {
         // The peer no longer has what it announced (or lied): forget its head.
         this.#heads.delete(best.peer)
         continue
       }
-      const next = from + BigInt(raw.length)
+      const next = from + BigInt(got.count)
       if (next <= best.head) {
         const n = Number(
           best.head - next + 1n < BigInt(this.#batch) ? best.head - next + 1n : BigInt(this.#batch),
         )
-        const r = this.o.network.requestBlocksByRange(best.peer, next, n)
-        r.catch(() => {})
-        prefetch = { from: next, peer: best.peer, req: r }
+        prefetch = { from: next, peer: best.peer, req: this.#fetch(best.peer, next, n) }
       }
       try {
-        const blocks: Block[] = []
-        let bad: unknown
-        t = performance.now()
-        for (const bytes of raw) {
-          try {
-            blocks.push(this.o.decode(bytes))
-          } catch (e) {
-            bad = e
-            break
-          }
-        }
-        this.#phase('sync_decode', t)
         if (this.o.signal.aborted) return
-        await this.o.importer.importRange(blocks)
-        if (bad) throw bad
+        await this.o.importer.importRange(got.blocks, got.prepared)
+        if (got.bad) throw got.bad
       } catch (err) {
         if (!(err instanceof ImportError || err instanceof BlockDecodeError)) throw err
         // NOT_NEXT can be a race with gossip or consensus importing the same height: retry.
@@ -187,6 +183,31 @@ export class RangeSync {
         lastLogHead = h
       }
     }
+  }
+
+  /**
+   * Requests a range, decodes it as soon as it arrives and starts its off-thread work (seal and
+   * sender recovery), so a prefetched range is ready by the time the current one is imported.
+   * Blocks after an undecodable one are dropped; the error is kept for after the valid prefix.
+   */
+  #fetch(peer: string, from: bigint, count: number): Promise<FetchedRange> {
+    const fetched = this.o.network.requestBlocksByRange(peer, from, count).then((raw) => {
+      const t = performance.now()
+      const blocks: Block[] = []
+      let bad: unknown
+      for (const bytes of raw) {
+        try {
+          blocks.push(this.o.decode(bytes))
+        } catch (e) {
+          bad = e
+          break
+        }
+      }
+      this.#phase('sync_decode', t)
+      return { count: raw.length, blocks, bad, prepared: this.o.importer.prepareRange(blocks) }
+    })
+    fetched.catch(() => {}) // a prefetch nobody awaits (peer changed, sync stopped)
+    return fetched
   }
 
   /** Where sync time goes (node_phase_seconds_total; the sync benchmark prints the breakdown). */
