@@ -1,9 +1,12 @@
 /**
  * `pnpm fuzz:rpc`: hostile JSON-RPC against a real `openledger dev` process and a real 4-validator
  * `openledger devnet`, over HTTP and WebSocket, from a seeded generator (generate.ts). Checks that
- * no node crashes, nothing hangs (every request is answered; a probe's eth_blockNumber keeps
- * answering on every node), every answer is well-formed JSON-RPC and none leaks a stack trace
+ * no node crashes, every request is answered within 60 s (later: "slow"; not within 300 s: "hang"),
+ * every answer is well-formed JSON-RPC, none is an internal error or leaks a stack trace
  * (check.ts), and that the devnet still produces blocks at the end. Exit status 1 on any finding.
+ * Each finding is printed when it happens with what else was in flight; the report adds the
+ * slowest requests, a liveness probe's eth_blockNumber waits on every node and the fuzzer's own
+ * event-loop stalls, which tell a node that stalled or queued from a machine that was slow.
  *
  *   pnpm fuzz:rpc [--requests 100000] [--seed 1] [--concurrency 16] [--target both|dev|devnet]
  */
