@@ -22,8 +22,8 @@ import { type FuzzCase, generate, Rng } from './generate.ts'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..')
 const BIN = join(ROOT, 'packages/node/bin/openledger.mjs')
-/** No request may take longer (the EVM limit is 5 s; queueing behind other heavy calls adds more):
- * an answer after it is a finding ("slow"), with what it was queued behind. */
+/** No request may take longer (the EVM limit is 5 s on both targets; queueing behind other heavy
+ * calls adds more): an answer after it is a finding ("slow"), with what it was queued behind. */
 const HANG_MS = 60_000
 /** The fuzzer waits this long for an answer before it calls the request a hang ("never answered"):
  * telling a late answer from none is what says whether the node stalled or queued. */
@@ -180,7 +180,9 @@ async function startTargets(o: Options): Promise<{ targets: Target[]; devnetUrls
   })
   if (o.target !== 'devnet') {
     const { out } = await spawnCli(
-      ['dev', '--port', '0', '--log-level', 'warn'],
+      // geth's 5 s execution limit, as network nodes have (dev's default is 60 s, for developers'
+      // long view calls): the 60 s answer check then means 12 executions' worth of queueing.
+      ['dev', '--port', '0', '--log-level', 'warn', '--rpc.evmtimeout', '5s'],
       'openledger dev',
       /Listening on http/,
     )
