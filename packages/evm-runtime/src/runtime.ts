@@ -870,6 +870,16 @@ class Runtime implements ExecutionRuntime {
     })
   }
 
+  holdStateWrites(): void {
+    this.open()
+    this.writer.holdCommits()
+  }
+
+  async flushStateWrites(release = false): Promise<void> {
+    // Under the lock: no block's commit lands in the held set while it is written.
+    await this.lock.run(() => this.writer.flushHeld(release))
+  }
+
   async close(): Promise<void> {
     if (this.closed) return
     // Let in-flight block work finish; the LevelDB handle belongs to the caller.
