@@ -55,7 +55,8 @@ const lower = (a: string) => a.toLowerCase() as Hex
 async function main() {
   const t0 = performance.now()
   const [ours, hardhat] = await Promise.all([
-    spawnDevProcess([]),
+    // Both chains on the same rules (genesis/devnet.json alone would run ours on osaka).
+    spawnDevProcess(['--hardfork', HARDFORK]),
     // Hardhat with our dev chain's block gas limit: GASLIMIT and gas-limit edge cases compare alike.
     startHardhatNode({ hardfork: HARDFORK, chainId: CHAIN_ID, blockGasLimit: DEV_GAS_LIMIT }),
   ])

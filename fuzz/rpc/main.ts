@@ -23,6 +23,57 @@ const BIN = join(ROOT, 'packages/node/bin/openledger.mjs')
 const HANG_MS = 60_000
 /** A liveness probe slower than this is reported as a stall. */
 const STALL_MS = 2_000
+/** Idle keep-alive sockets are closed by the fuzzer well before the node's keep-alive timeout
+ * (65 s): reusing one the server is closing at that moment fails with ECONNRESET, a race of HTTP
+ * keep-alive every client has, not an answer of the node. */
+const FREE_SOCKET_MS = 30_000
+
+/**
+ * The fuzzer's own event-loop lag: [seconds since the run started, ms late] of every 100 ms tick
+ * that came more than 100 ms late. A request that was slow while the fuzzer itself could not run
+ * was not (only) slow because of the node: reports say how long the fuzzer stalled meanwhile.
+ */
+const lags: Array<[number, number]> = []
+function watchOwnLag(): () => void {
+  let last = performance.now()
+  const timer = setInterval(() => {
+    const now = performance.now()
+    const late = now - last - 100
+    if (late > 100) lags.push([(last - runStart) / 1000, late])
+    last = now
+  }, 100)
+  return () => clearInterval(timer)
+}
+
+/** The fuzzer's longest stall (ms) within [from, to] seconds of the run. */
+function ownStall(from: number, to: number): number {
+  let max = 0
+  for (const [t, ms] of lags) if (t + ms / 1000 >= from && t <= to) max = Math.max(max, ms)
+  return max
+}
+
+/**
+ * Calls `onHang` once `ms` have passed without `cancel()`. The verdict waits one more turn of the
+ * event loop (setImmediate runs after the poll phase): when the fuzzer itself was stalled, its
+ * timers run before the I/O that arrived meanwhile, and an answer already in the socket's buffer
+ * would otherwise be reported as missing.
+ */
+function hangTimer(ms: number, onHang: () => void): { cancel: () => void } {
+  let cancelled = false
+  const timer = setTimeout(
+    () =>
+      setImmediate(() => {
+        if (!cancelled) onHang()
+      }),
+    ms,
+  )
+  return {
+    cancel: () => {
+      cancelled = true
+      clearTimeout(timer)
+    },
+  }
+}
 
 interface Options {
   requests: number
@@ -117,7 +168,7 @@ async function startTargets(o: Options): Promise<{ targets: Target[]; devnetUrls
   const mk = (name: string, url: string): Target => ({
     name,
     url,
-    agent: new Agent({ keepAlive: true, maxSockets: o.concurrency + 2 }),
+    agent: new Agent({ keepAlive: true, maxSockets: o.concurrency + 2, timeout: FREE_SOCKET_MS }),
     sockets: [],
   })
   if (o.target !== 'devnet') {
@@ -163,6 +214,7 @@ async function startTargets(o: Options): Promise<{ targets: Target[]; devnetUrls
 function httpPost(t: Target, payload: string): Promise<{ status: number; text: string }> {
   const u = new URL(t.url)
   return new Promise((resolve, reject) => {
+    const hang = hangTimer(HANG_MS, () => req.destroy(new Error('hang: no answer')))
     const req = request(
       {
         agent: t.agent,
@@ -170,19 +222,24 @@ function httpPost(t: Target, payload: string): Promise<{ status: number; text: s
         port: u.port,
         method: 'POST',
         headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
-        timeout: HANG_MS,
       },
       (res) => {
         const chunks: Buffer[] = []
         res.on('data', (d: Buffer) => chunks.push(d))
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
-        )
-        res.on('error', reject)
+        res.on('end', () => {
+          hang.cancel()
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') })
+        })
+        res.on('error', (e) => {
+          hang.cancel()
+          reject(e)
+        })
       },
     )
-    req.on('timeout', () => req.destroy(new Error('hang: no answer')))
-    req.on('error', reject)
+    req.on('error', (e) => {
+      hang.cancel()
+      reject(e)
+    })
     req.end(payload)
   })
 }
@@ -190,20 +247,35 @@ function httpPost(t: Target, payload: string): Promise<{ status: number; text: s
 async function wsExchange(t: Target, payload: string, answer: boolean): Promise<string | undefined> {
   let ws = t.sockets.pop()
   if (ws === undefined || ws.readyState !== WebSocket.OPEN) {
-    ws = new WebSocket(t.url.replace(/^http/, 'ws'))
+    const fresh = new WebSocket(t.url.replace(/^http/, 'ws'))
+    ws = fresh
     await new Promise<void>((resolve, reject) => {
-      ws!.once('open', () => resolve())
-      ws!.once('error', reject)
+      const hang = hangTimer(HANG_MS, () => {
+        fresh.terminate()
+        reject(new Error('hang: WebSocket upgrade not answered'))
+      })
+      fresh.once('open', () => {
+        hang.cancel()
+        resolve()
+      })
+      fresh.once('error', (e) => {
+        hang.cancel()
+        reject(e)
+      })
     })
   }
   const socket = ws
+  // Only a socket whose exchange completed goes back to the pool: after a hang (or any failure) a
+  // late reply would otherwise be read as the answer to the next request sent on it.
+  let clean = false
   try {
     if (!answer) {
       socket.send(payload)
+      clean = true
       return undefined
     }
-    return await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => done(new Error('hang: no answer')), HANG_MS)
+    const text = await new Promise<string>((resolve, reject) => {
+      const hang = hangTimer(HANG_MS, () => done(new Error('hang: no answer')))
       const onMessage = (raw: WebSocket.RawData) => {
         const text = raw.toString()
         if (text.includes('"eth_subscription"')) return
@@ -211,7 +283,7 @@ async function wsExchange(t: Target, payload: string, answer: boolean): Promise<
       }
       const onClose = (code: number) => done(new Error(`closed with ${code}`))
       const done = (err?: Error, text?: string) => {
-        clearTimeout(timer)
+        hang.cancel()
         socket.off('message', onMessage)
         socket.off('close', onClose)
         if (err) reject(err)
@@ -221,37 +293,77 @@ async function wsExchange(t: Target, payload: string, answer: boolean): Promise<
       socket.on('close', onClose)
       socket.send(payload)
     })
+    clean = true
+    return text
   } finally {
-    if (socket.readyState === WebSocket.OPEN && t.sockets.length < 4) t.sockets.push(socket)
+    if (clean && socket.readyState === WebSocket.OPEN && t.sockets.length < 4) t.sockets.push(socket)
     else socket.terminate()
   }
+}
+
+interface Finding {
+  problem: string
+  /** The generator's kind of request (method, batch, raw, …). */
+  kind: string
+  target: string
+  request: string
+  /** Seconds since the run started when the request was sent, and how long it took (ms). */
+  at: number
+  ms: number
+  transport: 'http' | 'ws'
+  /** The requests of the same target in flight when it was sent (kinds), for findings about time. */
+  alongside?: string
 }
 
 interface Stats {
   sent: number
   byKind: Map<string, number>
   codes: Map<string, number>
-  findings: Array<{ problem: string; target: string; request: string }>
+  findings: Finding[]
   maxMs: Map<string, number>
   wsCloses: Map<string, number>
+  /** The slowest requests (at most SLOWEST), slowest first. */
+  slowest: Finding[]
+}
+
+const SLOWEST = 10
+/** Requests in flight per target: kind and start. */
+const inFlight = new Map<string, Map<number, { kind: string; t0: number }>>()
+let seq = 0
+let runStart = 0
+
+function alongside(target: string, self: number): string {
+  const counts = new Map<string, number>()
+  for (const [id, f] of inFlight.get(target) ?? [])
+    if (id !== self) counts.set(f.kind, (counts.get(f.kind) ?? 0) + 1)
+  return [...counts.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${k}×${n}`)
+    .join(' ')
 }
 
 async function runCase(t: Target, c: FuzzCase, s: Stats): Promise<void> {
   const payload = c.raw ?? JSON.stringify(c.body)
   const t0 = performance.now()
+  const id = seq++
+  const mine = inFlight.get(t.name) ?? new Map()
+  inFlight.set(t.name, mine)
+  const others = alongside(t.name, id)
+  mine.set(id, { kind: c.kind, t0 })
   let problem: string | undefined
+  const findings: string[] = []
   try {
     if (c.ws) {
       const answer = c.raw !== undefined || !expectsNoAnswer(c.body)
       const text = await wsExchange(t, payload, answer)
       if (text !== undefined) {
         problem = checkPayload(c.body, c.raw, text)
-        tally(s, text, t, payload)
+        tally(s, text, findings)
       }
     } else {
       const { status, text } = await httpPost(t, payload)
       problem = checkHttp(c.body, c.raw, status, text)
-      if (text) tally(s, text, t, payload)
+      if (text) tally(s, text, findings)
       else s.codes.set(`http ${status}`, (s.codes.get(`http ${status}`) ?? 0) + 1)
     }
   } catch (e) {
@@ -259,20 +371,41 @@ async function runCase(t: Target, c: FuzzCase, s: Stats): Promise<void> {
     // A WebSocket the server closed (e.g. 1009 for a message over its limit) is an answer too.
     if (c.ws && /^closed with (1008|1009)$/.test(msg)) s.wsCloses.set(msg, (s.wsCloses.get(msg) ?? 0) + 1)
     else problem = msg
+  } finally {
+    mine.delete(id)
   }
   const ms = performance.now() - t0
   const kind = c.kind
   s.maxMs.set(kind, Math.max(s.maxMs.get(kind) ?? 0, ms))
   s.byKind.set(kind, (s.byKind.get(kind) ?? 0) + 1)
-  if (problem !== undefined)
-    s.findings.push({
-      problem,
-      target: t.name,
-      request: payload.length > 400 ? `${payload.slice(0, 400)}…` : payload,
-    })
+  const record = (p: string): Finding => ({
+    problem: p,
+    kind,
+    target: t.name,
+    request: payload.length > 400 ? `${payload.slice(0, 400)}…` : payload,
+    at: (t0 - runStart) / 1000,
+    ms,
+    transport: c.ws ? 'ws' : 'http',
+    alongside: others,
+  })
+  if (problem !== undefined) findings.unshift(problem)
+  for (const p of findings) {
+    const f = record(p)
+    s.findings.push(f)
+    // As it happens, so that a long run can be read (and matched with the node's log) while it runs.
+    process.stdout.write(
+      `  finding: ${p.slice(0, 200)} [${kind}, ${f.transport}, ${t.name}] at ${f.at.toFixed(1)} s, took ${(ms / 1000).toFixed(1)} s; in flight when sent: ${others || 'nothing'}\n`,
+    )
+  }
+  if (s.slowest.length < SLOWEST || ms > s.slowest[s.slowest.length - 1]!.ms) {
+    s.slowest.push(record(kind))
+    s.slowest.sort((a, b) => b.ms - a.ms)
+    s.slowest.length = Math.min(s.slowest.length, SLOWEST)
+  }
 }
 
-function tally(s: Stats, text: string, t: Target, payload: string): void {
+/** Counts the answer's codes; an internal error is a finding (added to `findings`). */
+function tally(s: Stats, text: string, findings: string[]): void {
   try {
     const parsed = JSON.parse(text) as unknown
     for (const r of Array.isArray(parsed) ? parsed : [parsed]) {
@@ -280,24 +413,28 @@ function tally(s: Stats, text: string, t: Target, payload: string): void {
       const key = error?.code === undefined ? 'result' : String(error.code)
       s.codes.set(key, (s.codes.get(key) ?? 0) + 1)
       // Bad input must get a clear error (-32602, -32000, …): an internal error is a finding.
-      if (error?.code === -32603)
-        s.findings.push({
-          problem: `internal error: ${error.message}`,
-          target: t.name,
-          request: payload.length > 400 ? `${payload.slice(0, 400)}…` : payload,
-        })
+      if (error?.code === -32603) findings.push(`internal error: ${error.message}`)
     }
   } catch {
     // checkPayload reports it.
   }
 }
 
-/** eth_blockNumber on every target every 250 ms: the longest wait per target, and stalls. */
-function monitor(targets: Target[]): { stop: () => Promise<Map<string, { max: number; stalls: number }>> } {
-  const result = new Map(targets.map((t) => [t.name, { max: 0, stalls: 0 }]))
+interface ProbeLog {
+  max: number
+  stalls: number
+  /** [seconds since the run started when sent, ms to answer] of every probe. */
+  samples: Array<[number, number]>
+}
+
+/** eth_blockNumber on every target every 250 ms: the longest wait per target, and stalls. Its
+ * samples say whether a slow request was slow because the node or the machine was (the probe is
+ * slow too) or because it waited behind other work (the probe stayed fast). */
+function monitor(targets: Target[]): { stop: () => Promise<Map<string, ProbeLog>> } {
+  const result = new Map(targets.map((t): [string, ProbeLog] => [t.name, { max: 0, stalls: 0, samples: [] }]))
   let running = true
   const loops = targets.map(async (t) => {
-    const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+    const agent = new Agent({ keepAlive: true, maxSockets: 1, timeout: FREE_SOCKET_MS })
     const probe = { ...t, agent }
     while (running) {
       const t0 = performance.now()
@@ -309,6 +446,7 @@ function monitor(targets: Target[]): { stop: () => Promise<Map<string, { max: nu
       const ms = performance.now() - t0
       const r = result.get(t.name)!
       r.max = Math.max(r.max, ms)
+      r.samples.push([(t0 - runStart) / 1000, ms])
       if (ms > STALL_MS) r.stalls++
       await new Promise((res) => setTimeout(res, 250))
     }
@@ -321,6 +459,26 @@ function monitor(targets: Target[]): { stop: () => Promise<Map<string, { max: nu
       return result
     },
   }
+}
+
+/** The slowest probe of `target` sent while a request was outstanding (from `at` s, for `ms`). */
+function probeDuring(probes: Map<string, ProbeLog>, f: Finding): string {
+  const end = f.at + f.ms / 1000
+  let max = 0
+  let n = 0
+  for (const [t, ms] of probes.get(f.target)?.samples ?? [])
+    if (t >= f.at && t <= end) {
+      max = Math.max(max, ms)
+      n++
+    }
+  return n === 0
+    ? 'no probe meanwhile'
+    : `eth_blockNumber meanwhile: max ${max.toFixed(0)} ms over ${n} probes`
+}
+
+function describe(f: Finding, probes: Map<string, ProbeLog>): string {
+  const stall = ownStall(f.at, f.at + f.ms / 1000)
+  return `at ${f.at.toFixed(1)} s, ${f.transport}, ${(f.ms / 1000).toFixed(1)} s; ${probeDuring(probes, f)}; the fuzzer's own longest stall meanwhile ${stall.toFixed(0)} ms; in flight on ${f.target} when sent: ${f.alongside || 'nothing'}`
 }
 
 async function blockNumber(url: string): Promise<number> {
@@ -346,9 +504,12 @@ async function main(): Promise<number> {
     findings: [],
     maxMs: new Map(),
     wsCloses: new Map(),
+    slowest: [],
   }
-  const mon = monitor(targets)
   const t0 = performance.now()
+  runStart = t0
+  const stopLag = watchOwnLag()
+  const mon = monitor(targets)
   let next = 0
   let lastReport = t0
   const worker = async () => {
@@ -367,6 +528,7 @@ async function main(): Promise<number> {
   await Promise.all(Array.from({ length: o.concurrency }, worker))
   const seconds = (performance.now() - t0) / 1000
   const probes = await mon.stop()
+  stopLag()
 
   // Afterwards: every node answers, and the devnet still produces blocks.
   const after: string[] = []
@@ -409,18 +571,36 @@ async function main(): Promise<number> {
   log(
     `liveness probes (eth_blockNumber every 250 ms): ${[...probes.entries()].map(([n, p]) => `${n} max ${p.max.toFixed(0)} ms${p.stalls ? `, ${p.stalls} over ${STALL_MS} ms` : ''}`).join('; ')}`,
   )
+  // The fuzzer's own stalls (machine load, its GC): a slow probe or request that coincides with one
+  // is not evidence against the node on its own.
+  const ownMax = lags.reduce((m, [, ms]) => Math.max(m, ms), 0)
+  const probeStalls = [...probes.values()].flatMap((p) => p.samples.filter(([, ms]) => ms > STALL_MS))
+  const explained = probeStalls.filter(([at, ms]) => ownStall(at, at + ms / 1000) > ms / 2).length
+  log(
+    `the fuzzer's own event loop: longest stall ${ownMax.toFixed(0)} ms, ${lags.filter(([, ms]) => ms > 1000).length} stalls over 1 s${probeStalls.length > 0 ? `; of the ${probeStalls.length} probes over ${STALL_MS} ms, ${explained} overlap a stall of the fuzzer longer than half their time` : ''}`,
+  )
+
   const problems = [...crashes, ...after]
   log(
     `crashes: ${crashes.length}; hangs: ${s.findings.filter((f) => f.problem.startsWith('hang')).length}; malformed or leaking answers: ${s.findings.filter((f) => !f.problem.startsWith('hang')).length}`,
   )
   for (const p of problems) log(`  ${p}`)
+  const groups = new Map<string, number>()
+  for (const f of s.findings) {
+    const key = `${f.problem.replace(/\d+/g, 'N').slice(0, 80)} [${f.kind}, ${f.transport}]`
+    groups.set(key, (groups.get(key) ?? 0) + 1)
+  }
+  for (const [k, n] of [...groups.entries()].sort((a, b) => b[1] - a[1])) log(`  ${n}× ${k}`)
   const shown = new Set<string>()
   for (const f of s.findings) {
     const key = f.problem.replace(/\d+/g, 'N').slice(0, 80)
     if (shown.has(key) || shown.size >= 20) continue
     shown.add(key)
-    log(`  finding on ${f.target}: ${f.problem}\n    request: ${f.request}`)
+    log(`  finding on ${f.target}: ${f.problem}\n    ${describe(f, probes)}\n    request: ${f.request}`)
   }
+  log(`slowest requests:`)
+  for (const f of s.slowest)
+    log(`  ${f.problem} on ${f.target}: ${describe(f, probes)}\n    request: ${f.request}`)
   // An "internal error" answer names no cause; the node logs it (without params).
   for (const { name, out } of outputs) {
     const failures = new Set(

@@ -175,7 +175,6 @@ describe.skipIf(!CHROMIUM)('Studio in chromium', () => {
     await seeText('Ask a model')
     await page.select('#ask-model', '2')
     await page.type('#ask-prompt', 'A famished Fox saw')
-    await setValue('#ask-temp', '0')
     await page.click('#ask button[type=submit]')
     await page.waitForSelector('#pay', { timeout: 60_000 })
     await snap('answer')
@@ -191,6 +190,11 @@ describe.skipIf(!CHROMIUM)('Studio in chromium', () => {
     await page.click('#verify-attribution button[type=submit]')
     await page.waitForSelector('#verify-ok', { timeout: 60_000 })
     await snap('attribution-verified')
+    // Another text is not what the receipt committed to.
+    await page.type('#v-output', ' (edited)')
+    await page.click('#verify-attribution button[type=submit]')
+    await page.waitForSelector('#verify-failed', { timeout: 60_000 })
+    expect(await page.$eval('#verify-result', (e) => e.textContent)).toContain('OUTPUT_HASH_MISMATCH')
 
     // The explorer finds it too: the payer's address page → the settlement transaction → receipt.
     await page.type('#q', accounts[3]!)
@@ -219,6 +223,7 @@ describe.skipIf(!CHROMIUM)('Studio in chromium', () => {
 
     // Share holders of the datanet, and a transfer of shares by the contributor (account 1).
     await page.click('header nav a[href="#/datanets"]')
+    await page.waitForSelector('main table a[href="#/datanet/1"]', { timeout: 30_000 })
     await page.click('main table a[href="#/datanet/1"]')
     await seeText('Share holders')
     expect(await page.$eval('#shares table', (t) => t.textContent)).toContain('v1')

@@ -87,6 +87,18 @@ export function ecdsaRecover(sig: Uint8Array, recId: number, hash: Uint8Array): 
   return secp256k1.ecdsaRecover(sig, recId, hash, false)
 }
 
+/** The public key of `privateKey` (65 bytes uncompressed, or 33 compressed); throws for a key that
+ * is not in [1, n). Native: ~30 µs, where @noble's first call builds its tables (~100 ms). */
+export function secp256k1PublicKey(privateKey: Uint8Array, compressed: boolean): Uint8Array {
+  return secp256k1.publicKeyCreate(privateKey, compressed)
+}
+
+/** (privateKey + tweak) mod n as a new key; throws when the tweak is ≥ n or the sum is zero (the
+ * cases BIP-32 declares invalid). */
+export function secp256k1PrivateKeyAdd(privateKey: Uint8Array, tweak: Uint8Array): Uint8Array {
+  return secp256k1.privateKeyTweakAdd(Uint8Array.from(privateKey), tweak)
+}
+
 export function createCustomCrypto(): CustomCrypto {
   return {
     keccak256,

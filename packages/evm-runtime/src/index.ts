@@ -26,6 +26,8 @@ export {
   keccak256,
   type RawTxRecovery,
   recoverSender,
+  secp256k1PrivateKeyAdd,
+  secp256k1PublicKey,
 } from './crypto.ts'
 export {
   BlockHookError,
@@ -79,3 +81,4 @@ export {
 } from './state/fork.ts'
 export { type LevelLike, LevelStateDB } from './state/level-db.ts'
 export { decodeRevertReason } from './trace.ts'
+export { installSerializeCache, rememberSerialized } from './tx-bytes.ts'

@@ -77,6 +77,7 @@ import { ForkLayer, type ForkPoint } from './state/fork.ts'
 import { type LevelLike, LevelStateDB } from './state/level-db.ts'
 import { StateReader } from './state/reader.ts'
 import { CallTracer, StructLogger, traceCall } from './trace.ts'
+import { installSerializeCache } from './tx-bytes.ts'
 import { createChainVM, isForkAware, type Views } from './vm.ts'
 
 export interface CreateExecutionRuntimeOptions {
@@ -893,6 +894,7 @@ export async function createExecutionRuntime(
 ): Promise<ExecutionRuntime & { blockOptions: BlockOptions }> {
   await initCrypto()
   installDirectFindPath()
+  installSerializeCache()
   const modules = opts.modules ?? []
   checkModules(modules)
   const hooks = [...(opts.blockHooks ?? [])]

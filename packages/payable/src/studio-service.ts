@@ -161,7 +161,7 @@ export class StudioService {
     for (const id of this.jobs.keys()) if (this.jobs.size > 32) this.jobs.delete(id)
     const abort = new AbortController()
     this.running = abort
-    const timer = setTimeout(() => abort.abort(), this.limits.timeoutMs)
+    const timer = setTimeout(() => abort.abort('timeout'), this.limits.timeoutMs)
     const w: WorkerTrainOptions = {
       signal: abort.signal,
       maxMemoryMb: this.limits.maxMemoryMb,
@@ -180,9 +180,11 @@ export class StudioService {
         },
         (err: unknown) => {
           job.state = 'failed'
-          job.error = abort.signal.aborted
-            ? `stopped after ${this.limits.timeoutMs / 1000} s (the limit of one job)`
-            : (err as Error).message
+          job.error = !abort.signal.aborted
+            ? (err as Error).message
+            : abort.signal.reason === 'timeout'
+              ? `stopped after ${this.limits.timeoutMs / 1000} s (the limit of one job)`
+              : 'cancelled: the node is stopping'
           this.o.log?.(`studio: job ${job.id} (${kind}) failed: ${job.error}`)
         },
       )

@@ -180,8 +180,9 @@ export interface DevMetadata {
 export interface DevBackend {
   snapshot(): Promise<bigint>
   revert(id: bigint): Promise<boolean>
-  /** Mine `blocks` blocks, `interval` seconds apart (hardhat_mine); returns the last block. */
-  mine(blocks?: bigint, interval?: bigint, timestamp?: bigint): Promise<void>
+  /** Mine `blocks` blocks, `interval` seconds apart (hardhat_mine). Stops between two blocks once
+   * `signal` aborts (the client left): the blocks mined so far stay, each is complete. */
+  mine(blocks?: bigint, interval?: bigint, timestamp?: bigint, signal?: AbortSignal): Promise<void>
   increaseTime(seconds: bigint): bigint
   setNextBlockTimestamp(timestamp: bigint): void
   setAutomine(enabled: boolean): void

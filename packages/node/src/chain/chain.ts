@@ -104,6 +104,7 @@ export class Chain {
       for (const { executed } of results) m.blockTxs.observe(executed.length)
     }
     const t1 = performance.now()
+    let tObs = t1
     for (const o of this.#observers) {
       if (o.onCommit === undefined) continue
       try {
@@ -111,6 +112,10 @@ export class Chain {
       } catch (err) {
         this.opts.log.error({ err, observer: o.name }, 'chain observer failed on commit')
       }
+      // Each observer delays the next block's build or validation (the importer waits for all).
+      const now = performance.now()
+      m?.phaseSeconds.inc({ phase: `observer:${o.name}` }, (now - tObs) / 1000)
+      tObs = now
     }
     m?.phaseSeconds.inc({ phase: 'observers' }, (performance.now() - t1) / 1000)
   }

@@ -127,10 +127,12 @@ export class DevControls implements DevBackend {
     })
   }
 
-  async mine(blocks = 1n, interval = 1n, timestamp?: bigint): Promise<void> {
+  async mine(blocks = 1n, interval = 1n, timestamp?: bigint, signal?: AbortSignal): Promise<void> {
     if (blocks < 1n) return
     let ts = timestamp
-    for (let i = 0n; i < blocks; i++) {
+    // Every block is real (built, stored, indexed): a large count takes minutes, so a client that
+    // leaves stops it between two blocks rather than leaving the node mining for nobody.
+    for (let i = 0n; i < blocks && signal?.aborted !== true; i++) {
       const block = await this.sealer.mine(ts).catch(rpcError)
       // hardhat_mine: blocks after the first are spaced `interval` seconds apart, and the clock
       // moves with them (the sealer sets its offset from every block mined at a set time).

@@ -12,6 +12,7 @@ import {
   type ExecutionRuntime,
   type RawTxRecovery,
   recoverSender,
+  rememberSerialized,
 } from '@openledger/evm-runtime'
 import type { Chain } from '../chain/chain.ts'
 import type { NodeMetrics } from '../metrics.ts'
@@ -75,6 +76,8 @@ export class TxIntake {
         'NOT_REPLAY_PROTECTED',
         'only replay-protected (EIP-155) transactions allowed over RPC',
       )
+    // The pool, the builder, the transactions trie and the stored body reuse these bytes.
+    rememberSerialized(tx, raw)
     return tx
   }
 

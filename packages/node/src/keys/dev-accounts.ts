@@ -1,8 +1,8 @@
 /** The well-known development accounts (Hardhat / anvil / Foundry): BIP-39 mnemonic, BIP-44 path. */
-import { pbkdf2Sync } from 'node:crypto'
+import { createHmac, pbkdf2Sync } from 'node:crypto'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { keccak_256 } from '@noble/hashes/sha3.js'
-import { HDKey } from '@scure/bip32'
+import { secp256k1PrivateKeyAdd, secp256k1PublicKey } from '@openledger/evm-runtime'
 
 export const DEV_MNEMONIC = 'test test test test test test test test test test test junk'
 export const DEV_DERIVATION_PATH = "m/44'/60'/0'/0"
@@ -30,20 +30,47 @@ function mnemonicSeed(mnemonic: string): Uint8Array {
   return new Uint8Array(pbkdf2Sync(nfkd, 'mnemonic', 2048, 64, 'sha512'))
 }
 
+/** A BIP-32 extended private key: the key and its chain code. */
+interface ExtendedKey {
+  key: Uint8Array
+  chainCode: Uint8Array
+}
+
+const HARDENED = 0x8000_0000
+
+function hmacSha512(key: Uint8Array | string, data: Uint8Array): { left: Uint8Array; right: Uint8Array } {
+  const out = new Uint8Array(createHmac('sha512', key).update(data).digest())
+  return { left: out.subarray(0, 32), right: out.subarray(32) }
+}
+
+/** BIP-32 CKDpriv. `secp256k1PrivateKeyAdd` throws for the (probability ~2^-127) invalid children,
+ * where @scure/bip32 throws too. */
+function childKey(parent: ExtendedKey, index: number): ExtendedKey {
+  const data = new Uint8Array(37)
+  if (index >= HARDENED) data.set(parent.key, 1)
+  else data.set(secp256k1PublicKey(parent.key, true), 0)
+  new DataView(data.buffer).setUint32(33, index)
+  const { left, right } = hmacSha512(parent.chainCode, data)
+  return { key: secp256k1PrivateKeyAdd(parent.key, left), chainCode: right }
+}
+
+/**
+ * The dev accounts at m/44'/60'/0'/0/{index}: BIP-32 with Node's native HMAC-SHA512 and the native
+ * secp256k1 binding (the same keys as @scure/bip32, which test/dev-accounts pins against Hardhat's
+ * and anvil's well-known addresses). @scure/bip32 computed every intermediate public key with
+ * @noble, whose first point multiplication builds its tables: 320–840 ms of each dev start-up on
+ * a loaded 2-core machine (50–80 ms now).
+ */
 export function deriveDevAccounts(count: number, mnemonic = DEV_MNEMONIC): DevAccount[] {
-  // The shared path prefix is derived once; each account is one child of it, and its address comes
-  // from the child's (compressed) public key, so start-up does one point multiplication per account.
-  const parent = HDKey.fromMasterSeed(mnemonicSeed(mnemonic)).derive(DEV_DERIVATION_PATH)
+  const { left, right } = hmacSha512('Bitcoin seed', mnemonicSeed(mnemonic))
+  // A master key outside [1, n) is invalid (BIP-32); the tweak-add of zero checks it.
+  let parent: ExtendedKey = { key: secp256k1PrivateKeyAdd(left, new Uint8Array(32)), chainCode: right }
+  for (const index of [44 + HARDENED, 60 + HARDENED, HARDENED, 0]) parent = childKey(parent, index)
   const accounts: DevAccount[] = []
   for (let i = 0; i < count; i++) {
-    const child = parent.deriveChild(i)
-    if (!child.privateKey || !child.publicKey) throw new Error(`cannot derive dev account ${i}`)
-    const pub = secp256k1.Point.fromBytes(child.publicKey).toBytes(false)
-    accounts.push({
-      index: i,
-      privateKey: child.privateKey,
-      address: keccak_256(pub.subarray(1)).subarray(12),
-    })
+    const { key } = childKey(parent, i)
+    const pub = secp256k1PublicKey(key, false)
+    accounts.push({ index: i, privateKey: key, address: keccak_256(pub.subarray(1)).subarray(12) })
   }
   return accounts
 }

@@ -53,6 +53,8 @@ export class DevSealer {
   private mode: MiningMode
   private queue: Promise<unknown> = Promise.resolve()
   private timer: NodeJS.Timeout | undefined
+  /** An interval block is queued or being mined. */
+  private intervalQueued = false
   /** A mining pass is scheduled or running for automine. */
   private autoPass: Promise<void> | undefined
   private autoAgain = false
@@ -106,7 +108,16 @@ export class DevSealer {
     if (this.stopped) return
     if (this.mode.kind === 'interval') {
       this.timer = setInterval(() => {
-        this.mine().catch((err) => this.opts.log.error({ err }, 'interval mining failed'))
+        // At most one interval block waits in the queue. Ticks faster than blocks can be built
+        // (evm_setIntervalMining 1 under load) queued a block per tick without bound before, and
+        // every cheat, snapshot and send waited behind that backlog (minutes: the RPC fuzzer's hangs).
+        if (this.intervalQueued) return
+        this.intervalQueued = true
+        this.mine()
+          .catch((err) => this.opts.log.error({ err }, 'interval mining failed'))
+          .finally(() => {
+            this.intervalQueued = false
+          })
       }, this.mode.blockTimeMs)
       this.timer.unref?.()
     } else if (this.mode.kind === 'auto' && this.pool.status().pending > 0) {

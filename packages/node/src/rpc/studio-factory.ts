@@ -210,7 +210,11 @@ export function studioDevModule(o: {
       return service
     }),
     setRpcUrl: (url) => {
-      rpcUrl = url
+      // A node bound to every interface is reached through loopback (the Host allow-list admits it).
+      const u = new URL(url)
+      if (u.hostname === '0.0.0.0') u.hostname = '127.0.0.1'
+      else if (u.hostname === '[::]') u.hostname = '[::1]'
+      rpcUrl = u.toString()
     },
     close: async () => {
       const s = await service?.catch(() => undefined)

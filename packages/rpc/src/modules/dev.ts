@@ -21,7 +21,7 @@ import {
   parseUint64,
 } from '../validation.ts'
 
-type DevHandler = (dev: DevBackend, params: unknown) => unknown
+type DevHandler = (dev: DevBackend, params: unknown, ctx: RequestContext) => unknown
 
 function devOnly(method: string, fn: DevHandler): (params: unknown, ctx: RequestContext) => unknown {
   return (params, ctx) => {
@@ -32,7 +32,7 @@ function devOnly(method: string, fn: DevHandler): (params: unknown, ctx: Request
         `the method ${method} is only available in single-node dev mode (openledger dev)`,
       )
     }
-    return fn(dev, params)
+    return fn(dev, params, ctx)
   }
 }
 
@@ -60,7 +60,7 @@ function mineCount(blocks: bigint): bigint {
 }
 
 // evm_mine([timestamp]) as Hardhat, or anvil's evm_mine([{timestamp, blocks}]).
-const evmMine: DevHandler = async (dev, params) => {
+const evmMine: DevHandler = async (dev, params, ctx) => {
   const [arg] = expectParams(params, 0, 1)
   if (arg === undefined) await dev.mine(1n)
   else if (typeof arg === 'object' && !Array.isArray(arg)) {
@@ -70,16 +70,18 @@ const evmMine: DevHandler = async (dev, params) => {
     }
     const blocks = opts.blocks === undefined ? 1n : mineCount(parseUint64(opts.blocks, 'blocks'))
     const timestamp = opts.timestamp === undefined ? undefined : parseUint64(opts.timestamp, 'timestamp')
-    await dev.mine(blocks, undefined, timestamp)
+    await dev.mine(blocks, undefined, timestamp, ctx.signal)
   } else await dev.mine(1n, undefined, parseUint64(arg, 'timestamp'))
   return '0'
 }
 
-const mine: DevHandler = async (dev, params) => {
+const mine: DevHandler = async (dev, params, ctx) => {
   const [blocks, interval] = expectParams(params, 0, 2)
   await dev.mine(
     blocks === undefined ? 1n : mineCount(parseQuantity(blocks, 'blocks', 64)),
     interval === undefined ? 1n : parseQuantity(interval, 'interval', 64),
+    undefined,
+    ctx.signal,
   )
   return true
 }
@@ -90,7 +92,7 @@ const increaseTime: DevHandler = (dev, params) => {
   return dev.increaseTime(parseUint64(seconds, 'seconds')).toString()
 }
 
-const anvilIncreaseTime: DevHandler = (dev, params) => Number(increaseTime(dev, params))
+const anvilIncreaseTime: DevHandler = (dev, params, ctx) => Number(increaseTime(dev, params, ctx))
 
 // Hardhat answers the timestamp (decimal string), anvil null.
 const setNextBlockTimestamp: DevHandler = (dev, params) => {
@@ -100,8 +102,8 @@ const setNextBlockTimestamp: DevHandler = (dev, params) => {
   return timestamp.toString()
 }
 
-const anvilSetNextBlockTimestamp: DevHandler = (dev, params) => {
-  setNextBlockTimestamp(dev, params)
+const anvilSetNextBlockTimestamp: DevHandler = (dev, params, ctx) => {
+  setNextBlockTimestamp(dev, params, ctx)
   return null
 }
 
@@ -154,9 +156,17 @@ const getAutomine: DevHandler = (dev, params) => {
   return dev.getAutomine()
 }
 
+/** Longest interval a timer can wait (Node's setInterval turns anything longer into 1 ms). */
+export const MAX_MINING_INTERVAL_MS = 2 ** 31 - 1
+
 const setIntervalMining: DevHandler = (dev, params) => {
   const [ms] = expectParams(params, 1, 1)
-  dev.setIntervalMining(Number(parseUint64(ms, 'interval')))
+  const interval = parseUint64(ms, 'interval')
+  if (interval > BigInt(MAX_MINING_INTERVAL_MS))
+    throw invalidParams(
+      `interval must be at most ${MAX_MINING_INTERVAL_MS} ms (about 24.8 days), got ${interval}`,
+    )
+  dev.setIntervalMining(Number(interval))
   return true
 }
 
