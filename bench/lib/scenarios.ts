@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { diffCounters, scrape, type TimeCounters } from './metrics.ts'
 import { withTimeout } from './proc.ts'
+import { fmt } from './report.ts'
 import type { RpcClient } from './rpc.ts'
 import type { Target } from './targets.ts'
 import type { Workload } from './workload.ts'
@@ -165,8 +166,7 @@ export async function throughput(t: Target, w: Workload, timeoutMs: number): Pro
 /** One line: tx/s, blocks, transactions per block, CPU per transaction and (our node) where the
  * time went, so that a change in tx/s can be traced to fuller blocks, admission or CPU. */
 export function describeRun(tp: ThroughputResult): string {
-  const f = (n: number, d = 0) =>
-    n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d })
+  const f = fmt
   const perBlock = tp.txsPerBlock
     ? tp.txsPerBlock.length <= 12
       ? tp.txsPerBlock.join('/')
@@ -180,7 +180,7 @@ export function describeRun(tp: ThroughputResult): string {
   return (
     `${f(tp.txPerSec)} tx/s (${tp.txs} txs: sends done ${f(tp.sendSeconds, 2)} s, all mined ${f(tp.seconds, 2)} s; ` +
     `${tp.blocks} blocks of gas limit ${f(tp.gasLimit / 1e6, 0)} M, txs per block ${perBlock}; ` +
-    `process CPU ${tp.cpuMicrosPerTx === undefined ? '—' : f(tp.cpuMicrosPerTx)} µs/tx)${phases}`
+    `process CPU ${f(tp.cpuMicrosPerTx)} µs/tx)${phases}`
   )
 }
 

@@ -19,8 +19,12 @@ import { type FuzzCase, generate, Rng } from './generate.ts'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..')
 const BIN = join(ROOT, 'packages/node/bin/openledger.mjs')
-/** No request may take longer (the EVM limit is 5 s; queueing behind other heavy calls adds more). */
+/** No request may take longer (the EVM limit is 5 s; queueing behind other heavy calls adds more):
+ * an answer after it is a finding ("slow"), with what it was queued behind. */
 const HANG_MS = 60_000
+/** The fuzzer waits this long for an answer before it calls the request a hang ("never answered"):
+ * telling a late answer from none is what says whether the node stalled or queued. */
+const GIVE_UP_MS = 300_000
 /** A liveness probe slower than this is reported as a stall. */
 const STALL_MS = 2_000
 /** Idle keep-alive sockets are closed by the fuzzer well before the node's keep-alive timeout
@@ -214,7 +218,9 @@ async function startTargets(o: Options): Promise<{ targets: Target[]; devnetUrls
 function httpPost(t: Target, payload: string): Promise<{ status: number; text: string }> {
   const u = new URL(t.url)
   return new Promise((resolve, reject) => {
-    const hang = hangTimer(HANG_MS, () => req.destroy(new Error('hang: no answer')))
+    const hang = hangTimer(GIVE_UP_MS, () =>
+      req.destroy(new Error(`hang: no answer within ${GIVE_UP_MS / 1000} s`)),
+    )
     const req = request(
       {
         agent: t.agent,
@@ -250,9 +256,9 @@ async function wsExchange(t: Target, payload: string, answer: boolean): Promise<
     const fresh = new WebSocket(t.url.replace(/^http/, 'ws'))
     ws = fresh
     await new Promise<void>((resolve, reject) => {
-      const hang = hangTimer(HANG_MS, () => {
+      const hang = hangTimer(GIVE_UP_MS, () => {
         fresh.terminate()
-        reject(new Error('hang: WebSocket upgrade not answered'))
+        reject(new Error(`hang: WebSocket upgrade not answered within ${GIVE_UP_MS / 1000} s`))
       })
       fresh.once('open', () => {
         hang.cancel()
@@ -275,7 +281,9 @@ async function wsExchange(t: Target, payload: string, answer: boolean): Promise<
       return undefined
     }
     const text = await new Promise<string>((resolve, reject) => {
-      const hang = hangTimer(HANG_MS, () => done(new Error('hang: no answer')))
+      const hang = hangTimer(GIVE_UP_MS, () =>
+        done(new Error(`hang: no answer within ${GIVE_UP_MS / 1000} s`)),
+      )
       const onMessage = (raw: WebSocket.RawData) => {
         const text = raw.toString()
         if (text.includes('"eth_subscription"')) return
@@ -389,6 +397,8 @@ async function runCase(t: Target, c: FuzzCase, s: Stats): Promise<void> {
     alongside: others,
   })
   if (problem !== undefined) findings.unshift(problem)
+  else if (ms > HANG_MS)
+    findings.unshift(`slow: answered after ${(ms / 1000).toFixed(1)} s (limit ${HANG_MS / 1000} s)`)
   for (const p of findings) {
     const f = record(p)
     s.findings.push(f)
@@ -582,7 +592,7 @@ async function main(): Promise<number> {
 
   const problems = [...crashes, ...after]
   log(
-    `crashes: ${crashes.length}; hangs: ${s.findings.filter((f) => f.problem.startsWith('hang')).length}; malformed or leaking answers: ${s.findings.filter((f) => !f.problem.startsWith('hang')).length}`,
+    `crashes: ${crashes.length}; not answered within ${HANG_MS / 1000} s: ${s.findings.filter((f) => /^(hang|slow)/.test(f.problem)).length} (answered later: ${s.findings.filter((f) => f.problem.startsWith('slow')).length}, never within ${GIVE_UP_MS / 1000} s: ${s.findings.filter((f) => f.problem.startsWith('hang')).length}); malformed or leaking answers: ${s.findings.filter((f) => !/^(hang|slow)/.test(f.problem)).length}`,
   )
   for (const p of problems) log(`  ${p}`)
   const groups = new Map<string, number>()

@@ -505,6 +505,24 @@ describe('RecoverPool', () => {
   })
 })
 
+/** A signed 1-wei EIP-1559 transfer (raw bytes) from `key` at `nonce`. */
+function signedTransfer(common: Common, chainId: bigint, key: Uint8Array, nonce: number): Uint8Array {
+  return createFeeMarket1559Tx(
+    {
+      chainId,
+      nonce: BigInt(nonce),
+      gasLimit: 21_000n,
+      maxFeePerGas: 10n ** 11n,
+      maxPriorityFeePerGas: 10n ** 9n,
+      to: new Uint8Array(20).fill(nonce + 1),
+      value: 1n,
+    },
+    { common },
+  )
+    .sign(key)
+    .serialize()
+}
+
 describe('NodeBackend.sendRawTransaction with recovery workers', () => {
   const closers: Array<() => Promise<unknown>> = []
   let backend: NodeBackend
@@ -538,22 +556,7 @@ describe('NodeBackend.sendRawTransaction with recovery workers', () => {
   it('admits concurrent raw transactions with the senders and hashes EthereumJS gives', async () => {
     const common = createCustomCommon({ chainId: Number(chainId) }, Mainnet, { hardfork: Hardfork.Prague })
     const raws = keys.flatMap((key) =>
-      Array.from({ length: 8 }, (_, nonce) =>
-        createFeeMarket1559Tx(
-          {
-            chainId,
-            nonce: BigInt(nonce),
-            gasLimit: 21_000n,
-            maxFeePerGas: 10n ** 11n,
-            maxPriorityFeePerGas: 10n ** 9n,
-            to: new Uint8Array(20).fill(nonce + 1),
-            value: 1n,
-          },
-          { common },
-        )
-          .sign(key)
-          .serialize(),
-      ),
+      Array.from({ length: 8 }, (_, nonce) => signedTransfer(common, chainId, key, nonce)),
     )
     const before = recovery.offloaded
     const hashes = await Promise.all(raws.map((raw) => backend.sendRawTransaction(raw)))
@@ -594,21 +597,7 @@ describe('gossip txRule with recovery workers', () => {
 
   it('admits a batch recovered by the workers with the right senders; a bad signature rejects the batch', async () => {
     const common = createCustomCommon({ chainId: Number(chainId) }, Mainnet, { hardfork: Hardfork.Prague })
-    const raw = (key: Uint8Array, nonce: number) =>
-      createFeeMarket1559Tx(
-        {
-          chainId,
-          nonce: BigInt(nonce),
-          gasLimit: 21_000n,
-          maxFeePerGas: 10n ** 11n,
-          maxPriorityFeePerGas: 10n ** 9n,
-          to: new Uint8Array(20).fill(nonce + 1),
-          value: 1n,
-        },
-        { common },
-      )
-        .sign(key)
-        .serialize()
+    const raw = (key: Uint8Array, nonce: number) => signedTransfer(common, chainId, key, nonce)
     const rule = txRule({ intake: new TxIntake(core), pool: core.pool, recovery })
     const raws = keys.flatMap((key) => Array.from({ length: 6 }, (_, n) => raw(key, n)))
     const before = recovery.offloaded
