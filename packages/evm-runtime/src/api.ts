@@ -204,6 +204,13 @@ export interface ExecutionRuntime {
   /** Import/validator path: re-execute `block` on `parent`'s state and check stateRoot,
    * receiptsRoot, bloom and gasUsed; throws BlockValidationError naming the mismatch. */
   executeBlock(block: Block, parent: BlockHeader): Promise<ExecutedTx[]>
+  /**
+   * Block sync: until `flushStateWrites(true)`, the state that executed (or built) blocks write
+   * stays in memory, readable like persisted state, and `flushStateWrites()` puts all of it on
+   * disk in one batch. The caller must flush before it commits a block whose state is held.
+   */
+  holdStateWrites(): void
+  flushStateWrites(release?: boolean): Promise<void>
 
   /** Read-only execution at a state root (eth_call). Never persists. Throws ExecutionAborted when
    * `limits` stop it (time, cancellation). */

@@ -345,6 +345,8 @@ class Runtime implements ExecutionRuntime {
     txs: Iterable<TypedTransaction>,
     mode: 'build' | 'validate',
     deadline?: number,
+    /** The transactions root when the caller already computed it from the same `txs`. */
+    knownTxRoot?: Uint8Array,
   ): Promise<AppliedBlock> {
     await this.useBlockRoot(parentRoot)
     setForkAt(this.blockVm.common, this.genesis, env.header.number)
@@ -377,10 +379,12 @@ class Runtime implements ExecutionRuntime {
       const stateRoot = await sm.getStateRoot()
       this.blockRoot = stateRoot
       await breathe()
-      const transactionsTrie = await orderedTrieRoot(
-        this.common,
-        loop.executed.map((e) => e.tx.serialize()),
-      )
+      const transactionsTrie =
+        knownTxRoot ??
+        (await orderedTrieRoot(
+          this.common,
+          loop.executed.map((e) => e.tx.serialize()),
+        ))
       await breathe()
       const receiptTrie = await orderedTrieRoot(this.common, receiptsRootInputs(loop.executed, loop.receipts))
       const logsBloom = combineBlooms(loop.executed)
@@ -619,7 +623,15 @@ class Runtime implements ExecutionRuntime {
       }
       let applied: AppliedBlock
       try {
-        applied = await this.applyBlock(parent.stateRoot, block, block.transactions, 'validate')
+        // Validation executes every transaction or fails: the root just checked is the block's.
+        applied = await this.applyBlock(
+          parent.stateRoot,
+          block,
+          block.transactions,
+          'validate',
+          undefined,
+          txRoot,
+        )
       } catch (e) {
         if (e instanceof TxInvalid) throw new BlockValidationError('txs', e.message)
         // A builder never produces a block its hooks refuse (applyForBuild): such a block is invalid.
@@ -857,6 +869,16 @@ class Runtime implements ExecutionRuntime {
         throw e
       }
     })
+  }
+
+  holdStateWrites(): void {
+    this.open()
+    this.writer.holdCommits()
+  }
+
+  async flushStateWrites(release = false): Promise<void> {
+    // Under the lock: no block's commit lands in the held set while it is written.
+    await this.lock.run(() => this.writer.flushHeld(release))
   }
 
   async close(): Promise<void> {

@@ -59,6 +59,10 @@ function outValue(value: Uint8Array, opts?: EncodingOpts): Value {
 
 export class LevelStateDB implements DB<Key, Value> {
   private pending: Map<string, Uint8Array | null> | undefined
+  /** Committed blocks' writes not yet on disk (`holdCommits`): read like persisted data. */
+  private held: Map<string, Uint8Array | null> | undefined
+  /** The writer a reader was made from: its held writes are visible to the reader. */
+  private source: LevelStateDB | undefined
   private readonly sync: boolean
 
   /** Persisted values by key. Everything in the state database is content-addressed (trie nodes
@@ -88,11 +92,40 @@ export class LevelStateDB implements DB<Key, Value> {
     return this.pending !== undefined
   }
 
-  /** Write every buffered change in one atomic LevelDB batch. */
+  /**
+   * From now on commitBuffer keeps each committed buffer in memory (readable by this database and
+   * its readers) until `flushHeld`, which writes them all in one LevelDB batch: block sync commits
+   * a run of blocks' state with one write instead of one per block. Whoever holds must flush
+   * before anything refers to the held state on disk (a head pointing at it).
+   */
+  holdCommits(): void {
+    this.held ??= new Map()
+  }
+
+  /** Writes everything held in one batch; with `release`, commits write through again. */
+  async flushHeld(release = false): Promise<number> {
+    const held = this.held
+    if (held === undefined) return 0
+    // Readers keep seeing the held writes until they are on disk. The caller serialises this
+    // with every commitBuffer (the runtime's lock), so nothing is added meanwhile.
+    const n = held.size === 0 ? 0 : await this.write(held)
+    this.held = release ? undefined : new Map()
+    return n
+  }
+
+  /** Write every buffered change in one atomic LevelDB batch (or hold it, see holdCommits). */
   async commitBuffer(): Promise<number> {
     const pending = this.pending
     this.pending = undefined
     if (pending === undefined || pending.size === 0) return 0
+    if (this.held !== undefined) {
+      for (const [k, v] of pending) this.held.set(k, v)
+      return pending.size
+    }
+    return this.write(pending)
+  }
+
+  private async write(pending: Map<string, Uint8Array | null>): Promise<number> {
     const ops: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array }> =
       []
     for (const [k, v] of pending) {
@@ -120,12 +153,24 @@ export class LevelStateDB implements DB<Key, Value> {
       if (hit === null) return undefined
       if (hit !== undefined) return outValue(hit, opts)
     }
+    if (this.held !== undefined) {
+      const hit = this.held.get(keyString(key))
+      if (hit === null) return undefined
+      if (hit !== undefined) return outValue(hit, opts)
+    }
     const v = await this.getPersisted(keyBytes(key))
     return v === undefined ? undefined : outValue(v, opts)
   }
 
-  /** Reads only what is on disk (ignores the write buffer). */
+  /** Reads only what is committed: on disk, or held by the writer a reader was made from
+   * (ignores the write buffer). */
   async getPersisted(key: Uint8Array): Promise<Uint8Array | undefined> {
+    const held = this.source?.held
+    if (held !== undefined && held.size > 0) {
+      const hit = held.get(keyString(key))
+      if (hit === null) return undefined
+      if (hit !== undefined) return hit
+    }
     const cacheKey = this.persistedCache ? keyString(key) : undefined
     const hit = cacheKey === undefined ? undefined : this.persistedCache!.get(cacheKey)
     if (hit !== undefined) return hit
@@ -180,6 +225,7 @@ export class LevelStateDB implements DB<Key, Value> {
   /** An independent view of the same LevelDB (no shared buffer), for readers. */
   reader(opts: { cacheEntries?: number } = {}): LevelStateDB {
     const r = new LevelStateDB(this.level, opts)
+    r.source = this
     if (r.persistedCache !== undefined) this.readers.push(r)
     return r
   }

@@ -209,13 +209,17 @@ export class BlockImporter {
       let tip = this.chain.head
       let pending: Array<{ block: Block; executed: ExecutedTx[] }> = []
       let imported = 0
+      const runtime = this.opts.runtime
       const flush = async () => {
         if (pending.length === 0) return
         const batch = pending
         pending = []
+        // The blocks' state first (one batch for the run): a head never points at missing state.
+        await runtime.flushStateWrites()
         await this.chain.commitMany(batch, 'network')
         imported += batch.length
       }
+      runtime.holdStateWrites()
       try {
         for (const [i, block] of blocks.entries()) {
           if (pending.length === 0 && (await this.known(block))) {
@@ -263,6 +267,9 @@ export class BlockImporter {
       } catch (e) {
         await flush()
         throw e
+      } finally {
+        // Whatever else was held (a failed block's state is discarded, not held) goes to disk.
+        await runtime.flushStateWrites(true)
       }
       return imported
     })
