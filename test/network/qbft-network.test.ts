@@ -158,7 +158,8 @@ describe('4 QBFT validators', () => {
     const resume = (stalled[0] > stalled[1] ? stalled[0] : stalled[1]) + 2n
     await net.waitHeight(resume, [0, 1, 2, 3], 90_000)
     await hashesAgree([0, 1, 2, 3])
-  })
+    // Its own bounded waits add up to 150 s (two round changes, two restarts, catching up).
+  }, 180_000)
 
   it('a fresh full node syncs the whole chain verifying seals, then follows', async () => {
     const full = net.addFullNode()
