@@ -345,14 +345,14 @@ evm
     })
   })
 
-registerDemo(program)
 // The command groups below (payable AI, staking, governance, bridge) are clients of a running chain:
 // their modules (chain clients, the model factory, wallet actions) load only when the command line
-// may name one of them. A command of this file (`dev`, `node`, …) runs without them, which is most
-// of `openledger dev`'s start-up; help, --version or an unknown name registers them all.
-const own = new Set(program.commands.flatMap((c) => [c.name(), ...c.aliases()]))
+// may name one of them. A command of this file (`dev`, `node`, …) runs without them, which keeps
+// them out of `openledger dev`'s start-up; help, --version or an unknown name registers them all.
+const own = new Set(['demo', ...program.commands.flatMap((c) => [c.name(), ...c.aliases()])])
 const first = process.argv[2]
 if (first === undefined || !own.has(first)) await registerCommandGroups(program)
+registerDemo(program)
 
 async function registerCommandGroups(program: Command): Promise<void> {
   const [payable, staking, governance, bridge] = await Promise.all([
