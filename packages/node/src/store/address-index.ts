@@ -125,37 +125,51 @@ export class AddressIndex {
     return this.#head
   }
 
-  /** One batch per block: appearances, nonces, creators, the undo list and the new head. */
-  async indexBlock(block: Block, txs: readonly IndexedTx[]): Promise<void> {
-    const number = block.header.number
-    const nb = u64(number)
-    const puts: Array<{ key: Uint8Array; value: Uint8Array }> = []
-    txs.forEach((tx, i) => {
-      const seen = new Set<string>()
-      const appear = (addr: Uint8Array | null | undefined) => {
-        if (!addr) return
-        const k = hexKey(addr)
-        if (seen.has(k)) return
-        seen.add(k)
-        puts.push({ key: cat(Uint8Array.of(B.appearance), addr, nb, u32(i)), value: tx.hash })
-      }
-      appear(tx.sender)
-      appear(tx.to)
-      appear(tx.contractAddress)
-      for (const l of tx.logs) appear(l.address)
-      puts.push({ key: cat(Uint8Array.of(B.nonce), tx.sender, u64(tx.nonce)), value: tx.hash })
-      if (tx.contractAddress)
-        puts.push({ key: cat(Uint8Array.of(B.creator), tx.contractAddress), value: cat(tx.hash, tx.sender) })
-    })
-    const undo = cat(...puts.map((p) => cat(Uint8Array.of(p.key.length), p.key)))
-    await this.db.batch(
-      [
-        ...puts.map((p) => ({ type: 'put' as const, ...p })),
-        { type: 'put', key: cat(Uint8Array.of(B.undo), nb), value: undo },
-        { type: 'put', key: HEAD_KEY, value: nb },
-      ],
-      VIEW,
-    )
+  /** One block (see indexBlocks). */
+  indexBlock(block: Block, txs: readonly IndexedTx[]): Promise<void> {
+    return this.indexBlocks([{ block, txs }])
+  }
+
+  /**
+   * Consecutive blocks in one batch (a synced range is committed at once): appearances, nonces,
+   * creators, each block's undo list and the new head. A block without transactions writes no
+   * undo list (there is nothing to undo), so a run of empty blocks costs one small batch.
+   */
+  async indexBlocks(blocks: ReadonlyArray<{ block: Block; txs: readonly IndexedTx[] }>): Promise<void> {
+    if (blocks.length === 0) return
+    const ops: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array }> = []
+    let number = this.#head
+    for (const { block, txs } of blocks) {
+      number = block.header.number
+      if (txs.length === 0) continue
+      const nb = u64(number)
+      const puts: Array<{ key: Uint8Array; value: Uint8Array }> = []
+      txs.forEach((tx, i) => {
+        const seen = new Set<string>()
+        const appear = (addr: Uint8Array | null | undefined) => {
+          if (!addr) return
+          const k = hexKey(addr)
+          if (seen.has(k)) return
+          seen.add(k)
+          puts.push({ key: cat(Uint8Array.of(B.appearance), addr, nb, u32(i)), value: tx.hash })
+        }
+        appear(tx.sender)
+        appear(tx.to)
+        appear(tx.contractAddress)
+        for (const l of tx.logs) appear(l.address)
+        puts.push({ key: cat(Uint8Array.of(B.nonce), tx.sender, u64(tx.nonce)), value: tx.hash })
+        if (tx.contractAddress)
+          puts.push({
+            key: cat(Uint8Array.of(B.creator), tx.contractAddress),
+            value: cat(tx.hash, tx.sender),
+          })
+      })
+      const undo = cat(...puts.map((p) => cat(Uint8Array.of(p.key.length), p.key)))
+      for (const p of puts) ops.push({ type: 'put', ...p })
+      ops.push({ type: 'put', key: cat(Uint8Array.of(B.undo), nb), value: undo })
+    }
+    ops.push({ type: 'put', key: HEAD_KEY, value: u64(number) })
+    await this.db.batch(ops, VIEW)
     this.#head = number
   }
 
