@@ -33,6 +33,15 @@ export type ChainDbOperation =
   | { type: 'put'; key: Uint8Array; value: Uint8Array }
   | { type: 'del'; key: Uint8Array }
 
+/** An operation on another keyspace (sublevel) of the same LevelDB, written in a block's batch. */
+export type KeyspaceOperation = ChainDbOperation & { sublevel: unknown }
+
+/** The database a block batch with other keyspaces' operations is written through: the LevelDB
+ * the chain keyspace is a sublevel of (abstract-level prefixes each operation by its sublevel). */
+export interface BatchDb {
+  batch(operations: Array<ChainDbOperation | KeyspaceOperation>, options: View): Promise<void>
+}
+
 /**
  * The part of abstract-level the store uses: satisfied by `new Level(dir)` and by a sublevel
  * (`level.sublevel('chain')`), so the integrator can share one LevelDB with other keyspaces.
@@ -140,6 +149,7 @@ function matchesAny(value: Uint8Array, candidates: readonly Uint8Array[]): boole
 
 export class ChainStore {
   readonly #db: ChainDb
+  readonly #batchDb: BatchDb | undefined
   readonly #common: Common
   #genesisHash: Uint8Array
   #genesisNumber: bigint
@@ -154,6 +164,7 @@ export class ChainStore {
 
   private constructor(db: ChainDb, genesis: Block, head: Block, opts: ChainStoreOptions) {
     this.#db = db
+    this.#batchDb = opts.batchDb
     this.#common = genesis.common
     this.#genesisHash = genesis.hash()
     this.#genesisNumber = genesis.header.number
@@ -467,10 +478,13 @@ export class ChainStore {
 
   /**
    * Append consecutive blocks (the first extends the head) in ONE atomic batch: block sync writes
-   * runs of blocks at once instead of paying a database round trip per block.
+   * runs of blocks at once instead of paying a database round trip per block. `extra`: other
+   * keyspaces' writes that belong to these blocks (their state), in the same batch — written
+   * through `batchDb` (ChainStoreOptions) — so that the head never lands without them.
    */
   commitBlocks(
     items: ReadonlyArray<{ block: Block; executed: readonly CommittedTx[]; seals?: Uint8Array }>,
+    extra: readonly KeyspaceOperation[] = [],
   ): Promise<void> {
     return this.#exclusive(async () => {
       if (items.length === 0) return
@@ -483,7 +497,16 @@ export class ChainStore {
         head = block
       }
       ops.push({ type: 'put', key: metaKey('head'), value: done[done.length - 1]!.hash })
-      await this.#db.batch(ops, VIEW)
+      if (extra.length === 0) await this.#db.batch(ops, VIEW)
+      else if (this.#batchDb === undefined)
+        // abstract-level hands a sibling sublevel's operations to the parent database.
+        await this.#db.batch([...ops, ...extra], VIEW)
+      else {
+        const db = this.#db
+        const all: KeyspaceOperation[] = ops.map((op) => Object.assign(op, { sublevel: db }))
+        for (const op of extra) all.push(op)
+        await this.#batchDb.batch(all, VIEW)
+      }
       for (const d of done) {
         const h = hex(d.hash)
         this.#blocks.set(h, d.block)

@@ -1,5 +1,12 @@
 export { BloomFilterQuery, bloomAdd, bloomContains, logsBloom } from './bloom.ts'
-export { type ChainDb, type ChainDbOperation, ChainStore, STORE_SCHEMA_VERSION } from './chainStore.ts'
+export {
+  type BatchDb,
+  type ChainDb,
+  type ChainDbOperation,
+  ChainStore,
+  type KeyspaceOperation,
+  STORE_SCHEMA_VERSION,
+} from './chainStore.ts'
 export { ChainStoreError, type ChainStoreErrorCode } from './errors.ts'
 export type {
   ChainStoreOptions,

@@ -5,6 +5,7 @@
  */
 import type { Block, BlockOptions } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
+import type { BatchDb } from './chainStore.ts'
 
 export interface LogEntryLike {
   address: Uint8Array
@@ -97,6 +98,9 @@ export interface ChainStoreOptions {
   blockOptions?: BlockOptions
   /** Applied to every block decoded from the database (QBFT chains set the on-chain block hash). */
   decorateBlock?: (block: Block) => Block
+  /** The LevelDB this keyspace is a sublevel of, for commits that write other keyspaces in the
+   * same batch (`commitBlocks(items, extra)`). */
+  batchDb?: BatchDb
   /** Decoded blocks kept in memory (RPC reads the head a lot). Default 256. */
   blockCacheSize?: number
   /** Decoded per-block receipt lists kept in memory. Default 256. */
