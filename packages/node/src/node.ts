@@ -50,7 +50,7 @@ import { DevSealer, type MiningMode } from './miner/dev-sealer.ts'
 import { type StudioOptions, studioHandler } from './rpc/studio.ts'
 import { stakingRpcMethods } from './staking/rpc.ts'
 import { AddressIndex } from './store/address-index.ts'
-import { ChainStore, type KeyspaceOperation } from './store/index.ts'
+import { ChainStore } from './store/index.ts'
 import { maintainPool, TxPool, type TxPoolOptions } from './txpool/index.ts'
 import { key } from './util/bytes.ts'
 import { DEV_CLIENT_VERSION } from './version.ts'
@@ -405,8 +405,8 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
     stateWrites: () => {
       const taken = runtime.takeStateWrites()
       if (taken === undefined) return undefined
-      const ops = taken.ops as KeyspaceOperation[]
-      for (const op of ops) op.sublevel = stateDb
+      const ops = taken.ops
+      for (const op of ops) op.key = stateDb.prefixKey(op.key, 'view', false)
       return { ops, landed: taken.landed, failed: taken.failed }
     },
   })

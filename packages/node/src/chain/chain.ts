@@ -17,7 +17,7 @@ import type { Block } from '@ethereumjs/block'
 import type { ExecutedTx } from '@openledger/evm-runtime'
 import type { Logger } from '../logger.ts'
 import type { NodeMetrics } from '../metrics.ts'
-import type { ChainStore, KeyspaceOperation } from '../store/index.ts'
+import type { ChainDbOperation, ChainStore } from '../store/index.ts'
 import { bytesEqual, key } from '../util/bytes.ts'
 
 /** Who produced the committed blocks: this node's dev sealer, its QBFT engine, or peers. */
@@ -40,9 +40,10 @@ export interface ChainObserver {
   onRestart?(first: Block): Promise<void> | void
 }
 
-/** Writes of another keyspace that belong in the next block batch (the blocks' state). */
+/** Writes of another keyspace that belong in the next block batch (the blocks' state), as
+ * operations on the parent LevelDB (keys with their keyspace's prefix, see ChainStore's batchDb). */
 export interface PendingWrites {
-  readonly ops: readonly KeyspaceOperation[]
+  readonly ops: readonly ChainDbOperation[]
   /** The batch is on disk. */
   landed(): void
   /** The batch failed: keep the writes for a later one. */

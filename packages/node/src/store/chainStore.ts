@@ -33,13 +33,15 @@ export type ChainDbOperation =
   | { type: 'put'; key: Uint8Array; value: Uint8Array }
   | { type: 'del'; key: Uint8Array }
 
-/** An operation on another keyspace (sublevel) of the same LevelDB, written in a block's batch. */
-export type KeyspaceOperation = ChainDbOperation & { sublevel: unknown }
-
-/** The database a block batch with other keyspaces' operations is written through: the LevelDB
- * the chain keyspace is a sublevel of (abstract-level prefixes each operation by its sublevel). */
+/**
+ * The LevelDB the chain keyspace is a sublevel of, for block batches that carry other keyspaces'
+ * writes (the blocks' state): operations on it have keys with their keyspace's full prefix
+ * (abstract-level's `sublevel.prefixKey(key, 'view', false)`). Prefixing here, once, also keeps
+ * abstract-level from handling every operation twice, as a sublevel's own batch does (once in the
+ * sublevel, again in its parent): most of a block batch's main-thread cost.
+ */
 export interface BatchDb {
-  batch(operations: Array<ChainDbOperation | KeyspaceOperation>, options: View): Promise<void>
+  batch(operations: ChainDbOperation[], options: View): Promise<void>
 }
 
 /**
@@ -53,6 +55,8 @@ export interface ChainDb {
   get(key: Uint8Array, options: View): Promise<Uint8Array | undefined>
   getMany(keys: Uint8Array[], options: View): Promise<Array<Uint8Array | undefined>>
   batch(operations: ChainDbOperation[], options: View): Promise<void>
+  /** A sublevel's key with its full prefix (abstract-level); needed with `batchDb`. */
+  prefixKey?(key: Uint8Array, keyFormat: 'view', local: false): Uint8Array
   iterator(
     options: View & { gte: Uint8Array; lt: Uint8Array },
   ): AsyncIterable<[Uint8Array, Uint8Array]> & { close(): Promise<void> }
@@ -479,13 +483,17 @@ export class ChainStore {
   /**
    * Append consecutive blocks (the first extends the head) in ONE atomic batch: block sync writes
    * runs of blocks at once instead of paying a database round trip per block. `extra`: other
-   * keyspaces' writes that belong to these blocks (their state), in the same batch — written
-   * through `batchDb` (ChainStoreOptions) — so that the head never lands without them.
+   * keyspaces' writes that belong to these blocks (their state), in the same batch, so that the
+   * head never lands without them: operations on `batchDb` (ChainStoreOptions), keys prefixed.
    */
   commitBlocks(
     items: ReadonlyArray<{ block: Block; executed: readonly CommittedTx[]; seals?: Uint8Array }>,
-    extra: readonly KeyspaceOperation[] = [],
+    extra: readonly ChainDbOperation[] = [],
   ): Promise<void> {
+    if (extra.length > 0 && this.#batchDb === undefined)
+      return Promise.reject(
+        new ChainStoreError('INVALID_ARGUMENT', 'other keyspaces need the batchDb option'),
+      )
     return this.#exclusive(async () => {
       if (items.length === 0) return
       const ops: ChainDbOperation[] = []
@@ -497,15 +505,13 @@ export class ChainStore {
         head = block
       }
       ops.push({ type: 'put', key: metaKey('head'), value: done[done.length - 1]!.hash })
-      if (extra.length === 0) await this.#db.batch(ops, VIEW)
-      else if (this.#batchDb === undefined)
-        // abstract-level hands a sibling sublevel's operations to the parent database.
-        await this.#db.batch([...ops, ...extra], VIEW)
+      const batchDb = this.#batchDb
+      if (batchDb === undefined) await this.#db.batch(ops, VIEW)
       else {
-        const db = this.#db
-        const all: KeyspaceOperation[] = ops.map((op) => Object.assign(op, { sublevel: db }))
-        for (const op of extra) all.push(op)
-        await this.#batchDb.batch(all, VIEW)
+        const prefixKey = this.#db.prefixKey?.bind(this.#db)
+        if (prefixKey !== undefined) for (const op of ops) op.key = prefixKey(op.key, 'view', false)
+        for (const op of extra) ops.push(op)
+        await batchDb.batch(ops, VIEW)
       }
       for (const d of done) {
         const h = hex(d.hash)

@@ -4,7 +4,6 @@ export {
   type ChainDb,
   type ChainDbOperation,
   ChainStore,
-  type KeyspaceOperation,
   STORE_SCHEMA_VERSION,
 } from './chainStore.ts'
 export { ChainStoreError, type ChainStoreErrorCode } from './errors.ts'
