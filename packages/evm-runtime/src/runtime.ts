@@ -75,6 +75,7 @@ import { CallStateManager } from './state/call-state.ts'
 import { installDirectFindPath } from './state/find-path.ts'
 import { ForkLayer, type ForkPoint } from './state/fork.ts'
 import { type LevelLike, LevelStateDB } from './state/level-db.ts'
+import { installNodeCache } from './state/node-cache.ts'
 import { StateReader } from './state/reader.ts'
 import { CallTracer, StructLogger, traceCall } from './trace.ts'
 import { installSerializeCache } from './tx-bytes.ts'
@@ -894,6 +895,7 @@ export async function createExecutionRuntime(
 ): Promise<ExecutionRuntime & { blockOptions: BlockOptions }> {
   await initCrypto()
   installDirectFindPath()
+  installNodeCache()
   installSerializeCache()
   const modules = opts.modules ?? []
   checkModules(modules)

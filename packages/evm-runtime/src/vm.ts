@@ -15,6 +15,7 @@ import { HostEVM, modulePrecompile } from './precompiles/host.ts'
 import type { SystemModule } from './precompiles/module-types.ts'
 import type { ForkLayer } from './state/fork.ts'
 import type { LevelStateDB } from './state/level-db.ts'
+import { installNodeCache } from './state/node-cache.ts'
 
 export interface Views {
   common: Common
@@ -47,6 +48,7 @@ export async function createChainVM(
   cacheType: CacheType = CacheType.LRU,
   StateManagerClass: typeof MerkleStateManager = MerkleStateManager,
 ): Promise<VM> {
+  installNodeCache()
   // Each VM switches its own Common between forks (config.setForkAt): never the shared one that
   // transactions and blocks are decoded with.
   const common = views.common.copy()

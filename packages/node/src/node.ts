@@ -416,6 +416,8 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
     opts.log,
   )
   chain.subscribe(addressIndexObserver(addressIndex))
+  // Its writes trail the commits: finish them before the store and database close.
+  closers.unshift(() => addressIndex.settled())
   // Block hooks (the L1 bridge's deposits) hold node state a worker cannot rebuild: with hooks,
   // traces (which replay a block's hooks) stay on the main thread.
   const spec = runtimeSpec(native.genesis, { ...opts, blockHooks: (opts.blockHooks?.length ?? 0) > 0 })

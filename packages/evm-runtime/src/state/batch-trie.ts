@@ -17,6 +17,7 @@ import {
 } from '@ethereumjs/mpt'
 import { RLP } from '@ethereumjs/rlp'
 import { equalsBytes } from '@ethereumjs/util'
+import { type RawNode, rememberDecoded } from './node-cache.ts'
 
 /** A child reference exactly as stored in a parent: a 32-byte hash or an inlined raw node. */
 type StoredRef = Uint8Array | Uint8Array[]
@@ -105,7 +106,9 @@ export class BatchTrieUpdater {
       else if (!isNode(root)) newRoot = root.stored as Uint8Array
       else {
         // The root is always stored by hash, even when its encoding is shorter than 32 bytes.
-        const encoded = RLP.encode(this.raw(root, writes) as Uint8Array[])
+        const raw = this.raw(root, writes)
+        const encoded = RLP.encode(raw as Uint8Array[])
+        rememberDecoded(encoded, raw as RawNode)
         newRoot = this.internals.hash(encoded)
         writes.push({ type: 'put', key: newRoot, value: encoded })
       }
@@ -217,6 +220,7 @@ export class BatchTrieUpdater {
     const raw = this.raw(child, writes)
     const encoded = RLP.encode(raw as Uint8Array[])
     if (encoded.length < 32) return raw as Uint8Array[]
+    rememberDecoded(encoded, raw as RawNode)
     const hash = this.internals.hash(encoded)
     writes.push({ type: 'put', key: hash, value: encoded })
     return hash
