@@ -10,7 +10,6 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Common, Hardfork, Mainnet } from '@ethereumjs/common'
 import { createEVM, type EVM, type ExecResult, type PrecompileFunc } from '@ethereumjs/evm'
-import type { VM } from '@ethereumjs/vm'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { Budget, ExecutionAborted, withBudget } from '../src/index.ts'
 import { BLAKE2F_ADDRESS, blake2f, CHUNK_ROUNDS } from '../src/precompiles/blake2f.ts'
@@ -43,21 +42,27 @@ const EMPTY = {
   async batch() {},
 }
 
-async function chainVm(hardfork: Hardfork): Promise<VM> {
+/** The EVM of a chain VM as the runtime builds it (HostEVM, our 0x09 installed) at `hardfork`. */
+async function chainEvm(hardfork: Hardfork): Promise<EVM> {
   const common = new Common({ chain: Mainnet, hardfork })
-  return createChainVM(
+  const vm = await createChainVM(
     new LevelStateDB(EMPTY as never),
     { common, modules: [], hooks: [], getBlockHash: async () => undefined },
     { accounts: 10, storage: 10, code: 10, trieNodes: 0 },
   )
+  return vm.evm as EVM
 }
 
-let ours: VM
+/** A precompile called as EVM.runPrecompile calls it (that method is protected). */
+const invoke = (evm: EVM, fn: PrecompileFunc, data: Uint8Array, gasLimit: bigint) =>
+  fn({ data, gasLimit, common: evm.common, _EVM: evm })
+
+let ours: EVM
 let reference: EVM
 let original: PrecompileFunc
 
 beforeAll(async () => {
-  ours = await chainVm(Hardfork.Cancun)
+  ours = await chainEvm(Hardfork.Cancun)
   // EthereumJS's EVM as shipped: its 0x09 is the pure-JS precompile09.
   reference = await createEVM({ common: new Common({ chain: Mainnet, hardfork: Hardfork.Cancun }) })
   original = reference.getPrecompile(BLAKE2F_ADDRESS)!
@@ -66,7 +71,7 @@ beforeAll(async () => {
 })
 
 const run = async (evm: EVM, fn: PrecompileFunc, data: Uint8Array, gas: bigint) =>
-  summary(await evm.runPrecompile(fn, data, gas))
+  summary(await invoke(evm, fn, data, gas))
 const summary = (r: ExecResult) => ({
   out: hex(r.returnValue),
   gas: r.executionGasUsed,
@@ -75,10 +80,10 @@ const summary = (r: ExecResult) => ({
 
 describe('installation', () => {
   test('every chain VM from Istanbul on runs our 0x09; before Istanbul there is none', async () => {
-    expect(ours.evm.getPrecompile(BLAKE2F_ADDRESS)).toBe(blake2f)
-    expect((await chainVm(Hardfork.Istanbul)).evm.getPrecompile(BLAKE2F_ADDRESS)).toBe(blake2f)
-    expect((await chainVm(Hardfork.Prague)).evm.getPrecompile(BLAKE2F_ADDRESS)).toBe(blake2f)
-    expect((await chainVm(Hardfork.Petersburg)).evm.getPrecompile(BLAKE2F_ADDRESS)).toBeUndefined()
+    expect(ours.getPrecompile(BLAKE2F_ADDRESS)).toBe(blake2f)
+    expect((await chainEvm(Hardfork.Istanbul)).getPrecompile(BLAKE2F_ADDRESS)).toBe(blake2f)
+    expect((await chainEvm(Hardfork.Prague)).getPrecompile(BLAKE2F_ADDRESS)).toBe(blake2f)
+    expect((await chainEvm(Hardfork.Petersburg)).getPrecompile(BLAKE2F_ADDRESS)).toBeUndefined()
   })
 })
 
@@ -116,7 +121,7 @@ describe('EIP-152 test vectors', () => {
   // Vector 8 (2^32 − 1 rounds) is the state test stTimeConsuming/CALLBlake2f_MaxRounds (docs/evm-runtime.md).
   test.each(cases)('vector %s', async (_name, input, error, output) => {
     const rounds = input.length === 213 ? BigInt(Buffer.from(input.subarray(0, 4)).readUInt32BE()) : 0n
-    const r = await run(ours.evm, blake2f, input, 1_000_000n)
+    const r = await run(ours, blake2f, input, 1_000_000n)
     expect(r).toEqual({
       out: `0x${output}`,
       gas: error === undefined ? rounds : 1_000_000n,
@@ -173,7 +178,7 @@ describe('differential against EthereumJS precompile09', () => {
     for (const rounds of ROUNDS)
       for (const flag of [0, 1]) {
         const data = input(`edge-${rounds}-${flag}`, rounds, flag)
-        const r = await run(ours.evm, blake2f, data, 10_000_000n)
+        const r = await run(ours, blake2f, data, 10_000_000n)
         expect(r.error, `rounds ${rounds}`).toBeUndefined()
         expect(r.gas).toBe(BigInt(rounds))
         expect(r, `rounds ${rounds} flag ${flag}`).toEqual(await run(reference, original, data, 10_000_000n))
@@ -191,7 +196,7 @@ describe('differential against EthereumJS precompile09', () => {
       const gas = [BigInt(rounds) - 1n, BigInt(rounds), BigInt(rounds) + 1n, 1n << 40n][a! % 4]!
       const data = input(`random-${i}`, rounds, flag, length)
       const gasLimit = gas < 0n ? 0n : gas
-      expect(await run(ours.evm, blake2f, data, gasLimit), `case ${i}`).toEqual(
+      expect(await run(ours, blake2f, data, gasLimit), `case ${i}`).toEqual(
         await run(reference, original, data, gasLimit),
       )
     }
@@ -200,7 +205,7 @@ describe('differential against EthereumJS precompile09', () => {
   test('rounds beyond the gas: out of gas before any round runs, all gas consumed', async () => {
     const data = input('oog', 0xffffffff, 1)
     const t0 = performance.now()
-    const r = await run(ours.evm, blake2f, data, 0xfffffffen)
+    const r = await run(ours, blake2f, data, 0xfffffffen)
     expect(performance.now() - t0).toBeLessThan(1_000) // 2^32 rounds would take ~40 s
     expect(r).toEqual({ out: '0x', gas: 0xfffffffen, error: 'out of gas' })
     expect(await run(reference, original, data, 0xfffffffen)).toEqual(r)
@@ -209,8 +214,8 @@ describe('differential against EthereumJS precompile09', () => {
   test('the input is not modified and the output is a fresh copy', async () => {
     const data = input('copy', 12, 1)
     const before = data.slice()
-    const a = await ours.evm.runPrecompile(blake2f, data, 100n)
-    const b = await ours.evm.runPrecompile(blake2f, data, 100n)
+    const a = await invoke(ours, blake2f, data, 100n)
+    const b = await invoke(ours, blake2f, data, 100n)
     expect(data).toEqual(before)
     expect(a.returnValue).toEqual(b.returnValue)
     expect(a.returnValue.buffer).not.toBe(b.returnValue.buffer)
@@ -222,8 +227,8 @@ describe('differential against EthereumJS precompile09', () => {
     const inputs = [input('interleave-a', rounds, 1), input('interleave-b', rounds, 0)]
     const results = await Promise.all(
       inputs.map((data) =>
-        withBudget(ours.evm, new Budget({ sliceMs: 0 }), async () =>
-          summary(await ours.evm.runPrecompile(blake2f, data, 1n << 30n)),
+        withBudget(ours, new Budget({ sliceMs: 0 }), async () =>
+          summary(await invoke(ours, blake2f, data, 1n << 30n)),
         ),
       ),
     )
