@@ -39,6 +39,8 @@ export interface DevnetResult {
   /** Milliseconds per committed transaction, summed over the four validators: process CPU and
    * each phase counter of node_phase_seconds_total (wall time inside the phase). */
   msPerTx?: Array<{ phase: string; ms: number }>
+  /** Gossip messages validated per committed transaction, four validators together, by topic. */
+  gossipPerTx?: Array<{ topic: string; n: number }>
   /** 1/5/15-minute load average when the load stopped. */
   loadAverage: number[]
   rssTotalBytes: number
@@ -142,6 +144,11 @@ async function cpuCounters(urls: string[]): Promise<Map<string, number>> {
       const phase = /phase="([^"]*)"/.exec(labels)?.[1] ?? labels
       sum.set(phase, (sum.get(phase) ?? 0) + v)
     }
+    // Gossip messages that reached a topic validator (duplicates are dropped before it), by topic.
+    for (const [labels, v] of await scrapeAll(url, 'p2p_gossip_messages_total')) {
+      const k = `gossip:${/topic="([^"]*)"/.exec(labels)?.[1] ?? labels}`
+      sum.set(k, (sum.get(k) ?? 0) + v)
+    }
   }
   return sum
 }
@@ -191,6 +198,11 @@ export function formatDevnet(r: DevnetResult, indent = '    '): string[] {
       ? [
           `${indent}ms per committed transaction, four validators together (process CPU; phases are wall time inside them):`,
           `${indent}  ${r.msPerTx.map((x) => `${x.phase} ${x.ms.toFixed(3)}`).join(', ')}`,
+        ]
+      : []),
+    ...(r.gossipPerTx?.length
+      ? [
+          `${indent}gossip messages validated per committed transaction, four validators together: ${r.gossipPerTx.map((x) => `${x.topic} ${x.n.toFixed(3)}`).join(', ')}`,
         ]
       : []),
   ]
@@ -311,7 +323,13 @@ export async function devnetThroughput(root: string, w: Workload, validators = 4
     let rc1 = 0
     for (const n of nodes) rc1 += await scrapeValue(n.metricsUrl, 'qbft_round_changes_total')
     const cpu1 = await cpuCounters(nodes.map((n) => n.metricsUrl))
+    const delta = (k: string) => (cpu1.get(k) ?? 0) - (cpu0.get(k) ?? 0)
+    const gossipPerTx = [...cpu1.keys()]
+      .filter((k) => k.startsWith('gossip:'))
+      .map((k) => ({ topic: k.slice(7), n: delta(k) / w.raws.length }))
+      .filter((x) => x.n > 0)
     const msPerTx = [...cpu1]
+      .filter(([k]) => !k.startsWith('gossip:'))
       .map(([phase, v]) => ({ phase, ms: ((v - (cpu0.get(phase) ?? 0)) * 1000) / w.raws.length }))
       .filter((x) => x.ms > 0.0005)
       .sort((a, b) => b.ms - a.ms)
@@ -337,6 +355,7 @@ export async function devnetThroughput(root: string, w: Workload, validators = 4
       roundChanges: rc1 - rc0,
       breakdown,
       msPerTx,
+      gossipPerTx,
       loadAverage,
       rssTotalBytes: rssEach.reduce((a, b) => a + b, 0),
       rssEachBytes: rssEach,

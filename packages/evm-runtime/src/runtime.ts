@@ -404,12 +404,15 @@ class Runtime implements ExecutionRuntime {
     }
   }
 
-  /** EIP-1559 base fee of the child of `parent` (state `root`), with the governance floor. */
-  private async baseFeeAfter(parent: BlockHeader, root: Uint8Array): Promise<bigint> {
+  /** EIP-1559 base fee of the child of `parent` (state `root`), with the governance floor;
+   * `locked`: the caller holds the lock. */
+  private async baseFeeAfter(parent: BlockHeader, root: Uint8Array, locked: boolean): Promise<bigint> {
     const fee = nextBaseFee(parent, this.genesis.eip1559)
     const floor = this.views.baseFeeFloor
     if (floor === undefined) return fee
-    const word = await this.reader.getStorage(root, floor.account, floor.slot)
+    const word = locked
+      ? await this.storageAt(root, floor.account, floor.slot)
+      : await this.getStorage(root, floor.account, floor.slot)
     let min = 0n
     for (const b of word) min = (min << 8n) | BigInt(b)
     return min > fee ? min : fee
@@ -417,7 +420,7 @@ class Runtime implements ExecutionRuntime {
 
   nextBaseFee(parent: BlockHeader): Promise<bigint> {
     this.open()
-    return this.baseFeeAfter(parent, parent.stateRoot)
+    return this.baseFeeAfter(parent, parent.stateRoot, false)
   }
 
   /**
@@ -505,7 +508,7 @@ class Runtime implements ExecutionRuntime {
         gasLimit,
         extraData: opts.extraData ?? new Uint8Array(0),
         mixHash: opts.mixHash ?? new Uint8Array(32),
-        baseFeePerGas: opts.baseFeePerGas ?? (await this.baseFeeAfter(parent, parentRoot)),
+        baseFeePerGas: opts.baseFeePerGas ?? (await this.baseFeeAfter(parent, parentRoot, true)),
         difficulty: 0n,
         nonce: new Uint8Array(8),
         ...PRAGUE_EMPTY_FIELDS,
@@ -580,7 +583,7 @@ class Runtime implements ExecutionRuntime {
         throw new BlockValidationError('gasLimit', `${h.gasLimit} is below the minimum 5000`)
       if (h.gasUsed > h.gasLimit)
         throw new BlockValidationError('gasUsed', `${h.gasUsed} exceeds the gas limit ${h.gasLimit}`)
-      const expectedBaseFee = await this.baseFeeAfter(parent, parent.stateRoot)
+      const expectedBaseFee = await this.baseFeeAfter(parent, parent.stateRoot, true)
       if (h.baseFeePerGas !== expectedBaseFee)
         throw new BlockValidationError('baseFee', `expected ${expectedBaseFee}, got ${h.baseFeePerGas}`)
       checkEmptyPragueFields(h, beaconRootClaimed(this.views.hooks))
@@ -741,7 +744,39 @@ class Runtime implements ExecutionRuntime {
 
   getStorage(stateRoot: Hash, address: Uint8Array, slot: Hash): Promise<Hash> {
     this.open()
+    if (this.atBlockRoot(stateRoot)) return this.lock.run(() => this.storageAt(stateRoot, address, slot))
     return this.reader.getStorage(stateRoot, address, slot)
+  }
+
+  /** A storage word at `root`, for a caller holding the lock: from the block VM when it sits on
+   * `root` (see atBlockRoot), else from the reader. */
+  private async storageAt(root: Hash, address: Uint8Array, slot: Hash): Promise<Hash> {
+    if (!this.atBlockRoot(root, true)) return this.reader.getStorage(root, address, slot)
+    assertLength('address', address, 20)
+    assertLength('slot', slot, 32)
+    const v = await this.sm.getStorage(new Address(address), slot)
+    const out = new Uint8Array(32)
+    out.set(v, 32 - v.length)
+    return out
+  }
+
+  /**
+   * Whether reads at `root` can be served by the block VM's caches: it sits on that committed root
+   * (the block just executed or built, its writes no longer buffered) and nothing runs on it (or,
+   * `locked`, the caller holds the lock). Right after importing a block, the node reads a few
+   * slots of its post-state (the epoch vanity, the next validator set); the VM has them cached,
+   * where the stateless reader walks two tries per slot. Not on a fork (remote reads stay in the
+   * reader's hands).
+   */
+  private atBlockRoot(root: Hash, locked = false): boolean {
+    return (
+      (locked || this.lock.idle) &&
+      this.blockRoot !== undefined &&
+      !this.writer.buffering &&
+      this.views.fork === undefined &&
+      root.length === 32 &&
+      equalBytes(this.blockRoot, root)
+    )
   }
 
   getProof(stateRoot: Hash, address: Uint8Array, slots: Hash[]): Promise<AccountProof> {

@@ -154,7 +154,9 @@ export class NetworkNode {
       // Block digests, on-chain hashes and message signing hashes: WASM keccak (runtime-initialised).
       useKeccak256(keccak256)
       const blockOptions = runtime.blockOptions!
-      const codec = new EthBlockCodec(blockOptions)
+      // Proposals and gossiped blocks take the transactions this node already pooled as they are.
+      const knownTx = (hash: Uint8Array) => pool.get(hash)?.tx
+      const codec = new EthBlockCodec(blockOptions, undefined, knownTx)
       // The Staking module's storage at any state root: the validator set and epoch vanities.
       const stakingAt = (root: Uint8Array) =>
         readOnlyStakingStore((account, slot) => runtime.getStorage(root, account, slot))
@@ -165,7 +167,7 @@ export class NetworkNode {
           for (const { block } of blocks) validators.onBlock(block)
         },
       })
-      const decode = (bytes: Uint8Array) => decodeQbftBlock(bytes, blockOptions)
+      const decode = (bytes: Uint8Array) => decodeQbftBlock(bytes, blockOptions, knownTx)
       const nodeKey = opts.validatorKey ?? (await loadOrCreateKey(join(opts.datadir, 'node.key')))
       const address = opts.validatorKey ? privateKeyToAddress(opts.validatorKey) : undefined
       if (

@@ -33,8 +33,7 @@ import { attributionRpcMethods } from './attribution/rpc.ts'
 import { DEV_EVM_TIMEOUT_MS, type ExecutionConfig } from './backend/exec-limits.ts'
 import { NodeBackend } from './backend/node-backend.ts'
 import { createRecoverPool } from './backend/recover-pool.ts'
-import { L2Bridge } from './bridge/l2-bridge.ts'
-import { OutputService } from './bridge/outputs.ts'
+import type { L2Bridge } from './bridge/l2-bridge.ts'
 import { addressIndexObserver } from './chain/address-index-observer.ts'
 import { Chain } from './chain/chain.ts'
 import { type RuntimeSpec, runtimeOptions, runtimeSpec } from './chain/runtime-spec.ts'
@@ -176,8 +175,9 @@ export class OpenLedgerNode {
           )
         : undefined
     try {
+      // The bridge modules (L1 clients) load only for a chain settled on an L1.
       const bridge = opts.l1
-        ? new L2Bridge({
+        ? new (await import('./bridge/l2-bridge.ts')).L2Bridge({
             l1Rpc: opts.l1.rpc,
             addresses: opts.l1.addresses,
             log: opts.log,
@@ -221,6 +221,7 @@ export class OpenLedgerNode {
         )
         closers.unshift(() => bridge.stop())
         if (opts.l1?.proposerKey) {
+          const { OutputService } = await import('./bridge/outputs.ts')
           const outputs = new OutputService({
             chain,
             store,

@@ -1,5 +1,7 @@
 /** QBFT block identity (on-chain hash, commit-seal digest) and the batched seal recovery of sync. */
 import { createBlock, createBlockFromBytesArray } from '@ethereumjs/block'
+import { RLP } from '@ethereumjs/rlp'
+import { createFeeMarket1559Tx, createLegacyTx, createTxFromRLP } from '@ethereumjs/tx'
 import { privateToAddress, SECP256K1_ORDER } from '@ethereumjs/util'
 import {
   decodeExtraData,
@@ -12,11 +14,17 @@ import {
   QBFT_MIX_HASH,
   verifySeals,
 } from '@openledger/consensus'
-import { createBlockOptions, createChainCommon, parseGenesis } from '@openledger/evm-runtime'
-import { describe, expect, it } from 'vitest'
+import { createBlockOptions, createChainCommon, initCrypto, parseGenesis } from '@openledger/evm-runtime'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { prerecoverSeals } from '../src/chain/importer.ts'
-import { commitSealDigest, decodeQbftBlock } from '../src/consensus/block-codec.ts'
+import {
+  BlockDecodeError,
+  commitSealDigest,
+  decodeQbftBlock,
+  rawTransactions,
+} from '../src/consensus/block-codec.ts'
 import { nativeRecover, nativeSigner } from '../src/consensus/crypto.ts'
+import { bytesEqual, hex } from '../src/util/bytes.ts'
 
 const genesis = parseGenesis({ chainId: 4242 })
 const blockOptions = createBlockOptions(createChainCommon(genesis), genesis)
@@ -134,5 +142,78 @@ describe('batched seal recovery for sync (prerecoverSeals)', () => {
     expect(code(0)).toBe('ok')
     expect(code(1)).toBe('NOT_VALIDATOR')
     expect(code(2)).toBe('BAD_SEAL')
+  })
+})
+
+describe('decoding a proposal with the pooled transactions (knownTx)', () => {
+  const common = blockOptions.common!
+  const key = new Uint8Array(32).fill(9)
+  const to = new Uint8Array(20).fill(0xaa)
+  const typed = createFeeMarket1559Tx(
+    { nonce: 0n, maxFeePerGas: 10n, maxPriorityFeePerGas: 1n, gasLimit: 21_000n, to, value: 1n },
+    { common },
+  ).sign(key)
+  const legacy = createLegacyTx(
+    { nonce: 1n, gasPrice: 10n, gasLimit: 21_000n, to, value: 2n },
+    { common },
+  ).sign(key)
+  const bytes = () =>
+    createBlock(
+      {
+        header: {
+          number: 5n,
+          gasLimit: 30_000_000n,
+          timestamp: 99n,
+          mixHash: QBFT_MIX_HASH,
+          extraData: encodeExtraData({ vanity: new Uint8Array(32), validators, round: 0, seals: [] }),
+        },
+        transactions: [typed, legacy],
+      },
+      blockOptions,
+    ).serialize()
+  beforeAll(initCrypto)
+
+  it('takes pooled objects with the same bytes and decodes the rest as the library does', () => {
+    // What the pool holds: decoded from the gossiped bytes, sender recovered on admission.
+    const pooled = createTxFromRLP(typed.serialize(), { common })
+    pooled.getSenderAddress()
+    const asked: string[] = []
+    const block = decodeQbftBlock(bytes(), blockOptions, (h) => {
+      asked.push(hex(h))
+      return bytesEqual(h, pooled.hash()) ? pooled : undefined
+    })
+    expect(asked).toEqual([hex(typed.hash()), hex(legacy.hash())])
+    expect(block.transactions[0]).toBe(pooled)
+    const plain = decodeQbftBlock(bytes(), blockOptions)
+    expect(block.hash()).toEqual(plain.hash())
+    expect(block.serialize()).toEqual(plain.serialize())
+    expect(block.transactions.map((t) => hex(t.hash()))).toEqual(plain.transactions.map((t) => hex(t.hash())))
+    expect(block.transactions[1]!.getSenderAddress()).toEqual(legacy.getSenderAddress())
+    expect(rawTransactions(block)).toEqual([typed.serialize(), legacy.serialize()])
+  })
+
+  it('never takes a pooled object whose bytes differ, whatever the lookup answers', () => {
+    const other = createFeeMarket1559Tx(
+      { nonce: 7n, maxFeePerGas: 10n, maxPriorityFeePerGas: 1n, gasLimit: 21_000n, to, value: 1n },
+      { common },
+    ).sign(key)
+    const block = decodeQbftBlock(bytes(), blockOptions, () => other)
+    expect(block.transactions).not.toContain(other)
+    expect(hex(block.transactions[0]!.hash())).toBe(hex(typed.hash()))
+  })
+
+  it('answers malformed bytes with BlockDecodeError', () => {
+    const good = bytes()
+    const lookup = () => undefined
+    expect(() => decodeQbftBlock(good.subarray(0, good.length - 3), blockOptions, lookup)).toThrow(
+      BlockDecodeError,
+    )
+    // A transaction list that is a byte string, and a transaction that is not one.
+    const [header] = RLP.decode(good) as Uint8Array[][]
+    for (const body of [
+      [header, new Uint8Array([1, 2]), []],
+      [header, [new Uint8Array([0x02, 0xc0])], []],
+    ])
+      expect(() => decodeQbftBlock(RLP.encode(body as never), blockOptions, lookup)).toThrow(BlockDecodeError)
   })
 })

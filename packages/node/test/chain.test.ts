@@ -14,6 +14,7 @@ import { TxIntake } from '../src/intake/tx-intake.ts'
 import type { DevAccount } from '../src/keys/dev-accounts.ts'
 import { silentLogger } from '../src/logger.ts'
 import { type NodeCore, openCore } from '../src/node.ts'
+import { hex } from '../src/util/bytes.ts'
 
 const closers: Array<() => Promise<unknown>> = []
 let core: NodeCore
@@ -140,6 +141,38 @@ describe('Chain: commit, then observers in order', () => {
     expect(heads).toEqual([before.header.number])
     // The sender's nonce is back below d's: d waits for a gap again.
     expect(core.pool.status()).toEqual({ pending: 0, queued: 1 })
+  })
+  it('a range committed at once (sync) is indexed, empty blocks included, and unwinds', async () => {
+    const sender = accounts[0]!.address
+    const nonce = (await core.runtime.getAccount(core.chain.workingStateRoot, sender))!.nonce
+    const range = []
+    let parent = core.chain.head.header
+    let root = core.chain.workingStateRoot
+    for (const txs of [[], [transfer(nonce)], [], []]) {
+      const built = await core.runtime.buildBlock(parent, txs, {
+        timestamp: parent.timestamp + 1n,
+        coinbase: new Uint8Array(20),
+        parentStateRoot: root,
+      })
+      range.push(built)
+      parent = built.block.header
+      root = parent.stateRoot
+    }
+    const first = range[0]!.block.header.number
+    await core.chain.commitMany(range, 'network')
+    await core.addressIndex.settled()
+    expect(core.addressIndex.head).toBe(first + 3n)
+    const mined = range[1]!.executed[0]!.hash
+    expect(hex((await core.addressIndex.bySenderAndNonce(sender, nonce)) ?? new Uint8Array())).toBe(
+      hex(mined),
+    )
+    const page = await core.addressIndex.page(sender, 'after', first - 1n, 25)
+    expect(page.txs.map((t) => t.blockNumber)).toEqual([first + 1n])
+    // A rollback to the range's first (empty) block removes the transaction's entries.
+    await core.chain.rollbackTo(first, range[0]!.block.header.stateRoot)
+    expect(core.addressIndex.head).toBe(first)
+    expect(await core.addressIndex.bySenderAndNonce(sender, nonce)).toBeUndefined()
+    expect((await core.addressIndex.page(sender, 'after', first - 1n, 25)).txs).toEqual([])
   })
 })
 

@@ -229,6 +229,22 @@ describe('p2p network of 4 nodes (star around a bootnode)', () => {
     }
   })
 
+  it('relays multi-MiB messages and bursts intact (yamux credit returned at half a window)', async () => {
+    // 3 MiB is 12 initial yamux windows: the sender must get credit back repeatedly, and the hub
+    // relays it on to the other leaves; a burst of small messages follows on the same streams.
+    const big = `ok:big:${'y'.repeat(3 * 1024 * 1024)}`
+    await nodes[1].net.publish('consensus', enc.encode(big))
+    const burst = Array.from({ length: 300 }, (_, k) => `ok:burst-${k}:${'z'.repeat(700)}`)
+    for (const m of burst) await nodes[2].net.publish('tx', enc.encode(m))
+    await waitFor(
+      'big message and burst relayed to every node',
+      () =>
+        [0, 2, 3].every((i) => nodes[i].delivered.consensus.includes(big)) &&
+        [0, 1, 3].every((i) => burst.every((m) => nodes[i].delivered.tx.includes(m))),
+      30_000,
+    )
+  }, 40_000)
+
   it('drops oversized messages before the validator', async () => {
     const big = `ok:${'x'.repeat(200 * 1024)}` // > 128 KiB tx limit of node 0
     const before = nodes[0].net.gossipCounts().tx.reject

@@ -168,6 +168,50 @@ describe('TxPool: pending, queued and promotion', () => {
     expect(added).toEqual([hex(a0), hex(a1), hex(b1), hex(b2)])
   })
 
+  it('after a block, re-reads only the senders with transactions left', async () => {
+    const { pool, state } = makePool()
+    const a = addr(1)
+    const b = addr(2)
+    const a0 = tx1559({ nonce: 0n })
+    const a1 = tx1559({ nonce: 1n })
+    const b0 = tx1559({ nonce: 0n })
+    const b1 = tx1559({ nonce: 1n })
+    for (const [t, s] of [
+      [a0, a],
+      [a1, a],
+      [b0, b],
+      [b1, b],
+    ] as const)
+      await pool.add(t, s)
+    state.set(a, 2n)
+    state.set(b, 1n)
+    const read: string[] = []
+    const dropped: string[] = []
+    pool.on('dropped', (h, reason) => dropped.push(`${bytesToHex(h)}:${reason}`))
+    await pool.onBlockCommitted(
+      [
+        { sender: a, nonce: 0n, hash: a0.hash() },
+        { sender: a, nonce: 1n, hash: a1.hash() },
+        { sender: b, nonce: 0n, hash: b0.hash() },
+      ],
+      async (address) => {
+        read.push(bytesToHex(address))
+        return state.getAccount(address)
+      },
+    )
+    // a left entirely (both mined): no state read; b keeps b1, so b is re-read and b1 stays pending.
+    expect(read).toEqual([bytesToHex(b)])
+    expect(dropped.sort()).toEqual([`${hex(a0)}:mined`, `${hex(a1)}:mined`, `${hex(b0)}:mined`].sort())
+    expect(pool.status()).toEqual({ pending: 1, queued: 0 })
+    expect(
+      pool
+        .content()
+        .pending.get(bytesToHex(b))
+        ?.map((t) => t.nonce),
+    ).toEqual([1n])
+    expect(pool.pendingNonce(a, 2n)).toBe(2n)
+  })
+
   it('drops transactions the balance can no longer pay for and queues their successors', async () => {
     const { pool, state } = makePool()
     const a = addr(1)

@@ -7,8 +7,9 @@
  * caches `header.hash()` on frozen headers; `withQbftHash` pre-fills that cache, so every
  * `block.hash()` (parentHash checks, the chain store, RPC) uses the on-chain hash.
  */
-import { type Block, type BlockOptions, createBlockFromRLP } from '@ethereumjs/block'
+import { Block, type BlockOptions, createBlockFromBytesArray, createBlockFromRLP } from '@ethereumjs/block'
 import { RLP } from '@ethereumjs/rlp'
+import { createTxFromBlockBodyData, type TypedTransaction } from '@ethereumjs/tx'
 import {
   type BlockCodec,
   type Block as ConsensusBlock,
@@ -18,6 +19,8 @@ import {
   onchainHash,
   type Round,
 } from '@openledger/consensus'
+import { keccak256, rememberSerialized } from '@openledger/evm-runtime'
+import { bytesEqual } from '../util/bytes.ts'
 
 /** Commit-seal digests known without hashing again (round-0 blocks: the on-chain hash). */
 const sealDigests = new WeakMap<object, Uint8Array>()
@@ -62,11 +65,24 @@ export function rawTransactions(block: Block): Uint8Array[] {
   return list.map((t) => (t instanceof Uint8Array ? t : RLP.encode(t as Uint8Array[])))
 }
 
-/** Decode a block received from a peer; the on-chain hash is applied. Throws BlockDecodeError. */
-export function decodeQbftBlock(bytes: Uint8Array, blockOptions: BlockOptions): Block {
+/** A transaction this node already decoded (its pool), by hash; see `decodeQbftBlock`. */
+export type KnownTx = (hash: Uint8Array) => TypedTransaction | undefined
+
+/**
+ * Decode a block received from a peer; the on-chain hash is applied. Throws BlockDecodeError.
+ *
+ * With `knownTx` (the pool's lookup), a transaction whose bytes this node already holds is not
+ * decoded again: the block takes the pooled object, whose sender was recovered on admission and
+ * whose hash and encoding are cached. A proposal's transactions reached every validator by gossip
+ * first, so this skips EthereumJS's transaction constructor, a re-encoding for `hash()` and the
+ * sender lookup for nearly all of them (the builder's block holds pooled objects the same way).
+ * Identity is checked on the bytes themselves, not only the hash. The others are decoded as
+ * EthereumJS's block decoder does, with their bytes and hash remembered.
+ */
+export function decodeQbftBlock(bytes: Uint8Array, blockOptions: BlockOptions, knownTx?: KnownTx): Block {
   let block: Block
   try {
-    block = createBlockFromRLP(bytes, blockOptions)
+    block = knownTx ? decodeReusing(bytes, blockOptions, knownTx) : createBlockFromRLP(bytes, blockOptions)
   } catch (cause) {
     throw new BlockDecodeError(`undecodable block: ${(cause as Error)?.message ?? cause}`, { cause })
   }
@@ -77,6 +93,35 @@ export function decodeQbftBlock(bytes: Uint8Array, blockOptions: BlockOptions): 
   }
   if (block.transactions.length > 0) decodedFrom.set(block, bytes)
   return withQbftHash(block)
+}
+
+/** `createBlockFromRLP`, taking already-decoded transactions from `knownTx`. */
+function decodeReusing(bytes: Uint8Array, opts: BlockOptions, knownTx: KnownTx): Block {
+  const common = opts.common
+  if (common?.isActivatedEIP(7934) === true && bytes.length > Number(common.param('maxRlpBlockSize')))
+    throw new Error(`Block size exceeds limit: ${bytes.length} > ${common.param('maxRlpBlockSize')}`)
+  const values = RLP.decode(bytes) as unknown[]
+  if (!Array.isArray(values)) throw new Error('Invalid serialized block input. Must be array')
+  const txsData = values[1]
+  if (txsData !== undefined && !Array.isArray(txsData)) throw new Error('block transactions must be a list')
+  // The header, uncles and withdrawals exactly as the library decodes them.
+  const shell = createBlockFromBytesArray(
+    [values[0], [], ...values.slice(2)] as unknown as Parameters<typeof createBlockFromBytesArray>[0],
+    opts,
+  )
+  const txOpts = { ...opts, common: shell.header.common }
+  const txs = (txsData ?? []).map((item: Uint8Array | Uint8Array[]) => {
+    // Typed: the EIP-2718 envelope as a byte string; legacy: the RLP list (canonical, so
+    // re-encoding gives the received bytes). Either way keccak of these bytes is the hash.
+    const raw = item instanceof Uint8Array ? item : RLP.encode(item)
+    const hash = keccak256(raw)
+    const known = knownTx(hash)
+    if (known !== undefined && bytesEqual(known.serialize(), raw)) return known
+    const tx = createTxFromBlockBodyData(item, txOpts)
+    if (rememberSerialized(tx, raw)) (tx.cache as { hash?: Uint8Array }).hash = hash
+    return tx
+  })
+  return new Block(shell.header, txs, shell.uncleHeaders, shell.withdrawals, opts)
 }
 
 /**
@@ -90,12 +135,14 @@ export class EthBlockCodec implements BlockCodec {
   constructor(
     private readonly blockOptions: BlockOptions,
     max = 64,
+    /** The pool's transactions, reused by proposals (see `decodeQbftBlock`). */
+    private readonly knownTx?: KnownTx,
   ) {
     this.#max = max
   }
 
   decode(bytes: Uint8Array): ConsensusBlock {
-    const block = decodeQbftBlock(bytes, this.blockOptions)
+    const block = decodeQbftBlock(bytes, this.blockOptions, this.knownTx)
     return this.remember(block, bytes)
   }
 

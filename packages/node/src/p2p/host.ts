@@ -28,6 +28,7 @@ import {
 } from './params.ts'
 import { errMsg } from './streams.ts'
 import type { ChainStatus } from './wire.ts'
+import { installYamuxWindowThreshold } from './yamux-window.ts'
 
 export interface P2POptions {
   /** 32-byte secp256k1 private key: the node's libp2p identity (validators reuse their validator key, so peer ids are derivable before start). */
@@ -113,6 +114,7 @@ export function validateOptions(opts: P2POptions): void {
 /** Validates the options and builds the (unstarted) libp2p node. */
 export async function createHost(opts: P2POptions): Promise<Host> {
   validateOptions(opts)
+  installYamuxWindowThreshold()
   const privateKey = nodePrivateKey(opts.nodeKey)
   const bootnodes = opts.bootnodes.map(parseBootnode)
   const limits = { ...DEFAULT_MAX_MESSAGE_BYTES, ...opts.maxMessageBytes }

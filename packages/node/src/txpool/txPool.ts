@@ -504,14 +504,43 @@ export class TxPool extends EventEmitter<TxPoolEvents> {
   ): Promise<void> {
     return this.#exclusive(async () => {
       if (baseFee !== undefined) this.#baseFee = baseFee
+      const mined = new Set<string>()
       const senders = new Map<string, Uint8Array>()
       for (const e of executed) {
+        mined.add(bytesToHex(e.hash))
         const k = bytesToHex(e.sender)
         if (this.#senders.has(k)) senders.set(k, e.sender)
       }
-      const mined = new Set(executed.map((e) => bytesToHex(e.hash)))
-      await this.#refresh(senders, getAccount ?? this.#getAccount, mined)
+      // A sender whose every pooled transaction was mined leaves the pool whatever its new state:
+      // reading that state (a trie lookup at the new root, most of this observer's cost) could not
+      // change the outcome. Only senders with transactions left are re-read.
+      const reread = new Map<string, Uint8Array>()
+      for (const [k, address] of senders) {
+        const s = this.#senders.get(k)!
+        let allMined = true
+        for (const e of s.txs.values()) {
+          if (!mined.has(e.hashKey)) {
+            allMined = false
+            break
+          }
+        }
+        if (allMined) this.#dropAllMined(s)
+        else reread.set(k, address)
+      }
+      if (reread.size > 0) await this.#refresh(reread, getAccount ?? this.#getAccount, mined)
     })
+  }
+
+  /** Removes a sender whose transactions were all mined (what #reconcile does with its state). */
+  #dropAllMined(s: SenderTxs): void {
+    const pending = pendingCount(s)
+    this.#pending -= pending
+    this.#queued -= s.txs.size - pending
+    this.#senders.delete(s.key)
+    const gone = [...s.txs.values()]
+    s.txs.clear()
+    for (const e of gone) this.#all.delete(e.hashKey)
+    for (const e of gone) this.emit('dropped', e.hash, 'mined')
   }
 
   /**
