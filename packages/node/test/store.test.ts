@@ -9,6 +9,7 @@ import { Level } from 'level'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
   type ChainDb,
+  type ChainDbOperation,
   ChainStore,
   ChainStoreError,
   type CommittedTx,
@@ -459,7 +460,7 @@ describe('ChainStore', () => {
     const genesis = makeGenesis()
     let batches = 0
     const batchDb = {
-      batch: (ops: Parameters<typeof db.batch>[0], o: typeof view) => {
+      batch: (ops: ChainDbOperation[], o: typeof view) => {
         batches++
         return db.batch(ops, o)
       },
