@@ -14,6 +14,8 @@ import { ChainStoreError } from './errors.ts'
 import { Bucket, key, metaKey, numberRange, readU32, readU64, u32, u64 } from './keys.ts'
 import { Lru } from './lru.ts'
 import type {
+  BatchDb,
+  ChainDbOperation,
   ChainStoreOptions,
   CommittedTx,
   LogFilter,
@@ -26,23 +28,10 @@ import type {
 /** On-disk layout version of the chain keyspace. */
 export const STORE_SCHEMA_VERSION = 1
 
+export type { BatchDb, ChainDbOperation }
+
 type View = { keyEncoding: 'view'; valueEncoding: 'view' }
 const VIEW: View = { keyEncoding: 'view', valueEncoding: 'view' }
-
-export type ChainDbOperation =
-  | { type: 'put'; key: Uint8Array; value: Uint8Array }
-  | { type: 'del'; key: Uint8Array }
-
-/**
- * The LevelDB the chain keyspace is a sublevel of, for block batches that carry other keyspaces'
- * writes (the blocks' state): operations on it have keys with their keyspace's full prefix
- * (abstract-level's `sublevel.prefixKey(key, 'view', false)`). Prefixing here, once, also keeps
- * abstract-level from handling every operation twice, as a sublevel's own batch does (once in the
- * sublevel, again in its parent): most of a block batch's main-thread cost.
- */
-export interface BatchDb {
-  batch(operations: ChainDbOperation[], options: View): Promise<void>
-}
 
 /**
  * The part of abstract-level the store uses: satisfied by `new Level(dir)` and by a sublevel

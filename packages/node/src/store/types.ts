@@ -5,7 +5,6 @@
  */
 import type { Block, BlockOptions } from '@ethereumjs/block'
 import type { TypedTransaction } from '@ethereumjs/tx'
-import type { BatchDb } from './chainStore.ts'
 
 export interface LogEntryLike {
   address: Uint8Array
@@ -82,6 +81,24 @@ export interface LogFilter {
   topics: Array<Uint8Array[] | null>
   /** More matching logs than this is an error (LOG_LIMIT), as RPC providers answer. */
   limit: number
+}
+
+export type ChainDbOperation =
+  | { type: 'put'; key: Uint8Array; value: Uint8Array }
+  | { type: 'del'; key: Uint8Array }
+
+/**
+ * The LevelDB the chain keyspace is a sublevel of, for block batches that carry other keyspaces'
+ * writes (the blocks' state): operations on it have keys with their keyspace's full prefix
+ * (abstract-level's `sublevel.prefixKey(key, 'view', false)`). Prefixing once also keeps
+ * abstract-level from handling every operation twice, as a sublevel's own batch does (once in the
+ * sublevel, again in its parent): most of a block batch's main-thread cost.
+ */
+export interface BatchDb {
+  batch(
+    operations: ChainDbOperation[],
+    options: { keyEncoding: 'view'; valueEncoding: 'view' },
+  ): Promise<void>
 }
 
 export interface ChainStoreOptions {
