@@ -74,7 +74,7 @@ import { BlockStateManager } from './state/block-state.ts'
 import { CallStateManager } from './state/call-state.ts'
 import { installDirectFindPath } from './state/find-path.ts'
 import { ForkLayer, type ForkPoint } from './state/fork.ts'
-import { type LevelLike, LevelStateDB } from './state/level-db.ts'
+import { type LevelLike, LevelStateDB, type TakenStateWrites } from './state/level-db.ts'
 import { installNodeCache } from './state/node-cache.ts'
 import { StateReader } from './state/reader.ts'
 import { CallTracer, StructLogger, traceCall } from './trace.ts'
@@ -105,6 +105,13 @@ export interface CreateExecutionRuntimeOptions {
    * execution past the consensus round timer.
    */
   yieldEveryMs?: number
+  /**
+   * Built and executed blocks' state stays in memory (readable like persisted state) until the
+   * caller takes it with `takeStateWrites` and writes it in its own batch: the node writes a
+   * block's state, its chain data and its head pointer as ONE LevelDB write. Whoever sets this
+   * must take the writes before (or with) anything on disk that refers to that state.
+   */
+  deferStateWrites?: boolean
   /** Dev only (Hardhat's allowUnlimitedContractSize, anvil's --disable-code-size-limit): no
    * EIP-170 code size or EIP-3860 initcode size limit. Blocks built this way are not valid on a
    * chain whose other nodes keep the limits. */
@@ -186,7 +193,7 @@ class Runtime implements ExecutionRuntime {
       this.useFork(fork === undefined ? undefined : await ForkLayer.create(fork, this.writer))
       stateRoot = await this.writeGenesisState()
       if (await this.reader.hasState(stateRoot)) this.writer.discardBuffer()
-      else await this.writer.commitBuffer()
+      else await this.writer.commitBuffer({ through: true })
     } catch (e) {
       // All or nothing: a genesis that fails leaves no state behind and no VM half-written.
       this.abort(KECCAK256_RLP)
@@ -397,12 +404,15 @@ class Runtime implements ExecutionRuntime {
     }
   }
 
-  /** EIP-1559 base fee of the child of `parent` (state `root`), with the governance floor. */
-  private async baseFeeAfter(parent: BlockHeader, root: Uint8Array): Promise<bigint> {
+  /** EIP-1559 base fee of the child of `parent` (state `root`), with the governance floor;
+   * `locked`: the caller holds the lock. */
+  private async baseFeeAfter(parent: BlockHeader, root: Uint8Array, locked: boolean): Promise<bigint> {
     const fee = nextBaseFee(parent, this.genesis.eip1559)
     const floor = this.views.baseFeeFloor
     if (floor === undefined) return fee
-    const word = await this.reader.getStorage(root, floor.account, floor.slot)
+    const word = locked
+      ? await this.storageAt(root, floor.account, floor.slot)
+      : await this.getStorage(root, floor.account, floor.slot)
     let min = 0n
     for (const b of word) min = (min << 8n) | BigInt(b)
     return min > fee ? min : fee
@@ -410,7 +420,7 @@ class Runtime implements ExecutionRuntime {
 
   nextBaseFee(parent: BlockHeader): Promise<bigint> {
     this.open()
-    return this.baseFeeAfter(parent, parent.stateRoot)
+    return this.baseFeeAfter(parent, parent.stateRoot, false)
   }
 
   /**
@@ -498,7 +508,7 @@ class Runtime implements ExecutionRuntime {
         gasLimit,
         extraData: opts.extraData ?? new Uint8Array(0),
         mixHash: opts.mixHash ?? new Uint8Array(32),
-        baseFeePerGas: opts.baseFeePerGas ?? (await this.baseFeeAfter(parent, parentRoot)),
+        baseFeePerGas: opts.baseFeePerGas ?? (await this.baseFeeAfter(parent, parentRoot, true)),
         difficulty: 0n,
         nonce: new Uint8Array(8),
         ...PRAGUE_EMPTY_FIELDS,
@@ -530,7 +540,7 @@ class Runtime implements ExecutionRuntime {
           this.blockOptions,
         )
         const tf = performance.now()
-        await this.writer.commitBuffer()
+        await this.writer.commitBuffer({ through: opts.writeStateNow === true })
         applied.rootsMs += performance.now() - tf
       } catch (e) {
         this.abort(parentRoot)
@@ -573,7 +583,7 @@ class Runtime implements ExecutionRuntime {
         throw new BlockValidationError('gasLimit', `${h.gasLimit} is below the minimum 5000`)
       if (h.gasUsed > h.gasLimit)
         throw new BlockValidationError('gasUsed', `${h.gasUsed} exceeds the gas limit ${h.gasLimit}`)
-      const expectedBaseFee = await this.baseFeeAfter(parent, parent.stateRoot)
+      const expectedBaseFee = await this.baseFeeAfter(parent, parent.stateRoot, true)
       if (h.baseFeePerGas !== expectedBaseFee)
         throw new BlockValidationError('baseFee', `expected ${expectedBaseFee}, got ${h.baseFeePerGas}`)
       checkEmptyPragueFields(h, beaconRootClaimed(this.views.hooks))
@@ -734,7 +744,39 @@ class Runtime implements ExecutionRuntime {
 
   getStorage(stateRoot: Hash, address: Uint8Array, slot: Hash): Promise<Hash> {
     this.open()
+    if (this.atBlockRoot(stateRoot)) return this.lock.run(() => this.storageAt(stateRoot, address, slot))
     return this.reader.getStorage(stateRoot, address, slot)
+  }
+
+  /** A storage word at `root`, for a caller holding the lock: from the block VM when it sits on
+   * `root` (see atBlockRoot), else from the reader. */
+  private async storageAt(root: Hash, address: Uint8Array, slot: Hash): Promise<Hash> {
+    if (!this.atBlockRoot(root, true)) return this.reader.getStorage(root, address, slot)
+    assertLength('address', address, 20)
+    assertLength('slot', slot, 32)
+    const v = await this.sm.getStorage(new Address(address), slot)
+    const out = new Uint8Array(32)
+    out.set(v, 32 - v.length)
+    return out
+  }
+
+  /**
+   * Whether reads at `root` can be served by the block VM's caches: it sits on that committed root
+   * (the block just executed or built, its writes no longer buffered) and nothing runs on it (or,
+   * `locked`, the caller holds the lock). Right after importing a block, the node reads a few
+   * slots of its post-state (the epoch vanity, the next validator set); the VM has them cached,
+   * where the stateless reader walks two tries per slot. Not on a fork (remote reads stay in the
+   * reader's hands).
+   */
+  private atBlockRoot(root: Hash, locked = false): boolean {
+    return (
+      (locked || this.lock.idle) &&
+      this.blockRoot !== undefined &&
+      !this.writer.buffering &&
+      this.views.fork === undefined &&
+      root.length === 32 &&
+      equalBytes(this.blockRoot, root)
+    )
   }
 
   getProof(stateRoot: Hash, address: Uint8Array, slots: Hash[]): Promise<AccountProof> {
@@ -862,7 +904,8 @@ class Runtime implements ExecutionRuntime {
           if (e.kind === 'storage') await sm.putStorage(address, e.slot, e.value)
         }
         const root = await sm.getStateRoot()
-        await this.writer.commitBuffer()
+        // On disk at once: RPC (its workers read the disk) serves the edited state before any block.
+        await this.writer.commitBuffer({ through: true })
         this.blockRoot = root
         return root
       } catch (e) {
@@ -880,6 +923,10 @@ class Runtime implements ExecutionRuntime {
   async flushStateWrites(release = false): Promise<void> {
     // Under the lock: no block's commit lands in the held set while it is written.
     await this.lock.run(() => this.writer.flushHeld(release))
+  }
+
+  takeStateWrites(): TakenStateWrites | undefined {
+    return this.writer.takeHeld()
   }
 
   async close(): Promise<void> {
@@ -962,6 +1009,7 @@ export async function createExecutionRuntime(
   )
   const runtime = new Runtime(common, blockOptions, opts.genesis, views, writer, blockVm, calls, reader)
   runtime.yieldEveryMs = opts.yieldEveryMs
+  if (opts.deferStateWrites === true) writer.deferCommits()
   await runtime.init(opts.fork)
   return runtime
 }

@@ -4,12 +4,13 @@
  * Merkle state manager on a LevelStateDB. One constructor, so that nothing executes on a VM
  * configured differently from the one that builds and imports blocks.
  */
-import type { Common } from '@ethereumjs/common'
+import { type Common, Hardfork } from '@ethereumjs/common'
 import { createMPT } from '@ethereumjs/mpt'
 import { Caches, CacheType, MerkleStateManager } from '@ethereumjs/statemanager'
 import { Address, ValueEncoding } from '@ethereumjs/util'
 import { createVM, type VM } from '@ethereumjs/vm'
 import type { BlockHook } from './block/hooks.ts'
+import { BLAKE2F_ADDRESS, blake2f } from './precompiles/blake2f.ts'
 import { HostEVM, modulePrecompile } from './precompiles/host.ts'
 import type { SystemModule } from './precompiles/module-types.ts'
 import type { ForkLayer } from './state/fork.ts'
@@ -95,10 +96,16 @@ export async function createChainVM(
     blockchain,
     allowUnlimitedContractSize: views.allowUnlimitedContractSize === true,
     allowUnlimitedInitCodeSize: views.allowUnlimitedContractSize === true,
-    customPrecompiles: views.modules.map((m) => ({
-      address: new Address(m.address),
-      function: modulePrecompile(m, chainId),
-    })),
+    customPrecompiles: [
+      // BLAKE2F in WebAssembly in place of EthereumJS's JS one (precompiles/blake2f.ts). Custom
+      // precompiles are active at every fork, so it is added only where 0x09 exists (Istanbul+):
+      // chains start at Prague; a state test's VM keeps its fixture's fork.
+      ...(common.gteHardfork(Hardfork.Istanbul) ? [{ address: BLAKE2F_ADDRESS, function: blake2f }] : []),
+      ...views.modules.map((m) => ({
+        address: new Address(m.address),
+        function: modulePrecompile(m, chainId),
+      })),
+    ],
   })
   return createVM({ common, stateManager, blockchain, evm })
 }

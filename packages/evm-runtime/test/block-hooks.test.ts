@@ -283,6 +283,42 @@ describe('block hooks', () => {
     await expect(open([claiming, { ...claiming, name: 'other' }])).rejects.toThrow(/only one hook/)
   })
 
+  test('reads of the post-state just executed (served by the block VM) match every other root', async () => {
+    const a = await open([rewardHook()])
+    const b = await open([rewardHook()])
+    let parent = a.genesisBlock.header
+    const blocks = []
+    for (let i = 0; i < 3; i++) {
+      const { block } = await build(a, parent)
+      blocks.push(block)
+      parent = block.header
+    }
+    const expected = (n: bigint) => hex(word(n << 128n))
+    const [b1, b2, b3] = blocks as [(typeof blocks)[0], (typeof blocks)[0], (typeof blocks)[0]]
+    await b.executeBlock(b1, b.genesisBlock.header)
+    // The block VM sits on block 1's root: a read there, the genesis root (the stateless reader)
+    // and a slot or account that was never written.
+    expect(hex(await b.getStorage(b1.header.stateRoot, SYSTEM, SLOT0))).toBe(expected(1n))
+    expect(hex(await b.getStorage(b.genesisBlock.header.stateRoot, SYSTEM, SLOT0))).toBe(hex(word(0n)))
+    expect(hex(await b.getStorage(b1.header.stateRoot, SYSTEM, word(9n)))).toBe(hex(word(0n)))
+    expect(hex(await b.getStorage(b1.header.stateRoot, BENEFICIARY, SLOT0))).toBe(hex(word(0n)))
+    await expect(b.getStorage(b1.header.stateRoot, SYSTEM, new Uint8Array(31))).rejects.toThrow(/slot/)
+    // A read of block 1's root while block 2 executes sees block 1's state, not block 2's writes.
+    const importing = b.executeBlock(b2, b1.header)
+    const during = b.getStorage(b1.header.stateRoot, SYSTEM, SLOT0)
+    await importing
+    expect(hex(await during)).toBe(expected(1n))
+    expect(hex(await b.getStorage(b2.header.stateRoot, SYSTEM, SLOT0))).toBe(expected(2n))
+    expect(hex(await b.getStorage(b1.header.stateRoot, SYSTEM, SLOT0))).toBe(expected(1n))
+    // An invalid block leaves the VM on its parent's root, and reads there stay right.
+    const bad = await b.executeBlock(b1, b2.header).catch((e) => e)
+    expect(bad).toBeInstanceOf(BlockValidationError)
+    expect(hex(await b.getStorage(b2.header.stateRoot, SYSTEM, SLOT0))).toBe(expected(2n))
+    await b.executeBlock(b3, b2.header)
+    expect(hex(await b.getStorage(b3.header.stateRoot, SYSTEM, SLOT0))).toBe(expected(3n))
+    expect(hex(await a.getStorage(b3.header.stateRoot, SYSTEM, SLOT0))).toBe(expected(3n))
+  })
+
   test('bad hook lists are refused at start', async () => {
     await expect(open([{ name: 'x' } as BlockHook])).rejects.toBeInstanceOf(InvalidArgumentError)
     const h: BlockHook = { name: 'x', async beginBlock() {} }

@@ -11,7 +11,7 @@ import {
   encodeFunctionResult,
   toEventSelector,
   toFunctionSelector,
-} from 'viem'
+} from 'viem/utils'
 import { type ArgsDecoder, compileArgsDecoder } from './abi-decode.ts'
 import { fromHex, toHex, u256 } from './bytes.ts'
 import { Exec, ModuleRevert, OutOfGas } from './exec.ts'

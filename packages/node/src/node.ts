@@ -33,8 +33,7 @@ import { attributionRpcMethods } from './attribution/rpc.ts'
 import { DEV_EVM_TIMEOUT_MS, type ExecutionConfig } from './backend/exec-limits.ts'
 import { NodeBackend } from './backend/node-backend.ts'
 import { createRecoverPool } from './backend/recover-pool.ts'
-import { L2Bridge } from './bridge/l2-bridge.ts'
-import { OutputService } from './bridge/outputs.ts'
+import type { L2Bridge } from './bridge/l2-bridge.ts'
 import { addressIndexObserver } from './chain/address-index-observer.ts'
 import { Chain } from './chain/chain.ts'
 import { type RuntimeSpec, runtimeOptions, runtimeSpec } from './chain/runtime-spec.ts'
@@ -176,8 +175,9 @@ export class OpenLedgerNode {
           )
         : undefined
     try {
+      // The bridge modules (L1 clients) load only for a chain settled on an L1.
       const bridge = opts.l1
-        ? new L2Bridge({
+        ? new (await import('./bridge/l2-bridge.ts')).L2Bridge({
             l1Rpc: opts.l1.rpc,
             addresses: opts.l1.addresses,
             log: opts.log,
@@ -221,6 +221,7 @@ export class OpenLedgerNode {
         )
         closers.unshift(() => bridge.stop())
         if (opts.l1?.proposerKey) {
+          const { OutputService } = await import('./bridge/outputs.ts')
           const outputs = new OutputService({
             chain,
             store,
@@ -383,6 +384,8 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
     getBlockHash: ChainStore.canonicalHashReader(chainDb),
     yieldEveryMs: opts.yieldEveryMs,
     fork: opts.fork,
+    // Blocks' state goes to disk in the chain's block batch (Chain, stateWrites below).
+    deferStateWrites: true,
   })
   closers.unshift(() => runtime.close())
   // A fork block read back from the store is known by the remote's hash, not its local header's.
@@ -393,10 +396,21 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
     blockOptions: runtime.blockOptions,
     decorateBlock,
     forkedGenesis: opts.forkable,
+    batchDb: db,
   })
   closers.unshift(() => store.close())
   const metrics = new NodeMetrics()
-  const chain = new Chain(store, { log: opts.log, metrics })
+  const chain = new Chain(store, {
+    log: opts.log,
+    metrics,
+    stateWrites: () => {
+      const taken = runtime.takeStateWrites()
+      if (taken === undefined) return undefined
+      const ops = taken.ops
+      for (const op of ops) op.key = stateDb.prefixKey(op.key, 'view', false)
+      return { ops, landed: taken.landed, failed: taken.failed }
+    },
+  })
   const pool = new TxPool({
     // Unlimited contracts need deployments larger than geth's 128 KiB transaction bound.
     ...(opts.allowUnlimitedContractSize && { maxTxSize: UNLIMITED_CODE_MAX_TX_BYTES }),

@@ -1,7 +1,14 @@
 /**
- * `@openledger/payable/cli`: the payable-AI commands and the flag parsers of the `openledger`
- * program, without the rest of the package (the node's CLI imports this at start-up, so it stays
- * free of the model factory and providers until a command needs them).
+ * `@openledger/payable/cli`: the flag parsers of the `openledger` program and the registration of
+ * the payable-AI commands. The node's CLI imports this at start-up, so the commands' modules (chain
+ * client, model factory, providers) load only when they are registered, not with the parsers.
  */
+import type { Command } from 'commander'
+
 export * from './cli-options.ts'
-export { registerPayableCommands } from './commands.ts'
+
+/** Adds the `datanet|model|provider|infer|rewards|attribution|…` commands to `program`. */
+export async function registerPayableCommands(program: Command): Promise<void> {
+  const { registerPayableCommands: register } = await import('./commands.ts')
+  register(program)
+}

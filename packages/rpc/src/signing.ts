@@ -4,7 +4,8 @@
  * geth and MetaMask return them. Keys come from backend.signingKey and are never logged.
  */
 import { secp256k1 } from '@noble/curves/secp256k1.js'
-import { hashMessage, hashTypedData, type TypedDataDefinition, validateTypedData } from 'viem'
+import type { TypedDataDefinition } from 'viem'
+import { hashMessage, hashTypedData, validateTypedData } from 'viem/utils'
 import type { Address, RpcBackend } from './backend.ts'
 import { invalidInput, invalidParams } from './errors.ts'
 import { data } from './format.ts'

@@ -134,6 +134,9 @@ export class MemoryStakingStore implements StakingStore {
   async totals() {
     return { ...this.s.totals }
   }
+  async pendingBurn() {
+    return this.s.totals.pendingBurn
+  }
   async setTotals(t: Totals) {
     this.s.totals = { ...t }
   }
@@ -160,6 +163,9 @@ export class MemoryStakingStore implements StakingStore {
   async validator(op: Uint8Array) {
     const v = this.s.validators.get(hex(op))
     return v === undefined ? undefined : { ...v }
+  }
+  async jailed(op: Uint8Array) {
+    return this.s.validators.get(hex(op))?.jailed
   }
   async setValidator(v: ValidatorRecord, created?: boolean) {
     if (created) {

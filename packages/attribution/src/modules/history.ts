@@ -6,7 +6,8 @@
  */
 
 import { fromHex, toHex } from '@openledger/module-kit'
-import { type Abi, decodeEventLog, decodeFunctionData, toEventSelector, toFunctionSelector } from 'viem'
+import type { Abi } from 'viem'
+import { decodeEventLog, decodeFunctionData, toEventSelector, toFunctionSelector } from 'viem/utils'
 import { attributionAbi, datanetsAbi } from '../sol/abi.ts'
 import type { Receipt } from './eip712.ts'
 

@@ -6,7 +6,7 @@
 
 import type { ModuleState } from '@openledger/module-kit'
 import { fromHex, keccak, type StorageReader, stateReader, toHex, u256 } from '@openledger/module-kit'
-import { decodeFunctionData } from 'viem'
+import { decodeFunctionData } from 'viem/utils'
 import { datanetsAbi } from '../sol/abi.ts'
 import {
   ATTRIBUTION_ADDRESS,

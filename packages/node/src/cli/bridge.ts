@@ -10,38 +10,20 @@ import {
   depositAppliedAt,
   depositOpen,
   finalizeWithdrawalTx,
-  type L1Addresses,
   l1AddressesToJson,
   proveWithdrawalTx,
   readL1Addresses,
   withdrawalStatus,
   withdrawOpen,
 } from '@openledger/bridge'
-import { formatUnits } from '@openledger/payable'
 import { parseBigInt, parseOpenAmount, parsePositiveInt } from '@openledger/payable/cli'
+import { formatUnits } from '@openledger/payable/format'
 import { type Command, Option } from 'commander'
 import { getAddress, type Hex, isAddress } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { readKeyFile } from '../keys/node-key.ts'
 import { hex } from '../util/bytes.ts'
-
-/** `--key`: a 0x-hex private key or a key file (`openledger keys new --out F`). */
-export async function loadKey(value: string): Promise<Hex> {
-  if (/^0x[0-9a-fA-F]{64}$/.test(value.trim())) return value.trim() as Hex
-  return hex(await readKeyFile(value)) as Hex
-}
-
-/** The node's L1 settings from --l1-rpc / --l1-addresses / --l1-proposer-key. */
-export async function resolveL1Flags(
-  f: { rpc: string; addresses: string; proposerKey?: string } | undefined,
-): Promise<{ rpc: string; addresses: L1Addresses; proposerKey?: Hex } | undefined> {
-  if (!f) return undefined
-  return {
-    rpc: f.rpc,
-    addresses: await readL1Addresses(f.addresses),
-    proposerKey: f.proposerKey ? await loadKey(f.proposerKey) : undefined,
-  }
-}
+import { loadKey } from './l1-flags.ts'
 
 function address(value: string, flag: string): `0x${string}` {
   if (!isAddress(value, { strict: false })) throw new Error(`${flag}: not an address: ${value}`)

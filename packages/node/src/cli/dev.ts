@@ -1,9 +1,8 @@
 /** `openledger dev`: a single-node development chain, as anvil / Hardhat Network. */
 import type { Block } from '@ethereumjs/block'
 import { type ExecutedTx, parseGenesis } from '@openledger/evm-runtime'
-import { formatUnits } from '@openledger/payable'
+import { formatUnits } from '@openledger/payable/format'
 import { displayUrl } from '../fork/remote.ts'
-import { bridgedGenesis } from '../genesis/bridged-genesis.ts'
 import { buildDevGenesis } from '../genesis/dev-genesis.ts'
 import { DEV_DERIVATION_PATH, DEV_MNEMONIC, type DevAccount } from '../keys/dev-accounts.ts'
 import { createLogger, silentLogger } from '../logger.ts'
@@ -11,7 +10,7 @@ import type { MiningMode } from '../miner/dev-sealer.ts'
 import { OpenLedgerNode } from '../node.ts'
 import { studioDevModule } from '../rpc/studio-factory.ts'
 import { hex } from '../util/bytes.ts'
-import { resolveL1Flags } from './bridge.ts'
+import { resolveL1Flags } from './l1-flags.ts'
 import type { RpcFlagConfig } from './rpc-flags.ts'
 
 export interface DevCommandOptions {
@@ -56,7 +55,12 @@ export async function runDev(opts: DevCommandOptions): Promise<void> {
   // A fork's state comes from the remote chain; the bridge predeploys and the L1 origin cannot.
   if (opts.fork && opts.l1) throw new Error('--fork-url and --l1-rpc cannot be combined')
   const l1 = await resolveL1Flags(opts.l1)
-  const genesis = parseGenesis(l1 ? bridgedGenesis(json, l1.addresses, opts.chainId) : json)
+  // The bridge package loads only for a chain settled on an L1.
+  const genesis = parseGenesis(
+    l1
+      ? (await import('../genesis/bridged-genesis.ts')).bridgedGenesis(json, l1.addresses, opts.chainId)
+      : json,
+  )
   // A throwaway chain starts now, as Hardhat's (its genesis time is the start time): tests take
   // `time.latest()` of a fresh chain as "now" and schedule from it. A persisted chain keeps the
   // file's time, so that its genesis hash is the same on every start.

@@ -6,14 +6,10 @@ import {
   parseOpenAmount,
   parsePort,
   parsePositiveInt,
-  registerPayableCommands,
 } from '@openledger/payable/cli'
 import { Command, Option } from 'commander'
 import { VERSION } from '../version.ts'
-import { registerBridgeCommands } from './bridge.ts'
-import { registerGovernanceCommands } from './gov.ts'
 import { addRpcFlags, rpcConfigFromFlags, rpcFlagArgs } from './rpc-flags.ts'
-import { registerStakingCommands } from './stake.ts'
 
 const program = new Command()
 program.name('openledger').description('OpenLedger Node: an EVM app-chain for Payable AI').version(VERSION)
@@ -349,11 +345,27 @@ evm
     })
   })
 
-registerPayableCommands(program)
-registerStakingCommands(program)
-registerGovernanceCommands(program)
-registerBridgeCommands(program)
+// The command groups below (payable AI, staking, governance, bridge) are clients of a running chain:
+// their modules (chain clients, the model factory, wallet actions) load only when the command line
+// may name one of them. A command of this file (`dev`, `node`, …) runs without them, which keeps
+// them out of `openledger dev`'s start-up; help, --version or an unknown name registers them all.
+const own = new Set(['demo', ...program.commands.flatMap((c) => [c.name(), ...c.aliases()])])
+const first = process.argv[2]
+if (first === undefined || !own.has(first)) await registerCommandGroups(program)
 registerDemo(program)
+
+async function registerCommandGroups(program: Command): Promise<void> {
+  const [payable, staking, governance, bridge] = await Promise.all([
+    import('@openledger/payable/cli'),
+    import('./stake.ts'),
+    import('./gov.ts'),
+    import('./bridge.ts'),
+  ])
+  await payable.registerPayableCommands(program)
+  staking.registerStakingCommands(program)
+  governance.registerGovernanceCommands(program)
+  bridge.registerBridgeCommands(program)
+}
 
 /** `openledger demo`: a dev node in this process and the payable tools against it. */
 function registerDemo(program: Command): void {

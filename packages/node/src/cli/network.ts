@@ -11,7 +11,7 @@ import { createLogger } from '../logger.ts'
 import { NetworkNode } from '../network-node.ts'
 import { peerIdFromNodeKey } from '../p2p/index.ts'
 import { fromHex, hex } from '../util/bytes.ts'
-import { resolveL1Flags } from './bridge.ts'
+import { resolveL1Flags } from './l1-flags.ts'
 import type { RpcFlagConfig } from './rpc-flags.ts'
 
 export interface NodeCommandOptions {

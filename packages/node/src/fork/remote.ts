@@ -5,7 +5,7 @@
  * user's terms. URLs are shown as origin only: provider URLs carry API keys in their path.
  */
 import { ForkError } from '@openledger/evm-runtime'
-import { http } from 'viem'
+import type { http } from 'viem'
 
 export interface RemoteOptions {
   url: string
@@ -63,14 +63,21 @@ export class RemoteChain {
   readonly url: string
   readonly display: string
   readonly timeoutMs: number
-  private readonly transport: ReturnType<ReturnType<typeof http>>
+  private transport: Promise<ReturnType<ReturnType<typeof http>>> | undefined
 
-  constructor(opts: RemoteOptions) {
+  constructor(private readonly opts: RemoteOptions) {
     checkForkUrl(opts.url)
     this.url = opts.url
     this.display = displayUrl(opts.url)
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_FORK_TIMEOUT_MS
-    this.transport = http(opts.url, {
+  }
+
+  /** viem's HTTP transport (batching, retries, timeouts), loaded with the first request: a dev
+   * chain that never forks does not load viem's client half at start-up. */
+  private async createTransport(): Promise<ReturnType<ReturnType<typeof http>>> {
+    const { http } = await import('viem')
+    const opts = this.opts
+    return http(opts.url, {
       batch: { batchSize: 100, wait: 0 },
       timeout: this.timeoutMs,
       retryCount: opts.retries ?? 3,
@@ -83,7 +90,8 @@ export class RemoteChain {
   /** One request; `context` names what it was for in errors (e.g. "state at block 5"). */
   async request<T = unknown>(method: string, params: unknown[], context?: string): Promise<T> {
     try {
-      return (await this.transport.request({ method, params } as never)) as T
+      this.transport ??= this.createTransport()
+      return (await (await this.transport).request({ method, params } as never)) as T
     } catch (err) {
       throw this.explain(err, method, context)
     }

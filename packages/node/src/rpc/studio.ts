@@ -1,9 +1,9 @@
 /**
  * OpenLedger Studio on the RPC port: the app is bundled on the first request for it (a node that
- * nobody opens Studio on never pays for the build), then served from memory.
+ * nobody opens Studio on never pays for the build, nor loads the bundler), then served from memory.
  */
 import type { PageHandler } from '@openledger/rpc'
-import { buildStudio, studioPages } from '@openledger/studio'
+import type { studioPages } from '@openledger/studio'
 import type { Logger } from '../logger.ts'
 
 export interface StudioOptions {
@@ -15,14 +15,13 @@ export function studioHandler(opts: StudioOptions, log: Logger): PageHandler {
   let pages: Promise<ReturnType<typeof studioPages>> | undefined
   return async (request) => {
     if (request.path !== '/studio' && !request.path.startsWith('/studio/')) return undefined
-    pages ??= buildStudio().then(
-      (assets) => studioPages(assets, opts),
-      (err: unknown) => {
+    pages ??= import('@openledger/studio')
+      .then(async ({ buildStudio, studioPages }) => studioPages(await buildStudio(), opts))
+      .catch((err: unknown) => {
         pages = undefined // the next request retries
         log.error({ err }, 'studio: building the web app failed')
         throw err
-      },
-    )
+      })
     return (await pages)(request)
   }
 }

@@ -46,7 +46,8 @@ import {
   type StorageReader,
   votingPowerAt,
 } from '@openledger/staking'
-import { decodeEventLog, type Hex, toEventSelector } from 'viem'
+import type { Hex } from 'viem'
+import { decodeEventLog, toEventSelector } from 'viem/utils'
 import type { Chain } from '../chain/chain.ts'
 import { bytesEqual, hex } from '../util/bytes.ts'
 

@@ -196,12 +196,14 @@ export class AddressIndex {
     return run
   }
 
-  /** Writes `blocks` in one batch: appearances, nonces, creators, each block's undo list, and
-   * the new head. */
+  /** Writes `blocks` in one batch: appearances, nonces, creators, the undo list of each block
+   * with transactions, and the new head. */
   async #write(blocks: ReadonlyArray<{ number: bigint; txs: readonly IndexedTx[] }>): Promise<void> {
     if (blocks.length === 0) return
     const ops: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array }> = []
     for (const { number, txs } of blocks) {
+      // Nothing to undo for a block without transactions (most of a synced idle chain).
+      if (txs.length === 0) continue
       const nb = u64(number)
       const first = ops.length
       let undoBytes = 0

@@ -1,6 +1,6 @@
 /** txpool_* methods in geth's formats (sender keys checksummed, nonce keys decimal). */
 import type { TypedTransaction } from '@ethereumjs/tx'
-import { getAddress } from 'viem'
+import { getAddress } from 'viem/utils'
 import { formatTransaction, type JsonObject, quantity } from '../format.ts'
 import type { RpcMethods } from '../registry.ts'
 import { expectParams, parseAddress } from '../validation.ts'

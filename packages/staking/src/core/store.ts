@@ -34,6 +34,8 @@ export interface StakingStore {
   setRewards(r: GlobalRewards): Promise<void>
   totals(): Promise<Totals>
   setTotals(t: Totals): Promise<void>
+  /** totals().pendingBurn alone (read at the end of every block). */
+  pendingBurn(): Promise<bigint>
   queue(): Promise<QueueState>
   setQueue(q: QueueState): Promise<void>
   epoch(): Promise<EpochState>
@@ -43,6 +45,9 @@ export interface StakingStore {
   /** Operator of the validator at list position `index`. */
   validatorAt(index: number): Promise<Uint8Array>
   validator(operator: Uint8Array): Promise<ValidatorRecord | undefined>
+  /** validator(operator)?.jailed alone, undefined when there is no such validator (read for the
+   * proposer of every block). */
+  jailed(operator: Uint8Array): Promise<boolean | undefined>
   /** Creates (appending to the list at v.index) or updates. */
   setValidator(v: ValidatorRecord, created?: boolean): Promise<void>
   operatorOf(consensus: Uint8Array): Promise<Uint8Array | undefined>

@@ -23,7 +23,7 @@ import {
   u256,
   ZERO32,
 } from '@openledger/module-kit'
-import { encodeAbiParameters } from 'viem'
+import { encodeAbiParameters } from 'viem/utils'
 import { equalBytes } from '../core/bytes.ts'
 import { StakingError } from '../core/errors.ts'
 import { GOVERNANCE_LIMITS, type GovernanceParams, validateGovernanceParams } from '../core/params.ts'

@@ -11,7 +11,7 @@ import { equalBytes } from '../core/bytes.ts'
 import { type Candidate, elect, validatorSetHash } from '../core/election.ts'
 import { isDown, proposerSlots, recordSlot, resetSigningInfo, slotPosition } from '../core/liveness.ts'
 import { STAKING_LIMITS } from '../core/params.ts'
-import { BondStatus, Infraction } from '../core/records.ts'
+import { BondStatus, Infraction, type ValidatorRecord } from '../core/records.ts'
 import { distribute } from '../core/rewards.ts'
 import { sharesCoveringTokens, tokensForShares } from '../core/shares.ts'
 import type { StakingStore } from '../core/store.ts'
@@ -59,9 +59,9 @@ export async function endBlock(
   const matured = await maturities(store, env)
   const e = await store.epoch()
   const epoch = env.height + 1n === e.nextStartBlock ? await transition(store, env) : undefined
-  const t = await store.totals()
-  const toBurn = t.pendingBurn
+  const toBurn = await store.pendingBurn()
   if (toBurn > 0n) {
+    const t = await store.totals()
     t.pendingBurn = 0n
     await store.setTotals(t)
   }
@@ -92,8 +92,8 @@ async function recordLiveness(
 ): Promise<SlashResult | undefined> {
   const operator = await store.operatorOf(consensus)
   if (operator === undefined) return undefined
-  const v = await store.validator(operator)
-  if (v === undefined || v.jailed) return undefined
+  // Unknown or jailed: not recorded. The whole record is read only for a slash (rare).
+  if ((await store.jailed(operator)) !== false) return undefined
   const params = await store.params()
   const info = await store.signingInfo(operator)
   const pos = slotPosition(info, params.signedBlocksWindow)
@@ -105,6 +105,7 @@ async function recordLiveness(
     return undefined
   }
   await store.setSigningInfo(operator, resetSigningInfo(r.info))
+  const v = (await store.validator(operator)) as ValidatorRecord
   return slashAndJail(store, env, v, {
     infractionHeight: env.height,
     fractionBps: params.slashFractionDowntimeBps,

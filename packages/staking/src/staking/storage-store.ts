@@ -73,7 +73,9 @@ export class StorageStakingStore implements StakingStore {
   private async list(lengthSlot: Uint8Array): Promise<bigint[]> {
     const n = await this.u(lengthSlot)
     const out: bigint[] = []
-    for (let i = 0n; i < n; i++) out.push(await this.u(listElementSlot(lengthSlot, i)))
+    // Element i at keccak(lengthSlot) + i: the keccak once.
+    const first = n > 0n ? listElementSlot(lengthSlot, 0n) : undefined
+    for (let i = 0n; i < n; i++) out.push(await this.u(addSlot(first as Uint8Array, i)))
     return out
   }
   private async setList(lengthSlot: Uint8Array, values: bigint[]): Promise<void> {
@@ -160,6 +162,9 @@ export class StorageStakingStore implements StakingStore {
       pendingBurn: await this.u(slot(S.pendingBurn)),
     }
   }
+  async pendingBurn(): Promise<bigint> {
+    return this.u(slot(S.pendingBurn))
+  }
   async setTotals(t: Totals): Promise<void> {
     this.put(slot(S.staked), t.staked)
     this.put(slot(S.unbonding), t.unbonding)
@@ -201,9 +206,12 @@ export class StorageStakingStore implements StakingStore {
     return addressFromWord(await this.u(listElementSlot(slot(S.validatorList), BigInt(index))))
   }
   async validator(operator: Uint8Array): Promise<ValidatorRecord | undefined> {
-    const head = await this.u(validatorSlot(operator, F.head))
+    // The record's base slot once (a keccak), then its fields at fixed offsets.
+    const base = validatorSlot(operator, F.head)
+    const at = (f: bigint) => this.u(addSlot(base, f))
+    const head = await at(F.head)
     if (head === 0n) return undefined
-    const c = await this.u(validatorSlot(operator, F.counters))
+    const c = await at(F.counters)
     return {
       operator,
       consensus: addressFromWord(head),
@@ -218,19 +226,24 @@ export class StorageStakingStore implements StakingStore {
       jailedUntil: field(c, 64, 64),
       commissionUpdatedAt: field(c, 128, 64),
       unbondingHeight: field(c, 192, 64),
-      tokens: await this.u(validatorSlot(operator, F.tokens)),
-      shares: await this.u(validatorSlot(operator, F.shares)),
-      minSelfDelegation: await this.u(validatorSlot(operator, F.minSelfDelegation)),
-      unbondingCompletion: await this.u(validatorSlot(operator, F.unbondingCompletion)),
-      accSnapshot: await this.u(validatorSlot(operator, F.accSnapshot)),
-      accPerShare: await this.u(validatorSlot(operator, F.accPerShare)),
-      commission: await this.u(validatorSlot(operator, F.commission)),
+      tokens: await at(F.tokens),
+      shares: await at(F.shares),
+      minSelfDelegation: await at(F.minSelfDelegation),
+      unbondingCompletion: await at(F.unbondingCompletion),
+      accSnapshot: await at(F.accSnapshot),
+      accPerShare: await at(F.accPerShare),
+      commission: await at(F.commission),
     }
+  }
+  async jailed(operator: Uint8Array): Promise<boolean | undefined> {
+    const head = await this.u(validatorSlot(operator, F.head))
+    return head === 0n ? undefined : field(head, 168, 8) === 1n
   }
   async setValidator(v: ValidatorRecord, created?: boolean): Promise<void> {
     const op = v.operator
+    const base = validatorSlot(op, F.head)
     this.put(
-      validatorSlot(op, F.head),
+      base,
       pack(
         [addressToBigInt(v.consensus), 0, 160],
         [BigInt(v.status), 160, 8],
@@ -242,7 +255,7 @@ export class StorageStakingStore implements StakingStore {
       ),
     )
     this.put(
-      validatorSlot(op, F.counters),
+      addSlot(base, F.counters),
       pack(
         [BigInt(v.index), 0, 32],
         [BigInt(v.slashEvents), 32, 32],
@@ -251,13 +264,13 @@ export class StorageStakingStore implements StakingStore {
         [v.unbondingHeight, 192, 64],
       ),
     )
-    this.put(validatorSlot(op, F.tokens), v.tokens)
-    this.put(validatorSlot(op, F.shares), v.shares)
-    this.put(validatorSlot(op, F.minSelfDelegation), v.minSelfDelegation)
-    this.put(validatorSlot(op, F.unbondingCompletion), v.unbondingCompletion)
-    this.put(validatorSlot(op, F.accSnapshot), v.accSnapshot)
-    this.put(validatorSlot(op, F.accPerShare), v.accPerShare)
-    this.put(validatorSlot(op, F.commission), v.commission)
+    this.put(addSlot(base, F.tokens), v.tokens)
+    this.put(addSlot(base, F.shares), v.shares)
+    this.put(addSlot(base, F.minSelfDelegation), v.minSelfDelegation)
+    this.put(addSlot(base, F.unbondingCompletion), v.unbondingCompletion)
+    this.put(addSlot(base, F.accSnapshot), v.accSnapshot)
+    this.put(addSlot(base, F.accPerShare), v.accPerShare)
+    this.put(addSlot(base, F.commission), v.commission)
     if (created) {
       const len = slot(S.validatorList)
       this.put(listElementSlot(len, BigInt(v.index)), addressToBigInt(op))
