@@ -206,6 +206,7 @@ export class OpenLedgerNode {
         log: opts.log,
         onBlock: opts.onBlock,
         proposalHeader: bridge ? (root) => bridge.proposalHeader(root) : undefined,
+        admissionsSettled: (): Promise<void> => intake.settled(),
       })
       closers.unshift(() => sealer.stop())
       const recovery = createRecoverPool({ startAtRate: opts.recoverStartRate })
@@ -244,7 +245,10 @@ export class OpenLedgerNode {
       )
       const throwOnFailures = opts.throwOnTransactionFailures ?? true
       // Dev automine refuses what could never be mined, as anvil and Hardhat do.
-      const intake = new TxIntake({ ...core, rejectBelowBaseFee: () => sealer.miningMode.kind === 'auto' })
+      const intake: TxIntake = new TxIntake({
+        ...core,
+        rejectBelowBaseFee: () => sealer.miningMode.kind === 'auto',
+      })
       const backend = new NodeBackend({
         chain,
         intake,
