@@ -384,8 +384,15 @@ class Runtime implements ExecutionRuntime {
         lastYield = performance.now()
         yielded += lastYield - now
       }
+      // The trie updates of a large block yield too (state/batch-trie.ts).
+      const flushing = sm instanceof BlockStateManager ? sm : undefined
+      if (flushing !== undefined) {
+        flushing.yieldEveryMs = yieldMs
+        flushing.yieldedMs = 0
+      }
       await sm.commit()
       const stateRoot = await sm.getStateRoot()
+      yielded += flushing?.yieldedMs ?? 0
       this.blockRoot = stateRoot
       await breathe()
       const transactionsTrie =
