@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import { privateKeyToAddress } from '@openledger/consensus'
 import { buildQbftGenesis, generatePrivateKey, peerIdFromNodeKey, writeKeyFile } from '@openledger/node'
 import { keccak256 } from 'ethers'
+import { monotonicUs } from './cpu-profile.ts'
 import { type CycleBreakdown, cycleBreakdown, fetchCycleTimings, formatBreakdown } from './cycle-breakdown.ts'
 import { type Child, freePort, makeTempDir, peakRss, removeTempDir, withTimeout } from './proc.ts'
 import { RpcClient } from './rpc.ts'
@@ -39,6 +40,10 @@ export interface DevnetResult {
   /** Milliseconds per committed transaction, summed over the four validators: process CPU and
    * each phase counter of node_phase_seconds_total (wall time inside the phase). */
   msPerTx?: Array<{ phase: string; ms: number }>
+  /** The load window on the monotonic clock (µs), and the nodes' process CPU over it (s): what
+   * a CPU profile of the run is cut to and scaled by (bench/lib/cpu-profile.ts). */
+  window?: { fromUs: number; toUs: number }
+  cpuSeconds?: number
   /** Gossip messages validated per committed transaction, four validators together, by topic. */
   gossipPerTx?: Array<{ topic: string; n: number }>
   /** 1/5/15-minute load average when the load stopped. */
@@ -84,10 +89,12 @@ export async function startNodeProc(
     p2pPort: number
     bootnodes: string[]
     extraArgs?: string[]
+    nodeFlags?: string[]
   },
 ): Promise<NodeProc> {
   const args = [
     ...(process.env.OL_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
+    ...(o.nodeFlags ?? []),
     join(root, 'packages/node/bin/openledger.mjs'),
     'node',
     '--genesis',
@@ -227,7 +234,12 @@ export async function writeDevnet(
 }
 
 /** Throughput, latency and memory of a 4-validator devnet. */
-export async function devnetThroughput(root: string, w: Workload, validators = 4): Promise<DevnetResult> {
+export async function devnetThroughput(
+  root: string,
+  w: Workload,
+  validators = 4,
+  opts: { nodeFlags?: string[] } = {},
+): Promise<DevnetResult> {
   const dir = makeTempDir('openledger-devnet-bench-')
   const nodes: NodeProc[] = []
   try {
@@ -256,6 +268,7 @@ export async function devnetThroughput(root: string, w: Workload, validators = 4
               .map((_, j) => j)
               .filter((j) => j !== i)
               .map(addr),
+            nodeFlags: opts.nodeFlags,
           }),
         ),
       )),
@@ -278,8 +291,10 @@ export async function devnetThroughput(root: string, w: Workload, validators = 4
     /** Commit time and transaction count of every block seen on node 0. */
     const seen: Array<{ at: number; txs: number }> = []
     let lastSeen = 0
+    let lastSeenUs = 0
     let i = 0
     const t0 = performance.now()
+    const t0Us = monotonicUs()
     const sender = async () => {
       for (let k = i++; k < w.raws.length; k = i++) {
         const raw = w.raws[k]!
@@ -306,7 +321,10 @@ export async function devnetThroughput(root: string, w: Workload, validators = 4
           const s = submitted.get(h)
           if (s !== undefined) latencies.push(now - s)
         }
-        if (b.transactions.length > 0) lastSeen = now
+        if (b.transactions.length > 0) {
+          lastSeen = now
+          lastSeenUs = monotonicUs()
+        }
         seen.push({ at: now, txs: b.transactions.length })
         next++
       }
@@ -355,6 +373,8 @@ export async function devnetThroughput(root: string, w: Workload, validators = 4
       roundChanges: rc1 - rc0,
       breakdown,
       msPerTx,
+      window: { fromUs: t0Us, toUs: lastSeenUs },
+      cpuSeconds: delta('process CPU'),
       gossipPerTx,
       loadAverage,
       rssTotalBytes: rssEach.reduce((a, b) => a + b, 0),

@@ -7,6 +7,7 @@ import type { Block, BlockHeader, BlockOptions } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
 import type { TypedTransaction } from '@ethereumjs/tx'
 import type { ForkPoint } from './state/fork.ts'
+import type { TakenStateWrites } from './state/level-db.ts'
 
 export type Address = Uint8Array // 20 bytes
 export type Hash = Uint8Array // 32 bytes
@@ -50,6 +51,9 @@ export interface BuildBlockOptions {
   baseFeePerGas?: bigint
   /** Stop adding transactions once this many ms have been spent (interval mining). */
   deadlineMs?: number
+  /** Write the block's state at once even with `deferStateWrites`: a block nobody commits whose
+   * state is read, possibly by other threads from the disk (the pending block). */
+  writeStateNow?: boolean
 }
 
 export interface BuildBlockResult {
@@ -211,6 +215,13 @@ export interface ExecutionRuntime {
    */
   holdStateWrites(): void
   flushStateWrites(release?: boolean): Promise<void>
+  /**
+   * With `deferStateWrites`: the state built and executed blocks wrote since the last take, as
+   * batch operations of the state keyspace (undefined: nothing new). The caller writes them in
+   * its block batch and then calls `landed()`, or `failed()` when that batch failed (they are
+   * held again). Until then they stay readable like persisted state.
+   */
+  takeStateWrites(): TakenStateWrites | undefined
 
   /** Read-only execution at a state root (eth_call). Never persists. Throws ExecutionAborted when
    * `limits` stop it (time, cancellation). */

@@ -79,6 +79,6 @@ export {
   REMOTE_STORAGE_MARKER,
   type RemoteAccount,
 } from './state/fork.ts'
-export { type LevelLike, LevelStateDB } from './state/level-db.ts'
+export { type LevelLike, LevelStateDB, type StateWriteOp, type TakenStateWrites } from './state/level-db.ts'
 export { decodeRevertReason } from './trace.ts'
 export { installSerializeCache, rememberSerialized } from './tx-bytes.ts'

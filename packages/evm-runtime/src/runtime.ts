@@ -74,7 +74,7 @@ import { BlockStateManager } from './state/block-state.ts'
 import { CallStateManager } from './state/call-state.ts'
 import { installDirectFindPath } from './state/find-path.ts'
 import { ForkLayer, type ForkPoint } from './state/fork.ts'
-import { type LevelLike, LevelStateDB } from './state/level-db.ts'
+import { type LevelLike, LevelStateDB, type TakenStateWrites } from './state/level-db.ts'
 import { installNodeCache } from './state/node-cache.ts'
 import { StateReader } from './state/reader.ts'
 import { CallTracer, StructLogger, traceCall } from './trace.ts'
@@ -105,6 +105,13 @@ export interface CreateExecutionRuntimeOptions {
    * execution past the consensus round timer.
    */
   yieldEveryMs?: number
+  /**
+   * Built and executed blocks' state stays in memory (readable like persisted state) until the
+   * caller takes it with `takeStateWrites` and writes it in its own batch: the node writes a
+   * block's state, its chain data and its head pointer as ONE LevelDB write. Whoever sets this
+   * must take the writes before (or with) anything on disk that refers to that state.
+   */
+  deferStateWrites?: boolean
   /** Dev only (Hardhat's allowUnlimitedContractSize, anvil's --disable-code-size-limit): no
    * EIP-170 code size or EIP-3860 initcode size limit. Blocks built this way are not valid on a
    * chain whose other nodes keep the limits. */
@@ -186,7 +193,7 @@ class Runtime implements ExecutionRuntime {
       this.useFork(fork === undefined ? undefined : await ForkLayer.create(fork, this.writer))
       stateRoot = await this.writeGenesisState()
       if (await this.reader.hasState(stateRoot)) this.writer.discardBuffer()
-      else await this.writer.commitBuffer()
+      else await this.writer.commitBuffer({ through: true })
     } catch (e) {
       // All or nothing: a genesis that fails leaves no state behind and no VM half-written.
       this.abort(KECCAK256_RLP)
@@ -533,7 +540,7 @@ class Runtime implements ExecutionRuntime {
           this.blockOptions,
         )
         const tf = performance.now()
-        await this.writer.commitBuffer()
+        await this.writer.commitBuffer({ through: opts.writeStateNow === true })
         applied.rootsMs += performance.now() - tf
       } catch (e) {
         this.abort(parentRoot)
@@ -897,7 +904,8 @@ class Runtime implements ExecutionRuntime {
           if (e.kind === 'storage') await sm.putStorage(address, e.slot, e.value)
         }
         const root = await sm.getStateRoot()
-        await this.writer.commitBuffer()
+        // On disk at once: RPC (its workers read the disk) serves the edited state before any block.
+        await this.writer.commitBuffer({ through: true })
         this.blockRoot = root
         return root
       } catch (e) {
@@ -915,6 +923,10 @@ class Runtime implements ExecutionRuntime {
   async flushStateWrites(release = false): Promise<void> {
     // Under the lock: no block's commit lands in the held set while it is written.
     await this.lock.run(() => this.writer.flushHeld(release))
+  }
+
+  takeStateWrites(): TakenStateWrites | undefined {
+    return this.writer.takeHeld()
   }
 
   async close(): Promise<void> {
@@ -997,6 +1009,7 @@ export async function createExecutionRuntime(
   )
   const runtime = new Runtime(common, blockOptions, opts.genesis, views, writer, blockVm, calls, reader)
   runtime.yieldEveryMs = opts.yieldEveryMs
+  if (opts.deferStateWrites === true) writer.deferCommits()
   await runtime.init(opts.fork)
   return runtime
 }

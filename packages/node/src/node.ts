@@ -206,6 +206,7 @@ export class OpenLedgerNode {
         log: opts.log,
         onBlock: opts.onBlock,
         proposalHeader: bridge ? (root) => bridge.proposalHeader(root) : undefined,
+        admissionsSettled: (): Promise<void> => intake.settled(),
       })
       closers.unshift(() => sealer.stop())
       const recovery = createRecoverPool({ startAtRate: opts.recoverStartRate })
@@ -244,7 +245,10 @@ export class OpenLedgerNode {
       )
       const throwOnFailures = opts.throwOnTransactionFailures ?? true
       // Dev automine refuses what could never be mined, as anvil and Hardhat do.
-      const intake = new TxIntake({ ...core, rejectBelowBaseFee: () => sealer.miningMode.kind === 'auto' })
+      const intake: TxIntake = new TxIntake({
+        ...core,
+        rejectBelowBaseFee: () => sealer.miningMode.kind === 'auto',
+      })
       const backend = new NodeBackend({
         chain,
         intake,
@@ -384,6 +388,8 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
     getBlockHash: ChainStore.canonicalHashReader(chainDb),
     yieldEveryMs: opts.yieldEveryMs,
     fork: opts.fork,
+    // Blocks' state goes to disk in the chain's block batch (Chain, stateWrites below).
+    deferStateWrites: true,
   })
   closers.unshift(() => runtime.close())
   // A fork block read back from the store is known by the remote's hash, not its local header's.
@@ -394,10 +400,21 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
     blockOptions: runtime.blockOptions,
     decorateBlock,
     forkedGenesis: opts.forkable,
+    batchDb: db,
   })
   closers.unshift(() => store.close())
   const metrics = new NodeMetrics()
-  const chain = new Chain(store, { log: opts.log, metrics })
+  const chain = new Chain(store, {
+    log: opts.log,
+    metrics,
+    stateWrites: () => {
+      const taken = runtime.takeStateWrites()
+      if (taken === undefined) return undefined
+      const ops = taken.ops
+      for (const op of ops) op.key = stateDb.prefixKey(op.key, 'view', false)
+      return { ops, landed: taken.landed, failed: taken.failed }
+    },
+  })
   const pool = new TxPool({
     // Unlimited contracts need deployments larger than geth's 128 KiB transaction bound.
     ...(opts.allowUnlimitedContractSize && { maxTxSize: UNLIMITED_CODE_MAX_TX_BYTES }),

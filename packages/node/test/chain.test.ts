@@ -5,6 +5,7 @@
  */
 import { createFeeMarket1559Tx } from '@ethereumjs/tx'
 import { parseGenesis } from '@openledger/evm-runtime'
+import { Level } from 'level'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { NodeBackend } from '../src/backend/node-backend.ts'
 import type { ChainObserver, CommitSource } from '../src/chain/chain.ts'
@@ -29,13 +30,13 @@ afterAll(async () => {
   for (const close of closers) await close().catch(() => {})
 })
 
-function transfer(nonce: bigint) {
+function transfer(nonce: bigint, value = 1n) {
   return createFeeMarket1559Tx(
     {
       chainId: core.runtime.chainId,
       nonce,
       to: accounts[1]!.address,
-      value: 1n,
+      value,
       gasLimit: 21_000n,
       maxFeePerGas: 10n ** 11n,
       maxPriorityFeePerGas: 10n ** 9n,
@@ -172,5 +173,66 @@ describe('Chain: commit, then observers in order', () => {
     expect(core.addressIndex.head).toBe(first)
     expect(await core.addressIndex.bySenderAndNonce(sender, nonce)).toBeUndefined()
     expect((await core.addressIndex.page(sender, 'after', first - 1n, 25)).txs).toEqual([])
+  })
+})
+
+describe('Chain: one LevelDB batch per block', () => {
+  /** Every batch the LevelDB binding writes meanwhile, as the sublevel prefixes of its keys. */
+  async function batchesDuring(fn: () => Promise<void>): Promise<string[][]> {
+    const proto = Level.prototype as unknown as {
+      _batch(ops: Array<{ key: Uint8Array }>, o: unknown): Promise<void>
+    }
+    const original = proto._batch
+    const seen: string[][] = []
+    proto._batch = function (ops, o) {
+      const spaces = new Set(ops.map((op) => /^!([a-z]+)!/.exec(Buffer.from(op.key).toString('latin1'))?.[1]))
+      seen.push([...spaces].map(String).sort())
+      return original.call(this, ops, o)
+    }
+    try {
+      await fn()
+    } finally {
+      proto._batch = original
+    }
+    return seen
+  }
+
+  it("writes a block's state with its chain data and head pointer, and nothing of it before", async () => {
+    // A second handle on the same LevelDB (as RPC's execution workers open it) sees the disk only.
+    const disk = new Level<Uint8Array, Uint8Array>(core.dbPath, {
+      keyEncoding: 'view',
+      valueEncoding: 'view',
+    })
+    await disk.open({ multithreading: true } as Parameters<typeof disk.open>[0])
+    const view = { keyEncoding: 'view', valueEncoding: 'view' } as const
+    const state = disk.sublevel<Uint8Array, Uint8Array>('state', view)
+    try {
+      const sender = accounts[0]!.address
+      const nonce = (await core.runtime.getAccount(core.chain.workingStateRoot, sender))!.nonce
+      let built: Awaited<ReturnType<typeof buildOn>> | undefined
+      const duringBuild = await batchesDuring(async () => {
+        built = await buildOn([transfer(nonce, 7n)]) // a state no earlier test wrote
+      })
+      const root = built!.block.header.stateRoot
+      expect(duringBuild).toEqual([])
+      expect(await state.get(root)).toBeUndefined()
+      // In memory meanwhile: this thread reads the new state.
+      expect((await core.runtime.getAccount(root, sender))!.nonce).toBe(nonce + 1n)
+
+      // A commit the store refuses writes nothing and keeps the state for the next batch.
+      await expect(core.chain.commit({ block: built!.block, executed: [] }, 'local')).rejects.toMatchObject({
+        code: 'RECEIPTS_MISMATCH',
+      })
+      expect(await state.get(root)).toBeUndefined()
+      expect((await core.runtime.getAccount(root, sender))!.nonce).toBe(nonce + 1n)
+
+      const batches = await batchesDuring(() => core.chain.commit(built!, 'local'))
+      // The address index writes later, in batches of its own (store/address-index.ts).
+      expect(batches.filter((spaces) => !spaces.includes('ots'))).toEqual([['chain', 'state']])
+      expect(await state.get(root)).toBeDefined()
+      expect(core.store.head().hash()).toEqual(built!.block.hash())
+    } finally {
+      await disk.close()
+    }
   })
 })

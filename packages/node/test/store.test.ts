@@ -9,6 +9,7 @@ import { Level } from 'level'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
   type ChainDb,
+  type ChainDbOperation,
   ChainStore,
   ChainStoreError,
   type CommittedTx,
@@ -450,5 +451,39 @@ describe('ChainStore', () => {
     ).toBe(5)
     expect((await store.getReceipt(b1.executed[0]!.hash))?.blockNumber).toBe(1n)
     expect(Uint8Array.from((await other.get(bytes(9, 2)))!)).toEqual(bytes(1, 1))
+  })
+
+  it("writes another keyspace's operations in the block's batch through the parent database", async () => {
+    const view = { keyEncoding: 'view', valueEncoding: 'view' } as const
+    const chainDb = db.sublevel<Uint8Array, Uint8Array>('chain', view)
+    const state = db.sublevel<Uint8Array, Uint8Array>('state', view)
+    const genesis = makeGenesis()
+    let batches = 0
+    const batchDb = {
+      batch: (ops: ChainDbOperation[], o: typeof view) => {
+        batches++
+        return db.batch(ops, o)
+      },
+    }
+    const store = await ChainStore.open(chainDb, { genesisBlock: genesis, batchDb })
+    const b1 = makeBlock(genesis, [[]])
+    const extra = [
+      { type: 'put' as const, key: state.prefixKey(bytes(32, 9), 'view', false), value: bytes(3, 1) },
+    ]
+    await store.commitBlocks([b1], extra)
+    expect(batches).toBe(1)
+    expect(Uint8Array.from((await state.get(bytes(32, 9)))!)).toEqual(bytes(3, 1))
+    expect(store.head().hash()).toEqual(b1.block.hash())
+    expect((await store.getReceipt(b1.executed[0]!.hash))?.blockNumber).toBe(1n)
+    // Reopened from the disk: the chain keyspace is where it belongs.
+    const reopened = await ChainStore.open(chainDb, { genesisBlock: genesis })
+    expect(reopened.head().hash()).toEqual(b1.block.hash())
+    // A store without batchDb refuses them (it could not write them with the block).
+    const plain = await ChainStore.open(db.sublevel<Uint8Array, Uint8Array>('other', view), {
+      genesisBlock: genesis,
+    })
+    await expect(plain.commitBlocks([makeBlock(genesis, [])], extra)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    })
   })
 })

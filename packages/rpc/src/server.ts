@@ -101,7 +101,10 @@ export class RpcServer implements Dispatcher {
       transport: source.transport,
       subscriptions: source.subscriptions,
       client: source.client,
-      signal: source.signal,
+      // Read through: a transport may make its signal on first use (http.ts).
+      get signal() {
+        return source.signal
+      },
       execute: (task) => this.executions.run(source.client, source.signal, task),
     }
     if (!Array.isArray(message)) return this.handleOne(message, ctx)

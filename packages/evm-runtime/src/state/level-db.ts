@@ -4,7 +4,9 @@
  *
  * Writes can be buffered (`beginBuffer`) and then written in ONE LevelDB batch (`commitBuffer`)
  * or dropped (`discardBuffer`): a block's state either lands completely or not at all, and a block
- * that fails validation leaves nothing behind. Reads see the buffer first. Reads use LevelDB's
+ * that fails validation leaves nothing behind. Reads see the buffer first. Committed buffers can
+ * also be held in memory (`holdCommits`: block sync; `deferCommits`: until the node's block batch
+ * takes them with `takeHeld`, so a block's state and its chain data are one LevelDB write). Reads use LevelDB's
  * synchronous `getSync` when the backend supports it: trie walks issue many small reads, and
  * skipping the thread-pool round-trip per node is the single largest win for eth_call latency.
  */
@@ -28,6 +30,18 @@ export interface LevelLike {
 
 type Key = string | Uint8Array | number
 type Value = string | Uint8Array
+
+export type StateWriteOp =
+  | { type: 'put'; key: Uint8Array; value: Uint8Array }
+  | { type: 'del'; key: Uint8Array }
+
+/** Held writes handed over to a caller that writes them in its own batch (`takeHeld`). They stay
+ * readable until `landed` (the batch is on disk) or go back to the held set on `failed`. */
+export interface TakenStateWrites {
+  readonly ops: StateWriteOp[]
+  landed(): void
+  failed(): void
+}
 
 function keyBytes(key: Key): Uint8Array {
   if (key instanceof Uint8Array) return key
@@ -59,8 +73,15 @@ function outValue(value: Uint8Array, opts?: EncodingOpts): Value {
 
 export class LevelStateDB implements DB<Key, Value> {
   private pending: Map<string, Uint8Array | null> | undefined
-  /** Committed blocks' writes not yet on disk (`holdCommits`): read like persisted data. */
+  /** Committed blocks' writes not yet on disk (`holdCommits`, `deferCommits`): read like
+   * persisted data. */
   private held: Map<string, Uint8Array | null> | undefined
+  /** Held sets taken by `takeHeld` whose batch is not on disk yet: still read like persisted. */
+  private readonly landing = new Set<Map<string, Uint8Array | null>>()
+  /** Block sync's hold (holdCommits … flushHeld(true)). */
+  private holding = false
+  /** Held until taken, for good (deferCommits). */
+  private deferring = false
   /** The writer a reader was made from: its held writes are visible to the reader. */
   private source: LevelStateDB | undefined
   private readonly sync: boolean
@@ -99,48 +120,122 @@ export class LevelStateDB implements DB<Key, Value> {
    * before anything refers to the held state on disk (a head pointing at it).
    */
   holdCommits(): void {
+    this.holding = true
     this.held ??= new Map()
   }
 
-  /** Writes everything held in one batch; with `release`, commits write through again. */
+  /**
+   * From now on every commitBuffer is held until `takeHeld` hands it to the caller's own batch
+   * (the node writes a block's state with its chain data: one LevelDB write per block), except
+   * `commitBuffer({ through: true })`, which writes at once (with everything held).
+   */
+  deferCommits(): void {
+    this.deferring = true
+    this.held ??= new Map()
+  }
+
+  /** Writes everything held in one batch; with `release`, block sync's hold ends (commits write
+   * through again unless deferred). */
   async flushHeld(release = false): Promise<number> {
     const held = this.held
     if (held === undefined) return 0
     // Readers keep seeing the held writes until they are on disk. The caller serialises this
     // with every commitBuffer (the runtime's lock), so nothing is added meanwhile.
     const n = held.size === 0 ? 0 : await this.write(held)
-    this.held = release ? undefined : new Map()
+    if (release) this.holding = false
+    this.held = this.holding || this.deferring ? new Map() : undefined
     return n
   }
 
-  /** Write every buffered change in one atomic LevelDB batch (or hold it, see holdCommits). */
-  async commitBuffer(): Promise<number> {
+  /**
+   * The held writes as batch operations for the caller to write (in its own atomic batch),
+   * undefined when nothing is held. Until `landed` they stay readable; `failed` holds them again.
+   */
+  takeHeld(): TakenStateWrites | undefined {
+    const held = this.held
+    if (held === undefined || held.size === 0) return undefined
+    this.held = new Map()
+    this.landing.add(held)
+    let settled = false
+    return {
+      ops: toOps(held),
+      landed: () => {
+        if (settled) return
+        settled = true
+        this.cacheWritten(held)
+        this.landing.delete(held)
+      },
+      failed: () => {
+        if (settled) return
+        settled = true
+        this.landing.delete(held)
+        // Held again, under anything committed since (same content: keys are hashes).
+        const now = this.held ?? new Map()
+        for (const [k, v] of held) if (!now.has(k)) now.set(k, v)
+        this.held = now
+      },
+    }
+  }
+
+  /**
+   * Write every buffered change in one atomic LevelDB batch, or hold it (holdCommits,
+   * deferCommits). `through`: write now, together with everything held (dev state edits and
+   * genesis, which nothing else will write soon).
+   */
+  async commitBuffer(opts: { through?: boolean } = {}): Promise<number> {
     const pending = this.pending
     this.pending = undefined
     if (pending === undefined || pending.size === 0) return 0
-    if (this.held !== undefined) {
-      for (const [k, v] of pending) this.held.set(k, v)
+    const held = this.held
+    if (held !== undefined) {
+      for (const [k, v] of pending) held.set(k, v)
+      if (opts.through !== true) return pending.size
+      this.held = new Map()
+      try {
+        await this.write(held)
+      } catch (e) {
+        for (const [k, v] of held) if (!this.held.has(k)) this.held.set(k, v)
+        throw e
+      }
       return pending.size
     }
     return this.write(pending)
   }
 
   private async write(pending: Map<string, Uint8Array | null>): Promise<number> {
-    const ops: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array }> =
-      []
-    for (const [k, v] of pending) {
-      const key = Buffer.from(k, 'hex')
-      ops.push(v === null ? { type: 'del', key } : { type: 'put', key, value: v })
-    }
+    const ops = toOps(pending)
     await this.level.batch(ops)
+    this.cacheWritten(pending)
+    return ops.length
+  }
+
+  /** Written to disk: into the persisted caches (this database's and its readers'). */
+  private cacheWritten(written: Map<string, Uint8Array | null>): void {
     for (const r of this.persistedCache ? [this, ...this.readers] : this.readers) {
       const cache = r.persistedCache!
-      for (const [k, v] of pending) {
+      for (const [k, v] of written) {
         if (v === null) cache.delete(k)
         else cache.set(k, v)
       }
     }
-    return ops.length
+  }
+
+  /** A committed write that is not on disk yet (held or landing), by hex key. */
+  private unwritten(k: string): Uint8Array | null | undefined {
+    const held = this.held
+    if (held !== undefined && held.size > 0) {
+      const hit = held.get(k)
+      if (hit !== undefined) return hit
+    }
+    for (const m of this.landing) {
+      const hit = m.get(k)
+      if (hit !== undefined) return hit
+    }
+    return undefined
+  }
+
+  private get hasUnwritten(): boolean {
+    return (this.held !== undefined && this.held.size > 0) || this.landing.size > 0
   }
 
   discardBuffer(): void {
@@ -148,30 +243,36 @@ export class LevelStateDB implements DB<Key, Value> {
   }
 
   async get(key: Key, opts?: EncodingOpts): Promise<Value | undefined> {
+    const ks = keyString(key)
     if (this.pending !== undefined) {
-      const hit = this.pending.get(keyString(key))
+      const hit = this.pending.get(ks)
       if (hit === null) return undefined
       if (hit !== undefined) return outValue(hit, opts)
     }
-    if (this.held !== undefined) {
-      const hit = this.held.get(keyString(key))
+    if (this.hasUnwritten) {
+      const hit = this.unwritten(ks)
       if (hit === null) return undefined
       if (hit !== undefined) return outValue(hit, opts)
     }
-    const v = await this.getPersisted(keyBytes(key))
+    const v = await this.readPersisted(keyBytes(key), ks)
     return v === undefined ? undefined : outValue(v, opts)
   }
 
   /** Reads only what is committed: on disk, or held by the writer a reader was made from
    * (ignores the write buffer). */
-  async getPersisted(key: Uint8Array): Promise<Uint8Array | undefined> {
-    const held = this.source?.held
-    if (held !== undefined && held.size > 0) {
-      const hit = held.get(keyString(key))
+  getPersisted(key: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.readPersisted(key, undefined)
+  }
+
+  private async readPersisted(key: Uint8Array, ks: string | undefined): Promise<Uint8Array | undefined> {
+    const source = this.source
+    if (source?.hasUnwritten) {
+      ks ??= keyString(key)
+      const hit = source.unwritten(ks)
       if (hit === null) return undefined
       if (hit !== undefined) return hit
     }
-    const cacheKey = this.persistedCache ? keyString(key) : undefined
+    const cacheKey = this.persistedCache ? (ks ?? keyString(key)) : undefined
     const hit = cacheKey === undefined ? undefined : this.persistedCache!.get(cacheKey)
     if (hit !== undefined) return hit
     // getSync only works once the database is open; async get also waits for a pending open.
@@ -231,4 +332,13 @@ export class LevelStateDB implements DB<Key, Value> {
   }
 
   async open(): Promise<void> {}
+}
+
+function toOps(writes: Map<string, Uint8Array | null>): StateWriteOp[] {
+  const ops: StateWriteOp[] = []
+  for (const [k, v] of writes) {
+    const key = Buffer.from(k, 'hex')
+    ops.push(v === null ? { type: 'del', key } : { type: 'put', key, value: v })
+  }
+  return ops
 }

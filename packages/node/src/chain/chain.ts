@@ -1,7 +1,9 @@
 /**
  * The committed chain as the rest of the node sees it: head block, the state root that "latest"
  * reads use, and the one commit path every block source goes through (dev sealer, QBFT, gossip,
- * sync): persist the blocks in one store batch, then notify the observers.
+ * sync): persist the blocks in one store batch — with the state their execution wrote, taken from
+ * the runtime (`stateWrites`), so a block's state, chain data and head pointer are ONE LevelDB
+ * write — then notify the observers.
  *
  * Observers are called in registration order and each is awaited before the next, so commit()
  * resolves only when all of them have seen the blocks: the pool has dropped the mined
@@ -15,7 +17,7 @@ import type { Block } from '@ethereumjs/block'
 import type { ExecutedTx } from '@openledger/evm-runtime'
 import type { Logger } from '../logger.ts'
 import type { NodeMetrics } from '../metrics.ts'
-import type { ChainStore } from '../store/index.ts'
+import type { ChainDbOperation, ChainStore } from '../store/index.ts'
 import { bytesEqual, key } from '../util/bytes.ts'
 
 /** Who produced the committed blocks: this node's dev sealer, its QBFT engine, or peers. */
@@ -38,6 +40,16 @@ export interface ChainObserver {
   onRestart?(first: Block): Promise<void> | void
 }
 
+/** Writes of another keyspace that belong in the next block batch (the blocks' state), as
+ * operations on the parent LevelDB (keys with their keyspace's prefix, see ChainStore's batchDb). */
+export interface PendingWrites {
+  readonly ops: readonly ChainDbOperation[]
+  /** The batch is on disk. */
+  landed(): void
+  /** The batch failed: keep the writes for a later one. */
+  failed(): void
+}
+
 export class Chain {
   readonly #observers: ChainObserver[] = []
   /** State root that "latest" reads and the next block build on. Equals head.stateRoot except in
@@ -46,7 +58,12 @@ export class Chain {
 
   constructor(
     private readonly store: ChainStore,
-    private readonly opts: { log: Logger; metrics?: NodeMetrics },
+    private readonly opts: {
+      log: Logger
+      metrics?: NodeMetrics
+      /** The state written since the last commit (the runtime's deferred state writes). */
+      stateWrites?: () => PendingWrites | undefined
+    },
   ) {
     this.#working = store.head().header.stateRoot
   }
@@ -94,7 +111,14 @@ export class Chain {
     const parent = this.store.head()
     if (!bytesEqual(this.#working, parent.header.stateRoot))
       this.#edited.set(key(parent.hash()), this.#working)
-    await this.store.commitBlocks(results)
+    const state = this.opts.stateWrites?.()
+    try {
+      await this.store.commitBlocks(results, state?.ops)
+    } catch (e) {
+      state?.failed()
+      throw e
+    }
+    state?.landed()
     const last = results[results.length - 1]!.block
     this.#working = last.header.stateRoot
     const m = this.opts.metrics

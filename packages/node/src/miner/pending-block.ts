@@ -128,6 +128,8 @@ export class PendingBlock {
       baseFeePerGas: env.baseFeePerGas,
       gasLimit: env.gasLimit,
       mixHash: env.mixHash,
+      // Nobody commits it, and RPC's execution workers read its state from the disk.
+      writeStateNow: true,
     })
     return { block: result.block, stateRoot: result.block.header.stateRoot }
   }

@@ -14,6 +14,8 @@ import { ChainStoreError } from './errors.ts'
 import { Bucket, key, metaKey, numberRange, readU32, readU64, u32, u64 } from './keys.ts'
 import { Lru } from './lru.ts'
 import type {
+  BatchDb,
+  ChainDbOperation,
   ChainStoreOptions,
   CommittedTx,
   LogFilter,
@@ -26,12 +28,10 @@ import type {
 /** On-disk layout version of the chain keyspace. */
 export const STORE_SCHEMA_VERSION = 1
 
+export type { BatchDb, ChainDbOperation }
+
 type View = { keyEncoding: 'view'; valueEncoding: 'view' }
 const VIEW: View = { keyEncoding: 'view', valueEncoding: 'view' }
-
-export type ChainDbOperation =
-  | { type: 'put'; key: Uint8Array; value: Uint8Array }
-  | { type: 'del'; key: Uint8Array }
 
 /**
  * The part of abstract-level the store uses: satisfied by `new Level(dir)` and by a sublevel
@@ -44,6 +44,8 @@ export interface ChainDb {
   get(key: Uint8Array, options: View): Promise<Uint8Array | undefined>
   getMany(keys: Uint8Array[], options: View): Promise<Array<Uint8Array | undefined>>
   batch(operations: ChainDbOperation[], options: View): Promise<void>
+  /** A sublevel's key with its full prefix (abstract-level); needed with `batchDb`. */
+  prefixKey?(key: Uint8Array, keyFormat: 'view', local: false): Uint8Array
   iterator(
     options: View & { gte: Uint8Array; lt: Uint8Array },
   ): AsyncIterable<[Uint8Array, Uint8Array]> & { close(): Promise<void> }
@@ -140,6 +142,7 @@ function matchesAny(value: Uint8Array, candidates: readonly Uint8Array[]): boole
 
 export class ChainStore {
   readonly #db: ChainDb
+  readonly #batchDb: BatchDb | undefined
   readonly #common: Common
   #genesisHash: Uint8Array
   #genesisNumber: bigint
@@ -154,6 +157,7 @@ export class ChainStore {
 
   private constructor(db: ChainDb, genesis: Block, head: Block, opts: ChainStoreOptions) {
     this.#db = db
+    this.#batchDb = opts.batchDb
     this.#common = genesis.common
     this.#genesisHash = genesis.hash()
     this.#genesisNumber = genesis.header.number
@@ -467,11 +471,18 @@ export class ChainStore {
 
   /**
    * Append consecutive blocks (the first extends the head) in ONE atomic batch: block sync writes
-   * runs of blocks at once instead of paying a database round trip per block.
+   * runs of blocks at once instead of paying a database round trip per block. `extra`: other
+   * keyspaces' writes that belong to these blocks (their state), in the same batch, so that the
+   * head never lands without them: operations on `batchDb` (ChainStoreOptions), keys prefixed.
    */
   commitBlocks(
     items: ReadonlyArray<{ block: Block; executed: readonly CommittedTx[]; seals?: Uint8Array }>,
+    extra: readonly ChainDbOperation[] = [],
   ): Promise<void> {
+    if (extra.length > 0 && this.#batchDb === undefined)
+      return Promise.reject(
+        new ChainStoreError('INVALID_ARGUMENT', 'other keyspaces need the batchDb option'),
+      )
     return this.#exclusive(async () => {
       if (items.length === 0) return
       const ops: ChainDbOperation[] = []
@@ -483,7 +494,14 @@ export class ChainStore {
         head = block
       }
       ops.push({ type: 'put', key: metaKey('head'), value: done[done.length - 1]!.hash })
-      await this.#db.batch(ops, VIEW)
+      const batchDb = this.#batchDb
+      if (batchDb === undefined) await this.#db.batch(ops, VIEW)
+      else {
+        const prefixKey = this.#db.prefixKey?.bind(this.#db)
+        if (prefixKey !== undefined) for (const op of ops) op.key = prefixKey(op.key, 'view', false)
+        for (const op of extra) ops.push(op)
+        await batchDb.batch(ops, VIEW)
+      }
       for (const d of done) {
         const h = hex(d.hash)
         this.#blocks.set(h, d.block)

@@ -83,6 +83,24 @@ export interface LogFilter {
   limit: number
 }
 
+export type ChainDbOperation =
+  | { type: 'put'; key: Uint8Array; value: Uint8Array }
+  | { type: 'del'; key: Uint8Array }
+
+/**
+ * The LevelDB the chain keyspace is a sublevel of, for block batches that carry other keyspaces'
+ * writes (the blocks' state): operations on it have keys with their keyspace's full prefix
+ * (abstract-level's `sublevel.prefixKey(key, 'view', false)`). Prefixing once also keeps
+ * abstract-level from handling every operation twice, as a sublevel's own batch does (once in the
+ * sublevel, again in its parent): most of a block batch's main-thread cost.
+ */
+export interface BatchDb {
+  batch(
+    operations: ChainDbOperation[],
+    options: { keyEncoding: 'view'; valueEncoding: 'view' },
+  ): Promise<void>
+}
+
 export interface ChainStoreOptions {
   genesisBlock: Block
   /** A forked dev chain's first block is the remote's fork block (number N > 0): allow it. */
@@ -97,6 +115,9 @@ export interface ChainStoreOptions {
   blockOptions?: BlockOptions
   /** Applied to every block decoded from the database (QBFT chains set the on-chain block hash). */
   decorateBlock?: (block: Block) => Block
+  /** The LevelDB this keyspace is a sublevel of, for commits that write other keyspaces in the
+   * same batch (`commitBlocks(items, extra)`). */
+  batchDb?: BatchDb
   /** Decoded blocks kept in memory (RPC reads the head a lot). Default 256. */
   blockCacheSize?: number
   /** Decoded per-block receipt lists kept in memory. Default 256. */
