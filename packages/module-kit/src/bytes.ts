@@ -45,8 +45,12 @@ export function u256(n: bigint): Uint8Array {
     out[31] = v & 0xff
     return out
   }
-  const hex = n.toString(16)
-  out.set(Buffer.from(hex.length % 2 === 0 ? hex : `0${hex}`, 'hex'), 32 - Math.ceil(hex.length / 2))
+  // Four 64-bit words (no hex string and Buffer per call: every storage write encodes a word).
+  const view = new DataView(out.buffer)
+  view.setBigUint64(0, n >> 192n)
+  view.setBigUint64(8, BigInt.asUintN(64, n >> 128n))
+  view.setBigUint64(16, BigInt.asUintN(64, n >> 64n))
+  view.setBigUint64(24, BigInt.asUintN(64, n))
   return out
 }
 

@@ -2,6 +2,7 @@
  * Assembly of a running node: one LevelDB (state + chain buckets), the execution runtime, the
  * chain store, the mempool, a block producer and the JSON-RPC server. `start` opens everything in
  * dependency order; `close` releases it in reverse, once, on one AbortController.
+ * Long file: the dev node's assembly and the core shared with network nodes, in dependency order.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -206,6 +207,7 @@ export class OpenLedgerNode {
         log: opts.log,
         onBlock: opts.onBlock,
         proposalHeader: bridge ? (root) => bridge.proposalHeader(root) : undefined,
+        admissionsSettled: (): Promise<void> => intake.settled(),
       })
       closers.unshift(() => sealer.stop())
       const recovery = createRecoverPool({ startAtRate: opts.recoverStartRate })
@@ -244,7 +246,10 @@ export class OpenLedgerNode {
       )
       const throwOnFailures = opts.throwOnTransactionFailures ?? true
       // Dev automine refuses what could never be mined, as anvil and Hardhat do.
-      const intake = new TxIntake({ ...core, rejectBelowBaseFee: () => sealer.miningMode.kind === 'auto' })
+      const intake: TxIntake = new TxIntake({
+        ...core,
+        rejectBelowBaseFee: () => sealer.miningMode.kind === 'auto',
+      })
       const backend = new NodeBackend({
         chain,
         intake,

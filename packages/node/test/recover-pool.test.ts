@@ -527,6 +527,7 @@ describe('NodeBackend.sendRawTransaction with recovery workers', () => {
   const closers: Array<() => Promise<unknown>> = []
   let backend: NodeBackend
   let recovery: RecoverPool
+  let intake: TxIntake
   let keys: Uint8Array[]
   let chainId: bigint
 
@@ -537,9 +538,10 @@ describe('NodeBackend.sendRawTransaction with recovery workers', () => {
     keys = accounts.map((a) => a.privateKey)
     const core = await openCore({ genesis, log: silentLogger() }, closers)
     recovery = new RecoverPool({ threads: 1, startAtRate: 0 })
+    intake = new TxIntake(core)
     backend = new NodeBackend({
       ...core,
-      intake: new TxIntake(core),
+      intake,
       recovery,
       clientVersion: 'test',
       keys: new Map(),
@@ -570,6 +572,26 @@ describe('NodeBackend.sendRawTransaction with recovery workers', () => {
     // A damaged signature still gets the in-thread answer.
     const bad = damaged(raws[0]!, 'zeroR', new Uint8Array(32))
     await expect(backend.sendRawTransaction(bad)).rejects.toThrow(/invalid sender/)
+  })
+
+  it('counts raw transactions on their way to the pool until it has answered (automine gathers them)', async () => {
+    const common = createCustomCommon({ chainId: Number(chainId) }, Mainnet, { hardfork: Hardfork.Prague })
+    const raws = keys.map((key) => signedTransfer(common, chainId, key, 8))
+    const sends = raws.map((raw) => backend.sendRawTransaction(raw))
+    expect(intake.inFlight).toBe(raws.length)
+    let settled = false
+    const idle = intake.settled().then(() => {
+      settled = true
+    })
+    await Promise.all(sends)
+    await idle
+    expect(settled).toBe(true)
+    expect(intake.inFlight).toBe(0)
+    // Refused ones leave too: a nonce already pooled, a damaged signature.
+    const refused = [raws[0]!, damaged(raws[1]!, 'zeroR', new Uint8Array(32))]
+    const results = await Promise.allSettled(refused.map((raw) => backend.sendRawTransaction(raw)))
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected'])
+    expect(intake.inFlight).toBe(0)
   })
 })
 

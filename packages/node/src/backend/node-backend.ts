@@ -2,6 +2,7 @@
  * The node's implementation of the JSON-RPC backend: resolves block selectors against the chain
  * store, reads state through the execution runtime, admits transactions to the pool, and turns
  * the chain's commits into RPC events (events.ts). Everything it uses is passed in.
+ * Long file: the RpcBackend interface is implemented by one class; parts with a job of their own are apart.
  */
 import type { Block, BlockHeader } from '@ethereumjs/block'
 import { createTx, type FeeMarket1559Tx, type LegacyTx, type TypedTransaction } from '@ethereumjs/tx'
@@ -447,23 +448,34 @@ export class NodeBackend implements RpcBackend {
 
   async sendRawTransaction(raw: Uint8Array): Promise<Uint8Array> {
     const intake = this.intake
+    // Counted until the pool has answered (automine groups what is on its way into one block).
+    intake.enter()
+    let counted = true
+    const admitted = () => {
+      if (counted) intake.leave()
+      counted = false
+    }
     // Posted before decoding, so the worker recovers while this thread decodes.
     const offloaded = this.opts.recovery?.submit(raw)
     try {
       const tx = intake.decode(raw)
       // Computed from the same bytes that decoded into `tx`; undefined: recover here.
       const sender = intake.recover(tx, offloaded && (await offloaded))
-      return await this.admit(tx, sender)
+      return await this.admit(tx, sender, admitted)
     } catch (err) {
       throw err instanceof IntakeError ? invalidInput(err.message) : err
+    } finally {
+      admitted()
     }
   }
 
-  private async admit(tx: TypedTransaction, sender: Uint8Array): Promise<Uint8Array> {
+  private async admit(tx: TypedTransaction, sender: Uint8Array, admitted?: () => void): Promise<Uint8Array> {
     try {
       await this.intake.admit(tx, sender)
     } catch (err) {
       throw err instanceof IntakeError ? invalidInput(err.message) : err
+    } finally {
+      admitted?.()
     }
     const hash = tx.hash()
     const outcome = await this.opts.afterAdmit?.(hash)

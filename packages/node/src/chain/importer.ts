@@ -13,7 +13,6 @@ import type { TypedTransaction } from '@ethereumjs/tx'
 import {
   type Address,
   checkSignatureShape,
-  decodeExtraData,
   ExtraDataError,
   type Hash,
   type RecoverFn,
@@ -26,7 +25,7 @@ import {
   type ExecutionRuntime,
   type RawTxRecovery,
 } from '@openledger/evm-runtime'
-import { commitSealDigest, rawTransactions } from '../consensus/block-codec.ts'
+import { commitSealDigest, headerExtraData, rawTransactions } from '../consensus/block-codec.ts'
 import type { Logger } from '../logger.ts'
 import type { NodeMetrics } from '../metrics.ts'
 import type { ChainStore } from '../store/index.ts'
@@ -327,7 +326,7 @@ export async function prerecoverSeals(
     let digest: Hash | undefined
     try {
       digest = commitSealDigest(block)
-      for (const seal of decodeExtraData(block.header.extraData).seals) {
+      for (const seal of headerExtraData(block.header).seals) {
         try {
           checkSignatureShape(seal)
           items.push({ digest, seal })

@@ -50,7 +50,7 @@ export async function runNode(o: NodeCommandOptions): Promise<void> {
     execution: o.rpc?.execution,
     metrics: o.metricsPort === undefined ? undefined : { host: o.metricsHost, port: o.metricsPort },
     log,
-    onBlock: (b, e) => process.stdout.write(`${formatBlock(b, e)}\n`),
+    onBlock: blockPrinter(),
     l1: await resolveL1Flags(o.l1),
   })
   process.stdout.write(
@@ -84,6 +84,19 @@ export function handleSignals(close: () => Promise<void>): void {
   }
   process.on('SIGINT', () => stop('SIGINT'))
   process.on('SIGTERM', () => stop('SIGTERM'))
+}
+
+/** One console line per block; the lines of a synced range (committed at once) in one write. */
+function blockPrinter(): (block: Block, executed: readonly ExecutedTx[]) => void {
+  let lines: string[] = []
+  return (block, executed) => {
+    if (lines.length === 0)
+      queueMicrotask(() => {
+        process.stdout.write(lines.join(''))
+        lines = []
+      })
+    lines.push(`${formatBlock(block, executed)}\n`)
+  }
 }
 
 function formatBlock(block: Block, executed: readonly ExecutedTx[]): string {

@@ -17,6 +17,7 @@ import {
   hashForCommitSeal,
   headerWithRound,
   onchainHash,
+  type QbftExtraData,
   type Round,
 } from '@openledger/consensus'
 import { keccak256, rememberSerialized } from '@openledger/evm-runtime'
@@ -24,6 +25,21 @@ import { bytesEqual } from '../util/bytes.ts'
 
 /** Commit-seal digests known without hashing again (round-0 blocks: the on-chain hash). */
 const sealDigests = new WeakMap<object, Uint8Array>()
+
+/** Decoded extraData by (frozen) header: decoding, hashing, seal checks and the epoch check of an
+ * imported block all read it. */
+const extraByHeader = new WeakMap<object, QbftExtraData>()
+
+/** The header's extraData decoded (once per frozen header; callers must not modify the result).
+ * Throws ExtraDataError. */
+export function headerExtraData(header: Block['header']): QbftExtraData {
+  let extra = extraByHeader.get(header)
+  if (extra === undefined) {
+    extra = decodeExtraData(header.extraData)
+    if (Object.isFrozen(header)) extraByHeader.set(header, extra)
+  }
+  return extra
+}
 
 /** Make `block.hash()` return the QBFT on-chain hash. The header must be frozen (the default). */
 export function withQbftHash(block: Block): Block {
@@ -33,7 +49,7 @@ export function withQbftHash(block: Block): Block {
   ;(header as unknown as { cache: { hash?: Uint8Array } }).cache.hash = hash
   // Both hashes drop the seals; they differ only in the round written into extraData (0 for the
   // on-chain hash, the decided round for seals), so a round-0 block's seals sign its hash.
-  if (decodeExtraData(header.extraData).round === 0) sealDigests.set(header, hash)
+  if (headerExtraData(header).round === 0) sealDigests.set(header, hash)
   return block
 }
 
@@ -87,7 +103,7 @@ export function decodeQbftBlock(bytes: Uint8Array, blockOptions: BlockOptions, k
     throw new BlockDecodeError(`undecodable block: ${(cause as Error)?.message ?? cause}`, { cause })
   }
   try {
-    decodeExtraData(block.header.extraData)
+    headerExtraData(block.header)
   } catch (cause) {
     throw new BlockDecodeError(`block extraData is not QBFT: ${(cause as Error)?.message}`, { cause })
   }

@@ -8,7 +8,7 @@ import { Block, type BlockOptions, createBlockHeaderFromBytesArray } from '@ethe
 import { decodeExtraData, encodeExtraData, HEADER_EXTRA_DATA_INDEX } from '@openledger/consensus'
 import type { StakingStore } from '@openledger/staking'
 import { bytesEqual, hex } from '../util/bytes.ts'
-import { withQbftHash } from './block-codec.ts'
+import { headerExtraData, withQbftHash } from './block-codec.ts'
 
 const ZERO = new Uint8Array(32)
 
@@ -22,7 +22,7 @@ export async function expectedVanity(post: StakingStore, number: bigint): Promis
 /** Undefined when the block's vanity is right, else the reason. */
 export async function checkVanity(block: Block, post: StakingStore): Promise<string | undefined> {
   const want = await expectedVanity(post, block.header.number)
-  const got = decodeExtraData(block.header.extraData).vanity
+  const got = headerExtraData(block.header).vanity
   if (bytesEqual(got, want)) return undefined
   return `extraData vanity ${hex(got)} is not the next epoch's set hash ${hex(want)}`
 }

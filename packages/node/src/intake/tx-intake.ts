@@ -54,7 +54,34 @@ export interface TxIntakeOptions {
 }
 
 export class TxIntake {
+  #inFlight = 0
+  #idle: Array<() => void> = []
+
   constructor(private readonly o: TxIntakeOptions) {}
+
+  /** A raw transaction was received and is on its way to the pool (decode, recover, admit);
+   * `leave` once the pool has answered. Automine waits for these before building a block. */
+  enter(): void {
+    this.#inFlight++
+  }
+
+  leave(): void {
+    if (this.#inFlight > 0 && --this.#inFlight === 0) {
+      const idle = this.#idle
+      this.#idle = []
+      for (const resolve of idle) resolve()
+    }
+  }
+
+  /** Resolves once no received transaction is still on its way to the pool. */
+  settled(): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve()
+    return new Promise((resolve) => this.#idle.push(resolve))
+  }
+
+  get inFlight(): number {
+    return this.#inFlight
+  }
 
   /** Options every transaction of this chain is decoded or built with. */
   txOptions(): { common: ExecutionRuntime['common']; allowUnlimitedInitCodeSize: boolean } {

@@ -24,6 +24,9 @@ export type TxOutcome =
   | { kind: 'mined'; failure?: { message: string; returnData: Uint8Array } }
   | { kind: 'dropped'; reason: string }
 
+/** Longest an automine block waits for transactions already received to reach the pool (ms). */
+const GATHER_MAX_MS = 20
+
 /** Outcomes kept for senders that have not collected theirs (bounded; oldest go first). */
 const MAX_OUTCOMES = 10_000
 
@@ -44,6 +47,9 @@ export interface SealerOptions {
     rejected: Array<{ hash: Uint8Array; reason: string }>,
   ) => void
   log: Logger
+  /** Automine: resolves once the raw transactions already received have reached the pool, so
+   * that a block takes everything that arrived together (group commit). */
+  admissionsSettled?: () => Promise<void>
   /** Header fields a block hook gives a meaning to (the L1 bridge's origin), for a block built on
    * `parentStateRoot`. */
   proposalHeader?: (parentStateRoot: Uint8Array) => Promise<{ parentBeaconBlockRoot?: Uint8Array }>
@@ -140,6 +146,7 @@ export class DevSealer {
       while (this.autoAgain && !this.stopped) {
         this.autoAgain = false
         while (this.pool.status().pending > 0 && !this.stopped) {
+          await this.gatherArrivals()
           const before = this.pool.status().pending
           await this.exclusive(() => this.mineNow(undefined, true))
           // Nothing could be included (e.g. all below the base fee): stop rather than spin.
@@ -152,6 +159,26 @@ export class DevSealer {
       // Runs synchronously after the last check, so no arrival can slip between them.
       this.autoPass = undefined
     }
+  }
+
+  /**
+   * Automine's group commit: before building, wait (at most GATHER_MAX_MS) for the transactions
+   * already received to reach the pool. Under concurrent sends a block then takes every one of
+   * them instead of the few admitted first, and the per-block cost (roots, storage) is shared by
+   * more transactions. A lone sender waits one event-loop turn: its transaction is the only one
+   * under way.
+   */
+  private async gatherArrivals(): Promise<void> {
+    if (this.opts.admissionsSettled === undefined) return
+    // First let this turn's I/O run: requests already read off their sockets enter the intake.
+    await new Promise((resolve) => setImmediate(resolve))
+    const settled = this.opts.admissionsSettled()
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([
+      settled,
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, GATHER_MAX_MS))),
+    ])
+    clearTimeout(timer)
   }
 
   /**

@@ -19,7 +19,9 @@ export function createStakingHook(): BlockHook {
     name: STAKING_HOOK_NAME,
     async endBlock(ctx) {
       const x = new Exec(ctx.state, UNMETERED)
-      const store = new StorageStakingStore(x, (to, amount) => x.pay(STAKING_ADDRESS, to, amount))
+      const store = new StorageStakingStore(x, (to, amount) => x.pay(STAKING_ADDRESS, to, amount), {
+        keepParams: true,
+      })
       const params = await store.params()
       // Fees: Attribution keeps the stakers' part as a claimable balance of the Staking account
       // (whole wei; its sub-wei remainder stays there until it adds up).

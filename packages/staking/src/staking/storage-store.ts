@@ -2,6 +2,7 @@
  * StakingStore over the Staking account's storage (layout.ts), through a StorageWriter: the metered,
  * buffered overlay of a module call (module-kit Exec) or an unmetered one in the block hook. Payouts
  * go through `pay` (buffered by Exec until the call commits).
+ * Long file: the StakingStore interface over one storage layout; one small accessor per record kind.
  */
 import {
   addressFromWord,
@@ -57,9 +58,18 @@ const A = STAKING_ADDRESS
 const DESCRIPTION_KEYS = ['moniker', 'identity', 'website', 'securityContact', 'details'] as const
 
 export class StorageStakingStore implements StakingStore {
+  /** Set by `params()` with `opts.keepParams` (until setParams). */
+  #params: StakingParams | undefined
+
+  /**
+   * `opts.keepParams`: decode the parameters once per instance. Only for unmetered writers (the
+   * end-of-block hook, one instance per block): under gas metering each read is charged, and
+   * skipping the repeated reads would change the gas of a module call.
+   */
   constructor(
     private readonly w: StorageWriter,
     private readonly payout: (to: Uint8Array, amount: bigint) => void,
+    private readonly opts: { keepParams?: boolean } = {},
   ) {}
 
   private async u(s: Uint8Array): Promise<bigint> {
@@ -89,6 +99,12 @@ export class StorageStakingStore implements StakingStore {
 
   // ---- params ------------------------------------------------------------------------------------
   async params(): Promise<StakingParams> {
+    if (this.#params !== undefined) return { ...this.#params }
+    const p = await this.readParams()
+    if (this.opts.keepParams) this.#params = p
+    return { ...p }
+  }
+  private async readParams(): Promise<StakingParams> {
     const w0 = await this.u(slot(S.params))
     const w3 = await this.u(slot(S.params + 3n))
     return {
@@ -110,6 +126,7 @@ export class StorageStakingStore implements StakingStore {
     }
   }
   async setParams(p: StakingParams): Promise<void> {
+    this.#params = undefined
     this.put(
       slot(S.params),
       pack(
