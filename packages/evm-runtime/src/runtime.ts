@@ -7,6 +7,7 @@
  * - the call VM: eth_call/estimateGas, reverted after every call, writes never reach disk;
  * - a stateless trie reader for account/code/storage/proof queries at any persisted root.
  * Old roots are never pruned, so every persisted block's state stays queryable.
+ * Long file: the three views of one state database share its caches and commit discipline.
  */
 import { Block, type BlockHeader, type BlockOptions, createBlock, createBlockHeader } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'
@@ -383,8 +384,15 @@ class Runtime implements ExecutionRuntime {
         lastYield = performance.now()
         yielded += lastYield - now
       }
+      // The trie updates of a large block yield too (state/batch-trie.ts).
+      const flushing = sm instanceof BlockStateManager ? sm : undefined
+      if (flushing !== undefined) {
+        flushing.yieldEveryMs = yieldMs
+        flushing.yieldedMs = 0
+      }
       await sm.commit()
       const stateRoot = await sm.getStateRoot()
+      yielded += flushing?.yieldedMs ?? 0
       this.blockRoot = stateRoot
       await breathe()
       const transactionsTrie =

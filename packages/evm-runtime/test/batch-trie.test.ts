@@ -1,8 +1,9 @@
 /** The batched trie update must produce exactly the trie that EthereumJS's put/del produce. */
 import { createMerkleProof, createMPT, verifyMPTWithMerkleProof } from '@ethereumjs/mpt'
+import { RLP } from '@ethereumjs/rlp'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { BatchTrieUpdater } from '../src/state/batch-trie.ts'
+import { BatchTrieUpdater, encodeNode } from '../src/state/batch-trie.ts'
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
 const key = fc.uint8Array({ minLength: 1, maxLength: 4 })
@@ -68,5 +69,48 @@ describe('BatchTrieUpdater', () => {
     }
     await new BatchTrieUpdater(batched).apply(updates)
     expect(hex(batched.root())).toBe(hex(reference.root()))
+  })
+})
+
+describe('encodeNode', () => {
+  it('gives the bytes RLP.encode gives for node-shaped lists', () => {
+    const item = fc.oneof(
+      fc.uint8Array({ maxLength: 80 }),
+      fc.uint8Array({ minLength: 300, maxLength: 700 }),
+      fc.integer({ min: 0, max: 255 }).map((b) => Uint8Array.of(b)),
+      fc.array(fc.uint8Array({ maxLength: 12 }), { minLength: 2, maxLength: 3 }),
+    )
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.array(item, { minLength: 17, maxLength: 17 }), fc.array(item, { maxLength: 4 })),
+        (items) => {
+          expect(hex(encodeNode(items))).toBe(hex(RLP.encode(items)))
+        },
+      ),
+      { numRuns: 500 },
+    )
+  })
+})
+
+describe('BatchTrieUpdater yielding', () => {
+  it('lets other work run during a large update, with the same root', async () => {
+    const addr = (i: number) => Uint8Array.from({ length: 20 }, (_, j) => (i * 131 + j * 7 + (i >> 8)) & 0xff)
+    const updates = Array.from({ length: 3000 }, (_, i) => ({
+      key: addr(i),
+      value: Uint8Array.of(1, i & 0xff, 2),
+    }))
+    const quiet = await createMPT({ useKeyHashing: true })
+    expect(await new BatchTrieUpdater(quiet).apply(updates)).toBe(0)
+    const yielding = await createMPT({ useKeyHashing: true })
+    let ticks = 0
+    const timer = setInterval(() => ticks++, 0)
+    try {
+      const yielded = await new BatchTrieUpdater(yielding).apply(updates, { yieldEveryMs: 1 })
+      expect(yielded).toBeGreaterThan(0)
+    } finally {
+      clearInterval(timer)
+    }
+    expect(ticks).toBeGreaterThan(0)
+    expect(hex(yielding.root())).toBe(hex(quiet.root()))
   })
 })

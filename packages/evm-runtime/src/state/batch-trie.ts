@@ -8,16 +8,10 @@
  * written are the standard ones (same encoding, same keys), so the library reads and proves the
  * result as if it had written it; test/batch-trie.test.ts checks roots against `put`/`del`.
  */
-import {
-  BranchMPTNode,
-  ExtensionMPTNode,
-  LeafMPTNode,
-  type MerklePatriciaTrie,
-  type MPTNode,
-} from '@ethereumjs/mpt'
+import type { MerklePatriciaTrie } from '@ethereumjs/mpt'
 import { RLP } from '@ethereumjs/rlp'
-import { equalsBytes } from '@ethereumjs/util'
-import { type RawNode, rememberDecoded } from './node-cache.ts'
+import { EthereumJSErrorWithoutCode, equalsBytes } from '@ethereumjs/util'
+import { decodeStoredNode, type RawNode, rememberDecoded } from './node-cache.ts'
 
 /** A child reference exactly as stored in a parent: a 32-byte hash or an inlined raw node. */
 type StoredRef = Uint8Array | Uint8Array[]
@@ -32,7 +26,10 @@ type Child = { stored: StoredRef } | Node
 
 /** The protected members of MerklePatriciaTrie this module relies on (EthereumJS 10.1.3). */
 interface TrieInternals {
-  _db: { batch(ops: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array }>): Promise<void> }
+  _db: {
+    get(key: Uint8Array): Promise<Uint8Array | undefined>
+    batch(ops: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array }>): Promise<void>
+  }
   _opts: { keyPrefix?: Uint8Array; useNodePruning?: boolean }
   _lock: { acquire(): Promise<void>; release(): void }
   appliedKey(key: Uint8Array): Uint8Array
@@ -63,6 +60,74 @@ function commonPrefix(a: number[], b: number[]): number {
   return i
 }
 
+/** Length of the RLP of byte string `b`. */
+function stringLength(b: Uint8Array): number {
+  const n = b.length
+  if (n === 1 && b[0]! < 0x80) return 1
+  if (n <= 55) return 1 + n
+  return 1 + lengthOfLength(n) + n
+}
+
+function lengthOfLength(n: number): number {
+  let k = 0
+  while (n > 0) {
+    k++
+    n = Math.floor(n / 256)
+  }
+  return k
+}
+
+/** Writes an RLP length header (`short`: 0x80 for strings, 0xc0 for lists) at `o`; returns the
+ * offset after it. */
+function writeHeader(out: Uint8Array, o: number, n: number, short: number): number {
+  if (n <= 55) {
+    out[o] = short + n
+    return o + 1
+  }
+  const k = lengthOfLength(n)
+  out[o] = short + 55 + k
+  for (let i = k; i > 0; i--) {
+    out[o + i] = n & 0xff
+    n = Math.floor(n / 256)
+  }
+  return o + 1 + k
+}
+
+/**
+ * The RLP of a node's raw list in one allocation, byte for byte what `RLP.encode` gives (which
+ * encodes every item into an array of its own and concatenates them: a 17-item branch made 19
+ * arrays). Inlined child nodes (lists) are rare and go through RLP.encode.
+ */
+export function encodeNode(items: ReadonlyArray<Uint8Array | Uint8Array[]>): Uint8Array {
+  let payload = 0
+  let nested: Array<Uint8Array | undefined> | undefined
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!
+    if (item instanceof Uint8Array) payload += stringLength(item)
+    else {
+      nested ??= []
+      const e = RLP.encode(item)
+      nested[i] = e
+      payload += e.length
+    }
+  }
+  const out = new Uint8Array((payload <= 55 ? 1 : 1 + lengthOfLength(payload)) + payload)
+  let o = writeHeader(out, 0, payload, 0xc0)
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!
+    const e = nested?.[i]
+    if (e !== undefined) {
+      out.set(e, o)
+      o += e.length
+    } else if (item instanceof Uint8Array) {
+      if (!(item.length === 1 && item[0]! < 0x80)) o = writeHeader(out, o, item.length, 0x80)
+      out.set(item, o)
+      o += item.length
+    }
+  }
+  return out
+}
+
 /** Hex-prefix encoding (yellow paper, appendix C). */
 function hexPrefix(key: number[], leaf: boolean): Uint8Array {
   const odd = key.length % 2 === 1
@@ -75,6 +140,29 @@ function hexPrefix(key: number[], leaf: boolean): Uint8Array {
   return out
 }
 
+/** The in-memory node of a raw list (17 items: branch; 2: leaf or extension by hex prefix). */
+function fromRaw(raw: RawNode): Node {
+  if (raw.length === 17) {
+    const children: Array<Child | null> = new Array(16)
+    for (let i = 0; i < 16; i++) {
+      const ref = raw[i]! as StoredRef
+      children[i] = ref.length === 0 ? null : { stored: ref }
+    }
+    const value = raw[16] as Uint8Array
+    return { kind: 'branch', children, value: value.length === 0 ? null : value }
+  }
+  if (raw.length !== 2 || !(raw[0] instanceof Uint8Array) || raw[0].length === 0)
+    throw EthereumJSErrorWithoutCode('Invalid node')
+  const hp = raw[0]
+  const flag = hp[0]! >> 4
+  const key: number[] = []
+  if (flag & 1) key.push(hp[0]! & 0x0f)
+  for (let i = 1; i < hp.length; i++) key.push(hp[i]! >> 4, hp[i]! & 0x0f)
+  return flag >= 2
+    ? { kind: 'leaf', key, value: raw[1] as Uint8Array }
+    : { kind: 'ext', key, child: { stored: raw[1] as StoredRef } }
+}
+
 export class BatchTrieUpdater {
   private readonly internals: TrieInternals
 
@@ -85,20 +173,32 @@ export class BatchTrieUpdater {
     }
   }
 
-  /** Applies all updates (later ones win for a repeated key) and sets the trie's new root. */
-  async apply(updates: readonly TrieUpdate[]): Promise<void> {
-    if (updates.length === 0) return
+  /** Applies all updates (later ones win for a repeated key) and sets the trie's new root.
+   * `yieldEveryMs`: let other work run this often; returns the ms spent yielded. */
+  async apply(updates: readonly TrieUpdate[], opts: { yieldEveryMs?: number } = {}): Promise<number> {
+    if (updates.length === 0) return 0
+    let yielded = 0
     const lock = this.internals._lock
     await lock.acquire()
     try {
       const rootHash = this.trie.root()
       let root: Child | null = equalsBytes(rootHash, this.trie.EMPTY_TRIE_ROOT) ? null : { stored: rootHash }
+      // Node reads resolve from caches as microtasks, so without a macrotask yield a large
+      // block's updates hold the event loop for their whole duration (RPC waits: eth_call p99).
+      const every = opts.yieldEveryMs
+      let last = every === undefined ? 0 : performance.now()
       for (const u of updates) {
         const path = nibbles(this.internals.appliedKey(u.key))
         root =
           u.value === null || u.value.length === 0
             ? await this.remove(root, path)
             : await this.insert(root, path, u.value)
+        if (every !== undefined && performance.now() - last >= every) {
+          const t = performance.now()
+          await new Promise<void>((resolve) => setImmediate(resolve))
+          last = performance.now()
+          yielded += last - t
+        }
       }
       const writes: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array }> = []
       let newRoot: Uint8Array
@@ -107,7 +207,7 @@ export class BatchTrieUpdater {
       else {
         // The root is always stored by hash, even when its encoding is shorter than 32 bytes.
         const raw = this.raw(root, writes)
-        const encoded = RLP.encode(raw as Uint8Array[])
+        const encoded = encodeNode(raw as Uint8Array[])
         rememberDecoded(encoded, raw as RawNode)
         newRoot = this.internals.hash(encoded)
         writes.push({ type: 'put', key: newRoot, value: encoded })
@@ -118,28 +218,22 @@ export class BatchTrieUpdater {
       lock.release()
     }
     await this.trie.persistRoot()
+    return yielded
   }
 
+  /** A stored node as a mutable in-memory node, straight from its raw list (no library node
+   * objects in between; the list is decoded once per stored value, state/node-cache.ts). */
   private async load(child: Child): Promise<Node> {
     if (isNode(child)) return child
-    return this.fromLibrary(await this.trie.lookupNode(child.stored))
-  }
-
-  private fromLibrary(n: MPTNode): Node {
-    if (n instanceof LeafMPTNode) return { kind: 'leaf', key: [...n.key()], value: n.value() as Uint8Array }
-    if (n instanceof ExtensionMPTNode) {
-      return { kind: 'ext', key: [...n.key()], child: { stored: n.value() as unknown as StoredRef } }
-    }
-    if (n instanceof BranchMPTNode) {
-      const children: Array<Child | null> = []
-      for (let i = 0; i < 16; i++) {
-        const ref = n.getBranch(i) as StoredRef | null
-        children.push(ref === null || ref.length === 0 ? null : { stored: ref })
-      }
-      const value = n.value()
-      return { kind: 'branch', children, value: value === null || value.length === 0 ? null : value }
-    }
-    throw new Error('unknown trie node type')
+    const ref = child.stored
+    let raw: RawNode
+    if (ref instanceof Uint8Array) {
+      const value = await this.internals._db.get(ref)
+      // The library's message: callers match on it.
+      if (value === undefined || value === null) throw EthereumJSErrorWithoutCode('Missing node in DB')
+      raw = decodeStoredNode(value)
+    } else raw = ref as RawNode
+    return fromRaw(raw)
   }
 
   private async insert(at: Child | null, path: number[], value: Uint8Array): Promise<Node> {
@@ -218,7 +312,7 @@ export class BatchTrieUpdater {
   private ref(child: Child, writes: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array }>): StoredRef {
     if (!isNode(child)) return child.stored
     const raw = this.raw(child, writes)
-    const encoded = RLP.encode(raw as Uint8Array[])
+    const encoded = encodeNode(raw as Uint8Array[])
     if (encoded.length < 32) return raw as Uint8Array[]
     rememberDecoded(encoded, raw as RawNode)
     const hash = this.internals.hash(encoded)

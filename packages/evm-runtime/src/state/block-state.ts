@@ -23,6 +23,10 @@ type StorageItems = ReturnType<NonNullable<Caches['storage']>['flush']>
 export class BlockStateManager extends MerkleStateManager {
   /** Set on a forked chain: keys the local trie lacks read through to the remote (state/fork.ts). */
   fork: ForkLayer | undefined
+  /** Let other work run this often (ms) while a flush updates the tries (a large block's). */
+  yieldEveryMs: number | undefined
+  /** Milliseconds flushes spent yielded (not this block's work), summed. */
+  yieldedMs = 0
 
   override async getAccount(address: Address): Promise<Account | undefined> {
     const fork = this.fork
@@ -128,7 +132,7 @@ export class BlockStateManager extends MerkleStateManager {
       if (this.fork !== undefined && (await this.fork.continuesRemotely(trie)))
         for (const u of updates)
           if (u.value === null) u.value = await this.fork.zeroSlotValue(address.bytes, u.key)
-      await new BatchTrieUpdater(trie).apply(updates)
+      this.yieldedMs += await new BatchTrieUpdater(trie).apply(updates, { yieldEveryMs: this.yieldEveryMs })
       account.storageRoot = trie.root()
       await this.putAccount(address, account)
     }
@@ -141,7 +145,9 @@ export class BlockStateManager extends MerkleStateManager {
     // A deleted account must hide the remote's (a tombstone); see state/fork.ts.
     if (this.fork !== undefined)
       for (const u of updates) if (u.value === null) u.value = await this.fork.deletedAccountValue(u.key)
-    await new BatchTrieUpdater(this._trie).apply(updates)
+    this.yieldedMs += await new BatchTrieUpdater(this._trie).apply(updates, {
+      yieldEveryMs: this.yieldEveryMs,
+    })
   }
 }
 
