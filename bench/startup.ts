@@ -3,6 +3,7 @@
  * (needs the compiled build: `pnpm build`, which `pnpm install` runs). Also part of `pnpm bench`
  * (section i).
  */
+import { cpus, loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { installCleanup } from './lib/proc.ts'
@@ -16,5 +17,13 @@ if (!Number.isInteger(rounds) || rounds < 1) {
   process.exit(2)
 }
 installCleanup()
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')
+process.stdout.write(
+  `start-up bench: ${cpus().length} CPUs, load average ${load()}, Node ${process.version}\n`,
+)
 await startupScenario(ROOT, { rounds, log: (l) => process.stdout.write(`${l}\n`) })
+process.stdout.write(`load average at the end: ${load()}\n`)
 process.exit(0)

@@ -130,6 +130,20 @@ export function peakRss(pid: number): number | undefined {
   }
 }
 
+/** CPU time (user + system, all threads) a live process has used so far, in ms; undefined off Linux. */
+export function cpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS
+  } catch {
+    return undefined
+  }
+}
+/** USER_HZ of Linux's /proc times (100 on every common kernel configuration). */
+const CLOCK_TICKS = 100
+
 /** Resolves with `p`, or rejects with a message naming `what` after `ms`. */
 export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined

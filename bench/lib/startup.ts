@@ -7,7 +7,7 @@
  */
 import { symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { freePort, makeTempDir, peakRss, removeTempDir, startChild, withTimeout } from './proc.ts'
+import { cpuMs, freePort, makeTempDir, peakRss, removeTempDir, startChild, withTimeout } from './proc.ts'
 import { fmt, mib, ratio, table } from './report.ts'
 
 export type StartupTarget = 'openledger' | 'openledger-tsx' | 'hardhat'
@@ -15,6 +15,8 @@ export type StartupTarget = 'openledger' | 'openledger-tsx' | 'hardhat'
 export interface StartupSample {
   /** Spawn → first successful eth_chainId answer. */
   startMs: number
+  /** CPU time (all threads) the process had used by then: less distorted by a loaded machine. */
+  startCpuMs?: number
   /** VmHWM after `settleMs` more of idling (workers, timers and the first blocks have started). */
   peakRssBytes?: number
 }
@@ -24,6 +26,7 @@ export interface StartupResult {
   settleMs: number
   samples: Record<StartupTarget, StartupSample[]>
   medianStartMs: Partial<Record<StartupTarget, number>>
+  medianStartCpuMs: Partial<Record<StartupTarget, number>>
   medianPeakRssBytes: Partial<Record<StartupTarget, number>>
 }
 
@@ -80,8 +83,9 @@ async function startOnce(root: string, target: StartupTarget, settleMs: number):
     })()
     await withTimeout(Promise.race([ready, child.exited]), START_TIMEOUT_MS, `${target} start`)
     const startMs = performance.now() - t0
+    const startCpuMs = cpuMs(child.pid)
     await new Promise((r) => setTimeout(r, settleMs))
-    return { startMs, peakRssBytes: peakRss(child.pid) }
+    return { startMs, startCpuMs, peakRssBytes: peakRss(child.pid) }
   } finally {
     await child.stop()
     removeTempDir(dir)
@@ -110,25 +114,29 @@ export async function startupScenario(
       const s = await startOnce(root, t, settleMs)
       samples[t].push(s)
       opts.log(
-        `  round ${round} ${t}: first eth_chainId after ${fmt(s.startMs)} ms, peak RSS ${mib(s.peakRssBytes)}`,
+        `  round ${round} ${t}: first eth_chainId after ${fmt(s.startMs)} ms (CPU ${fmt(s.startCpuMs)} ms), peak RSS ${mib(s.peakRssBytes)}`,
       )
     }
   }
   const medianStartMs: StartupResult['medianStartMs'] = {}
+  const medianStartCpuMs: StartupResult['medianStartCpuMs'] = {}
   const medianPeakRssBytes: StartupResult['medianPeakRssBytes'] = {}
   for (const t of targets) {
     medianStartMs[t] = median(samples[t].map((s) => s.startMs))
+    medianStartCpuMs[t] = median(
+      samples[t].flatMap((s) => (s.startCpuMs === undefined ? [] : [s.startCpuMs])),
+    )
     medianPeakRssBytes[t] = median(
       samples[t].flatMap((s) => (s.peakRssBytes === undefined ? [] : [s.peakRssBytes])),
     )
   }
-  const h = { start: medianStartMs.hardhat, rss: medianPeakRssBytes.hardhat }
+  const h = { start: medianStartMs.hardhat, cpu: medianStartCpuMs.hardhat, rss: medianPeakRssBytes.hardhat }
   opts.log(
     `\nStart-up to first eth_chainId and peak RSS ${settleMs} ms later, median of ${opts.rounds} (lower is better)`,
   )
   opts.log(
     table(
-      ['target', 'start-up ms', 'peak RSS', '× Hardhat start', '× Hardhat RSS'],
+      ['target', 'start-up ms', 'CPU ms', 'peak RSS', '× Hardhat start', '× Hardhat CPU', '× Hardhat RSS'],
       targets.map((t) => [
         t === 'openledger'
           ? 'openledger dev (dist)'
@@ -136,8 +144,10 @@ export async function startupScenario(
             ? 'openledger dev (tsx)'
             : 'hardhat node',
         fmt(medianStartMs[t]),
+        fmt(medianStartCpuMs[t]),
         mib(medianPeakRssBytes[t]),
         fmt(ratio(medianStartMs[t], h.start), 2),
+        fmt(ratio(medianStartCpuMs[t], h.cpu), 2),
         fmt(ratio(medianPeakRssBytes[t], h.rss), 2),
       ]),
     ),
@@ -148,5 +158,5 @@ export async function startupScenario(
     `  goal start-up ≤ Hardhat's: ${sRatio === undefined ? 'n/a' : sRatio <= 1 ? 'met' : 'NOT met'} (${fmt(sRatio, 2)}×); ` +
       `goal RSS ≤ 1.5× Hardhat's: ${rRatio === undefined ? 'n/a' : rRatio <= 1.5 ? 'met' : 'NOT met'} (${fmt(rRatio, 2)}×)`,
   )
-  return { rounds: opts.rounds, settleMs, samples, medianStartMs, medianPeakRssBytes }
+  return { rounds: opts.rounds, settleMs, samples, medianStartMs, medianStartCpuMs, medianPeakRssBytes }
 }

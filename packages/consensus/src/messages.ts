@@ -19,6 +19,7 @@
  *
  * On our gossip wire a message is `code(1 byte) ‖ messageData`, where messageData is the Besu
  * RLP above (devp2p carries the code out of band; gossipsub has no such field).
+ * Long file: the four QBFT message codecs share SignedData framing and must match Besu's bytes together.
  */
 import { bytesEqual } from './bytes.ts'
 import { keccak256, recoverAddress } from './crypto.ts'

@@ -11,6 +11,7 @@
  * later one) until the record is durably written (fsync). After a restart, pass the records of
  * heights above the committed head as `history`: the machine restores its round and lock and
  * never signs a different value for a (type, height, round) it already signed.
+ * Long file: one cohesive, pure state machine (QBFT); its transitions share the round and lock state.
  */
 import { bytesEqual, compareBytes, toHex } from './bytes.ts'
 import { QbftConfigError } from './errors.ts'

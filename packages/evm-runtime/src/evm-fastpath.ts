@@ -31,6 +31,7 @@
  * Both interpreter loops (the fast one and the library's, through a `runStep` wrapper that stays
  * installed when the fast paths are switched off) and precompile calls honour the request budget
  * of budget.ts when the EVM carries one (RPC execution only; blocks never do).
+ * Long file: three patches of one EthereumJS version, each with the invariant that keeps it exact.
  */
 import { EVM, EVMError, type EVMResult, type ExecResult, type Message } from '@ethereumjs/evm'
 import { Account, createZeroAddress } from '@ethereumjs/util'

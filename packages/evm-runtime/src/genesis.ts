@@ -1,6 +1,7 @@
 /**
  * The chain's genesis document: parsing (with errors that name the offending field), defaults and
  * the inverse serializer. Field reference: docs/genesis.md.
+ * Long file: the parser and its inverse serializer must change together, field by field.
  */
 import { bigintToBytes, fromHex, toHex } from './bytes.ts'
 import { GenesisError } from './errors.ts'

@@ -14,7 +14,7 @@
  */
 import { createRequire } from 'node:module'
 import type { KZG } from '@ethereumjs/util'
-import { toHex as hex } from './bytes.ts'
+import { fromHex as bytes, toHex as hex } from './bytes.ts'
 
 interface DasContext {
   verifyKzgProof(commitment: Uint8Array, z: Uint8Array, y: Uint8Array, proof: Uint8Array): boolean
@@ -48,9 +48,6 @@ function ctx(): DasContext {
   }
   return context
 }
-
-const bytes = (h: string): Uint8Array =>
-  Uint8Array.from(Buffer.from(h.startsWith('0x') ? h.slice(2) : h, 'hex'))
 
 /** Library errors about the input's encoding become c-kzg's BADARGS (see the header). */
 function badArgs<T>(fn: () => T): T {

@@ -7,6 +7,7 @@
  * - the call VM: eth_call/estimateGas, reverted after every call, writes never reach disk;
  * - a stateless trie reader for account/code/storage/proof queries at any persisted root.
  * Old roots are never pruned, so every persisted block's state stays queryable.
+ * Long file: the three views of one state database share its caches and commit discipline.
  */
 import { Block, type BlockHeader, type BlockOptions, createBlock, createBlockHeader } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'

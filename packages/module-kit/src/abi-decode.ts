@@ -11,6 +11,7 @@
  * MalformedCalldata. test/modules.abi-decode.test.ts checks it against viem.
  */
 import type { AbiParameter } from 'viem'
+import { toHex } from './bytes.ts'
 
 export class AbiDecodeError extends Error {
   constructor(message: string) {
@@ -36,10 +37,6 @@ const textDecoder = new TextDecoder()
 
 function fail(message: string): never {
   throw new AbiDecodeError(message)
-}
-
-function hexOf(data: Uint8Array, start: number, end: number): string {
-  return `0x${Buffer.from(data.buffer, data.byteOffset + start, end - start).toString('hex')}`
 }
 
 /** A word used as an offset or a length: must fit in 32 bits (it indexes the calldata). */
@@ -83,7 +80,7 @@ function uintDecoder(bits: number): Decoder {
         for (let i = first; i < at + 32; i++) v = v * 256 + (data[i] as number)
         return BigInt(v)
       }
-      return BigInt(hexOf(data, first, at + 32))
+      return BigInt(toHex(data.subarray(first, at + 32)))
     },
   }
 }
@@ -96,7 +93,7 @@ function intDecoder(bits: number): Decoder {
     headSize: 32,
     content(data, at) {
       if (at + 32 > data.length) fail(`int${bits} at ${at} is past the end of the data`)
-      let v = BigInt(hexOf(data, at, at + 32))
+      let v = BigInt(toHex(data.subarray(at, at + 32)))
       if (v >= 1n << 255n) v -= 1n << 256n
       if (v < min || v > max) fail(`value at ${at} overflows int${bits}`)
       return bits <= 48 ? Number(v) : v
@@ -110,7 +107,7 @@ const addressDecoder: Decoder = {
   content(data, at) {
     if (at + 32 > data.length) fail(`address at ${at} is past the end of the data`)
     for (let i = at; i < at + 12; i++) if (data[i] !== 0) fail(`address at ${at} has dirty upper bytes`)
-    return hexOf(data, at + 12, at + 32)
+    return toHex(data.subarray(at + 12, at + 32))
   },
 }
 
@@ -134,7 +131,7 @@ function fixedBytesDecoder(n: number): Decoder {
       if (at + 32 > data.length) fail(`bytes${n} at ${at} is past the end of the data`)
       for (let i = at + n; i < at + 32; i++)
         if (data[i] !== 0) fail(`bytes${n} at ${at} has non-zero padding`)
-      return hexOf(data, at, at + n)
+      return toHex(data.subarray(at, at + n))
     },
   }
 }
@@ -153,7 +150,7 @@ const bytesDecoder: Decoder = {
   headSize: 32,
   content(data, at, budget) {
     const [s, e] = tailBytes(data, at, budget)
-    return hexOf(data, s, e)
+    return toHex(data.subarray(s, e))
   },
 }
 

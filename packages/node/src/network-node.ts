@@ -7,6 +7,7 @@
  * block, the others validate (execute) it; the decided block gets its seals and is imported
  * through the BlockImporter, then gossiped; followers import gossiped blocks or sync ranges,
  * verifying the seal quorum before execution.
+ * Long file: the assembly of a network node, in start-up order; its parts live in their own folders.
  */
 import { join } from 'node:path'
 import type { Block } from '@ethereumjs/block'

@@ -2,6 +2,7 @@
  * Assembly of a running node: one LevelDB (state + chain buckets), the execution runtime, the
  * chain store, the mempool, a block producer and the JSON-RPC server. `start` opens everything in
  * dependency order; `close` releases it in reverse, once, on one AbortController.
+ * Long file: the dev node's assembly and the core shared with network nodes, in dependency order.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'

@@ -37,3 +37,10 @@ export function parseIdArg(value: string, what: string): bigint {
     throw new PayableError(`<${what}>: expected a positive integer id, got "${value}"`)
   }
 }
+
+/** Ids first…last, at most `limit` of them. */
+export function ids(first: bigint, last: bigint, limit: number): bigint[] {
+  const out: bigint[] = []
+  for (let i = first; i <= last && out.length < limit; i++) out.push(i)
+  return out
+}

@@ -4,6 +4,7 @@
  * spec, and `verify`: re-run a registered training from chain data alone and compare the hashes.
  * The training itself is @openledger/modelfactory's (deterministic); this file reads and writes the
  * chain and the artifact store.
+ * Long file: base and adapter registration and `verify` share the chain reads and artifact checks kept here.
  */
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'

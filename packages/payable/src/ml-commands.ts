@@ -2,6 +2,7 @@
  * CLI of ModelFactory and OpenLoRA: `model base train`, `model train --base` (LoRA), `model verify`
  * and `provider serve --base` (one process for every adapter of a base model, optionally training
  * ModelFactory jobs with `--train`). `model job …` is in job-commands.ts.
+ * Long file: the ModelFactory and OpenLoRA commands share their flag sets and run helpers (jobs are apart).
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'

@@ -8,6 +8,7 @@
  *   POST /v1/chat/completions  OpenAI-style request → chat.completion + `openledger` {receipt, signature, …}
  *   GET  /v1/model             the served model, its training data and fee
  *   GET  /health
+ * Long file: one HTTP service; its four routes share the model, the span index and the receipt signer.
  */
 import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'

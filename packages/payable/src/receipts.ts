@@ -12,7 +12,7 @@ import {
   WEIGHT_DENOMINATOR,
 } from '@openledger/attribution'
 import type { InferenceReceipt, ReceiptEntry } from '@openledger/attribution/sdk'
-import { type Address, getAddress, type Hex, isAddress, isHex } from 'viem'
+import { type Address, getAddress, type Hex, bytesToHex as hex, isAddress, isHex } from 'viem'
 import { PayableError } from './errors.ts'
 
 /** Minimum span length used by providers and verifiers (the engine's default). */
@@ -177,8 +177,6 @@ export interface EvidenceJson {
   }[]
   weights: { datanetId: string; contributionId: string | null; weight: string }[]
 }
-
-const hex = (b: Uint8Array): Hex => `0x${Buffer.from(b).toString('hex')}`
 
 export function evidenceToJson(r: AttributionResult): EvidenceJson {
   return {

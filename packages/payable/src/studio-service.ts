@@ -94,8 +94,6 @@ export interface AdapterRequestJson {
   seed: string
 }
 
-const hexOf = (b: Uint8Array): Hex => `0x${Buffer.from(b).toString('hex')}`
-
 export class StudioService {
   private readonly jobs = new Map<number, StudioJob>()
   private nextId = 1
@@ -221,7 +219,7 @@ export class StudioService {
         artifactURI: pathToFileURL(this.o.store.path(artifactHash)).toString(),
         trainingConfigHash: t.configHash,
         trainingLogHash: t.logHash,
-        config: hexOf(t.configBytes),
+        config: toHex(t.configBytes),
       }
     })
   }
@@ -268,7 +266,7 @@ export class StudioService {
         artifactURI: pathToFileURL(this.o.store.path(artifactHash)).toString(),
         trainingConfigHash: t.configHash,
         trainingLogHash: t.logHash,
-        config: hexOf(t.configBytes),
+        config: toHex(t.configBytes),
       }
     })
   }

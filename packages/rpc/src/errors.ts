@@ -2,6 +2,7 @@
  * JSON-RPC error type with stable codes (JSON-RPC 2.0 + EIP-1474 + execution-apis), and the
  * helpers the backend uses to raise geth-compatible errors (reverts, limits, bad input).
  */
+import { data as hex } from './format.ts'
 
 export const ErrorCode = {
   PARSE_ERROR: -32700,
@@ -68,12 +69,8 @@ const PANIC_REASONS: Record<number, string> = {
   81: 'uninitialized function',
 }
 
-const ERROR_SELECTOR = '08c379a0' // Error(string)
-const PANIC_SELECTOR = '4e487b71' // Panic(uint256)
-
-function toHex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
-}
+const ERROR_SELECTOR = '0x08c379a0' // Error(string)
+const PANIC_SELECTOR = '0x4e487b71' // Panic(uint256)
 
 /**
  * Decodes the human reason of a revert payload: the string of `Error(string)` or the meaning of
@@ -81,18 +78,18 @@ function toHex(bytes: Uint8Array): string {
  */
 export function decodeRevertReason(data: Uint8Array): string | undefined {
   if (data.length < 4) return undefined
-  const selector = toHex(data.subarray(0, 4))
+  const selector = hex(data.subarray(0, 4))
   const body = data.subarray(4)
   if (selector === PANIC_SELECTOR && body.length === 32) {
-    const code = BigInt(`0x${toHex(body)}`)
+    const code = BigInt(hex(body))
     const reason = code <= 0xffn ? PANIC_REASONS[Number(code)] : undefined
     return reason ?? `unknown panic code: 0x${code.toString(16)}`
   }
   if (selector !== ERROR_SELECTOR || body.length < 64) return undefined
-  const offset = BigInt(`0x${toHex(body.subarray(0, 32))}`)
+  const offset = BigInt(hex(body.subarray(0, 32)))
   if (offset + 32n > BigInt(body.length)) return undefined
   const start = Number(offset)
-  const length = BigInt(`0x${toHex(body.subarray(start, start + 32))}`)
+  const length = BigInt(hex(body.subarray(start, start + 32)))
   if (BigInt(start) + 32n + length > BigInt(body.length)) return undefined
   const bytes = body.subarray(start + 32, start + 32 + Number(length))
   try {
@@ -108,7 +105,7 @@ export function revertError(data: Uint8Array): RpcError {
   return new RpcError(
     ErrorCode.EXECUTION_REVERTED,
     reason === undefined ? 'execution reverted' : `execution reverted: ${reason}`,
-    `0x${toHex(data)}`,
+    hex(data),
   )
 }
 
@@ -136,18 +133,18 @@ export function transactionFailedError(
   failure: { message: string; returnData: Uint8Array },
 ): RpcError {
   const ret = failure.returnData
-  const retHex = `0x${toHex(ret)}`
+  const retHex = hex(ret)
   let code: number = ErrorCode.INTERNAL_ERROR
   let message: string
   const vmError = (what: string) => `Error: VM Exception while processing transaction: ${what}`
   if (failure.message === 'revert') {
-    const selector = ret.length >= 4 ? toHex(ret.subarray(0, 4)) : ''
+    const selector = ret.length >= 4 ? hex(ret.subarray(0, 4)) : ''
     const reason = decodeRevertReason(ret)
     if (ret.length === 0) message = 'Error: Transaction reverted without a reason string'
     else if (selector === ERROR_SELECTOR && reason !== undefined)
       message = vmError(`reverted with reason string '${reason}'`)
     else if (selector === PANIC_SELECTOR && ret.length === 36) {
-      const panic = BigInt(`0x${toHex(ret.subarray(4))}`)
+      const panic = BigInt(hex(ret.subarray(4)))
       const why = panic <= 0xffn ? HARDHAT_PANIC_REASONS[Number(panic)] : undefined
       message = vmError(`reverted with panic code 0x${panic.toString(16)} (${why ?? 'Unknown panic code'})`)
     } else message = vmError(`reverted with an unrecognized custom error (return data: ${retHex})`)
@@ -155,5 +152,5 @@ export function transactionFailedError(
     code = ErrorCode.INVALID_INPUT
     message = 'Transaction ran out of gas'
   } else message = vmError(failure.message)
-  return new RpcError(code, message, { message, txHash: `0x${toHex(txHash)}`, data: retHex })
+  return new RpcError(code, message, { message, txHash: hex(txHash), data: retHex })
 }

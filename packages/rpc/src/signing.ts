@@ -5,7 +5,7 @@
  */
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import type { TypedDataDefinition } from 'viem'
-import { hashMessage, hashTypedData, validateTypedData } from 'viem/utils'
+import { hashMessage, hashTypedData, hexToBytes, validateTypedData } from 'viem/utils'
 import type { Address, RpcBackend } from './backend.ts'
 import { invalidInput, invalidParams } from './errors.ts'
 import { data } from './format.ts'
@@ -18,10 +18,6 @@ export function signDigest(privateKey: Uint8Array, digest: Uint8Array): Uint8Arr
   out.set(sig.subarray(1, 65), 0)
   out[64] = 27 + sig[0]!
   return out
-}
-
-function hexToBytes(hex: string): Uint8Array {
-  return new Uint8Array(Buffer.from(hex.slice(2), 'hex'))
 }
 
 function keyFor(backend: RpcBackend, address: Address): Uint8Array {
@@ -87,7 +83,7 @@ function shortMessage(err: unknown): string {
 export function signTypedDataV4(backend: RpcBackend, address: Address, typedData: unknown): string {
   const key = keyFor(backend, address)
   const def = parseTypedData(typedData)
-  let digest: string
+  let digest: `0x${string}`
   try {
     digest = hashTypedData(def)
   } catch (err) {

@@ -1,3 +1,9 @@
+/**
+ * Attribution of a model output to the contributions it came from: by matched spans (span-index.ts)
+ * or by citation scores, with the documented fallbacks, normalised to settlement weights, and the
+ * commitment that binds a result to its inputs.
+ * Long file: both methods share the result format, normalisation, fallbacks and commitment fields.
+ */
 import { abiEncodeWithArray, assertId, keccak, tag, UINT256_MAX, utf8Bytes } from './encoding.ts'
 import { AttributionError } from './errors.ts'
 import { largestRemainder, log2Fixed, parseScore } from './fixed.ts'

@@ -1,3 +1,8 @@
+/**
+ * SpanIndex: a suffix array over the tokens of a datanet version's records, with its commitment,
+ * the search for maximal matching spans of an output, and the occurrences of each span.
+ * Long file: one data structure; build, serialisation, commitment and search share its arrays.
+ */
 import { abiEncodeWithArray, assertId, bytesEqual, keccak, tag, utf8Bytes } from './encoding.ts'
 import { AttributionError } from './errors.ts'
 import { buildSuffixArray } from './suffix-array.ts'

@@ -1,5 +1,7 @@
 /** The Datanets module (0x4f50454e…0001): datasets, contributions, curation (curation.ts),
- * versions, licence terms and version shares. */
+ * versions, licence terms and version shares.
+ * Long file: the IDatanets.sol handlers share one storage layout and permission checks (curation is apart).
+ */
 
 import type { DefinedModule } from '@openledger/module-kit'
 import { defineModule, equalBytes, fromHex, keccak, toHex, u256, ZERO_ADDRESS } from '@openledger/module-kit'

@@ -10,6 +10,7 @@
  *
  * The chain cannot re-run a training: a challenge is decided by the arbiter (genesis
  * `jobArbiter`, by default the Governance module) from the off-chain `model verify` result.
+ * Long file: one lifecycle (post, claim, submit, accept or challenge, resolve, refund) over one escrow.
  */
 import type { CallEnv, DefinedModule } from '@openledger/module-kit'
 import {

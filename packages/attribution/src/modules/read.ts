@@ -2,6 +2,7 @@
  * Read API over a read-only ModuleState: the same decoded records the modules' view functions
  * return (field names as in the Solidity structs; bytes and addresses as 0x hex, integers as
  * bigint). Used by the module views (metered) and by the ol_* JSON-RPC methods (unmetered).
+ * Long file: one decoded view per record kind, mirroring the interfaces' view functions one to one.
  */
 
 import type { ModuleState } from '@openledger/module-kit'

@@ -1,4 +1,7 @@
-/** Typed records over the storage layout (layout.ts), shared by the modules and the read API. */
+/**
+ * Typed records over the storage layout (layout.ts), shared by the modules and the read API.
+ * Long file: one typed record codec per struct of the storage layout, all over the same slot helpers.
+ */
 
 import type { StorageReader, StorageWriter } from '@openledger/module-kit'
 import { addressFromWord, addressToBigInt, field, isZero, pack, toBigInt, u256 } from '@openledger/module-kit'

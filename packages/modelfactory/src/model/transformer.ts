@@ -11,6 +11,7 @@
  * fixed order, with binary64 accumulators rounded to float32 when stored (see kernels.ts): the same
  * inputs always give the same bits. Without model gradients (LoRA training) the base weights'
  * gradient products are skipped entirely.
+ * Long file: the forward and the hand-written backward pass must mirror each other line by line.
  */
 import { matmulNN, matmulNT, matmulTN } from '../math/kernels.ts'
 import { exp64, log64, sqrt64 } from '../math/scalar.ts'

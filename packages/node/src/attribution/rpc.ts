@@ -7,6 +7,7 @@
  *
  * Output: integers as minimal 0x quantities, bytes and addresses as lowercase 0x hex, strings as
  * JSON strings. Unknown ids answer null; malformed params answer -32602; an unknown block -32001.
+ * Long file: one parameter parser and formatter per ol_* method, all over the same module reads.
  */
 import type { Block } from '@ethereumjs/block'
 import {
@@ -55,7 +56,7 @@ import {
   resourceNotFound,
 } from '@openledger/rpc'
 import type { Chain } from '../chain/chain.ts'
-import { bytesEqual, hex } from '../util/bytes.ts'
+import { bytesEqual, fromHex, hex } from '../util/bytes.ts'
 
 /** Page size of ol_listDatanets / ol_listModels when none is given, and its upper bound. */
 export const OL_LIST_DEFAULT_LIMIT = 20
@@ -427,8 +428,7 @@ interface CallFrame {
 
 function hexBytes(s: string): Uint8Array {
   // The tracer always produces 0x hex; anything else decodes to nothing and simply does not match.
-  if (!/^0x([0-9a-f]{2})*$/i.test(s)) return new Uint8Array()
-  return Uint8Array.from(Buffer.from(s.slice(2), 'hex'))
+  return /^0x([0-9a-f]{2})*$/i.test(s) ? fromHex(s) : new Uint8Array()
 }
 
 function u256(n: bigint): Uint8Array {

@@ -2,6 +2,7 @@
  * The node's implementation of the JSON-RPC backend: resolves block selectors against the chain
  * store, reads state through the execution runtime, admits transactions to the pool, and turns
  * the chain's commits into RPC events (events.ts). Everything it uses is passed in.
+ * Long file: the RpcBackend interface is implemented by one class; parts with a job of their own are apart.
  */
 import type { Block, BlockHeader } from '@ethereumjs/block'
 import { createTx, type FeeMarket1559Tx, type LegacyTx, type TypedTransaction } from '@ethereumjs/tx'

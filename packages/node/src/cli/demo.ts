@@ -4,6 +4,7 @@
  * publishes versions, a model is trained on exactly those versions and registered, a provider
  * serves it, a user pays for a few inferences, and the payouts (with the spans that earned them)
  * are checked against the on-chain claimables; finally every receipt is verified from chain data.
+ * Long file: one linear script of the demo's steps; splitting it would scatter a story read top to bottom.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'

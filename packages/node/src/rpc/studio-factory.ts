@@ -17,8 +17,7 @@ import {
   type RpcMethods,
   resourceNotFound,
 } from '@openledger/rpc'
-
-const hexOf = (b: Uint8Array) => `0x${Buffer.from(b).toString('hex')}` as const
+import { hex } from '../util/bytes.ts'
 
 const LORA_TARGETS = ['wq', 'wk', 'wv', 'wo', 'w1', 'w2'] as const
 
@@ -147,7 +146,7 @@ export function studioFactoryMethods(service: () => Promise<StudioService>): Rpc
         s.ask({
           modelId: BigInt(int(o, 'modelId', 1, Number.MAX_SAFE_INTEGER)),
           prompt: o.prompt as string,
-          payer: hexOf(parseAddress(o.payer, 'payer')),
+          payer: hex(parseAddress(o.payer, 'payer')),
           maxTokens: int(o, 'maxTokens', 1, s.limits.maxTokens, 48),
           seed: BigInt(int(o, 'seed', 0, Number.MAX_SAFE_INTEGER, 0)),
           temperature,
@@ -157,7 +156,7 @@ export function studioFactoryMethods(service: () => Promise<StudioService>): Rpc
     /** (receiptId, output) → {ok, reasons, commitment, entries}: the attribution recomputed. */
     studio_verifyAttribution: async (params) => {
       const [id, output] = expectParams(params, 2, 2)
-      const receiptId = hexOf(parseHash(id, 'receiptId'))
+      const receiptId = hex(parseHash(id, 'receiptId'))
       if (typeof output !== 'string' || output.length > 64 * 1024)
         throw invalidParams('invalid argument output: a string of at most 64 KiB')
       const s = await service()
@@ -196,7 +195,7 @@ export function studioDevModule(o: {
     }
     return new StudioService({
       rpcUrl,
-      keys: new Map(o.accounts.map((a) => [hexOf(a.address), hexOf(a.privateKey)])),
+      keys: new Map(o.accounts.map((a) => [hex(a.address), hex(a.privateKey)])),
       store: new ArtifactStore(dir),
       log: o.log,
     })

@@ -4,6 +4,7 @@
  * the last committed block. Writes are serialised; reads run concurrently against LevelDB's
  * snapshot-free but batch-atomic view (a reader sees a block either entirely or not at all,
  * because the head pointer moves in the same batch as the data).
+ * Long file: every write goes through one atomic batch; reads and writes share the key layout and caches.
  */
 import { type Block, type BlockOptions, createBlockFromRLP } from '@ethereumjs/block'
 import type { Common } from '@ethereumjs/common'

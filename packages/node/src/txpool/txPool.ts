@@ -4,6 +4,7 @@
  * Admission checks run in geth's order with geth's messages; block building reads pending
  * transactions in price-and-nonce order (best effective tip first across senders, nonce order
  * within a sender).
+ * Long file: one data structure (pending/queued per sender, price heap) whose invariants span every method.
  */
 import { EventEmitter } from 'node:events'
 import type { Common } from '@ethereumjs/common'

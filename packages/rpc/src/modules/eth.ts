@@ -1,6 +1,7 @@
 /**
  * eth_* methods (execution-apis set) plus personal_sign. Every handler validates its params
  * with validation.ts before touching the backend.
+ * Long file: the eth_* namespace is one module by design (one per namespace), a few lines per method.
  */
 import type { Block } from '@ethereumjs/block'
 import type { BlockRef, Hash } from '../backend.ts'

@@ -5,6 +5,7 @@
  * core/tally.ts; storage in storage.ts. Executed actions are calls from this address
  * (ModuleCallContext.call), so only an executed proposal can pass the `OnlyGovernance` checks of the
  * module and chain parameter setters.
+ * Long file: one handler per Governor function over one proposal state machine and its storage.
  */
 import {
   type AbiTools,

@@ -2,6 +2,7 @@
  * The Staking module (0x4f50454e…04): handlers of IStaking.sol over the ledger (src/ledger), with the
  * ledger's typed errors turned into the interface's custom errors. Storage: layout.ts; end-of-block
  * work: hook.ts.
+ * Long file: one handler per IStaking.sol function, each a few lines over the ledger and error mapping.
  */
 import {
   type AbiTools,

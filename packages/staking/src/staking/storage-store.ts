@@ -2,6 +2,7 @@
  * StakingStore over the Staking account's storage (layout.ts), through a StorageWriter: the metered,
  * buffered overlay of a module call (module-kit Exec) or an unmetered one in the block hook. Payouts
  * go through `pay` (buffered by Exec until the call commits).
+ * Long file: the StakingStore interface over one storage layout; one small accessor per record kind.
  */
 import {
   addressFromWord,
