@@ -4,29 +4,14 @@
  * (e.g. one cohesive state machine, a table, a module whose handlers share one storage layout).
  * Generated files start with `// Generated`. Split by job instead where the reason would be weak.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join, relative, resolve } from 'node:path'
 import { describe, expect, test } from 'vitest'
+import { walk } from './source-files.ts'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 const LIMIT = 400
 const SOURCE = /\.(ts|mts)$/
-
-function walk(dir: string, out: string[] = []): string[] {
-  let names: string[]
-  try {
-    names = readdirSync(dir)
-  } catch {
-    return out
-  }
-  for (const name of names) {
-    if (name === 'node_modules' || name === 'dist' || name.startsWith('.')) continue
-    const p = join(dir, name)
-    if (statSync(p).isDirectory()) walk(p, out)
-    else if (SOURCE.test(name) && !name.endsWith('.d.ts') && !name.endsWith('.d.mts')) out.push(p)
-  }
-  return out
-}
 
 /** The comment lines before the first statement. */
 function header(text: string): string {
@@ -40,7 +25,9 @@ function header(text: string): string {
   return out.join('\n')
 }
 
-const files = readdirSync(join(ROOT, 'packages')).flatMap((p) => walk(join(ROOT, 'packages', p, 'src')))
+const files = readdirSync(join(ROOT, 'packages')).flatMap((p) =>
+  walk(join(ROOT, 'packages', p, 'src'), SOURCE),
+)
 
 describe('source file length', () => {
   test('every package source file over 400 lines is generated or says why at its top', () => {

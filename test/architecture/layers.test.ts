@@ -13,6 +13,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import ts from 'typescript'
 import { describe, expect, test } from 'vitest'
+import { walk } from './source-files.ts'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 
@@ -57,27 +58,13 @@ const KNOWN = new Set<string>()
 
 const SOURCE = /\.(ts|mts|mjs)$/
 
-function walk(dir: string, out: string[] = []): string[] {
-  let names: string[]
-  try {
-    names = readdirSync(dir)
-  } catch {
-    return out
-  }
-  for (const name of names) {
-    if (name === 'node_modules' || name === 'dist' || name.startsWith('.')) continue
-    const p = join(dir, name)
-    if (statSync(p).isDirectory()) walk(p, out)
-    else if (SOURCE.test(name) && !name.endsWith('.d.ts') && !name.endsWith('.d.mts')) out.push(p)
-  }
-  return out
-}
-
 const packages = readdirSync(join(ROOT, 'packages')).filter((p) =>
   statSync(join(ROOT, 'packages', p, 'package.json'), { throwIfNoEntry: false })?.isFile(),
 )
 const files = [
-  ...packages.flatMap((p) => ['src', 'test', 'bench'].flatMap((d) => walk(join(ROOT, 'packages', p, d)))),
+  ...packages.flatMap((p) =>
+    ['src', 'test', 'bench'].flatMap((d) => walk(join(ROOT, 'packages', p, d), SOURCE)),
+  ),
 ]
 const rel = (f: string) => relative(ROOT, f).split('\\').join('/')
 
