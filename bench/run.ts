@@ -11,8 +11,8 @@
  *       sources through tsx, and `hardhat node` (bench/lib/startup.ts; needs `pnpm build`)
  * Prints tables with node/Hardhat ratios, where our node's time went, its peak RSS, and writes
  * bench/results/latest.json. Flags: --quick, --only node|hardhat, --sections <letters> (e.g. `bcdi`:
- * the dev-mode figures of issue 16 only), --transfers <n> (a multiple of 500; default 10,000, 500
- * with --quick), --help.
+ * the dev-mode figures of issue 16 only), --transfers <n> (a multiple of 500; default 5,000, 500
+ * with --quick; issue 16 asks for 10,000), --help.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
