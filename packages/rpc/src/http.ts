@@ -158,13 +158,16 @@ export class HttpTransport {
     req.on('end', () => {
       if (aborted) return
       const text = Buffer.concat(chunks).toString('utf8')
+      // The connection closing before the answer is written means nobody waits for it.
+      const gone = new AbortController()
+      res.once('close', () => {
+        if (!res.writableFinished) gone.abort()
+      })
       this.server
         .handleText(text, {
           transport: 'http',
           client: clientKey(req.socket.remoteAddress),
-          get signal() {
-            return closeSignal(res)
-          },
+          signal: gone.signal,
         })
         .then((response) => {
           if (res.writableEnded || res.destroyed) return
@@ -181,25 +184,4 @@ export class HttpTransport {
         })
     })
   }
-}
-
-const closeSignals = new WeakMap<ServerResponse, AbortSignal>()
-
-/**
- * Aborts when the connection closes before the answer is written (nobody waits for it any more).
- * Made on first use: most methods (eth_sendRawTransaction, eth_blockNumber …) never look at it,
- * and a controller plus a 'close' listener per request showed in their profiles.
- */
-function closeSignal(res: ServerResponse): AbortSignal {
-  let signal = closeSignals.get(res)
-  if (signal !== undefined) return signal
-  const gone = new AbortController()
-  signal = gone.signal
-  closeSignals.set(res, signal)
-  if (res.destroyed && !res.writableFinished) gone.abort()
-  else
-    res.once('close', () => {
-      if (!res.writableFinished) gone.abort()
-    })
-  return signal
 }

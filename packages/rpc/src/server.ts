@@ -101,10 +101,7 @@ export class RpcServer implements Dispatcher {
       transport: source.transport,
       subscriptions: source.subscriptions,
       client: source.client,
-      // Read through: a transport may make its signal on first use (http.ts).
-      get signal() {
-        return source.signal
-      },
+      signal: source.signal,
       execute: (task) => this.executions.run(source.client, source.signal, task),
     }
     if (!Array.isArray(message)) return this.handleOne(message, ctx)
