@@ -45,6 +45,9 @@ beforeAll(async () => {
     },
     // Five TypeScript processes starting at once on a shared 2-core machine.
     startTimeoutMs: 180_000,
+    // The CLI's estimates run on RPC workers below the node's priority: on a loaded machine, the
+    // default 5 s aborted `stake undelegate` ("execution aborted (timeout = 5s)").
+    nodeArgs: ['--rpc.evmtimeout', '60s'],
   })
   await net.startAll()
 }, 240_000)
