@@ -13,6 +13,8 @@
  * cannot help (light load, workers starting or behind, a worker failed, closed, or the worker
  * could not recover that transaction) and the caller recovers in-thread as before, which also
  * produces the exact error for a bad signature.
+ * Long file: one pool of workers whose queue, batches and three request kinds (raw transactions,
+ * bulk sync recovery, commit seals) share the workers' state and failure handling.
  */
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
