@@ -12,10 +12,9 @@ import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { privateKeyToAddress } from '@openledger/consensus'
 import { buildQbftGenesis, generatePrivateKey, peerIdFromNodeKey, writeKeyFile } from '@openledger/node'
-import { keccak256 } from 'ethers'
-import { monotonicUs } from './cpu-profile.ts'
 import { type CycleBreakdown, cycleBreakdown, fetchCycleTimings, formatBreakdown } from './cycle-breakdown.ts'
-import { type Child, freePort, makeTempDir, peakRss, removeTempDir, withTimeout } from './proc.ts'
+import { minWindowRate, runLoad, txsIn } from './devnet-load.ts'
+import { type Child, freePort, makeTempDir, peakRss, removeTempDir } from './proc.ts'
 import { RpcClient } from './rpc.ts'
 import { type SyncSection, syncSection } from './sync.ts'
 import { startOpenledger } from './targets.ts'
@@ -25,14 +24,24 @@ const CONCURRENCY = 32
 
 export interface DevnetResult {
   validators: number
+  /** Transactions committed in the measured window (count mode: all of them). */
   txs: number
+  /** Transfers sent (all finalised before the run ends). */
+  sent: number
+  /** Timed load: the window is a fixed span of the load, not the time the transfers took. */
+  timed: boolean
+  /** Timed load whose pre-signed transfers ended before the window did: when (s after the start). */
+  ranOutAtS?: number
+  /** The measured window (timed: as asked; count: first send → last block with transactions). */
   seconds: number
   txPerSec: number
+  /** Transactions of each block sealed inside the window, in order. */
+  blockTxs: number[]
   latencyP50Ms: number
   latencyP99Ms: number
   blocks: number
   blocksPerSec: number
-  /** Lowest committed tx/s over any 10 s window of the run (whole run if shorter). */
+  /** Lowest committed tx/s over any 10 s span of the window (the whole window if shorter). */
   minWindowTxPerSec: number
   roundChanges: number
   /** Where the block cycle goes (qbft_getCycleTimings of every validator). */
@@ -151,6 +160,11 @@ async function cpuCounters(urls: string[]): Promise<Map<string, number>> {
       const phase = /phase="([^"]*)"/.exec(labels)?.[1] ?? labels
       sum.set(phase, (sum.get(phase) ?? 0) + v)
     }
+    // V8's pauses by kind (prom-client's default metrics): the main thread stands still in them.
+    for (const [labels, v] of await scrapeAll(url, 'nodejs_gc_duration_seconds_sum')) {
+      const k = `gc:${/kind="([^"]*)"/.exec(labels)?.[1] ?? labels}`
+      sum.set(k, (sum.get(k) ?? 0) + v)
+    }
     // Gossip messages that reached a topic validator (duplicates are dropped before it), by topic.
     for (const [labels, v] of await scrapeAll(url, 'p2p_gossip_messages_total')) {
       const k = `gossip:${/topic="([^"]*)"/.exec(labels)?.[1] ?? labels}`
@@ -174,23 +188,14 @@ async function waitUntil(fn: () => Promise<boolean>, timeoutMs: number, what: st
   }
 }
 
-/** Lowest committed tx/s over sliding `windowMs` windows from `t0` (the whole span if shorter). */
-function minWindowRate(
-  blocks: ReadonlyArray<{ at: number; txs: number }>,
-  t0: number,
-  windowMs: number,
-): number {
-  const withTxs = blocks.filter((b) => b.txs > 0)
-  if (withTxs.length === 0) return 0
-  const end = withTxs.at(-1)!.at
-  if (end - t0 <= windowMs) return withTxs.reduce((a, b) => a + b.txs, 0) / ((end - t0) / 1000)
-  let min = Number.POSITIVE_INFINITY
-  for (let start = t0; start + windowMs <= end; start += 1000) {
-    let n = 0
-    for (const b of withTxs) if (b.at > start && b.at <= start + windowMs) n += b.txs
-    min = Math.min(min, n / (windowMs / 1000))
-  }
-  return min
+/** Transactions per block in the window: spread, and the sequence (dips show as runs of small blocks). */
+function blockLine(txs: readonly number[], indent: string): string[] {
+  if (txs.length === 0) return []
+  const s = [...txs].sort((a, b) => a - b)
+  const q = (p: number) => s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))]!
+  return [
+    `${indent}txs per block in the window: min ${s[0]}, p10 ${q(10)}, p50 ${q(50)}, max ${s.at(-1)}; in order: ${txs.join(' ')}`,
+  ]
 }
 
 /** The figures of one devnet run, as the bench prints them. */
@@ -198,7 +203,11 @@ export function formatDevnet(r: DevnetResult, indent = '    '): string[] {
   const f = (x: number, d = 0) =>
     x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
   return [
-    `${indent}${f(r.txPerSec)} tx/s sustained (${r.txs} txs in ${f(r.seconds, 2)} s; lowest 10 s window ${f(r.minWindowTxPerSec)} tx/s); ${r.blocks} blocks, ${f(r.blocksPerSec, 2)} blocks/s; ${r.roundChanges} round changes (all validators)`,
+    r.timed
+      ? `${indent}${f(r.txPerSec)} tx/s committed over the ${f(r.seconds)} s window (${r.txs} txs in blocks sealed in it; ${r.sent} sent in all${r.ranOutAtS === undefined ? '' : `; the pre-signed transfers RAN OUT ${f(r.ranOutAtS, 1)} s into the load`}); lowest 10 s window ${f(r.minWindowTxPerSec)} tx/s`
+      : `${indent}${f(r.txPerSec)} tx/s sustained (${r.txs} txs in ${f(r.seconds, 2)} s; lowest 10 s window ${f(r.minWindowTxPerSec)} tx/s)`,
+    `${indent}${r.blocks} blocks, ${f(r.blocksPerSec, 2)} blocks/s; ${r.roundChanges} round changes (all validators)`,
+    ...blockLine(r.blockTxs, indent),
     `${indent}submit → finalised p50 ${f(r.latencyP50Ms)} ms, p99 ${f(r.latencyP99Ms)} ms; load average at the end ${r.loadAverage.map((l) => l.toFixed(2)).join(' ')}`,
     ...(r.breakdown ? formatBreakdown(r.breakdown, indent) : []),
     ...(r.msPerTx
@@ -238,7 +247,7 @@ export async function devnetThroughput(
   root: string,
   w: Workload,
   validators = 4,
-  opts: { nodeFlags?: string[] } = {},
+  opts: { nodeFlags?: string[]; timed?: { warmupMs: number; windowMs: number } } = {},
 ): Promise<DevnetResult> {
   const dir = makeTempDir('openledger-devnet-bench-')
   const nodes: NodeProc[] = []
@@ -286,55 +295,15 @@ export async function devnetThroughput(
     for (const n of nodes) rc0 += await scrapeValue(n.metricsUrl, 'qbft_round_changes_total')
     const startBlock = hexNum(await nodes[0]!.rpc.call<string>('eth_blockNumber'))
 
-    const submitted = new Map<string, number>()
-    const latencies: number[] = []
-    /** Commit time and transaction count of every block seen on node 0. */
-    const seen: Array<{ at: number; txs: number }> = []
-    let lastSeen = 0
-    let lastSeenUs = 0
-    let i = 0
-    const t0 = performance.now()
-    const t0Us = monotonicUs()
-    const sender = async () => {
-      for (let k = i++; k < w.raws.length; k = i++) {
-        const raw = w.raws[k]!
-        const h = keccak256(raw)
-        submitted.set(h, performance.now())
-        await nodes[k % nodes.length]!.rpc.call('eth_sendRawTransaction', [raw])
-      }
-    }
-    // Follow node 0's head: a tx is final once it is in a sealed block there.
-    let next = startBlock + 1
-    let stop = false
-    const follower = (async () => {
-      while (!stop && latencies.length < w.raws.length) {
-        const b = await nodes[0]!.rpc.call<{ transactions: string[] } | null>('eth_getBlockByNumber', [
-          `0x${next.toString(16)}`,
-          false,
-        ])
-        if (!b) {
-          await new Promise((r) => setTimeout(r, 20))
-          continue
-        }
-        const now = performance.now()
-        for (const h of b.transactions) {
-          const s = submitted.get(h)
-          if (s !== undefined) latencies.push(now - s)
-        }
-        if (b.transactions.length > 0) {
-          lastSeen = now
-          lastSeenUs = monotonicUs()
-        }
-        seen.push({ at: now, txs: b.transactions.length })
-        next++
-      }
-    })()
-    await Promise.all(Array.from({ length: CONCURRENCY }, sender))
-    await withTimeout(follower, 300_000, 'devnet: all transfers finalised').finally(() => {
-      stop = true
-    })
+    const load = await runLoad(
+      nodes.map((n) => n.rpc),
+      w.raws,
+      { startBlock, concurrency: CONCURRENCY, timed: opts.timed },
+    )
+    const { latencies, seen } = load
     const loadAverage = loadavg()
-    const seconds = (lastSeen - t0) / 1000
+    const seconds = (load.window.to - load.window.from) / 1000
+    const windowTxs = txsIn(seen, load.window.from, load.window.to)
     const rssEach = nodes.map((n) => peakRss(n.child.pid) ?? 0)
     latencies.sort((a, b) => a - b)
     // Round changes of every validator (each counts its own; a fault-free run has none anywhere).
@@ -344,14 +313,14 @@ export async function devnetThroughput(
     const delta = (k: string) => (cpu1.get(k) ?? 0) - (cpu0.get(k) ?? 0)
     const gossipPerTx = [...cpu1.keys()]
       .filter((k) => k.startsWith('gossip:'))
-      .map((k) => ({ topic: k.slice(7), n: delta(k) / w.raws.length }))
+      .map((k) => ({ topic: k.slice(7), n: delta(k) / load.sent }))
       .filter((x) => x.n > 0)
     const msPerTx = [...cpu1]
       .filter(([k]) => !k.startsWith('gossip:'))
-      .map(([phase, v]) => ({ phase, ms: ((v - (cpu0.get(phase) ?? 0)) * 1000) / w.raws.length }))
+      .map(([phase, v]) => ({ phase, ms: ((v - (cpu0.get(phase) ?? 0)) * 1000) / load.sent }))
       .filter((x) => x.ms > 0.0005)
       .sort((a, b) => b.ms - a.ms)
-    const lastBlock = next - 1
+    const lastBlock = seen.at(-1)?.number ?? startBlock
     const breakdown = cycleBreakdown(
       await fetchCycleTimings(
         nodes.map((n) => n.rpc),
@@ -361,19 +330,23 @@ export async function devnetThroughput(
     )
     return {
       validators,
-      txs: w.raws.length,
+      txs: windowTxs,
+      sent: load.sent,
+      timed: opts.timed !== undefined,
+      ranOutAtS: load.ranOutAtMs === undefined ? undefined : load.ranOutAtMs / 1000,
       seconds,
-      txPerSec: w.raws.length / seconds,
+      txPerSec: windowTxs / seconds,
+      blockTxs: seen.filter((b) => b.at > load.window.from && b.at <= load.window.to).map((b) => b.txs),
       latencyP50Ms: percentile(latencies, 50),
       latencyP99Ms: percentile(latencies, 99),
       blocks: lastBlock - startBlock,
       blocksPerSec:
         seen.length > 1 ? (seen.length - 1) / ((seen.at(-1)!.at - seen[0]!.at) / 1000) : Number.NaN,
-      minWindowTxPerSec: minWindowRate(seen, t0, 10_000),
+      minWindowTxPerSec: minWindowRate(seen, load.window, 10_000),
       roundChanges: rc1 - rc0,
       breakdown,
       msPerTx,
-      window: { fromUs: t0Us, toUs: lastSeenUs },
+      window: { fromUs: load.t0Us, toUs: load.lastSeenUs },
       cpuSeconds: delta('process CPU'),
       gossipPerTx,
       loadAverage,

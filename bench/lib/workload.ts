@@ -2,7 +2,8 @@
  * The benchmark workload, identical for every target: deterministic sender keys, pre-signed EIP-1559
  * transfers and a tiny contract for eth_call. Everything here happens before any timing starts.
  */
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { computeAddress, getCreateAddress, id as keccakUtf8, SigningKey, Transaction } from 'ethers'
 import solc from 'solc'
 
@@ -78,12 +79,28 @@ export function compileContract(): string {
   return `0x${bytecode}`
 }
 
-export function buildWorkload(senderCount: number, txsPerSender: number): Workload {
+/**
+ * `cacheDir`: keep the signed transfers there (they are deterministic) so that a large load is
+ * signed once per machine rather than once per run (100,000 take minutes on a busy machine).
+ */
+function readCache(file: string): string[] | undefined {
+  try {
+    const v = JSON.parse(readFileSync(file, 'utf8')) as unknown
+    return Array.isArray(v) && v.every((x) => typeof x === 'string') ? v : undefined
+  } catch {
+    return undefined
+  }
+}
+
+export function buildWorkload(senderCount: number, txsPerSender: number, cacheDir?: string): Workload {
   const senders = Array.from({ length: senderCount }, (_, i) => account(`sender:${i}`))
   const recipients = Array.from({ length: senderCount }, (_, i) => account(`recipient:${i}`).address)
   const keys = senders.map((s) => new SigningKey(s.key))
-  const raws: string[] = []
-  for (let nonce = 0; nonce < txsPerSender; nonce++) {
+  const cacheFile =
+    cacheDir && join(cacheDir, `openledger-bench-transfers-v1-${senderCount}x${txsPerSender}.json`)
+  const cached = cacheFile && existsSync(cacheFile) ? readCache(cacheFile) : undefined
+  const raws: string[] = cached?.length === senderCount * txsPerSender ? cached : []
+  for (let nonce = raws.length > 0 ? txsPerSender : 0; nonce < txsPerSender; nonce++) {
     for (let i = 0; i < senderCount; i++) {
       raws.push(
         sign(keys[i]!, {
@@ -98,6 +115,11 @@ export function buildWorkload(senderCount: number, txsPerSender: number): Worklo
         }),
       )
     }
+  }
+  if (cacheFile && raws !== cached) {
+    // Whole or not at all: a run stopped mid-write must not leave a truncated cache.
+    writeFileSync(`${cacheFile}.tmp`, JSON.stringify(raws))
+    renameSync(`${cacheFile}.tmp`, cacheFile)
   }
   const deployer = account('deployer')
   const deployRaw = sign(new SigningKey(deployer.key), {

@@ -45,6 +45,9 @@ beforeAll(async () => {
     },
     // Five TypeScript processes starting at once on a shared 2-core machine.
     startTimeoutMs: 180_000,
+    // The CLI's estimates run on RPC workers below the node's priority: on a loaded machine, the
+    // default 5 s aborted `stake undelegate` ("execution aborted (timeout = 5s)").
+    nodeArgs: ['--rpc.evmtimeout', '60s'],
   })
   await net.startAll()
 }, 240_000)
@@ -97,6 +100,30 @@ async function hashesAgree(nodes: number[]): Promise<bigint> {
 
 function cli(args: string[]) {
   return runCli([...args, '--rpc', url(0)], { env: { ...process.env, OPENLEDGER_PRIVATE_KEY: OPERATOR_KEY } })
+}
+
+/**
+ * Why an equivocation was not slashed: the pairs gossiped, what each validator logged about them,
+ * and the Staking transactions since the first pair with their outcome.
+ */
+async function evidenceReport(published: bigint[], publishError: string | undefined): Promise<string> {
+  const lines = [
+    `pairs gossiped for heights ${published.join(', ') || 'none'}; last publish error: ${publishError ?? 'none'}`,
+  ]
+  for (const node of net.nodes) {
+    const seen = node.log.split('\n').filter((l) => /equivocation|evidence/.test(l))
+    lines.push(`node${node.index}: ${seen.length} evidence log lines; last: ${seen.at(-1) ?? '-'}`)
+  }
+  const head = await net.blockNumber(0).catch(() => -1n)
+  for (let h = published[0] ?? head + 1n; h <= head; h++) {
+    const b = await call(url(0), 'eth_getBlockByNumber', [q(h), true])
+    for (const tx of b.transactions as { hash: string; to: string | null; from: string }[]) {
+      if (tx.to?.toLowerCase() !== STAKING) continue
+      const r = await call(url(0), 'eth_getTransactionReceipt', [tx.hash])
+      lines.push(`block ${h}: Staking tx from ${tx.from} status ${r.status} gas ${BigInt(r.gasUsed)}`)
+    }
+  }
+  return lines.join('\n')
 }
 
 describe('a validator set that follows stake', () => {
@@ -188,26 +215,40 @@ describe('a validator set that follows stake', () => {
     const chainId = BigInt(await call(url(0), 'eth_chainId'))
     const signer = privateKeySigner(await net.validatorKey(3))
     const obs = await GossipObserver.join({ rpcUrl: url(0), bootnodes: net.bootnodes(-1), record: false })
+    const published: bigint[] = []
+    let publishError: string | undefined
     try {
       await waitFor(async () => obs.net.peerCount() > 0, 30_000, 'observer connected')
       // Two PREPAREs for the same height and round with different digests, gossiped just ahead of
-      // the chain: every validator buffers them, sees the conflict and reports it.
+      // the chain: every validator buffers them, sees the conflict when it reaches that height and,
+      // once the height is committed, reports it; the slash lands a block or two later. Another
+      // pair only if that did not happen (the pair missed a node that had already moved on).
       let n = 0
       await waitFor(
         async () => {
-          const v = await call(url(0), 'ol_getValidator', [target])
-          if (v.tombstoned) return true
-          const h = (await net.blockNumber(0)) + 2n
+          if ((await call(url(0), 'ol_getValidator', [target])).tombstoned) return true
+          // No new pair until the last one had its chance: its height committed, the report in a
+          // block or two.
+          const last = published.at(-1)
+          if (last !== undefined && (await net.blockNumber(0)) < last + 3n) return false
+          // The height after the next, unless it opens an epoch whose set is not elected yet
+          // (validators ignore messages they cannot judge).
+          const s = await validatorSet(0)
+          const h = s.forBlock + 1n < s.nextStart ? s.forBlock + 1n : s.forBlock
           const a = createPrepare(signer, chainId, h, 0, keccak(`a${n}`))
           const b = createPrepare(signer, chainId, h, 0, keccak(`b${n++}`))
-          await obs.net.publish('consensus', encodeMessage(a)).catch(() => undefined)
-          await obs.net.publish('consensus', encodeMessage(b)).catch(() => undefined)
-          await new Promise((r) => setTimeout(r, 1_000))
+          for (const m of [a, b])
+            await obs.net.publish('consensus', encodeMessage(m)).catch((e: Error) => {
+              publishError = e.message
+            })
+          published.push(h)
           return false
         },
         180_000,
         'the equivocation slashed',
-      )
+      ).catch(async (e: Error) => {
+        throw new Error(`${e.message}\n${await evidenceReport(published, publishError)}`)
+      })
     } finally {
       await obs.close()
     }
@@ -265,6 +306,9 @@ describe('a validator set that follows stake', () => {
   }, 420_000)
 
   it("the fifth validator's delegator undelegates and the node leaves at the following epoch", async () => {
+    expect((await validatorSet(0)).members, 'the fifth validator, elected in the first test').toContain(
+      addr(4),
+    )
     const r = await cli(['stake', 'undelegate', '--validator', OPERATOR, '--amount', 'all'])
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0)
     expect(r.stdout).toMatch(/Unbonding 1000(\.0)? OPEN/)
@@ -273,10 +317,15 @@ describe('a validator set that follows stake', () => {
     expect(BigInt(v.tokens)).toBe(0n)
     const left = await waitForSet((m) => !m.includes(addr(4)), 'the fifth validator out of the set')
     await net.waitHeight(left + 3n, [0, 1, 2], 120_000)
-    expect(await qbftSet(0, left)).toEqual([0, 1, 2].map(addr).sort())
+    // The set elected at the end of the previous epoch: without the fifth validator, and without
+    // validator 3 if it was jailed by then (the equivocation test's slash, which that test checks;
+    // read from the chain so that its failure does not make this one fail for the wrong reason).
+    const slashed = (await call(url(0), 'ol_getValidator', [addr(3), q(left - 1n)])).jailed === true
+    const remaining = (slashed ? [0, 1, 2] : [0, 1, 2, 3]).map(addr)
+    expect(await qbftSet(0, left)).toEqual([...remaining].sort())
     for (let h = left; h <= left + 3n; h++) {
       const b = await call(url(0), 'eth_getBlockByNumber', [q(h), false])
-      expect([0, 1, 2].map(addr)).toContain(b.miner.toLowerCase())
+      expect(remaining).toContain(b.miner.toLowerCase())
     }
     const show = await cli(['stake', 'show', '--json'])
     const unbonding = JSON.parse(show.stdout).delegations[0].unbonding as { balance: string }[]

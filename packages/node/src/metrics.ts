@@ -28,8 +28,13 @@ export class NodeMetrics {
   /** Cumulative time per phase of transaction processing. */
   readonly phaseSeconds = new Counter({
     name: 'node_phase_seconds_total',
-    help: 'Cumulative seconds spent per phase: recovery, txpool, execution, roots, storage, observers (and observer:<name> for each chain observer); block import (import_seals, import_senders, import_execution, import_after_execute) and range sync (sync_fetch_wait, sync_decode)',
+    help: 'Cumulative seconds spent per phase: recovery, txpool, execution, roots, storage, observers (and observer:<name> for each chain observer); dev automine waiting for a block commit (commit_wait); block import (import_seals, import_senders, import_execution, import_after_execute) and range sync (sync_fetch_wait, sync_decode)',
     labelNames: ['phase'] as const,
+    registers: [this.registry],
+  })
+  readonly pipelinedBlocks = new Counter({
+    name: 'automine_pipelined_blocks_total',
+    help: 'Dev automine blocks built while their parent was still being committed',
     registers: [this.registry],
   })
   readonly txpoolPending = new Gauge({

@@ -300,13 +300,15 @@ export class NetworkNode {
             })()
       const engine = validator?.engine
       // What follows a new head, after the pool and before the RPC events: the engine's next
-      // height, the proposer's announcement of its sealed block, WAL pruning, console lines.
+      // height, evidence held for that height, the proposer's announcement of its sealed block, WAL
+      // pruning, console lines.
       chain.subscribe({
         name: 'consensus',
         onCommit: (blocks, source) => {
           const last = blocks[blocks.length - 1]!.block
           const n = last.header.number
           engine?.onNewHead(n)
+          reporter?.onHead(n)
           // The proposer announces the sealed block to full nodes. Every validator holds a
           // different seal subset, so all of them publishing would gossip n distinct copies.
           if (source === 'consensus' && address && bytesEqual(last.header.coinbase.bytes, address))
@@ -400,6 +402,7 @@ export class NetworkNode {
           common: runtime.common,
           privateKey: opts.validatorKey,
           address,
+          head: () => chain.head.header.number,
           nonce: () => backend.getNonce(address, { tag: 'pending' }),
           baseFee: () => runtime.nextBaseFee(chain.head.header),
           send: (raw) => backend.sendRawTransaction(raw),

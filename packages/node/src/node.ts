@@ -380,13 +380,20 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
   const native = await nativeModules(opts.genesis)
   const { moduleParams } = native
   const base = runtimeOptions(native.genesis, { ...opts, history: chainHistory(chainDb) })
+  const canonicalHash = ChainStore.canonicalHashReader(chainDb)
+  // Set once the store is open; until then nothing is being committed.
+  let unlanded: ChainStore | undefined
   const runtime = await createExecutionRuntime({
     ...base,
     modules: [...(base.modules ?? []), ...(opts.extraModules ?? [])],
     // The native modules' system work (staking) first, then the node's own (the L1 bridge).
     blockHooks: [...(base.blockHooks ?? []), ...(opts.blockHooks ?? [])],
     db: stateDb,
-    getBlockHash: ChainStore.canonicalHashReader(chainDb),
+    // A block whose batch is still in flight is already the parent of the next automine build.
+    getBlockHash: (n) => {
+      const h = unlanded?.unlandedHash(n)
+      return h === undefined ? canonicalHash(n) : Promise.resolve(h)
+    },
     yieldEveryMs: opts.yieldEveryMs,
     fork: opts.fork,
     // Blocks' state goes to disk in the chain's block batch (Chain, stateWrites below).
@@ -404,6 +411,7 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
     batchDb: db,
   })
   closers.unshift(() => store.close())
+  unlanded = store
   const metrics = new NodeMetrics()
   const chain = new Chain(store, {
     log: opts.log,

@@ -476,6 +476,35 @@ describe('TxPool: capacity and eviction', () => {
     expect(await pool.add(tx1559({ nonce: 0n, tip: 1n }), addr(5))).toBe('pending')
   })
 
+  it('keeps the queue cap when a removal or an unpayable transaction demotes a pending run', async () => {
+    // The shrunk counterexample of txpool.property.test.ts (seed -994449099): removing the first of
+    // four pending transactions demoted three into a queue that already held two, with a cap of 4.
+    const { pool } = makePool({ maxTotal: 8, maxQueued: 4 })
+    await pool.add(tx1559({ nonce: 1n, tip: 2n }), addr(1))
+    await pool.add(tx1559({ nonce: 1n, tip: 3n }), addr(2))
+    const run = [0n, 1n, 2n, 3n].map((n) => tx1559({ nonce: n, tip: 1n }))
+    for (const t of run) await pool.add(t, addr(3))
+    expect(pool.status()).toEqual({ pending: 4, queued: 2 })
+    const dropped: string[] = []
+    pool.on('dropped', (h, reason) => dropped.push(`${bytesToHex(h)} ${reason}`))
+    expect(pool.remove(run[0]!.hash())).toBe(true)
+    // Cheapest queued tails go first: addr(3)'s nonce 3 (tip 1) leaves, the rest fits.
+    expect(pool.status()).toEqual({ pending: 0, queued: 4 })
+    expect(dropped).toEqual([`${hex(run[0]!)} removed`, `${hex(run[3]!)} evicted`])
+
+    // Same through a balance drop: nonce 0 becomes unpayable, its successors are demoted.
+    const b = makePool({ maxTotal: 8, maxQueued: 2 })
+    const a = addr(4)
+    b.state.set(a, 0n, RICH)
+    const big = tx1559({ nonce: 0n, tip: 1n, feeCap: 1_000n })
+    await b.pool.add(big, a)
+    for (const n of [1n, 2n, 3n]) await b.pool.add(tx1559({ nonce: n, tip: 1n, feeCap: 100n }), a)
+    b.state.set(a, 0n, 21_000n * 500n)
+    await b.pool.revalidate([a])
+    expect(b.pool.has(big.hash())).toBe(false)
+    expect(b.pool.status()).toEqual({ pending: 0, queued: 2 })
+  })
+
   it('drops transactions below a raised minimum tip', async () => {
     const { pool } = makePool()
     const a = addr(1)

@@ -43,10 +43,13 @@ export class HttpTransport {
 
   private sendJson(res: ServerResponse, status: number, body: unknown): void {
     const text = body === undefined ? '' : JSON.stringify(body)
-    res.writeHead(status, {
-      'Content-Type': 'application/json',
-      'Content-Length': Buffer.byteLength(text),
-    })
+    // The flat array form: Node stores it without building and validating a headers object.
+    res.writeHead(status, [
+      'Content-Type',
+      'application/json',
+      'Content-Length',
+      String(Buffer.byteLength(text)),
+    ])
     res.end(text)
   }
 
@@ -138,7 +141,9 @@ export class HttpTransport {
       req.resume()
       return
     }
-    const chunks: Buffer[] = []
+    // A small body (a single transaction) arrives in one chunk: kept as is, never concatenated.
+    let first: Buffer | undefined
+    let chunks: Buffer[] | undefined
     let size = 0
     let aborted = false
     req.on('data', (chunk: Buffer) => {
@@ -149,7 +154,9 @@ export class HttpTransport {
         this.tooLarge(res)
         return
       }
-      chunks.push(chunk)
+      if (first === undefined) first = chunk
+      else if (chunks === undefined) chunks = [first, chunk]
+      else chunks.push(chunk)
     })
     req.on('error', (err) => {
       aborted = true
@@ -157,7 +164,8 @@ export class HttpTransport {
     })
     req.on('end', () => {
       if (aborted) return
-      const text = Buffer.concat(chunks).toString('utf8')
+      const body = chunks !== undefined ? Buffer.concat(chunks, size) : first
+      const text = body === undefined ? '' : body.toString('utf8')
       // The connection closing before the answer is written means nobody waits for it.
       const gone = new AbortController()
       res.once('close', () => {

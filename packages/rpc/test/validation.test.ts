@@ -64,6 +64,22 @@ describe('data, addresses, hashes', () => {
     invalid(() => parseData('0xabc', 'd'), 'odd length')
     invalid(() => parseData('abcd', 'd'), '0x prefix')
     invalid(() => parseData('0xgg', 'd'), 'hex data')
+    // A non-hex character anywhere (either nibble, last pair, whitespace, non-ASCII) is refused.
+    for (const bad of [
+      '0x0g',
+      '0xg0',
+      '0x12zz',
+      '0x12 4',
+      '0x 1',
+      '0x1234ü5',
+      '0x-1',
+      `0x${'ab'.repeat(300)}0x`,
+    ])
+      invalid(() => parseData(bad, 'd'), 'hex data')
+    // The result is a fresh array of its own, not a view into a shared pool.
+    const one = parseData('0x0102', 'd')
+    expect(one.byteOffset).toBe(0)
+    expect(one.buffer.byteLength).toBe(2)
   })
   it('requires exact sizes for addresses and hashes', () => {
     expect(parseAddress(`0x${'Ab'.repeat(20)}`, 'a')).toHaveLength(20)

@@ -69,15 +69,21 @@ const WAL_STEPS: Partial<Record<SignedRecord['kind'], [CycleStep, CycleStep]>> =
 }
 
 export class QbftNodeHost implements QbftHost {
-  /** Execution results of blocks we built or validated, by QBFT digest (bounded). */
-  readonly #executed = new Map<string, ExecutedTx[]>()
+  /** Execution results of blocks we built or validated, by QBFT digest (bounded; dropped once
+   * their height is committed: a full block's receipts and blooms are megabytes the old
+   * generation would otherwise carry for 32 heights). */
+  readonly #executed = new Map<string, { height: bigint; executed: ExecutedTx[] }>()
   readonly evidence: Equivocation[] = []
 
   constructor(private readonly o: QbftHostOptions) {}
 
-  #remember(digest: Uint8Array, executed: ExecutedTx[]): void {
-    this.#executed.set(hex(digest), executed)
+  #remember(height: bigint, digest: Uint8Array, executed: ExecutedTx[]): void {
+    this.#executed.set(hex(digest), { height, executed })
     if (this.#executed.size > 32) this.#executed.delete(this.#executed.keys().next().value as string)
+  }
+
+  #forgetThrough(height: bigint): void {
+    for (const [k, v] of this.#executed) if (v.height <= height) this.#executed.delete(k)
   }
 
   async buildBlock(height: bigint, round: Round): Promise<ConsensusBlock> {
@@ -130,7 +136,7 @@ export class QbftNodeHost implements QbftHost {
       // An epoch's last block announces the next set in its vanity (known only after execution).
       const vanity = await expectedVanity(this.o.stakingAt(result.block.header.stateRoot), height)
       const block = this.o.codec.remember(withVanity(withQbftHash(result.block), vanity, this.o.blockOptions))
-      this.#remember(block.digest, result.executed)
+      this.#remember(height, block.digest, result.executed)
       this.o.timings?.mark(height, 'built')
       this.o.timings?.txs(height, result.executed.length)
       this.o.log.debug(
@@ -168,7 +174,7 @@ export class QbftNodeHost implements QbftHost {
           this.o.log.warn({ height: String(block.height), reason: wrongVanity }, 'invalid proposal')
           return false
         }
-        this.#remember(block.digest, executed)
+        this.#remember(block.height, block.digest, executed)
         this.o.timings?.txs(block.height, executed.length)
         this.o.log.debug(
           {
@@ -221,10 +227,11 @@ export class QbftNodeHost implements QbftHost {
     const sealed = withQbftHash(new Block(header, eth.transactions, [], [], blockOptions))
     const result = await this.o.importer.commitDecided(sealed, async () => {
       const done = this.#executed.get(hex(block.digest))
-      if (done) return done
+      if (done) return done.executed
       // Decided before our own validation finished: execute now.
       return runtime.executeBlock(eth, chain.head.header)
     })
+    this.#forgetThrough(block.height)
     timings?.mark(block.height, 'imported')
     if (result === 'known')
       this.o.log.debug({ height: String(block.height) }, 'decided block already imported')

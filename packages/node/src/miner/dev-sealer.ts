@@ -3,8 +3,12 @@
  * - auto: a block is mined as soon as transactions are pending. Transactions that arrive while a
  *   block is being built go into the next one (group commit), so throughput scales with
  *   concurrency while each eth_sendRawTransaction still returns after its block is committed.
+ *   The next block is built while the previous one's database batch is written (its state is
+ *   readable from memory meanwhile); it is committed only once that batch landed, and the senders
+ *   are answered only when every block of the pass is on disk (see `runAutoPass`).
  * - interval: one block every `blockTimeMs`, empty or not.
  * - manual: only evm_mine / hardhat_mine produce blocks.
+ * Long file: the three modes share one serialised queue, and automine pipelines its commits.
  * All block production is serialised through one promise chain, so cheats, snapshots and mining
  * never interleave.
  */
@@ -77,6 +81,15 @@ export class DevSealer {
   coinbase: Uint8Array
   /** Automine: outcome per transaction hash (hex), collected once by {@link waitForOutcome}. */
   private readonly outcomes = new Map<string, TxOutcome>()
+  /** Automine pipeline: the commit (batch, then observers) of the last block handed to the chain;
+   * never rejects (a failure is logged where it happens). */
+  private inflight: Promise<void> = Promise.resolve()
+  /** The block built last whose commit has not finished: the parent of the next automine block
+   * (the chain's head moves only once its batch is on disk). */
+  private tip: Block | undefined
+  /** Transactions of built blocks whose commit has not finished: still in the pool (its observer
+   * drops them after the batch), so the next block must skip them. */
+  private readonly inflightTxs = new Set<TypedTransaction>()
 
   private readonly chain: Chain
   private readonly pool: TxPool
@@ -97,6 +110,7 @@ export class DevSealer {
     if (this.timer) clearInterval(this.timer)
     this.timer = undefined
     await this.queue.catch(() => {})
+    await this.inflight
   }
 
   get miningMode(): MiningMode {
@@ -145,12 +159,22 @@ export class DevSealer {
     try {
       while (this.autoAgain && !this.stopped) {
         this.autoAgain = false
-        while (this.pool.status().pending > 0 && !this.stopped) {
-          await this.gatherArrivals()
-          const before = this.pool.status().pending
-          await this.exclusive(() => this.mineNow(undefined, true))
-          // Nothing could be included (e.g. all below the base fee): stop rather than spin.
-          if (this.pool.status().pending >= before) break
+        let progress = true
+        while (progress && !this.stopped) {
+          while (this.pendingBeyondInflight() > 0 && !this.stopped) {
+            await this.gatherArrivals()
+            const before = this.pendingBeyondInflight()
+            // Builds on the previous block while its batch is still being written.
+            await this.exclusiveNow(() => this.mineNow(undefined, true, true))
+            // Nothing could be included (e.g. all below the base fee): stop rather than spin.
+            if (this.pendingBeyondInflight() >= before) {
+              progress = false
+              break
+            }
+          }
+          // Every block of the pass on disk (and seen by the pool) before anyone is answered.
+          await this.waitInflight()
+          if (this.pool.status().pending === 0) break
         }
       }
     } catch (err) {
@@ -159,6 +183,21 @@ export class DevSealer {
       // Runs synchronously after the last check, so no arrival can slip between them.
       this.autoPass = undefined
     }
+  }
+
+  /** Waits for the in-flight commit; the time is the part of storage and observers that the
+   * next block's build did not hide (phase commit_wait). */
+  private async waitInflight(): Promise<void> {
+    const t0 = performance.now()
+    await this.inflight
+    this.opts.metrics?.phaseSeconds.inc({ phase: 'commit_wait' }, (performance.now() - t0) / 1000)
+  }
+
+  /** Pending transactions not in a block whose commit is under way. */
+  private pendingBeyondInflight(): number {
+    let n = this.pool.status().pending
+    for (const tx of this.inflightTxs) if (this.pool.has(tx.hash())) n--
+    return n
   }
 
   /**
@@ -199,8 +238,17 @@ export class DevSealer {
     if (this.outcomes.size > MAX_OUTCOMES) this.outcomes.delete(this.outcomes.keys().next().value!)
   }
 
-  /** Run `fn` after every block production and state edit queued before it. */
+  /** Run `fn` after every block production and state edit queued before it, with every block
+   * committed (none in flight: `fn` sees the head that automine built last). */
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.exclusiveNow(async () => {
+      await this.inflight
+      return fn()
+    })
+  }
+
+  /** As `exclusive`, but `fn` may start while the last block's commit is still in flight. */
+  private exclusiveNow<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.queue.then(fn, fn)
     this.queue = run.catch(() => {})
     return run
@@ -236,10 +284,18 @@ export class DevSealer {
    * execution faulted): the chain then looks exactly as if those transactions had never arrived.
    */
   private async mineNow(timestamp?: bigint, auto?: false): Promise<Block>
-  private async mineNow(timestamp: bigint | undefined, auto: true): Promise<Block | undefined>
-  private async mineNow(timestamp?: bigint, auto = false): Promise<Block | undefined> {
+  private async mineNow(
+    timestamp: bigint | undefined,
+    auto: true,
+    pipelined?: boolean,
+  ): Promise<Block | undefined>
+  private async mineNow(timestamp?: bigint, auto = false, pipelined = false): Promise<Block | undefined> {
     const chain = this.chain
-    const parent = chain.head
+    // Pipelined: on the block built last, whose batch may still be in flight (its state is in the
+    // runtime's memory until it lands). Otherwise nothing is in flight and that is the head.
+    const tip = pipelined ? this.tip : undefined
+    const parent = tip ?? chain.head
+    const parentRoot = tip?.header.stateRoot ?? chain.workingStateRoot
     const fixed = timestamp ?? this.nextTimestamp
     const env = this.nextEnv(parent.header, timestamp)
     if (fixed !== undefined && fixed <= parent.header.timestamp) {
@@ -251,9 +307,12 @@ export class DevSealer {
     }
     const baseFee = env.baseFeePerGas
     const pending = this.pool.pending(baseFee)
-    const extra = await this.opts.proposalHeader?.(chain.workingStateRoot)
-    const result = await this.opts.runtime.buildBlock(parent.header, txIterator(pending), {
-      parentStateRoot: chain.workingStateRoot,
+    // A copy: a parent's commit may finish during this build, after the pool's iteration began
+    // with its transactions still in it.
+    const skip = this.inflightTxs.size === 0 ? undefined : new Set(this.inflightTxs)
+    const extra = await this.opts.proposalHeader?.(parentRoot)
+    const result = await this.opts.runtime.buildBlock(parent.header, txIterator(pending, skip), {
+      parentStateRoot: parentRoot,
       timestamp: env.timestamp,
       coinbase: env.coinbase,
       extraData: this.opts.extraData,
@@ -262,11 +321,7 @@ export class DevSealer {
       mixHash: env.mixHash,
       parentBeaconBlockRoot: extra?.parentBeaconBlockRoot,
     })
-    if (
-      auto &&
-      result.executed.length === 0 &&
-      bytesEqual(result.block.header.stateRoot, chain.workingStateRoot)
-    ) {
+    if (auto && result.executed.length === 0 && bytesEqual(result.block.header.stateRoot, parentRoot)) {
       this.dropRejected(result.rejected)
       return undefined
     }
@@ -280,20 +335,62 @@ export class DevSealer {
       m.phaseSeconds.inc({ phase: 'execution' }, result.timings.execution / 1000)
       m.phaseSeconds.inc({ phase: 'roots' }, result.timings.roots / 1000)
     }
-    const started = performance.now()
     const dropped = this.dropRejected(result.rejected)
-    await chain.commit(result, 'local')
+    const block = result.block
+    if (!pipelined) {
+      const started = performance.now()
+      await chain.commit(result, 'local')
+      this.committed(result, dropped, started)
+      return block
+    }
+    this.tip = block
+    for (const e of result.executed) this.inflightTxs.add(e.tx)
+    // One commit at a time, in chain order: the previous block's batch and observers first.
+    if (tip !== undefined) this.opts.metrics?.pipelinedBlocks.inc()
+    await this.waitInflight()
+    if (!bytesEqual(chain.head.hash(), block.header.parentHash)) {
+      // The parent's commit failed (logged there): this block has no parent on disk.
+      this.forget(block, result.executed)
+      throw new SealerError('PARENT_NOT_COMMITTED', `block ${block.header.number}'s parent was not committed`)
+    }
+    const started = performance.now()
+    this.inflight = chain.commit(result, 'local').then(
+      () => {
+        this.forget(block, result.executed)
+        this.committed(result, dropped, started)
+      },
+      (err) => {
+        this.forget(block, result.executed)
+        this.tip = undefined // a block built on it has no parent either
+        this.opts.log.error({ err, block: block.header.number.toString() }, 'automine commit failed')
+      },
+    )
+    return block
+  }
+
+  /** A built block's commit finished (or failed): it is no longer the pipeline's tip. */
+  private forget(block: Block, executed: readonly ExecutedTx[]): void {
+    if (this.tip === block) this.tip = undefined
+    for (const e of executed) this.inflightTxs.delete(e.tx)
+  }
+
+  /** After a block is on disk and its observers ran: outcomes, metrics, the console line. */
+  private committed(
+    result: BuildBlockResult,
+    dropped: Array<{ hash: Uint8Array; reason: string }>,
+    started: number,
+  ): void {
     for (const e of result.executed)
       this.recordOutcome(e.hash, { kind: 'mined', failure: e.status === 0 ? e.error : undefined })
-    m?.blockImport.observe((performance.now() - started + result.timings.total) / 1000)
+    this.opts.metrics?.blockImport.observe((performance.now() - started + result.timings.total) / 1000)
     // The block is committed: an observer's failure (a log line) must not turn it into an error.
     try {
       this.opts.onBlock?.(result.block, result.executed, dropped)
     } catch (err) {
       this.opts.log.error({ err }, 'block observer failed')
     }
-    return result.block
   }
+
   /** Removes what the builder refused for good from the pool and records why. */
   private dropRejected(rejected: BuildBlockResult['rejected']): Array<{ hash: Uint8Array; reason: string }> {
     const dropped: Array<{ hash: Uint8Array; reason: string }> = []
@@ -315,6 +412,10 @@ function nowSeconds(): bigint {
   return BigInt(Math.floor(Date.now() / 1000))
 }
 
-function* txIterator(pending: Iterable<PooledTx>): Generator<TypedTransaction> {
-  for (const p of pending) yield p.tx
+/** The pooled transactions in order, without those of blocks still being committed. */
+function* txIterator(
+  pending: Iterable<PooledTx>,
+  skip: ReadonlySet<TypedTransaction> | undefined,
+): Generator<TypedTransaction> {
+  for (const p of pending) if (skip === undefined || !skip.has(p.tx)) yield p.tx
 }

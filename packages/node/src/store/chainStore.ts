@@ -155,6 +155,8 @@ export class ChainStore {
   readonly #receipts: Lru<string, ReceiptView[]>
   #writeQueue: Promise<unknown> = Promise.resolve()
   #closed = false
+  /** Hashes of blocks handed to commitBlocks whose batch has not landed, by number. */
+  readonly #landing = new Map<bigint, Uint8Array>()
 
   private constructor(db: ChainDb, genesis: Block, head: Block, opts: ChainStoreOptions) {
     this.#db = db
@@ -339,6 +341,15 @@ export class ChainStore {
     return out
   }
 
+  /**
+   * The hash of block `n` while its commit is queued or being written (not yet readable: the head
+   * has not moved). BLOCKHASH of a block built on it needs it: dev automine builds the next block
+   * while the previous one's batch is in flight.
+   */
+  unlandedHash(n: bigint): Uint8Array | undefined {
+    return this.#landing.size === 0 ? undefined : this.#landing.get(n)
+  }
+
   async getCanonicalHash(n: bigint): Promise<Uint8Array | undefined> {
     if (n < 0n || n > this.#head.header.number) return undefined
     if (n === this.#head.header.number) return this.#head.hash()
@@ -484,7 +495,16 @@ export class ChainStore {
       return Promise.reject(
         new ChainStoreError('INVALID_ARGUMENT', 'other keyspaces need the batchDb option'),
       )
-    return this.#exclusive(async () => {
+    const landing = this.#landing
+    const hashes = items.map(({ block }) => block.hash())
+    for (let i = 0; i < items.length; i++) landing.set(items[i]!.block.header.number, hashes[i]!)
+    const done = () => {
+      for (let i = 0; i < items.length; i++) {
+        const n = items[i]!.block.header.number
+        if (landing.get(n) === hashes[i]) landing.delete(n)
+      }
+    }
+    const run = this.#exclusive(async () => {
       if (items.length === 0) return
       const ops: ChainDbOperation[] = []
       const done: Array<{ block: Block; hash: Uint8Array; records: ReceiptRecord[] }> = []
@@ -510,6 +530,8 @@ export class ChainStore {
       }
       this.#head = head
     })
+    run.then(done, done)
+    return run
   }
 
   #blockOps(

@@ -196,7 +196,10 @@ export class TxPool extends EventEmitter<TxPoolEvents> {
     const state = await this.#getAccount(sender)
     const senderKey = bytesToHex(sender)
     let s = this.#senders.get(senderKey)
-    if (s !== undefined) this.#reconcile(s, state)
+    if (s !== undefined) {
+      this.#reconcile(s, state)
+      this.#truncateQueued()
+    }
     // The hash may have been admitted by nobody else (adds are serialised), but a sync remove()
     // or clear() may have run during the await: re-read the sender record.
     s = this.#senders.get(senderKey)
@@ -356,37 +359,58 @@ export class TxPool extends EventEmitter<TxPoolEvents> {
    * as much as the incoming transaction, so the pool never trades a tx for a cheaper one.
    */
   #makeRoom(incoming: Entry, senderKey: string, queuedOnly: boolean): void {
-    let victim: Entry | undefined
-    let victimSender: SenderTxs | undefined
-    let victimTip = 0n
-    for (const s of this.#senders.values()) {
-      if (s.key === senderKey || s.txs.size === 0) continue
-      let maxNonce = -1n
-      for (const n of s.txs.keys()) if (n > maxNonce) maxNonce = n
-      if (queuedOnly && maxNonce < s.pendingEnd) continue
-      const tail = s.txs.get(maxNonce)!
-      const tailTip = effectiveTip(tail, this.#baseFee)
-      if (victim === undefined || tailTip < victimTip || (tailTip === victimTip && tail.seq > victim.seq)) {
-        victim = tail
-        victimSender = s
-        victimTip = tailTip
-      }
-    }
-    if (victim === undefined || victimSender === undefined) {
+    const victim = this.#cheapestTail(queuedOnly, senderKey)
+    if (victim === undefined) {
       throw new TxPoolError(
         'TXPOOL_FULL',
         queuedOnly ? 'txpool is full: queue limit reached' : 'txpool is full',
       )
     }
     const incomingTip = effectiveTip(incoming, this.#baseFee)
-    if (victimTip >= incomingTip) {
+    if (victim.tip >= incomingTip) {
       throw new TxPoolError(
         'UNDERPRICED',
-        `transaction underpriced: pool is full and its cheapest evictable transaction tips ${victimTip}, ` +
+        `transaction underpriced: pool is full and its cheapest evictable transaction tips ${victim.tip}, ` +
           `this one ${incomingTip}`,
       )
     }
-    this.#removeEntry(victimSender, victim, 'evicted')
+    this.#removeEntry(victim.sender, victim.entry, 'evicted')
+  }
+
+  /**
+   * The cheapest last transaction (highest nonce) of any sender but `exceptKey`, latest arrival on
+   * ties; with `queuedOnly`, only tails that are queued.
+   */
+  #cheapestTail(
+    queuedOnly: boolean,
+    exceptKey?: string,
+  ): { sender: SenderTxs; entry: Entry; tip: bigint } | undefined {
+    let best: { sender: SenderTxs; entry: Entry; tip: bigint } | undefined
+    for (const s of this.#senders.values()) {
+      if (s.key === exceptKey || s.txs.size === 0) continue
+      let maxNonce = -1n
+      for (const n of s.txs.keys()) if (n > maxNonce) maxNonce = n
+      if (queuedOnly && maxNonce < s.pendingEnd) continue
+      const tail = s.txs.get(maxNonce)!
+      const tip = effectiveTip(tail, this.#baseFee)
+      if (best === undefined || tip < best.tip || (tip === best.tip && tail.seq > best.entry.seq)) {
+        best = { sender: s, entry: tail, tip }
+      }
+    }
+    return best
+  }
+
+  /**
+   * Demoting part of a pending run (a removal, or an unpayable transaction inside it) can push the
+   * queue over its limit: drop queued tails, cheapest first, until it fits (as geth's truncateQueue).
+   * Run at the end of each operation, never inside a loop over entries it could remove.
+   */
+  #truncateQueued(): void {
+    while (this.#queued > this.#maxQueued) {
+      const victim = this.#cheapestTail(true)
+      if (victim === undefined) return
+      this.#removeEntry(victim.sender, victim.entry, 'evicted')
+    }
   }
 
   /** Move queued transactions at pendingEnd (and above, while contiguous) into pending. */
@@ -568,6 +592,7 @@ export class TxPool extends EventEmitter<TxPoolEvents> {
       const s = this.#senders.get(k)
       if (s !== undefined) this.#reconcile(s, states[i]!, mined)
     })
+    this.#truncateQueued()
   }
 
   /** Remove a transaction (hardhat_dropTransaction, or a tx the block builder found invalid). */
@@ -575,6 +600,7 @@ export class TxPool extends EventEmitter<TxPoolEvents> {
     const e = this.#all.get(bytesToHex(hash))
     if (e === undefined) return false
     this.#removeEntry(this.#senders.get(bytesToHex(e.sender))!, e, 'removed')
+    this.#truncateQueued()
     return true
   }
 
@@ -662,6 +688,7 @@ export class TxPool extends EventEmitter<TxPoolEvents> {
         .sort((a, b) => (a.nonce > b.nonce ? -1 : 1))
       for (const e of below) this.#removeEntry(s, e, 'underpriced')
     }
+    this.#truncateQueued()
   }
 
   get minGasPrice(): bigint {
