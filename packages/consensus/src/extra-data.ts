@@ -171,9 +171,12 @@ export function hashForCommitSeal(header: HeaderFields): Hash {
   return hashHeader(replaceExtra(header, encodeWith(e, e.round, false)))
 }
 
-/** Besu's on-chain block hash: extraData without seals and with round 0. */
-export function onchainHash(header: HeaderFields): Hash {
-  const e = headerExtra(header)
+/** Besu's on-chain block hash: extraData without seals and with round 0. `extra`: the header's
+ * extraData already decoded (decodeExtraData of this header's field). */
+export function onchainHash(header: HeaderFields, extra?: QbftExtraData): Hash {
+  let e = extra
+  if (e === undefined) e = headerExtra(header)
+  else checkHeader(header)
   return hashHeader(replaceExtra(header, encodeWith(e, 0, false)))
 }
 
@@ -204,6 +207,22 @@ export function verifySeals(
   if (validators.length === 0) throw new ExtraDataError('NOT_VALIDATOR', 'empty validator set')
   const e = headerExtra(header)
   const hash = digest ?? hashHeader(replaceExtra(header, encodeWith(e, e.round, false)))
+  return verifyExtraSeals(e, hash, validators, recover)
+}
+
+/**
+ * `verifySeals` for a header whose extraData is already decoded (`extra`) and whose commit-seal
+ * digest (`hashForCommitSeal`) is known. Throws only ExtraDataError.
+ */
+export function verifyExtraSeals(
+  extra: QbftExtraData,
+  digest: Hash,
+  validators: readonly Address[],
+  recover: RecoverFn = recoverAddress,
+): Address[] {
+  if (validators.length === 0) throw new ExtraDataError('NOT_VALIDATOR', 'empty validator set')
+  const e = extra
+  const hash = digest
   const signers: Address[] = []
   for (const seal of e.seals) {
     let a: Address

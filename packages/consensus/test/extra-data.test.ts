@@ -13,6 +13,7 @@ import {
   headerWithSeals,
   onchainHash,
   QBFT_MIX_HASH,
+  verifyExtraSeals,
   verifySeals,
 } from '../src/extra-data.ts'
 import { realSigner } from './helpers.ts'
@@ -103,6 +104,13 @@ describe('QBFT extraData (Besu QbftExtraDataCodec)', () => {
     expect(verifySeals(sealed, validators)).toEqual(validators.slice(0, 3))
     // A digest computed beforehand (block sync batches seal recovery) gives the same answer.
     expect(verifySeals(sealed, validators, undefined, digest)).toEqual(validators.slice(0, 3))
+    // ... and so does the already-decoded extraData (the importer's cached decoding).
+    const extra = decodeExtraData(sealed[12] as Uint8Array)
+    expect(verifyExtraSeals(extra, digest, validators)).toEqual(validators.slice(0, 3))
+    expect(onchainHash(sealed, extra)).toEqual(onchainHash(h0))
+    expect(() => verifyExtraSeals({ ...extra, seals: extra.seals.slice(0, 2) }, digest, validators)).toThrow(
+      ExtraDataError,
+    )
     // Works for pre-London (15-field) headers too.
     const old = header(encodeExtraData({ vanity: new Uint8Array(32), validators, round: 0, seals: [] }), 15)
     const d = hashForCommitSeal(old)

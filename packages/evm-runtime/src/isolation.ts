@@ -23,6 +23,7 @@ import type { VM } from '@ethereumjs/vm'
 interface StateInternals {
   _checkpointCount: number
   _caches?: { clear(): void }
+  clearCaches(): void
   _storageTries: Record<string, unknown>
   _trie: {
     root(value?: Uint8Array): Uint8Array
@@ -82,7 +83,8 @@ export function resetTo(vm: VM, root: Uint8Array): void {
   const lock = sm._trie._lock
   if (lock.promiseResolverQueue.length === 0) lock.permits = 1
   sm._checkpointCount = 0
-  sm._caches?.clear()
+  // clearCaches: a state manager's own caches in front of the library's go too (block-state.ts).
+  sm.clearCaches()
   sm._storageTries = {}
   sm._trie.root(root)
   clearScratch(vm)

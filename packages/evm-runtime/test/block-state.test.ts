@@ -106,3 +106,85 @@ describe('BlockStateManager', () => {
     )
   })
 })
+
+describe('BlockStateManager storage reads (front cache)', () => {
+  type Step =
+    | Op
+    | { kind: 'read'; who: number; slot: number }
+    | { kind: 'checkpoint' }
+    | { kind: 'revert' }
+    | { kind: 'commit' }
+  // Few accounts and slots, so that reads, writes and reverts meet on the same slot.
+  const step: fc.Arbitrary<Step> = fc.oneof(
+    fc.record({
+      kind: fc.constant('account' as const),
+      who: fc.nat(2),
+      balance: fc.bigInt(0n, 10n),
+      nonce: fc.bigInt(0n, 2n),
+    }),
+    fc.record({ kind: fc.constant('storage' as const), who: fc.nat(2), slot: fc.nat(3), value: fc.nat(3) }),
+    fc.record({ kind: fc.constant('storage' as const), who: fc.nat(2), slot: fc.nat(3), value: fc.nat(3) }),
+    fc.record({ kind: fc.constant('delete' as const), who: fc.nat(2) }),
+    fc.record({ kind: fc.constant('code' as const), who: fc.nat(2), code: fc.nat(3) }),
+    fc.record({ kind: fc.constant('read' as const), who: fc.nat(2), slot: fc.nat(3) }),
+    fc.record({ kind: fc.constant('read' as const), who: fc.nat(2), slot: fc.nat(3) }),
+    fc.record({ kind: fc.constant('read' as const), who: fc.nat(2), slot: fc.nat(3) }),
+    fc.record({ kind: fc.constant('checkpoint' as const) }),
+    fc.record({ kind: fc.constant('revert' as const) }),
+    fc.record({ kind: fc.constant('commit' as const) }),
+  )
+
+  it('forgets a value read inside a reverted checkpoint', async () => {
+    for (const Kind of [MerkleStateManager, BlockStateManager]) {
+      const sm = await manager(Kind)
+      const a = address(1)
+      const slot = new Uint8Array(32)
+      await sm.checkpoint()
+      await sm.putAccount(a, new Account(1n))
+      await sm.putStorage(a, slot, Uint8Array.of(4))
+      await sm.checkpoint()
+      await sm.putStorage(a, slot, Uint8Array.of(5))
+      expect(hex(await sm.getStorage(a, slot))).toBe('05')
+      await sm.revert()
+      expect(hex(await sm.getStorage(a, slot))).toBe('04')
+      await sm.deleteAccount(a)
+      expect(hex(await sm.getStorage(a, slot))).toBe('')
+    }
+  })
+
+  it('reads what MerkleStateManager reads through writes, checkpoints, reverts and deletions', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { maxLength: 80 }), async (steps) => {
+        const reference = await manager(MerkleStateManager)
+        const front = await manager(BlockStateManager)
+        for (const sm of [reference, front]) await sm.checkpoint()
+        let depth = 1
+        for (const s of steps) {
+          if (s.kind === 'checkpoint') {
+            depth++
+            for (const sm of [reference, front]) await sm.checkpoint()
+          } else if (s.kind === 'revert' || s.kind === 'commit') {
+            if (depth === 1) continue
+            depth--
+            for (const sm of [reference, front]) await (s.kind === 'revert' ? sm.revert() : sm.commit())
+          } else if (s.kind === 'read') {
+            const slot = new Uint8Array(32)
+            slot[31] = s.slot
+            const a = address(s.who)
+            expect(hex(await front.getStorage(a, slot))).toBe(hex(await reference.getStorage(a, slot)))
+          } else for (const sm of [reference, front]) await apply(sm, [s])
+        }
+        for (const sm of [reference, front]) for (let d = depth; d > 0; d--) await sm.commit()
+        expect(hex(await front.getStateRoot())).toBe(hex(await reference.getStateRoot()))
+        for (let who = 0; who <= 2; who++)
+          for (let s = 0; s <= 3; s++) {
+            const slot = new Uint8Array(32)
+            slot[31] = s
+            const a = address(who)
+            expect(hex(await front.getStorage(a, slot))).toBe(hex(await reference.getStorage(a, slot)))
+          }
+      }),
+      { numRuns: 300 },
+    )
+  })
+})

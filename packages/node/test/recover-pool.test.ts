@@ -406,6 +406,41 @@ describe('RecoverPool', () => {
     }
   })
 
+  it('holds batches beyond two per worker until one is answered, and answers them all', async () => {
+    const pool = new RecoverPool({ threads: 1, maxBatch: 4, startAtRate: 0 })
+    try {
+      await until(() => pool.ready, 'worker')
+      const raws = transfers(60)
+      const answers = await Promise.all(raws.map((r) => pool.submit(r)))
+      raws.forEach((raw, i) => {
+        expect(hex(answers[i]!.hash)).toBe(hex(createTxFromRLP(raw, { common: reference }).hash()))
+      })
+    } finally {
+      await pool.close()
+    }
+  })
+
+  it('answers what it held for a worker that died: another worker, or undefined', async () => {
+    const pool = new RecoverPool({ threads: 1, maxBatch: 2, startAtRate: 0 })
+    try {
+      await until(() => pool.ready, 'worker')
+      const raws = transfers(40)
+      const pending = raws.map((r) => pool.submit(r))
+      // The only worker goes away with two batches owed and the rest held for its answers.
+      const slots = (pool as unknown as { slots: Array<{ worker: { terminate(): Promise<number> } }> }).slots
+      await slots[0]!.worker.terminate()
+      const answers = await Promise.all(pending)
+      answers.forEach((a, i) => {
+        if (a !== undefined)
+          expect(hex(a.hash)).toBe(hex(createTxFromRLP(raws[i]!, { common: reference }).hash()))
+      })
+      expect(answers.some((a) => a === undefined)).toBe(true)
+      expect(pool.submit(raws[0]!)).toBeUndefined()
+    } finally {
+      await pool.close()
+    }
+  })
+
   it('recovers commit-seal signers in one batch, undefined for what does not recover', async () => {
     const pool = new RecoverPool({ threads: 1, startAtRate: 1_000_000 })
     try {

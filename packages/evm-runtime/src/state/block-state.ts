@@ -44,9 +44,38 @@ export class BlockStateManager extends MerkleStateManager {
     return account
   }
 
+  /**
+   * Slot values as the library's getStorage last returned them, keyed by the raw address and slot
+   * bytes: block hooks read the same slots every block, and the library's path (hex keys, LRU,
+   * RLP decoding) costs several times this lookup. Exact because every way a slot's value can
+   * change goes through the overrides below: a write drops its entry, a revert, a cleared or
+   * deleted account's storage, a new state root or cleared caches drop them all.
+   */
+  #front = new Map<string, Uint8Array>()
+  /** Bumped by every invalidation: a read that straddles one is not remembered. */
+  #frontEpoch = 0
+
+  #dropFront(): void {
+    this.#frontEpoch++
+    if (this.#front.size > 0) this.#front = new Map()
+  }
+
   override async getStorage(address: Address, key: Uint8Array): Promise<Uint8Array> {
     const fork = this.fork
-    if (fork === undefined) return super.getStorage(address, key)
+    if (fork === undefined) {
+      if (key.length !== 32) return super.getStorage(address, key)
+      const k = slotKey(address.bytes, key)
+      const hit = this.#front.get(k)
+      // A copy, as the library's decoding gives: callers may keep or modify what they get.
+      if (hit !== undefined) return hit.slice()
+      const epoch = this.#frontEpoch
+      const value = await super.getStorage(address, key)
+      if (epoch === this.#frontEpoch) {
+        if (this.#front.size >= FRONT_ENTRIES) this.#front = new Map()
+        this.#front.set(k, value.slice())
+      }
+      return value
+    }
     if (key.length !== 32) throw new Error('Storage key must be 32 bytes long')
     const cached = this._caches?.storage?.get(address, key)
     if (cached !== undefined) return RLP.decode(cached) as Uint8Array
@@ -82,6 +111,9 @@ export class BlockStateManager extends MerkleStateManager {
    * again at flush. Keep writes in the cache only; `flush` below applies them in one batch.
    */
   override async putStorage(address: Address, key: Uint8Array, value: Uint8Array): Promise<void> {
+    this.#frontEpoch++
+    if (key.length === 32) this.#front.delete(slotKey(address.bytes, key))
+    else this.#dropFront()
     const cache = this._caches?.storage
     if (cache === undefined) return super.putStorage(address, key, value)
     if (key.length !== 32) throw new Error('Storage key must be 32 bytes long')
@@ -89,6 +121,40 @@ export class BlockStateManager extends MerkleStateManager {
     if ((await this.getAccount(address)) === undefined)
       throw new Error('putStorage() called on non-existing account')
     cache.put(address, key, RLP.encode(unpadBytes(value)))
+  }
+
+  override async clearStorage(address: Address): Promise<void> {
+    this.#dropFront()
+    await super.clearStorage(address)
+    this.#dropFront()
+  }
+
+  override async putAccount(address: Address, account: Account | undefined): Promise<void> {
+    // Removing an account this way leaves the library's storage cache as it is; start afresh.
+    if (account === undefined) this.#dropFront()
+    await super.putAccount(address, account)
+  }
+
+  override async deleteAccount(address: Address): Promise<void> {
+    this.#dropFront()
+    await super.deleteAccount(address)
+  }
+
+  override async revert(): Promise<void> {
+    this.#dropFront()
+    await super.revert()
+    this.#dropFront()
+  }
+
+  override async setStateRoot(stateRoot: Uint8Array, clearCache = true): Promise<void> {
+    this.#dropFront()
+    await super.setStateRoot(stateRoot, clearCache)
+    this.#dropFront()
+  }
+
+  override clearCaches(): void {
+    this.#dropFront()
+    super.clearCaches()
   }
 
   override async flush(): Promise<void> {
@@ -152,6 +218,17 @@ export class BlockStateManager extends MerkleStateManager {
 }
 
 const SLOT_ZERO = Uint8Array.of(0x80)
+
+/** Front-cache bound: a block touching more distinct slots starts it afresh. */
+const FRONT_ENTRIES = 65_536
+
+/** latin1 maps each byte to one character: the cheapest exact string key for a Map. */
+function slotKey(address: Uint8Array, slot: Uint8Array): string {
+  return (
+    Buffer.from(address.buffer, address.byteOffset, address.byteLength).toString('latin1') +
+    Buffer.from(slot.buffer, slot.byteOffset, slot.byteLength).toString('latin1')
+  )
+}
 
 function codeKey(codeHash: Uint8Array): Uint8Array {
   const key = new Uint8Array(CODEHASH_PREFIX.length + codeHash.length)

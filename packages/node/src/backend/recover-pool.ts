@@ -13,6 +13,8 @@
  * cannot help (light load, workers starting or behind, a worker failed, closed, or the worker
  * could not recover that transaction) and the caller recovers in-thread as before, which also
  * produces the exact error for a bad signature.
+ * Long file: one pool of workers whose queue, batches and three request kinds (raw transactions,
+ * bulk sync recovery, commit seals) share the workers' state and failure handling.
  */
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
@@ -67,6 +69,8 @@ interface Slot {
   ready: boolean
   dead: boolean
   inFlight: number
+  /** Raw-transaction batches posted and not yet answered (see MAX_OUTSTANDING). */
+  outstanding: number
   batches: Map<number, Request[]>
   /** Seal batches owed: how many entries, and who waits for the addresses. */
   seals: Map<number, { n: number; resolve: (r: Array<Uint8Array | undefined> | undefined) => void }>
@@ -79,6 +83,14 @@ export interface SealToRecover {
 }
 
 const SEAL_BYTES = 97
+
+/** Raw-transaction batches one worker may owe at a time. A worker runs its messages one after
+ * another, so a third batch posted while two are owed would only wait in its queue; keeping it in
+ * ours instead lets everything that arrives meanwhile go in one message when a batch is answered.
+ * Each message costs both threads a fixed price (postMessage, a wake-up), which dominated with
+ * 32 requests in flight (batches of a few transactions). Two, not one: the worker never idles
+ * while the main thread is busy before it takes an answer. */
+const MAX_OUTSTANDING = 2
 
 interface WorkerReply {
   ready?: true
@@ -263,6 +275,7 @@ export class RecoverPool {
       ready: false,
       dead: false,
       inFlight: 0,
+      outstanding: 0,
       batches: new Map(),
       seals: new Map(),
     }
@@ -284,13 +297,15 @@ export class RecoverPool {
   private flush(): void {
     this.flushScheduled = false
     while (this.queue.length > 0) {
-      const slot = this.leastBusy()
-      if (!slot) {
+      if (!this.leastBusy()) {
         const queued = this.queue
         this.queue = []
         for (const r of queued) r.resolve(undefined)
         return
       }
+      const slot = this.leastBusy(MAX_OUTSTANDING)
+      // Every worker owes enough: what is queued goes out when one answers (onReply flushes).
+      if (!slot) return
       const batch = this.queue.splice(0, this.maxBatch)
       let total = 0
       for (const r of batch) total += r.raw.length
@@ -306,14 +321,18 @@ export class RecoverPool {
       slot.batches.set(id, batch)
       if (slot.inFlight === 0) slot.worker.ref()
       slot.inFlight += batch.length
+      slot.outstanding++
       slot.worker.postMessage({ id, data: data.buffer, offsets }, [data.buffer])
     }
   }
 
-  private leastBusy(): Slot | undefined {
+  /** The live worker owing the fewest transactions, among those owing fewer than `maxOutstanding`
+   * raw-transaction batches when given. */
+  private leastBusy(maxOutstanding = Number.POSITIVE_INFINITY): Slot | undefined {
     let best: Slot | undefined
     for (const s of this.slots) {
-      if (s.ready && !s.dead && (best === undefined || s.inFlight < best.inFlight)) best = s
+      if (!s.ready || s.dead || s.outstanding >= maxOutstanding) continue
+      if (best === undefined || s.inFlight < best.inFlight) best = s
     }
     return best
   }
@@ -341,6 +360,9 @@ export class RecoverPool {
     if (!batch || !msg.out || !msg.ok) return
     slot.batches.delete(msg.id!)
     slot.inFlight -= batch.length
+    slot.outstanding--
+    // What waited for this answer goes out now, before the answered transactions resume.
+    if (this.queue.length > 0) this.flush()
     if (slot.inFlight === 0) slot.worker.unref()
     const out = new Uint8Array(msg.out)
     const ok = new Uint8Array(msg.ok)
@@ -364,8 +386,11 @@ export class RecoverPool {
     for (const s of slot.seals.values()) s.resolve(undefined)
     slot.seals.clear()
     slot.inFlight = 0
+    slot.outstanding = 0
     slot.worker.unref()
     if (this.slots.every((s) => s.dead)) this.settleReady(false)
+    // Transactions held for this worker's answer go to another worker, or back to their callers.
+    if (this.queue.length > 0) this.flush()
   }
 
   private report(err: unknown): void {

@@ -16,6 +16,7 @@ import {
   ExtraDataError,
   type Hash,
   type RecoverFn,
+  verifyExtraSeals,
   verifySeals,
 } from '@openledger/consensus'
 import {
@@ -34,6 +35,9 @@ import type { Chain } from './chain.ts'
 import { type KnownSenderKey, reuseKnownSenders } from './known-senders.ts'
 
 export type ImportResult = 'imported' | 'known'
+
+/** importRange lets other work (network I/O, the next range's decoding) run this often. */
+const YIELD_EVERY_MS = 4
 
 export class ImportError extends Error {
   constructor(
@@ -135,7 +139,10 @@ export class BlockImporter {
       throw new ImportError('UNKNOWN_VALIDATORS', (e as Error).message, { cause: e })
     }
     try {
-      return verifySeals(block.header.raw(), validators, recover, digest ?? commitSealDigest(block))
+      // The digest known (range sync): the header's cached extraData, no re-encoding of the header.
+      if (digest !== undefined)
+        return verifyExtraSeals(headerExtraData(block.header), digest, validators, recover)
+      return verifySeals(block.header.raw(), validators, recover, commitSealDigest(block))
     } catch (e) {
       if (e instanceof ExtraDataError) throw new ImportError('BAD_SEALS', e.message, { cause: e })
       throw e
@@ -206,6 +213,7 @@ export class BlockImporter {
       phase('import_seals', t)
 
       let tip = this.chain.head
+      let lastYield = performance.now()
       let pending: Array<{ block: Block; executed: ExecutedTx[] }> = []
       let imported = 0
       const runtime = this.opts.runtime
@@ -261,6 +269,13 @@ export class BlockImporter {
           pending.push({ block, executed })
           tip = block
           if (hasTxs) await flush()
+          // A run of empty blocks resolves its reads as microtasks, holding the event loop for the
+          // whole range: let I/O in now and then, so that the next range (being fetched) is
+          // received, decoded and its seals sent to the worker while this one imports.
+          if (performance.now() - lastYield >= YIELD_EVERY_MS) {
+            await new Promise<void>((resolve) => setImmediate(resolve))
+            lastYield = performance.now()
+          }
         }
         await flush()
       } catch (e) {

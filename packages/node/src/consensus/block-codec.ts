@@ -45,11 +45,12 @@ export function headerExtraData(header: Block['header']): QbftExtraData {
 export function withQbftHash(block: Block): Block {
   const header = block.header
   if (!Object.isFrozen(header)) throw new Error('QBFT block headers must be frozen')
-  const hash = onchainHash(header.raw())
+  const extra = headerExtraData(header)
+  const hash = onchainHash(header.raw(), extra)
   ;(header as unknown as { cache: { hash?: Uint8Array } }).cache.hash = hash
   // Both hashes drop the seals; they differ only in the round written into extraData (0 for the
   // on-chain hash, the decided round for seals), so a round-0 block's seals sign its hash.
-  if (headerExtraData(header).round === 0) sealDigests.set(header, hash)
+  if (extra.round === 0) sealDigests.set(header, hash)
   return block
 }
 

@@ -38,6 +38,9 @@ export interface RangeSyncOptions {
   signal: AbortSignal
   /** Blocks per request (the serving side caps it at 128). */
   batch?: number
+  /** Ranges requested ahead of the one importing (default 2): the source's serving, the transfer
+   * and the seal recovery of the next ranges overlap this one's import. */
+  ahead?: number
   /** A gap at least this large is reported by eth_syncing and /health; smaller gaps are just
    * filled (a validator one block behind is not "syncing"). */
   reportGap?: bigint
@@ -45,14 +48,17 @@ export interface RangeSyncOptions {
 
 /** A fetched range: its blocks decoded (up to the first undecodable one, `bad`) and prepared. */
 interface FetchedRange {
-  /** Blocks the peer sent. */
+  /** Blocks the peer sent, and their encoded size. */
   count: number
+  bytes: number
   blocks: Block[]
   bad: unknown
   prepared: PreparedRange
 }
 
 const BENCH_PEER_MS = 10_000
+/** A range larger than this (encoded) is followed by one prefetched range only. */
+const AHEAD_BYTES = 4 * 1024 * 1024
 const PROGRESS_MS = 2_000
 
 export class RangeSync {
@@ -61,10 +67,12 @@ export class RangeSync {
   #running: Promise<void> | undefined
   #report: SyncProgress | undefined
   readonly #batch: number
+  readonly #ahead: number
   readonly #reportGap: bigint
 
   constructor(private readonly o: RangeSyncOptions) {
     this.#batch = o.batch ?? 128
+    this.#ahead = o.ahead ?? 2
     this.#reportGap = o.reportGap ?? 4n
   }
 
@@ -122,7 +130,8 @@ export class RangeSync {
     const startedAt = chain.head.header.number
     let lastLog = performance.now()
     let lastLogHead = startedAt
-    let prefetch: { from: bigint; peer: string; req: Promise<FetchedRange> } | undefined
+    // Requested ahead of the import (consecutive, each assuming the one before comes back full).
+    let prefetch: Array<{ from: bigint; count: number; peer: string; req: Promise<FetchedRange> }> = []
     for (;;) {
       if (this.o.signal.aborted) return
       const best = this.#best()
@@ -134,11 +143,12 @@ export class RangeSync {
       }
       const from = head + 1n
       const count = Number(best.head - head < BigInt(this.#batch) ? best.head - head : BigInt(this.#batch))
+      const first = prefetch[0]
       const req =
-        prefetch && prefetch.from === from && prefetch.peer === best.peer
-          ? prefetch.req
+        first !== undefined && first.from === from && first.peer === best.peer
+          ? first.req
           : this.#fetch(best.peer, from, count)
-      prefetch = undefined
+      prefetch = first !== undefined && req === first.req ? prefetch.slice(1) : []
       let got: FetchedRange
       const t = performance.now()
       try {
@@ -154,12 +164,19 @@ export class RangeSync {
         this.#heads.delete(best.peer)
         continue
       }
-      const next = from + BigInt(got.count)
-      if (next <= best.head) {
+      // The next ranges are fetched, decoded and their seals recovered while this one imports.
+      let next = from + BigInt(got.count)
+      if (prefetch[0] !== undefined && prefetch[0].from !== next) prefetch = [] // a short answer
+      const last = prefetch[prefetch.length - 1]
+      if (last !== undefined) next = last.from + BigInt(last.count)
+      // Only ranges of small blocks are requested more than one ahead: bounded memory.
+      const ahead = got.bytes <= AHEAD_BYTES ? this.#ahead : 1
+      while (prefetch.length < ahead && next <= best.head) {
         const n = Number(
           best.head - next + 1n < BigInt(this.#batch) ? best.head - next + 1n : BigInt(this.#batch),
         )
-        prefetch = { from: next, peer: best.peer, req: this.#fetch(best.peer, next, n) }
+        prefetch.push({ from: next, count: n, peer: best.peer, req: this.#fetch(best.peer, next, n) })
+        next += BigInt(n)
       }
       try {
         if (this.o.signal.aborted) return
@@ -171,7 +188,7 @@ export class RangeSync {
         if (err instanceof ImportError && err.code === 'NOT_NEXT') continue
         log.warn({ peer: best.peer, err: err.message }, 'peer served an invalid block')
         this.#bench(best.peer)
-        prefetch = undefined
+        prefetch = []
         continue
       }
       const now = performance.now()
@@ -195,6 +212,8 @@ export class RangeSync {
       const t = performance.now()
       const blocks: Block[] = []
       let bad: unknown
+      let size = 0
+      for (const bytes of raw) size += bytes.length
       for (const bytes of raw) {
         try {
           blocks.push(this.o.decode(bytes))
@@ -204,7 +223,7 @@ export class RangeSync {
         }
       }
       this.#phase('sync_decode', t)
-      return { count: raw.length, blocks, bad, prepared: this.o.importer.prepareRange(blocks) }
+      return { count: raw.length, bytes: size, blocks, bad, prepared: this.o.importer.prepareRange(blocks) }
     })
     fetched.catch(() => {}) // a prefetch nobody awaits (peer changed, sync stopped)
     return fetched

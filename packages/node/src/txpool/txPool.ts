@@ -92,6 +92,9 @@ interface SenderTxs {
   txs: Map<bigint, Entry>
   /** Pending transactions are exactly the nonces in [nonce, pendingEnd). */
   pendingEnd: bigint
+  /** Block gas limit every transaction here was checked against (at admission, or by the last
+   * #reconcile): with it, nonce and balance unchanged, a #reconcile would change nothing. */
+  gasLimit: bigint
 }
 
 const SUPPORTED_TYPES = new Set([0, 1, 2, 4])
@@ -196,7 +199,11 @@ export class TxPool extends EventEmitter<TxPoolEvents> {
     const state = await this.#getAccount(sender)
     const senderKey = bytesToHex(sender)
     let s = this.#senders.get(senderKey)
-    if (s !== undefined) {
+    // Skipped when it would change nothing (the common case: a sender's next nonce on the same head).
+    if (
+      s !== undefined &&
+      (s.nonce !== state.nonce || s.balance !== state.balance || s.gasLimit !== this.#blockGasLimit())
+    ) {
       this.#reconcile(s, state)
       this.#truncateQueued()
     }
@@ -248,6 +255,7 @@ export class TxPool extends EventEmitter<TxPoolEvents> {
       }
       this.#all.delete(old.hashKey)
       s.txs.set(entry.nonce, entry)
+      noteGasLimit(s, entry)
       this.#all.set(hashKey, entry)
       this.emit('dropped', old.hash, 'replaced')
       const isPending = entry.nonce < s.pendingEnd
@@ -275,10 +283,12 @@ export class TxPool extends EventEmitter<TxPoolEvents> {
         balance: state.balance,
         txs: new Map(),
         pendingEnd: state.nonce,
+        gasLimit: this.#blockGasLimit(),
       }
       this.#senders.set(senderKey, s)
     }
     s.txs.set(entry.nonce, entry)
+    noteGasLimit(s, entry)
     this.#all.set(hashKey, entry)
     if (entry.nonce === s.pendingEnd) {
       this.#pending++
@@ -457,6 +467,7 @@ export class TxPool extends EventEmitter<TxPoolEvents> {
     this.#queued -= s.txs.size - pendingCount(s)
     s.balance = state.balance
     s.nonce = state.nonce
+    s.gasLimit = gasLimit
     const dropped: Array<[Entry, DropReason]> = []
     for (const e of s.txs.values()) {
       if (e.nonce < state.nonce) dropped.push([e, mined?.has(e.hashKey) ? 'mined' : 'stale'])
@@ -717,6 +728,12 @@ function sizeUpperBound(tx: TypedTransaction): number {
   if ('accessList' in tx) for (const [, keys] of tx.accessList) n += 30 + 33 * keys.length
   if ('authorizationList' in tx) n += 200 * tx.authorizationList.length
   return n
+}
+
+/** The block gas limit can change while an admission awaits state (it was checked before): a
+ * transaction above the sender's recorded limit forces the next admission's #reconcile. */
+function noteGasLimit(s: SenderTxs, e: Entry): void {
+  if (e.tx.gasLimit > s.gasLimit) s.gasLimit = -1n
 }
 
 function positiveInt(v: number, name: string): number {
