@@ -143,7 +143,8 @@ function decodeReusing(bytes: Uint8Array, opts: BlockOptions, knownTx: KnownTx):
 
 /**
  * BlockCodec for the state machine. Decoded EthereumJS blocks are kept by digest (bounded) so the
- * host does not decode the same proposal twice.
+ * host does not decode the same proposal twice, until their height is committed (`forgetThrough`):
+ * a full block holds hundreds of transaction objects the pool has already let go of.
  */
 export class EthBlockCodec implements BlockCodec {
   readonly #byDigest = new Map<string, Block>()
@@ -177,6 +178,12 @@ export class EthBlockCodec implements BlockCodec {
       }
     }
     return { height: block.header.number, round: extra.round, digest, bytes }
+  }
+
+  /** Drops the blocks of heights up to `height` (committed: the host never asks for them again,
+   * and `ethBlock` would decode one again if it did). */
+  forgetThrough(height: bigint): void {
+    for (const [k, b] of this.#byDigest) if (b.header.number <= height) this.#byDigest.delete(k)
   }
 
   /** The EthereumJS block behind a consensus block (decoding it again if it was evicted). */

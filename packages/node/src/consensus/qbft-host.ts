@@ -232,6 +232,7 @@ export class QbftNodeHost implements QbftHost {
       return runtime.executeBlock(eth, chain.head.header)
     })
     this.#forgetThrough(block.height)
+    codec.forgetThrough(block.height)
     timings?.mark(block.height, 'imported')
     if (result === 'known')
       this.o.log.debug({ height: String(block.height) }, 'decided block already imported')
