@@ -166,6 +166,8 @@ async function run(codes: Uint8Array[], value: bigint, gas: bigint, hardfork: Ha
     ]),
     selfdestructs: [...(e.selfdestruct?.keys() ?? [])],
     runStateKeys: e.runState === undefined ? undefined : Object.keys(e.runState).sort(),
+    // The library's own keys in its order (a spread of the result must copy the same fields).
+    resultKeys: Object.keys(e),
     state,
   }
 }
@@ -227,5 +229,9 @@ describe('EVM fast paths', () => {
     const rs = r.execResult.runState as unknown as { programCounter: number; address: Address }
     expect(rs.programCounter).toBe(code.length) // past the RETURN
     expect(rs.address.equals(A)).toBe(true)
+    // An own, enumerable, writable field, as on the library's result: spreads copy it.
+    expect({ ...r.execResult }.runState).toBe(rs)
+    r.execResult.runState = undefined as never
+    expect((r.execResult.runState as unknown as { programCounter: number }).programCounter).toBe(code.length)
   })
 })
