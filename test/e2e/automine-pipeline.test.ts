@@ -4,13 +4,14 @@
  * every block after a pass's first is built on a parent that is not on disk yet. Checked: each
  * sender is answered only once its block is readable (receipt, head), BLOCKHASH of the parent in
  * flight is the parent's hash, no transaction is mined twice or lost, and a restart on the same
- * datadir finds every block.
+ * datadir finds every block; after a SIGKILL in the middle of such passes, every transaction a
+ * sender was answered for is still there.
  */
 import { parseGenesis } from '@openledger/evm-runtime'
 import { buildDevGenesis, deriveDevAccounts, hex, OpenLedgerNode, silentLogger } from '@openledger/node'
 import { Wallet } from 'ethers'
 import { afterAll, describe, expect, it } from 'vitest'
-import { call, tempDir } from '../helpers/dev-node.ts'
+import { call, spawnDevProcess, startDevNode, tempDir, waitFor } from '../helpers/dev-node.ts'
 
 const SENDERS = 16
 const ROUNDS = 2
@@ -118,6 +119,67 @@ describe('automine pipeline', () => {
     try {
       expect(Number(await call(url, 'eth_blockNumber'))).toBe(head)
       await check()
+    } finally {
+      await node.close()
+    }
+  })
+
+  it('SIGKILL while blocks are in flight loses no answered transaction', { timeout: 240_000 }, async () => {
+    const dir = await tempDir()
+    cleanups.push(dir.remove)
+    const proc = await spawnDevProcess(['--datadir', dir.path])
+    cleanups.push(async () => {
+      if (proc.child.exitCode === null) proc.child.kill('SIGKILL')
+    })
+    // Plain transfers (21,000 gas) two to a block: every pass is a run of pipelined blocks. Full
+    // blocks raise the base fee 12.5 % each, hence the fee cap (a transaction below the base fee
+    // would stay pooled, answered without a block).
+    await call(proc.rpcUrl, 'evm_setBlockGasLimit', ['0xb000'])
+    const wallets = deriveDevAccounts(SENDERS + 1)
+      .slice(1)
+      .map((a) => new Wallet(hex(a.privateKey)))
+    const answered: string[] = []
+    let stop = false
+    const load = wallets.map(async (w) => {
+      for (let nonce = 0; !stop; nonce++) {
+        const raw = await w.signTransaction({
+          to: w.address,
+          value: 1n,
+          gasLimit: 21_000n,
+          chainId: 31337n,
+          maxFeePerGas: 10n ** 15n,
+          maxPriorityFeePerGas: 1n,
+          nonce,
+        })
+        try {
+          answered.push(await call(proc.rpcUrl, 'eth_sendRawTransaction', [raw]))
+        } catch {
+          return // killed
+        }
+      }
+    })
+    const seen = await waitFor(
+      async () => {
+        const n = Number(await call(proc.rpcUrl, 'eth_blockNumber'))
+        return answered.length >= 3 * SENDERS ? n : undefined
+      },
+      60_000,
+      'answered transfers',
+    )
+    proc.child.kill('SIGKILL')
+    stop = true
+    await proc.exited
+    await Promise.allSettled(load)
+    const kept = [...answered]
+
+    // The command's genesis (20 dev accounts), as startDevNode builds it.
+    const node = await startDevNode({ datadir: dir.path })
+    try {
+      expect(Number(await call(node.rpcUrl, 'eth_blockNumber'))).toBeGreaterThanOrEqual(seen)
+      for (const hash of kept) {
+        const receipt = await call(node.rpcUrl, 'eth_getTransactionReceipt', [hash])
+        expect(receipt?.status, hash).toBe('0x1')
+      }
     } finally {
       await node.close()
     }
