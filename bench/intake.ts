@@ -7,13 +7,13 @@
  * Run (after `pnpm build`): node --import tsx bench/intake.ts [rounds=3] [transfers=5000] [--baseline DIR]
  * `--baseline DIR`: another built checkout's node, alternated with ours in each round (same-run A/B).
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { installCleanup, makeTempDir, removeTempDir } from './lib/proc.ts'
 import { RpcClient } from './lib/rpc.ts'
 import { CONCURRENCY, cpuSeconds } from './lib/scenarios.ts'
-import { startOpenledger } from './lib/targets.ts'
+import { launchDevNode } from './lib/targets.ts'
 import { buildWorkload, nodeGenesis, type Workload } from './lib/workload.ts'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -52,28 +52,8 @@ interface IntakeRun {
 async function run(root: string, work: Workload): Promise<IntakeRun> {
   const dir = makeTempDir('openledger-intake-')
   try {
-    const genesisPath = join(dir, 'genesis.json')
-    writeFileSync(genesisPath, JSON.stringify(nodeGenesis(work, join(root, 'genesis/devnet.json'))))
-    const node = await startOpenledger(
-      root,
-      [
-        ...(process.env.OL_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
-        join(root, 'packages/node/bin/openledger.mjs'),
-        'dev',
-        '--port',
-        '0',
-        '--metrics.port',
-        '0',
-        '--genesis',
-        genesisPath,
-        '--datadir',
-        join(dir, 'data'),
-        '--log-level',
-        'silent',
-        '--no-mining',
-      ],
-      'openledger dev',
-    )
+    const genesis = nodeGenesis(work, join(root, 'genesis/devnet.json'))
+    const node = await launchDevNode(root, dir, genesis, 'none')
     try {
       const rpc = new RpcClient(node.rpcUrl)
       const pid = node.child.pid

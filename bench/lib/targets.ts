@@ -43,7 +43,8 @@ export async function launchDevNode(
   root: string,
   dir: string,
   genesis: unknown,
-  mode: MiningMode,
+  /** 'none': `--no-mining`, transactions are only admitted (bench/intake.ts). */
+  mode: MiningMode | 'none',
   name = 'openledger dev',
 ): Promise<LaunchedNode> {
   const genesisPath = join(dir, 'genesis.json')
@@ -63,7 +64,7 @@ export async function launchDevNode(
     join(dir, 'data'),
     '--log-level',
     'silent',
-    ...(mode === 'interval' ? ['--block-time', '1'] : []),
+    ...(mode === 'interval' ? ['--block-time', '1'] : mode === 'none' ? ['--no-mining'] : []),
   ]
   return startOpenledger(root, args, name)
 }

@@ -498,7 +498,7 @@ export class ChainStore {
     const landing = this.#landing
     const hashes = items.map(({ block }) => block.hash())
     for (let i = 0; i < items.length; i++) landing.set(items[i]!.block.header.number, hashes[i]!)
-    const done = () => {
+    const landed = () => {
       for (let i = 0; i < items.length; i++) {
         const n = items[i]!.block.header.number
         if (landing.get(n) === hashes[i]) landing.delete(n)
@@ -530,7 +530,7 @@ export class ChainStore {
       }
       this.#head = head
     })
-    run.then(done, done)
+    run.then(landed, landed)
     return run
   }
 
