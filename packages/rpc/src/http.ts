@@ -3,6 +3,7 @@
  * Host allow-list, header/request timeouts answered with 408, and cancellation: a request whose
  * client closes the connection before the answer is aborted (its execution stops).
  */
+import { setMaxListeners } from 'node:events'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { clientKey, hostAllowed, originAllowed } from './access.ts'
@@ -24,6 +25,8 @@ function connectionGone(socket: Socket): AbortSignal {
   if (signal === undefined) {
     const gone = new AbortController()
     signal = gone.signal
+    // Pipelined requests each listen while they wait: no leak warning for a busy connection.
+    setMaxListeners(0, signal)
     s[GONE] = signal
     if (socket.destroyed) gone.abort()
     else socket.once('close', () => gone.abort())
