@@ -14,7 +14,7 @@ import type { VM } from '@ethereumjs/vm'
 import type { CallParams, CallResult, StateOverrides } from './api.ts'
 import { txGasCap } from './block/execute.ts'
 import { Budget, type ExecutionLimits, withBudget } from './budget.ts'
-import { assertLength, equalBytes, fromHex, maxBig, minBig, toHex, ZERO_ADDRESS } from './bytes.ts'
+import { assertLength, equalBytes, fromHex, hexOf, maxBig, minBig, toHex, ZERO_ADDRESS } from './bytes.ts'
 import {
   ExecutionError,
   ExecutionFault,
@@ -235,12 +235,12 @@ export class CallEngine {
         // set, as runTx would prepare it (warm-set.ts: the precompiles' entries are kept).
         const warm = this.warm
         warm.begin(evm.journal, this.precompileAddresses())
-        warm.add(evm.journal, from.toString().slice(2))
-        if (p.to !== undefined) warm.add(evm.journal, toHex(p.to).slice(2))
-        warm.add(evm.journal, header.coinbase.toString().slice(2))
+        warm.add(evm.journal, hexOf(from.bytes))
+        if (p.to !== undefined) warm.add(evm.journal, hexOf(p.to))
+        warm.add(evm.journal, hexOf(header.coinbase.bytes))
         for (const item of p.accessList ?? []) {
-          const slots = item.storageKeys.map((k) => toHex(k).slice(2))
-          warm.addAccessListItem(evm.journal, toHex(item.address).slice(2), slots)
+          const slots = item.storageKeys.map(hexOf)
+          warm.addAccessListItem(evm.journal, hexOf(item.address), slots)
         }
         tracer = attach?.(evm as EVM)
         const exec = await withBudget(evm, budget, () =>
