@@ -92,7 +92,8 @@ export class CallStateManager extends MerkleStateManager {
       }
       return new ReadAccount(account, rlp)
     }
-    const key = address.toString()
+    // Unprefixed, from Buffer's encoder: Address.toString() builds the string two characters at a time.
+    const key = hexOf(address.bytes)
     let base = this.baseAccounts.get(key)
     if (base === undefined) {
       const rlp = await this._trie.get(address.bytes)
