@@ -11,7 +11,7 @@
 import type { MerklePatriciaTrie } from '@ethereumjs/mpt'
 import { RLP } from '@ethereumjs/rlp'
 import { EthereumJSErrorWithoutCode, equalsBytes } from '@ethereumjs/util'
-import { decodeStoredNode, type RawNode, rememberDecoded } from './node-cache.ts'
+import { decodeStoredNode, type RawNode, readNode, rememberDecoded } from './node-cache.ts'
 
 /** A child reference exactly as stored in a parent: a 32-byte hash or an inlined raw node. */
 type StoredRef = Uint8Array | Uint8Array[]
@@ -228,7 +228,7 @@ export class BatchTrieUpdater {
     const ref = child.stored
     let raw: RawNode
     if (ref instanceof Uint8Array) {
-      const value = await this.internals._db.get(ref)
+      const value = await readNode(this.internals._db, ref)
       // The library's message: callers match on it.
       if (value === undefined || value === null) throw EthereumJSErrorWithoutCode('Missing node in DB')
       raw = decodeStoredNode(value)
