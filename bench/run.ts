@@ -7,8 +7,8 @@
  *   (e) attribution modules: settlements/s and gas per CPU-µs against EVM execution
  *   (f) inference provider answers/s; (g) attribution engine index build and query latency
  *   (h) 4-validator QBFT devnet: sustained tx/s, submit → final latency, RSS; fresh-node sync blocks/s
- *   (i) start-up to the first eth_chainId and peak RSS: `openledger dev` compiled and from the
- *       sources through tsx, and `hardhat node` (bench/lib/startup.ts; needs `pnpm build`)
+ *   (i) start-up to the first eth_chainId and peak RSS: `openledger dev` bundled and running dist/
+ *       module by module, and `hardhat node` (bench/lib/startup.ts; needs `pnpm build`)
  * Prints tables with node/Hardhat ratios, where our node's time went, its peak RSS, and writes
  * bench/results/latest.json. Flags: --quick, --only node|hardhat, --sections <letters> (e.g. `bcdi`:
  * the dev-mode figures of issue 16 only), --transfers <n> (a multiple of 500; default 5,000, 500

@@ -3,11 +3,14 @@
 // changed), then copies the plain-JavaScript runtime files of each src/ (worker threads such as
 // recover-worker.mjs, with their .d.mts) to dist/, where the compiled code loads them by relative
 // URL. The tsx loader shims (exec-worker.mjs, train-worker.mjs) only serve runs from the sources.
+// Last, it bundles the `openledger` command into packages/node/dist/bundle/ (scripts/bundle-cli.mjs),
+// which the binary runs when it is there.
 import { spawnSync } from 'node:child_process'
 import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { bundleCli } from './bundle-cli.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
@@ -48,3 +51,14 @@ for (const pkg of readdirSync(join(root, 'packages'))) {
   }
 }
 console.log(`build: packages compiled to dist/ (${copied} plain-JavaScript runtime files copied)`)
+try {
+  const started = Date.now()
+  const b = await bundleCli(root)
+  console.log(
+    `build: openledger bundled (${b.inputs} modules in ${b.files} files, ${Date.now() - started} ms)`,
+  )
+} catch (e) {
+  // Without the bundle the binary runs the compiled modules of dist/ (slower to start, same code).
+  console.error(`build: bundling the openledger command failed: ${e instanceof Error ? e.message : e}`)
+  if (!process.argv.includes('--prepare')) process.exit(1)
+}

@@ -1,16 +1,16 @@
 /**
  * Start-up benchmark (issue 12): time from spawning the process to its first answer to
  * `eth_chainId`, and its peak resident memory (VmHWM) once it has settled, for `openledger dev`
- * (compiled dist/, as users run it), the same command from the TypeScript sources through tsx (what
- * the binary did before the compiled build), and `hardhat node`, interleaved round by round so that
- * load drift hits all alike. Each start uses a fresh temporary directory and free port.
+ * (the bundle of the compiled dist/, as users run it), the same command running dist/ module by
+ * module (`OPENLEDGER_BUNDLE=0`: what the binary did before the bundle), and `hardhat node`,
+ * interleaved round by round so that load drift hits all alike. Each start uses a fresh temporary directory and free port.
  */
 import { symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { cpuMs, freePort, makeTempDir, peakRss, removeTempDir, startChild, withTimeout } from './proc.ts'
 import { fmt, mib, ratio, table } from './report.ts'
 
-export type StartupTarget = 'openledger' | 'openledger-tsx' | 'hardhat'
+export type StartupTarget = 'openledger' | 'openledger-modules' | 'hardhat'
 
 export interface StartupSample {
   /** Spawn → first successful eth_chainId answer. */
@@ -58,14 +58,14 @@ function command(root: string, target: StartupTarget, dir: string, port: number)
       env: { ...process.env, CI: 'true', HARDHAT_DISABLE_TELEMETRY_PROMPT: 'true' },
     }
   }
-  // openledger-tsx: the package resolves to its sources under this condition (see bin/openledger.mjs).
+  // Compiled JavaScript either way: without the source condition (see bin/openledger.mjs).
   const nodeOptions = (process.env.NODE_OPTIONS ?? '').replace(/--conditions=@openledger\/source/g, '')
   return {
     args: [join(root, 'packages/node/bin/openledger.mjs'), 'dev', '--port', String(port)],
     env: {
       ...process.env,
-      NODE_OPTIONS:
-        target === 'openledger-tsx' ? `${nodeOptions} --conditions=@openledger/source`.trim() : nodeOptions,
+      NODE_OPTIONS: nodeOptions.trim(),
+      OPENLEDGER_BUNDLE: target === 'openledger-modules' ? '0' : '1',
     },
   }
 }
@@ -103,10 +103,10 @@ export async function startupScenario(
   opts: { rounds: number; settleMs?: number; log: (line: string) => void },
 ): Promise<StartupResult> {
   const settleMs = opts.settleMs ?? 2000
-  const targets: StartupTarget[] = ['openledger', 'openledger-tsx', 'hardhat']
+  const targets: StartupTarget[] = ['openledger', 'openledger-modules', 'hardhat']
   const samples: Record<StartupTarget, StartupSample[]> = {
     openledger: [],
-    'openledger-tsx': [],
+    'openledger-modules': [],
     hardhat: [],
   }
   for (let round = 1; round <= opts.rounds; round++) {
@@ -139,9 +139,9 @@ export async function startupScenario(
       ['target', 'start-up ms', 'CPU ms', 'peak RSS', '× Hardhat start', '× Hardhat CPU', '× Hardhat RSS'],
       targets.map((t) => [
         t === 'openledger'
-          ? 'openledger dev (dist)'
-          : t === 'openledger-tsx'
-            ? 'openledger dev (tsx)'
+          ? 'openledger dev (bundle)'
+          : t === 'openledger-modules'
+            ? 'openledger dev (dist modules)'
             : 'hardhat node',
         fmt(medianStartMs[t]),
         fmt(medianStartCpuMs[t]),

@@ -21,10 +21,13 @@ const USER_ENV: NodeJS.ProcessEnv = {
   ...process.env,
   NODE_OPTIONS: (process.env.NODE_OPTIONS ?? '').replace(/--conditions=@openledger\/source/g, '').trim(),
 }
-/** Fails the process the moment anything resolves tsx: proves the binary runs compiled JavaScript. */
+/**
+ * Fails the process the moment anything resolves tsx (the binary runs compiled JavaScript) or the
+ * CLI's unbundled entry (it runs the bundle of dist/bundle/, scripts/bundle-cli.mjs).
+ */
 const NO_TSX = `data:text/javascript,import{register}from"node:module";register(${encodeURIComponent(
   JSON.stringify(
-    'data:text/javascript,export async function resolve(s,c,n){if(/(^|\\/)tsx(\\/|$)/.test(s))throw new Error("tsx loaded at run time: "+s);return n(s,c)}',
+    'data:text/javascript,export async function resolve(s,c,n){if(/(^|\\/)tsx(\\/|$)/.test(s))throw new Error("tsx loaded at run time: "+s);return n(s,c)}export async function load(u,c,n){if(/\\/packages\\/node\\/dist\\/cli\\/main\\.js$/.test(u))throw new Error("unbundled CLI loaded: "+u);return n(u,c)}',
   ),
 )})`
 
@@ -97,13 +100,33 @@ describe('compiled build', () => {
       }),
     })
     expect(await call.json()).toMatchObject({ result: '0x' })
-    expect(stderr).not.toMatch(/tsx loaded at run time/)
+    expect(stderr).not.toMatch(/tsx loaded at run time|unbundled CLI loaded/)
     const resolved = run(
       process.execPath,
       ['--input-type=module', '-e', "console.log(import.meta.resolve('@openledger/node/cli'))"],
       join(ROOT, 'packages/node'),
     )
     expect(resolved.stdout.trim()).toMatch(/\/packages\/node\/dist\/cli\/main\.js$/)
+  })
+
+  it('the bundled binary runs every command group: help lists them, keys new loads the network code', () => {
+    const help = run(process.execPath, ['--import', NO_TSX, BIN, '--help'], ROOT).stdout
+    for (const group of [
+      'dev',
+      'node',
+      'devnet',
+      'datanet',
+      'model',
+      'infer',
+      'stake',
+      'gov',
+      'bridge',
+      'demo',
+    ])
+      expect(help).toMatch(new RegExp(`^  ${group}\\b`, 'm'))
+    const key = run(process.execPath, ['--import', NO_TSX, BIN, 'keys', 'new'], ROOT).stdout
+    expect(key).toMatch(/0x[0-9a-f]{40}/)
+    expect(key).toMatch(/16Uiu2/)
   })
 
   it('pnpm pack of the SDK installs into a plain npm project, which imports it and reads ol_* data', async () => {

@@ -1,12 +1,15 @@
 /** Small byte helpers used across the runtime (kept local: hot paths avoid util's validation). */
 import { InvalidArgumentError } from './errors.ts'
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+/** Lowercase unprefixed hex. Node's encoder makes one flat string; appending two characters per
+ * byte made a chain of ~n intermediate strings (~1 KB of garbage for a 32-byte key) that a Map
+ * lookup then flattens again. */
+export function hexOf(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
+}
 
 export function toHex(bytes: Uint8Array): `0x${string}` {
-  let out = '0x'
-  for (let i = 0; i < bytes.length; i++) out += HEX[bytes[i]]
-  return out as `0x${string}`
+  return `0x${hexOf(bytes)}`
 }
 
 /** Strict 0x-hex decoding (even length). Throws on malformed input. */

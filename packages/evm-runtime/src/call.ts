@@ -14,7 +14,7 @@ import type { VM } from '@ethereumjs/vm'
 import type { CallParams, CallResult, StateOverrides } from './api.ts'
 import { txGasCap } from './block/execute.ts'
 import { Budget, type ExecutionLimits, withBudget } from './budget.ts'
-import { assertLength, equalBytes, fromHex, maxBig, minBig, toHex, ZERO_ADDRESS } from './bytes.ts'
+import { assertLength, equalBytes, fromHex, hexOf, maxBig, minBig, toHex, ZERO_ADDRESS } from './bytes.ts'
 import {
   ExecutionError,
   ExecutionFault,
@@ -28,6 +28,7 @@ import { resetTo, rollbackTo } from './isolation.ts'
 import { Mutex } from './lock.ts'
 import type { CallStateManager } from './state/call-state.ts'
 import type { LevelStateDB } from './state/level-db.ts'
+import { CallWarmSet } from './warm-set.ts'
 
 const TX_BASE = 21_000n
 const TX_CREATE = 32_000n
@@ -50,14 +51,6 @@ export function intrinsicGas(p: CallParams): { intrinsic: bigint; floor: bigint 
   const floor = TX_BASE + FLOOR_PER_TOKEN * (zeros + nonZeros * 4n)
   return { intrinsic: gas, floor }
 }
-
-/** The warm-slot set of warm addresses without access-list slots: shared, so never written. */
-class NoSlots extends Set<string> {
-  override add(): this {
-    throw new Error('internal error: a warm slot was added to the shared empty slot set')
-  }
-}
-const NO_SLOTS: Set<string> = new NoSlots()
 
 /** Where a call runs and what bounds it. */
 export interface CallOptions {
@@ -89,6 +82,7 @@ export class CallEngine {
   private root: Uint8Array | undefined
   private blockCache: { hash: string; block: Block } | undefined
   private warmPrecompiles: { map: Map<string, unknown>; list: string[] } | undefined
+  private readonly warm = new CallWarmSet()
 
   constructor(
     private readonly vm: VM,
@@ -237,23 +231,16 @@ export class CallEngine {
           )
         }
         const evm = this.vm.evm
-        // The previous call's finally left the journal clean (rollbackTo).
-        // EIP-2929/2930 warm set, as runTx would prepare it.
-        // Straight into the journal's map: addAlwaysWarmAddress re-validates each hex string.
-        // Warm addresses share one slot set that nothing may add to (NoSlots throws): only an
-        // access list adds warm slots, and its addresses get a set of their own first. A fresh
-        // set per precompile was ~5 KB of every call's ~80 KB of garbage.
-        const warm = (evm.journal as unknown as { alwaysWarmJournal: Map<string, Set<string>> })
-          .alwaysWarmJournal
-        for (const addr of this.precompileAddresses()) warm.set(addr, NO_SLOTS)
-        warm.set(from.toString().slice(2), NO_SLOTS)
-        if (p.to !== undefined) warm.set(toHex(p.to).slice(2), NO_SLOTS)
-        warm.set(header.coinbase.toString().slice(2), NO_SLOTS)
+        // The previous call's finally left the journal clean (rollbackTo). EIP-2929/2930 warm
+        // set, as runTx would prepare it (warm-set.ts: the precompiles' entries are kept).
+        const warm = this.warm
+        warm.begin(evm.journal, this.precompileAddresses())
+        warm.add(evm.journal, hexOf(from.bytes))
+        if (p.to !== undefined) warm.add(evm.journal, hexOf(p.to))
+        warm.add(evm.journal, hexOf(header.coinbase.bytes))
         for (const item of p.accessList ?? []) {
-          const a = toHex(item.address).slice(2)
-          if (warm.get(a) === NO_SLOTS) warm.delete(a)
-          evm.journal.addAlwaysWarmAddress(a, true)
-          for (const k of item.storageKeys) evm.journal.addAlwaysWarmSlot(a, toHex(k).slice(2), true)
+          const slots = item.storageKeys.map(hexOf)
+          warm.addAccessListItem(evm.journal, hexOf(item.address), slots)
         }
         tracer = attach?.(evm as EVM)
         const exec = await withBudget(evm, budget, () =>
@@ -302,6 +289,7 @@ export class CallEngine {
         throw ExecutionFault.of(e)
       } finally {
         tracer?.detach()
+        this.warm.end()
         // Every checkpoint a throw left open goes too, so the next call starts from the same clean
         // VM (checkpoint depth 0, empty journal, transient storage and original-storage cache).
         try {

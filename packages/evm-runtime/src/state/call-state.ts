@@ -21,7 +21,7 @@
 import { RLP } from '@ethereumjs/rlp'
 import { CODEHASH_PREFIX, MerkleStateManager } from '@ethereumjs/statemanager'
 import { Account, type Address, createAccountFromRLP, unpadBytes } from '@ethereumjs/util'
-import { toHex } from '../bytes.ts'
+import { hexOf, toHex } from '../bytes.ts'
 import { BoundedMap } from './bounded-map.ts'
 import { type ForkLayer, isAccountTombstone } from './fork.ts'
 
@@ -92,7 +92,8 @@ export class CallStateManager extends MerkleStateManager {
       }
       return new ReadAccount(account, rlp)
     }
-    const key = address.toString()
+    // Unprefixed, from Buffer's encoder: Address.toString() builds the string two characters at a time.
+    const key = hexOf(address.bytes)
     let base = this.baseAccounts.get(key)
     if (base === undefined) {
       const rlp = await this._trie.get(address.bytes)
@@ -114,7 +115,7 @@ export class CallStateManager extends MerkleStateManager {
     if (cached !== undefined) return RLP.decode(cached) as Uint8Array
     const account = await this.getAccount(address)
     if (account === undefined) return EMPTY
-    const k = toHex(account.storageRoot) + toHex(key).slice(2)
+    const k = hexOf(account.storageRoot) + hexOf(key)
     let value = this.baseStorage.get(k)
     if (value === undefined) {
       value = (await this._getStorageTrie(address, account).get(key)) ?? ABSENT

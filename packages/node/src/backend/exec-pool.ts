@@ -167,7 +167,10 @@ export class ExecPool {
         this.opts.onError?.(err)
       }
       // Queued jobs are not lost: the caller retries them in-thread.
-      for (const t of this.queue.splice(0)) t.reject(new PoolUnavailable())
+      for (const t of this.queue.splice(0)) {
+        unlisten(t)
+        t.reject(new PoolUnavailable())
+      }
       return
     }
     this.spawn()
@@ -178,7 +181,7 @@ export class ExecPool {
     slot.backstop = undefined
     const task = slot.task
     slot.task = undefined
-    if (task?.onAbort) task.signal?.removeEventListener?.('abort', task.onAbort)
+    if (task !== undefined) unlisten(task)
   }
 
   /** Runs a job on a worker. Rejects with PoolUnavailable when no worker will take it. */
@@ -204,6 +207,7 @@ export class ExecPool {
     const i = this.queue.indexOf(task)
     if (i >= 0) {
       this.queue.splice(i, 1)
+      unlisten(task)
       task.reject(new ExecutionAborted('cancelled'))
       return
     }
@@ -241,7 +245,10 @@ export class ExecPool {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    for (const t of this.queue.splice(0)) t.reject(new ExecutionFault(new Error('the node is shutting down')))
+    for (const t of this.queue.splice(0)) {
+      unlisten(t)
+      t.reject(new ExecutionFault(new Error('the node is shutting down')))
+    }
     await Promise.all([...this.slots].map((s) => s.worker.terminate()))
   }
 }
@@ -252,4 +259,9 @@ export class PoolUnavailable extends Error {
     super('execution workers unavailable')
     this.name = 'PoolUnavailable'
   }
+}
+
+/** A task's abort listener goes when it leaves the pool: an HTTP connection's signal outlives it. */
+function unlisten(task: Task): void {
+  if (task.onAbort) task.signal?.removeEventListener?.('abort', task.onAbort)
 }
