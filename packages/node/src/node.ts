@@ -441,6 +441,7 @@ export async function openCore(opts: CoreOptions, closers: Array<() => Promise<u
     db.sublevel<Uint8Array, Uint8Array>('ots', { keyEncoding: 'view', valueEncoding: 'view' }),
     store,
     opts.log,
+    db,
   )
   chain.subscribe(addressIndexObserver(addressIndex))
   // Its writes trail the commits: finish them before the store and database close.

@@ -1,7 +1,8 @@
 /**
  * The address index writes behind the chain (store/address-index.ts): commits only enqueue, reads
  * wait for what was enqueued before them, several blocks go into one batch, and an unwind never
- * removes a block enqueued after it.
+ * removes a block enqueued after it. Each case runs twice: writes through the sublevel, and
+ * straight to the parent database with the keys prefixed once (how the node opens it).
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -29,11 +30,13 @@ let dir: string
 let level: Level<Uint8Array, Uint8Array>
 let batches: number
 let db: IndexDb
+let prefixKey: NonNullable<IndexDb['prefixKey']>
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ol-addr-index-'))
   level = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' })
   const sub = level.sublevel<Uint8Array, Uint8Array>('ots', { keyEncoding: 'view', valueEncoding: 'view' })
+  prefixKey = (k, f, l) => sub.prefixKey(k, f, l)
   batches = 0
   db = {
     get: (k, o) => sub.get(k, o),
@@ -59,9 +62,22 @@ async function nonceTx(index: AddressIndex, nonce: bigint): Promise<number | und
   return (await index.bySenderAndNonce(SENDER, nonce))?.[0]
 }
 
-describe('AddressIndex writes behind the chain', () => {
+describe.each([
+  ['through its sublevel', false],
+  ['to the parent database, keys prefixed', true],
+])('AddressIndex writes behind the chain, %s', (_name, direct) => {
+  const open = () =>
+    direct
+      ? AddressIndex.open({ ...db, prefixKey }, emptyStore, undefined, {
+          batch: (ops, o) => {
+            batches++
+            return level.batch(ops, o)
+          },
+        })
+      : AddressIndex.open(db, emptyStore)
+
   it('answers reads with every block enqueued before them, written in one batch', async () => {
-    const index = await AddressIndex.open(db, emptyStore)
+    const index = await open()
     index.enqueue(1n, [tx(1, 0n)])
     index.enqueue(2n, [tx(2, 1n), tx(3, 2n)])
     index.enqueue(3n, [tx(4, 3n)])
@@ -77,7 +93,7 @@ describe('AddressIndex writes behind the chain', () => {
   })
 
   it('unwinds after the writes queued before it, and keeps blocks enqueued after it', async () => {
-    const index = await AddressIndex.open(db, emptyStore)
+    const index = await open()
     index.enqueue(1n, [tx(1, 0n)])
     index.enqueue(2n, [tx(2, 1n)])
     const unwound = index.unwindTo(1n)
@@ -90,7 +106,7 @@ describe('AddressIndex writes behind the chain', () => {
   })
 
   it('restart drops everything and starts from the new first block', async () => {
-    const index = await AddressIndex.open(db, emptyStore)
+    const index = await open()
     index.enqueue(1n, [tx(1, 0n)])
     void index.restart(0n)
     index.enqueue(1n, [tx(5, 0n)])

@@ -11,7 +11,7 @@
 import type { MerklePatriciaTrie } from '@ethereumjs/mpt'
 import { RLP } from '@ethereumjs/rlp'
 import { EthereumJSErrorWithoutCode, equalsBytes } from '@ethereumjs/util'
-import { decodeStoredNode, type RawNode, rememberDecoded } from './node-cache.ts'
+import { decodeStoredNode, type RawNode, readNode, rememberDecoded } from './node-cache.ts'
 
 /** A child reference exactly as stored in a parent: a 32-byte hash or an inlined raw node. */
 type StoredRef = Uint8Array | Uint8Array[]
@@ -54,9 +54,11 @@ function nibbles(key: Uint8Array): number[] {
   return out
 }
 
-function commonPrefix(a: number[], b: number[]): number {
+/** Length of the common prefix of `a` and `b` from `off` on. */
+function commonPrefix(a: number[], b: number[], off = 0): number {
   let i = 0
-  while (i < a.length && i < b.length && a[i] === b[i]) i++
+  const n = b.length - off
+  while (i < a.length && i < n && a[i] === b[off + i]) i++
   return i
 }
 
@@ -191,8 +193,8 @@ export class BatchTrieUpdater {
         const path = nibbles(this.internals.appliedKey(u.key))
         root =
           u.value === null || u.value.length === 0
-            ? await this.remove(root, path)
-            : await this.insert(root, path, u.value)
+            ? await this.remove(root, path, 0)
+            : await this.insert(root, path, 0, u.value)
         if (every !== undefined && performance.now() - last >= every) {
           const t = performance.now()
           await new Promise<void>((resolve) => setImmediate(resolve))
@@ -228,7 +230,7 @@ export class BatchTrieUpdater {
     const ref = child.stored
     let raw: RawNode
     if (ref instanceof Uint8Array) {
-      const value = await this.internals._db.get(ref)
+      const value = await readNode(this.internals._db, ref)
       // The library's message: callers match on it.
       if (value === undefined || value === null) throw EthereumJSErrorWithoutCode('Missing node in DB')
       raw = decodeStoredNode(value)
@@ -236,21 +238,25 @@ export class BatchTrieUpdater {
     return fromRaw(raw)
   }
 
-  private async insert(at: Child | null, path: number[], value: Uint8Array): Promise<Node> {
-    if (at === null) return { kind: 'leaf', key: path, value }
+  /** Inserts the key whose nibbles are `path` from `off` on (the path is never copied on the way
+   * down, only where a node keeps part of it). */
+  private async insert(at: Child | null, path: number[], off: number, value: Uint8Array): Promise<Node> {
+    const left = path.length - off
+    if (at === null) return { kind: 'leaf', key: path.slice(off), value }
     const node = await this.load(at)
     if (node.kind === 'branch') {
-      if (path.length === 0) node.value = value
-      else node.children[path[0]!] = await this.insert(node.children[path[0]!] ?? null, path.slice(1), value)
+      if (left === 0) node.value = value
+      else
+        node.children[path[off]!] = await this.insert(node.children[path[off]!] ?? null, path, off + 1, value)
       return node
     }
-    const c = commonPrefix(node.key, path)
-    if (node.kind === 'leaf' && c === node.key.length && c === path.length) {
+    const c = commonPrefix(node.key, path, off)
+    if (node.kind === 'leaf' && c === node.key.length && c === left) {
       node.value = value
       return node
     }
     if (node.kind === 'ext' && c === node.key.length) {
-      node.child = await this.insert(node.child, path.slice(c), value)
+      node.child = await this.insert(node.child, path, off + c, value)
       return node
     }
     // Split at the first differing nibble: a branch holding the old node's rest and the new key.
@@ -263,24 +269,25 @@ export class BatchTrieUpdater {
       branch.children[node.key[c]!] =
         rest.length === 0 ? node.child : { kind: 'ext', key: rest, child: node.child }
     }
-    if (path.length === c) branch.value = value
-    else branch.children[path[c]!] = { kind: 'leaf', key: path.slice(c + 1), value }
-    return c === 0 ? branch : { kind: 'ext', key: path.slice(0, c), child: branch }
+    if (left === c) branch.value = value
+    else branch.children[path[off + c]!] = { kind: 'leaf', key: path.slice(off + c + 1), value }
+    return c === 0 ? branch : { kind: 'ext', key: path.slice(off, off + c), child: branch }
   }
 
-  private async remove(at: Child | null, path: number[]): Promise<Child | null> {
+  private async remove(at: Child | null, path: number[], off: number): Promise<Child | null> {
     if (at === null) return null
+    const left = path.length - off
     const node = await this.load(at)
     if (node.kind === 'leaf') {
-      return node.key.length === path.length && commonPrefix(node.key, path) === path.length ? null : node
+      return node.key.length === left && commonPrefix(node.key, path, off) === left ? null : node
     }
     if (node.kind === 'ext') {
-      if (commonPrefix(node.key, path) < node.key.length) return node
-      const child = await this.remove(node.child, path.slice(node.key.length))
+      if (commonPrefix(node.key, path, off) < node.key.length) return node
+      const child = await this.remove(node.child, path, off + node.key.length)
       return child === null ? null : this.prefixed(node.key, child)
     }
-    if (path.length === 0) node.value = null
-    else node.children[path[0]!] = await this.remove(node.children[path[0]!] ?? null, path.slice(1))
+    if (left === 0) node.value = null
+    else node.children[path[off]!] = await this.remove(node.children[path[off]!] ?? null, path, off + 1)
     // A branch left with a single entry collapses into its parent path, as the trie requires.
     const used = node.children.flatMap((c, i) => (c === null ? [] : [i]))
     if (used.length === 0) return node.value === null ? null : { kind: 'leaf', key: [], value: node.value }

@@ -254,7 +254,7 @@ export class LevelStateDB implements DB<Key, Value> {
       if (hit === null) return undefined
       if (hit !== undefined) return outValue(hit, opts)
     }
-    const v = await this.readPersisted(keyBytes(key), ks)
+    const v = await this.readPersisted(key, ks)
     return v === undefined ? undefined : outValue(v, opts)
   }
 
@@ -264,7 +264,8 @@ export class LevelStateDB implements DB<Key, Value> {
     return this.readPersisted(key, undefined)
   }
 
-  private async readPersisted(key: Uint8Array, ks: string | undefined): Promise<Uint8Array | undefined> {
+  /** `key` as bytes, or as the trie's hex string (converted only when LevelDB is read). */
+  private async readPersisted(key: Key, ks: string | undefined): Promise<Uint8Array | undefined> {
     const source = this.source
     if (source?.hasUnwritten) {
       ks ??= keyString(key)
@@ -276,7 +277,8 @@ export class LevelStateDB implements DB<Key, Value> {
     const hit = cacheKey === undefined ? undefined : this.persistedCache!.get(cacheKey)
     if (hit !== undefined) return hit
     // getSync only works once the database is open; async get also waits for a pending open.
-    const v = this.sync && this.level.status === 'open' ? this.level.getSync!(key) : await this.level.get(key)
+    const kb = keyBytes(key)
+    const v = this.sync && this.level.status === 'open' ? this.level.getSync!(kb) : await this.level.get(kb)
     if (v === undefined) return undefined // not cached: the key may be written later
     // classic-level hands out Buffers; callers get plain Uint8Arrays (same memory, no copy).
     const out = v.constructor === Uint8Array ? v : new Uint8Array(v.buffer, v.byteOffset, v.byteLength)

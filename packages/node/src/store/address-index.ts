@@ -51,6 +51,17 @@ export interface IndexDb {
       reverse?: boolean
     },
   ): AsyncIterable<[Uint8Array, Uint8Array]> & { close(): Promise<void> }
+  /** A sublevel's key with its full prefix (abstract-level); with `batchDb`, writes go straight
+   * to the parent database with keys prefixed once (a sublevel's batch passes every operation
+   * through its parent's batch a second time). */
+  prefixKey?(key: Uint8Array, keyFormat: 'view', local: false): Uint8Array
+}
+
+type WriteOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array }
+
+/** The LevelDB the index's sublevel belongs to (ChainStore's `batchDb`). */
+export interface IndexBatchDb {
+  batch(operations: WriteOp[], options: View): Promise<void>
 }
 
 /** One transaction an address appears in. */
@@ -112,12 +123,18 @@ export class AddressIndex {
   private constructor(
     private readonly db: IndexDb,
     private readonly log?: Logger,
+    private readonly batchDb?: IndexBatchDb,
   ) {}
 
   /** Opens the index and indexes the stored blocks it has not seen (or unwinds ones it has that
-   * the chain no longer has). */
-  static async open(db: IndexDb, store: ChainStore, log?: Logger): Promise<AddressIndex> {
-    const index = new AddressIndex(db, log)
+   * the chain no longer has). `batchDb`: `db`'s parent database, written with prefixed keys. */
+  static async open(
+    db: IndexDb,
+    store: ChainStore,
+    log?: Logger,
+    batchDb?: IndexBatchDb,
+  ): Promise<AddressIndex> {
+    const index = new AddressIndex(db, log, batchDb)
     const head = await db.get(HEAD_KEY, VIEW)
     index.#head = head ? readU64(head) : -1n
     index.#queuedHead = index.#head
@@ -241,7 +258,7 @@ export class AddressIndex {
     }
     const last = blocks[blocks.length - 1]!.number
     ops.push({ type: 'put', key: HEAD_KEY, value: u64(last) })
-    await this.db.batch(ops, VIEW)
+    await this.#writeBatch(ops)
     this.#head = last
   }
 
@@ -285,8 +302,16 @@ export class AddressIndex {
       await it.close()
     }
     ops.push({ type: 'put', key: HEAD_KEY, value: u64(head) })
-    await this.db.batch(ops, VIEW)
+    await this.#writeBatch(ops)
     this.#head = head
+  }
+
+  /** One LevelDB batch of the index's operations (keys local to its keyspace). */
+  #writeBatch(ops: WriteOp[]): Promise<void> {
+    const prefixKey = this.db.prefixKey
+    if (this.batchDb === undefined || prefixKey === undefined) return this.db.batch(ops, VIEW)
+    for (const op of ops) op.key = prefixKey.call(this.db, op.key, 'view', false)
+    return this.batchDb.batch(ops, VIEW)
   }
 
   /**
