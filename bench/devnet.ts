@@ -9,6 +9,9 @@
  *               inside the window / the window; also the lowest 10 s span, the transactions of
  *               every block and where the block cycle goes.
  *  --no-sync    skip the sync figure.
+ *  --timeline   print the load second by second: sends answered, transactions committed, the
+ *               validators' CPU (main threads, other threads) and the load generator's
+ *               (bench/lib/devnet-timeline.ts): where a slow start comes from.
  *  --profile    run the validators with --cpu-prof and print where the CPU per transaction goes
  *               (all threads of the four nodes, load window only; bench/lib/cpu-profile.ts).
  * Environment: OL_BENCH_RT=<s> overrides the round-0 timeout of the generated genesis;
@@ -47,6 +50,7 @@ const profileDir = process.argv.includes('--profile') ? makeTempDir('openledger-
 const r = await devnetThroughput(ROOT, w, 4, {
   nodeFlags: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : undefined,
   timed: sustained ? { warmupMs: 5_000, windowMs: windowS * 1000 } : undefined,
+  timeline: process.argv.includes('--timeline'),
 })
 out(`4-validator devnet (4 processes, QBFT, 1 s blocks):`)
 for (const line of formatDevnet(r, '  ')) out(line)

@@ -6,6 +6,8 @@
  * per transaction is the figure a loaded machine distorts least.
  * Run (after `pnpm build`): node --import tsx bench/intake.ts [rounds=3] [transfers=5000] [--baseline DIR]
  * `--baseline DIR`: another built checkout's node, alternated with ours in each round (same-run A/B).
+ * `--chunks N`: also the CPU µs/tx of every N answered sends in turn (process, main thread): the
+ * warm-up curve of a fresh process (lazy compilation, optimisation, the recovery worker's start).
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -47,9 +49,11 @@ interface IntakeRun {
   mainUs: number
   /** CPU µs/tx per thread name, largest first. */
   threads: Array<[string, number]>
+  /** --chunks: [process, main thread] CPU µs/tx of each chunk of answered sends, in order. */
+  chunks: Array<[number, number]>
 }
 
-async function run(root: string, work: Workload): Promise<IntakeRun> {
+async function run(root: string, work: Workload, chunk: number): Promise<IntakeRun> {
   const dir = makeTempDir('openledger-intake-')
   try {
     const genesis = nodeGenesis(work, join(root, 'genesis/devnet.json'))
@@ -62,9 +66,18 @@ async function run(root: string, work: Workload): Promise<IntakeRun> {
       const threads0 = threadsCpu(pid)
       const t0 = performance.now()
       let i = 0
+      let answered = 0
+      const chunks: Array<[number, number]> = []
+      let last = [cpu0, main0]
       const worker = async () => {
-        for (let raw = work.raws[i++]; raw !== undefined; raw = work.raws[i++])
+        for (let raw = work.raws[i++]; raw !== undefined; raw = work.raws[i++]) {
           await rpc.call('eth_sendRawTransaction', [raw])
+          if (chunk > 0 && ++answered % chunk === 0) {
+            const now = [cpuSeconds(pid)!, threadCpuSeconds(pid)]
+            chunks.push([((now[0]! - last[0]!) * 1e6) / chunk, ((now[1]! - last[1]!) * 1e6) / chunk])
+            last = now
+          }
+        }
       }
       await Promise.all(Array.from({ length: CONCURRENCY }, worker))
       const seconds = (performance.now() - t0) / 1000
@@ -78,6 +91,7 @@ async function run(root: string, work: Workload): Promise<IntakeRun> {
         cpuUs: ((cpuSeconds(pid)! - cpu0) * 1e6) / n,
         mainUs: ((threadCpuSeconds(pid) - main0) * 1e6) / n,
         threads,
+        chunks,
       }
     } finally {
       await node.child.stop()
@@ -92,6 +106,9 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2)
   const baseAt = args.indexOf('--baseline')
   const baseline = baseAt >= 0 ? args.splice(baseAt, 2)[1] : undefined
+  const chunksAt = args.indexOf('--chunks')
+  const chunk = chunksAt >= 0 ? Number(args.splice(chunksAt, 2)[1]) : 0
+  if (!Number.isSafeInteger(chunk) || chunk < 0) throw new Error('--chunks: a number of sends')
   const rounds = Number(args[0] ?? 3)
   const transfers = Number(args[1] ?? 5000)
   if (
@@ -117,11 +134,14 @@ async function main(): Promise<void> {
   for (let r = 1; r <= rounds; r++) {
     for (const [name, root] of targets) {
       const load = loadavg()
-      const x = await run(root, work)
+      const x = await run(root, work, chunk)
       process.stdout.write(
         `round ${r} ${name.padEnd(8)} ${x.txPerSec.toFixed(0).padStart(5)} tx/s admitted, ` +
           `process CPU ${x.cpuUs.toFixed(0)} µs/tx, main thread ${x.mainUs.toFixed(0)} µs/tx (load ${load})\n` +
-          `        threads µs/tx: ${x.threads.map(([t, us]) => `${t} ${us.toFixed(0)}`).join(', ')}\n`,
+          `        threads µs/tx: ${x.threads.map(([t, us]) => `${t} ${us.toFixed(0)}`).join(', ')}\n` +
+          (x.chunks.length > 0
+            ? `        per ${chunk} sends, process / main µs/tx: ${x.chunks.map(([p, m]) => `${p.toFixed(0)}/${m.toFixed(0)}`).join(' ')}\n`
+            : ''),
       )
     }
   }

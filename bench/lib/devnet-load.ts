@@ -10,6 +10,7 @@
  */
 import { keccak256 } from 'ethers'
 import { monotonicUs } from './cpu-profile.ts'
+import type { Timeline } from './devnet-timeline.ts'
 import { type RpcClient, RpcError } from './rpc.ts'
 
 export interface SeenBlock {
@@ -71,8 +72,15 @@ async function call<T>(rpc: RpcClient, method: string, params: unknown[]): Promi
 export async function runLoad(
   rpcs: RpcClient[],
   raws: readonly string[],
-  o: { startBlock: number; concurrency: number; timed?: { warmupMs: number; windowMs: number } },
+  o: {
+    startBlock: number
+    concurrency: number
+    timed?: { warmupMs: number; windowMs: number }
+    /** Counts answered sends and committed transactions second by second (--timeline). */
+    timeline?: Timeline
+  },
 ): Promise<LoadResult> {
+  const tl = o.timeline
   const submitted = new Map<string, number>()
   const latencies: number[] = []
   const seen: SeenBlock[] = []
@@ -82,6 +90,7 @@ export async function runLoad(
   let ranOutAtMs: number | undefined
   const t0 = performance.now()
   const t0Us = monotonicUs()
+  tl?.start()
   const stopAt = o.timed ? t0 + o.timed.warmupMs + o.timed.windowMs : Number.POSITIVE_INFINITY
   const sender = async () => {
     for (;;) {
@@ -94,6 +103,7 @@ export async function runLoad(
       const raw = raws[k]!
       submitted.set(keccak256(raw), performance.now())
       await send(rpcs[k % rpcs.length]!, raw)
+      if (tl) tl.sent++
     }
   }
   let sendingDone = false
@@ -124,6 +134,7 @@ export async function runLoad(
         lastSeenUs = monotonicUs()
       }
       seen.push({ number: next, at: now, txs: b.transactions.length })
+      if (tl) tl.committed += b.transactions.length
       next++
     }
   })()
@@ -139,6 +150,8 @@ export async function runLoad(
   } catch (e) {
     aborted = true
     throw e
+  } finally {
+    tl?.stop()
   }
   const window = o.timed
     ? { from: t0 + o.timed.warmupMs, to: t0 + o.timed.warmupMs + o.timed.windowMs }

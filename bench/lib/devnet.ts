@@ -14,7 +14,8 @@ import { privateKeyToAddress } from '@openledger/consensus'
 import { buildQbftGenesis, generatePrivateKey, peerIdFromNodeKey, writeKeyFile } from '@openledger/node'
 import { type CycleBreakdown, cycleBreakdown, fetchCycleTimings, formatBreakdown } from './cycle-breakdown.ts'
 import { minWindowRate, runLoad, txsIn } from './devnet-load.ts'
-import { type Child, freePort, makeTempDir, peakRss, removeTempDir } from './proc.ts'
+import { formatTimeline, Timeline, type TimelineRow } from './devnet-timeline.ts'
+import { type Child, freePort, makeTempDir, peakRss, removeTempDir, waitUntil } from './proc.ts'
 import { RpcClient } from './rpc.ts'
 import { type SyncSection, syncSection } from './sync.ts'
 import { startOpenledger } from './targets.ts'
@@ -55,6 +56,8 @@ export interface DevnetResult {
   cpuSeconds?: number
   /** Gossip messages validated per committed transaction, four validators together, by topic. */
   gossipPerTx?: Array<{ topic: string; n: number }>
+  /** Second by second (--timeline): sends, commits, CPU of main and other threads. */
+  timeline?: TimelineRow[]
   /** 1/5/15-minute load average when the load stopped. */
   loadAverage: number[]
   rssTotalBytes: number
@@ -180,14 +183,6 @@ async function scrapeValue(url: string, name: string): Promise<number> {
   return m ? Number(m[1]) : 0
 }
 
-async function waitUntil(fn: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await fn().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`${what}: timed out after ${timeoutMs / 1000} s`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
-
 /** Transactions per block in the window: spread, and the sequence (dips show as runs of small blocks). */
 function blockLine(txs: readonly number[], indent: string): string[] {
   if (txs.length === 0) return []
@@ -221,6 +216,7 @@ export function formatDevnet(r: DevnetResult, indent = '    '): string[] {
           `${indent}gossip messages validated per committed transaction, four validators together: ${r.gossipPerTx.map((x) => `${x.topic} ${x.n.toFixed(3)}`).join(', ')}`,
         ]
       : []),
+    ...(r.timeline ? formatTimeline(r.timeline, indent) : []),
   ]
 }
 
@@ -247,7 +243,7 @@ export async function devnetThroughput(
   root: string,
   w: Workload,
   validators = 4,
-  opts: { nodeFlags?: string[]; timed?: { warmupMs: number; windowMs: number } } = {},
+  opts: { nodeFlags?: string[]; timed?: { warmupMs: number; windowMs: number }; timeline?: boolean } = {},
 ): Promise<DevnetResult> {
   const dir = makeTempDir('openledger-devnet-bench-')
   const nodes: NodeProc[] = []
@@ -295,10 +291,11 @@ export async function devnetThroughput(
     for (const n of nodes) rc0 += await scrapeValue(n.metricsUrl, 'qbft_round_changes_total')
     const startBlock = hexNum(await nodes[0]!.rpc.call<string>('eth_blockNumber'))
 
+    const timeline = opts.timeline ? new Timeline(nodes.map((n) => n.child.pid)) : undefined
     const load = await runLoad(
       nodes.map((n) => n.rpc),
       w.raws,
-      { startBlock, concurrency: CONCURRENCY, timed: opts.timed },
+      { startBlock, concurrency: CONCURRENCY, timed: opts.timed, timeline },
     )
     const { latencies, seen } = load
     const loadAverage = loadavg()
@@ -349,6 +346,7 @@ export async function devnetThroughput(
       window: { fromUs: load.t0Us, toUs: load.lastSeenUs },
       cpuSeconds: delta('process CPU'),
       gossipPerTx,
+      timeline: timeline?.rows,
       loadAverage,
       rssTotalBytes: rssEach.reduce((a, b) => a + b, 0),
       rssEachBytes: rssEach,
