@@ -55,9 +55,17 @@ export function u256(n: bigint): Uint8Array {
 }
 
 export function toBigInt(b: Uint8Array): bigint {
-  if (b.length === 0) return 0n
-  if (isZero(b)) return 0n
-  return BigInt(`0x${Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')}`)
+  const n = b.length
+  let i = 0
+  while (i < n && b[i] === 0) i++
+  if (i === n) return 0n
+  if (n - i <= 6) {
+    // Counters, ids, packed small records: up to 48 bits fit a double exactly, no hex string.
+    let v = 0
+    for (; i < n; i++) v = v * 256 + (b[i] as number)
+    return BigInt(v)
+  }
+  return BigInt(`0x${Buffer.from(b.buffer, b.byteOffset + i, n - i).toString('hex')}`)
 }
 
 /** Left-pads an address (or any ≤32-byte value) to a 32-byte word. */

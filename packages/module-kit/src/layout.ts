@@ -15,9 +15,25 @@ function keyWord(k: Key): Uint8Array {
   return typeof k === 'bigint' ? u256(k) : pad32(k)
 }
 
+/** keccak of slot preimages already hashed (block hooks derive the same few slots every block).
+ * Keyed by the preimage's bytes; cleared when full. Callers get a copy (slots are mutable). */
+const slotHashes = new Map<string, Uint8Array>()
+const SLOT_HASHES_MAX = 4096
+
+function slotKeccak(preimage: Uint8Array): Uint8Array {
+  const k = Buffer.from(preimage.buffer, preimage.byteOffset, preimage.byteLength).toString('latin1')
+  let h = slotHashes.get(k)
+  if (h === undefined) {
+    if (slotHashes.size >= SLOT_HASHES_MAX) slotHashes.clear()
+    h = keccak(preimage)
+    slotHashes.set(k, h)
+  }
+  return h.slice()
+}
+
 /** Slot of `mapping[key]` for a mapping at `base`. */
 export function mapSlot(key: Key, base: Key): Uint8Array {
-  return keccak(concat(keyWord(key), keyWord(base)))
+  return slotKeccak(concat(keyWord(key), keyWord(base)))
 }
 
 /** Slot of `mapping[k0][k1]...` for nested mappings at `base`. */
@@ -46,7 +62,7 @@ export function addSlot(slot: Uint8Array, offset: bigint): Uint8Array {
 
 /** Slot of element `index` of a dynamic array whose length lives at `slot`. */
 export function arrayElementSlot(slot: Uint8Array, index: bigint, elementSlots = 1n): Uint8Array {
-  return addSlot(keccak(slot), index * elementSlots)
+  return addSlot(slotKeccak(slot), index * elementSlots)
 }
 
 // ---- Solidity string encoding -----------------------------------------------------------------

@@ -11,6 +11,7 @@ import {
   type Address,
   createAccountFromRLP,
   createAddressFromString,
+  equalsBytes,
   hexToBytes,
   unpadBytes,
 } from '@ethereumjs/util'
@@ -111,9 +112,19 @@ export class BlockStateManager extends MerkleStateManager {
    * again at flush. Keep writes in the cache only; `flush` below applies them in one batch.
    */
   override async putStorage(address: Address, key: Uint8Array, value: Uint8Array): Promise<void> {
-    this.#frontEpoch++
-    if (key.length === 32) this.#front.delete(slotKey(address.bytes, key))
-    else this.#dropFront()
+    if (key.length === 32) {
+      const k = slotKey(address.bytes, key)
+      // The slot's current value, non-zero (so the account exists): writing it again changes
+      // nothing, neither now nor at a revert or flush (block hooks rewrite unchanged records).
+      const hit = this.#front.get(k)
+      if (hit !== undefined && hit.length > 0 && value.length <= 32 && equalsBytes(hit, unpadBytes(value)))
+        return
+      this.#frontEpoch++
+      this.#front.delete(k)
+    } else {
+      this.#frontEpoch++
+      this.#dropFront()
+    }
     const cache = this._caches?.storage
     if (cache === undefined) return super.putStorage(address, key, value)
     if (key.length !== 32) throw new Error('Storage key must be 32 bytes long')
