@@ -79,18 +79,34 @@ export class NodeMetrics {
     help: 'Highest block announced by peers while syncing (0 when in sync)',
     registers: [this.registry],
   })
+  /**
+   * RPC requests are tallied here and folded into the two counters below when they are read: a
+   * labelled `inc` per request (label validation and hashing) was ~1.7 % of an eth_call's
+   * main-thread time. By method: requests by error code, and seconds.
+   */
+  readonly #rpcTally = new Map<string, { codes: Map<number, number>; seconds: number }>()
   readonly rpcRequests = new Counter({
     name: 'rpc_requests_total',
     help: 'JSON-RPC calls handled, by method and error code (0: success)',
     labelNames: ['method', 'code'] as const,
     registers: [this.registry],
+    collect: () => this.#foldRpcTally(),
   })
   readonly rpcSeconds = new Counter({
     name: 'rpc_request_seconds_total',
     help: 'Cumulative seconds spent answering JSON-RPC calls',
     labelNames: ['method'] as const,
     registers: [this.registry],
+    collect: () => this.#foldRpcTally(),
   })
+
+  #foldRpcTally(): void {
+    for (const [method, t] of this.#rpcTally) {
+      for (const [code, n] of t.codes) this.rpcRequests.inc({ method, code: String(code) }, n)
+      this.rpcSeconds.inc({ method }, t.seconds)
+    }
+    this.#rpcTally.clear()
+  }
 
   // L1 bridge (set only on bridged chains, `--l1-rpc`).
   readonly l1Head = new Gauge({
@@ -180,8 +196,14 @@ export class NodeMetrics {
   /** RequestObserver for the RPC server. Unknown methods share one label to bound cardinality. */
   readonly observeRpc = (e: { method: string; seconds: number; code?: number }): void => {
     const method = e.code === -32601 || e.code === -32600 ? 'invalid' : e.method
-    this.rpcRequests.inc({ method, code: String(e.code ?? 0) })
-    this.rpcSeconds.inc({ method }, e.seconds)
+    let t = this.#rpcTally.get(method)
+    if (t === undefined) {
+      t = { codes: new Map(), seconds: 0 }
+      this.#rpcTally.set(method, t)
+    }
+    const code = e.code ?? 0
+    t.codes.set(code, (t.codes.get(code) ?? 0) + 1)
+    t.seconds += e.seconds
   }
 
   constructor() {
