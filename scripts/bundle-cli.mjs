@@ -29,9 +29,10 @@ const EXTERNAL = [
 ]
 const EXTERNAL_RE = new RegExp(`^(${EXTERNAL.map((e) => e.replace(/[/.]/g, '\\$&')).join('|')})(/.*)?$`)
 
-/** `new URL('./x.js', import.meta.resolve('pkg')).href`, as tsc emits it (maybe wrapped). */
-const RESOLVED_IMPORT =
-  /(?:__rewriteRelativeImportExtension\((new URL\('([^']+)', import\.meta\.resolve\('([^']+)'\)\)\.href)\))|(?:new URL\('([^']+)', import\.meta\.resolve\('([^']+)'\)\)\.href)/g
+/** `new URL('./x.js', import.meta.resolve('pkg')).href`, as tsc emits it. */
+const RESOLVED_IMPORT = /new URL\('([^']+)', import\.meta\.resolve\('([^']+)'\)\)\.href/g
+/** tsc's wrapper around a computed import specifier, left around a string literal. */
+const WRAPPED_LITERAL = /__rewriteRelativeImportExtension\(("[^"]+")\)/g
 const toUrlPath = (p) => (sep === '/' ? p : p.split(sep).join('/'))
 const relativeSpec = (from, to) => {
   const r = toUrlPath(relative(from, to))
@@ -93,12 +94,13 @@ export async function bundleCli(root) {
             // Interpreter) is imported by a path found next to the dependency's entry at run time.
             // Here it becomes a literal path, so the bundle has one copy of that module: the one
             // the bundled dependency itself uses (same class, same state).
-            for (const m of [...source.matchAll(RESOLVED_IMPORT)]) {
-              const [file, pkg] = m[1] ? [m[2], m[3]] : [m[4], m[5]]
+            for (const [whole, file, pkg] of [...source.matchAll(RESOLVED_IMPORT)]) {
               const entry = await b.resolve(pkg, { kind: 'dynamic-import', resolveDir, importer: args.path })
               if (entry.errors.length > 0) return { errors: entry.errors }
-              source = source.replace(m[0], JSON.stringify(join(dirname(entry.path), file)))
+              source = source.replace(whole, JSON.stringify(join(dirname(entry.path), file)))
             }
+            // esbuild follows `import()` of a string literal only.
+            source = source.replace(WRAPPED_LITERAL, '$1')
             if (source.includes('import.meta.resolve'))
               return { errors: [{ text: `${args.path}: an import.meta.resolve the bundle cannot keep` }] }
             const own = `new URL(${JSON.stringify(relativeSpec(outdir, args.path))},import.meta.url).href`

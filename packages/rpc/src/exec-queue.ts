@@ -73,27 +73,20 @@ export class ExecutionQueue {
         if (settled) return
         settled = true
         signal?.removeEventListener('abort', onAbort)
-        const n = (this.admitted.get(client) ?? 1) - 1
-        if (n === 0) this.admitted.delete(client)
-        else this.admitted.set(client, n)
-        this.total--
+        this.leave(client)
       }
       const job: Job = {
         client,
         start: () => {
           this.running++
           signal?.removeEventListener('abort', onAbort)
-          let p: Promise<T>
-          try {
-            p = task()
-          } catch (e) {
-            p = Promise.reject(e)
-          }
-          p.then(resolve, reject).finally(() => {
-            this.running--
-            release()
-            this.pump()
-          })
+          invoke(task)
+            .then(resolve, reject)
+            .finally(() => {
+              this.running--
+              release()
+              this.pump()
+            })
         },
         cancel: () => {
           release()
@@ -111,30 +104,19 @@ export class ExecutionQueue {
 
   private startNow<T>(client: string, task: () => Promise<T>): Promise<T> {
     this.running++
-    let p: Promise<T>
-    try {
-      p = task()
-    } catch (e) {
-      p = Promise.reject(e)
-    }
-    const done = () => {
+    return invoke(task).finally(() => {
       this.running--
-      const n = (this.admitted.get(client) ?? 1) - 1
-      if (n === 0) this.admitted.delete(client)
-      else this.admitted.set(client, n)
-      this.total--
+      this.leave(client)
       this.pump()
-    }
-    return p.then(
-      (v) => {
-        done()
-        return v
-      },
-      (e: unknown) => {
-        done()
-        throw e
-      },
-    )
+    })
+  }
+
+  /** An admitted execution of `client` is over (ran, failed or was cancelled). */
+  private leave(client: string): void {
+    const n = (this.admitted.get(client) ?? 1) - 1
+    if (n === 0) this.admitted.delete(client)
+    else this.admitted.set(client, n)
+    this.total--
   }
 
   private enqueue(job: Job): void {
@@ -170,5 +152,14 @@ export class ExecutionQueue {
       else this.turn.push(client)
       job.start()
     }
+  }
+}
+
+/** `task()`, with a synchronous throw turned into a rejection. */
+function invoke<T>(task: () => Promise<T>): Promise<T> {
+  try {
+    return task()
+  } catch (e) {
+    return Promise.reject(e)
   }
 }
